@@ -1,0 +1,30 @@
+"""Shared fixtures: real data comes from the mirror folder, never from the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MIRROR = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The local data mirror (ALLOCATOR_DATA_MIRROR, else ../shared/data)."""
+    root = Path(os.environ.get("ALLOCATOR_DATA_MIRROR", DEFAULT_MIRROR))
+    if not root.is_dir():
+        pytest.skip(f"data mirror {root} not found; set ALLOCATOR_DATA_MIRROR")
+    return root
+
+
+@pytest.fixture(scope="session")
+def spo_pbf(mirror: Path) -> Path:
+    return mirror / "sao_paulo" / "spo_osm.pbf"
+
+
+@pytest.fixture(scope="session")
+def spo_hexgrid(mirror: Path) -> Path:
+    return mirror / "sao_paulo" / "spo_hexgrid.csv"

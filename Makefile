@@ -1,0 +1,27 @@
+# Two commands, each creating its own virtual environment on a machine with Python 3.11:
+#   make demo   set up and run the Porto Alegre demo (maps/poa_clinics, maps/poa_schools)
+#   make test   set up and run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Real data is read from a local mirror when there is one (CI: ../shared/data);
+# otherwise allocator downloads each file once into ~/.cache/allocator and checks its sha256.
+ALLOCATOR_DATA_MIRROR ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),)
+export ALLOCATOR_DATA_MIRROR
+
+.PHONY: demo test bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/python run_scenario.py scenarios/poa_clinics.yaml scenarios/poa_schools.yaml
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

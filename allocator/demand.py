@@ -1,0 +1,192 @@
+"""Demand and facility layers: read a table or vector file into point locations.
+
+Every layer becomes a GeoDataFrame in EPSG:4326 with the columns
+
+``id`` (str, unique), ``value`` (float: population, or facility count),
+``name`` (str), ``lon`` and ``lat`` (the point snapped to the road network) and
+``geometry`` (what the map draws: the H3 cell or input polygon, or the point).
+
+Supported inputs:
+
+- CSV with an H3 column (cell polygons rebuilt from the id, the point is the
+  cell centre) or with lon/lat columns in WGS84;
+- vector files GeoPackage, GeoJSON, Shapefile, FlatGeobuf (points or polygons;
+  a polygon is located at its centroid, or at a point inside it when the
+  centroid falls outside). The layer must declare its CRS.
+
+Several demand layers combine into one demand per location: values are
+multiplied by the layer weights and summed where locations coincide (the same
+coordinates to 1e-7 degrees, about 1 cm).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point, Polygon
+
+from .errors import AllocatorError
+from .scenario import LayerSpec
+
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
+COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]
+
+
+def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: str,
+               nan_value_is_zero: bool = False) -> gpd.GeoDataFrame:
+    """Read one layer file into point locations (see the module docstring).
+
+    ``value_column`` is the population or facility-count column (``None`` gives
+    every row value 1). ``field`` names the scenario field for error messages.
+    With ``nan_value_is_zero`` empty cells count as 0 (facility counts);
+    otherwise they are an error (population).
+    """
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
+    if suffix == ".csv":
+        table, located = _read_csv(path, spec, field)
+    elif path.suffix.lower() in VECTOR_SUFFIXES:
+        table, located = _read_vector(path, spec, field)
+    else:
+        raise AllocatorError(
+            f"unsupported file format '{path.suffix}'", file=path, field=f"{field}.source",
+            fix="use a CSV (with h3 or lon/lat columns), GeoPackage, GeoJSON, Shapefile or FlatGeobuf",
+        )
+    if table.empty:
+        raise AllocatorError("the layer has no rows", file=path, field=f"{field}.source", fix="check the file")
+    frame = gpd.GeoDataFrame(
+        {
+            "id": _ids(table, spec.id, path, field),
+            "value": _values(table, value_column, path, field, nan_value_is_zero),
+            "name": _column(table, spec.name_column, path, f"{field}.name_column").astype(str)
+            if spec.name_column else "",
+            "lon": located["lon"].to_numpy(float),
+            "lat": located["lat"].to_numpy(float),
+        },
+        geometry=located["geometry"].to_numpy(),
+        crs="EPSG:4326",
+    )
+    bad = ~(np.isfinite(frame["lon"]) & np.isfinite(frame["lat"]))
+    if bad.any():
+        raise AllocatorError(
+            f"{int(bad.sum())} rows have no valid location (first id: {frame['id'][bad].iloc[0]})",
+            file=path, field=field, fix="fill in or remove those rows",
+        )
+    return frame
+
+
+def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataFrame:
+    """Combine weighted demand layers into one demand per location.
+
+    Each layer's ``value`` is multiplied by its weight; rows at the same
+    coordinates (to 1e-7 degrees) are summed and keep the first row's id,
+    name and geometry. Order follows first appearance, so results are stable.
+    """
+    weighted = []
+    for frame, weight in layers:
+        part = frame.copy()
+        part["value"] = part["value"] * weight
+        weighted.append(part)
+    allrows = pd.concat(weighted, ignore_index=True)
+    key = list(zip(allrows["lon"].round(7), allrows["lat"].round(7)))
+    allrows["_key"] = pd.factorize(pd.Series(key, dtype=object))[0]
+    first = allrows.drop_duplicates("_key").set_index("_key")
+    first["value"] = allrows.groupby("_key")["value"].sum()
+    if first["id"].duplicated().any():
+        first["id"] = [f"{i}" if n == 0 else f"{i}~{n}" for i, n in
+                       zip(first["id"], first.groupby("id").cumcount())]
+    return gpd.GeoDataFrame(first.reset_index(drop=True)[COLUMNS], geometry="geometry", crs="EPSG:4326")
+
+
+def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    try:
+        table = pd.read_csv(path, dtype={c: str for c in (spec.id, spec.h3) if c})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise AllocatorError(f"cannot read CSV ({exc})", file=path, field=f"{field}.source") from None
+    if spec.h3:
+        cells = _column(table, spec.h3, path, f"{field}.h3").astype(str).str.strip()
+        invalid = ~cells.map(h3.is_valid_cell)
+        if invalid.any():
+            raise AllocatorError(
+                f"{int(invalid.sum())} values are not valid H3 cells (first: {cells[invalid].iloc[0]!r})",
+                file=path, field=f"{field}.h3", fix="the h3 column must hold H3 indexes such as 89a901291abffff",
+            )
+        centres = [h3.cell_to_latlng(c) for c in cells]
+        located = pd.DataFrame({
+            "lat": [c[0] for c in centres],
+            "lon": [c[1] for c in centres],
+            "geometry": [Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells],
+        })
+    elif spec.lon and spec.lat:
+        lon = pd.to_numeric(_column(table, spec.lon, path, f"{field}.lon"), errors="coerce")
+        lat = pd.to_numeric(_column(table, spec.lat, path, f"{field}.lat"), errors="coerce")
+        if ((lon.abs() > 180) | (lat.abs() > 90)).any():
+            raise AllocatorError("lon/lat values out of range", file=path, field=f"{field}.lon",
+                                 fix="lon and lat must be WGS84 degrees (EPSG:4326)")
+        located = pd.DataFrame({"lon": lon, "lat": lat,
+                                "geometry": [Point(x, y) for x, y in zip(lon, lat)]})
+    else:
+        raise AllocatorError("a CSV layer needs an 'h3' column or 'lon' and 'lat' columns",
+                             file=path, field=field, fix=f"add h3: <column> or lon:/lat: to {field}")
+    return table, located
+
+
+def _read_vector(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    try:
+        frame = gpd.read_file(path, layer=spec.layer) if spec.layer else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
+        raise AllocatorError(f"cannot read the layer ({exc})", file=path, field=f"{field}.source",
+                             fix="check the file and, for a GeoPackage, the 'layer' name") from None
+    if frame.crs is None:
+        raise AllocatorError("the layer has no CRS", file=path, field=f"{field}.source",
+                             fix="set the layer's CRS (e.g. in QGIS, or geopandas .set_crs) and save it again")
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].to_crs("EPSG:4326")
+    metric = frame.estimate_utm_crs() if len(frame) else "EPSG:3857"
+    projected = frame.geometry.to_crs(metric)
+    points = projected.centroid
+    outside = ~projected.contains(points) & ~projected.geom_type.isin(["Point", "MultiPoint"])
+    points[outside] = projected[outside].representative_point()
+    points = points.to_crs("EPSG:4326")
+    located = pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(),
+                            "geometry": frame.geometry.to_numpy()})
+    return pd.DataFrame(frame.drop(columns="geometry")).reset_index(drop=True), located
+
+
+def _column(table: pd.DataFrame, name: str, path: Path, field: str) -> pd.Series:
+    if name not in table.columns:
+        raise AllocatorError(f"column '{name}' not found", file=path, field=field,
+                             fix="columns are: " + ", ".join(map(str, table.columns)))
+    return table[name].reset_index(drop=True)
+
+
+def _ids(table: pd.DataFrame, column: str | None, path: Path, field: str) -> pd.Series:
+    ids = (_column(table, column, path, f"{field}.id").astype(str) if column
+           else pd.Series(np.arange(len(table))).astype(str))
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        raise AllocatorError(f"{len(duplicated)} duplicate ids (first: {duplicated.iloc[0]!r})",
+                             file=path, field=f"{field}.id", fix="ids must be unique within a layer")
+    return ids
+
+
+def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan_is_zero: bool) -> np.ndarray:
+    if column is None:
+        return np.ones(len(table))
+    sub = f"{field}.{'count' if nan_is_zero else 'population'}"
+    raw = _column(table, column, path, sub)
+    values = pd.to_numeric(raw, errors="coerce")
+    non_numeric = values.isna() & raw.notna()
+    if non_numeric.any():
+        raise AllocatorError(f"column '{column}' has non-numeric values (first: {raw[non_numeric].iloc[0]!r})",
+                             file=path, field=sub, fix="use numbers only")
+    if values.isna().any() and not nan_is_zero:
+        raise AllocatorError(f"column '{column}' has {int(values.isna().sum())} empty values",
+                             file=path, field=sub, fix="fill them in (0 if nobody lives there)")
+    values = values.fillna(0.0).to_numpy(float)
+    if (values < 0).any():
+        raise AllocatorError(f"column '{column}' has negative values", file=path, field=sub,
+                             fix="populations and counts must be >= 0")
+    return values

@@ -1,0 +1,58 @@
+"""Access metrics for a population and its travel times to the nearest facility.
+
+Definitions (all population-weighted; times in minutes):
+
+- ``within``: population whose nearest facility is at most ``threshold`` away;
+  ``within_share`` divides by the total population.
+- ``underserved``: everyone else, *including* the ``unreachable`` population
+  (locations farther than the snapping limit from any road, or with no path).
+- ``mean``, ``median``, ``p90``, ``max``: over the reachable population only.
+  Quantiles use the inverted weighted CDF: the smallest time t such that at
+  least q of the reachable population travels t or less (no interpolation, so
+  the value is a real travel time of some location).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Smallest value v with sum(weights[values <= v]) >= q * sum(weights)."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    index = int(np.searchsorted(cumulative, q * cumulative[-1] - 1e-9 * cumulative[-1]))
+    return float(values[order][min(index, len(values) - 1)])
+
+
+def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float) -> dict[str, float | None]:
+    """Before/after indicators of one service (see the module docstring).
+
+    ``times`` holds each location's minutes to its nearest open facility, with
+    ``inf`` or ``nan`` where it cannot reach one.
+    """
+    times = np.asarray(times, dtype=float)
+    population = np.asarray(population, dtype=float)
+    total = float(population.sum())
+    reachable = np.isfinite(times)
+    within = float(population[reachable & (times <= threshold)].sum())
+    reach_pop = population[reachable]
+    has_people = reach_pop.sum() > 0
+    stats = {
+        "mean": float(np.average(times[reachable], weights=reach_pop)) if has_people else None,
+        "median": weighted_quantile(times[reachable], reach_pop, 0.5) if has_people else None,
+        "p90": weighted_quantile(times[reachable], reach_pop, 0.9) if has_people else None,
+        "max": float(times[reachable][reach_pop > 0].max()) if has_people else None,
+    }
+    return {
+        "population": total,
+        "within": within,
+        "within_share": within / total if total else None,
+        "underserved": total - within,
+        "underserved_share": (total - within) / total if total else None,
+        "unreachable": float(population[~reachable].sum()),
+        "mean_min": stats["mean"],
+        "median_min": stats["median"],
+        "p90_min": stats["p90"],
+        "max_min": stats["max"],
+    }

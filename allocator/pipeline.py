@@ -1,0 +1,225 @@
+"""One scenario end to end: layers, network, travel times, models, metrics.
+
+:func:`run` returns a :class:`RunResult` and writes nothing; writing the
+outputs is :mod:`allocator.outputs`' job, so a failure anywhere before that
+leaves earlier results untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import catalog
+from .demand import combine_layers, read_layer
+from .errors import AllocatorError
+from .metrics import access_metrics
+from .models import Solution, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
+from .network import NetworkReport, load_network
+from .scenario import LoadedScenario, Service, SolverSpec
+from .traveltime import NetworkArrays, Snapped, network_arrays, snap_points, travel_time_matrix
+
+
+@dataclass
+class ServiceResult:
+    """What one service's model chose and what it changes."""
+
+    service: Service
+    demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after, lon, lat, geometry
+    facilities: gpd.GeoDataFrame   # id, name, status (existing|new), count, lon, lat, geometry
+    solution: Solution
+    before: dict
+    after: dict
+    notes: list[str]
+    matrix_shape: tuple[int, int]
+    matrix_seconds: float
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, ready to be written by :mod:`allocator.outputs`."""
+
+    scenario: LoadedScenario
+    network: NetworkReport
+    services: list[ServiceResult]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Progress:
+    """Timestamped progress lines on stderr (silent when ``quiet``)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.start = time.perf_counter()
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
+        log: Callable[[str], None] | None = None) -> RunResult:
+    """Run every service of ``scenario``; ``solver`` overrides the scenario's solver options."""
+    log = log or Progress()
+    spec = scenario.spec
+    solver = solver or spec.solver
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    layers = {
+        layer.name: read_layer(scenario.resolve_path(layer.source, f"demand[{i}].source"), layer,
+                               value_column=layer.population, field=f"demand[{i}]")
+        for i, layer in enumerate(spec.demand)
+    }
+    timings["layers_s"] = time.perf_counter() - t0
+    log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
+
+    t0 = time.perf_counter()
+    source = spec.network.source
+    if isinstance(source, str):
+        source = scenario.resolve_path(source, "network.source")
+    try:
+        graph, report = load_network(source, spec.network.mode, cache_dir=catalog.cache_dir() / "networks")
+    except AllocatorError as exc:
+        exc.field = exc.field or "network.source"
+        raise exc.with_file(scenario.path)
+    arrays = network_arrays(graph)
+    timings["network_s"] = time.perf_counter() - t0
+    log(f"network ({spec.network.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
+        f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
+        + (" (from cache)" if report.from_cache else ""))
+
+    results = []
+    for i, service in enumerate(spec.services):
+        t0 = time.perf_counter()
+        results.append(_run_service(scenario, i, service, layers, arrays, solver, log))
+        timings[f"service_{service.name}_s"] = time.perf_counter() - t0
+    return RunResult(scenario=scenario, network=report, services=results, timings=timings)
+
+
+def _run_service(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
+                 arrays: NetworkArrays, solver: SolverSpec, log: Callable[[str], None]) -> ServiceResult:
+    """Build the cost matrix of one service, solve its model and measure before/after."""
+    spec = scenario.spec
+    field = f"services[{index}]"
+    notes: list[str] = []
+    weights = service.demand_weights
+    demand = combine_layers([
+        (layers[layer.name], layer.weight * (1.0 if weights is None else weights.get(layer.name, 0.0)))
+        for layer in spec.demand
+    ]).rename(columns={"value": "population"})
+
+    existing = _existing_sites(scenario, service, field)
+    candidates = _candidate_sites(scenario, service, field, existing)
+    sites = pd.concat([existing.assign(status="existing"), candidates.assign(status="new", count=1)],
+                      ignore_index=True)
+    max_snap = spec.network.max_snap_m
+    demand_snap = snap_points(arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
+    site_snap = snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
+    notes += _reachability_notes(demand, demand_snap, sites, site_snap, max_snap)
+    if not site_snap.reachable[sites["status"].eq("new").to_numpy()].any():
+        raise AllocatorError(
+            f"no candidate site of service '{service.name}' is within {max_snap:g} m of the road network",
+            file=scenario.path, field=f"{field}.candidates",
+            fix="check that the candidates lie inside the network's area, or raise network.max_snap_m",
+        )
+
+    t0 = time.perf_counter()
+    cost = travel_time_matrix(arrays, demand_snap, site_snap)
+    matrix_seconds = time.perf_counter() - t0
+    log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
+
+    fixed = sites["status"].eq("existing").to_numpy()
+    population = demand["population"].to_numpy(float)
+    solution = _solve(service, cost, population, fixed, solver, scenario, field)
+    notes += solution.notes
+    log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}, "
+        f"{len(solution.new_sites)} new site(s), solved in {solution.solve_seconds:.1f}s")
+
+    opened = np.zeros(len(sites), dtype=bool)
+    opened[solution.open_sites] = True
+    demand["time_before"] = _nearest(cost, fixed)
+    demand["time_after"] = _nearest(cost, opened)
+    before = access_metrics(demand["time_before"].to_numpy(), population, service.threshold_min)
+    after = access_metrics(demand["time_after"].to_numpy(), population, service.threshold_min)
+    chosen = sites[fixed | opened].copy()
+    facilities = gpd.GeoDataFrame(chosen[["id", "name", "status", "count", "lon", "lat"]],
+                                  geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]), crs="EPSG:4326")
+    return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
+                         solution=solution, before=before, after=after, notes=notes,
+                         matrix_shape=cost.shape, matrix_seconds=matrix_seconds)
+
+
+def _existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
+    """Existing facilities (rows with a positive count), or an empty table."""
+    columns = ["id", "name", "count", "lon", "lat"]
+    if service.existing is None:
+        return pd.DataFrame(columns=columns)
+    spec = service.existing
+    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.existing.source"), spec,
+                       value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True)
+    frame = frame[frame["value"] > 0].rename(columns={"value": "count"})
+    frame["count"] = frame["count"].round().astype(int)
+    return pd.DataFrame(frame[columns])
+
+
+def _candidate_sites(scenario: LoadedScenario, service: Service, field: str, existing: pd.DataFrame) -> pd.DataFrame:
+    """Candidate sites, without those at an existing facility's location when asked."""
+    spec = service.candidates
+    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.candidates.source"), spec,
+                       value_column=None, field=f"{field}.candidates")
+    if spec.exclude_existing and len(existing):
+        taken = set(zip(existing["lon"].round(7), existing["lat"].round(7)))
+        frame = frame[[(x, y) not in taken for x, y in zip(frame["lon"].round(7), frame["lat"].round(7))]]
+    if frame.empty:
+        raise AllocatorError("no candidate sites left", file=scenario.path, field=f"{field}.candidates",
+                             fix="every candidate is at an existing facility; add candidates or set exclude_existing: false")
+    return pd.DataFrame(frame[["id", "name", "lon", "lat"]])
+
+
+def _reachability_notes(demand: pd.DataFrame, demand_snap: Snapped, sites: pd.DataFrame,
+                        site_snap: Snapped, max_snap: float) -> list[str]:
+    """Say which demand and sites are too far from any road to be served."""
+    notes = []
+    lost = ~demand_snap.reachable & (demand["population"].to_numpy() > 0)
+    if lost.any():
+        notes.append(f"{int(lost.sum())} demand locations ({demand['population'][lost].sum():,.0f} people) are more "
+                     f"than {max_snap:g} m from the road network: counted as underserved")
+    for status in ("existing", "new"):
+        mask = ~site_snap.reachable & sites["status"].eq(status).to_numpy()
+        if mask.any():
+            what = "existing facilities serve nobody" if status == "existing" else "candidate sites were left out"
+            ids = ", ".join(sites["id"][mask].astype(str).head(5))
+            notes.append(f"{int(mask.sum())} {what}: more than {max_snap:g} m from the road network (e.g. {ids})")
+    return notes
+
+
+def _solve(service: Service, cost: np.ndarray, population: np.ndarray, fixed: np.ndarray,
+           solver: SolverSpec, scenario: LoadedScenario, field: str) -> Solution:
+    """Call the model the service asks for, attributing model errors to its fields."""
+    options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
+    try:
+        if service.objective == "p_median":
+            return solve_p_median(cost, population, service.p, fixed, **options)
+        if service.objective == "max_coverage":
+            return solve_max_coverage(cost, population, service.p, service.threshold_min, fixed, **options)
+        if service.objective == "set_cover":
+            return solve_set_cover(cost, population, service.threshold_min, fixed, **options)
+        return solve_p_center(cost, population, service.p, fixed, **options)
+    except AllocatorError as exc:
+        exc.field = f"{field}.{exc.field}" if exc.field else field
+        raise exc.with_file(scenario.path)
+
+
+def _nearest(cost: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
+    """Minutes from each demand location to its nearest open site (inf if none)."""
+    if not open_mask.any():
+        return np.full(cost.shape[0], np.inf)
+    return cost[:, open_mask].min(axis=1)

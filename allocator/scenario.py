@@ -1,0 +1,307 @@
+"""The scenario file: a YAML document validated by a pydantic schema.
+
+A scenario names its demand layers, its road network and one or more services
+(clinics, schools, service counters, ...), each with existing facilities,
+candidate sites and an objective.  Relative paths resolve against the YAML
+file's folder; ``catalog:<key>`` names a data set of ``data/catalog.yaml``.
+
+Every problem is reported as an :class:`~allocator.errors.AllocatorError`
+naming the file, the line, the field and what is allowed; unknown keys get the
+closest valid key as a suggestion.  The README has the full field reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import catalog
+from .errors import AllocatorError
+
+Objective = Literal["p_median", "max_coverage", "set_cover", "p_center"]
+Mode = Literal["walk", "bike", "drive"]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LayerSpec(Strict):
+    """A table or vector file of locations (demand, existing facilities or candidate sites).
+
+    Locations come from an H3 column (cell polygons are rebuilt from the id),
+    from lon/lat columns (WGS84), or from the file's own geometry (vector files;
+    polygons are located at a point inside them).
+    """
+
+    source: str = Field(description="file path (relative to the scenario) or catalog:<key>")
+    layer: str | None = Field(None, description="layer name inside a GeoPackage")
+    id: str | None = Field(None, description="column of unique ids (default: row number)")
+    h3: str | None = Field(None, description="column of H3 cell ids")
+    lon: str | None = Field(None, description="longitude column (WGS84), with lat")
+    lat: str | None = Field(None, description="latitude column (WGS84), with lon")
+    name_column: str | None = Field(None, description="column of display names")
+
+    @model_validator(mode="after")
+    def _lon_lat_together(self) -> "LayerSpec":
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("give both 'lon' and 'lat' columns, or neither")
+        if self.h3 is not None and self.lon is not None:
+            raise ValueError("give either an 'h3' column or 'lon'/'lat' columns, not both")
+        return self
+
+
+class DemandLayer(LayerSpec):
+    """A population layer: each location's demand is ``population * weight``."""
+
+    name: str = Field("demand", pattern=NAME_PATTERN, description="layer name, used by services[].demand_weights")
+    population: str = Field(description="column holding the population (>= 0)")
+    weight: Annotated[float, Field(gt=0)] = 1.0
+
+
+class FacilityLayer(LayerSpec):
+    """Existing facilities: each row (or each row with ``count`` > 0) is a site."""
+
+    count: str | None = Field(None, description="column with the number of facilities per row; rows with 0 are skipped")
+
+
+class CandidateLayer(LayerSpec):
+    """Candidate sites for new facilities."""
+
+    exclude_existing: bool = Field(True, description="drop candidates at the location of an existing facility")
+
+
+class NetworkSpec(Strict):
+    """The road network and how people travel on it."""
+
+    source: str | dict[str, Any] = Field(
+        description="a .osm.pbf/.osm/.osm.bz2/.graphml file, catalog:<key>, "
+        "or an online osmnx query {place: ...} | {bbox: [w, s, e, n]} | {point: [lat, lon], dist: m}"
+    )
+    mode: Mode = "walk"
+    max_snap_m: Annotated[float, Field(gt=0)] = 500.0
+
+    @field_validator("source")
+    @classmethod
+    def _online_query(cls, value: str | dict[str, Any]) -> str | dict[str, Any]:
+        if isinstance(value, dict):
+            keys = set(value)
+            if not (keys in ({"place"}, {"bbox"}, {"point", "dist"})):
+                raise ValueError("an online source is {place: NAME}, {bbox: [west, south, east, north]} or {point: [lat, lon], dist: METRES}")
+        return value
+
+
+class Service(Strict):
+    """One service type (clinics, schools, ...) and the question asked about it."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: str = Field("facility", description="clinic, school, service_counter, or any label")
+    objective: Objective
+    threshold_min: Annotated[float, Field(gt=0, le=600)]
+    p: Annotated[int, Field(ge=0)] | None = Field(None, description="new sites to open (not for set_cover)")
+    demand_weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="weight per demand layer name for this service (default: every layer, weight 1)"
+    )
+    existing: FacilityLayer | None = None
+    candidates: CandidateLayer
+
+    @model_validator(mode="after")
+    def _p_matches_objective(self) -> "Service":
+        if self.objective == "set_cover":
+            if self.p is not None:
+                raise ValueError("set_cover finds the fewest sites itself: remove 'p'")
+        elif self.p is None:
+            raise ValueError(f"objective {self.objective} needs 'p', the number of new sites")
+        return self
+
+
+class SolverSpec(Strict):
+    """Solver control (HiGHS through PuLP)."""
+
+    time_limit_s: Annotated[float, Field(gt=0)] | None = None
+    gap_rel: Annotated[float, Field(ge=0, lt=1)] | None = None
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+
+class OutputSpec(Strict):
+    """Where results go: ``<dir>/<scenario name>/``."""
+
+    dir: str = "maps"
+    tiles: bool = Field(True, description="show a background tile layer in the map (needs internet to display)")
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="also the output folder name")
+    title: str | None = None
+    description: str = ""
+    network: NetworkSpec
+    demand: list[DemandLayer] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    solver: SolverSpec = SolverSpec()
+    output: OutputSpec = OutputSpec()
+
+    @model_validator(mode="after")
+    def _names_consistent(self) -> "Scenario":
+        layer_names = [layer.name for layer in self.demand]
+        if len(set(layer_names)) != len(layer_names):
+            raise ValueError(f"demand layer names must be unique, got {layer_names}")
+        service_names = [s.name for s in self.services]
+        if len(set(service_names)) != len(service_names):
+            raise ValueError(f"service names must be unique, got {service_names}")
+        for i, service in enumerate(self.services):
+            unknown = set(service.demand_weights or {}) - set(layer_names)
+            if unknown:
+                raise ValueError(
+                    f"services[{i}].demand_weights names unknown layers {sorted(unknown)}; layers are {layer_names}"
+                )
+        return self
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario with the file it came from (paths resolve against it)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    spec: Scenario
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve_path(self, source: str, field: str) -> Path:
+        """A data path from the scenario: ``catalog:<key>`` or relative to the YAML file."""
+        if catalog.is_catalog_ref(source):
+            try:
+                return catalog.resolve(source)
+            except AllocatorError as exc:
+                exc.field = exc.field or field
+                raise exc.with_file(self.path) if exc.file is None else exc
+        path = (self.base_dir / source).expanduser()
+        if not path.exists():
+            raise AllocatorError(
+                f"file not found: {path}", file=self.path, field=field,
+                fix="check the path (relative paths start at the scenario file's folder) or use catalog:<key>",
+            )
+        return path
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.base_dir / self.spec.output.dir / self.spec.name).resolve()
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read and validate a scenario YAML file (safe loader; no Python objects)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AllocatorError("scenario file not found", file=path, fix="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AllocatorError(f"cannot read the scenario file ({exc})", file=path) from None
+    try:
+        raw = yaml.safe_load(text)
+        lines = _line_numbers(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise AllocatorError(
+            f"YAML syntax error: {problem}", file=path,
+            line=mark.line + 1 if mark else None, fix="fix the YAML syntax at that line (indentation, colons, quotes)",
+        ) from None
+    if not isinstance(raw, dict):
+        raise AllocatorError("a scenario is a YAML mapping (key: value lines)", file=path, fix="see scenarios/ for examples")
+    try:
+        spec = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, path, lines) from None
+    return LoadedScenario(spec=spec, path=path.resolve())
+
+
+def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> AllocatorError:
+    """Turn the first pydantic error into a message with field, line and fix."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    field = _dotted(loc)
+    line = _line_of(loc, lines)
+    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        valid = sorted(_aliases(parent)) if parent else []
+        guess = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        fix = f"did you mean '{guess[0]}'? " if guess else ""
+        return AllocatorError(f"unknown key '{loc[-1]}'{more}", file=path, field=field, line=line,
+                              fix=fix + ("valid keys here: " + ", ".join(valid) if valid else ""))
+    if err["type"] == "missing":
+        return AllocatorError(f"required field is missing{more}", file=path, field=field,
+                              line=_line_of(loc[:-1], lines), fix=f"add '{loc[-1]}'")
+    message = err["msg"].removeprefix("Value error, ")
+    return AllocatorError(f"{message} (got {err.get('input')!r}){more}", file=path, field=field or "scenario",
+                          line=line, fix="see the scenario reference in README.md")
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not (isinstance(part, str) and (part.startswith("function-") or part in {"str", "dict[str,any]"})):
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _aliases(model: type[BaseModel]) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema model found at ``loc`` (to list the keys valid there)."""
+    model: type[BaseModel] = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        if part not in fields:
+            return None
+        annotation = fields[part].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates for c in (c, *getattr(c, "__args__", ())) if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+def _line_numbers(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
+    """Map each key path of a composed YAML document to its 1-based line."""
+    out: dict[tuple, int] = {}
+    if node is None:
+        return out
+    out[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = prefix + (key.value,)
+            out.update(_line_numbers(value, path))
+            out[path] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.update(_line_numbers(item, prefix + (i,)))
+    return out
+
+
+def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    """The line of the deepest part of ``loc`` present in the YAML."""
+    keys = tuple(p for p in loc if isinstance(p, (str, int)))
+    while keys:
+        if keys in lines:
+            return lines[keys]
+        keys = keys[:-1]
+    return None

@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: earlier results were left as they were", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: still no raw traceback unless asked for
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in allocator; "
+              "rerun with --debug for the traceback and report it. Earlier results were left as they were.",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -78,6 +85,8 @@ def run_one(path: Path, args: argparse.Namespace) -> None:
         print(f"    population within {t:g} min ({spec.network.mode}): "
               f"{h['within_before']:.1%} -> {h['within_after']:.1%} of {h['population']:,.0f}")
         print(f"    underserved: {h['underserved_before']:,.0f} -> {h['underserved_after']:,.0f}")
+        print(f"    mean trip: {s.before['mean_min']:.1f} -> {s.after['mean_min']:.1f} min; "
+              f"90th percentile: {s.before['p90_min']:.1f} -> {s.after['p90_min']:.1f} min")
         for note in s.notes:
             print(f"    note: {note}")
     print(f"  map:     {out_dir / 'map.html'}")

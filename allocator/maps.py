@@ -45,12 +45,15 @@ __all__ = ["ServiceLayer", "render_map"]
 # Colours: sequential green -> yellow -> red for 0 -> T -> 2T minutes.
 _RAMP = ("#1a9850", "#fee08b", "#d73027")
 _UNREACHABLE = "#7f7f7f"
-_UNDERSERVED = "#b2182b"
+_UNDERSERVED = "#67001f"
 _EXISTING = "#4a6fa5"
 _NEW = "#1b9e3e"
 _DECIMALS = 5
+_UNDERSERVED_PANE = "underserved"
 _LEGEND_CAPTION = "travel time after, minutes"
 _CARTO = "© CARTO"
+# Named by URL: xyzservices >= 2025 marks CartoDB as keyed and warns, the public basemap needs none.
+_CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
 _LEAFLET_URLS = {
     "js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
     "css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
@@ -87,8 +90,13 @@ def render_map(
     fmap = folium.Map(tiles=None, control_scale=True, attribution_control=False)
     _use_leaflet_assets(fmap, inline_assets)
     if tiles:
-        folium.TileLayer("cartodbpositron", name="basemap (CARTO positron)", attr=f"{ATTRIBUTION} {_CARTO}").add_to(fmap)
+        folium.TileLayer(
+            _CARTO_POSITRON, name="basemap (CARTO positron)", attr=f"{ATTRIBUTION} {_CARTO}", subdomains="abcd", max_zoom=20
+        ).add_to(fmap)
 
+    # Underserved outlines sit above every demand fill, even a "before" layer switched on later,
+    # and let the mouse through to the cell beneath (whose tooltip tells the times).
+    folium.map.CustomPane(_UNDERSERVED_PANE, z_index=450, pointer_events=False).add_to(fmap)
     bounds: list[np.ndarray] = []
     for service in services:
         demand = _prepare_demand(service.demand)
@@ -170,11 +178,15 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     geoms = demand.geometry.to_numpy()
     points = bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms)
 
+    step = threshold / 20  # 41 shades keep folium's per-style lookup small
+
     def colour(t: float) -> str:
-        return _UNREACHABLE if math.isnan(t) else cmap(min(t, 2 * threshold))
+        return _UNREACHABLE if math.isnan(t) else cmap(min(round(t / step) * step, 2 * threshold))
 
     for label, times, show in (("after", after, True), ("before", before, False)):
         group = folium.FeatureGroup(name=f"{name} — travel time {label}", show=show).add_to(fmap)
+        if not len(geoms):
+            continue
         fills = [colour(t) for t in times]
         _geojson(geoms, {"tip": tips, "c": fills}, points, lambda f: {
             "fillColor": f["properties"]["c"], "fillOpacity": 0.65, "color": f["properties"]["c"], "weight": 0.5, "opacity": 0.9,
@@ -183,9 +195,9 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     underserved = np.isnan(after) | (after > threshold)
     group = folium.FeatureGroup(name=f"{name} — underserved (&gt; {threshold:g} min)", show=True).add_to(fmap)
     if underserved.any():
-        _geojson(geoms[underserved], {"tip": [t for t, u in zip(tips, underserved) if u]}, points, lambda f: {
-            "fill": False, "color": _UNDERSERVED, "weight": 2, "dashArray": "4 3", "opacity": 1,
-        }).add_to(group)
+        _geojson(geoms[underserved], {}, points, lambda f: {
+            "fill": False, "color": _UNDERSERVED, "weight": 2.5, "dashArray": "4 3", "opacity": 1,
+        }, pane=_UNDERSERVED_PANE).add_to(group)
 
     facilities = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
     for status, marker in (("existing", _existing_marker()), ("new", _new_marker())):
@@ -205,24 +217,29 @@ def _geojson(
     *,
     marker: folium.Marker | folium.CircleMarker | None = None,
     popup: bool = False,
+    pane: str | None = None,
 ) -> folium.GeoJson:
-    """A lean GeoJson layer: integer feature ids, only the given properties, a pre-escaped tooltip/popup."""
+    """A lean GeoJson layer: integer feature ids, only the given properties.
+
+    A ``tip`` property (already HTML-escaped) becomes the tooltip, and the popup too if ``popup``.
+    """
     features = [
         {"type": "Feature", "id": i, "geometry": shapely.geometry.mapping(g), "properties": {k: v[i] for k, v in props.items()}}
         for i, g in enumerate(geoms)
     ]
-    detail = folium.GeoJsonPopup(fields=["tip"], labels=False) if popup else None
+    tip = "tip" in props
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         style_function=style,
-        marker=marker or (folium.CircleMarker(radius=4) if points else None),
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-        popup=detail,
+        marker=marker or (folium.CircleMarker(radius=4, pane=pane) if points else None),
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if tip else None,
+        popup=folium.GeoJsonPopup(fields=["tip"], labels=False) if tip and popup else None,
+        pane=pane,
     )
 
 
 def _existing_marker() -> folium.CircleMarker:
-    return folium.CircleMarker(radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=_EXISTING, fill_opacity=0.95)
+    return folium.CircleMarker(pane="markerPane", radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=_EXISTING, fill_opacity=0.95)
 
 
 def _new_marker() -> folium.Marker:
@@ -281,7 +298,7 @@ def _legend(services: list[ServiceLayer]) -> str:
             f"<span>0</span><span>{t:g}</span><span>&ge;{2 * t:g}</span></div>"
         )
     return (
-        "<div id='allocator-legend' style='position:fixed;bottom:28px;left:10px;z-index:1000;"
+        "<div id='allocator-legend' style='position:fixed;bottom:60px;left:10px;z-index:1000;"
         "background:rgba(255,255,255,0.93);padding:6px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
         "font:12px/1.3 sans-serif'>"
         f"<b>{_LEGEND_CAPTION}</b>{''.join(rows)}"

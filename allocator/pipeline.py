@@ -32,7 +32,7 @@ class ServiceResult:
     """What one service's model chose and what it changes."""
 
     service: Service
-    demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after, lon, lat, geometry
+    demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after (NaN: none reachable), lon, lat, geometry
     facilities: gpd.GeoDataFrame   # id, name, status (existing|new), count, lon, lat, geometry
     solution: Solution
     before: dict
@@ -145,10 +145,12 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
 
     opened = np.zeros(len(sites), dtype=bool)
     opened[solution.open_sites] = True
-    demand["time_before"] = _nearest(cost, fixed)
-    demand["time_after"] = _nearest(cost, opened)
-    before = access_metrics(demand["time_before"].to_numpy(), population, service.threshold_min)
-    after = access_metrics(demand["time_after"].to_numpy(), population, service.threshold_min)
+    before_times, after_times = _nearest(cost, fixed), _nearest(cost, opened)
+    before = access_metrics(before_times, population, service.threshold_min)
+    after = access_metrics(after_times, population, service.threshold_min)
+    # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
+    demand["time_before"] = np.where(np.isfinite(before_times), before_times, np.nan)
+    demand["time_after"] = np.where(np.isfinite(after_times), after_times, np.nan)
     chosen = sites[fixed | opened].copy()
     facilities = gpd.GeoDataFrame(chosen[["id", "name", "status", "count", "lon", "lat"]],
                                   geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]), crs="EPSG:4326")

@@ -131,9 +131,14 @@ class SolverSpec(Strict):
 
 
 class OutputSpec(Strict):
-    """Where results go: ``<dir>/<scenario name>/``."""
+    """Where results go: ``<dir>/<scenario name>/``.
 
-    dir: str = "maps"
+    Without ``dir`` that is ``maps/`` under the current folder (the project's
+    ``maps/`` when run from the project); a given ``dir`` resolves against the
+    scenario file like every other path.
+    """
+
+    dir: str | None = None
     tiles: bool = Field(True, description="show a background tile layer in the map (needs internet to display)")
 
 
@@ -195,7 +200,8 @@ class LoadedScenario(BaseModel):
 
     @property
     def output_dir(self) -> Path:
-        return (self.base_dir / self.spec.output.dir / self.spec.name).resolve()
+        root = Path.cwd() / "maps" if self.spec.output.dir is None else self.base_dir / self.spec.output.dir
+        return (root / self.spec.name).resolve()
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -227,8 +233,12 @@ def load_scenario(path: str | Path) -> LoadedScenario:
 
 
 def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> AllocatorError:
-    """Turn the first pydantic error into a message with field, line and fix."""
-    err = exc.errors()[0]
+    """Turn the first pydantic error into a message with field, line and fix.
+
+    Unknown keys come first: a misspelt key also shows up as a missing one,
+    and the misspelling is the cause worth naming.
+    """
+    err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = tuple(err["loc"])
     field = _dotted(loc)
     line = _line_of(loc, lines)

@@ -1,0 +1,1088 @@
+"""Exact facility-location models, compact formulations, solved with PuLP + HiGHS.
+
+All inputs are numpy arrays:
+
+``cost``
+    float array ``(n_clients, n_sites)`` of travel minutes client -> site;
+    ``np.inf`` marks an unreachable pair.  Negative or NaN entries are rejected.
+``weight``
+    float array ``(n_clients,)``, ``>= 0`` (population).  Clients with weight 0
+    are ignored by every model.
+``fixed_open``
+    bool array ``(n_sites,)`` of sites that are already open.  They stay open
+    and do not count towards ``p``; every other site is a *candidate*.
+
+``p`` is always the number of NEW sites to open among the candidates (exactly
+``p``; every objective here is monotone in the open set, so "exactly" and "at
+most" give the same optimum).
+
+Formulations
+------------
+Dense textbook assignment models (``x_ij`` for every pair and ``x_ij <= y_j``)
+do not scale in PuLP, so each model uses a compact, provably exact
+formulation; every reduction is justified where it is made.
+
+- p-median (Hakimi 1964; ReVelle & Swain 1970): the radius / covering
+  formulation of Elloumi (2010) and García, Labbé & Marín (2011), in its
+  "chained" form, plus exact client merging and fixed-site level cuts, solved
+  by exact level generation (see :func:`solve_p_median`).
+- maximal covering (Church & ReVelle 1974): one continuous ``u`` per distinct
+  coverage set.
+- location set covering (Toregas, Swain, ReVelle & Bergman 1971): identical
+  and dominated rows removed.
+- p-center (Minieka 1970; Daskin 1995/2013): search over the sorted distances,
+  each probe a set-covering ILP, then a p-median tie-break.
+
+Solver
+------
+HiGHS through ``pulp.HiGHS`` (highspy).  CBC is never used.  ``time_limit``
+is the budget of the whole call in seconds (it is shared by the internal
+iterations / probes), ``gap_rel`` the relative MIP gap at which HiGHS may stop
+(default 0: prove optimality), ``threads`` the HiGHS thread count.
+
+Determinism: nothing random is added; variables and rows are created in index
+order, ``random_seed`` is fixed to 0 and ``threads=None`` means 1 thread, so the
+same input gives the same sites run to run.  Ties in the greedy start solutions
+go to the lowest site index (``np.argmax``/``np.argmin`` take the first).
+
+Status: ``"optimal"`` (proven; ``gap`` 0.0, or the proven gap when a
+``gap_rel`` > 0 let HiGHS stop early, see ``notes``), ``"time_limit"`` (best
+solution found, ``gap`` from the proven bound).  An infeasible model raises
+:class:`~allocator.errors.AllocatorError` explaining why and how to fix it;
+``"infeasible"`` is part of the status vocabulary for callers that catch it.
+
+``Solution.objective`` is always re-evaluated with numpy from the returned
+sites and the original ``cost`` matrix, never read back from the solver.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from functools import lru_cache
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from .errors import AllocatorError
+
+__all__ = [
+    "Solution",
+    "assign",
+    "solve_p_median",
+    "solve_max_coverage",
+    "solve_set_cover",
+    "solve_p_center",
+]
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+# p-median level generation: first cap = _CAP_START x greedy cost, growth factor
+_CAP_START = 1.5
+_CAP_GROW = 1.5
+
+
+@dataclass
+class Solution:
+    """The result of one model solve.
+
+    ``open_sites`` holds ALL open sites (fixed + new), ``new_sites`` only the
+    newly opened candidates; both are sorted site indices.  ``uncoverable``
+    lists the positive-weight clients that no site can serve (no finite cost
+    for p-median / p-center, no site within the threshold for set cover / max
+    coverage); they are excluded from the model and counted in ``notes``.
+    """
+
+    model: str
+    status: str
+    objective: float
+    gap: float | None
+    open_sites: np.ndarray
+    new_sites: np.ndarray
+    solve_seconds: float
+    build_seconds: float
+    n_variables: int
+    n_constraints: int
+    notes: list[str] = field(default_factory=list)
+    uncoverable: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
+
+
+# --------------------------------------------------------------------------- #
+# validation                                                                  #
+# --------------------------------------------------------------------------- #
+
+
+def _check_cost(cost) -> np.ndarray:
+    c = np.asarray(cost, dtype=float)
+    if c.ndim != 2:
+        raise AllocatorError(
+            f"the cost matrix must be 2-D (clients x sites), got shape {c.shape}",
+            field="cost",
+            fix="pass one row per demand location and one column per site",
+        )
+    if c.shape[1] == 0:
+        raise AllocatorError("there are no sites (the cost matrix has 0 columns)", field="cost",
+                             fix="give at least one existing or candidate site")
+    if np.isnan(c).any():
+        raise AllocatorError("the cost matrix contains NaN", field="cost",
+                             fix="use np.inf for unreachable client/site pairs")
+    if (c < 0).any():
+        raise AllocatorError("the cost matrix contains negative travel times", field="cost",
+                             fix="travel times must be >= 0 minutes")
+    return c
+
+
+def _check_weight(weight, n: int) -> np.ndarray:
+    w = np.asarray(weight, dtype=float)
+    if w.shape != (n,):
+        raise AllocatorError(
+            f"weight must have one value per client ({n}), got shape {w.shape}", field="weight",
+            fix="pass a 1-D population array aligned with the cost matrix rows")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise AllocatorError("weights must be finite and >= 0", field="weight",
+                             fix="replace missing or negative populations by 0")
+    return w
+
+
+def _check_fixed(fixed_open, m: int) -> np.ndarray:
+    if fixed_open is None:
+        return np.zeros(m, dtype=bool)
+    f = np.asarray(fixed_open)
+    if f.dtype == bool:
+        if f.shape != (m,):
+            raise AllocatorError(f"fixed_open must be a bool array of length {m}, got shape {f.shape}",
+                                 field="fixed_open", fix="one flag per site (cost column)")
+        return f.copy()
+    if f.ndim == 1 and np.issubdtype(f.dtype, np.integer):  # also accept site indices
+        if f.size and (f.min() < 0 or f.max() >= m):
+            raise AllocatorError("fixed_open has site indices out of range", field="fixed_open",
+                                 fix=f"indices must be in 0..{m - 1}")
+        mask = np.zeros(m, dtype=bool)
+        mask[f] = True
+        return mask
+    raise AllocatorError("fixed_open must be a bool array (or an array of site indices)",
+                         field="fixed_open", fix="one True/False per site")
+
+
+def _check_p(p, n_cand: int) -> int:
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)):
+        if isinstance(p, (float, np.floating)) and float(p).is_integer():
+            p = int(p)
+        else:
+            raise AllocatorError(f"p must be a whole number, got {p!r}", field="p",
+                                 fix="give the number of new sites to open, e.g. p: 5")
+    p = int(p)
+    if p < 0:
+        raise AllocatorError(f"p must be >= 0, got {p}", field="p",
+                             fix="give the number of NEW sites to open (0 evaluates the existing ones)")
+    if p > n_cand:
+        raise AllocatorError(
+            f"p = {p} new sites requested but there are only {n_cand} candidate sites", field="p",
+            fix=f"lower p to at most {n_cand} or add candidate sites")
+    return p
+
+
+def _check_threshold(threshold) -> float:
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise AllocatorError(f"threshold must be a number of minutes, got {threshold!r}",
+                             field="threshold", fix="e.g. threshold_min: 15") from None
+    if not math.isfinite(t) or t < 0:
+        raise AllocatorError(f"threshold must be a finite number >= 0, got {threshold!r}",
+                             field="threshold", fix="e.g. threshold_min: 15")
+    return t
+
+
+@dataclass
+class _Opts:
+    time_limit: float | None
+    gap_rel: float
+    threads: int
+    t_start: float
+
+    def remaining(self) -> float | None:
+        if self.time_limit is None:
+            return None
+        return self.time_limit - (time.perf_counter() - self.t_start)
+
+    def expired(self) -> bool:
+        r = self.remaining()
+        return r is not None and r <= 0
+
+
+def _opts(time_limit=None, gap_rel=None, threads=None) -> _Opts:
+    if time_limit is not None:
+        try:
+            time_limit = float(time_limit)
+        except (TypeError, ValueError):
+            time_limit = -1.0
+        if not time_limit > 0:
+            raise AllocatorError("time_limit must be a positive number of seconds", field="time_limit",
+                                 fix="e.g. time_limit_s: 60, or leave it out for no limit")
+    if gap_rel is None:
+        gap_rel = 0.0
+    gap_rel = float(gap_rel)
+    if not (0 <= gap_rel < 1):
+        raise AllocatorError("gap_rel must be in [0, 1)", field="gap_rel",
+                             fix="e.g. gap_rel: 0.01 for 1 %, or 0 to prove optimality")
+    if threads is None:
+        threads = 1
+    if int(threads) < 1:
+        raise AllocatorError("threads must be >= 1", field="threads", fix="e.g. threads: 1")
+    return _Opts(time_limit, gap_rel, int(threads), time.perf_counter())
+
+
+def _split(cost, weight, fixed_open):
+    c = _check_cost(cost)
+    w = _check_weight(weight, c.shape[0])
+    fixed = _check_fixed(fixed_open, c.shape[1])
+    return c, w, fixed
+
+
+# --------------------------------------------------------------------------- #
+# helpers                                                                     #
+# --------------------------------------------------------------------------- #
+
+
+def assign(cost, open_sites) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest open site per client and its cost.
+
+    ``open_sites`` is an array of site indices (or a bool mask).  Returns
+    ``(site, minutes)``: ``site`` is -1 and ``minutes`` inf where no open site
+    is reachable.  Ties go to the lowest site index.
+    """
+    c = np.asarray(cost, dtype=float)
+    o = np.asarray(open_sites)
+    if o.dtype == bool:
+        o = np.flatnonzero(o)
+    o = np.sort(o.astype(np.int64))
+    n = c.shape[0]
+    if o.size == 0:
+        return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
+    sub = c[:, o]
+    k = np.argmin(sub, axis=1)
+    best = sub[np.arange(n), k]
+    site = o[k]
+    site = np.where(np.isfinite(best), site, -1)
+    return site.astype(np.int64), best
+
+
+def _nearest(c: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
+    if not open_mask.any():
+        return np.full(c.shape[0], np.inf)
+    return c[:, open_mask].min(axis=1)
+
+
+class _HiGHS(pulp.HiGHS):
+    """pulp.HiGHS that can hand HiGHS a MIP start (values by variable)."""
+
+    def __init__(self, start: dict | None = None, **kw):
+        super().__init__(**kw)
+        self._start = start
+
+    def callSolver(self, lp):  # noqa: N802 (PuLP's name)
+        if self._start:
+            idx = np.array([v.index for v in self._start], dtype=np.int32)
+            val = np.array([float(x) for x in self._start.values()], dtype=np.float64)
+            lp.solverModel.setSolution(len(idx), idx, val)
+        lp.solverModel.run()
+
+
+@dataclass
+class _Run:
+    status: str          # optimal | time_limit | infeasible | no_solution
+    bound: float         # proven bound on the model objective (w/o constant), in the model's sense
+    seconds: float
+
+
+@lru_cache(maxsize=1)
+def _quiet_highs() -> None:
+    """Create HiGHS once with stdout closed: its copyright banner is printed from C++
+    on the first construction in a process, whatever ``msg`` says, and would end up
+    in the middle of the command line's output."""
+    import highspy
+
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _solve(prob: pulp.LpProblem, opts: _Opts, start: dict | None = None) -> _Run:
+    """Solve ``prob`` with HiGHS within the remaining budget and classify the result."""
+    import highspy
+
+    _quiet_highs()
+    rem = opts.remaining()
+    kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0)
+    if rem is not None:
+        kw["timeLimit"] = max(rem, 0.05)
+    solver = _HiGHS(start=start, **kw)
+    t0 = time.perf_counter()
+    prob.solve(solver)
+    secs = time.perf_counter() - t0
+    h = prob.solverModel
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    maximise = prob.sense == pulp.LpMaximize
+    bound = info.mip_dual_bound
+    # PuLP gives HiGHS "minimise -objective" for maximisation problems.
+    bound = -bound if maximise else bound
+    if ms in (S.kOptimal, S.kModelEmpty):
+        if not has_sol and ms == S.kModelEmpty:
+            has_sol = True
+        return _Run("optimal", bound, secs)
+    if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return _Run("infeasible", bound, secs)
+    if ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit):
+        return _Run("time_limit" if has_sol else "no_solution", bound, secs)
+    raise AllocatorError(f"the HiGHS solver failed (model status {h.modelStatusToString(ms)})",
+                         fix="report this model; try a different time_limit or threads setting")
+
+
+def _binary_values(vars_: list) -> np.ndarray:
+    return np.array([(v.varValue or 0.0) > 0.5 for v in vars_], dtype=bool)
+
+
+def _gap(obj: float, bound: float, maximise: bool) -> float:
+    """Relative gap |obj - bound| / |obj| (0 when the bound is attained)."""
+    if not math.isfinite(bound):
+        return math.inf
+    diff = (bound - obj) if maximise else (obj - bound)
+    diff = max(diff, 0.0)
+    if abs(obj) < 1e-12:
+        return 0.0 if diff <= 1e-9 else math.inf
+    g = diff / abs(obj)
+    return 0.0 if g < 1e-9 else g
+
+
+def _affine(pairs) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(pairs)
+
+
+def _add_row(prob, pairs, sense, rhs, name):
+    prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(pairs), sense, rhs=rhs), name)
+
+
+def _client_filter(c: np.ndarray, w: np.ndarray, notes: list[str]):
+    """Positive-weight clients with at least one finite cost, and the unreachable ones."""
+    pos = w > 0
+    reach = np.isfinite(c).any(axis=1)
+    bad = np.flatnonzero(pos & ~reach)
+    if bad.size:
+        notes.append(f"{bad.size} client(s) with positive weight (total {w[bad].sum():g}) are "
+                     f"unreachable from every site and were excluded")
+    zero = int((~pos).sum())
+    if zero:
+        notes.append(f"{zero} client(s) with zero weight were ignored")
+    return np.flatnonzero(pos & reach), bad
+
+
+def _finish(model, status, objective, gap, open_mask, fixed, build_s, solve_s, nv, nc, notes, uncoverable):
+    open_sites = np.flatnonzero(open_mask).astype(np.int64)
+    new_sites = np.flatnonzero(open_mask & ~fixed).astype(np.int64)
+    return Solution(model=model, status=status, objective=float(objective),
+                    gap=None if gap is None else float(gap), open_sites=open_sites, new_sites=new_sites,
+                    solve_seconds=float(solve_s), build_seconds=float(build_s), n_variables=int(nv),
+                    n_constraints=int(nc), notes=notes,
+                    uncoverable=np.asarray(uncoverable, dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- #
+# set cover core (used by set cover, p-median feasibility and p-center)       #
+# --------------------------------------------------------------------------- #
+
+
+def _reduce_rows(A: np.ndarray) -> np.ndarray:
+    """Distinct, non-dominated coverage rows of the bool matrix ``A``.
+
+    Exact for covering: identical rows are the same constraint; if
+    ``N_a ⊆ N_b`` then any cover of ``a`` covers ``b``, so row ``b`` is
+    redundant.  (Dominance is skipped on very large matrices: HiGHS presolve
+    handles what is left, the model stays exact.)
+    """
+    if A.shape[0] == 0:
+        return A
+    U = np.unique(A, axis=0)
+    R = U.shape[0]
+    if R > 1 and R * R * max(U.shape[1], 1) <= 4e9:
+        F = U.astype(np.float32)
+        size = F.sum(axis=1)
+        dominated = np.zeros(R, dtype=bool)
+        step = max(1, int(2e7 // max(R, 1)))
+        for s in range(0, R, step):
+            inter = F[s:s + step] @ F.T  # |N_a ∩ N_b|, exact in float32 below 2^24
+            sub = inter == size[s:s + step, None]
+            sub[np.arange(sub.shape[0]), np.arange(s, s + sub.shape[0])] = False
+            dominated |= sub.any(axis=0)
+        U = U[~dominated]
+    return U
+
+
+@dataclass
+class _Cover:
+    chosen: np.ndarray      # candidate positions (columns of A) opened
+    status: str
+    lower: float            # proven lower bound on the number of sites
+    nv: int
+    nc: int
+    build_s: float
+    solve_s: float
+
+
+def _min_cover(A: np.ndarray, opts: _Opts, name="set_cover") -> _Cover:
+    """Minimum number of columns covering every row of bool ``A`` (rows non-empty).
+
+    Location set covering (Toregas et al. 1971): ``min sum y_j`` subject to
+    ``sum_{j in N_i} y_j >= 1``, after identical/dominated rows are removed.
+    """
+    t0 = time.perf_counter()
+    m = A.shape[1]
+    U = _reduce_rows(A)
+    if U.shape[0] == 0:
+        return _Cover(_EMPTY.copy(), "optimal", 0.0, 0, 0, time.perf_counter() - t0, 0.0)
+    cols = np.flatnonzero(U.any(axis=0))  # columns covering nothing are never needed
+    if U.shape[0] == 1 or np.any(U.all(axis=0)):
+        # one column covers everything left: the optimum is 1, take the lowest index
+        j = int(np.flatnonzero(U.all(axis=0))[0])
+        return _Cover(np.array([j]), "optimal", 1.0, 0, 0, time.perf_counter() - t0, 0.0)
+    prob = pulp.LpProblem(name, pulp.LpMinimize)
+    y = {int(j): prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in cols}
+    prob.setObjective(_affine([(v, 1.0) for v in y.values()]))
+    for r in range(U.shape[0]):
+        _add_row(prob, [(y[int(j)], 1.0) for j in np.flatnonzero(U[r])], pulp.LpConstraintGE, 1, f"c{r}")
+    build = time.perf_counter() - t0
+    run = _solve(prob, opts)
+    if run.status in ("infeasible", "no_solution"):
+        # cannot happen for non-empty rows (open everything) unless out of time
+        return _Cover(_EMPTY.copy(), run.status, run.bound, len(y), U.shape[0], build, run.seconds)
+    keys = list(y)
+    vals = _binary_values(list(y.values()))
+    chosen = np.array([keys[i] for i in np.flatnonzero(vals)], dtype=np.int64)
+    del m
+    lower = math.ceil(run.bound - 1e-6) if math.isfinite(run.bound) else 0.0
+    return _Cover(chosen, run.status, float(lower), len(y), U.shape[0], build, run.seconds)
+
+
+# --------------------------------------------------------------------------- #
+# p-median                                                                    #
+# --------------------------------------------------------------------------- #
+
+
+def _greedy_median(Cc: np.ndarray, W: np.ndarray, f: np.ndarray, p: int) -> np.ndarray:
+    """Greedy-add start solution (positions in ``Cc``'s columns); ties -> lowest index."""
+    finite = np.isfinite(Cc)
+    big = (np.max(Cc[finite]) if finite.any() else 1.0) * 4 + 1.0
+    P = np.where(finite, Cc, big * 4)        # unreachable: worse than anything reachable
+    cur = np.where(np.isfinite(f), f, big * 16)  # unserved: worse still
+    base = cur.copy()
+    chosen: list[int] = []
+    used = np.zeros(Cc.shape[1], dtype=bool)
+    for _ in range(p):
+        gain = W @ (cur[:, None] - np.minimum(cur[:, None], P))
+        gain[used] = -1.0
+        j = int(np.argmax(gain))
+        chosen.append(j)
+        used[j] = True
+        cur = np.minimum(cur, P[:, j])
+    # Alternate (Maranzana 1964) improvement: move each site to the best
+    # 1-median of the clients it serves, while the total strictly decreases.
+    sites = np.array(chosen, dtype=np.int64)
+    total = float(W @ cur)
+    for _ in range(20):
+        M = P[:, sites]
+        near = np.argmin(M, axis=1)
+        served = np.min(M, axis=1) < base
+        new = sites.copy()
+        for k in range(sites.size):
+            mem = served & (near == k)
+            if mem.any():
+                costs = W[mem] @ np.minimum(base[mem, None], P[mem])
+                costs[np.setdiff1d(new, [new[k]])] = np.inf   # keep sites distinct
+                new[k] = int(np.argmin(costs))
+        val = float(W @ np.minimum(base, P[:, new].min(axis=1)))
+        if not val < total - 1e-9 * max(abs(total), 1.0):
+            break
+        sites, total = new, val
+    return np.array(sorted(sites.tolist()), dtype=np.int64)
+
+
+def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: _Opts,
+                  notes: list[str]):
+    """p-median over clients ``C`` (all positive weight, each with a finite cost).
+
+    Returns ``(open_mask, status, lower_bound, nv, nc, build_s, solve_s)``; the
+    lower bound is in weighted minutes of the ORIGINAL objective.
+    Raises AllocatorError when no ``p`` candidates can serve every client.
+    """
+    t_build = 0.0
+    t_solve = 0.0
+    t0 = time.perf_counter()
+    m = C.shape[1]
+    cand = np.flatnonzero(~fixed)
+    fidx = np.flatnonzero(fixed)
+
+    # (a) Client merging.  With a_i = min_j c_ij, write c_ij = a_i + g_ij.  If two
+    # clients have the same offset row g (identical rows are the special case
+    # a_i = a_k), then for every open set S their costs are a_i + min_S g and
+    # a_k + min_S g: one client with weight w_i + w_k and a constant
+    # w_i a_i + w_k a_k gives the same objective for EVERY S.  (Typical on road
+    # networks: demand points snapped to the same node differ only by access time.)
+    a = C.min(axis=1)
+    G = C - a[:, None]                      # inf - a stays inf
+    G, inv = np.unique(G, axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    W = np.bincount(inv, weights=w, minlength=G.shape[0])
+    const = float(w @ a)
+    if G.shape[0] < C.shape[0]:
+        notes.append(f"p-median: {C.shape[0]} clients merged into {G.shape[0]} distinct cost profiles")
+
+    f = G[:, fidx].min(axis=1) if fidx.size else np.full(G.shape[0], np.inf)
+    Cc = G[:, cand]
+    cmin = Cc.min(axis=1) if cand.size else np.full(G.shape[0], np.inf)
+    # (c) A client whose nearest fixed site is no farther than every candidate
+    # costs f_i whatever we open: a constant, it leaves the model.
+    const_grp = f <= cmin
+    const += float(W[const_grp] @ f[const_grp])
+    act = np.flatnonzero(~const_grp)
+
+    open_mask = fixed.copy()
+    if p == 0 or act.size == 0 or p == cand.size:
+        if p == cand.size:
+            open_mask[:] = True
+        elif p > 0:   # nothing depends on the choice: the lowest-index candidates
+            open_mask[cand[:p]] = True
+        val = _nearest(C, open_mask)
+        if not np.isfinite(val).all():
+            _raise_unservable(C, fixed, p, opts, notes)
+        return open_mask, "optimal", float(w @ val), 0, 0, time.perf_counter() - t0, 0.0
+
+    Ca, fa, Wa = Cc[act], f[act], W[act]
+    # Feasibility: clients with no reachable fixed site need an open candidate.
+    need = ~np.isfinite(fa)
+    if need.any():
+        A = np.isfinite(Ca[need])
+        if not A.all(axis=0).any():     # no single candidate serves all of them
+            cov = _min_cover(A, opts, "pmedian_feasibility")
+            t_build += cov.build_s
+            t_solve += cov.solve_s
+            if cov.status == "optimal" and cov.chosen.size > p:
+                _raise_unservable(C, fixed, p, opts, notes, needed=cov.chosen.size)
+
+    # Sorted distinct levels per client.  (b) Only candidate distances strictly
+    # below the nearest fixed site f_i matter: at radius f_i the fixed site
+    # already serves the client, so every level >= f_i has z = 0; f_i itself is
+    # kept as the last level D^K (the cost if no nearer candidate opens).
+    levels: list[np.ndarray] = []
+    members: list[list[np.ndarray]] = []
+    for g in range(act.size):
+        row = Ca[g]
+        keep = np.flatnonzero(row < fa[g])       # finite, below the fixed site
+        order = keep[np.argsort(row[keep], kind="stable")]
+        vals = row[order]
+        D, start = np.unique(vals, return_index=True)
+        groups = np.split(order, start[1:]) if order.size else []
+        if np.isfinite(fa[g]):
+            D = np.append(D, fa[g])
+            groups.append(np.zeros(0, dtype=np.int64))
+        levels.append(D)
+        members.append(groups)
+    K = np.array([len(D) for D in levels])
+
+    # Start solution and initial truncation radius from a greedy solution.
+    start_pos = _greedy_median(Ca, Wa, fa, p)
+    best_pos = start_pos
+    cur = _group_cost(Ca, fa, start_pos)
+    best_val = float(Wa @ cur) if np.isfinite(cur).all() else math.inf
+    radius = np.where(np.isfinite(cur), cur * _CAP_START, np.inf)
+    # at least a few levels per client, so a client next to a greedy site is not capped at 0
+    t_idx = np.array([min(max(int(np.searchsorted(levels[g], radius[g], "left")), 3), K[g] - 1)
+                      for g in range(act.size)])
+    t_build += time.perf_counter() - t0
+
+    status = "optimal"
+    lower = -math.inf
+    nv = nc = 0
+    iteration = 0
+    while True:
+        iteration += 1
+        t1 = time.perf_counter()
+        prob, y, zs, mconst = _build_radius(Wa, levels, members, t_idx, K, fa, cand.size, p)
+        nv = len(y) + sum(len(z) for z in zs)
+        nc = len(prob.constraints())
+        start = _radius_start(y, zs, levels, t_idx, best_pos if np.isfinite(best_val) else start_pos,
+                              Ca, fa)
+        t_build += time.perf_counter() - t1
+        run = _solve(prob, opts, start)
+        t_solve += run.seconds
+        if run.status == "infeasible":
+            _raise_unservable(C, fixed, p, opts, notes)
+        if run.status == "no_solution":
+            status = "time_limit"
+            break
+        pos = np.flatnonzero(_binary_values(y))
+        gcost = _group_cost(Ca, fa, pos)
+        val = float(Wa @ gcost) if np.isfinite(gcost).all() else math.inf
+        if val < best_val:
+            best_val, best_pos = val, pos
+        # The truncated model is a relaxation (a client served beyond its cap
+        # is charged only the cap), so its bound is a valid lower bound.
+        lower = max(lower, mconst + run.bound)
+        cap = np.array([levels[g][t_idx[g]] for g in range(act.size)])
+        full = t_idx == K - 1
+        viol = ~full & (gcost > cap)
+        if run.status == "time_limit":
+            status = "time_limit"
+            break
+        if not viol.any():
+            # Relaxed value of this solution equals its true value and it is
+            # optimal for the relaxation, hence for the full model.
+            status = "optimal"
+            break
+        if opts.expired():
+            status = "time_limit"
+            break
+        # Exact level generation: extend the violated clients and solve again.
+        for g in np.flatnonzero(viol):
+            target = max(gcost[g] * _CAP_GROW, cap[g] * _CAP_GROW)
+            t_idx[g] = min(int(np.searchsorted(levels[g], target, "left")), K[g] - 1)
+    if iteration > 1:
+        notes.append(f"p-median: exact level generation needed {iteration} solves")
+
+    if not np.isfinite(best_val):
+        raise AllocatorError("no feasible p-median solution was found within the time limit",
+                             field="time_limit", fix="raise time_limit")
+    open_mask[cand[best_pos]] = True
+    val = _nearest(C, open_mask)
+    lower_total = const + lower if math.isfinite(lower) else -math.inf
+    return open_mask, status, lower_total, nv, nc, t_build, t_solve
+
+
+def _group_cost(Ca: np.ndarray, fa: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    if pos.size == 0:
+        return fa.copy()
+    return np.minimum(fa, Ca[:, pos].min(axis=1))
+
+
+def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
+    """Chained radius model (Elloumi 2010; García, Labbé & Marín 2011).
+
+    For client i with levels D^1 < ... < D^K, z_ik = 1 iff no open site lies
+    within D^k, and the cost is D^1 + sum_{k<K} (D^{k+1} - D^k) z_ik.  Rows::
+
+        z_i1 + sum_{j: c_ij = D^1} y_j >= 1
+        z_ik + sum_{j: c_ij = D^k} y_j >= z_i,k-1        (k >= 2)
+
+    By induction z_ik >= 1 - sum_{j: c_ij <= D^k} y_j, i.e. the cumulative
+    covering rows of Elloumi, with the same LP bound but only one nonzero per
+    (client, site) pair instead of one per (level, site).  z is continuous in
+    [0, 1]; with binary y the minimum puts z_ik = 1 exactly when no site within
+    D^k is open, so the model is exact.  Clients are truncated after level
+    t_i + 1 (z_i1..z_it only): the model then charges min(true cost, D^{t+1}),
+    a relaxation that the caller checks and extends.  If the client has no
+    fixed site and all levels are present, the last row
+    ``sum_{j: c_ij = D^K} y_j >= z_i,K-1`` forces it to be served.
+    """
+    prob = pulp.LpProblem("p_median", pulp.LpMinimize)
+    y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
+    obj: list = []
+    mconst = 0.0
+    zs = []
+    r = 0
+    for g in range(len(levels)):
+        D = levels[g]
+        t = int(t_idx[g])
+        mconst += W[g] * D[0]
+        z = [prob.add_variable(f"z{g:07d}_{k:05d}", 0, 1) for k in range(t)]
+        zs.append(z)
+        grp = members[g]
+        for k in range(t):
+            obj.append((z[k], W[g] * (D[k + 1] - D[k])))
+            pairs = [(y[j], 1.0) for j in grp[k]]
+            pairs.append((z[k], 1.0))
+            if k == 0:
+                _add_row(prob, pairs, pulp.LpConstraintGE, 1, f"r{r}")
+            else:
+                pairs.append((z[k - 1], -1.0))
+                _add_row(prob, pairs, pulp.LpConstraintGE, 0, f"r{r}")
+            r += 1
+        if t == K[g] - 1 and not np.isfinite(fa[g]):
+            pairs = [(y[j], 1.0) for j in grp[t]]
+            if t == 0:
+                _add_row(prob, pairs, pulp.LpConstraintGE, 1, f"r{r}")
+            else:
+                pairs.append((z[t - 1], -1.0))
+                _add_row(prob, pairs, pulp.LpConstraintGE, 0, f"r{r}")
+            r += 1
+    prob.setObjective(pulp.LpAffineExpression(obj))
+    _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
+    return prob, y, zs, mconst
+
+
+def _radius_start(y, zs, levels, t_idx, pos, Ca, fa) -> dict:
+    """A complete MIP start for the radius model from candidate positions ``pos``."""
+    start = {v: 0.0 for v in y}
+    for j in pos:
+        start[y[int(j)]] = 1.0
+    gc = _group_cost(Ca, fa, pos)
+    for g, z in enumerate(zs):
+        D = levels[g]
+        for k in range(len(z)):
+            start[z[k]] = 1.0 if gc[g] > D[k] else 0.0
+    return start
+
+
+def _raise_unservable(C, fixed, p, opts, notes, needed=None):
+    fidx = np.flatnonzero(fixed)
+    f = C[:, fidx].min(axis=1) if fidx.size else np.full(C.shape[0], np.inf)
+    lonely = int((~np.isfinite(f)).sum())
+    if needed is None:
+        A = np.isfinite(C[~np.isfinite(f)][:, ~fixed])
+        if A.shape[0] and A.any(axis=1).all():
+            needed = _min_cover(A, opts).chosen.size
+    more = f"; at least {needed} new sites are needed" if needed else ""
+    raise AllocatorError(
+        f"infeasible: {lonely} client(s) reach no existing site and cannot all reach one of "
+        f"p = {p} new sites{more}",
+        field="p",
+        fix="raise p, add candidate sites near the unserved clients, or give them weight 0")
+
+
+def solve_p_median(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel=None,
+                   threads=None) -> Solution:
+    """p-median: open ``p`` new sites minimising total weighted travel time.
+
+    Problem (Hakimi 1964; ReVelle & Swain 1970): minimise
+    ``sum_i w_i min_{j open} c_ij`` with the fixed sites open and exactly ``p``
+    candidates opened.  Every positive-weight client must reach an open site;
+    clients with no finite cost to any site are excluded with a note.
+
+    Formulation: the radius (covering) formulation of Elloumi (2010) and
+    García, Labbé & Marín (2011), chained form (see ``_build_radius``): for
+    client i with distinct finite costs D^1 < ... < D^K, continuous
+    ``z_ik in [0,1]`` (1 if no open site within D^k), objective
+    ``sum_i w_i (D^1 + sum_{k<K} (D^{k+1} - D^k) z_ik)``, ``sum y = p``;
+    fixed sites are substituted out.  Exact reductions: clients with identical
+    or constant-offset cost rows merge; levels at or beyond the nearest fixed
+    site are dropped; clients best served by a fixed site are constants.
+
+    Exact level generation: each client's levels are first cut at 1.5 x its
+    cost in a greedy solution (the model then charges min(cost, cap), a
+    relaxation; see _CAP_START, _CAP_GROW).  After solving, if every client is served within its cap the
+    relaxed value equals the true value and the solution is optimal; otherwise
+    the violated clients get more levels and the model is solved again.  The
+    greedy solution is passed to HiGHS as a MIP start.
+
+    Raises AllocatorError if ``p`` new sites cannot serve every client.
+    """
+    t0 = time.perf_counter()
+    c, w, fixed = _split(cost, weight, fixed_open)
+    cand_n = int((~fixed).sum())
+    p = _check_p(p, cand_n)
+    opts = _opts(time_limit, gap_rel, threads)
+    notes: list[str] = []
+    rows, bad = _client_filter(c, w, notes)
+    C, wr = c[rows], w[rows]
+    if rows.size == 0:
+        open_mask = fixed.copy()
+        open_mask[np.flatnonzero(~fixed)[:p]] = True
+        notes.append("no client with positive weight can be served: any sites are optimal")
+        return _finish("p_median", "optimal", 0.0, 0.0, open_mask, fixed, time.perf_counter() - t0,
+                       0.0, 0, 0, notes, bad)
+    open_mask, status, lower, nv, nc, tb, ts = _pmedian_core(C, wr, fixed, p, opts, notes)
+    obj = float(wr @ _nearest(C, open_mask))
+    gap = _gap(obj, lower, maximise=False)
+    if status == "optimal" and gap > 0:
+        notes.append(f"stopped at the requested gap_rel={opts.gap_rel:g} (proven gap {gap:.2e})")
+    if status == "time_limit":
+        notes.append(f"time limit reached: best solution found, proven gap {gap:.2%}")
+    return _finish("p_median", status, obj, gap, open_mask, fixed, tb, ts, nv, nc, notes, bad)
+
+
+# --------------------------------------------------------------------------- #
+# maximal covering                                                            #
+# --------------------------------------------------------------------------- #
+
+
+def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limit=None,
+                       gap_rel=None, threads=None) -> Solution:
+    """Maximal covering location problem (Church & ReVelle 1974).
+
+    Maximise the weight of clients with an open site within ``threshold``
+    minutes, opening ``p`` new sites; the objective includes clients already
+    covered by fixed sites.
+
+    Formulation: ``N_i = {candidate j : c_ij <= T}``.  Clients covered by a
+    fixed site are a constant; clients with empty ``N_i`` cannot change and
+    drop; clients with identical ``N_i`` merge (summed weights).  Then::
+
+        max sum_g W_g u_g   s.t.  u_g <= sum_{j in N_g} y_j,  sum_j y_j = p,
+                                  u_g in [0, 1] continuous, y_j binary
+
+    Exact: with binary y the bound on u_g is 0 or >= 1, and the maximisation
+    sets u_g to 1 exactly when some site of N_g is open.
+    """
+    c, w, fixed = _split(cost, weight, fixed_open)
+    cand = np.flatnonzero(~fixed)
+    p = _check_p(p, cand.size)
+    T = _check_threshold(threshold)
+    opts = _opts(time_limit, gap_rel, threads)
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    pos = w > 0
+    covf = (c[:, fixed] <= T).any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
+    Nc = c[:, cand] <= T
+    uncov = np.flatnonzero(pos & ~covf & ~Nc.any(axis=1))
+    if uncov.size:
+        notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "
+                     f"{T:g} min and cannot be covered")
+    act = np.flatnonzero(pos & ~covf & Nc.any(axis=1))
+    open_mask = fixed.copy()
+    nv = nc = 0
+    build = solve = 0.0
+    status, gap = "optimal", 0.0
+    if p == cand.size:
+        open_mask[:] = True
+    elif p > 0 and act.size:
+        U, inv = np.unique(Nc[act], axis=0, return_inverse=True)
+        Wg = np.bincount(np.asarray(inv).ravel(), weights=w[act], minlength=U.shape[0])
+        prob = pulp.LpProblem("max_coverage", pulp.LpMaximize)
+        y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(cand.size)]
+        u = [prob.add_variable(f"u{g:07d}", 0, 1) for g in range(U.shape[0])]
+        prob.setObjective(_affine(list(zip(u, Wg.tolist()))))
+        for g in range(U.shape[0]):
+            pairs = [(y[j], -1.0) for j in np.flatnonzero(U[g])]
+            pairs.append((u[g], 1.0))
+            _add_row(prob, pairs, pulp.LpConstraintLE, 0, f"c{g}")
+        _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
+        nv, nc = len(y) + len(u), U.shape[0] + 1
+        # greedy start: repeatedly the candidate covering the most uncovered weight
+        start = {v: 0.0 for v in y + u}
+        left = np.ones(U.shape[0], dtype=bool)
+        for _ in range(p):
+            gain = (Wg * left) @ U
+            for j in np.flatnonzero([start[v] > 0 for v in y]):
+                gain[j] = -1
+            j = int(np.argmax(gain))
+            start[y[j]] = 1.0
+            left &= ~U[:, j]
+        for g in np.flatnonzero(~left):
+            start[u[g]] = 1.0
+        build = time.perf_counter() - t0
+        run = _solve(prob, opts, start)
+        solve = run.seconds
+        if run.status == "no_solution":
+            raise AllocatorError("no max-coverage solution was found within the time limit",
+                                 field="time_limit", fix="raise time_limit")
+        chosen = np.flatnonzero(_binary_values(y))
+        open_mask[cand[chosen]] = True
+        base = float(w[pos & covf].sum())
+        obj = float(w[pos] @ (_nearest(c[pos], open_mask) <= T))
+        status = run.status
+        gap = _gap(obj, base + run.bound, maximise=True)
+    else:
+        open_mask[cand[:p]] = True   # nothing to gain: lowest-index candidates
+        build = time.perf_counter() - t0
+    obj = float(w[pos] @ (_nearest(c[pos], open_mask) <= T))
+    if status == "time_limit":
+        notes.append(f"time limit reached: best solution found, proven gap {gap:.2%}")
+    elif gap > 0:
+        notes.append(f"stopped at the requested gap_rel={opts.gap_rel:g} (proven gap {gap:.2e})")
+    return _finish("max_coverage", status, obj, gap, open_mask, fixed, build, solve, nv, nc, notes, uncov)
+
+
+# --------------------------------------------------------------------------- #
+# set covering                                                                #
+# --------------------------------------------------------------------------- #
+
+
+def solve_set_cover(cost, weight, threshold, fixed_open=None, *, time_limit=None, gap_rel=None,
+                    threads=None) -> Solution:
+    """Location set covering problem (Toregas, Swain, ReVelle & Bergman 1971).
+
+    Minimise the number of new sites so that every positive-weight client that
+    some site (fixed or candidate) covers within ``threshold`` is covered.
+    Clients no site covers are excluded (``Solution.uncoverable``, with a note).
+
+    Formulation: ``min sum_j y_j`` s.t. ``sum_{j in N_i} y_j >= 1`` for the
+    clients not already covered by a fixed site, with ``N_i`` the candidates
+    within the threshold.  Identical rows merge and dominated rows are dropped
+    (if ``N_a ⊆ N_b``, covering ``a`` covers ``b``): both exact.
+    ``objective`` is the number of NEW sites.
+    """
+    c, w, fixed = _split(cost, weight, fixed_open)
+    T = _check_threshold(threshold)
+    opts = _opts(time_limit, gap_rel, threads)
+    t0 = time.perf_counter()
+    cand = np.flatnonzero(~fixed)
+    notes: list[str] = []
+    pos = w > 0
+    covf = (c[:, fixed] <= T).any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
+    Nc = c[:, cand] <= T
+    uncov = np.flatnonzero(pos & ~covf & ~Nc.any(axis=1))
+    if uncov.size:
+        notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "
+                     f"{T:g} min and were excluded")
+    act = pos & ~covf & Nc.any(axis=1)
+    cov = _min_cover(Nc[act], opts)
+    if cov.status == "no_solution":
+        raise AllocatorError("no set-cover solution was found within the time limit",
+                             field="time_limit", fix="raise time_limit")
+    open_mask = fixed.copy()
+    open_mask[cand[cov.chosen]] = True
+    obj = float(cov.chosen.size)
+    gap = _gap(obj, cov.lower, maximise=False)
+    status = cov.status
+    if status == "time_limit":
+        notes.append(f"time limit reached: best cover found, at least {cov.lower:g} sites needed")
+    del t0
+    return _finish("set_cover", status, obj, gap, open_mask, fixed, cov.build_s, cov.solve_s,
+                   cov.nv, cov.nc, notes, uncov)
+
+
+# --------------------------------------------------------------------------- #
+# p-center                                                                    #
+# --------------------------------------------------------------------------- #
+
+
+def solve_p_center(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel=None,
+                   threads=None) -> Solution:
+    """p-center: open ``p`` new sites minimising the longest travel time.
+
+    Objective: ``max_{i: w_i > 0} min_{j open} c_ij`` (minutes).  Clients with
+    no finite cost to any site are excluded with a note.
+
+    Method (Minieka 1970; Daskin 1995, "Network and Discrete Location"): the
+    optimal value is one of the cost values.  Binary search over the sorted
+    distinct values L in [max_i min_j c_ij, greedy value]: L is achievable iff
+    the set cover with threshold L (fixed sites free) needs <= p new sites;
+    each probe is a small set-covering ILP (Toregas et al. 1971).
+
+    Tie-break (documented rule): among the site sets achieving the optimal L,
+    return one minimising the weighted total travel time, i.e. a p-median
+    restricted to pairs with cost <= L, so results are stable and sensible.
+    ``objective`` is L.
+    """
+    c, w, fixed = _split(cost, weight, fixed_open)
+    cand = np.flatnonzero(~fixed)
+    p = _check_p(p, cand.size)
+    opts = _opts(time_limit, gap_rel, threads)
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    rows, bad = _client_filter(c, w, notes)
+    if rows.size == 0:
+        open_mask = fixed.copy()
+        open_mask[cand[:p]] = True
+        notes.append("no client with positive weight can be served: any sites are optimal")
+        return _finish("p_center", "optimal", 0.0, 0.0, open_mask, fixed, 0.0, 0.0, 0, 0, notes, bad)
+    C, wr = c[rows], w[rows]
+    # identical rows are the same client for the max objective
+    U = np.unique(C, axis=0)
+    fidx = np.flatnonzero(fixed)
+    f = U[:, fidx].min(axis=1) if fidx.size else np.full(U.shape[0], np.inf)
+    Cc = U[:, cand]
+    lb = float(U.min(axis=1).max())     # nobody can do better than their nearest site
+
+    # upper bound: greedy (each step the candidate minimising the max, then the sum)
+    cur = f.copy()
+    used = np.zeros(cand.size, dtype=bool)
+    for _ in range(p):
+        M = np.minimum(cur[:, None], Cc)
+        mx = M.max(axis=0)
+        sm = np.where(np.isfinite(M), M, 0).sum(axis=0) + (~np.isfinite(M)).sum(axis=0) * 1e300
+        mx[used] = np.inf
+        sm[used] = np.inf
+        best = np.flatnonzero(mx == mx.min())
+        j = int(best[np.argmin(sm[best])])
+        used[j] = True
+        cur = M[:, j]
+    ub = float(cur.max())
+    vals = np.unique(U[np.isfinite(U)])
+    if not math.isfinite(ub):
+        ub = float(vals[-1])
+    vals = vals[(vals >= lb) & (vals <= ub)]
+    build = time.perf_counter() - t0
+    solve = 0.0
+    nv = nc = 0
+
+    def probe(L: float):
+        """(feasible or None if unknown, chosen candidate positions)."""
+        nonlocal build, solve, nv, nc
+        need = f > L
+        A = Cc[need] <= L
+        if A.shape[0] and not A.any(axis=1).all():
+            return False, None
+        cov = _min_cover(A, opts, "p_center_probe")
+        build += cov.build_s
+        solve += cov.solve_s
+        nv, nc = max(nv, cov.nv), max(nc, cov.nc)
+        if cov.status in ("optimal", "time_limit") and cov.chosen.size <= p:
+            return True, cov.chosen
+        if cov.status == "optimal" or cov.lower > p:
+            return False, None
+        return None, None
+
+    # greedy-achieved value is feasible by construction; ensure it really is
+    hi = int(np.searchsorted(vals, ub, "left"))
+    if not math.isfinite(float(cur.max())):
+        ok, pos_hi = probe(float(vals[hi]))
+        if not ok:
+            _raise_unservable(C, fixed, p, opts, notes)
+    else:
+        pos_hi = np.flatnonzero(used)
+    lo = 0                       # vals[lo] is the lowest value not yet ruled out
+    proven_lo = lo
+    probes = 0
+    timed_out = False
+    while lo < hi:
+        if opts.expired():
+            timed_out = True
+            break
+        mid = (lo + hi) // 2
+        ok, chosen = probe(float(vals[mid]))
+        probes += 1
+        if ok:
+            hi, pos_hi = mid, chosen
+        else:
+            lo = mid + 1
+            if ok is False:      # infeasible at vals[mid], hence at every smaller value
+                proven_lo = max(proven_lo, lo)
+            else:                # unknown (probe hit the time limit)
+                timed_out = True
+    L = float(vals[hi])
+    notes.append(f"p-center: {probes} set-cover probe(s) over {vals.size} candidate values")
+
+    # Tie-break: p-median over pairs with cost <= L (feasible: pos_hi works).
+    CL = np.where(C <= L, C, np.inf)
+    open_mask = fixed.copy()
+    try:
+        om, st, _, tnv, tnc, tb, ts = _pmedian_core(CL, wr, fixed, p, opts, [])
+        build += tb
+        solve += ts
+        nv, nc = max(nv, tnv), max(nc, tnc)
+        if np.isfinite(_nearest(CL, om)).all():
+            open_mask = om
+        if st != "optimal":
+            notes.append("p-center tie-break (weighted total) stopped at the time limit")
+    except AllocatorError:
+        pass
+    if not (open_mask & ~fixed).any() and p > 0 or not np.isfinite(_nearest(CL, open_mask)).all():
+        open_mask = fixed.copy()
+        open_mask[cand[pos_hi]] = True
+        extra = [j for j in cand if not open_mask[j]][: p - len(pos_hi)]
+        open_mask[extra] = True
+    obj = float(_nearest(C, open_mask).max())
+    lower = float(vals[proven_lo]) if proven_lo < vals.size else obj
+    gap = _gap(obj, lower, maximise=False)
+    status = "time_limit" if (timed_out and gap > 0) else "optimal"
+    if status == "time_limit":
+        notes.append(f"time limit reached: best value {obj:g} min, proven lower bound {lower:g} min")
+    return _finish("p_center", status, obj, gap, open_mask, fixed, build, solve, nv, nc, notes, bad)

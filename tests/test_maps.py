@@ -1,0 +1,217 @@
+"""Tests for allocator.maps: the HTML is safe, light, offline-capable and renders in a browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pytest
+from shapely.geometry import Point, Polygon
+
+from allocator import ATTRIBUTION
+from allocator.maps import ServiceLayer, render_map
+
+CHROMIUM = Path("/usr/bin/chromium")
+EVIL = "<script>alert(1)</script>"
+EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+TILE_HOSTS = ("tile.openstreetmap", "basemaps.cartocdn")
+LAYERS = (
+    "clinics — travel time after",
+    "clinics — travel time before",
+    "clinics — underserved (&gt; 15 min)",
+    "clinics — existing",
+    "clinics — new",
+)
+
+
+def _hexes(n: int) -> list[str]:
+    """``n`` H3 res-9 cells in growing rings around central Porto Alegre."""
+    centre = h3.latlng_to_cell(-30.0346, -51.2177, 9)
+    k = 0
+    while len(cells := h3.grid_disk(centre, k)) < n:
+        k += 1
+    return sorted(cells, key=lambda c: (h3.grid_distance(centre, c), c))[:n]
+
+
+def _layer(n_cells: int = 10) -> ServiceLayer:
+    cells = _hexes(n_cells)
+    rng = np.random.default_rng(0)
+    # h3 gives (lat, lng); shapely wants (x=lng, y=lat).
+    polys = [Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
+    after = rng.uniform(0, 40, n_cells)
+    after[0] = np.nan  # unreachable
+    demand = gpd.GeoDataFrame(
+        {
+            "id": cells,
+            "population": rng.uniform(50, 2000, n_cells),
+            "time_before": after + 5,
+            "time_after": after,
+        },
+        geometry=polys,
+        crs="EPSG:4326",
+    )
+    centroids = [p.centroid for p in polys[:4]]
+    facilities = gpd.GeoDataFrame(
+        {
+            "id": ["f1", "f2", "f3", "f4"],
+            "name": [EVIL, 'O\'Brien & "Sons"', "Posto Centro", "Nova UBS"],
+            "status": ["existing", "existing", "existing", "new"],
+            "count": [1, 1, 2, 1],
+        },
+        geometry=[Point(c.x, c.y) for c in centroids],
+        crs="EPSG:4326",
+    )
+    headline = {
+        "population": float(demand["population"].sum()),
+        "within_before": 0.61,
+        "within_after": 0.74,
+        "underserved_before": 310000,
+        "underserved_after": 211000,
+        "mode": "walk",
+    }
+    return ServiceLayer("clinics", "clinic", 15.0, demand, facilities, headline)
+
+
+@pytest.fixture
+def offline_map(tmp_path: Path) -> Path:
+    return render_map(
+        "Porto Alegre <b>clinics</b>", [_layer()], tmp_path / "out" / "map.html", tiles=False, description="walk, 15 min"
+    )
+
+
+def _unjson(text: str) -> str:
+    """Undo the \\uXXXX escapes folium's JSON encoding puts on data inside <script>."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def test_writes_safe_self_contained_html(offline_map: Path) -> None:
+    text = offline_map.read_text(encoding="utf-8")
+    decoded = _unjson(text)  # what the browser sees once the JSON is parsed
+    assert ATTRIBUTION in text
+    assert EVIL not in text and EVIL not in decoded
+    assert EVIL_ESCAPED in decoded
+    assert "O&#x27;Brien &amp; &quot;Sons&quot;" in decoded
+    assert "Porto Alegre &lt;b&gt;clinics&lt;/b&gt;" in text
+    for layer in LAYERS:
+        assert layer in decoded
+    assert "travel time after, minutes" in text
+    assert not any(host in text for host in TILE_HOSTS)
+    # Leaflet inlined: no external script or stylesheet at all.
+    assert not re.search(r"<script[^>]+src=", text)
+    assert not re.search(r"<link[^>]+stylesheet", text)
+
+
+def test_tiles_use_carto_and_credit_osm(tmp_path: Path) -> None:
+    text = render_map("t", [_layer()], tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "basemaps.cartocdn" in text
+    assert ATTRIBUTION in text
+    assert "CARTO" in text
+
+
+def test_new_and_existing_facilities_differ(offline_map: Path) -> None:
+    text = _unjson(offline_map.read_text(encoding="utf-8"))
+    assert "CircleMarker" in text  # existing: circle markers
+    assert "DivIcon" in text and "allocator-new" in text and "&#9733;" in text  # new: green star
+
+
+def test_cdn_mode_links_leaflet_only(tmp_path: Path) -> None:
+    text = render_map("t", [_layer()], tmp_path / "map.html", tiles=False, inline_assets=False).read_text(encoding="utf-8")
+    assert "leaflet@1.9.4/dist/leaflet.js" in text
+    assert "jquery" not in text.lower() and "bootstrap" not in text.lower()
+
+
+def test_point_demand_and_empty_facilities(tmp_path: Path) -> None:
+    layer = _layer()
+    centres = [Point(lng, lat) for lat, lng in map(h3.cell_to_latlng, layer.demand["id"])]
+    layer.demand = layer.demand.set_geometry(gpd.GeoSeries(centres, crs="EPSG:4326"))
+    layer.facilities = layer.facilities.iloc[:0]
+    text = _unjson(render_map("points", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8"))
+    assert "clinics — new" in text and "CircleMarker" in text
+
+
+def test_coordinates_rounded_and_map_light(tmp_path: Path) -> None:
+    path = render_map("big", [_layer(1227)], tmp_path / "map.html", tiles=False)
+    text = path.read_text(encoding="utf-8")
+    assert path.stat().st_size < 2_000_000
+    assert not re.search(r"-(?:30|51)\.\d{6,}", text)
+
+
+def test_empty_demand_and_nobody_underserved(tmp_path: Path) -> None:
+    empty = _layer()
+    empty.demand = empty.demand.iloc[:0]
+    served = _layer()
+    served.name = "schools"
+    served.demand["time_after"] = 1.0
+    path = render_map("edge cases", [empty, served], tmp_path / "map.html", tiles=False)
+    assert "schools — underserved" in _unjson(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.browser
+def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors: list[str] = []
+    dialogs: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(offline_map.as_uri())
+            page.wait_for_selector(".leaflet-control-layers")
+
+            control = page.inner_text(".leaflet-control-layers")
+            for layer in LAYERS:
+                assert layer.replace("&gt;", ">") in control
+
+            paths = page.locator("svg path.leaflet-interactive")
+            shown = paths.count()
+            page.get_by_label("clinics — travel time before").check()
+            assert paths.count() == shown + 10
+            page.get_by_label("clinics — travel time before").uncheck()
+            assert paths.count() == shown
+
+            page.locator(".allocator-new").click()
+            page.wait_for_selector(".leaflet-popup-content")
+            assert "Nova UBS" in page.inner_text(".leaflet-popup-content")
+
+            # Click the existing facility whose name is a script tag, where Leaflet drew it.
+            x, y = page.evaluate(
+                """() => {
+                    const map = Object.values(window).find(v => v instanceof L.Map);
+                    let found = null;
+                    map.eachLayer(l => {
+                        if (l.feature && l.getLatLng && String(l.feature.properties.tip).includes('&lt;script')) found = l;
+                    });
+                    const pt = map.latLngToContainerPoint(found.getLatLng());
+                    const box = map.getContainer().getBoundingClientRect();
+                    return [pt.x + box.left, pt.y + box.top];
+                }"""
+            )
+            page.mouse.click(x, y)
+            page.wait_for_function(
+                "() => document.querySelector('.leaflet-popup-content')?.innerText.includes('alert(1)')"
+            )
+            assert EVIL in page.inner_text(".leaflet-popup-content")
+            page.screenshot(path=str(tmp_path / "map.png"))
+        finally:
+            browser.close()
+    assert errors == []
+    assert dialogs == []

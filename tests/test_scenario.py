@@ -1,0 +1,101 @@
+"""Scenario loading: valid files load; bad ones get a message naming file, line, field and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from allocator.errors import AllocatorError
+from allocator.scenario import load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+VALID = {
+    "name": "t",
+    "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk"},
+    "demand": [{"name": "residents", "source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id",
+                "population": "population"}],
+    "services": [{"name": "clinics", "objective": "max_coverage", "threshold_min": 10, "p": 3,
+                  "candidates": {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}}],
+}
+
+
+def write(tmp_path: Path, doc) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def mutated(**changes) -> dict:
+    doc = yaml.safe_load(yaml.safe_dump(VALID))
+    for dotted, value in changes.items():
+        target = doc
+        *parents, last = dotted.split(".")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[last] = value
+    return doc
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "scenarios").glob("*.yaml")))
+def test_demo_scenarios_are_valid(name: str) -> None:
+    loaded = load_scenario(REPO / "scenarios" / name)
+    assert loaded.spec.services and loaded.output_dir.name == loaded.spec.name
+
+
+def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
+    doc = mutated()
+    doc["services"][0]["treshold_min"] = doc["services"][0].pop("threshold_min")
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(write(tmp_path, doc))
+    text = str(info.value)
+    assert "s.yaml" in text and "services[0]" in text and "did you mean 'threshold_min'" in text
+    assert info.value.line is not None
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(write(tmp_path, "name: t\nnetwork: [unclosed\n  mode: walk\n"))
+    assert "YAML syntax" in str(info.value) and info.value.line in (2, 3)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("services.0.p", -1, "greater than or equal to 0"),
+    ("services.0.threshold_min", 0, "greater than 0"),
+    ("network.mode", "fly", "walk"),
+    ("services.0.objective", "p_medain", "p_median"),
+    ("name", "../escape", "pattern"),
+])
+def test_bad_values_name_field_and_allowed(tmp_path: Path, field: str, value, expected: str) -> None:
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(write(tmp_path, mutated(**{field: value})))
+    assert expected in str(info.value)
+    assert field.split(".")[-1] in str(info.value)
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    doc = mutated()
+    del doc["services"][0]["candidates"]
+    with pytest.raises(AllocatorError, match="candidates"):
+        load_scenario(write(tmp_path, doc))
+
+
+def test_p_required_except_for_set_cover(tmp_path: Path) -> None:
+    with pytest.raises(AllocatorError, match="needs 'p'"):
+        load_scenario(write(tmp_path, mutated(**{"services.0.p": None})))
+    with pytest.raises(AllocatorError, match="remove 'p'"):
+        load_scenario(write(tmp_path, mutated(**{"services.0.objective": "set_cover"})))
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    with pytest.raises(AllocatorError):
+        load_scenario(write(tmp_path, "name: !!python/object/apply:os.system ['echo hacked']\n"))
+
+
+def test_relative_paths_resolve_against_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    loaded = load_scenario(write(tmp_path, mutated()))
+    with pytest.raises(AllocatorError) as info:
+        loaded.resolve_path("sub/missing.csv", "demand[0].source")
+    assert str(tmp_path / "sub" / "missing.csv") in str(info.value) and "demand[0].source" in str(info.value)

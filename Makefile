@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 # Real data is read from a local mirror when there is one (CI: ../shared/data);
 # otherwise allocator downloads each file once into ~/.cache/allocator and checks its sha256.
 ALLOCATOR_DATA_MIRROR ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),)
+ifneq ($(ALLOCATOR_DATA_MIRROR),)
 export ALLOCATOR_DATA_MIRROR
+endif
 
 .PHONY: demo test bench clean
 

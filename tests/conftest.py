@@ -14,7 +14,7 @@ DEFAULT_MIRROR = REPO.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The local data mirror (ALLOCATOR_DATA_MIRROR, else ../shared/data)."""
-    root = Path(os.environ.get("ALLOCATOR_DATA_MIRROR", DEFAULT_MIRROR))
+    root = Path(os.environ.get("ALLOCATOR_DATA_MIRROR") or DEFAULT_MIRROR)
     if not root.is_dir():
         pytest.skip(f"data mirror {root} not found; set ALLOCATOR_DATA_MIRROR")
     return root

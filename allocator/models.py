@@ -812,6 +812,20 @@ def solve_p_median(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
 # --------------------------------------------------------------------------- #
 
 
+def _coverage(c: np.ndarray, w: np.ndarray, fixed: np.ndarray, cand: np.ndarray, T: float,
+              notes: list[str], outcome: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coverage sets within ``T``: which clients a fixed site already covers, the
+    client x candidate coverage matrix, and the positive-weight clients no site
+    covers (noted with ``outcome``)."""
+    covf = (c[:, fixed] <= T).any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
+    Nc = c[:, cand] <= T
+    uncov = np.flatnonzero((w > 0) & ~covf & ~Nc.any(axis=1))
+    if uncov.size:
+        notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "
+                     f"{T:g} min and {outcome}")
+    return covf, Nc, uncov
+
+
 def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limit=None,
                        gap_rel=None, threads=None) -> Solution:
     """Maximal covering location problem (Church & ReVelle 1974).
@@ -838,12 +852,7 @@ def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limi
     t0 = time.perf_counter()
     notes: list[str] = []
     pos = w > 0
-    covf = (c[:, fixed] <= T).any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
-    Nc = c[:, cand] <= T
-    uncov = np.flatnonzero(pos & ~covf & ~Nc.any(axis=1))
-    if uncov.size:
-        notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "
-                     f"{T:g} min and cannot be covered")
+    covf, Nc, uncov = _coverage(c, w, fixed, cand, T, notes, "cannot be covered")
     act = np.flatnonzero(pos & ~covf & Nc.any(axis=1))
     open_mask = fixed.copy()
     nv = nc = 0
@@ -924,14 +933,8 @@ def solve_set_cover(cost, weight, threshold, fixed_open=None, *, time_limit=None
     t0 = time.perf_counter()
     cand = np.flatnonzero(~fixed)
     notes: list[str] = []
-    pos = w > 0
-    covf = (c[:, fixed] <= T).any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
-    Nc = c[:, cand] <= T
-    uncov = np.flatnonzero(pos & ~covf & ~Nc.any(axis=1))
-    if uncov.size:
-        notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "
-                     f"{T:g} min and were excluded")
-    act = pos & ~covf & Nc.any(axis=1)
+    covf, Nc, uncov = _coverage(c, w, fixed, cand, T, notes, "were excluded")
+    act = (w > 0) & ~covf & Nc.any(axis=1)
     cov = _min_cover(Nc[act], opts)
     if cov.status == "no_solution":
         raise AllocatorError("no set-cover solution was found within the time limit",

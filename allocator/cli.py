@@ -1,7 +1,9 @@
 """The command line: ``python run_scenario.py scenarios/x.yaml [options]``.
 
 Input problems end with a one-paragraph message naming the file, field and
-fix, and exit status 2 (``--debug`` shows the traceback instead).
+fix, and exit status 2 (``--debug`` shows the traceback instead). With
+``--strict``, a run whose targets are not all met after the change ends with
+a list of the missed targets and exit status 3 (outputs are still written).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 from . import ATTRIBUTION, __version__
 from .errors import AllocatorError
+
+EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-tiles", action="store_true", help="map without a background tile layer (fully offline)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--lang", choices=("en", "zh"), help="language of report.html (default: the scenario's 'language', en)")
+    parser.add_argument("--strict", action="store_true",
+                        help=f"exit with status {EXIT_TARGET_MISSED} when any target is missed after the change")
+    parser.add_argument("--compare", action="store_true",
+                        help="also write compare/ (comparison.csv, comparison.html) setting the scenarios side by side")
     parser.add_argument("--version", action="version", version=f"allocator {__version__}")
     return parser
 
@@ -38,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run each scenario given; return the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        for path in args.scenario:
-            run_one(path, args)
+        results = [run_one(path, args) for path in args.scenario]
+        if args.compare:
+            write_compare(results, args)
+        if args.strict and (missed := _missed(results)):
+            print("targets missed after the change (--strict):\n  " + "\n  ".join(missed), file=sys.stderr)
+            return EXIT_TARGET_MISSED
     except AllocatorError as exc:
         if args.debug:
             traceback.print_exc()
@@ -58,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_one(path: Path, args: argparse.Namespace) -> None:
+def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
     from .outputs import headline, write_outputs  # heavy imports after argument parsing
     from .pipeline import Progress, run
@@ -74,7 +87,7 @@ def run_one(path: Path, args: argparse.Namespace) -> None:
     log = Progress(quiet=args.quiet)
     result = run(scenario, solver=solver, log=log)
     out_dir = (args.out.resolve() / spec.name) if args.out else scenario.output_dir
-    write_outputs(result, out_dir, tiles=spec.output.tiles and not args.no_tiles)
+    write_outputs(result, out_dir, tiles=spec.output.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 
     print(f"\n{spec.title or spec.name}")
@@ -83,12 +96,40 @@ def run_one(path: Path, args: argparse.Namespace) -> None:
         t = s.service.threshold_min
         print(f"  {s.service.name} ({s.service.objective}, {s.solution.status}): {h['new_sites']} new site(s)")
         print(f"    population within {t:g} min ({spec.network.mode}): "
-              f"{h['within_before']:.1%} -> {h['within_after']:.1%} of {h['population']:,.0f}")
-        print(f"    underserved: {h['underserved_before']:,.0f} -> {h['underserved_after']:,.0f}")
-        print(f"    mean trip: {s.before['mean_min']:.1f} -> {s.after['mean_min']:.1f} min; "
-              f"90th percentile: {s.before['p90_min']:.1f} -> {s.after['p90_min']:.1f} min")
+              f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
+        print(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
+        print(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "
+              f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min")
         for note in s.notes:
             print(f"    note: {note}")
     print(f"  map:     {out_dir / 'map.html'}")
     print(f"  summary: {out_dir / 'summary.json'}")
+    print(f"  report:  {out_dir / 'report.html'}")
     print(f"  data {ATTRIBUTION}")
+    return result
+
+
+def _fmt(value, spec: str) -> str:
+    """A figure for the console; "n/a" when there is none (e.g. no facility before, nobody reachable)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(number, spec) if number == number and abs(number) != float("inf") else "n/a"
+
+
+def _missed(results) -> list[str]:
+    """Every target missed after the change, as "scenario / service: target (after: value)"."""
+    from .report import missed_targets
+
+    return [f"{r.scenario.spec.name} / {line}" for r in results for line in missed_targets(r)]
+
+
+def write_compare(results, args: argparse.Namespace) -> None:
+    """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
+    from .report import write_comparison
+
+    root = args.out.resolve() if args.out else results[0].scenario.output_dir.parent
+    lang = args.lang or results[0].scenario.spec.language
+    folder = write_comparison(results, root / "compare", lang=lang)
+    print(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")

@@ -1,29 +1,47 @@
 """The equity map: where people are underserved, before and after the plan.
 
-For every service (clinics, schools, ...) :func:`render_map` draws
+For every service (clinics, schools, ...) :func:`render_map` draws, each as a
+layer of the layer control:
 
 - the demand cells (H3 hexagons or points) shaded by travel time *after* the
-  plan, green (0 min) through yellow (the threshold T) to red (2T and more),
-  with unreachable cells in grey;
-- an "underserved (> T min)" layer, shown by default, outlining in dashed red
-  every cell whose travel time after the plan exceeds T or is unreachable;
-- the same shading for travel time *before* the plan, hidden by default, so
-  the two can be compared from the layer control;
-- the facilities: existing ones as small blue-grey circles, new ones as large
-  green stars, each with a popup giving name, type, status and count.
+  plan (shown), *before* it (hidden), or the *change* after − before (hidden):
+  times on a sequential scale, green (0 min) through yellow (the threshold T)
+  to red (2T and more), unreachable cells grey; the change on a diverging
+  scale, blue (faster) through white (unchanged) to red (slower), with cells
+  that became reachable in dark blue;
+- "underserved after" (shown) and "underserved before" (hidden): outlines of
+  every cell beyond T or unreachable, in a pane above every fill so they mark
+  the underserved in whichever shading is on;
+- "catchments" (hidden): the cells each open facility serves after the plan
+  (nearest open facility), dissolved into one outline per facility;
+- "districts" (hidden, only when the demand has a ``district`` column): the
+  cells dissolved by district, shaded by the population share within T after;
+- the facilities by status, told apart by symbol and colour: existing (circle),
+  new (green star), closed (grey cross), relocated (orange diamond); with
+  several services the existing circles take one colour per service. Each
+  popup gives name, type, status, count and, when the pipeline computed them,
+  the population assigned to the facility and its mean travel time.
 
 A title box gives the headline figures (share of population within T and
-underserved population, before -> after), a legend explains the colours, and
+underserved population, before -> after), a legend explains colours and units,
+a scale bar, a full-screen button and the attribution are on the map, and
 every string that comes from data is HTML-escaped. The file is self-contained:
 Leaflet's JavaScript and CSS are inlined from the ``django-js-lib-leaflet``
 wheel (Leaflet 1.9.4, no dependencies), so with ``tiles=False`` the map renders
-with no network at all.
+with no network at all. The full-screen button is a few lines of our own
+JavaScript (folium's ``Fullscreen`` plugin loads its script from a CDN).
+
+Beside ``map.html`` a second file, ``map_compare.html``, shows before and
+after side by side in two synchronised Leaflet maps (folium's ``DualMap`` needs
+Leaflet.Sync from a CDN, so it would break offline; the compare page is plain
+Leaflet plus ~20 lines of inline JavaScript and shares one copy of the data).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -36,21 +54,36 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from allocator import ATTRIBUTION
 
-__all__ = ["ServiceLayer", "render_map"]
+__all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
 # Colours: sequential green -> yellow -> red for 0 -> T -> 2T minutes.
 _RAMP = ("#1a9850", "#fee08b", "#d73027")
+# Diverging blue -> white -> red for -T -> 0 -> +T minutes of change (after - before).
+_CHANGE_RAMP = ("#2166ac", "#f7f7f7", "#b2182b")
+_NEWLY_REACHABLE = "#053061"
 _UNREACHABLE = "#7f7f7f"
 _UNDERSERVED = "#67001f"
+_UNDERSERVED_BEFORE = "#000000"
+_CATCHMENT = "#3f3f3f"
 _EXISTING = "#4a6fa5"
 _NEW = "#1b9e3e"
+_CLOSED = "#555555"
+_RELOCATED = "#e08214"
+# existing-facility colours when a map holds several services (the first is _EXISTING)
+_SERVICE_COLOURS = (_EXISTING, "#7b3294", "#a6611a", "#008837", "#c51b7d", "#01665e")
+_DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
+_STATUSES = ("existing", "new", "closed", "relocated")
+_SYMBOLS = {"new": ("&#9733;", _NEW, 30), "closed": ("&#10006;", _CLOSED, 20), "relocated": ("&#9670;", _RELOCATED, 22)}
+COMPARE_SUFFIX = "_compare"
 _DECIMALS = 5
 _UNDERSERVED_PANE = "underserved"
-_LEGEND_CAPTION = "travel time after, minutes"
+_FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
+_LEGEND_CAPTION = "travel time after (or before), minutes"
 _CARTO = "© CARTO"
 # Named by URL: xyzservices >= 2025 marks CartoDB as keyed and warns, the public basemap needs none.
 _CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
@@ -80,11 +113,14 @@ def render_map(
     tiles: bool = True,
     description: str = "",
     inline_assets: bool = True,
+    compare: bool = True,
 ) -> Path:
     """Write the equity map for ``services`` to ``path`` (an HTML file) and return it.
 
     ``tiles=False`` draws no basemap at all. ``inline_assets=False`` links
     Leaflet from its CDN instead of inlining it (smaller file, needs network).
+    ``compare`` also writes the side-by-side before/after page beside it
+    (``map.html`` -> ``map_compare.html``), linked from the title box.
     """
     path = Path(path)
     fmap = folium.Map(tiles=None, control_scale=True, attribution_control=False)
@@ -97,26 +133,71 @@ def render_map(
     # Underserved outlines sit above every demand fill, even a "before" layer switched on later,
     # and let the mouse through to the cell beneath (whose tooltip tells the times).
     folium.map.CustomPane(_UNDERSERVED_PANE, z_index=450, pointer_events=False).add_to(fmap)
+    folium.map.CustomPane(_FACILITY_PANE, z_index=460, pointer_events=True).add_to(fmap)
     bounds: list[np.ndarray] = []
-    for service in services:
+    prepared = []
+    for i, service in enumerate(services):
         demand = _prepare_demand(service.demand)
+        prepared.append(demand)
         if len(demand):
             bounds.append(demand.total_bounds)
-        _add_service(fmap, service, demand)
+        colour = _SERVICE_COLOURS[i % len(_SERVICE_COLOURS)] if len(services) > 1 else _EXISTING
+        _add_service(fmap, service, demand, colour)
     folium.LayerControl(collapsed=False).add_to(fmap)
     if bounds:
         b = np.vstack(bounds)
         fmap.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
 
+    compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
     root = fmap.get_root()
     root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="page_title")
-    root.html.add_child(Element(_title_box(title, description, services)), name="title_box")
+    root.html.add_child(Element(_title_box(title, description, services, compare_path)), name="title_box")
     root.html.add_child(Element(_legend(services)), name="legend")
     root.html.add_child(Element(_footer(tiles)), name="attribution")
+    fmap.add_child(_Script(_FULLSCREEN_JS % {"map": fmap.get_name()}), name="fullscreen")
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fmap.save(str(path))
+    if compare_path is not None:
+        compare_path.write_text(_compare_page(title, services, prepared, tiles, inline_assets, path.name), encoding="utf-8")
     return path
+
+
+class _Script(MacroElement):
+    """Inline JavaScript rendered after its parent map was created."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "AllocatorScript"
+        self.code = code
+
+
+# A full-screen button of our own: folium.plugins.Fullscreen loads its script from a CDN (breaks offline).
+# The whole page goes full screen, so the title box and legend stay visible.
+_FULLSCREEN_JS = """
+(function (map) {
+  var Full = L.Control.extend({
+    options: {position: 'topleft'},
+    onAdd: function () {
+      var bar = L.DomUtil.create('div', 'leaflet-bar allocator-fullscreen');
+      var a = L.DomUtil.create('a', '', bar);
+      a.href = '#'; a.title = 'Full screen'; a.setAttribute('role', 'button');
+      a.innerHTML = '<svg width="16" height="16" viewBox="0 0 16 16" style="margin-top:7px" fill="none" '
+        + 'stroke="#333" stroke-width="2"><path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5"/></svg>';
+      L.DomEvent.disableClickPropagation(bar);
+      L.DomEvent.on(a, 'click', function (e) {
+        L.DomEvent.preventDefault(e);
+        if (document.fullscreenElement) { document.exitFullscreen(); }
+        else if (document.documentElement.requestFullscreen) { document.documentElement.requestFullscreen(); }
+      });
+      return bar;
+    }
+  });
+  new Full().addTo(map);
+})(%(map)s);
+"""
 
 
 def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
@@ -125,6 +206,14 @@ def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
     fmap.default_js = [] if inline else [("leaflet", _LEAFLET_URLS["js"])]
     if not inline:
         return
+    css, js = _leaflet_inline()
+    header = fmap.get_root().header
+    header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+    header.add_child(Element(f"<script>{js}</script>"), name="leaflet")
+
+
+def _leaflet_inline() -> tuple[str, str]:
+    """Leaflet's CSS (icons as data: URLs) and JS, ready to inline."""
     try:
         static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
     except ModuleNotFoundError as exc:
@@ -140,9 +229,7 @@ def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
         (static / "leaflet.css").read_text(encoding="utf-8"),
     )
     js = (static / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
-    header = fmap.get_root().header
-    header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
-    header.add_child(Element(f"<script>{js}</script>"), name="leaflet")
+    return css, js
 
 
 def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -162,51 +249,149 @@ def _fmt_min(value: float) -> str:
     return "unreachable" if value is None or math.isnan(value) else f"{value:.1f} min"
 
 
-def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame) -> None:
-    """Add the demand (after, before, underserved) and facility layers of one service."""
+def _shades(threshold: float) -> tuple[Any, Any]:
+    """Colour functions for a time and for a change, both in 41 steps (keeps folium's style lookup small)."""
+    cmap = _colormap(threshold)
+    diverging = cm.LinearColormap(_CHANGE_RAMP, index=[-threshold, 0, threshold], vmin=-threshold, vmax=threshold)
+    step = threshold / 20
+
+    def time_colour(t: float) -> str:
+        return _UNREACHABLE if math.isnan(t) else cmap(min(round(t / step) * step, 2 * threshold))
+
+    def change_colour(before: float, after: float) -> str:
+        if math.isnan(after):
+            return _UNREACHABLE  # still (or newly) unreachable
+        if math.isnan(before):
+            return _NEWLY_REACHABLE
+        d = min(max(round((after - before) / step) * step, -threshold), threshold)
+        return diverging(d)
+
+    return time_colour, change_colour
+
+
+def _fmt_change(before: float, after: float) -> str:
+    if math.isnan(after):
+        return "unreachable"
+    if math.isnan(before):
+        return "newly reachable"
+    return f"{after - before:+.1f} min"
+
+
+def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, existing_colour: str) -> None:
+    """Add the demand (after, before, change, underserved, catchments, districts) and facility layers of one service."""
     name = html.escape(service.name)
     threshold = float(service.threshold_min)
-    cmap = _colormap(threshold)
+    time_colour, change_colour = _shades(threshold)
     before = demand["time_before"].astype(float).to_numpy()
     after = demand["time_after"].astype(float).to_numpy()
     population = demand["population"].astype(float).to_numpy()
     ids = demand["id"].astype(str).to_numpy()
     tips = [
-        html.escape(f"cell {i}: {p:,.0f} people; before {_fmt_min(b)}, after {_fmt_min(a)}")
+        html.escape(f"cell {i}: {p:,.0f} people; before {_fmt_min(b)}, after {_fmt_min(a)}; change {_fmt_change(b, a)}")
         for i, p, b, a in zip(ids, population, before, after)
     ]
     geoms = demand.geometry.to_numpy()
     points = bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms)
 
-    step = threshold / 20  # 41 shades keep folium's per-style lookup small
-
-    def colour(t: float) -> str:
-        return _UNREACHABLE if math.isnan(t) else cmap(min(round(t / step) * step, 2 * threshold))
-
-    for label, times, show in (("after", after, True), ("before", before, False)):
-        group = folium.FeatureGroup(name=f"{name} — travel time {label}", show=show).add_to(fmap)
+    shadings = (
+        ("travel time after", [time_colour(t) for t in after], True),
+        ("travel time before", [time_colour(t) for t in before], False),
+        ("change (after − before)", [change_colour(b, a) for b, a in zip(before, after)], False),
+    )
+    for label, fills, show in shadings:
+        group = folium.FeatureGroup(name=f"{name} — {label}", show=show).add_to(fmap)
         if not len(geoms):
             continue
-        fills = [colour(t) for t in times]
         _geojson(geoms, {"tip": tips, "c": fills}, points, lambda f: {
             "fillColor": f["properties"]["c"], "fillOpacity": 0.65, "color": f["properties"]["c"], "weight": 0.5, "opacity": 0.9,
         }).add_to(group)
 
-    underserved = np.isnan(after) | (after > threshold)
-    group = folium.FeatureGroup(name=f"{name} — underserved (&gt; {threshold:g} min)", show=True).add_to(fmap)
-    if underserved.any():
-        _geojson(geoms[underserved], {}, points, lambda f: {
-            "fill": False, "color": _UNDERSERVED, "weight": 2.5, "dashArray": "4 3", "opacity": 1,
-        }, pane=_UNDERSERVED_PANE).add_to(group)
+    for label, times, colour, dash, show in (
+        ("underserved after", after, _UNDERSERVED, "4 3", True),
+        ("underserved before", before, _UNDERSERVED_BEFORE, "1 3", False),
+    ):
+        underserved = np.isnan(times) | (times > threshold)
+        group = folium.FeatureGroup(name=f"{name} — {label} (&gt; {threshold:g} min)", show=show).add_to(fmap)
+        if underserved.any():
+            _geojson(geoms[underserved], {}, points, lambda f, colour=colour, dash=dash: {
+                "fill": False, "color": colour, "weight": 2.5, "dashArray": dash, "opacity": 1,
+            }, pane=_UNDERSERVED_PANE).add_to(group)
 
     facilities = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
-    for status, marker in (("existing", _existing_marker()), ("new", _new_marker())):
-        rows = facilities[facilities["status"].astype(str) == status]
-        group = folium.FeatureGroup(name=f"{name} — {status}", show=True).add_to(fmap)
+    facilities = facilities.reset_index(drop=True)
+    _add_catchments(fmap, name, demand, facilities, points)
+    if "district" in demand.columns:
+        _add_districts(fmap, name, demand, threshold, points)
+
+    status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
+    for kind in _STATUSES:
+        rows = facilities[status == kind] if len(facilities) else facilities
+        if kind in ("closed", "relocated") and not len(rows):
+            continue  # these layers appear only when a plan closes or moves facilities
+        group = folium.FeatureGroup(name=f"{name} — {kind}", show=True).add_to(fmap)
         if len(rows):
-            popups = [_facility_popup(r, service.kind) for r in rows[["name", "status", "count"]].to_dict("records")]
+            popups = [_facility_popup(r, service.kind) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
             geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-_DECIMALS)
+            marker = _existing_marker(existing_colour) if kind == "existing" else _symbol_marker(kind)
             _geojson(np.asarray(geoms_f), {"tip": popups}, True, None, marker=marker, popup=True).add_to(group)
+
+
+def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+                    points: bool) -> None:
+    """Hidden layer: the cells each facility serves after the plan, dissolved per facility."""
+    group = folium.FeatureGroup(name=f"{name} — catchments", show=False).add_to(fmap)
+    if "assigned_facility" not in demand.columns or not len(demand) or not len(facilities):
+        return
+    assigned = demand["assigned_facility"].to_numpy()
+    shapes, tips = [], []
+    pop = facilities["assigned_population"] if "assigned_population" in facilities.columns else None
+    for site in np.unique(assigned[assigned >= 0]):
+        if site >= len(facilities):
+            continue
+        cells = demand.geometry.to_numpy()[assigned == site]
+        shapes.append(_dissolve(cells, points))
+        who = f"{facilities['name'].iloc[site]} ({facilities['status'].iloc[site]})"
+        people = f": {float(pop.iloc[site]):,.0f} people" if pop is not None else ""
+        tips.append(html.escape(f"catchment of {who}{people}"))
+    if shapes:
+        _geojson(np.asarray(shapes, dtype=object), {"tip": tips}, False, lambda f: {
+            "fill": True, "fillOpacity": 0.0, "color": _CATCHMENT, "weight": 1.5, "opacity": 0.9,
+        }).add_to(group)
+
+
+def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, threshold: float, points: bool) -> None:
+    """Hidden layer: cells dissolved by ``district``, shaded by the population share within T after the plan."""
+    group = folium.FeatureGroup(name=f"{name} — districts (share within T)", show=False).add_to(fmap)
+    ramp = cm.LinearColormap(_RAMP[::-1], index=list(_DISTRICT_STOPS), vmin=_DISTRICT_STOPS[0], vmax=1)
+    district = demand["district"]
+    shapes, tips, fills = [], [], []
+    for key in district.dropna().unique():
+        rows = demand[district == key]
+        pop = rows["population"].astype(float).to_numpy()
+        total = pop.sum()
+        share = {when: (pop[rows[f"time_{when}"].astype(float).to_numpy() <= threshold].sum() / total if total else math.nan)
+                 for when in ("before", "after")}
+        shapes.append(_dissolve(rows.geometry.to_numpy(), points))
+        fills.append(_UNREACHABLE if math.isnan(share["after"]) else ramp(max(round(share["after"], 2), _DISTRICT_STOPS[0])))
+        tips.append(html.escape(
+            f"district {key}: {total:,.0f} people; within {threshold:g} min "
+            f"{_share(share['before'])} before, {_share(share['after'])} after"))
+    if shapes:
+        _geojson(np.asarray(shapes, dtype=object), {"tip": tips, "c": fills}, False, lambda f: {
+            "fillColor": f["properties"]["c"], "fillOpacity": 0.55, "color": "#222222", "weight": 2, "opacity": 1,
+        }).add_to(group)
+
+
+def _share(value: float) -> str:
+    return "?" if math.isnan(value) else f"{value:.0%}"
+
+
+def _dissolve(cells: np.ndarray, points: bool) -> Any:
+    """One outline for a set of cells (the convex hull for point demand), on the 5-decimal grid."""
+    if points:
+        merged = shapely.convex_hull(shapely.union_all(cells))
+        return merged.buffer(0.0005) if merged.geom_type != "Polygon" else merged
+    return shapely.union_all(cells, grid_size=10.0**-_DECIMALS)
 
 
 def _geojson(
@@ -228,31 +413,51 @@ def _geojson(
         for i, g in enumerate(geoms)
     ]
     tip = "tip" in props
+    if marker is None and points:
+        marker = folium.CircleMarker(radius=4)
+        if pane:
+            marker.options["pane"] = pane  # folium drops it (see _existing_marker)
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         style_function=style,
-        marker=marker or (folium.CircleMarker(radius=4, pane=pane) if points else None),
+        marker=marker,
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if tip else None,
         popup=folium.GeoJsonPopup(fields=["tip"], labels=False) if tip and popup else None,
         pane=pane,
     )
 
 
-def _existing_marker() -> folium.CircleMarker:
-    return folium.CircleMarker(pane="markerPane", radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=_EXISTING, fill_opacity=0.95)
+def _existing_marker(colour: str = _EXISTING) -> folium.CircleMarker:
+    marker = folium.CircleMarker(radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95)
+    # folium drops ``pane`` from a GeoJson's marker options; without it the circles sit in the overlay pane,
+    # under any shading switched on later.
+    marker.options["pane"] = _FACILITY_PANE
+    return marker
+
+
+def _symbol_marker(status: str) -> folium.Marker:
+    """A text symbol with a white halo: green star (new), grey cross (closed), orange diamond (relocated)."""
+    glyph, colour, size = _SYMBOLS[status]
+    div = (
+        f'<div style="font-size:{size}px;line-height:{size}px;color:{colour};text-align:center;'
+        f'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #000;">{glyph}</div>'
+    )
+    return folium.Marker(icon=folium.DivIcon(html=div, icon_size=(size, size), icon_anchor=(size // 2, size // 2),
+                                             class_name=f"allocator-{status}"))
 
 
 def _new_marker() -> folium.Marker:
-    star = (
-        f'<div style="font-size:30px;line-height:30px;color:{_NEW};'
-        'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #000;">&#9733;</div>'
-    )
-    return folium.Marker(icon=folium.DivIcon(html=star, icon_size=(30, 30), icon_anchor=(15, 15), class_name="allocator-new"))
+    return _symbol_marker("new")
 
 
 def _facility_popup(row: dict[str, Any], kind: str) -> str:
-    """Escaped HTML for one facility: name, type, status, count."""
-    cells = (("name", row["name"]), ("type", kind), ("status", row["status"]), ("count", row["count"]))
+    """Escaped HTML for one facility: name, type, status, count, assigned population, mean travel time."""
+    cells = [("name", row["name"]), ("type", kind), ("status", row["status"]), ("count", row["count"])]
+    if "assigned_population" in row:
+        cells.append(("assigned population", _count(row["assigned_population"])))
+    if "mean_time_min" in row:
+        t = row["mean_time_min"]
+        cells.append(("mean travel time", "—" if t is None or math.isnan(float(t)) else f"{float(t):.1f} min"))
     body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in cells)
     return f"<table>{body}</table>"
 
@@ -265,7 +470,7 @@ def _count(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "?"
 
 
-def _title_box(title: str, description: str, services: list[ServiceLayer]) -> str:
+def _title_box(title: str, description: str, services: list[ServiceLayer], compare_path: Path | None = None) -> str:
     """Fixed top-left box: title, description and each service's before -> after headline."""
     lines = []
     for s in services:
@@ -278,16 +483,25 @@ def _title_box(title: str, description: str, services: list[ServiceLayer]) -> st
             f"underserved: {_count(h.get('underserved_before'))} &rarr; <b>{_count(h.get('underserved_after'))}</b></div>"
         )
     desc = f"<div style='color:#444'>{html.escape(description)}</div>" if description else ""
+    link = (
+        f"<div style='margin-top:4px'><a id='allocator-compare-link' href='{html.escape(compare_path.name)}'>"
+        "before | after side by side</a></div>" if compare_path is not None else ""
+    )
+    # Opaque: a translucent box let the hexagons beneath show through its middle.
     return (
         "<div id='allocator-title' style='position:fixed;top:10px;left:56px;z-index:1000;max-width:360px;"
-        "background:rgba(255,255,255,0.93);padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
+        "background:#ffffff;padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
         "font:13px/1.35 sans-serif'>"
-        f"<div style='font-size:16px;font-weight:bold'>{html.escape(title)}</div>{desc}{''.join(lines)}</div>"
+        f"<div style='font-size:16px;font-weight:bold'>{html.escape(title)}</div>{desc}{''.join(lines)}{link}</div>"
     )
 
 
+def _swatch(style: str) -> str:
+    return f"<span style='display:inline-block;width:12px;height:10px;vertical-align:middle;{style}'></span>"
+
+
 def _legend(services: list[ServiceLayer]) -> str:
-    """Fixed bottom-left legend: the colour ramp per threshold, unreachable and underserved keys."""
+    """Fixed bottom-left legend: time and change ramps per threshold, underserved, catchment and facility keys."""
     rows = []
     for s in services:
         t = float(s.threshold_min)
@@ -295,18 +509,40 @@ def _legend(services: list[ServiceLayer]) -> str:
             f"<div style='margin-top:4px'>{html.escape(s.name)}</div>"
             f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(_RAMP)})'></div>"
             "<div style='display:flex;justify-content:space-between;width:200px'>"
-            f"<span>0</span><span>{t:g}</span><span>&ge;{2 * t:g}</span></div>"
+            f"<span>0</span><span>{t:g} (T)</span><span>&ge;{2 * t:g}</span></div>"
+            f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(_CHANGE_RAMP)})'></div>"
+            "<div style='display:flex;justify-content:space-between;width:200px'>"
+            f"<span>&le;&minus;{t:g}</span><span>change after &minus; before</span><span>+{t:g}</span></div>"
         )
+    districts = ""
+    if any("district" in s.demand.columns for s in services):
+        districts = (
+            "<div style='margin-top:4px'>districts: share of people within T after</div>"
+            f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(_RAMP[::-1])})'></div>"
+            "<div style='display:flex;justify-content:space-between;width:200px'>"
+            "<span>&le;50%</span><span>80%</span><span>100%</span></div>"
+        )
+    several = len(services) > 1
+    existing = "".join(
+        f"<span style='color:{_SERVICE_COLOURS[i % len(_SERVICE_COLOURS)] if several else _EXISTING};font-size:14px'>&#9679;</span>"
+        f"{' ' + html.escape(s.name) if several else ''} "
+        for i, s in enumerate(services)
+    ) or f"<span style='color:{_EXISTING};font-size:14px'>&#9679;</span> "
     return (
-        "<div id='allocator-legend' style='position:fixed;bottom:60px;left:10px;z-index:1000;"
-        "background:rgba(255,255,255,0.93);padding:6px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
+        "<div id='allocator-legend' style='position:fixed;bottom:22px;right:10px;z-index:1000;"
+        "background:#ffffff;padding:6px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
         "font:12px/1.3 sans-serif'>"
         f"<b>{_LEGEND_CAPTION}</b>{''.join(rows)}"
-        f"<div style='margin-top:4px'><span style='display:inline-block;width:12px;height:12px;background:{_UNREACHABLE}'></span> unreachable</div>"
-        f"<div><span style='display:inline-block;width:12px;height:10px;border:2px dashed {_UNDERSERVED}'></span>"
-        " underserved (&gt; T min or unreachable)</div>"
-        f"<div><span style='color:{_EXISTING};font-size:14px'>&#9679;</span> existing facility &nbsp;"
-        f"<span style='color:{_NEW};font-size:16px'>&#9733;</span> new facility</div></div>"
+        f"<div style='margin-top:4px'>{_swatch(f'background:{_UNREACHABLE}')} unreachable &nbsp;"
+        f"{_swatch(f'background:{_NEWLY_REACHABLE}')} newly reachable</div>"
+        f"<div>{_swatch(f'border:2px dashed {_UNDERSERVED}')} underserved after (&gt; T min or unreachable)</div>"
+        f"<div>{_swatch(f'border:2px dotted {_UNDERSERVED_BEFORE}')} underserved before</div>"
+        f"<div>{_swatch(f'border:1.5px solid {_CATCHMENT}')} catchment of a facility (nearest after)</div>"
+        f"{districts}"
+        f"<div>{existing}existing &nbsp;"
+        f"<span style='color:{_NEW};font-size:16px'>&#9733;</span> new &nbsp;"
+        f"<span style='color:{_CLOSED};font-size:13px'>&#10006;</span> closed &nbsp;"
+        f"<span style='color:{_RELOCATED};font-size:14px'>&#9670;</span> relocated</div></div>"
     )
 
 
@@ -318,3 +554,118 @@ def _footer(tiles: bool) -> str:
         "background:rgba(255,255,255,0.8);padding:1px 6px;font:11px sans-serif;color:#333'>"
         f"Leaflet | {credit}</div>"
     )
+
+
+def _compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,
+                  inline_assets: bool, main_name: str) -> str:
+    """Before | after side by side: two Leaflet maps kept in step, one copy of the data, no other library."""
+    data = []
+    for service, demand in zip(services, demands):
+        threshold = float(service.threshold_min)
+        time_colour, _ = _shades(threshold)
+        before = demand["time_before"].astype(float).to_numpy()
+        after = demand["time_after"].astype(float).to_numpy()
+        features = []
+        for g, i, p, b, a in zip(demand.geometry.to_numpy(), demand["id"].astype(str), demand["population"].astype(float),
+                                 before, after):
+            features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
+                "b": time_colour(b), "a": time_colour(a),
+                "ub": bool(math.isnan(b) or b > threshold), "ua": bool(math.isnan(a) or a > threshold),
+                "tip": html.escape(f"cell {i}: {p:,.0f} people; before {_fmt_min(b)}, after {_fmt_min(a)}"),
+            }})
+        fac = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
+        sites = [{"lat": round(g.y, _DECIMALS), "lon": round(g.x, _DECIMALS), "s": str(st),
+                  "tip": html.escape(f"{n} ({st})")}
+                 for g, n, st in zip(fac.geometry, fac["name"].astype(str), fac["status"].astype(str))]
+        h = service.headline
+        data.append({
+            "name": html.escape(service.name), "cells": {"type": "FeatureCollection", "features": features}, "sites": sites,
+            "before": html.escape(f"within {service.threshold_min:g} min: {_pct(h.get('within_before'))}, "
+                                  f"underserved {_count(h.get('underserved_before'))}"),
+            "after": html.escape(f"within {service.threshold_min:g} min: {_pct(h.get('within_after'))}, "
+                                 f"underserved {_count(h.get('underserved_after'))}"),
+        })
+    if inline_assets:
+        css, js = _leaflet_inline()
+        assets = f"<style>{css}</style><script>{js}</script>"
+    else:
+        assets = f"<link rel='stylesheet' href='{_LEAFLET_URLS['css']}'><script src='{_LEAFLET_URLS['js']}'></script>"
+    payload = json.dumps({"services": data, "tiles": _CARTO_POSITRON if tiles else None, "colours": {
+        "underserved": _UNDERSERVED, "existing": _EXISTING, "new": _NEW, "closed": _CLOSED, "relocated": _RELOCATED}},
+        separators=(",", ":")).replace("</", "<\\/")
+    credit = html.escape(f"{ATTRIBUTION} {_CARTO}" if tiles else ATTRIBUTION)
+    options = "".join(f"<option value='{i}'>{d['name']}</option>" for i, d in enumerate(data))
+    return _COMPARE_HTML % {
+        "title": html.escape(title), "assets": assets, "payload": payload, "credit": credit,
+        "main": html.escape(main_name), "options": options, "select": "" if len(data) > 1 else "display:none",
+    }
+
+
+_COMPARE_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%(title)s — before | after</title>%(assets)s
+<style>
+html, body {margin:0;height:100%%;font:13px/1.35 sans-serif}
+#bar {height:34px;display:flex;align-items:center;gap:12px;padding:0 10px;background:#fff;border-bottom:1px solid #ccc}
+#maps {position:absolute;top:35px;bottom:0;left:0;right:0;display:flex}
+#maps > div {flex:1;position:relative}
+#before {border-right:2px solid #333}
+.label {position:absolute;top:8px;left:50px;z-index:1000;background:#fff;padding:4px 8px;border-radius:4px;
+        box-shadow:0 1px 4px rgba(0,0,0,.35)}
+#credit {position:fixed;bottom:0;right:0;z-index:1000;background:rgba(255,255,255,.8);padding:1px 6px;font-size:11px}
+</style></head><body>
+<div id="bar"><b>%(title)s</b><select id="service" style="%(select)s">%(options)s</select>
+<a href="%(main)s">back to the full map</a></div>
+<div id="maps"><div id="before"><div class="label" id="label-before"></div></div>
+<div id="after"><div class="label" id="label-after"></div></div></div>
+<div id="credit">Leaflet | %(credit)s</div>
+<script>
+var DATA = %(payload)s;
+function makeMap(id) {
+  var map = L.map(id, {attributionControl: false});
+  L.control.scale().addTo(map);
+  if (DATA.tiles) L.tileLayer(DATA.tiles, {subdomains: 'abcd', maxZoom: 20}).addTo(map);
+  map.createPane('underserved').style.zIndex = 450;
+  map.getPane('underserved').style.pointerEvents = 'none';
+  return map;
+}
+var maps = {before: makeMap('before'), after: makeMap('after')};
+var syncing = false;
+function follow(a, b) {
+  a.on('move', function () {
+    if (syncing) return;
+    syncing = true; b.setView(a.getCenter(), a.getZoom(), {animate: false}); syncing = false;
+  });
+}
+follow(maps.before, maps.after); follow(maps.after, maps.before);
+var drawn = [];
+function show(k) {
+  drawn.forEach(function (l) { l.remove(); }); drawn = [];
+  var s = DATA.services[k], C = DATA.colours;
+  var extent = L.geoJSON(s.cells).getBounds();  // a map needs a view before vector layers are added
+  if (extent.isValid()) maps.before.fitBounds(extent); else maps.before.setView([0, 0], 2);
+  ['before', 'after'].forEach(function (when) {
+    var key = when === 'before' ? 'b' : 'a', map = maps[when];
+    var point = function (f, ll) { return L.circleMarker(ll, {radius: 4}); };
+    var fill = L.geoJSON(s.cells, {pointToLayer: point, style: function (f) {
+      var c = f.properties[key]; return {fillColor: c, color: c, fillOpacity: 0.65, weight: 0.5, opacity: 0.9};
+    }}).bindTooltip(function (l) { return l.feature.properties.tip; }).addTo(map);
+    var under = L.geoJSON(s.cells, {pane: 'underserved', pointToLayer: point,
+      filter: function (f) { return f.properties['u' + key]; },
+      style: function () { return {fill: false, color: C.underserved, weight: 2.5, dashArray: '4 3', opacity: 1}; }
+    }).addTo(map);
+    drawn.push(fill, under);
+    s.sites.forEach(function (p) {
+      if (when === 'before' && p.s === 'new') return;
+      if (when === 'after' && p.s === 'closed') return;
+      var m = L.circleMarker([p.lat, p.lon], {radius: p.s === 'new' ? 8 : 5, color: '#fff', weight: 1.5,
+        fillColor: C[p.s] || C.existing, fillOpacity: 0.95}).bindTooltip(p.tip).addTo(map);
+      drawn.push(m);
+    });
+    document.getElementById('label-' + when).innerHTML = '<b>' + when + '</b> ' + s.name + ': ' + s[when];
+  });
+}
+document.getElementById('service').onchange = function (e) { show(+e.target.value); };
+if (DATA.services.length) show(0); else { maps.before.setView([0, 0], 2); maps.after.setView([0, 0], 2); }
+</script></body></html>
+"""

@@ -8,8 +8,11 @@ Files in ``<output dir>/<scenario name>/``:
 
 - ``map.html``          the folium equity map (see :mod:`allocator.maps`)
 - ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
-- ``sites.csv``, ``sites.geojson``   every open facility: service, id, name, status (existing|new), count, lon, lat
+- ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
+- ``sites.csv``, ``sites.geojson``   every open facility: service, id, name, status (existing|new), count, lon, lat,
+  assigned_population, mean_time_min (of the people whose nearest open facility it is after the plan)
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
+- ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.report`)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,22 +31,63 @@ import pandas as pd
 from . import ATTRIBUTION, __version__
 from .catalog import load_catalog
 from .maps import ServiceLayer, render_map
+from .manifest import build_manifest
+from .errors import AllocatorError
 from .pipeline import RunResult, ServiceResult
+from .report import write_report
 
 SUMMARY_SCHEMA = "allocator.summary/1"
 
 
-def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True) -> Path:
+def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
     """Write every output of ``result`` into ``out_dir`` atomically; return ``out_dir``."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    started = time.time()
     try:
-        _write_all(result, staging, tiles=tiles)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
+    except OSError as exc:
+        raise AllocatorError(f"cannot create the output folder ({exc.strerror or exc})", file=out_dir.parent,
+                             field="output.dir (or --out)", fix="choose a folder you can write to") from None
+    try:
+        _write_all(result, staging, tiles=tiles, lang=lang)
         _swap_into_place(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _remove_stale_staging(out_dir, started)
     return out_dir
+
+
+def _remove_stale_staging(out_dir: Path, before: float) -> None:
+    """Delete ``.<name>.tmp-*`` / ``.<name>.old-*`` folders left by killed runs.
+
+    Only folders older than the current run whose process (the pid in the name)
+    no longer runs are removed, so a concurrent run's staging folder is kept.
+    """
+    for path in out_dir.parent.glob(f".{out_dir.name}.*"):
+        rest = path.name[len(out_dir.name) + 2:]
+        kind, _, tail = rest.partition("-")
+        if kind not in ("tmp", "old") or not path.is_dir():
+            continue
+        try:
+            if path.stat().st_mtime >= before:
+                continue
+        except OSError:
+            continue
+        pid = tail.split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 def summary(result: RunResult) -> dict:
@@ -53,10 +98,22 @@ def summary(result: RunResult) -> dict:
         "allocator_version": __version__,
         "scenario": {"name": spec.name, "title": spec.title or spec.name, "description": spec.description,
                      "file": str(result.scenario.path)},
-        "network": {**result.network.as_dict(), "max_snap_m": spec.network.max_snap_m},
+        "network": {**{k: v for k, v in result.network.as_dict().items() if k not in ("seconds", "from_cache")},
+                    "max_snap_m": spec.network.max_snap_m},
         "services": [_service_summary(s) for s in result.services],
         "attribution": _attributions(),
-        "timings": result.timings,
+        "timings": timings(result),
+    })
+
+
+def timings(result: RunResult) -> dict:
+    """Every duration of the run (the only values that differ between identical runs)."""
+    return _clean({
+        "steps": result.timings,
+        "network": {"seconds": result.network.seconds, "from_cache": result.network.from_cache},
+        "services": {s.service.name: {"build_seconds": s.solution.build_seconds,
+                                      "solve_seconds": s.solution.solve_seconds,
+                                      "matrix_seconds": s.matrix_seconds} for s in result.services},
     })
 
 
@@ -84,16 +141,15 @@ def _service_summary(s: ServiceResult) -> dict:
         "status": sol.status,
         "objective_value": sol.objective,
         "gap": sol.gap,
-        "solve_seconds": sol.solve_seconds,
-        "build_seconds": sol.build_seconds,
         "model_size": {"variables": sol.n_variables, "constraints": sol.n_constraints},
-        "matrix": {"demand": s.matrix_shape[0], "sites": s.matrix_shape[1], "seconds": s.matrix_seconds},
+        "matrix": {"demand": s.matrix_shape[0], "sites": s.matrix_shape[1]},
         "existing_sites": int((s.facilities["status"] == "existing").sum()),
         "new_sites": [{"id": r.id, "name": r.name, "lon": round(r.lon, 6), "lat": round(r.lat, 6)}
                       for r in new.itertuples()],
         "before": s.before,
         "after": s.after,
         "notes": s.notes,
+        "equity": s.equity,   # allocator.equity.service_equity: overall, districts, targets, lorenz
     }
 
 
@@ -116,14 +172,20 @@ def _clean(value):
     return value
 
 
-def _write_all(result: RunResult, folder: Path, *, tiles: bool) -> None:
+def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None = None) -> None:
     spec = result.scenario.spec
     doc = summary(result)
     (folder / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest = build_manifest(result, solver=result.solver, timings=doc["timings"])
+    (folder / "manifest.json").write_text(json.dumps(_clean(manifest), indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
 
     sites = pd.concat([s.facilities.assign(service=s.service.name, kind=s.service.kind) for s in result.services],
                       ignore_index=True)
-    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "status", "count", "lon", "lat", "geometry"]],
+    sites["assigned_population"] = sites["assigned_population"].round(1)
+    sites["mean_time_min"] = sites["mean_time_min"].round(2)
+    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "status", "count", "lon", "lat",
+                                    "assigned_population", "mean_time_min", "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
     pd.DataFrame(sites.drop(columns="geometry")).to_csv(folder / "sites.csv", index=False)
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
@@ -134,6 +196,11 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool) -> None:
         demand[f"population_{s.service.name}"] = s.demand["population"].to_numpy()
         demand[f"before_min_{s.service.name}"] = s.demand["time_before"].round(2).to_numpy()
         demand[f"after_min_{s.service.name}"] = s.demand["time_after"].round(2).to_numpy()
+        for column in ("access_e2sfca_before", "access_e2sfca_after"):
+            if column in s.demand:
+                demand[f"{column}_{s.service.name}"] = s.demand[column].round(4).to_numpy()
+    if "district" in first:
+        demand["district"] = first["district"].to_numpy()
     demand.to_file(folder / "demand.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
 
     layers = [ServiceLayer(name=s.service.name, kind=s.service.kind, threshold_min=s.service.threshold_min,
@@ -141,6 +208,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool) -> None:
                            headline={**headline(s), "mode": spec.network.mode})
               for s in result.services]
     render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description)
+    write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.report)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import catalog
+from . import catalog, equity
 from .demand import combine_layers, read_layer
 from .errors import AllocatorError
 from .metrics import access_metrics
@@ -32,14 +32,19 @@ class ServiceResult:
     """What one service's model chose and what it changes."""
 
     service: Service
-    demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after (NaN: none reachable), lon, lat, geometry
-    facilities: gpd.GeoDataFrame   # id, name, status (existing|new), count, lon, lat, geometry
+    demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after (NaN: none reachable), lon, lat, geometry,
+                                   # assigned_facility (row of `facilities` serving it after the plan, -1: none)
+    facilities: gpd.GeoDataFrame   # id, name, status (existing|new), count, lon, lat, geometry,
+                                   # assigned_population, mean_time_min (of the people it serves after; NaN: nobody)
     solution: Solution
     before: dict
     after: dict
     notes: list[str]
     matrix_shape: tuple[int, int]
     matrix_seconds: float
+    # equity block (allocator.equity.service_equity); demand then also has district, district_name,
+    # access_2sfca_before/after, access_e2sfca_before/after
+    equity: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +55,7 @@ class RunResult:
     network: NetworkReport
     services: list[ServiceResult]
     timings: dict[str, float] = field(default_factory=dict)
+    solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
 
 
 class Progress:
@@ -100,8 +106,12 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     for i, service in enumerate(spec.services):
         t0 = time.perf_counter()
         results.append(_run_service(scenario, i, service, layers, arrays, solver, log))
+        equity.attach(scenario, results[-1])
         timings[f"service_{service.name}_s"] = time.perf_counter() - t0
-    return RunResult(scenario=scenario, network=report, services=results, timings=timings)
+    used = {"name": "HiGHS (highspy, through PuLP)", "time_limit_s": solver.time_limit_s,
+            "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
+            "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0}
+    return RunResult(scenario=scenario, network=report, services=results, timings=timings, solver=used)
 
 
 def _run_service(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
@@ -118,6 +128,11 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
 
     existing = _existing_sites(scenario, service, field)
     candidates = _candidate_sites(scenario, service, field, existing)
+    if service.p is not None and service.p > len(candidates):
+        raise AllocatorError(
+            f"p = {service.p} new sites requested but there are only {len(candidates)} candidate sites",
+            file=scenario.path, field=f"{field}.p",
+            fix=f"lower p to at most {len(candidates)} or add candidate sites")
     sites = pd.concat([existing.assign(status="existing"), candidates.assign(status="new", count=1)],
                       ignore_index=True)
     max_snap = spec.network.max_snap_m
@@ -138,7 +153,15 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
 
     fixed = sites["status"].eq("existing").to_numpy()
     population = demand["population"].to_numpy(float)
+    if service.objective == "set_cover":
+        _check_coverable(cost, population, service, demand, scenario, field)
     solution = _solve(service, cost, population, fixed, solver, scenario, field)
+    if solution.uncoverable.size and service.objective in ("set_cover", "max_coverage"):
+        ids = ", ".join(demand["id"].iloc[solution.uncoverable[:5]].astype(str))
+        more = ", ..." if solution.uncoverable.size > 5 else ""
+        notes.append(f"{solution.uncoverable.size} demand location(s) "
+                     f"({population[solution.uncoverable].sum():,.0f} people) have no site within "
+                     f"{service.threshold_min:g} min and were excluded: ids {ids}{more}")
     notes += solution.notes
     log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}, "
         f"{len(solution.new_sites)} new site(s), solved in {solution.solve_seconds:.1f}s")
@@ -151,8 +174,17 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
     # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
     demand["time_before"] = np.where(np.isfinite(before_times), before_times, np.nan)
     demand["time_after"] = np.where(np.isfinite(after_times), after_times, np.nan)
+    # accessibility scores (2SFCA, E2SFCA; allocator.equity): a facility's capacity is its count
+    supply = sites["count"].to_numpy(float)
+    for when, mask in (("before", fixed), ("after", fixed | opened)):
+        demand[f"access_2sfca_{when}"] = equity.two_sfca(cost[:, mask], supply[mask], population, service.threshold_min)
+        demand[f"access_e2sfca_{when}"] = equity.e2sfca(cost[:, mask], supply[mask], population, service.threshold_min)
     chosen = sites[fixed | opened].copy()
-    facilities = gpd.GeoDataFrame(chosen[["id", "name", "status", "count", "lon", "lat"]],
+    # assignment: each demand location goes to its nearest open site after the plan (-1: none reachable)
+    demand["assigned_facility"] = _assign(cost, fixed | opened)
+    chosen["assigned_population"], chosen["mean_time_min"] = _served(demand, len(chosen))
+    facilities = gpd.GeoDataFrame(chosen[["id", "name", "status", "count", "lon", "lat",
+                                          "assigned_population", "mean_time_min"]],
                                   geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]), crs="EPSG:4326")
     return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
                          solution=solution, before=before, after=after, notes=notes,
@@ -184,6 +216,19 @@ def _candidate_sites(scenario: LoadedScenario, service: Service, field: str, exi
         raise AllocatorError("no candidate sites left", file=scenario.path, field=f"{field}.candidates",
                              fix="every candidate is at an existing facility; add candidates or set exclude_existing: false")
     return pd.DataFrame(frame[["id", "name", "lon", "lat"]])
+
+
+def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service, demand: pd.DataFrame,
+                     scenario: LoadedScenario, field: str) -> None:
+    """A set cover where no populated location has any site within the threshold is an error."""
+    positive = population > 0
+    coverable = (cost <= service.threshold_min).any(axis=1) & positive
+    if positive.any() and not coverable.any():
+        raise AllocatorError(
+            f"no demand location has any site within {service.threshold_min:g} min: "
+            f"the set cover has nothing to cover",
+            file=scenario.path, field=f"{field}.threshold_min",
+            fix="raise threshold_min, or add candidate sites near the demand")
 
 
 def _reachability_notes(demand: pd.DataFrame, demand_snap: Snapped, sites: pd.DataFrame,
@@ -225,3 +270,25 @@ def _nearest(cost: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
     if not open_mask.any():
         return np.full(cost.shape[0], np.inf)
     return cost[:, open_mask].min(axis=1)
+
+
+def _assign(cost: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
+    """Each demand location's nearest open site, as a position among the open sites (-1 if none reachable)."""
+    if not open_mask.any():
+        return np.full(cost.shape[0], -1, dtype=int)
+    sub = cost[:, open_mask]
+    choice = sub.argmin(axis=1)
+    return np.where(np.isfinite(sub[np.arange(len(sub)), choice]), choice, -1)
+
+
+def _served(demand: pd.DataFrame, n_sites: int) -> tuple[np.ndarray, np.ndarray]:
+    """Population assigned to each open site and its population-weighted mean travel time (NaN: nobody)."""
+    site = demand["assigned_facility"].to_numpy()
+    ok = site >= 0
+    pop = demand["population"].to_numpy(float)[ok]
+    times = demand["time_after"].to_numpy(float)[ok]
+    people = np.bincount(site[ok], weights=pop, minlength=n_sites)
+    minutes = np.bincount(site[ok], weights=pop * times, minlength=n_sites)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(people > 0, minutes / people, np.nan)
+    return people, mean

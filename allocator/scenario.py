@@ -98,6 +98,53 @@ class NetworkSpec(Strict):
         return value
 
 
+class DistrictSpec(Strict):
+    """How demand locations are grouped into districts for equity reporting (one form only).
+
+    - ``{source: FILE, id: COL, name_column: COL}``: polygons; each demand point
+      takes the polygon it falls in (points outside every polygon: "outside");
+    - ``{h3_parent: 6}``: the demand point's resolution-9 H3 cell (from its
+      lon/lat, h3.latlng_to_cell) grouped by its parent at that resolution;
+    - ``{column: COL}``: a column of the demand layer's own file, matched by id.
+    """
+
+    source: str | None = Field(None, description="polygon layer (GeoPackage, GeoJSON, Shapefile, FlatGeobuf)")
+    layer: str | None = None
+    id: str | None = Field(None, description="polygon id column (default: row number)")
+    name_column: str | None = None
+    h3_parent: Annotated[int, Field(ge=0, le=9)] | None = None
+    column: str | None = Field(None, description="district column of the demand layer file")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "DistrictSpec":
+        forms = [self.source is not None, self.h3_parent is not None, self.column is not None]
+        if sum(forms) != 1:
+            raise ValueError("districts is one of {source: FILE, id: COL}, {h3_parent: RES} or {column: COL}")
+        return self
+
+
+TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_min", "p90_min", "max_min",
+                       "gini", "theil", "theil_between", "theil_within", "p90_median_ratio",
+                       "worst_decile_ratio", "access_e2sfca_mean", "access_2sfca_mean",
+                       "access_e2sfca_gini", "access_2sfca_gini"]
+
+
+class TargetSpec(Strict):
+    """A policy target checked after the change, e.g. {metric: within_share, min: 0.95}."""
+
+    metric: TargetMetric
+    min: float | None = None
+    max: float | None = None
+    per_district: bool = Field(False, description="every district must meet it (needs 'districts')")
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> "TargetSpec":
+        if (self.min is None) == (self.max is None):
+            raise ValueError("a target needs exactly one of 'min' or 'max'")
+        return self
+
+
 class Service(Strict):
     """One service type (clinics, schools, ...) and the question asked about it."""
 
@@ -111,6 +158,7 @@ class Service(Strict):
     )
     existing: FacilityLayer | None = None
     candidates: CandidateLayer
+    targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
 
     @model_validator(mode="after")
     def _p_matches_objective(self) -> "Service":
@@ -153,6 +201,16 @@ class Scenario(Strict):
     services: list[Service] = Field(min_length=1)
     solver: SolverSpec = SolverSpec()
     output: OutputSpec = OutputSpec()
+    districts: DistrictSpec | None = Field(None, description="groups of demand locations for equity reporting")
+    targets: list[TargetSpec] = Field(default_factory=list, description="targets for every service")
+    language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
+
+    @model_validator(mode="after")
+    def _per_district_needs_districts(self) -> "Scenario":
+        targets = [*self.targets, *(t for s in self.services for t in s.targets)]
+        if self.districts is None and any(t.per_district for t in targets):
+            raise ValueError("a per_district target needs 'districts' (e.g. districts: {h3_parent: 6})")
+        return self
 
     @model_validator(mode="after")
     def _names_consistent(self) -> "Scenario":

@@ -21,7 +21,10 @@ TILE_HOSTS = ("tile.openstreetmap", "basemaps.cartocdn")
 LAYERS = (
     "clinics — travel time after",
     "clinics — travel time before",
-    "clinics — underserved (&gt; 15 min)",
+    "clinics — change (after − before)",
+    "clinics — underserved after (&gt; 15 min)",
+    "clinics — underserved before (&gt; 15 min)",
+    "clinics — catchments",
     "clinics — existing",
     "clinics — new",
 )
@@ -97,7 +100,7 @@ def test_writes_safe_self_contained_html(offline_map: Path) -> None:
     assert "Porto Alegre &lt;b&gt;clinics&lt;/b&gt;" in text
     for layer in LAYERS:
         assert layer in decoded
-    assert "travel time after, minutes" in text
+    assert "travel time after (or before), minutes" in text
     assert not any(host in text for host in TILE_HOSTS)
     # Leaflet inlined: no external script or stylesheet at all.
     assert not re.search(r"<script[^>]+src=", text)
@@ -135,7 +138,7 @@ def test_point_demand_and_empty_facilities(tmp_path: Path) -> None:
 def test_coordinates_rounded_and_map_light(tmp_path: Path) -> None:
     path = render_map("big", [_layer(1227)], tmp_path / "map.html", tiles=False)
     text = path.read_text(encoding="utf-8")
-    assert path.stat().st_size < 2_000_000
+    assert path.stat().st_size < 3_000_000  # three shadings, two underserved outlines, catchments; demo budget is 5 MB
     assert not re.search(r"-(?:30|51)\.\d{6,}", text)
 
 
@@ -215,3 +218,67 @@ def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
             browser.close()
     assert errors == []
     assert dialogs == []
+
+
+def test_change_catchments_districts_and_statuses(tmp_path: Path) -> None:
+    layer = _layer(30)
+    layer.demand["time_before"] = layer.demand["time_after"] + 5
+    layer.demand.loc[1, "time_before"] = np.nan  # became reachable
+    layer.demand["assigned_facility"] = np.arange(30) % 4
+    layer.demand.loc[0, "assigned_facility"] = -1  # unreachable: no catchment
+    layer.demand["district"] = np.where(np.arange(30) < 15, "Centro <b>", "Norte")
+    layer.facilities["status"] = ["existing", "closed", "relocated", "new"]
+    layer.facilities["assigned_population"] = [100.0, 0.0, 2500.0, 1234567.0]
+    layer.facilities["mean_time_min"] = [3.25, np.nan, 9.0, 12.5]
+    path = render_map("all layers", [layer], tmp_path / "map.html", tiles=False)
+    text = _unjson(path.read_text(encoding="utf-8"))
+    for name in ("clinics — change (after − before)", "clinics — catchments", "clinics — districts (share within T)",
+                 "clinics — closed", "clinics — relocated"):
+        assert name in text
+    assert "#053061" in text  # newly reachable colour
+    assert "district Centro &lt;b&gt;" in text and "Centro <b>" not in text
+    assert "catchment of Nova UBS (new): 1,234,567 people" in text
+    assert "1,234,567" in text and "12.5 min" in text and "3.2 min" in text
+    assert "allocator-closed" in text and "allocator-relocated" in text
+    assert "districts: share of people within T after" in text
+
+
+def test_compare_page_is_offline_and_escaped(tmp_path: Path) -> None:
+    layer = _layer()
+    layer.name = "<img src=x onerror=alert(1)>"
+    render_map("<b>t</b>", [layer], tmp_path / "map.html", tiles=False)
+    main = (tmp_path / "map.html").read_text(encoding="utf-8")
+    page = (tmp_path / "map_compare.html").read_text(encoding="utf-8")
+    assert "href='map_compare.html'" in main
+    assert "<img src=x" not in page and "<img src=x" not in _unjson(page) and "&lt;img src=x" in page
+    assert "&lt;b&gt;t&lt;/b&gt;" in page
+    assert not re.search(r"<script[^>]+src=", page) and not any(h in page for h in TILE_HOSTS)
+    assert "cdn." not in main.lower() and "cdn." not in page.lower()  # no Fullscreen or Leaflet.Sync from a CDN
+    assert not (tmp_path / "other_compare.html").exists()
+    render_map("t", [layer], tmp_path / "other.html", tiles=False, compare=False)
+    assert not (tmp_path / "other_compare.html").exists()
+
+
+def test_assignment_counts_every_reachable_person() -> None:
+    from allocator.pipeline import _assign, _served
+
+    inf = np.inf
+    cost = np.array([[1.0, 5.0, 2.0], [9.0, 3.0, 1.0], [inf, inf, inf], [4.0, 4.0, inf]])
+    open_mask = np.array([True, False, True])  # sites 0 and 2 open -> facility rows 0 and 1
+    assigned = _assign(cost, open_mask)
+    assert assigned.tolist() == [0, 1, -1, 0]
+    demand = gpd.GeoDataFrame({"population": [10.0, 20.0, 30.0, 40.0], "time_after": [1.0, 1.0, np.nan, 4.0],
+                               "assigned_facility": assigned})
+    people, mean = _served(demand, 2)
+    assert people.tolist() == [50.0, 20.0]
+    assert mean == pytest.approx([(10 * 1 + 40 * 4) / 50, 1.0])
+    assert _assign(cost, np.zeros(3, bool)).tolist() == [-1] * 4
+
+
+def test_facilities_and_point_outlines_keep_their_panes(tmp_path: Path) -> None:
+    """Facility circles stay above any shading switched on later; point outlines in the underserved pane."""
+    layer = _layer()
+    centres = [Point(lng, lat) for lat, lng in map(h3.cell_to_latlng, layer.demand["id"])]
+    layer.demand = layer.demand.set_geometry(gpd.GeoSeries(centres, crs="EPSG:4326"))
+    text = render_map("panes", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
+    assert '"pane": "facilities"' in text and '"pane": "underserved"' in text

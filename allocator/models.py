@@ -368,6 +368,15 @@ def _affine(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(pairs)
 
 
+def _chained_row(prob: pulp.LpProblem, pairs: list, previous, name: str) -> None:
+    """One radius row: ``sum(pairs) >= 1`` at a client's first level, else
+    ``sum(pairs) - z_previous >= 0`` (the chained form)."""
+    if previous is None:
+        _add_row(prob, pairs, pulp.LpConstraintGE, 1, name)
+    else:
+        _add_row(prob, pairs + [(previous, -1.0)], pulp.LpConstraintGE, 0, name)
+
+
 def _add_row(prob, pairs, sense, rhs, name):
     prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(pairs), sense, rhs=rhs), name)
 
@@ -706,21 +715,10 @@ def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
         grp = members[g]
         for k in range(t):
             obj.append((z[k], W[g] * (D[k + 1] - D[k])))
-            pairs = [(y[j], 1.0) for j in grp[k]]
-            pairs.append((z[k], 1.0))
-            if k == 0:
-                _add_row(prob, pairs, pulp.LpConstraintGE, 1, f"r{r}")
-            else:
-                pairs.append((z[k - 1], -1.0))
-                _add_row(prob, pairs, pulp.LpConstraintGE, 0, f"r{r}")
+            _chained_row(prob, [(y[j], 1.0) for j in grp[k]] + [(z[k], 1.0)], z[k - 1] if k else None, f"r{r}")
             r += 1
         if t == K[g] - 1 and not np.isfinite(fa[g]):
-            pairs = [(y[j], 1.0) for j in grp[t]]
-            if t == 0:
-                _add_row(prob, pairs, pulp.LpConstraintGE, 1, f"r{r}")
-            else:
-                pairs.append((z[t - 1], -1.0))
-                _add_row(prob, pairs, pulp.LpConstraintGE, 0, f"r{r}")
+            _chained_row(prob, [(y[j], 1.0) for j in grp[t]], z[t - 1] if t else None, f"r{r}")
             r += 1
     prob.setObjective(pulp.LpAffineExpression(obj))
     _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")

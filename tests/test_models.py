@@ -184,10 +184,15 @@ def dense_p_median(cost, weight, p, fixed):
             prob += pulp.lpSum(row) == 1
     for (i, j), v in x.items():
         prob += v <= y[j]
-    for j in range(m):
-        if fixed[j]:
+    return _open_p_and_solve(prob, y, fixed, p)
+
+
+def _open_p_and_solve(prob, y, fixed, p):
+    """Fixed sites open, exactly p candidates, solved to optimality: the optimum."""
+    for j, is_fixed in enumerate(fixed):
+        if is_fixed:
             prob += y[j] == 1
-    prob += pulp.lpSum(y[j] for j in range(m) if not fixed[j]) == p
+    prob += pulp.lpSum(y[j] for j in range(len(y)) if not fixed[j]) == p
     prob.solve(pulp.HiGHS(msg=False, gapRel=0.0))
     assert pulp.LpStatus[prob.status] == "Optimal"
     return pulp.value(prob.objective)
@@ -202,13 +207,7 @@ def dense_mclp(cost, weight, p, T, fixed):
     prob += pulp.lpSum(weight[i] * u[i] for i in range(n))
     for i in range(n):
         prob += u[i] <= pulp.lpSum(y[j] for j in range(m) if cost[i, j] <= T)
-    for j in range(m):
-        if fixed[j]:
-            prob += y[j] == 1
-    prob += pulp.lpSum(y[j] for j in range(m) if not fixed[j]) == p
-    prob.solve(pulp.HiGHS(msg=False, gapRel=0.0))
-    assert pulp.LpStatus[prob.status] == "Optimal"
-    return pulp.value(prob.objective)
+    return _open_p_and_solve(prob, y, fixed, p)
 
 
 @pytest.mark.parametrize("seed", range(6))

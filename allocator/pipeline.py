@@ -21,7 +21,7 @@ from . import catalog, equity
 from .demand import combine_layers, read_layer
 from .errors import AllocatorError
 from .metrics import access_metrics
-from .models import Solution, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
+from .models import Solution, assign, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
 from .network import NetworkReport, load_network
 from .scenario import LoadedScenario, Service, SolverSpec
 from .traveltime import NetworkArrays, Snapped, network_arrays, snap_points, travel_time_matrix
@@ -166,9 +166,10 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
     log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}, "
         f"{len(solution.new_sites)} new site(s), solved in {solution.solve_seconds:.1f}s")
 
-    opened = np.zeros(len(sites), dtype=bool)
+    opened = np.zeros(len(sites), dtype=bool)   # every open site after the plan: existing and new
     opened[solution.open_sites] = True
-    before_times, after_times = _nearest(cost, fixed), _nearest(cost, opened)
+    before_times = assign(cost, fixed)[1]
+    after_site, after_times = assign(cost, opened)
     before = access_metrics(before_times, population, service.threshold_min)
     after = access_metrics(after_times, population, service.threshold_min)
     # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
@@ -176,12 +177,12 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
     demand["time_after"] = np.where(np.isfinite(after_times), after_times, np.nan)
     # accessibility scores (2SFCA, E2SFCA; allocator.equity): a facility's capacity is its count
     supply = sites["count"].to_numpy(float)
-    for when, mask in (("before", fixed), ("after", fixed | opened)):
+    for when, mask in (("before", fixed), ("after", opened)):
         demand[f"access_2sfca_{when}"] = equity.two_sfca(cost[:, mask], supply[mask], population, service.threshold_min)
         demand[f"access_e2sfca_{when}"] = equity.e2sfca(cost[:, mask], supply[mask], population, service.threshold_min)
-    chosen = sites[fixed | opened].copy()
-    # assignment: each demand location goes to its nearest open site after the plan (-1: none reachable)
-    demand["assigned_facility"] = _assign(cost, fixed | opened)
+    chosen = sites[opened].copy()
+    # assignment: each demand location goes to its nearest open site after the plan
+    demand["assigned_facility"] = _facility_rows(after_site, opened)
     chosen["assigned_population"], chosen["mean_time_min"] = _served(demand, len(chosen))
     facilities = gpd.GeoDataFrame(chosen[["id", "name", "status", "count", "lon", "lat",
                                           "assigned_population", "mean_time_min"]],
@@ -265,20 +266,10 @@ def _solve(service: Service, cost: np.ndarray, population: np.ndarray, fixed: np
         raise exc.with_file(scenario.path)
 
 
-def _nearest(cost: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
-    """Minutes from each demand location to its nearest open site (inf if none)."""
-    if not open_mask.any():
-        return np.full(cost.shape[0], np.inf)
-    return cost[:, open_mask].min(axis=1)
-
-
-def _assign(cost: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
-    """Each demand location's nearest open site, as a position among the open sites (-1 if none reachable)."""
-    if not open_mask.any():
-        return np.full(cost.shape[0], -1, dtype=int)
-    sub = cost[:, open_mask]
-    choice = sub.argmin(axis=1)
-    return np.where(np.isfinite(sub[np.arange(len(sub)), choice]), choice, -1)
+def _facility_rows(site: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
+    """Turn site indices (from :func:`allocator.models.assign`) into rows of the
+    facilities table, which lists the open sites in site order; -1 stays -1."""
+    return np.where(site >= 0, np.searchsorted(np.flatnonzero(open_mask), site), -1)
 
 
 def _served(demand: pd.DataFrame, n_sites: int) -> tuple[np.ndarray, np.ndarray]:

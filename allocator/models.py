@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
+from . import median_bounds as mb
 from .errors import AllocatorError
 
 __all__ = [
@@ -314,13 +315,15 @@ def _quiet_highs() -> None:
         os.close(saved)
 
 
-def _solve(prob: pulp.LpProblem, opts: _Opts, start: dict | None = None) -> _Run:
-    """Solve ``prob`` with HiGHS within the remaining budget and classify the result."""
+def _solve(prob: pulp.LpProblem, opts: _Opts, start: dict | None = None, **highs_options) -> _Run:
+    """Solve ``prob`` with HiGHS within the remaining budget and classify the result.
+
+    ``highs_options`` are passed to HiGHS as they are (e.g. ``presolve="off"``)."""
     import highspy
 
     _quiet_highs()
     rem = opts.remaining()
-    kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0)
+    kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **highs_options)
     if rem is not None:
         kw["timeLimit"] = max(rem, 0.05)
     solver = _HiGHS(start=start, **kw)
@@ -486,44 +489,6 @@ def _min_cover(A: np.ndarray, opts: _Opts, name="set_cover") -> _Cover:
 # --------------------------------------------------------------------------- #
 
 
-def _greedy_median(Cc: np.ndarray, W: np.ndarray, f: np.ndarray, p: int) -> np.ndarray:
-    """Greedy-add start solution (positions in ``Cc``'s columns); ties -> lowest index."""
-    finite = np.isfinite(Cc)
-    big = (np.max(Cc[finite]) if finite.any() else 1.0) * 4 + 1.0
-    P = np.where(finite, Cc, big * 4)        # unreachable: worse than anything reachable
-    cur = np.where(np.isfinite(f), f, big * 16)  # unserved: worse still
-    base = cur.copy()
-    chosen: list[int] = []
-    used = np.zeros(Cc.shape[1], dtype=bool)
-    for _ in range(p):
-        gain = W @ (cur[:, None] - np.minimum(cur[:, None], P))
-        gain[used] = -1.0
-        j = int(np.argmax(gain))
-        chosen.append(j)
-        used[j] = True
-        cur = np.minimum(cur, P[:, j])
-    # Alternate (Maranzana 1964) improvement: move each site to the best
-    # 1-median of the clients it serves, while the total strictly decreases.
-    sites = np.array(chosen, dtype=np.int64)
-    total = float(W @ cur)
-    for _ in range(20):
-        M = P[:, sites]
-        near = np.argmin(M, axis=1)
-        served = np.min(M, axis=1) < base
-        new = sites.copy()
-        for k in range(sites.size):
-            mem = served & (near == k)
-            if mem.any():
-                costs = W[mem] @ np.minimum(base[mem, None], P[mem])
-                costs[np.setdiff1d(new, [new[k]])] = np.inf   # keep sites distinct
-                new[k] = int(np.argmin(costs))
-        val = float(W @ np.minimum(base, P[:, new].min(axis=1)))
-        if not val < total - 1e-9 * max(abs(total), 1.0):
-            break
-        sites, total = new, val
-    return np.array(sorted(sites.tolist()), dtype=np.int64)
-
-
 def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: _Opts,
                   notes: list[str]):
     """p-median over clients ``C`` (all positive weight, each with a finite cost).
@@ -531,11 +496,14 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
     Returns ``(open_mask, status, lower_bound, nv, nc, build_s, solve_s)``; the
     lower bound is in weighted minutes of the ORIGINAL objective.
     Raises AllocatorError when no ``p`` candidates can serve every client.
+
+    Steps, each exact: (a) merge clients with the same cost profile, (b) make
+    clients best served by a fixed site constants, (c) find an incumbent
+    (greedy + interchange) and a Lagrangian bound and remove / fix the
+    candidates the bound rules out (:mod:`allocator.median_bounds`), (d) prove
+    optimality with the radius integer program over what is left.
     """
-    t_build = 0.0
-    t_solve = 0.0
     t0 = time.perf_counter()
-    m = C.shape[1]
     cand = np.flatnonzero(~fixed)
     fidx = np.flatnonzero(fixed)
 
@@ -557,7 +525,7 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
     f = G[:, fidx].min(axis=1) if fidx.size else np.full(G.shape[0], np.inf)
     Cc = G[:, cand]
     cmin = Cc.min(axis=1) if cand.size else np.full(G.shape[0], np.inf)
-    # (c) A client whose nearest fixed site is no farther than every candidate
+    # (b) A client whose nearest fixed site is no farther than every candidate
     # costs f_i whatever we open: a constant, it leaves the model.
     const_grp = f <= cmin
     const += float(W[const_grp] @ f[const_grp])
@@ -577,28 +545,99 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
     Ca, fa, Wa = Cc[act], f[act], W[act]
     # Feasibility: clients with no reachable fixed site need an open candidate.
     need = ~np.isfinite(fa)
+    t_solve = 0.0
     if need.any():
         A = np.isfinite(Ca[need])
         if not A.all(axis=0).any():     # no single candidate serves all of them
             cov = _min_cover(A, opts, "pmedian_feasibility")
-            t_build += cov.build_s
             t_solve += cov.solve_s
             if cov.status == "optimal" and cov.chosen.size > p:
                 _raise_unservable(C, fixed, p, opts, notes, needed=cov.chosen.size)
 
-    # Sorted distinct levels per client.  (b) Only candidate distances strictly
+    # (c) Incumbent and Lagrangian reduction.
+    P, fpen = mb.penalised(Ca, fa)
+    best = mb.interchange(P, Wa, fpen, mb.greedy(P, Wa, fpen, p))
+    upper = _true_value(Ca, fa, Wa, best)
+    keep = np.ones(cand.size, dtype=bool)
+    force = np.zeros(cand.size, dtype=bool)
+    lower = -math.inf
+    if math.isfinite(upper):
+        bound = mb.lagrangian(Ca, Wa, fa, p, upper)
+        again = mb.interchange(P, Wa, fpen, bound.sites)   # Lagrangian heuristic (Beasley 1993)
+        if _true_value(Ca, fa, Wa, again) < upper:
+            best, upper = again, _true_value(Ca, fa, Wa, again)
+            bound = mb.lagrangian(Ca, Wa, fa, p, upper, lam0=bound.lam, max_iter=150)
+        lower = bound.lower
+        closed, opened = mb.reduction(bound, p, upper)
+        inc = np.zeros(cand.size, dtype=bool)
+        inc[best] = True
+        # keep the incumbent feasible in the reduced problem: it is the MIP start
+        keep, force = ~(closed & ~inc), opened & inc
+        notes.append(f"p-median: Lagrangian bound within {_gap(upper, lower, False):.2%} of the best "
+                     f"solution found; {int((~keep).sum())} of {cand.size} candidates ruled out, "
+                     f"{int(force.sum())} fixed open")
+    t_build = time.perf_counter() - t0
+    if math.isfinite(upper) and _gap(upper, lower, False) <= max(opts.gap_rel, mb.REDUCTION_TOL):
+        pos, status, low = best, "optimal", lower
+        nv = nc = 0
+    else:
+        # (d) The reduced problem: forced candidates join the fixed sites.
+        free = np.flatnonzero(keep & ~force)
+        fr = np.minimum(fa, Ca[:, force].min(axis=1)) if force.any() else fa
+        start = np.searchsorted(free, best[~force[best]]) if math.isfinite(upper) else None
+        sub, status, low, nv, nc, tb, ts = _radius_mip(Ca[:, free], fr, Wa, p - int(force.sum()), start,
+                                                       opts, notes, lambda: _raise_unservable(C, fixed, p, opts, notes))
+        t_build += tb
+        t_solve += ts
+        pos = np.sort(np.concatenate([free[sub], np.flatnonzero(force)]))
+        if _true_value(Ca, fa, Wa, pos) > upper:      # never worse than the incumbent
+            pos = best
+        # Solutions outside the reduced problem cost >= upper, so the global
+        # bound is the smaller of the two.
+        low = min(low, upper) if math.isfinite(upper) else low
+        low = max(low, lower)
+    open_mask[cand[pos]] = True
+    lower_total = const + low if math.isfinite(low) else -math.inf
+    return open_mask, status, lower_total, nv, nc, t_build, t_solve
+
+
+def _true_value(Ca: np.ndarray, fa: np.ndarray, W: np.ndarray, pos: np.ndarray) -> float:
+    """Objective of opening candidate positions ``pos`` (inf if somebody is unserved)."""
+    cost = _group_cost(Ca, fa, pos)
+    return float(W @ cost) if np.isfinite(cost).all() else math.inf
+
+
+def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos: np.ndarray | None,
+                opts: _Opts, notes: list[str], infeasible):
+    """Solve the radius model over groups ``Ca`` by exact level generation.
+
+    Returns ``(positions, status, lower, nv, nc, build_s, solve_s)`` with
+    ``lower`` a bound on ``sum W * cost`` (without the merging constants).
+    ``infeasible()`` is called (and must raise) when HiGHS proves that no ``p``
+    candidates serve everybody.  ``start_pos`` (or a greedy solution) is the
+    MIP start and sets the first level caps.
+    """
+    t0 = time.perf_counter()
+    t_solve = 0.0
+    n_cand = Ca.shape[1]
+    if p == 0 or n_cand == p:
+        pos = np.arange(n_cand) if p else _EMPTY.copy()
+        val = _true_value(Ca, fa, Wa, pos)
+        if not math.isfinite(val):
+            infeasible()
+        return pos, "optimal", val, 0, 0, time.perf_counter() - t0, 0.0
+    # Sorted distinct levels per client.  Only candidate distances strictly
     # below the nearest fixed site f_i matter: at radius f_i the fixed site
     # already serves the client, so every level >= f_i has z = 0; f_i itself is
     # kept as the last level D^K (the cost if no nearer candidate opens).
     levels: list[np.ndarray] = []
     members: list[list[np.ndarray]] = []
-    for g in range(act.size):
+    for g in range(Ca.shape[0]):
         row = Ca[g]
         keep = np.flatnonzero(row < fa[g])       # finite, below the fixed site
         order = keep[np.argsort(row[keep], kind="stable")]
-        vals = row[order]
-        D, start = np.unique(vals, return_index=True)
-        groups = np.split(order, start[1:]) if order.size else []
+        D, first = np.unique(row[order], return_index=True)
+        groups = np.split(order, first[1:]) if order.size else []
         if np.isfinite(fa[g]):
             D = np.append(D, fa[g])
             groups.append(np.zeros(0, dtype=np.int64))
@@ -606,16 +645,17 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
         members.append(groups)
     K = np.array([len(D) for D in levels])
 
-    # Start solution and initial truncation radius from a greedy solution.
-    start_pos = _greedy_median(Ca, Wa, fa, p)
-    best_pos = start_pos
-    cur = _group_cost(Ca, fa, start_pos)
-    best_val = float(Wa @ cur) if np.isfinite(cur).all() else math.inf
+    if start_pos is None:
+        P, fpen = mb.penalised(Ca, fa)
+        start_pos = mb.interchange(P, Wa, fpen, mb.greedy(P, Wa, fpen, p))
+    best_pos = np.asarray(start_pos, dtype=np.int64)
+    best_val = _true_value(Ca, fa, Wa, best_pos)
+    cur = _group_cost(Ca, fa, best_pos)
     radius = np.where(np.isfinite(cur), cur * _CAP_START, np.inf)
-    # at least a few levels per client, so a client next to a greedy site is not capped at 0
+    # at least a few levels per client, so a client next to a start site is not capped at 0
     t_idx = np.array([min(max(int(np.searchsorted(levels[g], radius[g], "left")), 3), K[g] - 1)
-                      for g in range(act.size)])
-    t_build += time.perf_counter() - t0
+                      for g in range(Ca.shape[0])])
+    t_build = time.perf_counter() - t0
 
     status = "optimal"
     lower = -math.inf
@@ -624,16 +664,16 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
     while True:
         iteration += 1
         t1 = time.perf_counter()
-        prob, y, zs, mconst = _build_radius(Wa, levels, members, t_idx, K, fa, cand.size, p)
+        prob, y, zs, mconst = _build_radius(Wa, levels, members, t_idx, K, fa, n_cand, p)
         nv = len(y) + sum(len(z) for z in zs)
         nc = len(prob.constraints())
-        start = _radius_start(y, zs, levels, t_idx, best_pos if np.isfinite(best_val) else start_pos,
-                              Ca, fa)
+        start = _radius_start(y, zs, levels, t_idx, best_pos, Ca, fa)
         t_build += time.perf_counter() - t1
-        run = _solve(prob, opts, start)
+        # HiGHS's presolve costs more than it saves on this model (measured on Porto Alegre).
+        run = _solve(prob, opts, start, presolve="off")
         t_solve += run.seconds
         if run.status == "infeasible":
-            _raise_unservable(C, fixed, p, opts, notes)
+            infeasible()
         if run.status == "no_solution":
             status = "time_limit"
             break
@@ -645,7 +685,7 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
         # The truncated model is a relaxation (a client served beyond its cap
         # is charged only the cap), so its bound is a valid lower bound.
         lower = max(lower, mconst + run.bound)
-        cap = np.array([levels[g][t_idx[g]] for g in range(act.size)])
+        cap = np.array([levels[g][t_idx[g]] for g in range(Ca.shape[0])])
         full = t_idx == K - 1
         viol = ~full & (gcost > cap)
         if run.status == "time_limit":
@@ -665,14 +705,10 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
             t_idx[g] = min(int(np.searchsorted(levels[g], target, "left")), K[g] - 1)
     if iteration > 1:
         notes.append(f"p-median: exact level generation needed {iteration} solves")
-
     if not np.isfinite(best_val):
         raise AllocatorError("no feasible p-median solution was found within the time limit",
                              field="time_limit", fix="raise time_limit")
-    open_mask[cand[best_pos]] = True
-    val = _nearest(C, open_mask)
-    lower_total = const + lower if math.isfinite(lower) else -math.inf
-    return open_mask, status, lower_total, nv, nc, t_build, t_solve
+    return best_pos, status, lower, nv, nc, t_build, t_solve
 
 
 def _group_cost(Ca: np.ndarray, fa: np.ndarray, pos: np.ndarray) -> np.ndarray:

@@ -107,6 +107,12 @@ class Solution:
     n_constraints: int
     notes: list[str] = field(default_factory=list)
     uncoverable: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
+    # set by allocator.plans (budgets, closures, capacities):
+    closed_sites: np.ndarray = field(default_factory=lambda: _EMPTY.copy())    # existing sites closed
+    upgraded_sites: np.ndarray = field(default_factory=lambda: _EMPTY.copy())  # existing sites upgraded
+    budget_used: float | None = None       # net spending: opening + upgrades - savings of closures
+    client_time: np.ndarray | None = None  # minutes per client under the model's (capacitated) assignment
+    site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
 
 
 # --------------------------------------------------------------------------- #
@@ -626,24 +632,7 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
         if not math.isfinite(val):
             infeasible()
         return pos, "optimal", val, 0, 0, time.perf_counter() - t0, 0.0
-    # Sorted distinct levels per client.  Only candidate distances strictly
-    # below the nearest fixed site f_i matter: at radius f_i the fixed site
-    # already serves the client, so every level >= f_i has z = 0; f_i itself is
-    # kept as the last level D^K (the cost if no nearer candidate opens).
-    levels: list[np.ndarray] = []
-    members: list[list[np.ndarray]] = []
-    for g in range(Ca.shape[0]):
-        row = Ca[g]
-        keep = np.flatnonzero(row < fa[g])       # finite, below the fixed site
-        order = keep[np.argsort(row[keep], kind="stable")]
-        D, first = np.unique(row[order], return_index=True)
-        groups = np.split(order, first[1:]) if order.size else []
-        if np.isfinite(fa[g]):
-            D = np.append(D, fa[g])
-            groups.append(np.zeros(0, dtype=np.int64))
-        levels.append(D)
-        members.append(groups)
-    K = np.array([len(D) for D in levels])
+    levels, members, K = radius_levels(Ca, fa)
 
     if start_pos is None:
         P, fpen = mb.penalised(Ca, fa)
@@ -738,6 +727,16 @@ def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
     """
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
     y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
+    obj, zs, mconst = radius_rows(prob, y, W, levels, members, t_idx, K, fa)
+    prob.setObjective(pulp.LpAffineExpression(obj))
+    _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
+    return prob, y, zs, mconst
+
+
+def radius_rows(prob: pulp.LpProblem, y: list, W, levels, members, t_idx, K, fa, prefix: str = ""):
+    """Add the chained radius rows of :func:`_build_radius` for every group to
+    ``prob`` (over the site variables ``y``); returns ``(objective pairs, z
+    variables per group, objective constant)``."""
     obj: list = []
     mconst = 0.0
     zs = []
@@ -746,19 +745,42 @@ def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
         D = levels[g]
         t = int(t_idx[g])
         mconst += W[g] * D[0]
-        z = [prob.add_variable(f"z{g:07d}_{k:05d}", 0, 1) for k in range(t)]
+        z = [prob.add_variable(f"{prefix}z{g:07d}_{k:05d}", 0, 1) for k in range(t)]
         zs.append(z)
         grp = members[g]
         for k in range(t):
             obj.append((z[k], W[g] * (D[k + 1] - D[k])))
-            _chained_row(prob, [(y[j], 1.0) for j in grp[k]] + [(z[k], 1.0)], z[k - 1] if k else None, f"r{r}")
+            _chained_row(prob, [(y[j], 1.0) for j in grp[k]] + [(z[k], 1.0)], z[k - 1] if k else None,
+                         f"{prefix}r{r}")
             r += 1
         if t == K[g] - 1 and not np.isfinite(fa[g]):
-            _chained_row(prob, [(y[j], 1.0) for j in grp[t]], z[t - 1] if t else None, f"r{r}")
+            _chained_row(prob, [(y[j], 1.0) for j in grp[t]], z[t - 1] if t else None, f"{prefix}r{r}")
             r += 1
-    prob.setObjective(pulp.LpAffineExpression(obj))
-    _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
-    return prob, y, zs, mconst
+    return obj, zs, mconst
+
+
+def radius_levels(Ca: np.ndarray, fa: np.ndarray):
+    """Sorted distinct levels per group and the sites at each level: ``(levels, members, K)``.
+
+    Only candidate distances strictly below the nearest fixed site f_i matter:
+    at radius f_i the fixed site already serves the client, so every level
+    >= f_i has z = 0; f_i itself is kept as the last level D^K (the cost if no
+    nearer candidate opens).
+    """
+    levels: list[np.ndarray] = []
+    members: list[list[np.ndarray]] = []
+    for g in range(Ca.shape[0]):
+        row = Ca[g]
+        keep = np.flatnonzero(row < fa[g])       # finite, below the fixed site
+        order = keep[np.argsort(row[keep], kind="stable")]
+        D, first = np.unique(row[order], return_index=True)
+        groups = np.split(order, first[1:]) if order.size else []
+        if np.isfinite(fa[g]):
+            D = np.append(D, fa[g])
+            groups.append(np.zeros(0, dtype=np.int64))
+        levels.append(D)
+        members.append(groups)
+    return levels, members, np.array([len(D) for D in levels], dtype=np.int64)
 
 
 def _radius_start(y, zs, levels, t_idx, pos, Ca, fa) -> dict:

@@ -1,0 +1,453 @@
+"""Planning models with budgets, closures, relocation, capacities and floors.
+
+:mod:`allocator.models` solves the four classic models fast when the question
+is only "open p new sites next to the existing ones".  Real plans add rules;
+this module builds ONE exact integer program for one or several services:
+
+- **Existing sites** are *kept* (always open) or *closable* (a variable; closing
+  one saves ``saving``).  With ``relocate`` a closure also frees one of the
+  ``p`` new sites (new - closed <= p), so a site can move.
+- **Budget**: ``open_cost`` per candidate, ``upgrade_cost`` per upgrade, minus the
+  savings of closures, at most ``budget`` per service and/or a ``shared_budget``
+  over all services.  ``p`` (most new sites) may be given too, or alone.
+- **Capacities** (people per site; ``upgrade_capacity`` more after an upgrade):
+  demand is *split* (a location's people may be shared between sites, the
+  usual reading for population cells) with one assignment variable per
+  (location, site) pair that can be used: within ``max_time`` (p-median) or
+  the threshold (coverage models).  Exact for the model as stated, and sparse.
+- **max_time** (p-median): everyone who has some site within ``max_time`` must
+  get one; locations with none are noted and left out of that rule.
+- **Coverage floors**: in each listed group of locations (a district) at least
+  ``share`` of the people within the threshold.
+- **Objectives**: ``p_median`` (min person-minutes), ``max_coverage`` (max people
+  within the threshold, i.e. min underserved), ``set_cover`` (min net cost,
+  everyone coverable covered).  Services solved together must share the
+  objective's sense; each is weighted by ``priority``.
+
+Formulations: uncapacitated p-median uses the chained radius rows of
+:func:`allocator.models.radius_rows` (Elloumi 2010; García, Labbé & Marín 2011)
+truncated at the nearest kept site; uncapacitated coverage one ``u_i <=
+sum_{j in N_i} y_j`` per location (Church & ReVelle 1974); capacitated models the
+textbook assignment model (ReVelle & Swain 1970; Pirkul & Schilling 1991 for
+capacitated coverage) restricted to usable pairs, with ``x_ij <= y_j``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from .errors import AllocatorError
+from .models import (Solution, _add_row, _binary_values, _check_cost, _check_threshold, _check_weight, _gap,
+                     _nearest, _opts, _solve, radius_levels, radius_rows)
+
+MEDIAN_FAMILY = {"p_median": pulp.LpMinimize, "max_coverage": pulp.LpMaximize, "set_cover": pulp.LpMinimize}
+
+
+@dataclass
+class Sites:
+    """One service's sites in cost-matrix column order."""
+
+    kept: np.ndarray                       # bool: existing, always open
+    closable: np.ndarray                   # bool: existing, may close
+    open_cost: np.ndarray | None = None    # per site, used for candidates (default 1 each)
+    saving: np.ndarray | None = None       # per site, used for closable sites (default 0)
+    capacity: np.ndarray | None = None     # people per site (inf = unlimited); None = uncapacitated
+    upgrade_capacity: np.ndarray | None = None   # extra people after an upgrade (existing sites; 0 = none)
+    upgrade_cost: np.ndarray | None = None
+
+    @property
+    def candidate(self) -> np.ndarray:
+        return ~self.kept & ~self.closable
+
+
+@dataclass
+class Floor:
+    """At least ``share`` of the people of ``clients`` (bool mask) within the threshold."""
+
+    clients: np.ndarray
+    share: float
+    label: str = "district"
+
+
+@dataclass
+class PlanService:
+    """One service of a plan: its matrix, demand, sites, objective and rules."""
+
+    name: str
+    objective: str                 # p_median | max_coverage | set_cover
+    cost: np.ndarray
+    weight: np.ndarray
+    sites: Sites
+    threshold: float | None = None
+    p: int | None = None           # most new sites (None: no count limit)
+    relocate: bool = False
+    budget: float | None = None
+    max_time: float | None = None
+    floors: list[Floor] = field(default_factory=list)
+    priority: float = 1.0
+
+
+def solve_plan(services: list[PlanService], shared_budget: float | None = None, *, time_limit=None,
+               gap_rel=None, threads=None) -> list[Solution]:
+    """Solve the services together in one exact integer program; one :class:`Solution` each.
+
+    ``Solution.objective`` is re-evaluated from the chosen sites (and, with
+    capacities, the assignment) with numpy; ``client_time`` holds each
+    location's travel time under the model's assignment, ``closed_sites`` and
+    ``upgraded_sites`` what changed besides the new sites, ``budget_used`` the
+    net spending.  Raises :class:`AllocatorError` naming the rule that makes
+    the plan impossible.
+    """
+    if not services:
+        raise AllocatorError("a plan needs at least one service", field="services")
+    senses = {MEDIAN_FAMILY.get(s.objective) for s in services}
+    if None in senses:
+        bad = [s.objective for s in services if s.objective not in MEDIAN_FAMILY]
+        raise AllocatorError(f"objective {bad[0]} cannot be combined with budgets, closures or capacities",
+                             field="objective", fix="use p_median, max_coverage or set_cover")
+    if len({s.objective for s in services}) > 1:
+        raise AllocatorError("services that share a budget must have the same objective, got "
+                             + ", ".join(sorted({s.objective for s in services})),
+                             field="objective", fix="give them one objective, or separate budgets")
+    opts = _opts(time_limit, gap_rel, threads)
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("plan", senses.pop())
+    blocks = [_Block(prob, k, s) for k, s in enumerate(services)]
+    objective = pulp.LpAffineExpression()
+    for b in blocks:
+        objective += b.objective * b.service.priority
+    prob.setObjective(objective)
+    if shared_budget is not None:
+        _check_number(shared_budget, "shared_budget")
+        spend = pulp.LpAffineExpression()
+        const = 0.0
+        for b in blocks:
+            spend += b.spend
+            const += b.spend_const
+        prob.addConstraint(spend <= shared_budget - const, "shared_budget")
+    build = time.perf_counter() - t0
+    run = _solve(prob, opts)
+    if run.status == "infeasible":
+        raise _explain_infeasible(blocks, shared_budget)
+    if run.status == "no_solution":
+        raise AllocatorError("no plan was found within the time limit", field="time_limit",
+                             fix="raise solver.time_limit_s")
+    solutions = [b.solution(run, build, opts) for b in blocks]
+    total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks))
+    gap = _gap(total, run.bound + sum(b.obj_const * b.service.priority for b in blocks),
+               maximise=prob.sense == pulp.LpMaximize)
+    for s in solutions:
+        s.gap = gap
+        s.status = run.status
+        if run.status == "time_limit":
+            s.notes.append(f"time limit reached: best plan found, proven gap {gap:.2%}")
+        if len(blocks) > 1:
+            s.notes.append(f"solved jointly with {len(blocks) - 1} other service(s)"
+                           + (" sharing one budget" if shared_budget is not None else ""))
+    return solutions
+
+
+def _check_number(value, name: str) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise AllocatorError(f"{name} must be a finite number, got {value!r}", field=name)
+    return float(value)
+
+
+class _Block:
+    """One service's variables, rows, objective and spending inside the plan."""
+
+    def __init__(self, prob: pulp.LpProblem, k: int, s: PlanService):
+        self.service = s
+        self.prefix = f"s{k}_"
+        self.c = _check_cost(s.cost)
+        n, m = self.c.shape
+        self.w = _check_weight(s.weight, n)
+        st = s.sites
+        self.kept, self.closable = np.asarray(st.kept, bool), np.asarray(st.closable, bool)
+        if self.kept.shape != (m,) or self.closable.shape != (m,) or (self.kept & self.closable).any():
+            raise AllocatorError("kept/closable must be disjoint bool arrays, one flag per site", field="sites")
+        self.cand = ~self.kept & ~self.closable
+        self.open_cost = _per_site(st.open_cost, m, 1.0, "open_cost")
+        self.saving = _per_site(st.saving, m, 0.0, "saving")
+        self.capacity = None if st.capacity is None else _per_site(st.capacity, m, math.inf, "capacity")
+        self.up_cap = _per_site(st.upgrade_capacity, m, 0.0, "upgrade_capacity")
+        self.up_cost = _per_site(st.upgrade_cost, m, 0.0, "upgrade_cost")
+        if s.objective == "set_cover":
+            # with nothing saved, closing a site never helps a set cover: it stays
+            self.kept, self.closable = self.kept | (self.closable & (self.saving <= 0)), self.closable & (self.saving > 0)
+        self.T = None if s.threshold is None else _check_threshold(s.threshold)
+        if s.objective != "p_median" or s.floors:
+            if self.T is None:
+                raise AllocatorError(f"service {s.name}: {s.objective} needs a threshold", field="threshold_min")
+        self.notes: list[str] = []
+        self.var = np.flatnonzero(~self.kept)           # site index of each y
+        self.y = [prob.add_variable(f"{self.prefix}y{j:07d}", 0, 1, pulp.LpBinary) for j in self.var]
+        self.yof = {int(j): v for j, v in zip(self.var, self.y)}
+        self.upg = np.flatnonzero(~self.cand & (self.up_cap > 0)) if self.capacity is not None else np.zeros(0, int)
+        self.v = [prob.add_variable(f"{self.prefix}v{j:07d}", 0, 1, pulp.LpBinary) for j in self.upg]
+        for j, v in zip(self.upg, self.v):
+            if self.closable[j]:
+                _add_row(prob, [(v, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0, f"{self.prefix}vy{j}")
+        self._rules(prob)
+        self.x: dict = {}
+        self.u: dict = {}
+        self.obj_const = 0.0
+        self.objective = self._objective(prob)
+        self._floors(prob)
+
+    # -- spending and counting ------------------------------------------------ #
+    def _rules(self, prob):
+        s = self.service
+        cl = [self.yof[int(j)] for j in np.flatnonzero(self.closable)]
+        newv = [self.yof[int(j)] for j in np.flatnonzero(self.cand)]
+        if s.p is not None:
+            if int(s.p) < 0:
+                raise AllocatorError("p must be >= 0", field="p")
+            pairs = [(v, 1.0) for v in newv] + ([(v, 1.0) for v in cl] if s.relocate else [])
+            _add_row(prob, pairs, pulp.LpConstraintLE, int(s.p) + (len(cl) if s.relocate else 0), f"{self.prefix}p")
+        elif s.relocate:
+            raise AllocatorError("relocate needs p (a closure frees one of the p new sites)", field="relocate")
+        # spend = sum open_cost y_new + sum upgrade_cost v - sum saving (1 - y_closable)
+        pairs = [(self.yof[int(j)], self.open_cost[j]) for j in np.flatnonzero(self.cand)]
+        pairs += [(self.yof[int(j)], self.saving[j]) for j in np.flatnonzero(self.closable)]
+        pairs += [(v, self.up_cost[j]) for j, v in zip(self.upg, self.v)]
+        self.spend = pulp.LpAffineExpression(pairs)
+        self.spend_const = -float(self.saving[self.closable].sum())
+        if s.budget is not None:
+            budget = _check_number(s.budget, "budget")
+            prob.addConstraint(self.spend <= budget - self.spend_const, f"{self.prefix}budget")
+
+    # -- objective blocks --------------------------------------------------- #
+    def _objective(self, prob):
+        s = self.service
+        pos = self.w > 0
+        self.rows = np.flatnonzero(pos & np.isfinite(self.c).any(axis=1))
+        lost = np.flatnonzero(pos & ~np.isfinite(self.c).any(axis=1))
+        if lost.size:
+            self.notes.append(f"{lost.size} location(s) ({self.w[lost].sum():g} people) reach no site and were excluded")
+        if s.objective == "p_median":
+            return self._median(prob)
+        return self._coverage(prob)
+
+    def _usable(self, i: int) -> np.ndarray:
+        """Sites location ``i`` may be assigned to (capacitated models)."""
+        s, row = self.service, self.c[i]
+        if s.objective != "p_median":
+            return np.flatnonzero(row <= self.T)
+        if s.max_time is not None and (row <= s.max_time).any():
+            return np.flatnonzero(row <= s.max_time)
+        return np.flatnonzero(np.isfinite(row))
+
+    def _median(self, prob):
+        s = self.service
+        c, w = self.c, self.w
+        if s.max_time is not None:
+            self._max_time_rows(prob)
+        if self.capacity is not None:
+            return self._assignment(prob, require=self.rows, cost=True)
+        fa = c[:, self.kept].min(axis=1) if self.kept.any() else np.full(c.shape[0], np.inf)
+        Ca = c[np.ix_(self.rows, self.var)]
+        levels, members, K = radius_levels(Ca, fa[self.rows])
+        obj, self.z, mconst = radius_rows(prob, self.y, w[self.rows], levels, members, K - 1, K, fa[self.rows],
+                                          prefix=self.prefix)
+        self.obj_const = mconst
+        return pulp.LpAffineExpression(obj)
+
+    def _max_time_rows(self, prob):
+        s, c = self.service, self.c
+        near = c <= s.max_time
+        ok_kept = near[:, self.kept].any(axis=1) if self.kept.any() else np.zeros(c.shape[0], bool)
+        some = near.any(axis=1)
+        out = np.intersect1d(np.flatnonzero(~some), self.rows)
+        if out.size:
+            self.notes.append(f"{out.size} location(s) ({self.w[out].sum():g} people) have no site within "
+                              f"max_time {s.max_time:g} min and are not bound by it")
+        for i in np.intersect1d(np.flatnonzero(some & ~ok_kept), self.rows):
+            _add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(near[i]) if not self.kept[j]],
+                     pulp.LpConstraintGE, 1, f"{self.prefix}tmax{i}")
+
+    def _coverage(self, prob):
+        s, c, w = self.service, self.c, self.w
+        if self.capacity is not None:
+            coverable = np.intersect1d(self.rows, np.flatnonzero((c <= self.T).any(axis=1)))
+            self._lost_beyond_threshold()
+            if s.objective == "set_cover":
+                self._assignment(prob, require=coverable, cost=False)
+                return self._net_cost()
+            return self._assignment(prob, require=np.zeros(0, int), cost=False, among=coverable)
+        covk = (c[:, self.kept] <= self.T).any(axis=1) if self.kept.any() else np.zeros(c.shape[0], bool)
+        self.covk = covk
+        self._lost_beyond_threshold()
+        act = [i for i in self.rows if not covk[i] and (c[i] <= self.T).any()]
+        if s.objective == "set_cover":
+            for i in act:
+                _add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(c[i] <= self.T)],
+                         pulp.LpConstraintGE, 1, f"{self.prefix}cov{i}")
+            return self._net_cost()
+        self.obj_const = float(w[self.rows][covk[self.rows]].sum())
+        pairs = []
+        for i in act:
+            self.u[i] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
+            _add_row(prob, [(self.u[i], 1.0)] + [(self.yof[int(j)], -1.0) for j in np.flatnonzero(c[i] <= self.T)],
+                     pulp.LpConstraintLE, 0, f"{self.prefix}u{i}")
+            pairs.append((self.u[i], w[i]))
+        return pulp.LpAffineExpression(pairs)
+
+    def _lost_beyond_threshold(self):
+        far = [i for i in self.rows if not (self.c[i] <= self.T).any()]
+        if far:
+            self.notes.append(f"{len(far)} location(s) ({self.w[far].sum():g} people) have no site within "
+                              f"{self.T:g} min: they stay underserved")
+
+    def _net_cost(self):
+        self.obj_const = self.spend_const
+        return self.spend
+
+    def _assignment(self, prob, require, cost: bool, among=None):
+        """Split assignment x_ij over usable pairs, capacity rows, x_ij <= y_j."""
+        c, w = self.c, self.w
+        clients = self.rows if among is None else among
+        req = set(int(i) for i in require)
+        load: dict[int, list] = {}
+        obj = []
+        for i in clients:
+            sites = self._usable(int(i))
+            if sites.size == 0:
+                continue
+            xs = [prob.add_variable(f"{self.prefix}x{i:07d}_{j:07d}", 0, 1) for j in sites]
+            for j, x in zip(sites, xs):
+                self.x[(int(i), int(j))] = x
+                load.setdefault(int(j), []).append((x, w[i]))
+                obj.append((x, w[i] * (c[i, j] if cost else 1.0)))
+                if not self.kept[j]:
+                    _add_row(prob, [(x, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0,
+                             f"{self.prefix}xy{i}_{j}")
+            _add_row(prob, [(x, 1.0) for x in xs], pulp.LpConstraintEQ if int(i) in req else pulp.LpConstraintLE,
+                     1, f"{self.prefix}a{i}")
+        ups = dict(zip(self.upg.tolist(), self.v))
+        for j, pairs in load.items():
+            cap = self.capacity[j]
+            if not math.isfinite(cap) and j not in ups:
+                continue
+            rhs_pairs = [] if self.kept[j] else [(self.yof[j], -cap)]
+            if j in ups:
+                rhs_pairs.append((ups[j], -self.up_cap[j]))
+            _add_row(prob, pairs + rhs_pairs, pulp.LpConstraintLE, cap if self.kept[j] else 0, f"{self.prefix}cap{j}")
+        if self.service.objective == "set_cover":
+            return None
+        return pulp.LpAffineExpression(obj)
+
+    def _floors(self, prob):
+        s, c, w = self.service, self.c, self.w
+        for k, fl in enumerate(s.floors):
+            if not 0 <= fl.share <= 1:
+                raise AllocatorError(f"coverage floor share must be in [0, 1], got {fl.share}", field="floors")
+            members = np.flatnonzero(np.asarray(fl.clients, bool) & (w > 0))
+            total = float(w[members].sum())
+            if total == 0:
+                continue
+            reach = float(w[members][(c[members] <= self.T).any(axis=1)].sum())
+            if reach < fl.share * total - 1e-9:
+                raise AllocatorError(
+                    f"service {s.name}: {fl.label} can have at most {reach / total:.1%} of its people within "
+                    f"{self.T:g} min even with every site open, below the floor of {fl.share:.0%}",
+                    field="floors", fix="lower the floor, raise the threshold or add candidate sites there")
+            pairs, const = [], 0.0
+            for i in members:
+                near = np.flatnonzero(c[i] <= self.T)
+                if near.size == 0:
+                    continue
+                if self.capacity is not None:
+                    pairs += [(self.x[(int(i), int(j))], w[i]) for j in near if (int(i), int(j)) in self.x]
+                elif self.kept[near].any():
+                    const += w[i]
+                else:
+                    u = self.u.get(int(i))
+                    if u is None:
+                        u = self.u[int(i)] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
+                        _add_row(prob, [(u, 1.0)] + [(self.yof[int(j)], -1.0) for j in near], pulp.LpConstraintLE,
+                                 0, f"{self.prefix}u{i}")
+                    pairs.append((u, w[i]))
+            _add_row(prob, pairs, pulp.LpConstraintGE, fl.share * total - const, f"{self.prefix}floor{k}")
+
+    # -- results ------------------------------------------------------------ #
+    def solution(self, run, build: float, opts) -> Solution:
+        s, c, w = self.service, self.c, self.w
+        on = _binary_values(self.y)
+        open_mask = self.kept.copy()
+        open_mask[self.var[on]] = True
+        up = self.upg[_binary_values(self.v)] if self.v else np.zeros(0, int)
+        client_time = None
+        load = None
+        if self.capacity is not None:
+            X = np.zeros(c.shape)
+            for (i, j), x in self.x.items():
+                X[i, j] = x.varValue or 0.0
+            X[X < 1e-9] = 0.0
+            served = X.sum(axis=1)
+            with np.errstate(invalid="ignore"):
+                client_time = np.where(served > 1e-9, (X * np.where(np.isfinite(c), c, 0)).sum(axis=1)
+                                       / np.maximum(served, 1e-12), np.inf)
+            load = w @ X
+            value = float(w @ (X * np.where(np.isfinite(c), c, 0)).sum(axis=1)) if s.objective == "p_median" \
+                else float(w @ served)
+        else:
+            d = _nearest(c[self.rows], open_mask)
+            value = float(w[self.rows] @ d) if s.objective == "p_median" else float(w[self.rows] @ (d <= self.T))
+        spent = float(self.open_cost[self.cand & open_mask].sum() + self.up_cost[up].sum()
+                      - self.saving[self.closable & ~open_mask].sum())
+        if s.objective == "set_cover":
+            value = spent
+        sol = Solution(model=s.objective, status=run.status, objective=value, gap=None,
+                       open_sites=np.flatnonzero(open_mask), new_sites=np.flatnonzero(open_mask & self.cand),
+                       solve_seconds=run.seconds, build_seconds=build, n_variables=0, n_constraints=0,
+                       notes=list(self.notes))
+        sol.closed_sites = np.flatnonzero(self.closable & ~open_mask)
+        sol.upgraded_sites = np.asarray(up, dtype=np.int64)
+        sol.budget_used = spent
+        sol.client_time = client_time
+        sol.site_load = load
+        return sol
+
+
+def _per_site(values, m: int, default: float, name: str) -> np.ndarray:
+    if values is None:
+        return np.full(m, default, dtype=float)
+    a = np.asarray(values, dtype=float)
+    if a.shape != (m,) or np.isnan(a).any() or (a < 0).any():
+        raise AllocatorError(f"{name} needs one value >= 0 per site", field=name)
+    return a
+
+
+def _explain_infeasible(blocks: list[_Block], shared_budget: float | None) -> AllocatorError:
+    """Name the rule that makes the plan impossible, where it can be pinned down."""
+    for b in blocks:
+        s = b.service
+        if b.capacity is not None:
+            cap = float(np.where(np.isfinite(b.capacity), b.capacity, 1e300).sum() + b.up_cap.sum())
+            need = float(b.w[b.rows].sum()) if s.objective in ("p_median", "set_cover") else 0.0
+            if cap < need:
+                return AllocatorError(
+                    f"service {s.name}: every site together holds {cap:,.0f} people but {need:,.0f} must be served",
+                    field="capacity", fix="raise capacities, add candidate sites or upgrades")
+        if s.budget is not None and s.budget < 0 and b.saving[b.closable].sum() < -s.budget:
+            return AllocatorError(f"service {s.name}: closing every closable site saves "
+                                  f"{b.saving[b.closable].sum():,.0f}, less than the {-s.budget:,.0f} asked",
+                                  field="budget", fix="raise the budget")
+    rules = ["p/budget"]
+    if any(b.service.max_time is not None for b in blocks):
+        rules.append("max_time")
+    if any(b.service.floors for b in blocks):
+        rules.append("coverage floors")
+    if any(b.capacity is not None for b in blocks):
+        rules.append("capacities")
+    if shared_budget is not None:
+        rules.append("the shared budget")
+    return AllocatorError("infeasible: no plan satisfies " + ", ".join(rules) + " together",
+                          field="services",
+                          fix="raise p or the budget, lower the floors, or relax max_time / capacities")

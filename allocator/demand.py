@@ -37,13 +37,14 @@ COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]
 
 
 def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: str,
-               nan_value_is_zero: bool = False) -> gpd.GeoDataFrame:
+               nan_value_is_zero: bool = False, extra_columns: dict[str, str] | None = None) -> gpd.GeoDataFrame:
     """Read one layer file into point locations (see the module docstring).
 
     ``value_column`` is the population or facility-count column (``None`` gives
     every row value 1). ``field`` names the scenario field for error messages.
     With ``nan_value_is_zero`` empty cells count as 0 (facility counts);
-    otherwise they are an error (population).
+    otherwise they are an error (population).  ``extra_columns`` maps output
+    names to more numeric columns to read the same way (e.g. capacities).
     """
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
     if suffix == ".csv":
@@ -69,6 +70,8 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
         geometry=located["geometry"].to_numpy(),
         crs="EPSG:4326",
     )
+    for name, column in (extra_columns or {}).items():
+        frame[name] = _values(table, column, path, field, False, label=name)
     bad = ~(np.isfinite(frame["lon"]) & np.isfinite(frame["lat"]))
     if bad.any():
         raise AllocatorError(
@@ -172,10 +175,11 @@ def _ids(table: pd.DataFrame, column: str | None, path: Path, field: str) -> pd.
     return ids
 
 
-def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan_is_zero: bool) -> np.ndarray:
+def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan_is_zero: bool,
+            label: str | None = None) -> np.ndarray:
     if column is None:
         return np.ones(len(table))
-    sub = f"{field}.{'count' if nan_is_zero else 'population'}"
+    sub = f"{field}.{label or ('count' if nan_is_zero else 'population')}"
     raw = _column(table, column, path, sub)
     values = pd.to_numeric(raw, errors="coerce")
     non_numeric = values.isna() & raw.notna()

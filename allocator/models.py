@@ -113,6 +113,7 @@ class Solution:
     budget_used: float | None = None       # net spending: opening + upgrades - savings of closures
     client_time: np.ndarray | None = None  # minutes per client under the model's (capacitated) assignment
     site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
+    assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
 
 
 # --------------------------------------------------------------------------- #
@@ -583,9 +584,11 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
                      f"solution found; {int((~keep).sum())} of {cand.size} candidates ruled out, "
                      f"{int(force.sum())} fixed open")
     t_build = time.perf_counter() - t0
+    nv = nc = 0
     if math.isfinite(upper) and _gap(upper, lower, False) <= max(opts.gap_rel, mb.REDUCTION_TOL):
         pos, status, low = best, "optimal", lower
-        nv = nc = 0
+    elif math.isfinite(upper) and opts.expired():   # out of time: the incumbent with the Lagrangian gap
+        pos, status, low = best, "time_limit", lower
     else:
         # (d) The reduced problem: forced candidates join the fixed sites.
         free = np.flatnonzero(keep & ~force)
@@ -1012,12 +1015,14 @@ def solve_set_cover(cost, weight, threshold, fixed_open=None, *, time_limit=None
 # --------------------------------------------------------------------------- #
 
 
-def solve_p_center(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel=None,
-                   threads=None) -> Solution:
+def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, time_limit=None,
+                   gap_rel=None, threads=None) -> Solution:
     """p-center: open ``p`` new sites minimising the longest travel time.
 
     Objective: ``max_{i: w_i > 0} min_{j open} c_ij`` (minutes).  Clients with
-    no finite cost to any site are excluded with a note.
+    no finite cost to any site are excluded with a note.  With ``weighted``
+    it is the weighted p-center ``max_i w_i min_{j open} c_ij`` (person-minutes;
+    Hakimi 1964): the same search on the matrix ``w_i c_ij``.
 
     Method (Minieka 1970; Daskin 1995, "Network and Discrete Location"): the
     optimal value is one of the cost values.  Binary search over the sorted
@@ -1043,8 +1048,9 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
         notes.append("no client with positive weight can be served: any sites are optimal")
         return _finish("p_center", "optimal", 0.0, 0.0, open_mask, fixed, 0.0, 0.0, 0, 0, notes, bad)
     C, wr = c[rows], w[rows]
+    S = C * wr[:, None] if weighted else C      # what the maximum is taken over
     # identical rows are the same client for the max objective
-    U = np.unique(C, axis=0)
+    U = np.unique(S, axis=0)
     fidx = np.flatnonzero(fixed)
     f = U[:, fidx].min(axis=1) if fidx.size else np.full(U.shape[0], np.inf)
     Cc = U[:, cand]
@@ -1120,7 +1126,7 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
     notes.append(f"p-center: {probes} set-cover probe(s) over {vals.size} candidate values")
 
     # Tie-break: p-median over pairs with cost <= L (feasible: pos_hi works).
-    CL = np.where(C <= L, C, np.inf)
+    CL = np.where(S <= L, C, np.inf)
     open_mask = fixed.copy()
     try:
         om, st, _, tnv, tnc, tb, ts = _pmedian_core(CL, wr, fixed, p, opts, [])
@@ -1138,10 +1144,10 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
         open_mask[cand[pos_hi]] = True
         extra = [j for j in cand if not open_mask[j]][: p - len(pos_hi)]
         open_mask[extra] = True
-    obj = float(_nearest(C, open_mask).max())
+    obj = float(_nearest(S, open_mask).max())
     lower = float(vals[proven_lo]) if proven_lo < vals.size else obj
     gap = _gap(obj, lower, maximise=False)
     status = "time_limit" if (timed_out and gap > 0) else "optimal"
     if status == "time_limit":
         notes.append(f"time limit reached: best value {obj:g} min, proven lower bound {lower:g} min")
-    return _finish("p_center", status, obj, gap, open_mask, fixed, build, solve, nv, nc, notes, bad)
+    return _finish("weighted_p_center" if weighted else "p_center", status, obj, gap, open_mask, fixed, build, solve, nv, nc, notes, bad)

@@ -7,6 +7,7 @@ leaves earlier results untouched.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from .demand import combine_layers, read_layer
 from .errors import AllocatorError
 from .metrics import access_metrics
 from .models import Solution, assign, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
+from .plans import Floor, PlanService, Sites, solve_plan
 from .network import NetworkReport, load_network
 from .scenario import LoadedScenario, Service, SolverSpec
 from .traveltime import NetworkArrays, Snapped, network_arrays, snap_points, travel_time_matrix
@@ -102,21 +104,49 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
         f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
         + (" (from cache)" if report.from_cache else ""))
 
+    prepared = [_prepare(scenario, i, service, layers, arrays, log) for i, service in enumerate(spec.services)]
+    t0 = time.perf_counter()
+    solutions = _solve_all(scenario, prepared, solver)
+    timings["solve_s"] = time.perf_counter() - t0
     results = []
-    for i, service in enumerate(spec.services):
+    for prep, solution in zip(prepared, solutions):
         t0 = time.perf_counter()
-        results.append(_run_service(scenario, i, service, layers, arrays, solver, log))
+        results.append(_result(prep, solution, log))
         equity.attach(scenario, results[-1])
-        timings[f"service_{service.name}_s"] = time.perf_counter() - t0
+        timings[f"service_{prep.service.name}_s"] = time.perf_counter() - t0 + prep.seconds
     used = {"name": "HiGHS (highspy, through PuLP)", "time_limit_s": solver.time_limit_s,
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
             "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0}
     return RunResult(scenario=scenario, network=report, services=results, timings=timings, solver=used)
 
 
-def _run_service(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-                 arrays: NetworkArrays, solver: SolverSpec, log: Callable[[str], None]) -> ServiceResult:
-    """Build the cost matrix of one service, solve its model and measure before/after."""
+@dataclass
+class _Prepared:
+    """One service's inputs to the model: demand, sites (existing then candidates) and travel times."""
+
+    index: int
+    service: Service
+    field: str
+    demand: gpd.GeoDataFrame
+    sites: pd.DataFrame
+    cost: np.ndarray
+    notes: list[str]
+    matrix_seconds: float
+    seconds: float
+
+    @property
+    def population(self) -> np.ndarray:
+        return self.demand["population"].to_numpy(float)
+
+    @property
+    def existing(self) -> np.ndarray:
+        return self.sites["status"].eq("existing").to_numpy()
+
+
+def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
+             arrays: NetworkArrays, log: Callable[[str], None]) -> _Prepared:
+    """Demand, sites and the travel-time matrix of one service."""
+    t_start = time.perf_counter()
     spec = scenario.spec
     field = f"services[{index}]"
     notes: list[str] = []
@@ -150,13 +180,60 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
     cost = travel_time_matrix(arrays, demand_snap, site_snap)
     matrix_seconds = time.perf_counter() - t0
     log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
-
-    fixed = sites["status"].eq("existing").to_numpy()
-    population = demand["population"].to_numpy(float)
     if service.objective == "set_cover":
-        _check_coverable(cost, population, service, demand, scenario, field)
-    solution = _solve(service, cost, population, fixed, solver, scenario, field)
-    if solution.uncoverable.size and service.objective in ("set_cover", "max_coverage"):
+        _check_coverable(cost, demand["population"].to_numpy(float), service, demand, scenario, field)
+    if service.district_floor is not None:
+        demand["district"], demand["district_name"] = equity.assign_districts(demand, spec.districts, scenario)
+    return _Prepared(index, service, field, demand, sites, cost, notes, matrix_seconds,
+                     time.perf_counter() - t_start)
+
+
+def _solve_all(scenario: LoadedScenario, prepared: list[_Prepared], solver: SolverSpec) -> list[Solution]:
+    """Solve every service: together when they share a budget, else one by one."""
+    options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
+    shared = scenario.spec.shared_budget
+    if shared is not None:
+        try:
+            return solve_plan([_plan_service(prep) for prep in prepared], shared_budget=shared, **options)
+        except AllocatorError as exc:
+            exc.field = f"shared_budget: {exc.field}" if exc.field else "shared_budget"
+            raise exc.with_file(scenario.path)
+    return [_solve(prep, options, scenario) for prep in prepared]
+
+
+def _plan_service(prep: _Prepared) -> PlanService:
+    """The plan-model view of a prepared service (allocator.plans)."""
+    service, sites = prep.service, prep.sites
+    existing = prep.existing
+    closable = existing & bool(service.existing and service.existing.closable)
+
+    def column(name: str, default: float) -> np.ndarray | None:
+        return sites[name].fillna(default).to_numpy(float) if name in sites else None
+
+    capacity = column("capacity", math.inf)
+    floors = []
+    if service.district_floor is not None:
+        names = prep.demand["district_name"]
+        for key, part in prep.demand.groupby("district", sort=True):
+            mask = prep.demand.index.isin(part.index)
+            floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
+    objective = "max_coverage" if service.objective == "min_underserved" else service.objective
+    return PlanService(
+        name=service.name, objective=objective, cost=prep.cost, weight=prep.population,
+        sites=Sites(kept=existing & ~closable, closable=closable, open_cost=column("open_cost", 1.0),
+                    saving=column("saving", 0.0), capacity=capacity,
+                    upgrade_capacity=column("upgrade_capacity", 0.0), upgrade_cost=column("upgrade_cost", 0.0)),
+        threshold=service.threshold_min, p=service.p, relocate=service.relocate, budget=service.budget,
+        max_time=service.max_time_min, floors=floors, priority=service.priority)
+
+
+def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> ServiceResult:
+    """Measure before/after and build the tables of one solved service."""
+    service, demand, sites, cost = prep.service, prep.demand, prep.sites, prep.cost
+    notes = list(prep.notes)
+    population = prep.population
+    fixed = prep.existing
+    if solution.uncoverable.size and service.objective in ("set_cover", "max_coverage", "min_underserved"):
         ids = ", ".join(demand["id"].iloc[solution.uncoverable[:5]].astype(str))
         more = ", ..." if solution.uncoverable.size > 5 else ""
         notes.append(f"{solution.uncoverable.size} demand location(s) "
@@ -164,12 +241,16 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
                      f"{service.threshold_min:g} min and were excluded: ids {ids}{more}")
     notes += solution.notes
     log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}, "
-        f"{len(solution.new_sites)} new site(s), solved in {solution.solve_seconds:.1f}s")
+        f"{len(solution.new_sites)} new site(s)"
+        + (f", {len(solution.closed_sites)} closed" if len(solution.closed_sites) else "")
+        + f", solved in {solution.solve_seconds:.1f}s")
 
     opened = np.zeros(len(sites), dtype=bool)   # every open site after the plan: existing and new
     opened[solution.open_sites] = True
     before_times = assign(cost, fixed)[1]
     after_site, after_times = assign(cost, opened)
+    if solution.client_time is not None:        # capacities: the model's (split) assignment, not the nearest
+        after_site, after_times = solution.assignment, solution.client_time
     before = access_metrics(before_times, population, service.threshold_min)
     after = access_metrics(after_times, population, service.threshold_min)
     # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
@@ -180,16 +261,23 @@ def _run_service(scenario: LoadedScenario, index: int, service: Service, layers:
     for when, mask in (("before", fixed), ("after", opened)):
         demand[f"access_2sfca_{when}"] = equity.two_sfca(cost[:, mask], supply[mask], population, service.threshold_min)
         demand[f"access_e2sfca_{when}"] = equity.e2sfca(cost[:, mask], supply[mask], population, service.threshold_min)
-    chosen = sites[opened].copy()
+    # the facilities table: open sites in site order, then the closed ones
+    shown = opened | (fixed & ~opened)
+    chosen = sites[shown].copy()
+    chosen.loc[~opened[shown], "status"] = "closed"
+    chosen["upgraded"] = np.isin(np.flatnonzero(shown), solution.upgraded_sites)
     # assignment: each demand location goes to its nearest open site after the plan
-    demand["assigned_facility"] = _facility_rows(after_site, opened)
+    demand["assigned_facility"] = _facility_rows(after_site, shown)
     chosen["assigned_population"], chosen["mean_time_min"] = _served(demand, len(chosen))
-    facilities = gpd.GeoDataFrame(chosen[["id", "name", "status", "count", "lon", "lat",
-                                          "assigned_population", "mean_time_min"]],
-                                  geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]), crs="EPSG:4326")
+    if solution.site_load is not None:
+        chosen["assigned_population"] = solution.site_load[shown]
+    columns = ["id", "name", "status", "count", "lon", "lat", "assigned_population", "mean_time_min", "upgraded"]
+    columns += [c for c in ("capacity", "open_cost", "saving") if c in chosen]
+    facilities = gpd.GeoDataFrame(chosen[columns], geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]),
+                                  crs="EPSG:4326")
     return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
                          solution=solution, before=before, after=after, notes=notes,
-                         matrix_shape=cost.shape, matrix_seconds=matrix_seconds)
+                         matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds)
 
 
 def _existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
@@ -198,25 +286,43 @@ def _existing_sites(scenario: LoadedScenario, service: Service, field: str) -> p
     if service.existing is None:
         return pd.DataFrame(columns=columns)
     spec = service.existing
+    values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
+              "upgrade_cost": spec.upgrade_cost}
     frame = read_layer(scenario.resolve_path(spec.source, f"{field}.existing.source"), spec,
-                       value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True)
+                       value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True,
+                       extra_columns=_columns_of(values))
     frame = frame[frame["value"] > 0].rename(columns={"value": "count"})
     frame["count"] = frame["count"].round().astype(int)
-    return pd.DataFrame(frame[columns])
+    return pd.DataFrame(_with_values(frame, values)[columns + [k for k, v in values.items() if v is not None]])
 
 
 def _candidate_sites(scenario: LoadedScenario, service: Service, field: str, existing: pd.DataFrame) -> pd.DataFrame:
     """Candidate sites, without those at an existing facility's location when asked."""
     spec = service.candidates
+    values = {"open_cost": spec.cost, "capacity": spec.capacity}
     frame = read_layer(scenario.resolve_path(spec.source, f"{field}.candidates.source"), spec,
-                       value_column=None, field=f"{field}.candidates")
+                       value_column=None, field=f"{field}.candidates", extra_columns=_columns_of(values))
+    frame = _with_values(frame, values)
     if spec.exclude_existing and len(existing):
         taken = set(zip(existing["lon"].round(7), existing["lat"].round(7)))
         frame = frame[[(x, y) not in taken for x, y in zip(frame["lon"].round(7), frame["lat"].round(7))]]
     if frame.empty:
         raise AllocatorError("no candidate sites left", file=scenario.path, field=f"{field}.candidates",
                              fix="every candidate is at an existing facility; add candidates or set exclude_existing: false")
-    return pd.DataFrame(frame[["id", "name", "lon", "lat"]])
+    return pd.DataFrame(frame[["id", "name", "lon", "lat"] + [k for k, v in values.items() if v is not None]])
+
+
+def _columns_of(values: dict[str, float | str | None]) -> dict[str, str]:
+    """The per-site values given as column names (the others are numbers for every site)."""
+    return {name: v for name, v in values.items() if isinstance(v, str)}
+
+
+def _with_values(frame: pd.DataFrame, values: dict[str, float | str | None]) -> pd.DataFrame:
+    """Fill the per-site values given as one number for every site."""
+    for name, v in values.items():
+        if v is not None and not isinstance(v, str):
+            frame[name] = float(v)
+    return frame
 
 
 def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service, demand: pd.DataFrame,
@@ -249,20 +355,22 @@ def _reachability_notes(demand: pd.DataFrame, demand_snap: Snapped, sites: pd.Da
     return notes
 
 
-def _solve(service: Service, cost: np.ndarray, population: np.ndarray, fixed: np.ndarray,
-           solver: SolverSpec, scenario: LoadedScenario, field: str) -> Solution:
+def _solve(prep: _Prepared, options: dict, scenario: LoadedScenario) -> Solution:
     """Call the model the service asks for, attributing model errors to its fields."""
-    options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
+    service, cost, population, fixed = prep.service, prep.cost, prep.population, prep.existing
     try:
+        if service.uses_plan_rules:
+            return solve_plan([_plan_service(prep)], **options)[0]
         if service.objective == "p_median":
             return solve_p_median(cost, population, service.p, fixed, **options)
-        if service.objective == "max_coverage":
+        if service.objective in ("max_coverage", "min_underserved"):
             return solve_max_coverage(cost, population, service.p, service.threshold_min, fixed, **options)
         if service.objective == "set_cover":
             return solve_set_cover(cost, population, service.threshold_min, fixed, **options)
-        return solve_p_center(cost, population, service.p, fixed, **options)
+        return solve_p_center(cost, population, service.p, fixed,
+                              weighted=service.objective == "weighted_p_center", **options)
     except AllocatorError as exc:
-        exc.field = f"{field}.{exc.field}" if exc.field else field
+        exc.field = f"{prep.field}.{exc.field}" if exc.field else prep.field
         raise exc.with_file(scenario.path)
 
 

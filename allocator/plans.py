@@ -412,6 +412,8 @@ class _Block:
         sol.budget_used = spent
         sol.client_time = client_time
         sol.site_load = load
+        if self.capacity is not None:
+            sol.assignment = np.where(X.sum(axis=1) > 1e-9, X.argmax(axis=1), -1)
         return sol
 
 

@@ -22,7 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import catalog
 from .errors import AllocatorError
 
-Objective = Literal["p_median", "max_coverage", "set_cover", "p_center"]
+Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
+#: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
+PLAN_OBJECTIVES = ("p_median", "max_coverage", "min_underserved", "set_cover")
+#: a number for every site, or the name of a numeric column of the layer
+PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -70,12 +74,29 @@ class FacilityLayer(LayerSpec):
     """Existing facilities: each row (or each row with ``count`` > 0) is a site."""
 
     count: str | None = Field(None, description="column with the number of facilities per row; rows with 0 are skipped")
+    closable: bool = Field(False, description="the plan may close existing sites (each closure saves 'saving')")
+    saving: PerSite | None = Field(None, description="budget freed by closing a site (number or column)")
+    capacity: PerSite | None = Field(None, description="people a site can serve (number or column)")
+    upgrade_capacity: PerSite | None = Field(None, description="extra people after an upgrade (number or column)")
+    upgrade_cost: PerSite | None = Field(None, description="cost of an upgrade (number or column)")
+
+    @model_validator(mode="after")
+    def _rules_consistent(self) -> "FacilityLayer":
+        if self.saving is not None and not self.closable:
+            raise ValueError("'saving' needs 'closable: true'")
+        if (self.upgrade_capacity is None) != (self.upgrade_cost is None):
+            raise ValueError("give both 'upgrade_capacity' and 'upgrade_cost', or neither")
+        if self.upgrade_capacity is not None and self.capacity is None:
+            raise ValueError("upgrades raise a capacity: give 'capacity' too")
+        return self
 
 
 class CandidateLayer(LayerSpec):
     """Candidate sites for new facilities."""
 
     exclude_existing: bool = Field(True, description="drop candidates at the location of an existing facility")
+    cost: PerSite | None = Field(None, description="cost of opening a site, for budgets (number or column; default 1)")
+    capacity: PerSite | None = Field(None, description="people a new site can serve (number or column)")
 
 
 class NetworkSpec(Strict):
@@ -152,7 +173,15 @@ class Service(Strict):
     kind: str = Field("facility", description="clinic, school, service_counter, or any label")
     objective: Objective
     threshold_min: Annotated[float, Field(gt=0, le=600)]
-    p: Annotated[int, Field(ge=0)] | None = Field(None, description="new sites to open (not for set_cover)")
+    p: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="new sites to open (not for set_cover); with plan rules: at most p")
+    budget: float | None = Field(None, description="most this service may spend: opening costs + upgrades - savings")
+    relocate: bool = Field(False, description="closing an existing site frees one of the p new sites")
+    max_time_min: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="p_median: everyone who can be within this many minutes must be")
+    district_floor: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="every district at least this share of its people within threshold_min")
+    priority: Annotated[float, Field(gt=0)] = Field(1.0, description="weight of this service in a shared-budget plan")
     demand_weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
         None, description="weight per demand layer name for this service (default: every layer, weight 1)"
     )
@@ -164,10 +193,26 @@ class Service(Strict):
     def _p_matches_objective(self) -> "Service":
         if self.objective == "set_cover":
             if self.p is not None:
-                raise ValueError("set_cover finds the fewest sites itself: remove 'p'")
-        elif self.p is None:
-            raise ValueError(f"objective {self.objective} needs 'p', the number of new sites")
+                raise ValueError("set_cover finds the cheapest set of sites itself: remove 'p'")
+        elif self.p is None and self.budget is None:
+            raise ValueError(f"objective {self.objective} needs 'p' (the number of new sites) or a 'budget'")
+        if self.objective not in PLAN_OBJECTIVES and self.uses_plan_rules:
+            raise ValueError(f"{self.objective} takes only 'p' and kept existing sites; budgets, closures, "
+                             "capacities, max_time_min and district_floor work with "
+                             + ", ".join(PLAN_OBJECTIVES))
+        if self.relocate and not (self.existing and self.existing.closable and self.p is not None):
+            raise ValueError("relocate needs 'p' and existing.closable: true")
+        if self.max_time_min is not None and self.objective != "p_median":
+            raise ValueError("max_time_min applies to p_median (coverage models already use threshold_min)")
         return self
+
+    @property
+    def uses_plan_rules(self) -> bool:
+        """True when the plan model (allocator.plans) is needed rather than the fast classic models."""
+        ex, cand = self.existing, self.candidates
+        return (self.budget is not None or self.max_time_min is not None or self.district_floor is not None
+                or cand.capacity is not None or cand.cost is not None
+                or (ex is not None and (ex.closable or ex.capacity is not None)))
 
 
 class SolverSpec(Strict):
@@ -204,12 +249,25 @@ class Scenario(Strict):
     districts: DistrictSpec | None = Field(None, description="groups of demand locations for equity reporting")
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for every service")
     language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
+    shared_budget: float | None = Field(
+        None, description="one budget for all services, solved together in one model (same objective)")
 
     @model_validator(mode="after")
     def _per_district_needs_districts(self) -> "Scenario":
         targets = [*self.targets, *(t for s in self.services for t in s.targets)]
         if self.districts is None and any(t.per_district for t in targets):
             raise ValueError("a per_district target needs 'districts' (e.g. districts: {h3_parent: 6})")
+        if self.districts is None and any(s.district_floor is not None for s in self.services):
+            raise ValueError("district_floor needs 'districts' (e.g. districts: {h3_parent: 6})")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_budget_services(self) -> "Scenario":
+        if self.shared_budget is not None:
+            kinds = {"min_underserved" if s.objective == "max_coverage" else s.objective for s in self.services}
+            if not kinds <= set(PLAN_OBJECTIVES) or len(kinds) > 1:
+                raise ValueError("services sharing a budget must all have one objective among "
+                                 + ", ".join(PLAN_OBJECTIVES) + f"; got {sorted(kinds)}")
         return self
 
     @model_validator(mode="after")

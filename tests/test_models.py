@@ -165,6 +165,32 @@ def test_p_center_brute_force(seed):
     assert pmedian_value(cost, weight, mask) == pytest.approx(tie)
 
 
+@settings(max_examples=60, deadline=None)
+@given(SEEDS)
+def test_weighted_p_center_brute_force(seed):
+    """max_i w_i d_i, then the lowest weighted total among the sets achieving it (lexicographic)."""
+    cost, weight, fixed, p = random_instance(seed)
+    keep = (weight > 0) & np.isfinite(cost).any(axis=1)
+
+    def worst(m):
+        return float((weight[keep] * nearest(cost[keep], m)).max()) if keep.any() else 0.0
+
+    values = {tuple(np.flatnonzero(m)): worst(m) for m in subsets(fixed, p)}
+    best = min(values.values())
+    if not np.isfinite(best):
+        with pytest.raises(AllocatorError):
+            solve_p_center(cost, weight, p, fixed, weighted=True)
+        return
+    sol = solve_p_center(cost, weight, p, fixed, weighted=True)
+    assert sol.status == "optimal" and sol.model == "weighted_p_center" or not keep.any()
+    assert sol.objective == pytest.approx(best)
+    mask = check_sites(sol, fixed, p)
+    assert worst(mask) == pytest.approx(best)
+    tie = min(pmedian_value(cost, weight, np.isin(np.arange(fixed.size), k))
+              for k, v in values.items() if v == best)
+    assert pmedian_value(cost, weight, mask) == pytest.approx(tie)
+
+
 # --------------------------------------------------------------------------- #
 # second formulation: dense textbook models                                   #
 # --------------------------------------------------------------------------- #

@@ -98,6 +98,21 @@ class NetworkSpec(Strict):
         return value
 
 
+class MatrixSpec(Strict):
+    """Precomputed travel times (r5py, OSRM, a survey, ...) instead of a road network.
+
+    A long CSV, one row per (demand id, site id) pair: origins are the demand
+    layers' ``id`` values, destinations the ``id`` values of existing
+    facilities and candidates, both compared as text; a missing pair is
+    unreachable.  :mod:`allocator.matrix` reads it.
+    """
+
+    source: str = Field(description="CSV file (relative to the scenario) or catalog:<key>")
+    origin: str = Field("origin", description="column of demand location ids")
+    destination: str = Field("destination", description="column of site ids")
+    minutes: str = Field("minutes", description="column of travel minutes (empty or inf: unreachable)")
+
+
 class DistrictSpec(Strict):
     """How demand locations are grouped into districts for equity reporting (one form only).
 

@@ -1,6 +1,7 @@
 """The scenario file: a YAML document validated by a pydantic schema.
 
-A scenario names its demand layers, its road network and one or more services
+A scenario names its demand layers, where travel times come from (a road
+network, or a precomputed travel-time matrix) and one or more services
 (clinics, schools, service counters, ...), each with existing facilities,
 candidate sites and an objective.  Relative paths resolve against the YAML
 file's folder; ``catalog:<key>`` names a data set of ``data/catalog.yaml``.
@@ -211,7 +212,8 @@ class Scenario(Strict):
     name: str = Field(pattern=NAME_PATTERN, description="also the output folder name")
     title: str | None = None
     description: str = ""
-    network: NetworkSpec
+    network: NetworkSpec | None = Field(None, description="road network (or give 'matrix')")
+    matrix: MatrixSpec | None = Field(None, description="precomputed travel times (or give 'network')")
     demand: list[DemandLayer] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     solver: SolverSpec = SolverSpec()
@@ -219,6 +221,13 @@ class Scenario(Strict):
     districts: DistrictSpec | None = Field(None, description="groups of demand locations for equity reporting")
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for every service")
     language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
+
+    @model_validator(mode="after")
+    def _one_travel_time_source(self) -> "Scenario":
+        if (self.network is None) == (self.matrix is None):
+            raise ValueError("give exactly one of 'network' (a road network to compute travel times on) "
+                             "or 'matrix' (a CSV of precomputed travel times)")
+        return self
 
     @model_validator(mode="after")
     def _per_district_needs_districts(self) -> "Scenario":
@@ -327,7 +336,8 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Alloc
         return AllocatorError(f"required field is missing{more}", file=path, field=field,
                               line=_line_of(loc[:-1], lines), fix=f"add '{loc[-1]}'")
     message = err["msg"].removeprefix("Value error, ")
-    return AllocatorError(f"{message} (got {err.get('input')!r}){more}", file=path, field=field or "scenario",
+    got = f" (got {err.get('input')!r})" if loc else ""   # at the root the input is the whole document
+    return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario",
                           line=line, fix="see the scenario reference in README.md")
 
 

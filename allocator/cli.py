@@ -95,7 +95,7 @@ def run_one(path: Path, args: argparse.Namespace):
         h = headline(s)
         t = s.service.threshold_min
         print(f"  {s.service.name} ({s.service.objective}, {s.solution.status}): {h['new_sites']} new site(s)")
-        print(f"    population within {t:g} min ({spec.network.mode}): "
+        print(f"    population within {t:g} min ({result.network.mode}): "
               f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
         print(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
         print(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "

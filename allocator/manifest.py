@@ -5,7 +5,7 @@ Written beside summary.json in every output folder (schema ``allocator.manifest/
 - ``scenario``: the scenario as resolved (``model_dump(mode="json")``, defaults filled in)
   and the YAML file it came from;
 - ``inputs``: ``{path, sha256, bytes, role}`` of every file the run read (the scenario
-  YAML, every data layer, the road network file);
+  YAML, every data layer, the road network file or the travel-time matrix);
 - ``environment``: python version and the versions of allocator and its main libraries;
 - ``solver``: name and the options in force (time limit, gap, threads, random seed);
 - ``timings``: seconds per step (the only part that differs between identical runs).
@@ -49,8 +49,10 @@ def input_files(result) -> list[dict[str, Any]]:
         if service.existing is not None:
             refs.append((f"services[{i}].existing", service.existing.source))
         refs.append((f"services[{i}].candidates", service.candidates.source))
-    if isinstance(spec.network.source, str):
+    if spec.network is not None and isinstance(spec.network.source, str):
         refs.append(("network", spec.network.source))
+    if spec.matrix is not None:
+        refs.append(("matrix", spec.matrix.source))
     seen: dict[Path, dict[str, Any]] = {}
     for role, ref in refs:
         path = Path(ref) if isinstance(ref, Path) else (

@@ -37,6 +37,7 @@ from .pipeline import RunResult, ServiceResult
 from .report import write_report
 
 SUMMARY_SCHEMA = "allocator.summary/1"
+_DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
 
 
 def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
@@ -98,8 +99,7 @@ def summary(result: RunResult) -> dict:
         "allocator_version": __version__,
         "scenario": {"name": spec.name, "title": spec.title or spec.name, "description": spec.description,
                      "file": str(result.scenario.path)},
-        "network": {**{k: v for k, v in result.network.as_dict().items() if k not in ("seconds", "from_cache")},
-                    "max_snap_m": spec.network.max_snap_m},
+        **_travel_times(result),
         "services": [_service_summary(s) for s in result.services],
         "attribution": _attributions(),
         "timings": timings(result),
@@ -110,11 +110,25 @@ def timings(result: RunResult) -> dict:
     """Every duration of the run (the only values that differ between identical runs)."""
     return _clean({
         "steps": result.timings,
-        "network": {"seconds": result.network.seconds, "from_cache": result.network.from_cache},
+        _travel_time_key(result): {k: v for k, v in result.network.as_dict().items() if k in _DURATIONS},
         "services": {s.service.name: {"build_seconds": s.solution.build_seconds,
                                       "solve_seconds": s.solution.solve_seconds,
                                       "matrix_seconds": s.matrix_seconds} for s in result.services},
     })
+
+
+def _travel_time_key(result: RunResult) -> str:
+    """Where a run's travel times came from: ``network`` or ``matrix`` (its key in summary.json)."""
+    return "network" if result.scenario.spec.matrix is None else "matrix"
+
+
+def _travel_times(result: RunResult) -> dict:
+    """summary.json's account of the road network, or of the matrix file, durations aside."""
+    report = {k: v for k, v in result.network.as_dict().items() if k not in _DURATIONS}
+    network = result.scenario.spec.network
+    if network is not None:
+        report["max_snap_m"] = network.max_snap_m
+    return {_travel_time_key(result): report}
 
 
 def headline(service: ServiceResult) -> dict:
@@ -205,7 +219,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
 
     layers = [ServiceLayer(name=s.service.name, kind=s.service.kind, threshold_min=s.service.threshold_min,
                            demand=s.demand, facilities=s.facilities,
-                           headline={**headline(s), "mode": spec.network.mode})
+                           headline={**headline(s), "mode": result.network.mode})
               for s in result.services]
     render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description)
     write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.report)

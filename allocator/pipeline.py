@@ -1,4 +1,9 @@
-"""One scenario end to end: layers, network, travel times, models, metrics.
+"""One scenario end to end: layers, travel times, models, metrics.
+
+Travel times come from the road network (snapping and shortest paths,
+:mod:`allocator.traveltime`) or, with a ``matrix:`` section, from a
+precomputed travel-time CSV (:mod:`allocator.matrix`); everything after the
+cost matrix is the same for both.
 
 :func:`run` returns a :class:`RunResult` and writes nothing; writing the
 outputs is :mod:`allocator.outputs`' job, so a failure anywhere before that
@@ -21,12 +26,13 @@ import pandas as pd
 from . import catalog, equity
 from .demand import combine_layers, read_layer
 from .errors import AllocatorError
+from .matrix import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
 from .metrics import access_metrics
 from .models import Solution, assign, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
 from .plans import Floor, PlanService, Sites, solve_plan
 from .network import NetworkReport, load_network
 from .scenario import LoadedScenario, Service, SolverSpec
-from .traveltime import NetworkArrays, Snapped, network_arrays, snap_points, travel_time_matrix
+from .traveltime import NetworkArrays, network_arrays, snap_points, travel_time_matrix
 
 
 @dataclass
@@ -36,9 +42,12 @@ class ServiceResult:
     service: Service
     demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after (NaN: none reachable), lon, lat, geometry,
                                    # assigned_facility (row of `facilities` serving it after the plan, -1: none)
-    facilities: gpd.GeoDataFrame   # id, name, status (existing|new), count, lon, lat, geometry,
+    facilities: gpd.GeoDataFrame   # id, name, status (existing|new|closed), count, lon, lat, geometry, upgraded,
                                    # assigned_population, mean_time_min (of the people it serves after; NaN: nobody)
     solution: Solution
+    cost: np.ndarray               # minutes, demand rows x `sites` columns (inf: unreachable)
+    sites: pd.DataFrame            # every site the model could open, in cost-column order (existing, then candidates):
+                                   # id, name, count, lon, lat, status (existing|new)
     before: dict
     after: dict
     notes: list[str]
@@ -54,7 +63,7 @@ class RunResult:
     """Everything a run produced, ready to be written by :mod:`allocator.outputs`."""
 
     scenario: LoadedScenario
-    network: NetworkReport
+    network: NetworkReport | MatrixReport   # where the travel times came from
     services: list[ServiceResult]
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
@@ -90,21 +99,10 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 
     t0 = time.perf_counter()
-    source = spec.network.source
-    if isinstance(source, str):
-        source = scenario.resolve_path(source, "network.source")
-    try:
-        graph, report = load_network(source, spec.network.mode, cache_dir=catalog.cache_dir() / "networks")
-    except AllocatorError as exc:
-        exc.field = exc.field or "network.source"
-        raise exc.with_file(scenario.path)
-    arrays = network_arrays(graph)
-    timings["network_s"] = time.perf_counter() - t0
-    log(f"network ({spec.network.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
-        f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
-        + (" (from cache)" if report.from_cache else ""))
+    times, report = _load_network(scenario, log) if spec.matrix is None else _load_matrix(scenario, log)
+    timings["network_s" if spec.matrix is None else "matrix_s"] = time.perf_counter() - t0
 
-    prepared = [_prepare(scenario, i, service, layers, arrays, log) for i, service in enumerate(spec.services)]
+    prepared = [_prepare(scenario, i, service, layers, times, log) for i, service in enumerate(spec.services)]
     t0 = time.perf_counter()
     solutions = _solve_all(scenario, prepared, solver)
     timings["solve_s"] = time.perf_counter() - t0
@@ -118,6 +116,32 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
             "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0}
     return RunResult(scenario=scenario, network=report, services=results, timings=timings, solver=used)
+
+
+def _load_network(scenario: LoadedScenario, log: Callable[[str], None]) -> tuple[NetworkArrays, NetworkReport]:
+    """The scenario's road network, prepared for snapping and shortest paths."""
+    spec = scenario.spec.network
+    source = spec.source
+    if isinstance(source, str):
+        source = scenario.resolve_path(source, "network.source")
+    try:
+        graph, report = load_network(source, spec.mode, cache_dir=catalog.cache_dir() / "networks")
+    except AllocatorError as exc:
+        exc.field = exc.field or "network.source"
+        raise exc.with_file(scenario.path)
+    log(f"network ({spec.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
+        f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
+        + (" (from cache)" if report.from_cache else ""))
+    return network_arrays(graph), report
+
+
+def _load_matrix(scenario: LoadedScenario, log: Callable[[str], None]) -> tuple[TravelTimeTable, MatrixReport]:
+    """The scenario's precomputed travel-time matrix, read and checked once for every service."""
+    spec = scenario.spec.matrix
+    table, report = read_matrix_csv(scenario.resolve_path(spec.source, "matrix.source"), spec)
+    log(f"travel times from matrix {report.source}: {report.pairs:,} pairs ({report.origins:,} origins x "
+        f"{report.destinations:,} destinations, {report.unreachable:,} marked unreachable) in {report.seconds:.1f}s")
+    return table, report
 
 
 @dataclass
@@ -144,7 +168,7 @@ class _Prepared:
 
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-             arrays: NetworkArrays, log: Callable[[str], None]) -> _Prepared:
+             times: NetworkArrays | TravelTimeTable, log: Callable[[str], None]) -> _Prepared:
     """Demand, sites and the travel-time matrix of one service."""
     t_start = time.perf_counter()
     spec = scenario.spec
@@ -165,20 +189,13 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
             fix=f"lower p to at most {len(candidates)} or add candidate sites")
     sites = pd.concat([existing.assign(status="existing"), candidates.assign(status="new", count=1)],
                       ignore_index=True)
-    max_snap = spec.network.max_snap_m
-    demand_snap = snap_points(arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
-    site_snap = snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
-    notes += _reachability_notes(demand, demand_snap, sites, site_snap, max_snap)
-    if not site_snap.reachable[sites["status"].eq("new").to_numpy()].any():
-        raise AllocatorError(
-            f"no candidate site of service '{service.name}' is within {max_snap:g} m of the road network",
-            file=scenario.path, field=f"{field}.candidates",
-            fix="check that the candidates lie inside the network's area, or raise network.max_snap_m",
-        )
-
     t0 = time.perf_counter()
-    cost = travel_time_matrix(arrays, demand_snap, site_snap)
+    if isinstance(times, NetworkArrays):
+        cost, reach_notes = _network_costs(scenario, service, field, demand, sites, times)
+    else:
+        cost, reach_notes = _matrix_costs(scenario, service, field, demand, sites, times)
     matrix_seconds = time.perf_counter() - t0
+    notes += reach_notes
     log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
     if service.objective == "set_cover":
         _check_coverable(cost, demand["population"].to_numpy(float), service, demand, scenario, field)
@@ -276,8 +293,73 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     facilities = gpd.GeoDataFrame(chosen[columns], geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]),
                                   crs="EPSG:4326")
     return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
-                         solution=solution, before=before, after=after, notes=notes,
+                         solution=solution, cost=cost, sites=sites, before=before, after=after, notes=notes,
                          matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds)
+
+
+def _network_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
+                   sites: pd.DataFrame, arrays: NetworkArrays) -> tuple[np.ndarray, list[str]]:
+    """Door-to-door minutes on the road network, with notes on points too far from any road."""
+    max_snap = scenario.spec.network.max_snap_m
+    demand_snap = snap_points(arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
+    site_snap = snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
+    notes = _reachability_notes(demand, ~demand_snap.reachable, sites, ~site_snap.reachable,
+                                f"more than {max_snap:g} m from the road network")
+    if not site_snap.reachable[sites["status"].eq("new").to_numpy()].any():
+        raise AllocatorError(
+            f"no candidate site of service '{service.name}' is within {max_snap:g} m of the road network",
+            file=scenario.path, field=f"{field}.candidates",
+            fix="check that the candidates lie inside the network's area, or raise network.max_snap_m",
+        )
+    return travel_time_matrix(arrays, demand_snap, site_snap), notes
+
+
+def _matrix_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
+                  sites: pd.DataFrame, table: TravelTimeTable) -> tuple[np.ndarray, list[str]]:
+    """Minutes looked up by id in the matrix file, with notes on ids it lacks and rows it ignores."""
+    _check_site_ids_unique(sites, scenario, field)
+    lookup = cost_matrix(table, demand["id"], sites["id"])
+    name = table.path.name
+    new = sites["status"].eq("new").to_numpy()
+    if lookup.pairs_used == 0:
+        raise AllocatorError(
+            f"no row of the matrix pairs a demand id with a site id of service '{service.name}'",
+            file=table.path, field="matrix.origin / matrix.destination",
+            fix=f"origins must be demand ids (e.g. {_examples(demand['id'])}) and destinations site ids "
+                f"(e.g. {_examples(sites['id'])}); the matrix has origins like {_examples(table.origins)} "
+                f"and destinations like {_examples(table.destinations)}")
+    if not np.isfinite(lookup.cost[:, new]).any():
+        raise AllocatorError(
+            f"no candidate site of service '{service.name}' has a travel time from any demand location in the matrix",
+            file=table.path, field="matrix.destination",
+            fix=f"add rows for the candidate ids (e.g. {_examples(sites['id'][new])}) "
+                f"of {field}.candidates to the matrix")
+    notes = _reachability_notes(demand, lookup.origin_absent, sites, lookup.site_absent,
+                                f"absent from the matrix {name}")
+    ignored = len(table.minutes) - lookup.pairs_used
+    if ignored:
+        notes.append(f"{ignored:,} of {len(table.minutes):,} pairs in the matrix {name} name a demand or site id "
+                     f"outside this service and were ignored")
+    return lookup.cost, notes
+
+
+def _check_site_ids_unique(sites: pd.DataFrame, scenario: LoadedScenario, field: str) -> None:
+    """A matrix tells sites apart by id: one id may not name two places (existing and candidate)."""
+    places = sites.assign(lon=sites["lon"].round(7), lat=sites["lat"].round(7)).drop_duplicates(["id", "lon", "lat"])
+    clash = places["id"][places["id"].duplicated()]
+    if len(clash):
+        raise AllocatorError(
+            f"site id {clash.iloc[0]!r} names two different places ({len(clash)} such ids): "
+            f"existing facilities and candidates share ids",
+            file=scenario.path, field=f"{field}.candidates.id",
+            fix="with a matrix, sites are matched by id: give existing facilities and candidates distinct ids "
+                "(their 'id' columns; without one, ids are row numbers)")
+
+
+def _examples(ids: pd.Series | pd.Index, n: int = 3) -> str:
+    """The first few ids, quoted, for messages."""
+    first = [repr(str(i)) for i in list(ids)[:n]]
+    return ", ".join(first) + (", ..." if len(ids) > n else "") if first else "none"
 
 
 def _existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
@@ -338,20 +420,21 @@ def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service,
             fix="raise threshold_min, or add candidate sites near the demand")
 
 
-def _reachability_notes(demand: pd.DataFrame, demand_snap: Snapped, sites: pd.DataFrame,
-                        site_snap: Snapped, max_snap: float) -> list[str]:
-    """Say which demand and sites are too far from any road to be served."""
+def _reachability_notes(demand: pd.DataFrame, demand_lost: np.ndarray, sites: pd.DataFrame,
+                        site_lost: np.ndarray, reason: str) -> list[str]:
+    """Say which demand locations and sites have no travel times, and why (``reason``)."""
     notes = []
-    lost = ~demand_snap.reachable & (demand["population"].to_numpy() > 0)
+    lost = demand_lost & (demand["population"].to_numpy() > 0)
     if lost.any():
-        notes.append(f"{int(lost.sum())} demand locations ({demand['population'][lost].sum():,.0f} people) are more "
-                     f"than {max_snap:g} m from the road network: counted as underserved")
+        ids = ", ".join(demand["id"][lost].astype(str).head(5))
+        notes.append(f"{int(lost.sum())} demand locations ({demand['population'][lost].sum():,.0f} people) are "
+                     f"{reason}: counted as underserved (e.g. {ids})")
     for status in ("existing", "new"):
-        mask = ~site_snap.reachable & sites["status"].eq(status).to_numpy()
+        mask = site_lost & sites["status"].eq(status).to_numpy()
         if mask.any():
             what = "existing facilities serve nobody" if status == "existing" else "candidate sites were left out"
             ids = ", ".join(sites["id"][mask].astype(str).head(5))
-            notes.append(f"{int(mask.sum())} {what}: more than {max_snap:g} m from the road network (e.g. {ids})")
+            notes.append(f"{int(mask.sum())} {what}: {reason} (e.g. {ids})")
     return notes
 
 

@@ -1,6 +1,7 @@
 """The scenario file: a YAML document validated by a pydantic schema.
 
-A scenario names its demand layers, its road network and one or more services
+A scenario names its demand layers, where travel times come from (a road
+network, or a precomputed travel-time matrix) and one or more services
 (clinics, schools, service counters, ...), each with existing facilities,
 candidate sites and an objective.  Relative paths resolve against the YAML
 file's folder; ``catalog:<key>`` names a data set of ``data/catalog.yaml``.
@@ -117,6 +118,21 @@ class NetworkSpec(Strict):
             if not (keys in ({"place"}, {"bbox"}, {"point", "dist"})):
                 raise ValueError("an online source is {place: NAME}, {bbox: [west, south, east, north]} or {point: [lat, lon], dist: METRES}")
         return value
+
+
+class MatrixSpec(Strict):
+    """Precomputed travel times (r5py, OSRM, a survey, ...) instead of a road network.
+
+    A long CSV, one row per (demand id, site id) pair: origins are the demand
+    layers' ``id`` values, destinations the ``id`` values of existing
+    facilities and candidates, both compared as text; a missing pair is
+    unreachable.  :mod:`allocator.matrix` reads it.
+    """
+
+    source: str = Field(description="CSV file (relative to the scenario) or catalog:<key>")
+    origin: str = Field("origin", description="column of demand location ids")
+    destination: str = Field("destination", description="column of site ids")
+    minutes: str = Field("minutes", description="column of travel minutes (empty or inf: unreachable)")
 
 
 class DistrictSpec(Strict):
@@ -241,7 +257,8 @@ class Scenario(Strict):
     name: str = Field(pattern=NAME_PATTERN, description="also the output folder name")
     title: str | None = None
     description: str = ""
-    network: NetworkSpec
+    network: NetworkSpec | None = Field(None, description="road network (or give 'matrix')")
+    matrix: MatrixSpec | None = Field(None, description="precomputed travel times (or give 'network')")
     demand: list[DemandLayer] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     solver: SolverSpec = SolverSpec()
@@ -251,6 +268,13 @@ class Scenario(Strict):
     language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
     shared_budget: float | None = Field(
         None, description="one budget for all services, solved together in one model (same objective)")
+
+    @model_validator(mode="after")
+    def _one_travel_time_source(self) -> "Scenario":
+        if (self.network is None) == (self.matrix is None):
+            raise ValueError("give exactly one of 'network' (a road network to compute travel times on) "
+                             "or 'matrix' (a CSV of precomputed travel times)")
+        return self
 
     @model_validator(mode="after")
     def _per_district_needs_districts(self) -> "Scenario":
@@ -370,7 +394,8 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Alloc
         return AllocatorError(f"required field is missing{more}", file=path, field=field,
                               line=_line_of(loc[:-1], lines), fix=f"add '{loc[-1]}'")
     message = err["msg"].removeprefix("Value error, ")
-    return AllocatorError(f"{message} (got {err.get('input')!r}){more}", file=path, field=field or "scenario",
+    got = f" (got {err.get('input')!r})" if loc else ""   # at the root the input is the whole document
+    return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario",
                           line=line, fix="see the scenario reference in README.md")
 
 

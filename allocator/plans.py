@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pulp
@@ -133,11 +133,13 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     build = time.perf_counter() - t0
     run = _solve(prob, opts)
     if run.status == "infeasible":
-        raise _explain_infeasible(blocks, shared_budget)
+        raise _explain_infeasible(blocks, shared_budget, threads=opts.threads)
     if run.status == "no_solution":
         raise AllocatorError("no plan was found within the time limit", field="time_limit",
                              fix="raise solver.time_limit_s")
     solutions = [b.solution(run, build, opts) for b in blocks]
+    for s in solutions:   # the size of the whole (joint) model
+        s.n_variables, s.n_constraints = len(prob.variables()), len(prob.constraints())
     total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks))
     gap = _gap(total, run.bound + sum(b.obj_const * b.service.priority for b in blocks),
                maximise=prob.sense == pulp.LpMaximize)
@@ -376,11 +378,55 @@ class _Block:
             _add_row(prob, pairs, pulp.LpConstraintGE, fl.share * total - const, f"{self.prefix}floor{k}")
 
     # -- results ------------------------------------------------------------ #
+    def _tidy(self, open_mask: np.ndarray) -> np.ndarray:
+        """Among equally good plans, the smallest change (uncapacitated models).
+
+        The objective is blind to a closure that saves nothing or a new site
+        that changes nobody's travel time (p-median) or coverage (coverage
+        models), so the solver may return either.  A city should not close a
+        site for nothing or pay for a site that serves nobody better: closures
+        that saved nothing are undone when the count of new sites allows (with
+        ``relocate``), then such new sites are dropped, dearest first.  Every
+        location keeps its time (or coverage), so the objective, ``max_time``
+        and the floors hold as before, and spending only falls.
+        """
+        s, C = self.service, self.c[self.rows]
+        open_mask = open_mask.copy()
+        reopened = dropped = 0
+        for j in np.flatnonzero(self.closable & ~open_mask & (self.saving <= 0)):
+            open_mask[j] = True
+            if s.p is not None and s.relocate and \
+                    (open_mask & self.cand).sum() - (self.closable & ~open_mask).sum() > s.p:
+                open_mask[j] = False
+            else:
+                reopened += 1
+        new = np.flatnonzero(open_mask & self.cand)
+        best = _nearest(C, open_mask)   # unchanged by every drop below (within 1e-9)
+        for j in new[np.lexsort((-new, -self.open_cost[new]))]:
+            rest = open_mask.copy()
+            rest[j] = False
+            if s.objective == "p_median":
+                served = np.flatnonzero(C[:, j] <= best + 1e-9)
+                ok = (_nearest(C[served], rest) <= best[served] + 1e-9).all()
+            else:
+                served = np.flatnonzero(C[:, j] <= self.T)
+                ok = (C[np.ix_(served, rest)] <= self.T).any(axis=1).all()
+            if ok:
+                open_mask, dropped = rest, dropped + 1
+        if reopened:
+            self.notes.append(f"{reopened} closable site(s) whose closure saved nothing were kept open")
+        if dropped:
+            self.notes.append(f"{dropped} chosen new site(s) that improved nobody's "
+                              + ("travel time" if s.objective == "p_median" else "coverage") + " were left out")
+        return open_mask
+
     def solution(self, run, build: float, opts) -> Solution:
         s, c, w = self.service, self.c, self.w
         on = _binary_values(self.y)
         open_mask = self.kept.copy()
         open_mask[self.var[on]] = True
+        if self.capacity is None:
+            open_mask = self._tidy(open_mask)
         up = self.upg[_binary_values(self.v)] if self.v else np.zeros(0, int)
         client_time = None
         load = None
@@ -426,30 +472,157 @@ def _per_site(values, m: int, default: float, name: str) -> np.ndarray:
     return a
 
 
-def _explain_infeasible(blocks: list[_Block], shared_budget: float | None) -> AllocatorError:
-    """Name the rule that makes the plan impossible, where it can be pinned down."""
+_DIAGNOSE_SECONDS = 30.0   # at most this long spent explaining an infeasible plan
+
+
+def _explain_infeasible(blocks: list[_Block], shared_budget: float | None, threads: int = 1) -> AllocatorError:
+    """Name the rule (and the service, district or locations) that makes the plan impossible.
+
+    Cheap arithmetic first (capacities, savings), then small feasibility
+    checks of one rule at a time: ``max_time`` (how many new sites, or how
+    much money, reaching every location within it takes, by set cover) and
+    each district floor on its own.  The error carries ``service`` (the
+    service's name) when one service is at fault; ``field`` is the scenario
+    key relative to that service.
+    """
+    deadline = time.perf_counter() + _DIAGNOSE_SECONDS
     for b in blocks:
         s = b.service
         if b.capacity is not None:
             cap = float(np.where(np.isfinite(b.capacity), b.capacity, 1e300).sum() + b.up_cap.sum())
             need = float(b.w[b.rows].sum()) if s.objective in ("p_median", "set_cover") else 0.0
             if cap < need:
-                return AllocatorError(
+                return _of(s, AllocatorError(
                     f"service {s.name}: every site together holds {cap:,.0f} people but {need:,.0f} must be served",
-                    field="capacity", fix="raise capacities, add candidate sites or upgrades")
+                    field="capacity", fix="raise capacities, add candidate sites or upgrades"))
         if s.budget is not None and s.budget < 0 and b.saving[b.closable].sum() < -s.budget:
-            return AllocatorError(f"service {s.name}: closing every closable site saves "
-                                  f"{b.saving[b.closable].sum():,.0f}, less than the {-s.budget:,.0f} asked",
-                                  field="budget", fix="raise the budget")
-    rules = ["p/budget"]
+            return _of(s, AllocatorError(f"service {s.name}: closing every closable site saves "
+                                         f"{b.saving[b.closable].sum():,.0f}, less than the {-s.budget:,.0f} asked",
+                                         field="budget", fix="raise the budget"))
+        if s.max_time is not None and (err := _max_time_shortfall(b, shared_budget, threads, deadline)):
+            return err
+        if s.floors and (err := _floor_shortfall(b, shared_budget, threads, deadline)):
+            return err
+    rules = [("p/budget", "p / budget")]
     if any(b.service.max_time is not None for b in blocks):
-        rules.append("max_time")
+        rules.append(("max_time", "max_time_min"))
     if any(b.service.floors for b in blocks):
-        rules.append("coverage floors")
+        rules.append(("coverage floors", "district_floor"))
     if any(b.capacity is not None for b in blocks):
-        rules.append("capacities")
+        rules.append(("capacities", "capacity"))
     if shared_budget is not None:
-        rules.append("the shared budget")
-    return AllocatorError("infeasible: no plan satisfies " + ", ".join(rules) + " together",
-                          field="services",
-                          fix="raise p or the budget, lower the floors, or relax max_time / capacities")
+        rules.append(("the shared budget", "shared_budget"))
+    err = AllocatorError("infeasible: no plan satisfies " + ", ".join(r[0] for r in rules) + " together",
+                         field=" / ".join(r[1] for r in rules),
+                         fix="raise p or the budget, lower the floors, or relax max_time / capacities")
+    return _of(blocks[0].service, err) if len(blocks) == 1 else err
+
+
+def _of(service: PlanService, err: AllocatorError) -> AllocatorError:
+    err.service = service.name
+    return err
+
+
+def _limits(s: PlanService, shared_budget: float | None) -> tuple[float | None, str]:
+    """The most this service may spend on its own, and its p/budget limits in words."""
+    budgets = [x for x in (s.budget, shared_budget) if x is not None]
+    words = ([f"p = {s.p}"] if s.p is not None else []) + ([f"budget {s.budget:g}"] if s.budget is not None else []) \
+        + ([f"shared budget {shared_budget:g}"] if shared_budget is not None else [])
+    return (min(budgets) if budgets else None), " and ".join(words) or "no limit"
+
+
+def _remaining(deadline: float) -> float | None:
+    left = deadline - time.perf_counter()
+    return left if left > 0.05 else None
+
+
+def _feasible(s: PlanService, threads: int, deadline: float) -> bool | None:
+    """Whether one service's rules can be met at all (None: not known within the time left)."""
+    left = _remaining(deadline)
+    if left is None:
+        return None
+    prob = pulp.LpProblem("check", pulp.LpMinimize)
+    try:
+        block = _Block(prob, 0, s)
+    except AllocatorError:
+        return False
+    prob.setObjective(block.spend)
+    run = _solve(prob, _opts(left, 0.0, threads))
+    return {"infeasible": False, "optimal": True, "time_limit": True}.get(run.status)
+
+
+def _max_time_shortfall(b: _Block, shared_budget, threads: int, deadline: float) -> AllocatorError | None:
+    """max_time: the locations no existing site reaches in time, and the fewest sites (cheapest set) reaching them."""
+    s, c, w = b.service, b.c, b.w
+    near = c <= s.max_time
+    today = b.kept | b.closable
+    need = (w > 0) & near.any(axis=1) & ~(near[:, today].any(axis=1) if today.any() else False)
+    if not need.any():
+        return None
+    head = (f"service {s.name}: max_time_min {s.max_time:g}: {int(need.sum())} location(s) ({w[need].sum():,.0f} "
+            f"people) have no existing site within {s.max_time:g} min")
+
+    def cover(open_cost) -> float | None:
+        left = _remaining(deadline)
+        if left is None:
+            return None
+        v = PlanService(name=s.name, objective="set_cover", cost=c, weight=np.where(need, w, 0.0),
+                        sites=Sites(kept=today, closable=np.zeros_like(today), open_cost=open_cost),
+                        threshold=s.max_time)
+        try:
+            sol = solve_plan([v], time_limit=left, threads=threads)[0]
+        except AllocatorError:
+            return None
+        return sol.objective if sol.status == "optimal" else None
+
+    fix = "raise p or the budget, raise max_time_min, or add candidate sites near those locations"
+    if s.p is not None and not s.relocate and (k := cover(None)) is not None and k > s.p + 1e-9:
+        return _of(s, AllocatorError(f"{head}; reaching them all takes at least {k:.0f} new site(s), but p = {s.p}",
+                                     field="max_time_min", fix=fix))
+    budget, _ = _limits(s, shared_budget)
+    savings = float(b.saving[b.closable].sum())
+    if budget is not None and (cost := cover(b.open_cost)) is not None and cost > budget + savings + 1e-9:
+        return _of(s, AllocatorError(
+            f"{head}; reaching them all costs at least {cost:g}, more than the budget of {budget:g}"
+            + (f" plus every possible saving ({savings:g})" if savings else ""), field="max_time_min", fix=fix))
+    return None
+
+
+def _floor_shortfall(b: _Block, shared_budget, threads: int, deadline: float) -> AllocatorError | None:
+    """Coverage floors: the districts below their floor today, and those that cannot reach it even alone."""
+    s, c, w = b.service, b.c, b.w
+    today = b.kept | b.closable
+    within = (c[:, today] <= b.T).any(axis=1) if today.any() else np.zeros(c.shape[0], bool)
+    below = []
+    for fl in s.floors:
+        members = np.asarray(fl.clients, bool) & (w > 0)
+        total = float(w[members].sum())
+        share = float(w[members] @ within[members]) / total if total else 1.0
+        if share < fl.share - 1e-12:
+            below.append((share, fl, members))
+    if not below:
+        return None
+    below.sort(key=lambda r: r[0])
+    budget, limits = _limits(s, shared_budget)
+    alone, unknown = [], False
+    for share, fl, members in below:
+        ok = _feasible(replace(s, objective="max_coverage", weight=np.where(members, w, 0.0), floors=[fl],
+                               max_time=None, budget=budget), threads, deadline)
+        unknown |= ok is None
+        if ok is False:
+            alone.append((share, fl))
+
+    def names(rows) -> str:
+        shown = ", ".join(f"{fl.label} ({share:.0%} today)" for share, fl, *_ in rows[:5])
+        return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+    floor = f"the floor of {below[0][1].share:.0%} of people within {b.T:g} min"
+    if alone:
+        return _of(s, AllocatorError(
+            f"service {s.name}: {len(alone)} district(s) cannot reach {floor} with {limits}, even with every new "
+            f"site there: {names(alone)}", field="district_floor",
+            fix="raise p or the budget, lower district_floor, or add candidate sites in those districts"))
+    together = "can each reach it on its own, but not all together" if not unknown else "cannot all reach it"
+    return _of(s, AllocatorError(
+        f"service {s.name}: {len(below)} district(s) start below {floor} and {together} with {limits}: "
+        f"{names(below)}", field="district_floor", fix="raise p or the budget, or lower district_floor"))

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from . import catalog
 from .errors import AllocatorError
@@ -206,12 +207,14 @@ class Service(Strict):
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
 
     @model_validator(mode="after")
-    def _p_matches_objective(self) -> "Service":
+    def _p_matches_objective(self, info: ValidationInfo) -> "Service":
+        shared = bool((info.context or {}).get("shared_budget"))   # set by load_scenario
         if self.objective == "set_cover":
             if self.p is not None:
                 raise ValueError("set_cover finds the cheapest set of sites itself: remove 'p'")
-        elif self.p is None and self.budget is None:
-            raise ValueError(f"objective {self.objective} needs 'p' (the number of new sites) or a 'budget'")
+        elif self.p is None and self.budget is None and not shared:
+            raise ValueError(f"objective {self.objective} needs 'p' (the number of new sites), a 'budget' "
+                             "or a top-level 'shared_budget'")
         if self.objective not in PLAN_OBJECTIVES and self.uses_plan_rules:
             raise ValueError(f"{self.objective} takes only 'p' and kept existing sites; budgets, closures, "
                              "capacities, max_time_min and district_floor work with "
@@ -281,8 +284,11 @@ class Scenario(Strict):
         targets = [*self.targets, *(t for s in self.services for t in s.targets)]
         if self.districts is None and any(t.per_district for t in targets):
             raise ValueError("a per_district target needs 'districts' (e.g. districts: {h3_parent: 6})")
-        if self.districts is None and any(s.district_floor is not None for s in self.services):
-            raise ValueError("district_floor needs 'districts' (e.g. districts: {h3_parent: 6})")
+        floors = [i for i, s in enumerate(self.services) if s.district_floor is not None]
+        if self.districts is None and floors:
+            raise ValueError(_at(("services", floors[0], "district_floor"),
+                                 "district_floor needs a top-level 'districts' section to group the demand "
+                                 "(e.g. districts: {h3_parent: 6})"))
         return self
 
     @model_validator(mode="after")
@@ -290,8 +296,10 @@ class Scenario(Strict):
         if self.shared_budget is not None:
             kinds = {"min_underserved" if s.objective == "max_coverage" else s.objective for s in self.services}
             if not kinds <= set(PLAN_OBJECTIVES) or len(kinds) > 1:
-                raise ValueError("services sharing a budget must all have one objective among "
-                                 + ", ".join(PLAN_OBJECTIVES) + f"; got {sorted(kinds)}")
+                got = ", ".join(f"{s.name}: {s.objective}" for s in self.services)
+                raise ValueError(_at(("shared_budget",), "services sharing a budget are solved in one model and need one "
+                                 "objective among p_median, max_coverage (= min_underserved) and set_cover; "
+                                 f"got {got}"))
         return self
 
     @model_validator(mode="after")
@@ -309,6 +317,11 @@ class Scenario(Strict):
                     f"services[{i}].demand_weights names unknown layers {sorted(unknown)}; layers are {layer_names}"
                 )
         return self
+
+
+def _at(loc: tuple, message: str) -> str:
+    """A whole-scenario rule's message that names the field at fault (pydantic puts such errors at the root)."""
+    return "@" + ".".join(map(str, loc)) + "@ " + message
 
 
 class LoadedScenario(BaseModel):
@@ -366,7 +379,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     if not isinstance(raw, dict):
         raise AllocatorError("a scenario is a YAML mapping (key: value lines)", file=path, fix="see scenarios/ for examples")
     try:
-        spec = Scenario.model_validate(raw)
+        spec = Scenario.model_validate(raw, context={"shared_budget": raw.get("shared_budget") is not None})
     except ValidationError as exc:
         raise _explain(exc, path, lines) from None
     return LoadedScenario(spec=spec, path=path.resolve())
@@ -394,7 +407,13 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Alloc
         return AllocatorError(f"required field is missing{more}", file=path, field=field,
                               line=_line_of(loc[:-1], lines), fix=f"add '{loc[-1]}'")
     message = err["msg"].removeprefix("Value error, ")
-    got = f" (got {err.get('input')!r})" if loc else ""   # at the root the input is the whole document
+    if not loc and message.startswith("@"):   # a rule of the whole scenario naming its field (see _at)
+        at, _, message = message[1:].partition("@ ")
+        loc = tuple(int(p) if p.isdigit() else p for p in at.split("."))
+        field, line = _dotted(loc), _line_of(loc, lines)
+    value = err.get("input")
+    # a whole section (a model-level rule) is not worth echoing; a scalar is
+    got = f" (got {value!r})" if loc and not isinstance(value, (dict, list)) else ""
     return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario",
                           line=line, fix="see the scenario reference in README.md")
 

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
-    from .outputs import headline, write_outputs  # heavy imports after argument parsing
+    from .outputs import headline, plan_changes, write_outputs  # heavy imports after argument parsing
     from .pipeline import Progress, run
     from .scenario import SolverSpec, load_scenario
 
@@ -91,10 +91,21 @@ def run_one(path: Path, args: argparse.Namespace):
     log(f"outputs written to {out_dir}")
 
     print(f"\n{spec.title or spec.name}")
+    if spec.shared_budget is not None:
+        used = sum(s.solution.budget_used or 0.0 for s in result.services)
+        print(f"  shared budget: {_amount(used)} of {_amount(spec.shared_budget)} spent, solved jointly")
     for s in result.services:
         h = headline(s)
         t = s.service.threshold_min
         print(f"  {s.service.name} ({s.service.objective}, {s.solution.status}): {h['new_sites']} new site(s)")
+        if changes := plan_changes(s):
+            parts = [f"{len(changes['closed_sites'])} existing site(s) closed"] if "closed_sites" in changes else []
+            parts += [f"{len(changes['upgraded_sites'])} upgraded"] if "upgraded_sites" in changes else []
+            budget = changes["budget"]
+            parts.append(f"spent {_amount(changes['budget_used'])}"
+                         + (f" of a budget of {_amount(budget)}" if budget is not None else "")
+                         + " (opening costs + upgrades - savings)")
+            print("    plan: " + ", ".join(parts))
         print(f"    population within {t:g} min ({result.network.mode}): "
               f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
         print(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
@@ -107,6 +118,11 @@ def run_one(path: Path, args: argparse.Namespace):
     print(f"  report:  {out_dir / 'report.html'}")
     print(f"  data {ATTRIBUTION}")
     return result
+
+
+def _amount(value: float) -> str:
+    """Money for the console: 12, 11.5, 1,250.25."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _fmt(value, spec: str) -> str:

@@ -458,6 +458,11 @@ def _facility_popup(row: dict[str, Any], kind: str) -> str:
     if "mean_time_min" in row:
         t = row["mean_time_min"]
         cells.append(("mean travel time", "—" if t is None or math.isnan(float(t)) else f"{float(t):.1f} min"))
+    cap = row.get("capacity")
+    if cap is not None and math.isfinite(float(cap)):   # capacitated plans: the capacity after the plan
+        cells.append(("capacity", f"{float(cap):,.0f}" + (" (upgraded)" if row.get("upgraded") in (True, np.True_) else "")))
+    elif row.get("upgraded") in (True, np.True_):
+        cells.append(("upgraded", "yes"))
     body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in cells)
     return f"<table>{body}</table>"
 

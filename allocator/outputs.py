@@ -9,8 +9,9 @@ Files in ``<output dir>/<scenario name>/``:
 - ``map.html``          the folium equity map (see :mod:`allocator.maps`)
 - ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
 - ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
-- ``sites.csv``, ``sites.geojson``   every open facility: service, id, name, status (existing|new), count, lon, lat,
-  assigned_population, mean_time_min (of the people whose nearest open facility it is after the plan)
+- ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, status (existing|new|closed),
+  count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
+  plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
 - ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.report`)
 """
@@ -100,6 +101,7 @@ def summary(result: RunResult) -> dict:
         "scenario": {"name": spec.name, "title": spec.title or spec.name, "description": spec.description,
                      "file": str(result.scenario.path)},
         **_travel_times(result),
+        **_shared_budget(result),
         "services": [_service_summary(s) for s in result.services],
         "attribution": _attributions(),
         "timings": timings(result),
@@ -143,6 +145,41 @@ def headline(service: ServiceResult) -> dict:
     }
 
 
+def _shared_budget(result: RunResult) -> dict:
+    """summary.json's ``shared_budget`` (only when the services share one): the limit and the net spending."""
+    limit = result.scenario.spec.shared_budget
+    if limit is None:
+        return {}
+    return {"shared_budget": {"budget": limit,
+                              "used": sum(s.solution.budget_used or 0.0 for s in result.services),
+                              "services": [s.service.name for s in result.services]}}
+
+
+def plan_changes(s: ServiceResult) -> dict:
+    """What a plan changed besides opening sites, for summary.json and the console.
+
+    Only what applies: ``closed_sites`` when existing sites may close,
+    ``upgraded_sites`` when upgrades are offered, ``budget`` and
+    ``budget_used`` (opening costs + upgrades - savings) when the plan model ran.
+    """
+    service, sol, fac = s.service, s.solution, s.facilities
+    out: dict = {}
+    if sol.budget_used is None:   # the classic models: nothing but new sites
+        return out
+    ex = service.existing
+    if ex is not None and ex.closable:
+        out["closed_sites"] = _site_list(fac[fac["status"] == "closed"])
+    if ex is not None and ex.upgrade_capacity is not None:
+        out["upgraded_sites"] = _site_list(fac[fac["upgraded"].astype(bool)])
+    out["budget"] = service.budget
+    out["budget_used"] = sol.budget_used
+    return out
+
+
+def _site_list(rows) -> list[dict]:
+    return [{"id": r.id, "name": r.name, "lon": round(r.lon, 6), "lat": round(r.lat, 6)} for r in rows.itertuples()]
+
+
 def _service_summary(s: ServiceResult) -> dict:
     new = s.facilities[s.facilities["status"] == "new"]
     sol = s.solution
@@ -158,8 +195,8 @@ def _service_summary(s: ServiceResult) -> dict:
         "model_size": {"variables": sol.n_variables, "constraints": sol.n_constraints},
         "matrix": {"demand": s.matrix_shape[0], "sites": s.matrix_shape[1]},
         "existing_sites": int((s.facilities["status"] == "existing").sum()),
-        "new_sites": [{"id": r.id, "name": r.name, "lon": round(r.lon, 6), "lat": round(r.lat, 6)}
-                      for r in new.itertuples()],
+        "new_sites": _site_list(new),
+        **plan_changes(s),
         "before": s.before,
         "after": s.after,
         "notes": s.notes,
@@ -198,8 +235,12 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
                       ignore_index=True)
     sites["assigned_population"] = sites["assigned_population"].round(1)
     sites["mean_time_min"] = sites["mean_time_min"].round(2)
+    if "capacity" in sites:
+        sites["capacity"] = sites["capacity"].replace([math.inf], math.nan)   # unlimited: an empty cell
+    plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
+                                                                      is not None for s in result.services)]
     sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "status", "count", "lon", "lat",
-                                    "assigned_population", "mean_time_min", "geometry"]],
+                                    "assigned_population", "mean_time_min", *plan, "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
     pd.DataFrame(sites.drop(columns="geometry")).to_csv(folder / "sites.csv", index=False)
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)

@@ -213,9 +213,23 @@ def _solve_all(scenario: LoadedScenario, prepared: list[_Prepared], solver: Solv
         try:
             return solve_plan([_plan_service(prep) for prep in prepared], shared_budget=shared, **options)
         except AllocatorError as exc:
-            exc.field = f"shared_budget: {exc.field}" if exc.field else "shared_budget"
+            at = [prep.field for prep in prepared if prep.service.name == getattr(exc, "service", None)]
+            if at:   # one service's rule is at fault
+                exc.field = f"{at[0]}.{_plan_field(exc.field)}" if exc.field else at[0]
+            else:
+                exc.field = f"shared_budget ({_plan_field(exc.field)})" if exc.field else "shared_budget"
             raise exc.with_file(scenario.path)
     return [_solve(prep, options, scenario) for prep in prepared]
+
+
+#: allocator.plans' names for what the scenario calls otherwise
+_PLAN_FIELDS = {"open_cost": "candidates.cost", "saving": "existing.saving", "max_time": "max_time_min",
+                "upgrade_capacity": "existing.upgrade_capacity", "upgrade_cost": "existing.upgrade_cost",
+                "floors": "district_floor", "threshold": "threshold_min"}
+
+
+def _plan_field(name: str) -> str:
+    return _PLAN_FIELDS.get(name, name)
 
 
 def _plan_service(prep: _Prepared) -> PlanService:
@@ -257,6 +271,8 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
                      f"({population[solution.uncoverable].sum():,.0f} people) have no site within "
                      f"{service.threshold_min:g} min and were excluded: ids {ids}{more}")
     notes += solution.notes
+    if service.objective == "min_underserved":   # solved as max_coverage; report what it minimises
+        solution.objective = float(population.sum()) - solution.objective
     log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}, "
         f"{len(solution.new_sites)} new site(s)"
         + (f", {len(solution.closed_sites)} closed" if len(solution.closed_sites) else "")
@@ -283,13 +299,16 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     chosen = sites[shown].copy()
     chosen.loc[~opened[shown], "status"] = "closed"
     chosen["upgraded"] = np.isin(np.flatnonzero(shown), solution.upgraded_sites)
+    if "capacity" in chosen:   # the capacity in force after the plan: an upgrade adds upgrade_capacity
+        extra = chosen["upgrade_capacity"].fillna(0.0) if "upgrade_capacity" in chosen else 0.0
+        chosen["capacity"] = chosen["capacity"].fillna(np.inf) + np.where(chosen["upgraded"], extra, 0.0)
     # assignment: each demand location goes to its nearest open site after the plan
     demand["assigned_facility"] = _facility_rows(after_site, shown)
     chosen["assigned_population"], chosen["mean_time_min"] = _served(demand, len(chosen))
     if solution.site_load is not None:
         chosen["assigned_population"] = solution.site_load[shown]
     columns = ["id", "name", "status", "count", "lon", "lat", "assigned_population", "mean_time_min", "upgraded"]
-    columns += [c for c in ("capacity", "open_cost", "saving") if c in chosen]
+    columns += [c for c in ("capacity", "upgrade_capacity", "upgrade_cost", "open_cost", "saving") if c in chosen]
     facilities = gpd.GeoDataFrame(chosen[columns], geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]),
                                   crs="EPSG:4326")
     return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
@@ -453,7 +472,7 @@ def _solve(prep: _Prepared, options: dict, scenario: LoadedScenario) -> Solution
         return solve_p_center(cost, population, service.p, fixed,
                               weighted=service.objective == "weighted_p_center", **options)
     except AllocatorError as exc:
-        exc.field = f"{prep.field}.{exc.field}" if exc.field else prep.field
+        exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
         raise exc.with_file(scenario.path)
 
 

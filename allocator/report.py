@@ -52,6 +52,10 @@ LABELS = {
         "hist_y": "Residents", "bars_title": "Share within {t:g} min by district", "threshold": "{t:g} min",
         "s_change": "Opening {n} new {kind} site(s) ({objective}) changes the share of residents within "
                     "{t:g} minutes from {b} to {a} ({d:+,.0f} people).",
+        "s_plan": "The plan also {changes}; it spends {spent} (opening costs + upgrades - savings of closures){limit}.",
+        "s_spend": "The plan spends {spent} (opening costs + upgrades - savings of closures){limit}.",
+        "s_closes": "closes {n} existing site(s)", "s_upgrades": "upgrades {n} existing site(s)", "and": " and ",
+        "s_limit": " of a budget of {b}",
         "s_trips": "The mean trip goes from {b:.1f} to {a:.1f} minutes and the longest from {mb:.1f} to {ma:.1f} minutes.",
         "s_gini": "Inequality of travel time (Gini) {verb} from {b:.3f} to {a:.3f}; "
                   "{share:.0%} of the remaining inequality (Theil) lies between districts.",
@@ -89,6 +93,10 @@ LABELS = {
         "threshold": "{t:g} 分钟",
         "s_change": "新增 {n} 处{kind}设施（{objective}）后，{t:g} 分钟内可达的居民比例由 {b} 变为 {a}"
                     "（{d:+,.0f} 人）。",
+        "s_plan": "该方案同时{changes}；净支出 {spent}（新建成本 + 扩容成本 - 关闭节省）{limit}。",
+        "s_spend": "该方案净支出 {spent}（新建成本 + 扩容成本 - 关闭节省）{limit}。",
+        "s_closes": "关闭 {n} 处现有设施", "s_upgrades": "扩容 {n} 处现有设施", "and": "、",
+        "s_limit": "，预算为 {b}",
         "s_trips": "平均出行时间由 {b:.1f} 分钟变为 {a:.1f} 分钟，最长出行时间由 {mb:.1f} 分钟变为 {ma:.1f} 分钟。",
         "s_gini": "出行时间的不平等（基尼系数）由 {b:.3f} {verb}至 {a:.3f}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
         "s_gini_nodist": "出行时间的不平等（基尼系数）由 {b:.3f} {verb}至 {a:.3f}。",
@@ -154,6 +162,13 @@ def summary_sentences(s, lang: str = "en") -> list[str]:
     out = [L("s_change", n=new, kind=s.service.kind, objective=s.service.objective, t=t,
              b=_fmt("within_share", b["within_share"]), a=_fmt("within_share", a["within_share"]),
              d=(a["within"] or 0) - (b["within"] or 0))]
+    if s.solution.budget_used is not None:   # the plan model: closures, upgrades, spending
+        fac = s.facilities
+        closed, upgraded = int((fac["status"] == "closed").sum()), int(fac["upgraded"].astype(bool).sum())
+        changes = ([L("s_closes", n=closed)] if closed else []) + ([L("s_upgrades", n=upgraded)] if upgraded else [])
+        spend = {"spent": _amount(s.solution.budget_used),
+                 "limit": L("s_limit", b=_amount(s.service.budget)) if s.service.budget is not None else ""}
+        out.append(L("s_plan", changes=L("and").join(changes), **spend) if changes else L("s_spend", **spend))
     if None not in (b["mean_min"], a["mean_min"], b["max_min"], a["max_min"]):
         out.append(L("s_trips", b=b["mean_min"], a=a["mean_min"], mb=b["max_min"], ma=a["max_min"]))
     if b["gini"] is not None and a["gini"] is not None:
@@ -193,6 +208,10 @@ def summary_sentences(s, lang: str = "en") -> list[str]:
     else:
         out.append(L("s_no_targets"))
     return out
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def target_text(x: dict, lang: str, t: float) -> str:

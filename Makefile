@@ -1,6 +1,7 @@
 # Two commands, each creating its own virtual environment on a machine with Python 3.11:
 #   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics,
-#               maps/poa_clinics_equity and their comparison in maps/compare)
+#               maps/poa_clinics_equity and their comparison in maps/compare, and
+#               maps/poa_shared_budget: clinics and schools sharing one budget)
 #   make test   set up and run the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -23,6 +24,7 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py scenarios/poa_schools.yaml
 	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics.yaml scenarios/poa_clinics_equity.yaml
+	$(BIN)/python run_scenario.py scenarios/poa_shared_budget.yaml
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

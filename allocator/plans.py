@@ -622,6 +622,10 @@ def _floor_shortfall(b: _Block, shared_budget, threads: int, deadline: float) ->
             f"service {s.name}: {len(alone)} district(s) cannot reach {floor} with {limits}, even with every new "
             f"site there: {names(alone)}", field="district_floor",
             fix="raise p or the budget, lower district_floor, or add candidate sites in those districts"))
+    if not unknown:   # each floor can be met alone: are the floors together the trouble, or another rule?
+        together = _feasible(replace(s, objective="max_coverage", max_time=None, budget=budget), threads, deadline)
+        if together is not False:
+            return None
     together = "can each reach it on its own, but not all together" if not unknown else "cannot all reach it"
     return _of(s, AllocatorError(
         f"service {s.name}: {len(below)} district(s) start below {floor} and {together} with {limits}: "

@@ -401,6 +401,8 @@ def run_spopt(name: str, build, limit_s: float, threads: int, gap_rel: float = 0
     peer.rss_after_build_gb = rss_gb()
     peer.n_vars = len(model.problem.variables())
     peer.n_rows = len(model.problem.constraints)
+    print(f"{name}: built {peer.n_vars:,} vars x {peer.n_rows:,} rows in {peer.build_s:.1f} s "
+          f"(RSS {peer.rss_after_build_gb:.2f} GB); solving ...", flush=True)
     solver = TimedHiGHS(msg=False, timeLimit=limit_s, gapRel=gap_rel, threads=threads)
     assert isinstance(solver, pulp.HiGHS) and solver.name == "HiGHS"
     t0 = time.perf_counter()
@@ -439,7 +441,9 @@ def ratio_line(alloc_s: float, peer: Peer, alloc_obj: float, peer_obj: float, ma
     elif match and peer.proven:
         why, exact = "the peer proved the same optimum", True
     elif match:
-        why, exact = "the peer found the same objective but did not prove it within its limit", False
+        why, exact = (f"the peer's open sites give the same objective when re-evaluated, but HiGHS "
+                      f"stopped with status '{peer.status}' (its own incumbent {peer.objective:.6f}, "
+                      f"bound {peer.bound:.6f}, gap {peer.mip_gap:.3g}): not proven"), False
     elif (peer_obj > alloc_obj) == maximise:
         return (f"ratio: n/a -- the PEER's objective {peer_obj:.6f} is BETTER than allocator's "
                 f"{alloc_obj:.6f}: allocator is not optimal here")

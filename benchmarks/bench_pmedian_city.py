@@ -109,8 +109,12 @@ def main(argv=None) -> int:
     peer_obj = math.nan
     if peer.open_cols is not None:
         peer_obj = _poa.pmedian_value(C, w, peer.open_cols)
-        print(f"spopt: objective re-evaluated with numpy from its {len(peer.open_cols)} open sites: "
-              f"{peer_obj:.6f}")
+        print(f"spopt: objective re-evaluated with numpy from its {len(peer.open_cols)} open sites "
+              f"(each client to its nearest open site): {peer_obj:.6f}; HiGHS' own incumbent "
+              f"{peer.objective:.6f}"
+              + ("" if _poa.same(peer_obj, peer.objective) else
+                 " (differs: the incumbent's assignment variables do not send every client to "
+                 "its nearest open site)"))
     print(f"compare : allocator {sol.objective:.6f} vs spopt {peer_obj:.6f}: objectives match "
           f"(rel 1e-9): {_poa.same(sol.objective, peer_obj)}")
     print(f"compare : allocator median wall {t_alloc:.3f} s vs spopt total {peer.total_s:.1f} s "

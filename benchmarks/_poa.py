@@ -32,6 +32,7 @@ if os.path.isdir("/work/shared/data"):
 
 import allocator  # noqa: E402
 from allocator import catalog  # noqa: E402
+from allocator.models import _quiet_highs, solve_p_median  # noqa: E402
 from allocator.network import load_network  # noqa: E402
 from allocator.traveltime import network_arrays, snap_points, travel_time_matrix  # noqa: E402
 
@@ -90,22 +91,8 @@ def header(title: str, threads: int) -> None:
           f"pulp {_version('pulp')}; spopt {_version('spopt')}; numpy {np.__version__}")
     print(f"HiGHS threads for every solve: {threads}")
     sys.stdout.flush()
-    _quiet_highs_banner()
-
-
-def _quiet_highs_banner() -> None:
-    """HiGHS prints its copyright banner from C++ the first time a Highs object is
-    created in a process, whatever ``msg`` says: create one with stdout closed."""
-    import highspy
     sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    _quiet_highs()
 
 
 def peak_rss_gb() -> float:
@@ -292,10 +279,24 @@ def same(a: float, b: float, tol: float = REL_TOL) -> bool:
 
 
 def pmedian_value(C: np.ndarray, w: np.ndarray, open_cols) -> float:
-    """sum_i w_i min_{j open} C_ij, recomputed with numpy (rows with w = 0 ignored)."""
+    """sum_i w_i min_{j open} C_ij, recomputed with numpy (rows with w = 0, and rows
+    that reach no site, which every p-median excludes, ignored)."""
     open_cols = np.asarray(open_cols, dtype=int)
-    pos = w > 0
+    pos = (w > 0) & np.isfinite(C).any(axis=1)
     return float(w[pos] @ C[np.ix_(pos, open_cols)].min(axis=1))
+
+
+def run_pmedian(C: np.ndarray, w: np.ndarray, a) -> tuple:
+    """allocator's p-median ``a.repeat`` times: print the runs and the numpy check;
+    return (solution, median wall seconds, proven optimal)."""
+    sol, walls = repeat(lambda: solve_p_median(C, w, a.p, time_limit=a.alloc_limit, threads=a.threads), a.repeat)
+    print_allocator(sol, walls)
+    check = pmedian_value(C, w, sol.open_sites)
+    print(f"check   : allocator objective re-evaluated with numpy from its {len(sol.open_sites)} sites "
+          f"(over the points that reach a site): {check:.6f} "
+          f"({'matches' if same(check, sol.objective) else 'MISMATCH'}); "
+          f"new sites == p: {len(sol.new_sites) == a.p}")
+    return sol, med(walls), sol.status == "optimal" and (sol.gap or 0.0) <= 1e-9
 
 
 def coverage_value(C: np.ndarray, w: np.ndarray, open_cols, T: float) -> float:

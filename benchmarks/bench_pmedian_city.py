@@ -66,16 +66,8 @@ def main(argv=None) -> int:
     sys.stdout.flush()
 
     # ---- allocator ---------------------------------------------------------
-    sol, walls = _poa.repeat(lambda: solve_p_median(C, w, a.p, time_limit=a.alloc_limit,
-                                                    threads=a.threads), a.repeat)
-    t_alloc = _poa.med(walls)
-    _poa.print_allocator(sol, walls)
-    check = _poa.pmedian_value(C, w, sol.open_sites)
-    print(f"check   : allocator objective re-evaluated with numpy from its {len(sol.open_sites)} sites: "
-          f"{check:.6f} ({'matches' if _poa.same(check, sol.objective) else 'MISMATCH'}); "
-          f"new sites == p: {len(sol.new_sites) == a.p}")
+    sol, t_alloc, proven = _poa.run_pmedian(C, w, a)
     print(f"memory  : peak RSS after allocator {_poa.peak_rss_gb():.2f} GB")
-    proven = sol.status == "optimal" and (sol.gap or 0.0) <= 1e-9
     print(f"target  : proven optimal in <= {TARGET_S:g} s: "
           f"{'MET' if proven and t_alloc <= TARGET_S else 'NOT met'} "
           f"(status {sol.status}, median wall {t_alloc:.2f} s, {a.threads} HiGHS thread(s))")

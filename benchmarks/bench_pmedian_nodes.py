@@ -36,7 +36,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-from allocator.models import solve_p_median  # noqa: E402
 
 TARGET_S = 60.0
 TARGET_GB = 4.0
@@ -100,18 +99,8 @@ def main(argv=None) -> int:
     print(f"memory  : peak RSS after data {_poa.peak_rss_gb():.2f} GB")
     sys.stdout.flush()
 
-    sol, walls = _poa.repeat(lambda: solve_p_median(C, w, a.p, time_limit=a.alloc_limit,
-                                                    threads=a.threads), a.repeat)
-    t_alloc = _poa.med(walls)
-    _poa.print_allocator(sol, walls)
-    check = _poa.pmedian_value(C[np.isfinite(C).any(axis=1)], w[np.isfinite(C).any(axis=1)],
-                               sol.open_sites)
-    print(f"check   : allocator objective re-evaluated with numpy from its {len(sol.open_sites)} sites "
-          f"(over the points that reach a site): {check:.6f} "
-          f"({'matches' if _poa.same(check, sol.objective) else 'MISMATCH'}); "
-          f"new sites == p: {len(sol.new_sites) == a.p}")
+    sol, t_alloc, proven = _poa.run_pmedian(C, w, a)
     peak = _poa.peak_rss_gb()
-    proven = sol.status == "optimal" and (sol.gap or 0.0) <= 1e-9
     print(f"memory  : peak RSS of the process after allocator (network, matrix and solve) {peak:.2f} GB")
     print(f"target  : proven optimal in <= {TARGET_S:g} s: "
           f"{'MET' if proven and t_alloc <= TARGET_S else 'NOT met'} (status {sol.status}, median wall "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,20 @@ def spo_pbf(mirror: Path) -> Path:
 @pytest.fixture(scope="session")
 def spo_hexgrid(mirror: Path) -> Path:
     return mirror / "sao_paulo" / "spo_hexgrid.csv"
+
+
+@contextmanager
+def mirrored_env(mirror: Path, cache: Path) -> Iterator[None]:
+    """Read data from ``mirror`` and cache networks in ``cache`` (unless a cache is
+    already set), restoring both variables afterwards."""
+    old = {k: os.environ.get(k) for k in ("ALLOCATOR_DATA_MIRROR", "ALLOCATOR_CACHE")}
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    os.environ.setdefault("ALLOCATOR_CACHE", str(cache))
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

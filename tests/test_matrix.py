@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from allocator.matrix import cost_matrix, read_matrix_csv, write_matrix_csv
 from allocator.outputs import summary
 from allocator.pipeline import Progress, run
 from allocator.scenario import MatrixSpec, load_scenario
+from conftest import mirrored_env
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
@@ -283,15 +283,8 @@ SPO = {
 
 @pytest.fixture()
 def data_env(tmp_path: Path, mirror: Path):
-    old = {k: os.environ.get(k) for k in ("ALLOCATOR_DATA_MIRROR", "ALLOCATOR_CACHE")}
-    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
-    os.environ.setdefault("ALLOCATOR_CACHE", str(tmp_path / "cache"))
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with mirrored_env(mirror, tmp_path / "cache"):
+        yield
 
 
 def test_round_trip_network_matrix_gives_the_same_sites_and_objective(tmp_path: Path, data_env, capsys) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from allocator.models import solve_max_coverage
 from allocator.pipeline import RunResult, run
 from allocator.plans import Floor, PlanService, Sites, solve_plan
 from allocator.scenario import load_scenario
+from conftest import mirrored_env
 
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
 CELLS = {"source": HEX, "h3": "id", "id": "id"}
@@ -39,15 +39,8 @@ TOL = 1e-6
 @pytest.fixture(scope="module", autouse=True)
 def shared_env(tmp_path_factory, mirror: Path):
     """Data from the mirror; one network cache for the whole module."""
-    old = {k: os.environ.get(k) for k in ("ALLOCATOR_DATA_MIRROR", "ALLOCATOR_CACHE")}
-    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
-    os.environ.setdefault("ALLOCATOR_CACHE", str(tmp_path_factory.mktemp("plan-cache")))
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with mirrored_env(mirror, tmp_path_factory.mktemp("plan-cache")):
+        yield
 
 
 @pytest.fixture(scope="module")

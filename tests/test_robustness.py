@@ -30,6 +30,7 @@ from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.network import load_network
 from allocator.scenario import load_scenario
+from conftest import mirrored_env
 
 REPO = Path(__file__).resolve().parents[1]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
@@ -49,15 +50,8 @@ INSIDE = [(-46.6079746773408, -23.5710980272876), (-46.6110766030175, -23.572490
 @pytest.fixture(scope="module", autouse=True)
 def shared_env(tmp_path_factory, mirror: Path):
     """Data from the mirror; one network cache for the whole module."""
-    old = {k: os.environ.get(k) for k in ("ALLOCATOR_DATA_MIRROR", "ALLOCATOR_CACHE")}
-    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
-    os.environ.setdefault("ALLOCATOR_CACHE", str(tmp_path_factory.mktemp("rb-cache")))
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with mirrored_env(mirror, tmp_path_factory.mktemp("rb-cache")):
+        yield
 
 
 def doc(**changes) -> dict:

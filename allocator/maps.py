@@ -446,10 +446,6 @@ def _symbol_marker(status: str) -> folium.Marker:
                                              class_name=f"allocator-{status}"))
 
 
-def _new_marker() -> folium.Marker:
-    return _symbol_marker("new")
-
-
 def _facility_popup(row: dict[str, Any], kind: str) -> str:
     """Escaped HTML for one facility: name, type, status, count, assigned population, mean travel time."""
     cells = [("name", row["name"]), ("type", kind), ("status", row["status"]), ("count", row["count"])]

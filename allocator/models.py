@@ -649,6 +649,7 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
     # at least a few levels per client, so a client next to a start site is not capped at 0
     t_idx = np.array([min(max(int(np.searchsorted(levels[g], radius[g], "left")), 3), K[g] - 1)
                       for g in range(Ca.shape[0])])
+    base = float(sum(W * D[0] for W, D in zip(Wa, levels)))   # the model's constant, all groups
     t_build = time.perf_counter() - t0
 
     status = "optimal"
@@ -658,13 +659,15 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
     while True:
         iteration += 1
         t1 = time.perf_counter()
-        prob, y, zs, mconst = _build_radius(Wa, levels, members, t_idx, K, fa, n_cand, p)
+        rep, Wr = _merge_truncated(Wa, levels, members, t_idx, K, fa)
+        prob, y, zs = _build_radius(Wr, [levels[g] for g in rep], [members[g] for g in rep],
+                                            t_idx[rep], K[rep], fa[rep], n_cand, p)
         nv = len(y) + sum(len(z) for z in zs)
         nc = len(prob.constraints())
-        start = _radius_start(y, zs, levels, t_idx, best_pos, Ca, fa)
+        start = _radius_start(y, zs, [levels[g] for g in rep], t_idx[rep], best_pos, Ca[rep], fa[rep])
         t_build += time.perf_counter() - t1
         # HiGHS's presolve costs more than it saves on this model (measured on Porto Alegre).
-        run = _solve(prob, opts, start, presolve="off")
+        run = _solve(prob, opts, start, presolve="off", mip_lp_solver="ipm")
         t_solve += run.seconds
         if run.status == "infeasible":
             infeasible()
@@ -678,7 +681,7 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
             best_val, best_pos = val, pos
         # The truncated model is a relaxation (a client served beyond its cap
         # is charged only the cap), so its bound is a valid lower bound.
-        lower = max(lower, mconst + run.bound)
+        lower = max(lower, base + run.bound)
         cap = np.array([levels[g][t_idx[g]] for g in range(Ca.shape[0])])
         full = t_idx == K - 1
         viol = ~full & (gcost > cap)
@@ -703,6 +706,31 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
         raise AllocatorError("no feasible p-median solution was found within the time limit",
                              field="time_limit", fix="raise time_limit")
     return best_pos, status, lower, nv, nc, t_build, t_solve
+
+
+def _merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.ndarray,
+                     fa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge groups whose truncated radius rows coincide: ``(representatives, weights)``.
+
+    In :func:`_build_radius` a group truncated after level ``t`` only uses the
+    level offsets ``D^k - D^1`` (k <= t+1), the sites at levels 1..t (and t+1
+    when its last row is present) and a constant ``W D^1``.  Groups equal in
+    all of these have identical z variables and rows, so one group with the
+    summed weight (the constants are added separately) gives the same model:
+    exact for every truncation.  Common on rounded times, where nearby demand
+    points see the same nearest candidates at the same offsets.
+    """
+    first: dict[tuple, int] = {}
+    inv = np.empty(len(levels), dtype=np.int64)
+    for g in range(len(levels)):
+        t = int(t_idx[g])
+        last = t == K[g] - 1 and not np.isfinite(fa[g])
+        D = levels[g]
+        key = (t, last, (D[1:t + 1] - D[0]).tobytes(),
+               *(m.tobytes() for m in members[g][:t + 1 if last else t]))
+        inv[g] = first.setdefault(key, len(first))
+    rep = np.unique(inv, return_index=True)[1]        # first member of each merged group
+    return rep, np.bincount(inv, weights=W, minlength=len(first))
 
 
 def _group_cost(Ca: np.ndarray, fa: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -732,10 +760,10 @@ def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
     """
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
     y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
-    obj, zs, mconst = radius_rows(prob, y, W, levels, members, t_idx, K, fa)
+    obj, zs, _ = radius_rows(prob, y, W, levels, members, t_idx, K, fa)
     prob.setObjective(pulp.LpAffineExpression(obj))
     _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
-    return prob, y, zs, mconst
+    return prob, y, zs
 
 
 def radius_rows(prob: pulp.LpProblem, y: list, W, levels, members, t_idx, K, fa, prefix: str = ""):

@@ -29,7 +29,7 @@ from .errors import AllocatorError
 from .matrix import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
 from .metrics import access_metrics
 from .models import Solution, assign, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
-from .plans import Floor, PlanService, Sites, solve_plan
+from .plans import Floor, PlanService, Sites, solve_plan, split_times
 from .network import NetworkReport, load_network
 from .scenario import LoadedScenario, Service, SolverSpec
 from .traveltime import NetworkArrays, network_arrays, snap_points, travel_time_matrix
@@ -282,8 +282,8 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     opened[solution.open_sites] = True
     before_times = assign(cost, fixed)[1]
     after_site, after_times = assign(cost, opened)
-    if solution.client_time is not None:        # capacities: the model's (split) assignment, not the nearest
-        after_site, after_times = solution.assignment, solution.client_time
+    if solution.shares is not None:             # capacities: the model's (split) assignment, not the nearest
+        after_site, after_times = solution.assignment, split_times(solution.shares, cost)
     before = access_metrics(before_times, population, service.threshold_min)
     after = access_metrics(after_times, population, service.threshold_min)
     # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity

@@ -197,6 +197,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "existing_sites": int((s.facilities["status"] == "existing").sum()),
         "new_sites": _site_list(new),
         **plan_changes(s),
+        **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
         "before": s.before,
         "after": s.after,
         "notes": s.notes,

@@ -194,6 +194,70 @@ def test_ids_absent_from_the_matrix_are_unreachable_with_a_note(tmp_path: Path) 
 
 
 # --------------------------------------------------------------------------- #
+# solver.round_s: solved on rounded times, measured on the exact ones          #
+# --------------------------------------------------------------------------- #
+
+# At 30 s, 5.2 -> 5.0, 3.76 -> 4.0, 8.76 -> 9.0, 4.24 -> 4.0, 8.74 -> 8.5 (a, b, c: 100, 200, 300 people).
+# coverage (T 5, s1 or s2): exact, s1 covers nobody and s2 a and b (300); rounded, s1 covers all 600.
+# median (s2 or s3): exact s2 376 + 752 + 2628 = 3756 < s3 424 + 848 + 2622 = 3894;
+#                    rounded s2 400 + 800 + 2700 = 3900 > s3 400 + 800 + 2550 = 3750.
+ROUNDING = """origin,destination,minutes
+a,s1,5.2
+b,s1,5.2
+c,s1,5.2
+a,s2,3.76
+b,s2,3.76
+c,s2,8.76
+a,s3,4.24
+b,s3,4.24
+c,s3,8.74
+"""
+
+
+def test_round_s_solves_on_rounded_times_and_reports_the_exact_ones(tmp_path: Path, capsys) -> None:
+    (tmp_path / "exact").mkdir()
+    exact = run(load_scenario(hand_files(tmp_path / "exact", times=ROUNDING)), log=Progress(quiet=True))
+    assert [s.facilities["id"].tolist() for s in exact.services] == [["s2"], ["s2"]]
+    assert [s.solution.objective for s in exact.services] == pytest.approx([300, 3756])
+
+    path = hand_files(tmp_path, times=ROUNDING, solver={"round_s": 30})
+    capsys.readouterr()
+    assert main([str(path), "--out", str(tmp_path / "out"), "--quiet", "--time-limit", "60"]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "out" / "hand"
+    coverage, median = json.loads((folder / "summary.json").read_text())["services"]
+    assert [coverage["new_sites"][0]["id"], median["new_sites"][0]["id"]] == ["s1", "s3"], "rounding changed the plan"
+    assert coverage["objective_value"] == 600 and median["objective_value"] == pytest.approx(3750)
+    assert coverage["rounding"] == {"round_s": 30, "objective_rounded": 600, "objective_exact": 0}
+    assert median["rounding"] == {"round_s": 30, "objective_rounded": pytest.approx(3750),
+                                  "objective_exact": pytest.approx(3894)}
+    # every indicator is measured on the exact times
+    assert coverage["after"]["within"] == 0 and coverage["after"]["mean_min"] == pytest.approx(5.2)
+    assert median["after"]["mean_min"] == pytest.approx(3894 / 600)
+    assert median["equity"]["overall"]["after"]["max_min"] == pytest.approx(8.74)
+    for service in (coverage, median):
+        assert any("optimality hold for the rounded times" in note for note in service["notes"])
+    assert "objective 3,750.00; on the exact times the same plan gives 3,894.00" in out
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "objective 600; on the exact times the same plan gives 0." in report
+    assert "objective 3,750; on the exact times the same plan gives 3,894." in report
+    assert json.loads((folder / "manifest.json").read_text())["solver"]["round_s"] == 30
+
+
+def test_round_s_0_gives_the_same_results_as_no_option(tmp_path: Path) -> None:
+    outputs = {}
+    for name, changes in (("plain", {}), ("zero", {"solver": {"round_s": 0}})):
+        path = hand_files(tmp_path, times=ROUNDING, **changes)   # the same files, the scenario rewritten
+        assert main([str(path), "--out", str(tmp_path / name), "--quiet"]) == 0
+        folder = tmp_path / name / "hand"
+        doc = json.loads((folder / "summary.json").read_text())
+        del doc["timings"]
+        outputs[name] = (doc, *((folder / f).read_bytes() for f in ("sites.csv", "demand.geojson")))
+    assert outputs["zero"] == outputs["plain"]
+    assert "rounding" not in json.dumps(outputs["plain"][0])
+
+
+# --------------------------------------------------------------------------- #
 # bad input through the command line: exit 2, file and field named            #
 # --------------------------------------------------------------------------- #
 

@@ -89,8 +89,8 @@ def run_one(path: Path, args: argparse.Namespace):
 
     print(f"\n{spec.title or spec.name}")
     if spec.shared_budget is not None:
-        used = sum(s.solution.budget_used or 0.0 for s in result.services)
-        print(f"  shared budget: {_amount(used)} of {_amount(spec.shared_budget)} spent, solved jointly")
+        print(f"  shared budget: {_amount(result.shared_budget_used)} of {_amount(spec.shared_budget)} spent, "
+              "solved jointly")
     for s in result.services:
         h = headline(s)
         t = s.service.threshold_min

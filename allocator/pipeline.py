@@ -72,6 +72,13 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
 
+    @property
+    def shared_budget_used(self) -> float | None:
+        """What the services sharing the scenario's ``shared_budget`` spend together (None without one)."""
+        if self.scenario.spec.shared_budget is None:
+            return None
+        return sum(s.solution.budget_used or 0.0 for s in self.services)
+
 
 class Progress:
     """Timestamped progress lines on stderr (silent when ``quiet``)."""

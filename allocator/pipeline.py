@@ -336,7 +336,7 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
                                   crs="EPSG:4326")
     return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
                          solution=solution, cost=cost, sites=sites, before=before, after=after,
-                         notes=notes,
+                         notes=list(dict.fromkeys(notes)),   # each note once, in order
                          matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds, rounding=rounding)
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from allocator import pipeline
 from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.matrix import cost_matrix, read_matrix_csv, write_matrix_csv
@@ -178,6 +179,23 @@ def test_hand_made_3x2_scenario_has_the_answer_worked_out_by_hand(tmp_path: Path
     assert "5 of 10 pairs in the matrix m.csv name a demand or site id outside this service" in " ".join(coverage.notes)
     assert "4 of 10 pairs in the matrix m.csv" in " ".join(median.notes)
     assert result.network.mode == "matrix" and result.network.pairs == 10
+
+
+def test_a_repeated_note_is_reported_once_in_order(tmp_path: Path, monkeypatch) -> None:
+    """Notes come from the travel times, the pipeline and the model: a text that comes twice is listed once."""
+    path = hand_files(tmp_path, demand=[("a", 100), ("b", 200), ("c", 300), ("d", 50)])
+    once = run(load_scenario(path), log=Progress(quiet=True)).services[0].notes
+    real = pipeline.solve_max_coverage
+
+    def noting_twice(*args, **kwargs):
+        solution = real(*args, **kwargs)
+        solution.notes = [once[0], *solution.notes, *solution.notes]   # the unreachable note again, then each twice
+        return solution
+
+    monkeypatch.setattr(pipeline, "solve_max_coverage", noting_twice)
+    notes = run(load_scenario(path), log=Progress(quiet=True)).services[0].notes
+    assert "1 demand locations (50 people) are absent from the matrix m.csv" in once[0]
+    assert notes == once and len(once) >= 3
 
 
 def test_ids_absent_from_the_matrix_are_unreachable_with_a_note(tmp_path: Path) -> None:

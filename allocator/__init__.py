@@ -9,6 +9,7 @@ The package is split by concern:
 - :mod:`allocator.network`   -- road networks (PBF, OSM XML, GraphML, osmnx online)
 - :mod:`allocator.traveltime`-- snapping and many-to-many travel times (csgraph)
 - :mod:`allocator.matrix`    -- precomputed travel-time matrices (long CSV) read and written
+- :mod:`allocator.rounding`  -- the option to solve on rounded travel times, and its effect on the exact ones
 - :mod:`allocator.models`    -- exact facility-location models (PuLP + HiGHS)
 - :mod:`allocator.metrics`   -- before/after access metrics
 - :mod:`allocator.outputs`   -- summary.json, tables, GeoJSON (written atomically)

@@ -79,11 +79,8 @@ def run_one(path: Path, args: argparse.Namespace):
 
     scenario = load_scenario(path)
     spec = scenario.spec
-    solver = SolverSpec(
-        time_limit_s=args.time_limit if args.time_limit is not None else spec.solver.time_limit_s,
-        gap_rel=args.gap if args.gap is not None else spec.solver.gap_rel,
-        threads=args.threads if args.threads is not None else spec.solver.threads,
-    )
+    given = {"time_limit_s": args.time_limit, "gap_rel": args.gap, "threads": args.threads}
+    solver = SolverSpec(**{**spec.solver.model_dump(), **{k: v for k, v in given.items() if v is not None}})
     log = Progress(quiet=args.quiet)
     result = run(scenario, solver=solver, log=log)
     out_dir = (args.out.resolve() / spec.name) if args.out else scenario.output_dir
@@ -92,8 +89,8 @@ def run_one(path: Path, args: argparse.Namespace):
 
     print(f"\n{spec.title or spec.name}")
     if spec.shared_budget is not None:
-        used = sum(s.solution.budget_used or 0.0 for s in result.services)
-        print(f"  shared budget: {_amount(used)} of {_amount(spec.shared_budget)} spent, solved jointly")
+        print(f"  shared budget: {_amount(result.shared_budget_used)} of {_amount(spec.shared_budget)} spent, "
+              "solved jointly")
     for s in result.services:
         h = headline(s)
         t = s.service.threshold_min

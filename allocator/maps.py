@@ -17,13 +17,15 @@ layer of the layer control:
 - "districts" (hidden, only when the demand has a ``district`` column): the
   cells dissolved by district, shaded by the population share within T after;
 - the facilities by status, told apart by symbol and colour: existing (circle),
-  new (green star), closed (grey cross), relocated (orange diamond); with
-  several services the existing circles take one colour per service. Each
-  popup gives name, type, status, count and, when the pipeline computed them,
-  the population assigned to the facility and its mean travel time.
+  new (green star), closed (grey cross; a relocation is a closure plus a new
+  site); with several services the existing circles take one colour per
+  service. Each popup gives name, type, status, count and, when the pipeline
+  computed them, the population assigned to the facility and its mean travel
+  time.
 
 A title box gives the headline figures (share of population within T and
-underserved population, before -> after), a legend explains colours and units,
+underserved population, before -> after), a legend explains colours and units
+(listing only the facility statuses the map shows),
 a scale bar, a full-screen button and the attribution are on the map, and
 every string that comes from data is HTML-escaped. The file is self-contained:
 Leaflet's JavaScript and CSS are inlined from the ``django-js-lib-leaflet``
@@ -73,12 +75,11 @@ _CATCHMENT = "#3f3f3f"
 _EXISTING = "#4a6fa5"
 _NEW = "#1b9e3e"
 _CLOSED = "#555555"
-_RELOCATED = "#e08214"
-# existing-facility colours when a map holds several services (the first is _EXISTING)
+# existing-facility colours, one per service of a map (the first, a one-service map's, is _EXISTING)
 _SERVICE_COLOURS = (_EXISTING, "#7b3294", "#a6611a", "#008837", "#c51b7d", "#01665e")
 _DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
-_STATUSES = ("existing", "new", "closed", "relocated")
-_SYMBOLS = {"new": ("&#9733;", _NEW, 30), "closed": ("&#10006;", _CLOSED, 20), "relocated": ("&#9670;", _RELOCATED, 22)}
+_STATUSES = ("existing", "new", "closed")
+_SYMBOLS = {"new": ("&#9733;", _NEW, 30), "closed": ("&#10006;", _CLOSED, 20)}
 COMPARE_SUFFIX = "_compare"
 _DECIMALS = 5
 _UNDERSERVED_PANE = "underserved"
@@ -141,8 +142,7 @@ def render_map(
         prepared.append(demand)
         if len(demand):
             bounds.append(demand.total_bounds)
-        colour = _SERVICE_COLOURS[i % len(_SERVICE_COLOURS)] if len(services) > 1 else _EXISTING
-        _add_service(fmap, service, demand, colour)
+        _add_service(fmap, service, demand, _existing_colour(i))
     folium.LayerControl(collapsed=False).add_to(fmap)
     if bounds:
         b = np.vstack(bounds)
@@ -326,8 +326,8 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
     for kind in _STATUSES:
         rows = facilities[status == kind] if len(facilities) else facilities
-        if kind in ("closed", "relocated") and not len(rows):
-            continue  # these layers appear only when a plan closes or moves facilities
+        if kind == "closed" and not len(rows):
+            continue  # this layer appears only when a plan closes facilities
         group = folium.FeatureGroup(name=f"{name} — {kind}", show=True).add_to(fmap)
         if len(rows):
             popups = [_facility_popup(r, service.kind) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
@@ -427,6 +427,11 @@ def _geojson(
     )
 
 
+def _existing_colour(index: int) -> str:
+    """The existing facilities' colour of the map's ``index``-th service (the first: _EXISTING)."""
+    return _SERVICE_COLOURS[index % len(_SERVICE_COLOURS)]
+
+
 def _existing_marker(colour: str = _EXISTING) -> folium.CircleMarker:
     marker = folium.CircleMarker(radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95)
     # folium drops ``pane`` from a GeoJson's marker options; without it the circles sit in the overlay pane,
@@ -436,7 +441,7 @@ def _existing_marker(colour: str = _EXISTING) -> folium.CircleMarker:
 
 
 def _symbol_marker(status: str) -> folium.Marker:
-    """A text symbol with a white halo: green star (new), grey cross (closed), orange diamond (relocated)."""
+    """A text symbol with a white halo: green star (new), grey cross (closed)."""
     glyph, colour, size = _SYMBOLS[status]
     div = (
         f'<div style="font-size:{size}px;line-height:{size}px;color:{colour};text-align:center;'
@@ -523,12 +528,6 @@ def _legend(services: list[ServiceLayer]) -> str:
             "<div style='display:flex;justify-content:space-between;width:200px'>"
             "<span>&le;50%</span><span>80%</span><span>100%</span></div>"
         )
-    several = len(services) > 1
-    existing = "".join(
-        f"<span style='color:{_SERVICE_COLOURS[i % len(_SERVICE_COLOURS)] if several else _EXISTING};font-size:14px'>&#9679;</span>"
-        f"{' ' + html.escape(s.name) if several else ''} "
-        for i, s in enumerate(services)
-    ) or f"<span style='color:{_EXISTING};font-size:14px'>&#9679;</span> "
     return (
         "<div id='allocator-legend' style='position:fixed;bottom:22px;right:10px;z-index:1000;"
         "background:#ffffff;padding:6px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
@@ -539,12 +538,30 @@ def _legend(services: list[ServiceLayer]) -> str:
         f"<div>{_swatch(f'border:2px dashed {_UNDERSERVED}')} underserved after (&gt; T min or unreachable)</div>"
         f"<div>{_swatch(f'border:2px dotted {_UNDERSERVED_BEFORE}')} underserved before</div>"
         f"<div>{_swatch(f'border:1.5px solid {_CATCHMENT}')} catchment of a facility (nearest after)</div>"
-        f"{districts}"
-        f"<div>{existing}existing &nbsp;"
-        f"<span style='color:{_NEW};font-size:16px'>&#9733;</span> new &nbsp;"
-        f"<span style='color:{_CLOSED};font-size:13px'>&#10006;</span> closed &nbsp;"
-        f"<span style='color:{_RELOCATED};font-size:14px'>&#9670;</span> relocated</div></div>"
+        f"{districts}{_facility_keys(services)}</div>"
     )
+
+
+def _facility_keys(services: list[ServiceLayer]) -> str:
+    """The legend's facility symbols, for the statuses on the map only.
+
+    A greenfield map has no "existing" key and a plan without closures no
+    "closed", so the legend names nothing the reader cannot find.
+    """
+    def has(service: ServiceLayer, status: str) -> bool:
+        return bool(len(service.facilities)) and service.facilities["status"].astype(str).eq(status).any()
+
+    several = len(services) > 1
+    circles = "".join(
+        f"<span style='color:{_existing_colour(i)};font-size:14px'>&#9679;</span>"
+        f"{' ' + html.escape(s.name) if several else ''} "
+        for i, s in enumerate(services) if has(s, "existing"))
+    keys = [f"{circles}existing"] if circles else []
+    for status in ("new", "closed"):
+        glyph, colour, _ = _SYMBOLS[status]
+        if any(has(s, status) for s in services):
+            keys.append(f"<span style='color:{colour};font-size:15px'>{glyph}</span> {status}")
+    return f"<div>{' &nbsp;'.join(keys)}</div>" if keys else ""
 
 
 def _footer(tiles: bool) -> str:
@@ -592,7 +609,7 @@ def _compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Ge
     else:
         assets = f"<link rel='stylesheet' href='{_LEAFLET_URLS['css']}'><script src='{_LEAFLET_URLS['js']}'></script>"
     payload = json.dumps({"services": data, "tiles": _CARTO_POSITRON if tiles else None, "colours": {
-        "underserved": _UNDERSERVED, "existing": _EXISTING, "new": _NEW, "closed": _CLOSED, "relocated": _RELOCATED}},
+        "underserved": _UNDERSERVED, "existing": _EXISTING, "new": _NEW, "closed": _CLOSED}},
         separators=(",", ":")).replace("</", "<\\/")
     credit = html.escape(f"{ATTRIBUTION} {_CARTO}" if tiles else ATTRIBUTION)
     options = "".join(f"<option value='{i}'>{d['name']}</option>" for i, d in enumerate(data))

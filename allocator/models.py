@@ -113,7 +113,7 @@ class Solution:
     closed_sites: np.ndarray = field(default_factory=lambda: _EMPTY.copy())    # existing sites closed
     upgraded_sites: np.ndarray = field(default_factory=lambda: _EMPTY.copy())  # existing sites upgraded
     budget_used: float | None = None       # net spending: opening + upgrades - savings of closures
-    client_time: np.ndarray | None = None  # minutes per client under the model's (capacitated) assignment
+    shares: np.ndarray | None = None       # client x site: share of each client's people a site serves (capacitated)
     site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
     assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
 

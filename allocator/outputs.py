@@ -150,8 +150,7 @@ def _shared_budget(result: RunResult) -> dict:
     limit = result.scenario.spec.shared_budget
     if limit is None:
         return {}
-    return {"shared_budget": {"budget": limit,
-                              "used": sum(s.solution.budget_used or 0.0 for s in result.services),
+    return {"shared_budget": {"budget": limit, "used": result.shared_budget_used,
                               "services": [s.service.name for s in result.services]}}
 
 
@@ -197,6 +196,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "existing_sites": int((s.facilities["status"] == "existing").sum()),
         "new_sites": _site_list(new),
         **plan_changes(s),
+        **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
         "before": s.before,
         "after": s.after,
         "notes": s.notes,

@@ -3,7 +3,9 @@
 Travel times come from the road network (snapping and shortest paths,
 :mod:`allocator.traveltime`) or, with a ``matrix:`` section, from a
 precomputed travel-time CSV (:mod:`allocator.matrix`); everything after the
-cost matrix is the same for both.
+cost matrix is the same for both.  With ``solver.round_s`` the models solve
+on rounded times and everything measured afterwards uses the exact ones
+(:mod:`allocator.rounding`).
 
 :func:`run` returns a :class:`RunResult` and writes nothing; writing the
 outputs is :mod:`allocator.outputs`' job, so a failure anywhere before that
@@ -29,8 +31,9 @@ from .errors import AllocatorError
 from .matrix import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
 from .metrics import access_metrics
 from .models import Solution, assign, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
-from .plans import Floor, PlanService, Sites, solve_plan
+from .plans import Floor, PlanService, Sites, solve_plan, split_times
 from .network import NetworkReport, load_network
+from .rounding import RoundingEffect, objective_on, round_times
 from .scenario import LoadedScenario, Service, SolverSpec
 from .traveltime import NetworkArrays, network_arrays, snap_points, travel_time_matrix
 
@@ -44,8 +47,8 @@ class ServiceResult:
                                    # assigned_facility (row of `facilities` serving it after the plan, -1: none)
     facilities: gpd.GeoDataFrame   # id, name, status (existing|new|closed), count, lon, lat, geometry, upgraded,
                                    # assigned_population, mean_time_min (of the people it serves after; NaN: nobody)
-    solution: Solution
-    cost: np.ndarray               # minutes, demand rows x `sites` columns (inf: unreachable)
+    solution: Solution             # with solver.round_s: solved on the rounded times
+    cost: np.ndarray               # exact minutes, demand rows x `sites` columns (inf: unreachable)
     sites: pd.DataFrame            # every site the model could open, in cost-column order (existing, then candidates):
                                    # id, name, count, lon, lat, status (existing|new)
     before: dict
@@ -56,6 +59,7 @@ class ServiceResult:
     # equity block (allocator.equity.service_equity); demand then also has district, district_name,
     # access_2sfca_before/after, access_e2sfca_before/after
     equity: dict = field(default_factory=dict)
+    rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
 
 
 @dataclass
@@ -67,6 +71,13 @@ class RunResult:
     services: list[ServiceResult]
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
+
+    @property
+    def shared_budget_used(self) -> float | None:
+        """What the services sharing the scenario's ``shared_budget`` spend together (None without one)."""
+        if self.scenario.spec.shared_budget is None:
+            return None
+        return sum(s.solution.budget_used or 0.0 for s in self.services)
 
 
 class Progress:
@@ -102,7 +113,8 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     times, report = _load_network(scenario, log) if spec.matrix is None else _load_matrix(scenario, log)
     timings["network_s" if spec.matrix is None else "matrix_s"] = time.perf_counter() - t0
 
-    prepared = [_prepare(scenario, i, service, layers, times, log) for i, service in enumerate(spec.services)]
+    prepared = [_prepare(scenario, i, service, layers, times, solver.round_s, log)
+                for i, service in enumerate(spec.services)]
     t0 = time.perf_counter()
     solutions = _solve_all(scenario, prepared, solver)
     timings["solve_s"] = time.perf_counter() - t0
@@ -114,7 +126,8 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
         timings[f"service_{prep.service.name}_s"] = time.perf_counter() - t0 + prep.seconds
     used = {"name": "HiGHS (highspy, through PuLP)", "time_limit_s": solver.time_limit_s,
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
-            "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0}
+            "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0,
+            "round_s": solver.round_s}
     return RunResult(scenario=scenario, network=report, services=results, timings=timings, solver=used)
 
 
@@ -153,7 +166,9 @@ class _Prepared:
     field: str
     demand: gpd.GeoDataFrame
     sites: pd.DataFrame
-    cost: np.ndarray
+    cost: np.ndarray          # exact minutes
+    round_s: float
+    model_cost: np.ndarray    # what the model solves on: ``cost`` rounded to round_s (``cost`` itself at 0)
     notes: list[str]
     matrix_seconds: float
     seconds: float
@@ -168,8 +183,8 @@ class _Prepared:
 
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-             times: NetworkArrays | TravelTimeTable, log: Callable[[str], None]) -> _Prepared:
-    """Demand, sites and the travel-time matrix of one service."""
+             times: NetworkArrays | TravelTimeTable, round_s: float, log: Callable[[str], None]) -> _Prepared:
+    """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
     t_start = time.perf_counter()
     spec = scenario.spec
     field = f"services[{index}]"
@@ -197,11 +212,12 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     matrix_seconds = time.perf_counter() - t0
     notes += reach_notes
     log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
+    model_cost = round_times(cost, round_s)
     if service.objective == "set_cover":
-        _check_coverable(cost, demand["population"].to_numpy(float), service, demand, scenario, field)
+        _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if service.district_floor is not None:
         demand["district"], demand["district_name"] = equity.assign_districts(demand, spec.districts, scenario)
-    return _Prepared(index, service, field, demand, sites, cost, notes, matrix_seconds,
+    return _Prepared(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                      time.perf_counter() - t_start)
 
 
@@ -250,7 +266,7 @@ def _plan_service(prep: _Prepared) -> PlanService:
             floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
     objective = "max_coverage" if service.objective == "min_underserved" else service.objective
     return PlanService(
-        name=service.name, objective=objective, cost=prep.cost, weight=prep.population,
+        name=service.name, objective=objective, cost=prep.model_cost, weight=prep.population,
         sites=Sites(kept=existing & ~closable, closable=closable, open_cost=column("open_cost", 1.0),
                     saving=column("saving", 0.0), capacity=capacity,
                     upgrade_capacity=column("upgrade_capacity", 0.0), upgrade_cost=column("upgrade_cost", 0.0)),
@@ -259,7 +275,7 @@ def _plan_service(prep: _Prepared) -> PlanService:
 
 
 def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> ServiceResult:
-    """Measure before/after and build the tables of one solved service."""
+    """Measure before/after (on the exact times) and build the tables of one solved service."""
     service, demand, sites, cost = prep.service, prep.demand, prep.sites, prep.cost
     notes = list(prep.notes)
     population = prep.population
@@ -273,8 +289,15 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     notes += solution.notes
     if service.objective == "min_underserved":   # solved as max_coverage; report what it minimises
         solution.objective = float(population.sum()) - solution.objective
-    log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}, "
-        f"{len(solution.new_sites)} new site(s)"
+    rounding = None
+    if prep.round_s:
+        rounding = RoundingEffect(prep.round_s, solution.objective,
+                                  objective_on(cost, solution, service.objective, population, service.threshold_min))
+        notes.append(rounding.note)
+    log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}"
+        + (f" on times rounded to {prep.round_s:g} s, {rounding.objective_exact:,.1f} on the exact times"
+           if rounding else "")
+        + f", {len(solution.new_sites)} new site(s)"
         + (f", {len(solution.closed_sites)} closed" if len(solution.closed_sites) else "")
         + f", solved in {solution.solve_seconds:.1f}s")
 
@@ -282,8 +305,8 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     opened[solution.open_sites] = True
     before_times = assign(cost, fixed)[1]
     after_site, after_times = assign(cost, opened)
-    if solution.client_time is not None:        # capacities: the model's (split) assignment, not the nearest
-        after_site, after_times = solution.assignment, solution.client_time
+    if solution.shares is not None:             # capacities: the model's (split) assignment, not the nearest
+        after_site, after_times = solution.assignment, split_times(solution.shares, cost)
     before = access_metrics(before_times, population, service.threshold_min)
     after = access_metrics(after_times, population, service.threshold_min)
     # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
@@ -312,8 +335,9 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     facilities = gpd.GeoDataFrame(chosen[columns], geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]),
                                   crs="EPSG:4326")
     return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
-                         solution=solution, cost=cost, sites=sites, before=before, after=after, notes=notes,
-                         matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds)
+                         solution=solution, cost=cost, sites=sites, before=before, after=after,
+                         notes=list(dict.fromkeys(notes)),   # each note once, in order
+                         matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds, rounding=rounding)
 
 
 def _network_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
@@ -459,7 +483,7 @@ def _reachability_notes(demand: pd.DataFrame, demand_lost: np.ndarray, sites: pd
 
 def _solve(prep: _Prepared, options: dict, scenario: LoadedScenario) -> Solution:
     """Call the model the service asks for, attributing model errors to its fields."""
-    service, cost, population, fixed = prep.service, prep.cost, prep.population, prep.existing
+    service, cost, population, fixed = prep.service, prep.model_cost, prep.population, prep.existing
     try:
         if service.uses_plan_rules:
             return solve_plan([_plan_service(prep)], **options)[0]

@@ -97,11 +97,11 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     """Solve the services together in one exact integer program; one :class:`Solution` each.
 
     ``Solution.objective`` is re-evaluated from the chosen sites (and, with
-    capacities, the assignment) with numpy; ``client_time`` holds each
-    location's travel time under the model's assignment, ``closed_sites`` and
-    ``upgraded_sites`` what changed besides the new sites, ``budget_used`` the
-    net spending.  Raises :class:`AllocatorError` naming the rule that makes
-    the plan impossible.
+    capacities, the assignment) with numpy; ``shares`` holds the model's split
+    assignment (:func:`split_times` turns it into each location's travel
+    time), ``closed_sites`` and ``upgraded_sites`` what changed besides the new
+    sites, ``budget_used`` the net spending.  Raises :class:`AllocatorError`
+    naming the rule that makes the plan impossible.
     """
     if not services:
         raise AllocatorError("a plan needs at least one service", field="services")
@@ -428,20 +428,15 @@ class _Block:
         if self.capacity is None:
             open_mask = self._tidy(open_mask)
         up = self.upg[_binary_values(self.v)] if self.v else np.zeros(0, int)
-        client_time = None
+        X = None
         load = None
         if self.capacity is not None:
             X = np.zeros(c.shape)
             for (i, j), x in self.x.items():
                 X[i, j] = x.varValue or 0.0
             X[X < 1e-9] = 0.0
-            served = X.sum(axis=1)
-            with np.errstate(invalid="ignore"):
-                client_time = np.where(served > 1e-9, (X * np.where(np.isfinite(c), c, 0)).sum(axis=1)
-                                       / np.maximum(served, 1e-12), np.inf)
             load = w @ X
-            value = float(w @ (X * np.where(np.isfinite(c), c, 0)).sum(axis=1)) if s.objective == "p_median" \
-                else float(w @ served)
+            value = float(w @ split_minutes(X, c)) if s.objective == "p_median" else float(w @ X.sum(axis=1))
         else:
             d = _nearest(c[self.rows], open_mask)
             value = float(w[self.rows] @ d) if s.objective == "p_median" else float(w[self.rows] @ (d <= self.T))
@@ -456,11 +451,23 @@ class _Block:
         sol.closed_sites = np.flatnonzero(self.closable & ~open_mask)
         sol.upgraded_sites = np.asarray(up, dtype=np.int64)
         sol.budget_used = spent
-        sol.client_time = client_time
+        sol.shares = X
         sol.site_load = load
-        if self.capacity is not None:
+        if X is not None:
             sol.assignment = np.where(X.sum(axis=1) > 1e-9, X.argmax(axis=1), -1)
         return sol
+
+
+def split_minutes(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per location, the sum over sites of the share of its people a site serves x its minutes."""
+    return (shares * np.where(np.isfinite(cost), cost, 0)).sum(axis=1)
+
+
+def split_times(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Minutes per location under a split assignment: the mean over its served shares (inf: nobody serves it)."""
+    served = shares.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.where(served > 1e-9, split_minutes(shares, cost) / np.maximum(served, 1e-12), np.inf)
 
 
 def _per_site(values, m: int, default: float, name: str) -> np.ndarray:

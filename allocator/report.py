@@ -73,6 +73,12 @@ LABELS = {
                        "0.22) use each facility's count as its capacity.",
         "comparison": "Scenario comparison", "scenario": "Scenario", "service": "Service", "new_sites": "New sites",
         "targets_met": "Targets met after", "pp": "pp",
+        "s_rounding": "Travel times were rounded to multiples of {r:g} s for the solve (solver.round_s): the "
+                      "status ({status}), gap and optimality hold for the rounded times, objective {rounded}; on "
+                      "the exact times the same plan gives {exact}. Every figure in this report uses the exact times.",
+        "shared_budget": "Shared budget",
+        "s_shared": "{names} are solved together in one model and spend {used} of their shared budget of {b} "
+                    "(opening costs + upgrades - savings of closures).",
     },
     "zh": {
         "report": "公平性报告", "summary": "摘要", "overall": "可达性与不平等", "targets": "目标",
@@ -111,6 +117,10 @@ LABELS = {
                        "（Luo & Qi 2009，分带权重 1、0.68、0.22）以设施数量为供给能力。",
         "comparison": "场景比较", "scenario": "场景", "service": "服务", "new_sites": "新增设施",
         "targets_met": "规划后达成目标数", "pp": "个百分点",
+        "s_rounding": "求解时出行时间按 {r:g} 秒的倍数取整（solver.round_s）：求解状态（{status}）、差距与最优性仅对取整后的"
+                      "时间成立，目标值为 {rounded}；按精确时间计算，同一方案的目标值为 {exact}。本报告中的所有数字均按精确时间计算。",
+        "shared_budget": "共享预算",
+        "s_shared": "{names} 在同一模型中联合求解，共支出 {used}，共享预算为 {b}（新建成本 + 扩容成本 - 关闭节省）。",
     },
 }
 OVERALL_KEYS = ("within_share", "mean_min", "median_min", "p90_min", "max_min", "gini", "theil",
@@ -169,6 +179,9 @@ def summary_sentences(s, lang: str = "en") -> list[str]:
         spend = {"spent": _amount(s.solution.budget_used),
                  "limit": L("s_limit", b=_amount(s.service.budget)) if s.service.budget is not None else ""}
         out.append(L("s_plan", changes=L("and").join(changes), **spend) if changes else L("s_spend", **spend))
+    if s.rounding is not None:
+        out.append(L("s_rounding", r=s.rounding.round_s, status=s.solution.status,
+                     rounded=_amount(s.rounding.objective_rounded), exact=_amount(s.rounding.objective_exact)))
     if None not in (b["mean_min"], a["mean_min"], b["max_min"], a["max_min"]):
         out.append(L("s_trips", b=b["mean_min"], a=a["mean_min"], mb=b["max_min"], ma=a["max_min"]))
     if b["gini"] is not None and a["gini"] is not None:
@@ -415,12 +428,23 @@ def _footer(lang: str) -> list[str]:
     return lines
 
 
+def shared_budget_section(result, lang: str) -> str:
+    """The shared budget's limit and what the services spend together (empty without a ``shared_budget``)."""
+    if result.shared_budget_used is None:
+        return ""
+    names = ", ".join(s.service.name for s in result.services)
+    text = _label(lang, "s_shared", names=names, used=_amount(result.shared_budget_used),
+                  b=_amount(result.scenario.spec.shared_budget))
+    return f"<h2>{e(_label(lang, 'shared_budget'))}</h2><ul class='summary'><li>{e(text)}</li></ul>"
+
+
 def render_report(result, lang: str | None = None) -> str:
     """The whole report.html text of one run."""
     spec = result.scenario.spec
     lang = lang or spec.language
     title = f"{_label(lang, 'report')}: {spec.title or spec.name}"
-    body = "\n".join(service_section(s, lang) for s in result.services)
+    sections = [shared_budget_section(result, lang), *(service_section(s, lang) for s in result.services)]
+    body = "\n".join(part for part in sections if part)
     return _page(title, spec.description or "", body, lang, _footer(lang))
 
 

@@ -235,11 +235,18 @@ class Service(Strict):
 
 
 class SolverSpec(Strict):
-    """Solver control (HiGHS through PuLP)."""
+    """Solver control (HiGHS through PuLP).
+
+    ``round_s`` trades exactness for speed like ``gap_rel``: the models solve
+    on travel times rounded to that many seconds (:mod:`allocator.rounding`),
+    and the chosen plan is measured on the exact times.
+    """
 
     time_limit_s: Annotated[float, Field(gt=0)] | None = None
     gap_rel: Annotated[float, Field(ge=0, lt=1)] | None = None
     threads: Annotated[int, Field(ge=1)] | None = None
+    round_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        0.0, description="round travel times half up to multiples of this many seconds before solving (0: exact)")
 
 
 class OutputSpec(Strict):

@@ -34,6 +34,7 @@ import allocator  # noqa: E402
 from allocator import catalog  # noqa: E402
 from allocator.models import _quiet_highs, solve_p_median  # noqa: E402
 from allocator.network import load_network  # noqa: E402
+from allocator.rounding import round_times  # noqa: E402  (the scenarios' solver.round_s)
 from allocator.traveltime import network_arrays, snap_points, travel_time_matrix  # noqa: E402
 
 SNAP_M = 500.0          # the snapping limit the pipeline uses
@@ -130,14 +131,6 @@ def load_drive() -> Drive:
     gc.collect()
     cells = snap_points(A, hexes.lon.to_numpy(), hexes.lat.to_numpy(), SNAP_M)
     return Drive(hexes, A, cells, time.perf_counter() - t0)
-
-
-def round_times(C: np.ndarray, round_s: float) -> np.ndarray:
-    """Round minutes to the nearest ``round_s`` seconds (0: unchanged); inf stays inf."""
-    if not round_s:
-        return C
-    q = round_s / 60.0
-    return np.round(C / q) * q
 
 
 @dataclass

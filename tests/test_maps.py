@@ -227,20 +227,39 @@ def test_change_catchments_districts_and_statuses(tmp_path: Path) -> None:
     layer.demand["assigned_facility"] = np.arange(30) % 4
     layer.demand.loc[0, "assigned_facility"] = -1  # unreachable: no catchment
     layer.demand["district"] = np.where(np.arange(30) < 15, "Centro <b>", "Norte")
-    layer.facilities["status"] = ["existing", "closed", "relocated", "new"]
+    layer.facilities["status"] = ["existing", "closed", "existing", "new"]
     layer.facilities["assigned_population"] = [100.0, 0.0, 2500.0, 1234567.0]
     layer.facilities["mean_time_min"] = [3.25, np.nan, 9.0, 12.5]
     path = render_map("all layers", [layer], tmp_path / "map.html", tiles=False)
     text = _unjson(path.read_text(encoding="utf-8"))
     for name in ("clinics — change (after − before)", "clinics — catchments", "clinics — districts (share within T)",
-                 "clinics — closed", "clinics — relocated"):
+                 "clinics — closed"):
         assert name in text
     assert "#053061" in text  # newly reachable colour
     assert "district Centro &lt;b&gt;" in text and "Centro <b>" not in text
     assert "catchment of Nova UBS (new): 1,234,567 people" in text
     assert "1,234,567" in text and "12.5 min" in text and "3.2 min" in text
-    assert "allocator-closed" in text and "allocator-relocated" in text
+    assert "allocator-closed" in text
     assert "districts: share of people within T after" in text
+
+
+def _legend_html(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    start = text.index("<div id='allocator-legend'")
+    return text[start:text.index("<div id='allocator-attribution'", start)]
+
+
+@pytest.mark.parametrize("statuses, shown", [
+    (["existing", "existing", "existing", "new"], ["existing", "new"]),
+    (["existing", "closed", "existing", "new"], ["existing", "new", "closed"]),
+    (["new", "new", "new", "new"], ["new"]),                     # greenfield: no existing facilities
+])
+def test_legend_lists_only_the_facility_statuses_on_the_map(statuses, shown, tmp_path: Path) -> None:
+    layer = _layer()
+    layer.facilities["status"] = statuses
+    legend = _legend_html(render_map("legend", [layer], tmp_path / "map.html", tiles=False))
+    keys = re.findall(r"</span> (existing|new|closed|relocated)\b", legend)
+    assert keys == shown, legend
 
 
 def test_compare_page_is_offline_and_escaped(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from allocator import pipeline
 from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.matrix import cost_matrix, read_matrix_csv, write_matrix_csv
@@ -180,6 +181,23 @@ def test_hand_made_3x2_scenario_has_the_answer_worked_out_by_hand(tmp_path: Path
     assert result.network.mode == "matrix" and result.network.pairs == 10
 
 
+def test_a_repeated_note_is_reported_once_in_order(tmp_path: Path, monkeypatch) -> None:
+    """Notes come from the travel times, the pipeline and the model: a text that comes twice is listed once."""
+    path = hand_files(tmp_path, demand=[("a", 100), ("b", 200), ("c", 300), ("d", 50)])
+    once = run(load_scenario(path), log=Progress(quiet=True)).services[0].notes
+    real = pipeline.solve_max_coverage
+
+    def noting_twice(*args, **kwargs):
+        solution = real(*args, **kwargs)
+        solution.notes = [once[0], *solution.notes, *solution.notes]   # the unreachable note again, then each twice
+        return solution
+
+    monkeypatch.setattr(pipeline, "solve_max_coverage", noting_twice)
+    notes = run(load_scenario(path), log=Progress(quiet=True)).services[0].notes
+    assert "1 demand locations (50 people) are absent from the matrix m.csv" in once[0]
+    assert notes == once and len(once) >= 3
+
+
 def test_ids_absent_from_the_matrix_are_unreachable_with_a_note(tmp_path: Path) -> None:
     path = hand_files(tmp_path, demand=[("a", 100), ("b", 200), ("c", 300), ("d", 50)],
                       times="".join(row for row in MATRIX.splitlines(keepends=True) if "s3" not in row))
@@ -191,6 +209,70 @@ def test_ids_absent_from_the_matrix_are_unreachable_with_a_note(tmp_path: Path) 
     assert coverage.facilities["id"].tolist() == ["s2"] and coverage.solution.objective == pytest.approx(500)
     assert "1 candidate sites were left out: absent from the matrix m.csv (e.g. s3)" in " ".join(median.notes)
     assert median.facilities["id"].tolist() == ["s2"]
+
+
+# --------------------------------------------------------------------------- #
+# solver.round_s: solved on rounded times, measured on the exact ones          #
+# --------------------------------------------------------------------------- #
+
+# At 30 s, 5.2 -> 5.0, 3.76 -> 4.0, 8.76 -> 9.0, 4.24 -> 4.0, 8.74 -> 8.5 (a, b, c: 100, 200, 300 people).
+# coverage (T 5, s1 or s2): exact, s1 covers nobody and s2 a and b (300); rounded, s1 covers all 600.
+# median (s2 or s3): exact s2 376 + 752 + 2628 = 3756 < s3 424 + 848 + 2622 = 3894;
+#                    rounded s2 400 + 800 + 2700 = 3900 > s3 400 + 800 + 2550 = 3750.
+ROUNDING = """origin,destination,minutes
+a,s1,5.2
+b,s1,5.2
+c,s1,5.2
+a,s2,3.76
+b,s2,3.76
+c,s2,8.76
+a,s3,4.24
+b,s3,4.24
+c,s3,8.74
+"""
+
+
+def test_round_s_solves_on_rounded_times_and_reports_the_exact_ones(tmp_path: Path, capsys) -> None:
+    (tmp_path / "exact").mkdir()
+    exact = run(load_scenario(hand_files(tmp_path / "exact", times=ROUNDING)), log=Progress(quiet=True))
+    assert [s.facilities["id"].tolist() for s in exact.services] == [["s2"], ["s2"]]
+    assert [s.solution.objective for s in exact.services] == pytest.approx([300, 3756])
+
+    path = hand_files(tmp_path, times=ROUNDING, solver={"round_s": 30})
+    capsys.readouterr()
+    assert main([str(path), "--out", str(tmp_path / "out"), "--quiet", "--time-limit", "60"]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "out" / "hand"
+    coverage, median = json.loads((folder / "summary.json").read_text())["services"]
+    assert [coverage["new_sites"][0]["id"], median["new_sites"][0]["id"]] == ["s1", "s3"], "rounding changed the plan"
+    assert coverage["objective_value"] == 600 and median["objective_value"] == pytest.approx(3750)
+    assert coverage["rounding"] == {"round_s": 30, "objective_rounded": 600, "objective_exact": 0}
+    assert median["rounding"] == {"round_s": 30, "objective_rounded": pytest.approx(3750),
+                                  "objective_exact": pytest.approx(3894)}
+    # every indicator is measured on the exact times
+    assert coverage["after"]["within"] == 0 and coverage["after"]["mean_min"] == pytest.approx(5.2)
+    assert median["after"]["mean_min"] == pytest.approx(3894 / 600)
+    assert median["equity"]["overall"]["after"]["max_min"] == pytest.approx(8.74)
+    for service in (coverage, median):
+        assert any("optimality hold for the rounded times" in note for note in service["notes"])
+    assert "objective 3,750.00; on the exact times the same plan gives 3,894.00" in out
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "objective 600; on the exact times the same plan gives 0." in report
+    assert "objective 3,750; on the exact times the same plan gives 3,894." in report
+    assert json.loads((folder / "manifest.json").read_text())["solver"]["round_s"] == 30
+
+
+def test_round_s_0_gives_the_same_results_as_no_option(tmp_path: Path) -> None:
+    outputs = {}
+    for name, changes in (("plain", {}), ("zero", {"solver": {"round_s": 0}})):
+        path = hand_files(tmp_path, times=ROUNDING, **changes)   # the same files, the scenario rewritten
+        assert main([str(path), "--out", str(tmp_path / name), "--quiet"]) == 0
+        folder = tmp_path / name / "hand"
+        doc = json.loads((folder / "summary.json").read_text())
+        del doc["timings"]
+        outputs[name] = (doc, *((folder / f).read_bytes() for f in ("sites.csv", "demand.geojson")))
+    assert outputs["zero"] == outputs["plain"]
+    assert "rounding" not in json.dumps(outputs["plain"][0])
 
 
 # --------------------------------------------------------------------------- #

@@ -152,6 +152,8 @@ BAD_INPUTS = {
     "missing-field": (lambda t: doc(demand__0__population=...), ["s.yaml:", "demand[0].population", "add"]),
     "negative-p": (lambda t: doc(services__0__p=-1), ["services[0].p", "greater than or equal to 0"]),
     "threshold-0": (lambda t: doc(services__0__threshold_min=0), ["services[0].threshold_min"]),
+    "negative-round-s": (lambda t: doc(solver={"round_s": -30}),
+                         ["s.yaml:", "solver.round_s", "greater than or equal to 0", "(got -30)"]),
     "p-above-candidates": (_candidates(NEAR3, p=5), ["s.yaml", "services[0].p", "only 3 candidate"]),
     "missing-file": (lambda t: doc(services__0__candidates__source="nope.csv"),
                      ["nope.csv", "services[0].candidates.source", "file not found"]),

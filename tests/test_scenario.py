@@ -74,6 +74,23 @@ def test_bad_values_name_field_and_allowed(tmp_path: Path, field: str, value, ex
     assert field.split(".")[-1] in str(info.value)
 
 
+@pytest.mark.parametrize("value, expected", [(-30, "greater than or equal to 0"), (".inf", "finite number"),
+                                             ("half", "valid number")])
+def test_round_s_is_a_finite_number_of_seconds_at_least_0(tmp_path: Path, value, expected: str) -> None:
+    doc = yaml.safe_dump(VALID, sort_keys=False) + f"solver:\n  round_s: {value}\n"
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(write(tmp_path, doc))
+    error = info.value
+    assert (Path(error.file).name, error.field, error.line) == ("s.yaml", "solver.round_s", doc.count("\n"))
+    assert expected in str(error) and error.fix
+
+
+def test_round_s_defaults_to_exact_times(tmp_path: Path) -> None:
+    assert load_scenario(write(tmp_path, mutated())).spec.solver.round_s == 0
+    doc = yaml.safe_dump(VALID, sort_keys=False) + "solver: {round_s: 30}\n"
+    assert load_scenario(write(tmp_path, doc)).spec.solver.round_s == 30
+
+
 def test_missing_required_field(tmp_path: Path) -> None:
     doc = mutated()
     del doc["services"][0]["candidates"]

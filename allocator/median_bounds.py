@@ -117,6 +117,38 @@ def evaluate(WC: np.ndarray, WF: np.ndarray, lam: np.ndarray, p: int) -> tuple[f
     return L, rho, sites
 
 
+class _SortedRows:
+    """Each group's weighted costs ``W_g c_gj`` sorted, for sparse Lagrangian steps.
+
+    ``L(lam)`` only needs the pairs with ``W_g c_gj < lam_g``, a short prefix
+    of each sorted row (the multipliers stay near the second-nearest costs).
+    :meth:`below` finds every prefix with one ``searchsorted`` over the rows
+    laid end to end, each shifted by its row number times a span larger than
+    any cost, so a step costs O(n log nm + prefix pairs) instead of O(nm).
+    """
+
+    def __init__(self, WC: np.ndarray):
+        n, m = WC.shape
+        self.order = np.argsort(WC, axis=1, kind="stable").astype(np.int32)
+        vals = np.take_along_axis(WC, self.order, axis=1)
+        finite = np.isfinite(vals)
+        #: every multiplier is kept below ``cap``: unreachable pairs (stored as
+        #: ``cap``) then never count, and any multipliers give a valid bound
+        self.cap = (float(vals[finite].max()) if finite.any() else 0.0) + 1.0
+        self.vals = np.where(finite, vals, self.cap).ravel()
+        self.shift = np.arange(n, dtype=np.float64) * (2.0 * self.cap)
+        self.keyed = (self.vals.reshape(n, m) + self.shift[:, None]).ravel()
+        self.m = m
+
+    def below(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, cols, values)`` of every pair with ``W_g c_gj < lam_g``."""
+        n = lam.size
+        k = np.searchsorted(self.keyed, lam + self.shift, side="left") - np.arange(n) * self.m
+        rows = np.repeat(np.arange(n), k)
+        flat = rows * self.m + (np.arange(rows.size) - np.repeat(np.cumsum(k) - k, k))
+        return rows, self.order.ravel()[flat], self.vals[flat]
+
+
 def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: float,
                lam0: np.ndarray | None = None, max_iter: int = 400) -> Bound:
     """Lagrangian bound of the p-median with the assignment rows relaxed.
@@ -132,9 +164,10 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
     (Held, Wolfe & Crowder 1974), the step factor halved after 15 rounds
     without progress.  Unreachable pairs (``inf``) never lower ``rho``.
 
-    The search runs in float32 for speed; the returned bound is ``L`` of the
-    best multipliers evaluated again in float64, so it is a valid bound
-    whatever rounding the search saw.  ``lam0`` warm-starts the search.
+    Each step touches only the pairs with ``W_g c_gj < lam_g``
+    (:class:`_SortedRows`); the returned bound is ``L`` of the best
+    multipliers evaluated again over the full matrix, so it is valid whatever
+    rounding the search saw.  ``lam0`` warm-starts the search.
     """
     m = Ca.shape[1]
     WC = W[:, None] * Ca                             # inf stays inf: min(0, inf - lam) = 0
@@ -145,18 +178,16 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
         lam = np.where(np.isfinite(lam), lam, np.where(np.isfinite(srt[:, 0]), srt[:, 0], 0.0))
     else:
         lam = lam0.copy()
-    wc32, wf32 = WC.astype(np.float32), WF.astype(np.float32)
-    red = np.empty_like(wc32)
+    rows_sorted = _SortedRows(WC)
+    lam = np.minimum(lam, rows_sorted.cap)
     best_L, best_lam = -np.inf, lam.copy()
     factor, stall, it = 2.0, 0, 0
     for it in range(1, max_iter + 1):
-        lam32 = lam.astype(np.float32)
-        np.subtract(wc32, lam32[:, None], out=red)
-        np.minimum(red, 0.0, out=red)
-        rho = red.sum(axis=0, dtype=np.float64)
+        rows, cols, vals = rows_sorted.below(lam)
+        rho = np.bincount(cols, weights=vals - lam[rows], minlength=m)
         sites = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
-        fixed_part = np.minimum(wf32 - lam32, 0.0)
-        L = float(lam.sum() + fixed_part.sum(dtype=np.float64) + rho[sites].sum())
+        fixed_part = np.minimum(WF - lam, 0.0)
+        L = float(lam.sum() + fixed_part.sum() + rho[sites].sum())
         if L > best_L + 1e-12 * abs(L):
             best_L, best_lam, stall = L, lam.copy(), 0
         else:
@@ -165,11 +196,14 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
                 factor, stall = factor / 2, 0
         if factor < 0.005 or upper - best_L <= 1e-10 * abs(upper):
             break
-        sub = 1.0 - (red[:, sites] < 0).sum(axis=1) - (fixed_part < 0)
+        chosen = np.zeros(m, dtype=bool)
+        chosen[sites] = True
+        served = np.bincount(rows[chosen[cols]], minlength=lam.size)
+        sub = 1.0 - served - (fixed_part < 0)
         norm = float(sub @ sub)
         if norm == 0:                                # the relaxed solution is feasible: L is optimal
             break
-        lam = np.maximum(lam + factor * (upper - L) / norm * sub, 0.0)
+        lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows_sorted.cap)
     L, rho, sites = evaluate(WC, WF, best_lam, p)
     return Bound(L, rho, sites, best_lam, it)
 

@@ -422,30 +422,79 @@ def _finish(model, status, objective, gap, open_mask, fixed, build_s, solve_s, n
 # --------------------------------------------------------------------------- #
 
 
+def _unique_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the bool matrix ``A`` in order of first occurrence, and
+    the index of each row of ``A`` among them (``A == U[inv]``).
+
+    Rows are compared as packed bytes, much faster than ``np.unique(A, axis=0)``
+    on a bool matrix.
+    """
+    n = A.shape[0]
+    if n == 0 or A.shape[1] == 0:
+        return A[:min(n, 1)].copy(), np.zeros(n, dtype=np.int64)
+    packed = np.ascontiguousarray(np.packbits(A, axis=1))
+    key = packed.view(np.dtype((np.void, packed.shape[1])))[:, 0]
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return A[first[order]], rank[np.asarray(inv).ravel()].astype(np.int64)
+
+
+def _undominated(A: np.ndarray, drop: str, chunk: int = 512) -> np.ndarray:
+    """Bool mask of the rows of bool ``A`` kept by a dominance test.
+
+    ``drop="supersets"``: row b is dropped if another row a has N_a ⊆ N_b;
+    ``drop="subsets"``: row b is dropped if another row a has N_b ⊆ N_a.  Of
+    identical rows the first is kept.  Every dropped row is dominated by a KEPT
+    row (dominance is transitive and the chains end at kept rows).
+
+    Rows are visited by size (ascending for supersets, descending for subsets;
+    ties in index order), so a row can only be dominated by one visited before
+    it; each block of ``chunk`` rows is compared, with float32 products that
+    count ``|N_a ∩ N_b|`` exactly (below 2^24), to the rows kept so far and to
+    the earlier rows of its own block.  The work is rows x (kept + chunk) x
+    columns instead of rows^2 x columns.
+    """
+    R, m = A.shape
+    keep = np.zeros(R, dtype=bool)
+    if R == 0:
+        return keep
+    size = A.sum(axis=1).astype(np.float32)
+    order = np.argsort(size if drop == "supersets" else -size, kind="stable")
+    F = np.ascontiguousarray(A, dtype=np.float32)
+    K = np.zeros((0, m), dtype=np.float32)
+    ksize = np.zeros(0, dtype=np.float32)
+    for s in range(0, R, chunk):
+        idx = order[s:s + chunk]
+        X, xs = F[idx], size[idx]
+        # inter[t, a] = |N_t ∩ N_a|; t is dominated by a if N_a ⊆ N_t (supersets) or N_t ⊆ N_a (subsets)
+        inter = X @ K.T
+        live = ~(inter == (ksize[None, :] if drop == "supersets" else xs[:, None])).any(axis=1)
+        # the rows of the block that survive, against each other (a dominated row
+        # may be left out as a dominator: what it dominates, its dominator does too)
+        idx, X, xs = idx[live], X[live], xs[live]
+        inter = X @ X.T
+        sub = inter == (xs[None, :] if drop == "supersets" else xs[:, None])
+        dom = (sub & np.tri(idx.size, k=-1, dtype=bool)).any(axis=1)   # only rows visited before t
+        new = idx[~dom]
+        keep[new] = True
+        K = np.concatenate([K, F[new]])
+        ksize = np.concatenate([ksize, size[new]])
+    return keep
+
+
 def _reduce_rows(A: np.ndarray) -> np.ndarray:
     """Distinct, non-dominated coverage rows of the bool matrix ``A``.
 
     Exact for covering: identical rows are the same constraint; if
     ``N_a ⊆ N_b`` then any cover of ``a`` covers ``b``, so row ``b`` is
-    redundant.  (Dominance is skipped on very large matrices: HiGHS presolve
-    handles what is left, the model stays exact.)
+    redundant.
     """
     if A.shape[0] == 0:
         return A
-    U = np.unique(A, axis=0)
-    R = U.shape[0]
-    if R > 1 and R * R * max(U.shape[1], 1) <= 4e9:
-        F = U.astype(np.float32)
-        size = F.sum(axis=1)
-        dominated = np.zeros(R, dtype=bool)
-        step = max(1, int(2e7 // max(R, 1)))
-        for s in range(0, R, step):
-            inter = F[s:s + step] @ F.T  # |N_a ∩ N_b|, exact in float32 below 2^24
-            sub = inter == size[s:s + step, None]
-            sub[np.arange(sub.shape[0]), np.arange(s, s + sub.shape[0])] = False
-            dominated |= sub.any(axis=0)
-        U = U[~dominated]
-    return U
+    U, _ = _unique_rows(A)
+    return U[_undominated(U, "supersets")]
 
 
 @dataclass
@@ -890,8 +939,9 @@ def _coverage(c: np.ndarray, w: np.ndarray, fixed: np.ndarray, cand: np.ndarray,
     """Coverage sets within ``T``: which clients a fixed site already covers, the
     client x candidate coverage matrix, and the positive-weight clients no site
     covers (noted with ``outcome``)."""
-    covf = (c[:, fixed] <= T).any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
-    Nc = c[:, cand] <= T
+    within = c <= T
+    covf = within[:, fixed].any(axis=1) if fixed.any() else np.zeros(c.shape[0], dtype=bool)
+    Nc = within[:, cand]
     uncov = np.flatnonzero((w > 0) & ~covf & ~Nc.any(axis=1))
     if uncov.size:
         notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "

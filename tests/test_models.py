@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocator import models
 from allocator.errors import AllocatorError
 from allocator.models import (
     assign,
@@ -320,6 +321,38 @@ def test_assign():
     assert site.tolist() == [-1, 0] and minutes[0] == np.inf and minutes[1] == 2
     site, minutes = assign(cost, np.array([], dtype=int))
     assert site.tolist() == [-1, -1] and np.isinf(minutes).all()
+
+
+# --------------------------------------------------------------------------- #
+# covering reductions                                                         #
+# --------------------------------------------------------------------------- #
+
+
+def brute_undominated(A, drop):
+    R = A.shape[0]
+    keep = np.ones(R, dtype=bool)
+    for b in range(R):
+        for a in range(R):
+            if a == b:
+                continue
+            inside = (A[a] <= A[b]).all() if drop == "supersets" else (A[b] <= A[a]).all()
+            if inside and ((A[a] != A[b]).any() or a < b):
+                keep[b] = False
+    return keep
+
+
+@settings(max_examples=150, deadline=None)
+@given(SEEDS, st.sampled_from(["supersets", "subsets"]), st.integers(1, 4))
+def test_undominated_and_unique_rows_match_brute_force(seed, drop, chunk):
+    rng = np.random.default_rng(seed)
+    A = rng.random((int(rng.integers(0, 12)), int(rng.integers(1, 7)))) < rng.uniform(0.2, 0.8)
+    if A.shape[0] > 2:
+        A[-1] = A[0]                                                  # a duplicate
+    assert models._undominated(A, drop, chunk).tolist() == brute_undominated(A, drop).tolist()
+    U, inv = models._unique_rows(A)
+    assert (U[inv] == A).all() and len({r.tobytes() for r in U}) == U.shape[0]
+    first = [int(np.flatnonzero(inv == g)[0]) for g in range(U.shape[0])]
+    assert first == sorted(first)                                     # order of first occurrence
 
 
 # --------------------------------------------------------------------------- #

@@ -245,6 +245,18 @@ def nodes(round_s: float, source: str = "drive") -> NodeData:
     return NodeData(C, w, kind, matrix_s, prep_s, d, notes)
 
 
+def finite_part(C: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with positive weight that reach some site, and the columns finite
+    for all of them: what spopt's dense models can take (they cannot take ``inf``).
+    allocator ignores the dropped rows (weight 0 or unreachable) and never opens a
+    column that is ``inf`` for everybody, so on the node instance (one strongly
+    connected drive graph: a point either reaches every reachable cell or none)
+    both give the same optimum on either matrix."""
+    rows = (w > 0) & np.isfinite(C).any(axis=1)
+    cols = np.isfinite(C[rows]).all(axis=0)
+    return np.ascontiguousarray(C[np.ix_(rows, cols)]), w[rows]
+
+
 # --------------------------------------------------------------------------- #
 # timing and checks                                                           #
 # --------------------------------------------------------------------------- #

@@ -1,7 +1,14 @@
 """Porto Alegre maximal coverage and set cover: allocator vs spopt's MCLP / LSCP, same matrix, one process.
 
-Instance: the city matrix of ``bench_pmedian_city.py`` (populated reachable
-cells x reachable candidate cells, drive minutes, not rounded by default).
+Instances (drive minutes, not rounded by default):
+
+- default: the city matrix of ``bench_pmedian_city.py`` (1,115 populated
+  reachable cells x 1,212 reachable candidate cells);
+- ``--nodes``: demand at every drive-network node, the instance of
+  ``bench_pmedian_nodes.py`` (``_poa.nodes``: 10,654 points x 1,227 cells),
+  of which both solvers get the finite part (``_poa.finite_part``): the
+  10,308 positive-weight points that reach a site x the 1,212 reachable
+  cells.
 
 - maximal coverage (Church & ReVelle 1974), p = 20 new sites, threshold T:
   allocator ``solve_max_coverage(C, w, 20, T)`` vs
@@ -13,18 +20,19 @@ cells x reachable candidate cells, drive minutes, not rounded by default).
 
 Both peers are solved with ``pulp.HiGHS(msg=False, timeLimit=LIMIT, gapRel=0)``.
 
-Threshold: default 5 min.  At 10 min a set cover needs only 8 sites, so with
-p = 20 the maximal-coverage optimum is "cover everything coverable" (trivial,
-with a huge number of optimal solutions); at 5 min a set cover needs 49 sites,
-so 20 sites cannot cover everyone and both problems are real choices.  The
-script solves the set cover first and prints whether the threshold is
-non-trivial (set-cover size > p).
+Threshold: default 5 min.  At 10 min a set cover needs only 8 sites (7 on the
+node instance), so with p = 20 the maximal-coverage optimum is "cover
+everything coverable" (allocator proves it with the set cover, see
+``solve_max_coverage``); at 5 min a set cover needs 49 sites (43), so 20 sites
+cannot cover everyone and both problems are real choices.  The script solves
+the set cover first and prints whether the threshold is non-trivial
+(set-cover size > p).
 
 Target (issue): <= 5 s each.
 
 Run::
 
-    python benchmarks/bench_coverage_city.py [--threshold 5] [--repeat 3] [--peer-limit 900] [--skip-peer]
+    python benchmarks/bench_coverage_city.py [--nodes] [--threshold 5] [--repeat 3] [--peer-limit 900] [--skip-peer]
 """
 
 from __future__ import annotations
@@ -54,20 +62,30 @@ def main(argv=None) -> int:
     ap.add_argument("--alloc-limit", type=float, default=900.0)
     ap.add_argument("--peer-limit", type=float, default=900.0, help="HiGHS time limit for each spopt solve, s")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--nodes", action="store_true",
+                    help="demand at every drive-network node (bench_pmedian_nodes.py's instance) instead of cells")
     a = ap.parse_args(argv)
     T = a.threshold
 
-    _poa.header(f"set cover and maximal coverage, Porto Alegre cells, T = {T:g} min drive, p = {a.p}, "
+    where = "drive-network nodes x cells" if a.nodes else "cells"
+    _poa.header(f"set cover and maximal coverage, Porto Alegre {where}, T = {T:g} min drive, p = {a.p}, "
                 f"rounding {a.round_s:g} s", a.threads)
-    d = _poa.city(a.round_s)
-    C, w = d.C, d.w
-    for n in d.notes:
+    if a.nodes:
+        d = _poa.nodes(a.round_s)
+        C, w = _poa.finite_part(d.C, d.w)
+        notes = d.notes + [f"instance given to both solvers: the finite part, {C.shape[0]:,} positive-weight "
+                           f"points that reach a site x {C.shape[1]:,} reachable cells "
+                           f"(of the {d.C.shape[0]:,} x {d.C.shape[1]:,} matrix)"]
+    else:
+        d = _poa.city(a.round_s)
+        C, w, notes = d.C, d.w, d.notes
+    for n in notes:
         print("data    :", n)
     cover = C <= T
     coverable = cover.any(axis=1)
     print(f"data    : matrix {C.shape} (travel-time matrix {d.matrix_s:.2f} s); {cover.mean():.2%} of pairs "
           f"within {T:g} min; {(~coverable).sum()} demand rows (population {w[~coverable].sum():,.0f}) "
-          f"have no site within {T:g} min (their centroid's walk to the road alone is too long)")
+          f"have no site within {T:g} min (the walk from the point to the road alone is too long)")
     sys.stdout.flush()
 
     results = []

@@ -111,9 +111,7 @@ def main(argv=None) -> int:
         print("peer    : none (--skip-peer)")
         return 0
     # The dense model needs finite costs: drop the rows and columns that are inf.
-    rows = (w > 0) & np.isfinite(C).any(axis=1)
-    cols = np.isfinite(C[rows]).all(axis=0)
-    Cf, wf = C[np.ix_(rows, cols)], w[rows]
+    Cf, wf = _poa.finite_part(C, w)
     print(f"peer    : no solver is run at this size.  Estimate of spopt's dense PMedian (textbook "
           f"model) on the {Cf.shape[0]:,} x {Cf.shape[1]:,} finite part ({Cf.size:,} assignment "
           f"variables and as many x_ij <= y_j rows), from a build on {a.sample_rows} sampled rows:")

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocator import models
 from allocator.errors import AllocatorError
 from allocator.models import (
     assign,
@@ -320,6 +321,198 @@ def test_assign():
     assert site.tolist() == [-1, 0] and minutes[0] == np.inf and minutes[1] == 2
     site, minutes = assign(cost, np.array([], dtype=int))
     assert site.tolist() == [-1, -1] and np.isinf(minutes).all()
+
+
+# --------------------------------------------------------------------------- #
+# maximal coverage: set-cover short-cut and dominated candidates              #
+# --------------------------------------------------------------------------- #
+
+
+def min_cover_size(cost, weight, fixed, T):
+    n_cand = int((~fixed).sum())
+    return next(k for k in range(n_cand + 1) if any(covers_all(cost, weight, m, T) for m in subsets(fixed, k)))
+
+
+def short_cut_note(sol):
+    return any("optimal without the integer program" in n for n in sol.notes)
+
+
+@pytest.fixture
+def solved_models(monkeypatch):
+    """Names of the PuLP problems handed to HiGHS during the test."""
+    names: list[str] = []
+    real = models._solve
+
+    def spy(prob, *args, **kw):
+        names.append(prob.name)
+        return real(prob, *args, **kw)
+
+    monkeypatch.setattr(models, "_solve", spy)
+    return names
+
+
+@settings(max_examples=120, deadline=None)
+@given(SEEDS, st.integers(1, 5), st.integers(0, 6))
+def test_max_coverage_short_cut_brute_force(seed, T, extra):
+    # p >= the minimum set cover: the short-cut must be taken and be optimal
+    # (fixed sites, ties, unreachable / uncoverable clients and zero weights come
+    # from random_instance)
+    cost, weight, fixed, _ = random_instance(seed)
+    n_cand = int((~fixed).sum())
+    k = min_cover_size(cost, weight, fixed, T)
+    p = min(k + extra, n_cand)
+    best = max(coverage_value(cost, weight, m, T) for m in subsets(fixed, p))
+    pos = weight > 0
+    assert best == pytest.approx(float(weight[pos] @ (cost[pos] <= T).any(axis=1)))  # everything coverable
+    sol = solve_max_coverage(cost, weight, p, T, fixed)
+    assert sol.status == "optimal" and sol.gap == 0.0
+    assert sol.objective == pytest.approx(best)
+    mask = check_sites(sol, fixed, p)
+    assert coverage_value(cost, weight, mask, T) == pytest.approx(best)
+    assert covers_all(cost, weight, mask, T)
+    assert short_cut_note(sol) == (0 < p < n_cand)
+    expected_uncov = np.flatnonzero(pos & ~(cost <= T).any(axis=1))
+    assert sol.uncoverable.tolist() == expected_uncov.tolist()
+
+
+def test_max_coverage_short_cut_skips_the_integer_program(solved_models):
+    # 12 clients in 4 clusters of 3; each cluster has one site covering it all
+    # and the clusters are far apart: a cover needs 4 sites.
+    rng = np.random.default_rng(5)
+    cost = np.full((12, 10), 50.0)
+    for g in range(4):
+        cost[3 * g:3 * g + 3, 2 * g] = 1.0                        # covers the whole cluster
+        cost[3 * g:3 * g + 2, 2 * g + 1] = 2.0                    # covers part of it
+    cost[:, 8:] = rng.uniform(20, 40, size=(12, 2))               # covers nobody within T
+    w = rng.integers(1, 9, size=12).astype(float)
+    sol = solve_max_coverage(cost, w, 6, 5.0)
+    assert solved_models == ["max_coverage_cover"]                 # no maximal-coverage MIP was built
+    assert short_cut_note(sol)
+    assert sol.status == "optimal" and sol.gap == 0.0 and sol.objective == w.sum()
+    sc = solve_set_cover(cost, w, 5.0)
+    assert (sol.n_variables, sol.n_constraints) == (sc.n_variables, sc.n_constraints)
+    assert set(sc.new_sites.tolist()) <= set(sol.new_sites.tolist()) and len(sol.new_sites) == 6
+    # p below the cover size: the integer program is needed and runs
+    solved_models.clear()
+    sol = solve_max_coverage(cost, w, 3, 5.0)
+    assert solved_models == ["max_coverage_cover", "max_coverage"]
+    assert not short_cut_note(sol) and sol.status == "optimal"
+    assert sol.objective == w.sum() - np.sort([w[3 * g:3 * g + 3].sum() for g in range(4)])[0]
+
+
+def test_max_coverage_short_cut_tie_break_by_travel_time():
+    # T = 9: site 0 alone covers everybody (lowest index of the sites that do);
+    # the second site cannot change the coverage and is the one that shortens the
+    # weighted travel time most: site 2 (total 9) rather than site 1 (18).
+    sol = solve_max_coverage(LINE, LINE_W, 2, 9.0)
+    assert sol.open_sites.tolist() == [0, 2] and sol.objective == LINE_W.sum()
+    assert short_cut_note(sol) and any("tie-break" in n for n in sol.notes)
+    # everything already covered by a fixed site: the new one is still chosen by travel time
+    sol = solve_max_coverage(LINE, LINE_W, 1, 9.0, np.array([True, False, False]))
+    assert sol.new_sites.tolist() == [2] and any("fixed sites already cover" in n for n in sol.notes)
+
+
+def test_max_coverage_short_cut_time_limited_cover_is_not_trusted_blindly(monkeypatch):
+    # A set cover that stopped at its time limit with more than p sites proves
+    # nothing: the integer program must run.
+    def lazy(A, opts, name="set_cover"):
+        return models._Cover(np.arange(A.shape[1]), "time_limit", 1.0, 0, 0, 0.0, 0.0)
+
+    monkeypatch.setattr(models, "_min_cover", lazy)
+    sol = solve_max_coverage(LINE, LINE_W, 1, 1.0)
+    assert not short_cut_note(sol)
+    assert sol.objective == 4 and sol.open_sites.tolist() == [2] and sol.status == "optimal"
+
+    # A time-limited cover with <= p sites is a certificate by itself (checked with numpy).
+    def small(A, opts, name="set_cover"):
+        return models._Cover(np.array([0]), "time_limit", 1.0, 0, 0, 0.0, 0.0)
+
+    monkeypatch.setattr(models, "_min_cover", small)
+    sol = solve_max_coverage(LINE, LINE_W, 2, 9.0)
+    assert short_cut_note(sol) and sol.status == "optimal" and sol.objective == LINE_W.sum()
+    # ... but a "cover" that does not cover is caught by that check
+    sol = solve_max_coverage(LINE, LINE_W, 1, 1.0)
+    assert not short_cut_note(sol) and sol.objective == 4
+
+
+def dominated_instance(seed):
+    """Coverage columns with many duplicates and nested (subset) columns."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 10))
+    base = rng.random((n, int(rng.integers(1, 4)))) < 0.5
+    cols = [base[:, j] for j in range(base.shape[1])]
+    while len(cols) < int(rng.integers(4, 9)):
+        src = cols[int(rng.integers(len(cols)))]
+        cols.append(src.copy() if rng.random() < 0.4 else src & (rng.random(n) < 0.6))
+    order = rng.permutation(len(cols))
+    N = np.column_stack([cols[j] for j in order])
+    cost = np.where(N, rng.integers(0, 2, size=N.shape), np.where(rng.random(N.shape) < 0.3, np.inf, 5.0))
+    weight = rng.integers(0, 4, size=n).astype(float)
+    fixed = np.zeros(N.shape[1], dtype=bool)
+    if rng.random() < 0.3:
+        fixed[int(rng.integers(N.shape[1]))] = True
+    n_cand = int((~fixed).sum())
+    return cost.astype(float), weight, fixed, int(rng.integers(1, n_cand + 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(SEEDS)
+def test_max_coverage_dominated_candidates_brute_force(seed):
+    cost, weight, fixed, p = dominated_instance(seed)
+    best = max(coverage_value(cost, weight, m, 1.0) for m in subsets(fixed, p))
+    sol = solve_max_coverage(cost, weight, p, 1.0, fixed)
+    assert sol.status == "optimal" and sol.gap == 0.0
+    assert sol.objective == pytest.approx(best)
+    mask = check_sites(sol, fixed, p)
+    assert coverage_value(cost, weight, mask, 1.0) == pytest.approx(best)
+
+
+def test_max_coverage_dominance_with_p_close_to_the_kept_candidates(solved_models):
+    # Columns: 0 ⊇ 1 ⊇ 2 (nested), 3 == 0 (duplicate), 4 and 5 disjoint singletons.
+    # Kept: 0, 4, 5.  A full cover needs 3 sites; with p = 2 the MIP runs on the 3 kept.
+    N = np.array([[1, 1, 1, 1, 0, 0],
+                  [1, 1, 0, 1, 0, 0],
+                  [1, 0, 0, 1, 0, 0],
+                  [0, 0, 0, 0, 1, 0],
+                  [0, 0, 0, 0, 0, 1]], dtype=bool)
+    cost = np.where(N, 1.0, 9.0)
+    w = np.array([1.0, 1.0, 1.0, 2.0, 2.5])
+    sol = solve_max_coverage(cost, w, 2, 1.0)
+    assert solved_models[-1] == "max_coverage" and sol.n_variables == 3 + 3   # 3 kept y, 3 groups
+    assert any("3 of 6 candidates are dominated" in n for n in sol.notes)
+    assert sol.objective == 5.5 and sol.open_sites.tolist() == [0, 5]
+
+
+# --------------------------------------------------------------------------- #
+# covering reductions                                                         #
+# --------------------------------------------------------------------------- #
+
+
+def brute_undominated(A, drop):
+    R = A.shape[0]
+    keep = np.ones(R, dtype=bool)
+    for b in range(R):
+        for a in range(R):
+            if a == b:
+                continue
+            inside = (A[a] <= A[b]).all() if drop == "supersets" else (A[b] <= A[a]).all()
+            if inside and ((A[a] != A[b]).any() or a < b):
+                keep[b] = False
+    return keep
+
+
+@settings(max_examples=150, deadline=None)
+@given(SEEDS, st.sampled_from(["supersets", "subsets"]), st.integers(1, 4))
+def test_undominated_and_unique_rows_match_brute_force(seed, drop, chunk):
+    rng = np.random.default_rng(seed)
+    A = rng.random((int(rng.integers(0, 12)), int(rng.integers(1, 7)))) < rng.uniform(0.2, 0.8)
+    if A.shape[0] > 2:
+        A[-1] = A[0]                                                  # a duplicate
+    assert models._undominated(A, drop, chunk).tolist() == brute_undominated(A, drop).tolist()
+    U, inv = models._unique_rows(A)
+    assert (U[inv] == A).all() and len({r.tobytes() for r in U}) == U.shape[0]
+    first = [int(np.flatnonzero(inv == g)[0]) for g in range(U.shape[0])]
+    assert first == sorted(first)                                     # order of first occurrence
 
 
 # --------------------------------------------------------------------------- #

@@ -41,9 +41,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pulp
 
+from . import median_bounds as mb
 from .errors import AllocatorError
 from .models import (Solution, _add_row, _binary_values, _check_cost, _check_threshold, _check_weight, _gap,
                      _nearest, _opts, _solve, radius_levels, radius_rows)
+
+#: levels per location in a plan's first p-median model (see _Levels)
+_PLAN_FIRST_LEVELS = 4
+#: most swaps of the interchange that sets a plan's first caps (a heuristic: it only sizes the model)
+_PLAN_SWAPS = 50
 
 MEDIAN_FAMILY = {"p_median": pulp.LpMinimize, "max_coverage": pulp.LpMaximize, "set_cover": pulp.LpMinimize}
 
@@ -115,29 +121,42 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
                              + ", ".join(sorted({s.objective for s in services})),
                              field="objective", fix="give them one objective, or separate budgets")
     opts = _opts(time_limit, gap_rel, threads)
-    t0 = time.perf_counter()
-    prob = pulp.LpProblem("plan", senses.pop())
-    blocks = [_Block(prob, k, s) for k, s in enumerate(services)]
-    objective = pulp.LpAffineExpression()
-    for b in blocks:
-        objective += b.objective * b.service.priority
-    prob.setObjective(objective)
+    sense = senses.pop()
     if shared_budget is not None:
         _check_number(shared_budget, "shared_budget")
-        spend = pulp.LpAffineExpression()
-        const = 0.0
-        for b in blocks:
-            spend += b.spend
-            const += b.spend_const
-        prob.addConstraint(spend <= shared_budget - const, "shared_budget")
-    build = time.perf_counter() - t0
-    run = _solve(prob, opts)
-    if run.status == "infeasible":
-        raise _explain_infeasible(blocks, shared_budget, threads=opts.threads)
-    if run.status == "no_solution":
-        raise AllocatorError("no plan was found within the time limit", field="time_limit",
-                             fix="raise solver.time_limit_s")
+    levels: list[_Levels | None] = [None] * len(services)
+    start: dict[str, float] | None = None
+    build = seconds = 0.0
+    rounds = 0
+    while True:   # exact level generation for uncapacitated p-median services (see _Levels)
+        t0 = time.perf_counter()
+        prob, blocks = _build(services, shared_budget, sense, levels)
+        build += time.perf_counter() - t0
+        run = _solve(prob, opts, start and {v: start[v.name] for v in prob.variables() if v.name in start})
+        seconds += run.seconds
+        rounds += 1
+        if run.status == "infeasible":
+            raise _explain_infeasible(blocks, shared_budget, threads=opts.threads)
+        if run.status == "no_solution":
+            raise AllocatorError("no plan was found within the time limit", field="time_limit",
+                                 fix="raise solver.time_limit_s")
+        levels = [b.levels for b in blocks]
+        grown = [b.levels.extend(b.open_positions()) for b in blocks if b.levels is not None]
+        if not any(grown):
+            break
+        if run.status != "optimal" or opts.expired():
+            run = replace(run, status="time_limit")
+            break
+        start = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
+    run = replace(run, seconds=seconds)
     solutions = [b.solution(run, build, opts) for b in blocks]
+    if any(not math.isfinite(s.objective) for s in solutions):
+        raise AllocatorError("no plan serving every location was found within the time limit",
+                             field="time_limit", fix="raise solver.time_limit_s")
+    if rounds > 1:
+        for s, b in zip(solutions, blocks):
+            if b.levels is not None:
+                s.notes.append(f"exact level generation needed {rounds} solves")
     for s in solutions:   # the size of the whole (joint) model
         s.n_variables, s.n_constraints = len(prob.variables()), len(prob.constraints())
     total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks))
@@ -154,6 +173,70 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     return solutions
 
 
+def _build(services: list[PlanService], shared_budget: float | None, sense: int,
+           levels: list[_Levels | None]) -> tuple[pulp.LpProblem, list[_Block]]:
+    """The joint integer program of the services, with p-median levels cut as ``levels`` say."""
+    prob = pulp.LpProblem("plan", sense)
+    blocks = [_Block(prob, k, s, lv) for k, (s, lv) in enumerate(zip(services, levels))]
+    objective = pulp.LpAffineExpression()
+    for b in blocks:
+        objective += b.objective * b.service.priority
+    prob.setObjective(objective)
+    if shared_budget is not None:
+        spend = pulp.LpAffineExpression()
+        const = 0.0
+        for b in blocks:
+            spend += b.spend
+            const += b.spend_const
+        prob.addConstraint(spend <= shared_budget - const, "shared_budget")
+    return prob, blocks
+
+
+@dataclass
+class _Levels:
+    """Radius levels of an uncapacitated p-median service and where each location's rows stop.
+
+    Like :func:`allocator.models.solve_p_median`, a plan keeps only each
+    location's first ``t`` levels (the model then charges ``min(cost,
+    D^{t+1})``, a relaxation: every other rule is unchanged).  The first model
+    has ``_PLAN_FIRST_LEVELS`` levels per location; after each solve every
+    location's cap grows to its second-nearest open site, and a location
+    served beyond its cap to 1.5 x its cost.  When no location is served
+    beyond its cap the relaxed value is the true value, so the plan is optimal.
+    """
+
+    Ca: np.ndarray          # locations (rows with people) x site variables
+    fa: np.ndarray          # cost to the nearest kept site (inf: none)
+    levels: list
+    members: list
+    K: np.ndarray
+    t: np.ndarray
+
+    @classmethod
+    def first(cls, Ca: np.ndarray, fa: np.ndarray, W: np.ndarray, n_open: int) -> _Levels:
+        """Levels of every location, cut after ``_PLAN_FIRST_LEVELS`` and, when
+        ``n_open`` > 0, grown as if a rule-free heuristic plan with ``n_open``
+        sites (greedy adding + interchange) were the first solution."""
+        levels, members, K = radius_levels(Ca, fa)
+        lv = cls(Ca, fa, levels, members, K, np.minimum(_PLAN_FIRST_LEVELS, K - 1))
+        if 0 < n_open < Ca.shape[1]:
+            P, fpen = mb.penalised(Ca, fa)
+            lv.extend(mb.interchange(P, W, fpen, mb.greedy(P, W, fpen, n_open), max_swaps=_PLAN_SWAPS))
+        return lv
+
+    def extend(self, open_pos: np.ndarray) -> bool:
+        """Grow the caps from a solution (site-variable positions open); True if it was not exact."""
+        # the kept sites twice: with one open site or none, "second nearest" is the nearest kept one
+        near = np.partition(np.column_stack([self.Ca[:, open_pos], self.fa, self.fa]), 1, axis=1)
+        cost, second = near[:, 0], near[:, 1]
+        cap = np.array([D[t] for D, t in zip(self.levels, self.t)])
+        viol = (self.t < self.K - 1) & (cost > cap)
+        target = np.where(viol, np.maximum(second, cost * 1.5), second)
+        for g in np.flatnonzero(self.t < self.K - 1):
+            self.t[g] = max(self.t[g], min(int(np.searchsorted(self.levels[g], target[g], "left")), self.K[g] - 1))
+        return bool(viol.any())
+
+
 def _check_number(value, name: str) -> float:
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         raise AllocatorError(f"{name} must be a finite number, got {value!r}", field=name)
@@ -163,8 +246,9 @@ def _check_number(value, name: str) -> float:
 class _Block:
     """One service's variables, rows, objective and spending inside the plan."""
 
-    def __init__(self, prob: pulp.LpProblem, k: int, s: PlanService):
+    def __init__(self, prob: pulp.LpProblem, k: int, s: PlanService, levels: _Levels | None = None):
         self.service = s
+        self.levels = levels
         self.prefix = f"s{k}_"
         self.c = _check_cost(s.cost)
         n, m = self.c.shape
@@ -252,13 +336,27 @@ class _Block:
             self._max_time_rows(prob)
         if self.capacity is not None:
             return self._assignment(prob, require=self.rows, cost=True)
-        fa = c[:, self.kept].min(axis=1) if self.kept.any() else np.full(c.shape[0], np.inf)
-        Ca = c[np.ix_(self.rows, self.var)]
-        levels, members, K = radius_levels(Ca, fa[self.rows])
-        obj, self.z, mconst = radius_rows(prob, self.y, w[self.rows], levels, members, K - 1, K, fa[self.rows],
+        if self.levels is None:
+            fa = c[:, self.kept].min(axis=1) if self.kept.any() else np.full(c.shape[0], np.inf)
+            self.levels = _Levels.first(c[np.ix_(self.rows, self.var)], fa[self.rows], w[self.rows],
+                                        self._open_estimate())
+        lv = self.levels
+        obj, self.z, mconst = radius_rows(prob, self.y, w[self.rows], lv.levels, lv.members, lv.t, lv.K, lv.fa,
                                           prefix=self.prefix)
         self.obj_const = mconst
         return pulp.LpAffineExpression(obj)
+
+    def _open_estimate(self) -> int:
+        """About how many site variables a plan opens: the closable sites plus
+        ``p`` new ones, or as many as the budget buys at the median cost (0: unknown)."""
+        s = self.service
+        if s.p is not None:
+            new = int(s.p)
+        elif s.budget is not None and self.cand.any():
+            new = int(s.budget // max(float(np.median(self.open_cost[self.cand])), 1e-9))
+        else:
+            return 0
+        return int(self.closable.sum()) + min(new, int(self.cand.sum()))
 
     def _max_time_rows(self, prob):
         s, c = self.service, self.c
@@ -378,6 +476,10 @@ class _Block:
             _add_row(prob, pairs, pulp.LpConstraintGE, fl.share * total - const, f"{self.prefix}floor{k}")
 
     # -- results ------------------------------------------------------------ #
+    def open_positions(self) -> np.ndarray:
+        """Positions (in ``self.var``) of the site variables the solver opened."""
+        return np.flatnonzero(_binary_values(self.y))
+
     def _tidy(self, open_mask: np.ndarray) -> np.ndarray:
         """Among equally good plans, the smallest change (uncapacitated models).
 

@@ -92,7 +92,6 @@ def header(title: str, threads: int) -> None:
           f"pulp {_version('pulp')}; spopt {_version('spopt')}; numpy {np.__version__}")
     print(f"HiGHS threads for every solve: {threads}")
     sys.stdout.flush()
-    sys.stdout.flush()
     _quiet_highs()
 
 

@@ -268,6 +268,74 @@ def test_max_coverage_matches_dense_formulation(seed):
     assert sol.objective == pytest.approx(dense_mclp(cost, weight, p, T, fixed), rel=1e-9)
 
 
+def dense_set_cover(cost, weight, T, fixed):
+    """Toregas et al. (1971): min sum y_j, sum_{j: c_ij <= T} y_j >= 1 for every
+    positive-weight client some site covers and no fixed site does."""
+    n, m = cost.shape
+    prob = pulp.LpProblem("lscp", pulp.LpMinimize)
+    y = [prob.add_variable(f"y{j}", 0, 1, pulp.LpBinary) for j in range(m)]
+    prob += pulp.lpSum(y[j] for j in range(m) if not fixed[j])
+    for i in range(n):
+        near = [j for j in range(m) if cost[i, j] <= T]
+        if weight[i] > 0 and near and not fixed[near].any():
+            prob += pulp.lpSum(y[j] for j in near) >= 1
+    prob.solve(pulp.HiGHS(msg=False, gapRel=0.0))
+    assert pulp.LpStatus[prob.status] == "Optimal"
+    return pulp.value(prob.objective) or 0.0
+
+
+def dense_p_center(cost, weight, p, fixed, weighted):
+    """The textbook p-center (Hakimi 1965; Daskin 1995 §5.2): min W s.t.
+    W >= sum_j a_i c_ij x_ij with a_i = 1 (or the weight), sum_j x_ij = 1,
+    x_ij <= y_j, one assignment variable per finite pair."""
+    n, m = cost.shape
+    rows = [i for i in range(n) if weight[i] > 0 and np.isfinite(cost[i]).any()]
+    prob = pulp.LpProblem("pcenter", pulp.LpMinimize)
+    y = [prob.add_variable(f"y{j}", 0, 1, pulp.LpBinary) for j in range(m)]
+    top = prob.add_variable("W", 0, None)
+    prob += 1.0 * top
+    for i in rows:
+        xs = {j: prob.add_variable(f"x{i}_{j}", 0, 1) for j in range(m) if np.isfinite(cost[i, j])}
+        prob += pulp.lpSum(xs.values()) == 1
+        a = weight[i] if weighted else 1.0
+        prob += top >= pulp.lpSum(a * cost[i, j] * v for j, v in xs.items())
+        for j, v in xs.items():
+            prob += v <= y[j]
+    return _open_p_and_solve(prob, y, fixed, p)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_set_cover_matches_dense_formulation(seed):
+    rng = np.random.default_rng(300 + seed)
+    cost = np.round(rng.uniform(1, 30, size=(20, 10)), 1)
+    cost[rng.random(cost.shape) < 0.15] = np.inf
+    weight = rng.integers(0, 50, size=20).astype(float)
+    fixed = np.zeros(10, dtype=bool)
+    if seed % 2:
+        fixed[[2, 5]] = True
+    sol = solve_set_cover(cost, weight, 8.0, fixed)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(dense_set_cover(cost, weight, 8.0, fixed))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("seed", range(5))
+def test_p_center_matches_dense_formulation(seed, weighted):
+    rng = np.random.default_rng(400 + seed)
+    cost = np.round(rng.uniform(1, 30, size=(16, 8)), 1)
+    cost[rng.random(cost.shape) < 0.15] = np.inf
+    cost[:, 0] = rng.uniform(20, 40, size=16)        # keep every client reachable
+    weight = rng.integers(0, 20, size=16).astype(float)
+    fixed = np.zeros(8, dtype=bool)
+    if seed % 2:
+        fixed[4] = True
+    p = 1 + seed % 3
+    sol = solve_p_center(cost, weight, p, fixed, weighted=weighted)
+    assert sol.status == "optimal"
+    # the dense model's value is only as exact as HiGHS's feasibility tolerance (1e-6)
+    assert sol.objective == pytest.approx(dense_p_center(cost, weight, p, fixed, weighted), rel=1e-6)
+
+
 # --------------------------------------------------------------------------- #
 # hand-computed case                                                          #
 # --------------------------------------------------------------------------- #

@@ -237,16 +237,24 @@ def dense_mclp(cost, weight, p, T, fixed):
     return _open_p_and_solve(prob, y, fixed, p)
 
 
+def dense_instance(seed: int, n: int, m: int, fixed_cols, reachable: bool = False, max_weight: int = 50):
+    """Costs with ties and ~15 % unreachable pairs (column 0 reaches everyone if
+    ``reachable``), weights (some 0) and, on odd seeds, the sites ``fixed_cols`` open."""
+    rng = np.random.default_rng(seed)
+    cost = np.round(rng.uniform(1, 30, size=(n, m)), 1)
+    cost[rng.random(cost.shape) < 0.15] = np.inf
+    if reachable:
+        cost[:, 0] = rng.uniform(20, 40, size=n)
+    weight = rng.integers(0, max_weight, size=n).astype(float)
+    fixed = np.zeros(m, dtype=bool)
+    if seed % 2:
+        fixed[fixed_cols] = True
+    return cost, weight, fixed
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_p_median_matches_dense_formulation(seed):
-    rng = np.random.default_rng(100 + seed)
-    cost = np.round(rng.uniform(1, 30, size=(20, 10)), 1)
-    cost[rng.random(cost.shape) < 0.15] = np.inf
-    cost[:, 0] = rng.uniform(20, 40, size=20)        # keep every client reachable
-    weight = rng.integers(0, 50, size=20).astype(float)
-    fixed = np.zeros(10, dtype=bool)
-    if seed % 2:
-        fixed[[0, 7]] = True
+    cost, weight, fixed = dense_instance(100 + seed, 20, 10, [0, 7], reachable=True)
     p = 1 + seed % 3
     sol = solve_p_median(cost, weight, p, fixed)
     assert sol.status == "optimal"
@@ -255,13 +263,7 @@ def test_p_median_matches_dense_formulation(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_max_coverage_matches_dense_formulation(seed):
-    rng = np.random.default_rng(200 + seed)
-    cost = np.round(rng.uniform(1, 30, size=(20, 10)), 1)
-    cost[rng.random(cost.shape) < 0.15] = np.inf
-    weight = rng.integers(0, 50, size=20).astype(float)
-    fixed = np.zeros(10, dtype=bool)
-    if seed % 2:
-        fixed[3] = True
+    cost, weight, fixed = dense_instance(200 + seed, 20, 10, [3])
     p, T = 1 + seed % 3, 10.0
     sol = solve_max_coverage(cost, weight, p, T, fixed)
     assert sol.status == "optimal"
@@ -306,13 +308,7 @@ def dense_p_center(cost, weight, p, fixed, weighted):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_set_cover_matches_dense_formulation(seed):
-    rng = np.random.default_rng(300 + seed)
-    cost = np.round(rng.uniform(1, 30, size=(20, 10)), 1)
-    cost[rng.random(cost.shape) < 0.15] = np.inf
-    weight = rng.integers(0, 50, size=20).astype(float)
-    fixed = np.zeros(10, dtype=bool)
-    if seed % 2:
-        fixed[[2, 5]] = True
+    cost, weight, fixed = dense_instance(300 + seed, 20, 10, [2, 5])
     sol = solve_set_cover(cost, weight, 8.0, fixed)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(dense_set_cover(cost, weight, 8.0, fixed))
@@ -321,14 +317,7 @@ def test_set_cover_matches_dense_formulation(seed):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("seed", range(5))
 def test_p_center_matches_dense_formulation(seed, weighted):
-    rng = np.random.default_rng(400 + seed)
-    cost = np.round(rng.uniform(1, 30, size=(16, 8)), 1)
-    cost[rng.random(cost.shape) < 0.15] = np.inf
-    cost[:, 0] = rng.uniform(20, 40, size=16)        # keep every client reachable
-    weight = rng.integers(0, 20, size=16).astype(float)
-    fixed = np.zeros(8, dtype=bool)
-    if seed % 2:
-        fixed[4] = True
+    cost, weight, fixed = dense_instance(400 + seed, 16, 8, [4], reachable=True, max_weight=20)
     p = 1 + seed % 3
     sol = solve_p_center(cost, weight, p, fixed, weighted=weighted)
     assert sol.status == "optimal"

@@ -125,14 +125,15 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     if shared_budget is not None:
         _check_number(shared_budget, "shared_budget")
     levels: list[_Levels | None] = [None] * len(services)
-    start: dict[str, float] | None = None
+    previous: dict[str, float] = {}   # the last round's site and upgrade decisions, by variable name
     build = seconds = 0.0
     rounds = 0
     while True:   # exact level generation for uncapacitated p-median services (see _Levels)
         t0 = time.perf_counter()
         prob, blocks = _build(services, shared_budget, sense, levels)
         build += time.perf_counter() - t0
-        run = _solve(prob, opts, start and {v: start[v.name] for v in prob.variables() if v.name in start})
+        start = {v: previous[v.name] for b in blocks for v in b.y + b.v} if previous else None
+        run = _solve(prob, opts, start)
         seconds += run.seconds
         rounds += 1
         if run.status == "infeasible":
@@ -147,7 +148,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
         if run.status != "optimal" or opts.expired():
             run = replace(run, status="time_limit")
             break
-        start = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
+        previous = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
     run = replace(run, seconds=seconds)
     solutions = [b.solution(run, build, opts) for b in blocks]
     if any(not math.isfinite(s.objective) for s in solutions):

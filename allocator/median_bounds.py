@@ -118,30 +118,40 @@ def evaluate(WC: np.ndarray, WF: np.ndarray, lam: np.ndarray, p: int) -> tuple[f
 
 
 class _SortedRows:
-    """Each group's weighted costs ``W_g c_gj`` sorted, for sparse Lagrangian steps.
+    """The ``width`` smallest of each group's weighted costs ``W_g c_gj``,
+    sorted, for sparse Lagrangian steps.
 
     ``L(lam)`` only needs the pairs with ``W_g c_gj < lam_g``, a short prefix
-    of each sorted row (the multipliers stay near the second-nearest costs).
-    :meth:`below` finds every prefix with one ``searchsorted`` over the rows
-    laid end to end, each shifted by its row number times a span larger than
-    any cost, so a step costs O(n log nm + prefix pairs) instead of O(nm).
+    of each sorted row: the multipliers stay near the second-nearest costs.
+    Each multiplier is kept at or below ``limit_g``, the largest value kept for
+    its row (or ``cap``, above every finite cost, when the row has fewer finite
+    values), so every pair below it is kept.  Any multipliers give a valid
+    bound, so this restriction only narrows the search.  :meth:`below` finds
+    every prefix with one ``searchsorted`` over the rows laid end to end, each
+    shifted by its row number times a span larger than any cost, so a step
+    costs O(n log(n width) + prefix pairs) instead of O(nm).
     """
 
-    def __init__(self, WC: np.ndarray):
+    def __init__(self, WC: np.ndarray, width: int = 64):
         n, m = WC.shape
-        self.order = np.argsort(WC, axis=1, kind="stable").astype(np.int32)
+        width = min(width, m)
+        part = np.argpartition(WC, width - 1, axis=1)[:, :width] if width < m else np.tile(np.arange(m), (n, 1))
+        within = np.argsort(np.take_along_axis(WC, part, axis=1), axis=1, kind="stable")
+        self.order = np.take_along_axis(part, within, axis=1).astype(np.int32)
         vals = np.take_along_axis(WC, self.order, axis=1)
         finite = np.isfinite(vals)
-        #: every multiplier is kept below ``cap``: unreachable pairs (stored as
-        #: ``cap``) then never count, and any multipliers give a valid bound
+        #: above every finite cost: unreachable pairs are stored as ``cap`` and never count
         self.cap = (float(vals[finite].max()) if finite.any() else 0.0) + 1.0
-        self.vals = np.where(finite, vals, self.cap).ravel()
+        vals = np.where(finite, vals, self.cap)
+        #: per row, the largest multiplier whose pairs below it are all kept
+        self.limit = vals[:, -1] if width < m else np.full(n, self.cap)
+        self.vals = vals.ravel()
         self.shift = np.arange(n, dtype=np.float64) * (2.0 * self.cap)
-        self.keyed = (self.vals.reshape(n, m) + self.shift[:, None]).ravel()
-        self.m = m
+        self.keyed = (vals + self.shift[:, None]).ravel()
+        self.m = width
 
     def below(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(rows, cols, values)`` of every pair with ``W_g c_gj < lam_g``."""
+        """``(rows, cols, values)`` of every pair with ``W_g c_gj < lam_g`` (``lam <= limit``)."""
         n = lam.size
         k = np.searchsorted(self.keyed, lam + self.shift, side="left") - np.arange(n) * self.m
         rows = np.repeat(np.arange(n), k)
@@ -179,7 +189,7 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
     else:
         lam = lam0.copy()
     rows_sorted = _SortedRows(WC)
-    lam = np.minimum(lam, rows_sorted.cap)
+    lam = np.minimum(lam, rows_sorted.limit)
     best_L, best_lam = -np.inf, lam.copy()
     factor, stall, it = 2.0, 0, 0
     for it in range(1, max_iter + 1):
@@ -203,7 +213,7 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
         norm = float(sub @ sub)
         if norm == 0:                                # the relaxed solution is feasible: L is optimal
             break
-        lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows_sorted.cap)
+        lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows_sorted.limit)
     L, rho, sites = evaluate(WC, WF, best_lam, p)
     return Bound(L, rho, sites, best_lam, it)
 

@@ -86,6 +86,19 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 # p-median level generation: fewest levels per client in the first model, growth factor of a violated cap
 _MIN_LEVELS = 1
 _CAP_GROW = 1.5
+#: HiGHS search options for the radius model, measured on Porto Alegre (see
+#: benchmarks/README.md).  Presolve costs more than it saves on this model and
+#: interior point solves its LPs faster than dual simplex.  The MIP start (the
+#: interchange incumbent) is usually optimal or nearly so, so HiGHS's primal
+#: heuristics (feasibility jump, sub-MIPs, root reduced-cost search) cost time
+#: without finding better solutions, and reliable pseudo-costs from strong
+#: branching cost more LP solves than they save: on the 16,604-point walk-node
+#: instance these settings take its two solves from about 50 s to 31 s.  Search
+#: options only: the model and its optimum are unchanged.
+_RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", mip_heuristic_effort=0.0,
+                      mip_heuristic_run_feasibility_jump=False, mip_heuristic_run_rins=False,
+                      mip_heuristic_run_rens=False,
+                      mip_heuristic_run_root_reduced_cost=False, mip_pscost_minreliable=0)
 
 
 @dataclass
@@ -695,14 +708,21 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
         start_pos = mb.interchange(P, Wa, fpen, mb.greedy(P, Wa, fpen, p))
     best_pos = np.asarray(start_pos, dtype=np.int64)
     best_val = _true_value(Ca, fa, Wa, best_pos)
-    # First caps: each client's second-nearest open site in the start solution
-    # (fixed sites included), and at least _MIN_LEVELS levels.  The truncated
-    # model then charges every client its true cost in any solution that moves
-    # one start site away from it, which on Porto Alegre is enough for the
-    # first solve to be exact (a cap at 1.5x the start cost needed 4 solves).
-    radius = np.partition(np.column_stack([Ca[:, best_pos], fa]), 1, axis=1)[:, 1]
-    t_idx = np.array([min(max(int(np.searchsorted(levels[g], radius[g], "left")), _MIN_LEVELS), K[g] - 1)
-                      for g in range(Ca.shape[0])])
+    # First caps: each client's exact levels end at its second-nearest open site
+    # in the start solution (fixed sites included), at least _MIN_LEVELS
+    # levels, so the model charges every client its true cost in any solution
+    # that moves one start site away from it.  A one-row tail then runs to the
+    # third-nearest start site (see _build_radius): a solution that closes both
+    # of a client's nearest start sites is charged at least the tail's end
+    # instead of the cap, which on Porto Alegre's walk nodes cut level
+    # generation from 4 solves to 1 for about half the rows that exact levels
+    # up to the third-nearest site need.
+    open_cost = np.column_stack([Ca[:, best_pos], fa])
+    nearest = np.sort(np.partition(open_cost, min(2, open_cost.shape[1] - 1), axis=1)[:, :3], axis=1)
+    t_idx = np.array([min(max(int(np.searchsorted(levels[g], nearest[g, min(1, nearest.shape[1] - 1)], "left")),
+                              _MIN_LEVELS), K[g] - 1) for g in range(Ca.shape[0])])
+    u_idx = np.maximum(t_idx, [min(int(np.searchsorted(levels[g], nearest[g, -1], "left")), K[g] - 1)
+                               for g in range(Ca.shape[0])])
     base = float(sum(W * D[0] for W, D in zip(Wa, levels)))   # the model's constant, all groups
     t_build = time.perf_counter() - t0
 
@@ -713,18 +733,15 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
     while True:
         iteration += 1
         t1 = time.perf_counter()
-        rep, Wr = _merge_truncated(Wa, levels, members, t_idx, K, fa)
+        rep, Wr = _merge_truncated(Wa, levels, members, t_idx, K, fa, u_idx)
         rep_levels = [levels[g] for g in rep]
-        prob, y, zs = _build_radius(Wr, rep_levels, [members[g] for g in rep], t_idx[rep], K[rep], fa[rep],
-                                    n_cand, p)
-        nv = len(y) + sum(len(z) for z in zs)
+        prob, y, zs, tails = _build_radius(Wr, rep_levels, [members[g] for g in rep], t_idx[rep], K[rep],
+                                           fa[rep], n_cand, p, u_idx[rep])
+        nv = len(y) + sum(len(z) for z in zs) + sum(v is not None for v in tails)
         nc = len(prob.constraints())
-        start = _radius_start(y, zs, rep_levels, t_idx[rep], best_pos, Ca[rep], fa[rep])
+        start = _radius_start(y, zs, rep_levels, t_idx[rep], best_pos, Ca[rep], fa[rep], tails, u_idx[rep])
         t_build += time.perf_counter() - t1
-        # Measured on Porto Alegre: presolve costs more than it saves on this model, interior
-        # point solves its LPs faster than dual simplex, and feasibility jump is redundant
-        # next to the MIP start.  Search options only: the model and its optimum are unchanged.
-        run = _solve(prob, opts, start, presolve="off", mip_lp_solver="ipm", mip_heuristic_run_feasibility_jump=False)
+        run = _solve(prob, opts, start, **_RADIUS_SEARCH)
         t_solve += run.seconds
         if run.status == "infeasible":
             infeasible()
@@ -737,11 +754,14 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
         if val < best_val:
             best_val, best_pos = val, pos
         # The truncated model is a relaxation (a client served beyond its cap
-        # is charged only the cap), so its bound is a valid lower bound.
+        # is charged the cap, or the tail's end if served beyond that), so its
+        # bound is a valid lower bound; a client is charged its true cost iff
+        # that charge equals its cost.
         lower = max(lower, base + run.bound)
         cap = np.array([levels[g][t_idx[g]] for g in range(Ca.shape[0])])
-        full = t_idx == K - 1
-        viol = ~full & (gcost > cap)
+        end = np.array([levels[g][u_idx[g]] for g in range(Ca.shape[0])])
+        charged = np.where(gcost <= cap, gcost, np.where(gcost < end, cap, end))
+        viol = (t_idx < K - 1) & (charged != gcost)
         if run.status == "time_limit":
             status = "time_limit"
             break
@@ -757,6 +777,7 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
         for g in np.flatnonzero(viol):
             target = max(gcost[g] * _CAP_GROW, cap[g] * _CAP_GROW)
             t_idx[g] = min(int(np.searchsorted(levels[g], target, "left")), K[g] - 1)
+            u_idx[g] = max(u_idx[g], t_idx[g])
     if iteration > 1:
         notes.append(f"p-median: exact level generation needed {iteration} solves")
     if not np.isfinite(best_val):
@@ -766,12 +787,13 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
 
 
 def _merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.ndarray,
-                     fa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     fa: np.ndarray, u_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge groups whose truncated radius rows coincide: ``(representatives, weights)``.
 
     In :func:`_build_radius` a group truncated after level ``t`` only uses the
     level offsets ``D^k - D^1`` (k <= t+1), the sites at levels 1..t (and t+1
-    when its last row is present) and a constant ``W D^1``.  Groups equal in
+    when its last row is present), the tail's end offset ``D^u - D^1`` and
+    sites (levels t+1..u), and a constant ``W D^1``.  Groups equal in
     all of these have identical z variables and rows, so one group with the
     summed weight (the constants are added separately) gives the same model:
     exact for every truncation.  Common on rounded times, where nearby demand
@@ -780,10 +802,11 @@ def _merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.nd
     first: dict[tuple, int] = {}
     inv = np.empty(len(levels), dtype=np.int64)
     for g in range(len(levels)):
-        t = int(t_idx[g])
+        t, u = int(t_idx[g]), int(u_idx[g])
         last = t == K[g] - 1 and not np.isfinite(fa[g])
         D = levels[g]
-        key = (t, last, (D[1:t + 1] - D[0]).tobytes(),
+        ring = np.sort(np.concatenate(members[g][t:u])).tobytes() if u > t else b""
+        key = (t, u - t, last, (D[1:t + 1] - D[0]).tobytes(), D[u] - D[0], ring,
                *(m.tobytes() for m in members[g][:t + 1 if last else t]))
         inv[g] = first.setdefault(key, len(first))
     rep = np.unique(inv, return_index=True)[1]        # first member of each merged group
@@ -796,7 +819,7 @@ def _group_cost(Ca: np.ndarray, fa: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.minimum(fa, Ca[:, pos].min(axis=1))
 
 
-def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
+def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p, u_idx):
     """Chained radius model (Elloumi 2010; García, Labbé & Marín 2011).
 
     For client i with levels D^1 < ... < D^K, z_ik = 1 iff no open site lies
@@ -814,13 +837,34 @@ def _build_radius(W, levels, members, t_idx, K, fa, n_cand, p):
     a relaxation that the caller checks and extends.  If the client has no
     fixed site and all levels are present, the last row
     ``sum_{j: c_ij = D^K} y_j >= z_i,K-1`` forces it to be served.
+
+    Tail (``u_i > t_i``): one more variable and row covering the ring of
+    levels t+1..u at once, ``zt_i + sum_{j: D^{t+1} <= c_ij < D^{u+1}} y_j >=
+    z_it`` with cost ``(D^{u+1} - D^{t+1}) zt_i``: with binary y, zt_i = 1 iff
+    no open site lies within the ring either.  The model then charges the
+    cost itself up to D^{t+1}, D^{t+1} for service inside the ring and
+    D^{u+1} beyond it: never more than the true cost, so still a relaxation,
+    but one that cannot charge a client whose nearest sites all close less
+    than D^{u+1}, at one row per client instead of one per level.
+    Returns ``(prob, y, z per group, tail variable or None per group)``.
     """
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
     y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
     obj, zs, _ = radius_rows(prob, y, W, levels, members, t_idx, K, fa)
+    tails: list = []
+    for g in range(len(levels)):
+        t, u = int(t_idx[g]), int(u_idx[g])
+        if u <= t:
+            tails.append(None)
+            continue
+        zt = prob.add_variable(f"t{g:07d}", 0, 1)
+        tails.append(zt)
+        obj.append((zt, W[g] * (levels[g][u] - levels[g][t])))
+        ring = [(y[j], 1.0) for m in members[g][t:u] for j in m]
+        _chained_row(prob, ring + [(zt, 1.0)], zs[g][t - 1] if t else None, f"tail{g}")
     prob.setObjective(pulp.LpAffineExpression(obj))
     _add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
-    return prob, y, zs
+    return prob, y, zs, tails
 
 
 def radius_rows(prob: pulp.LpProblem, y: list, W, levels, members, t_idx, K, fa, prefix: str = ""):
@@ -873,7 +917,7 @@ def radius_levels(Ca: np.ndarray, fa: np.ndarray):
     return levels, members, np.array([len(D) for D in levels], dtype=np.int64)
 
 
-def _radius_start(y, zs, levels, t_idx, pos, Ca, fa) -> dict:
+def _radius_start(y, zs, levels, t_idx, pos, Ca, fa, tails, u_idx) -> dict:
     """A complete MIP start for the radius model from candidate positions ``pos``."""
     start = {v: 0.0 for v in y}
     for j in pos:
@@ -883,6 +927,8 @@ def _radius_start(y, zs, levels, t_idx, pos, Ca, fa) -> dict:
         D = levels[g]
         for k in range(len(z)):
             start[z[k]] = 1.0 if gc[g] > D[k] else 0.0
+        if tails[g] is not None:
+            start[tails[g]] = 1.0 if gc[g] >= D[u_idx[g]] else 0.0
     return start
 
 

@@ -111,18 +111,26 @@ def _check_larger(seed, weak):
 
 def test_truncated_rows_merge_only_when_identical():
     """Groups merge when their truncated radius rows coincide (same level
-    offsets, same sites per level, same last row), whatever their constants."""
+    offsets, same sites per level, same tail, same last row), whatever their
+    constants."""
     from allocator.models import _merge_truncated, radius_levels
 
     Ca = np.array([[1., 2., 4.], [3., 4., 6.], [1., 3., 4.], [1., 2., 4.]])
     fa = np.array([np.inf, np.inf, np.inf, 9.])
     W = np.array([1., 2., 4., 8.])
     levels, members, K = radius_levels(Ca, fa)
+    one = np.array([1, 1, 1, 1])
     # one level each: 0, 1 and 3 see site 0 first and the next level 1 minute later
-    rep, Wr = _merge_truncated(W, levels, members, np.array([1, 1, 1, 1]), K, fa)
+    rep, Wr = _merge_truncated(W, levels, members, one, K, fa, one)
     assert rep.tolist() == [0, 2] and Wr.tolist() == [11., 4.]
+    # the same with a tail ring (site 1) ending 3 minutes after the first level
+    rep, Wr = _merge_truncated(W, levels, members, one, K, fa, one + 1)
+    assert rep.tolist() == [0, 2] and Wr.tolist() == [11., 4.]
+    # a tail on some groups only: those with a tail and those without do not merge
+    rep, Wr = _merge_truncated(W, levels, members, one, K, fa, np.array([2, 1, 2, 2]))
+    assert rep.tolist() == [0, 1, 2] and Wr.tolist() == [9., 2., 4.]
     # all levels: group 0 and 1 also carry the last "must be served" row, group 3 a fixed site instead
-    rep, Wr = _merge_truncated(W, levels, members, K - 1, K, fa)
+    rep, Wr = _merge_truncated(W, levels, members, K - 1, K, fa, K - 1)
     assert rep.tolist() == [0, 2, 3] and Wr.tolist() == [3., 4., 8.]
 
 
@@ -183,3 +191,26 @@ def test_level_generation_extends_caps_from_a_poor_start():
         assert status == "optimal" and abs(float(W @ cost[:, pos].min(axis=1)) - opt) <= 1e-9 * opt
         extended += any("level generation needed" in s for s in notes)
     assert extended > 0
+
+
+def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
+    """The truncated radius model with a tail ring (see ``_build_radius``):
+    the true cost up to the cap, the cap for service inside the ring, the
+    ring's end beyond it; never more than the true cost."""
+    import pulp
+
+    from allocator.models import _build_radius, _quiet_highs, radius_levels
+
+    Ca = np.array([[1., 2., 3., 4., 6.]])
+    fa = np.array([np.inf])
+    levels, members, K = radius_levels(Ca, fa)
+    t, u = np.array([1]), np.array([3])              # exact up to 2, ring [2, 4), end 4
+    charged = []
+    _quiet_highs()
+    for j in range(5):
+        prob, y, zs, tails = _build_radius(np.array([1.0]), levels, members, t, K, fa, 5, 1, u)
+        for k, v in enumerate(y):
+            v.lowBound = v.upBound = float(k == j)
+        prob.solve(pulp.HiGHS(msg=False))
+        charged.append(levels[0][0] + pulp.value(prob.objective))
+    assert charged == [1.0, 2.0, 2.0, 4.0, 4.0]

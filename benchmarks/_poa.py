@@ -207,9 +207,16 @@ def nodes(round_s: float, source: str = "drive") -> NodeData:
     t0 = time.perf_counter()
     if source == "drive":
         lon, lat = d.arrays.lon, d.arrays.lat
+    elif source == "drive-raw":
+        import osmnx as ox
+
+        from allocator.network import _resolve_source
+        raw = _resolve_source(catalog.resolve("porto_alegre/poa_osm.pbf"), False).read("drive").graph
+        G = ox.truncate.largest_component(raw, strongly=True)
     else:
         G, _rep = load_network(catalog.resolve("porto_alegre/poa_osm.pbf"), source,
                                cache_dir=catalog.cache_dir() / "networks")
+    if source != "drive":
         lon = np.array([G.nodes[n]["x"] for n in G.nodes], dtype=float)
         lat = np.array([G.nodes[n]["y"] for n in G.nodes], dtype=float)
         del G

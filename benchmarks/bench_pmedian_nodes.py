@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="allocator runs; the median is reported")
     ap.add_argument("--threads", type=int, default=1, help="HiGHS threads")
     ap.add_argument("--alloc-limit", type=float, default=1800.0, help="allocator time_limit per run, s")
-    ap.add_argument("--nodes", choices=["drive", "walk"], default="drive",
+    ap.add_argument("--nodes", choices=["drive", "walk", "all", "drive-raw"], default="drive",
                     help="whose nodes carry the demand (default: the drive graph's)")
     ap.add_argument("--sample-rows", type=int, default=1000,
                     help="demand rows of the dense-model build sample (estimate of the dense model)")

@@ -651,8 +651,8 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
     if math.isfinite(upper):
         bound = mb.lagrangian(Ca, Wa, fa, p, upper, max_iter=_FIRST_ITERS)
         again = mb.interchange(P, Wa, fpen, bound.sites)   # Lagrangian heuristic (Beasley 1993)
-        if _true_value(Ca, fa, Wa, again) < upper:
-            best, upper = again, _true_value(Ca, fa, Wa, again)
+        if (value := _true_value(Ca, fa, Wa, again)) < upper:
+            best, upper = again, value
             bound = mb.lagrangian(Ca, Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS)
         lower = bound.lower
         inc = np.zeros(cand.size, dtype=bool)
@@ -667,8 +667,8 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
                 lower = max(lower, min(bound.lower, upper))
                 # Lagrangian heuristic again: a better incumbent makes every test sharper
                 again = cols[mb.interchange(P[:, cols], Wa, fpen, bound.sites)]
-                if _true_value(Ca, fa, Wa, again) < upper:
-                    best, upper = again, _true_value(Ca, fa, Wa, again)
+                if (value := _true_value(Ca, fa, Wa, again)) < upper:
+                    best, upper = again, value
                     inc[:] = False
                     inc[best] = True
             closed, opened = mb.reduction(bound, p, upper)
@@ -751,10 +751,8 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
     # the third-nearest site (which also needed 1 solve, but took longer).
     open_cost = np.column_stack([Ca[:, best_pos], fa])
     nearest = np.sort(np.partition(open_cost, min(2, open_cost.shape[1] - 1), axis=1)[:, :3], axis=1)
-    t_idx = np.array([min(max(int(np.searchsorted(levels[g], nearest[g, 1], "left")), _MIN_LEVELS), K[g] - 1)
-                      for g in range(Ca.shape[0])])
-    u_idx = np.maximum(t_idx, [min(int(np.searchsorted(levels[g], nearest[g, -1], "left")), K[g] - 1)
-                               for g in range(Ca.shape[0])])
+    t_idx = np.minimum(np.maximum(level_at(levels, K, nearest[:, 1]), _MIN_LEVELS), K - 1)
+    u_idx = np.maximum(t_idx, level_at(levels, K, nearest[:, -1]))
     base = float(sum(W * D[0] for W, D in zip(Wa, levels)))   # the model's constant, all groups
     t_build = time.perf_counter() - t0
 
@@ -771,7 +769,7 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
                                            fa[rep], n_cand, p, u_idx[rep])
         nv = len(y) + sum(len(z) for z in zs) + sum(v is not None for v in tails)
         nc = len(prob.constraints())
-        start = _radius_start(y, zs, rep_levels, t_idx[rep], best_pos, Ca[rep], fa[rep], tails, u_idx[rep])
+        start = _radius_start(y, zs, rep_levels, best_pos, Ca[rep], fa[rep], tails, u_idx[rep])
         t_build += time.perf_counter() - t1
         run = _solve(prob, opts, start, **_RADIUS_SEARCH)
         t_solve += run.seconds
@@ -806,10 +804,9 @@ def _radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_po
             status = "time_limit"
             break
         # Exact level generation: extend the violated clients and solve again.
-        for g in np.flatnonzero(viol):
-            target = max(gcost[g] * _CAP_GROW, cap[g] * _CAP_GROW)
-            t_idx[g] = min(int(np.searchsorted(levels[g], target, "left")), K[g] - 1)
-            u_idx[g] = max(u_idx[g], t_idx[g])
+        grow = np.flatnonzero(viol)
+        t_idx[grow] = level_at([levels[g] for g in grow], K[grow], np.maximum(gcost, cap)[grow] * _CAP_GROW)
+        u_idx[grow] = np.maximum(u_idx[grow], t_idx[grow])
     if iteration > 1:
         notes.append(f"p-median: exact level generation needed {iteration} solves")
     if not np.isfinite(best_val):
@@ -949,7 +946,14 @@ def radius_levels(Ca: np.ndarray, fa: np.ndarray):
     return levels, members, np.array([len(D) for D in levels], dtype=np.int64)
 
 
-def _radius_start(y, zs, levels, t_idx, pos, Ca, fa, tails, u_idx) -> dict:
+def level_at(levels: list[np.ndarray], K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Per group, the index of its first level at or beyond ``dist`` (its last
+    level ``K - 1`` if none is): where a cap at distance ``dist`` cuts its rows."""
+    return np.array([min(int(np.searchsorted(D, d, "left")), k - 1) for D, k, d in zip(levels, K, dist)],
+                    dtype=np.int64)
+
+
+def _radius_start(y, zs, levels, pos, Ca, fa, tails, u_idx) -> dict:
     """A complete MIP start for the radius model from candidate positions ``pos``."""
     start = {v: 0.0 for v in y}
     for j in pos:

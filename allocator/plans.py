@@ -44,7 +44,7 @@ import pulp
 from . import median_bounds as mb
 from .errors import AllocatorError
 from .models import (Solution, _add_row, _binary_values, _check_cost, _check_threshold, _check_weight, _gap,
-                     _nearest, _opts, _solve, radius_levels, radius_rows)
+                     _nearest, _opts, _solve, level_at, radius_levels, radius_rows)
 
 #: levels per location in a plan's first p-median model (see _Levels)
 _PLAN_FIRST_LEVELS = 4
@@ -233,8 +233,7 @@ class _Levels:
         cap = np.array([D[t] for D, t in zip(self.levels, self.t)])
         viol = (self.t < self.K - 1) & (cost > cap)
         target = np.where(viol, np.maximum(second, cost * 1.5), second)
-        for g in np.flatnonzero(self.t < self.K - 1):
-            self.t[g] = max(self.t[g], min(int(np.searchsorted(self.levels[g], target[g], "left")), self.K[g] - 1))
+        self.t = np.maximum(self.t, level_at(self.levels, self.K, target))
         return bool(viol.any())
 
 

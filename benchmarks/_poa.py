@@ -235,12 +235,10 @@ def nodes(round_s: float, source: str = "drive") -> NodeData:
     t0 = time.perf_counter()
     if source == "drive":
         lon, lat = d.arrays.lon, d.arrays.lat
-    elif source in ("all", "drive-raw"):
-        G = _graph_nodes_only(source)
     else:
-        G, _rep = load_network(catalog.resolve("porto_alegre/poa_osm.pbf"), source,
-                               cache_dir=catalog.cache_dir() / "networks")
-    if source != "drive":
+        G = (_graph_nodes_only(source) if source in ("all", "drive-raw")
+             else load_network(catalog.resolve("porto_alegre/poa_osm.pbf"), source,
+                               cache_dir=catalog.cache_dir() / "networks")[0])
         lon = np.array([G.nodes[n]["x"] for n in G.nodes], dtype=float)
         lat = np.array([G.nodes[n]["y"] for n in G.nodes], dtype=float)
         del G

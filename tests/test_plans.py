@@ -145,20 +145,30 @@ def brute(svc):
     return best
 
 
+def solved_like_brute(svc):
+    """Solve ``svc`` alone; if brute force finds no feasible plan, check that
+    solve_plan raises and return None, else check it proves the brute-force
+    optimum and return its solution."""
+    best = brute(svc)
+    if best is None:
+        with pytest.raises(AllocatorError):
+            solve_plan([svc])
+        return None
+    sol = solve_plan([svc])[0]
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(best, abs=1e-6)
+    return sol
+
+
 @pytest.mark.parametrize("objective", ["p_median", "max_coverage", "set_cover"])
 @pytest.mark.parametrize("capacitated", [False, True])
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10**6))
 def test_plan_equals_brute_force(objective, capacitated, seed):
     svc = make(seed, objective, capacitated)
-    best = brute(svc)
-    if best is None:
-        with pytest.raises(AllocatorError):
-            solve_plan([svc])
+    sol = solved_like_brute(svc)
+    if sol is None:
         return
-    sol = solve_plan([svc])[0]
-    assert sol.status == "optimal"
-    assert sol.objective == pytest.approx(best, abs=1e-6)
     # the returned plan itself obeys the rules
     s = svc.sites
     cand = ~s.kept & ~s.closable
@@ -253,12 +263,8 @@ def test_plan_level_generation_reaches_the_brute_force_optimum(monkeypatch):
         svc = PlanService(name="s", objective="p_median", cost=cost, weight=rng.integers(1, 9, n).astype(float),
                           sites=sites, p=int(rng.integers(1, 4)), relocate=bool(rng.random() < 0.5),
                           budget=float(rng.integers(2, 8)) if rng.random() < 0.5 else None)
-        best = brute(svc)
-        if best is None:
-            with pytest.raises(AllocatorError):
-                solve_plan([svc])
+        sol = solved_like_brute(svc)
+        if sol is None:
             continue
-        sol = solve_plan([svc])[0]
-        assert sol.status == "optimal" and sol.objective == pytest.approx(best, abs=1e-6)
         extended += any("level generation" in note for note in sol.notes)
     assert extended >= 3, extended

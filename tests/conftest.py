@@ -47,3 +47,20 @@ def mirrored_env(mirror: Path, cache: Path) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ALLOCATOR_SUMMARY_DUMP set, copy every summary.json the tests wrote into that
+    folder (same relative paths), so two versions of the code can be compared run for run
+    (``benchmarks/compare_summaries.py``)."""
+    target = os.environ.get("ALLOCATOR_SUMMARY_DUMP")
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if not target or factory is None:
+        return
+    import shutil
+
+    base = factory.getbasetemp()
+    for path in base.rglob("summary.json"):
+        dest = Path(target) / path.relative_to(base)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)

@@ -1,21 +1,16 @@
 """allocator: exact facility-location planning on real road networks.
 
-The package is split by concern:
+The folders are the stages of a run (``docs/architecture.md``):
 
-- :mod:`allocator.errors`    -- the one error type users see (file, field, fix; exit 2)
-- :mod:`allocator.catalog`   -- the data catalog: public sources, sha256, local mirror
-- :mod:`allocator.scenario`  -- the scenario YAML schema (pydantic) and loader
-- :mod:`allocator.demand`    -- demand and facility layers (H3/point CSV, vector files)
-- :mod:`allocator.network`   -- road networks (PBF, OSM XML, GraphML, osmnx online)
-- :mod:`allocator.traveltime`-- snapping and many-to-many travel times (csgraph)
-- :mod:`allocator.matrix`    -- precomputed travel-time matrices (long CSV) read and written
-- :mod:`allocator.rounding`  -- the option to solve on rounded travel times, and its effect on the exact ones
-- :mod:`allocator.models`    -- exact facility-location models (PuLP + HiGHS)
-- :mod:`allocator.metrics`   -- before/after access metrics
-- :mod:`allocator.outputs`   -- summary.json, tables, GeoJSON (written atomically)
-- :mod:`allocator.maps`      -- the folium equity map
-- :mod:`allocator.pipeline`  -- one scenario end to end
-- :mod:`allocator.cli`       -- the ``run_scenario.py`` command line
+- :mod:`allocator.scenario`   -- the scenario YAML: schema, loading with line numbers, the data catalog
+- :mod:`allocator.inputs`     -- demand layers, existing facilities and candidate sites, districts
+- :mod:`allocator.traveltime` -- where travel times come from: road networks, a matrix file; rounding
+- :mod:`allocator.solve`      -- the exact facility-location models (PuLP + HiGHS) and plan rules
+- :mod:`allocator.evaluate`   -- access metrics, equity, the objective on the exact times
+- :mod:`allocator.outputs`    -- summary.json, tables, GeoJSON, map, report (written atomically)
+- :mod:`allocator.pipeline`   -- the stages ``prepare -> solve -> evaluate -> write`` of one scenario
+- :mod:`allocator.cli`        -- the ``run_scenario.py`` command line
+- :mod:`allocator.errors`     -- the one error type users see (file, field, fix; exit 2)
 """
 
 __version__ = "0.1.0"

@@ -13,8 +13,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import ATTRIBUTION, __version__
-from .errors import AllocatorError
+from allocator import ATTRIBUTION, __version__
+from allocator.errors import AllocatorError
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
 
@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
-    from .outputs import headline, plan_changes, write_outputs  # heavy imports after argument parsing
-    from .pipeline import Progress, run
-    from .scenario import SolverSpec, load_scenario
+    from allocator.outputs.files import headline, plan_changes, write_outputs  # heavy imports after argument parsing
+    from allocator.pipeline import Progress, run
+    from allocator.scenario.schema import SolverSpec
+    from allocator.scenario.loader import load_scenario
 
     scenario = load_scenario(path)
     spec = scenario.spec
@@ -133,14 +134,14 @@ def _fmt(value, spec: str) -> str:
 
 def _missed(results) -> list[str]:
     """Every target missed after the change, as "scenario / service: target (after: value)"."""
-    from .report import missed_targets
+    from allocator.outputs.report import missed_targets
 
     return [f"{r.scenario.spec.name} / {line}" for r in results for line in missed_targets(r)]
 
 
 def write_compare(results, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
-    from .report import write_comparison
+    from allocator.outputs.report import write_comparison
 
     root = args.out.resolve() if args.out else results[0].scenario.output_dir.parent
     lang = args.lang or results[0].scenario.spec.language

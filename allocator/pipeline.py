@@ -1,14 +1,14 @@
 """One scenario end to end: layers, travel times, models, metrics.
 
 Travel times come from the road network (snapping and shortest paths,
-:mod:`allocator.traveltime`) or, with a ``matrix:`` section, from a
-precomputed travel-time CSV (:mod:`allocator.matrix`); everything after the
+:mod:`allocator.traveltime.graph`) or, with a ``matrix:`` section, from a
+precomputed travel-time CSV (:mod:`allocator.traveltime.table`); everything after the
 cost matrix is the same for both.  With ``solver.round_s`` the models solve
 on rounded times and everything measured afterwards uses the exact ones
-(:mod:`allocator.rounding`).
+(:mod:`allocator.traveltime.rounding`).
 
 :func:`run` returns a :class:`RunResult` and writes nothing; writing the
-outputs is :mod:`allocator.outputs`' job, so a failure anywhere before that
+outputs is :mod:`allocator.outputs.files`' job, so a failure anywhere before that
 leaves earlier results untouched.
 """
 
@@ -18,24 +18,28 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import catalog, equity
-from .demand import combine_layers, read_layer
-from .errors import AllocatorError
-from .matrix import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
-from .metrics import access_metrics
-from .models import Solution, assign, solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
-from .plans import Floor, PlanService, Sites, solve_plan, split_times
-from .network import NetworkReport, load_network
-from .rounding import RoundingEffect, objective_on, round_times
-from .scenario import LoadedScenario, Service, SolverSpec
-from .traveltime import NetworkArrays, network_arrays, snap_points, travel_time_matrix
+from allocator.scenario import catalog
+from allocator.evaluate import equity
+from allocator.inputs.layers import combine_layers, read_layer
+from allocator.errors import AllocatorError
+from allocator.traveltime.table import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
+from allocator.evaluate.access import access_metrics
+from allocator.solve.kernels import nearest_open
+from allocator.solve.solution import Solution
+from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
+from allocator.traveltime.network import NetworkReport, load_network
+from allocator.evaluate.objective import RoundingEffect
+from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
+from allocator.traveltime.rounding import round_times
+from allocator.scenario.schema import Service, SolverSpec
+from allocator.scenario.loader import LoadedScenario
+from allocator.traveltime.graph import NetworkArrays, network_arrays, snap_points, travel_time_matrix
 
 
 @dataclass
@@ -56,7 +60,7 @@ class ServiceResult:
     notes: list[str]
     matrix_shape: tuple[int, int]
     matrix_seconds: float
-    # equity block (allocator.equity.service_equity); demand then also has district, district_name,
+    # equity block (allocator.evaluate.equity.service_equity); demand then also has district, district_name,
     # access_2sfca_before/after, access_e2sfca_before/after
     equity: dict = field(default_factory=dict)
     rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
@@ -64,7 +68,7 @@ class ServiceResult:
 
 @dataclass
 class RunResult:
-    """Everything a run produced, ready to be written by :mod:`allocator.outputs`."""
+    """Everything a run produced, ready to be written by :mod:`allocator.outputs.files`."""
 
     scenario: LoadedScenario
     network: NetworkReport | MatrixReport   # where the travel times came from
@@ -238,7 +242,7 @@ def _solve_all(scenario: LoadedScenario, prepared: list[_Prepared], solver: Solv
     return [_solve(prep, options, scenario) for prep in prepared]
 
 
-#: allocator.plans' names for what the scenario calls otherwise
+#: allocator.solve.plan.model' names for what the scenario calls otherwise
 _PLAN_FIELDS = {"open_cost": "candidates.cost", "saving": "existing.saving", "max_time": "max_time_min",
                 "upgrade_capacity": "existing.upgrade_capacity", "upgrade_cost": "existing.upgrade_cost",
                 "floors": "district_floor", "threshold": "threshold_min"}
@@ -249,7 +253,7 @@ def _plan_field(name: str) -> str:
 
 
 def _plan_service(prep: _Prepared) -> PlanService:
-    """The plan-model view of a prepared service (allocator.plans)."""
+    """The plan-model view of a prepared service (allocator.solve.plan.model)."""
     service, sites = prep.service, prep.sites
     existing = prep.existing
     closable = existing & bool(service.existing and service.existing.closable)
@@ -264,9 +268,8 @@ def _plan_service(prep: _Prepared) -> PlanService:
         for key, part in prep.demand.groupby("district", sort=True):
             mask = prep.demand.index.isin(part.index)
             floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
-    objective = "max_coverage" if service.objective == "min_underserved" else service.objective
     return PlanService(
-        name=service.name, objective=objective, cost=prep.model_cost, weight=prep.population,
+        name=service.name, objective=objective(service.objective).plan_model, cost=prep.model_cost, weight=prep.population,
         sites=Sites(kept=existing & ~closable, closable=closable, open_cost=column("open_cost", 1.0),
                     saving=column("saving", 0.0), capacity=capacity,
                     upgrade_capacity=column("upgrade_capacity", 0.0), upgrade_cost=column("upgrade_cost", 0.0)),
@@ -280,19 +283,18 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     notes = list(prep.notes)
     population = prep.population
     fixed = prep.existing
-    if solution.uncoverable.size and service.objective in ("set_cover", "max_coverage", "min_underserved"):
+    if solution.uncoverable.size and objective(service.objective).uses_threshold:
         ids = ", ".join(demand["id"].iloc[solution.uncoverable[:5]].astype(str))
         more = ", ..." if solution.uncoverable.size > 5 else ""
         notes.append(f"{solution.uncoverable.size} demand location(s) "
                      f"({population[solution.uncoverable].sum():,.0f} people) have no site within "
                      f"{service.threshold_min:g} min and were excluded: ids {ids}{more}")
     notes += solution.notes
-    if service.objective == "min_underserved":   # solved as max_coverage; report what it minimises
-        solution.objective = float(population.sum()) - solution.objective
+    solution.objective = objective(service.objective).reported(solution.objective, population)
     rounding = None
     if prep.round_s:
         rounding = RoundingEffect(prep.round_s, solution.objective,
-                                  objective_on(cost, solution, service.objective, population, service.threshold_min))
+                                  objective_value(service.objective, cost, solution, population, service.threshold_min))
         notes.append(rounding.note)
     log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}"
         + (f" on times rounded to {prep.round_s:g} s, {rounding.objective_exact:,.1f} on the exact times"
@@ -303,8 +305,8 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
 
     opened = np.zeros(len(sites), dtype=bool)   # every open site after the plan: existing and new
     opened[solution.open_sites] = True
-    before_times = assign(cost, fixed)[1]
-    after_site, after_times = assign(cost, opened)
+    before_times = nearest_open(cost, fixed)[1]
+    after_site, after_times = nearest_open(cost, opened)
     if solution.shares is not None:             # capacities: the model's (split) assignment, not the nearest
         after_site, after_times = solution.assignment, split_times(solution.shares, cost)
     before = access_metrics(before_times, population, service.threshold_min)
@@ -312,7 +314,7 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
     # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
     demand["time_before"] = np.where(np.isfinite(before_times), before_times, np.nan)
     demand["time_after"] = np.where(np.isfinite(after_times), after_times, np.nan)
-    # accessibility scores (2SFCA, E2SFCA; allocator.equity): a facility's capacity is its count
+    # accessibility scores (2SFCA, E2SFCA; allocator.evaluate.equity): a facility's capacity is its count
     supply = sites["count"].to_numpy(float)
     for when, mask in (("before", fixed), ("after", opened)):
         demand[f"access_2sfca_{when}"] = equity.two_sfca(cost[:, mask], supply[mask], population, service.threshold_min)
@@ -483,25 +485,19 @@ def _reachability_notes(demand: pd.DataFrame, demand_lost: np.ndarray, sites: pd
 
 def _solve(prep: _Prepared, options: dict, scenario: LoadedScenario) -> Solution:
     """Call the model the service asks for, attributing model errors to its fields."""
-    service, cost, population, fixed = prep.service, prep.model_cost, prep.population, prep.existing
+    service = prep.service
     try:
         if service.uses_plan_rules:
             return solve_plan([_plan_service(prep)], **options)[0]
-        if service.objective == "p_median":
-            return solve_p_median(cost, population, service.p, fixed, **options)
-        if service.objective in ("max_coverage", "min_underserved"):
-            return solve_max_coverage(cost, population, service.p, service.threshold_min, fixed, **options)
-        if service.objective == "set_cover":
-            return solve_set_cover(cost, population, service.threshold_min, fixed, **options)
-        return solve_p_center(cost, population, service.p, fixed,
-                              weighted=service.objective == "weighted_p_center", **options)
+        problem = Problem(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)
+        return objective(service.objective).solver(problem, SolveOptions(**options))
     except AllocatorError as exc:
         exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
         raise exc.with_file(scenario.path)
 
 
 def _facility_rows(site: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
-    """Turn site indices (from :func:`allocator.models.assign`) into rows of the
+    """Turn site indices (from :func:`allocator.solve.models.assign`) into rows of the
     facilities table, which lists the open sites in site order; -1 stays -1."""
     return np.where(site >= 0, np.searchsorted(np.flatnonzero(open_mask), site), -1)
 

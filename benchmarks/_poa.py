@@ -31,11 +31,11 @@ if os.path.isdir("/work/shared/data"):
     os.environ.setdefault("ALLOCATOR_DATA_MIRROR", "/work/shared/data")
 
 import allocator  # noqa: E402
-from allocator import catalog  # noqa: E402
-from allocator.models import _quiet_highs, solve_p_median  # noqa: E402
-from allocator.network import load_network  # noqa: E402
-from allocator.rounding import round_times  # noqa: E402  (the scenarios' solver.round_s)
-from allocator.traveltime import network_arrays, snap_points, travel_time_matrix  # noqa: E402
+from allocator.scenario import catalog  # noqa: E402
+from allocator.solve.models import _quiet_highs, solve_p_median  # noqa: E402
+from allocator.traveltime.network import load_network  # noqa: E402
+from allocator.traveltime.rounding import round_times  # noqa: E402  (the scenarios' solver.round_s)
+from allocator.traveltime.graph import network_arrays, snap_points, travel_time_matrix  # noqa: E402
 
 SNAP_M = 500.0          # the snapping limit the pipeline uses
 REL_TOL = 1e-9          # objectives "match" when |a - b| <= REL_TOL * max(|a|, |b|, 1)
@@ -58,7 +58,7 @@ def cpu_model() -> str:
 
 def allocator_revision() -> str:
     """git hash of the allocator checkout that was imported, with "+dirty" and the
-    sha256 prefix of models.py when the work tree has uncommitted changes."""
+    sha256 prefix of the package sources when the work tree has uncommitted changes."""
     root = Path(allocator.__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
@@ -69,8 +69,8 @@ def allocator_revision() -> str:
         return f"unknown ({root})"
     if dirty:
         import hashlib
-        h = hashlib.sha256((root / "allocator" / "models.py").read_bytes()).hexdigest()[:10]
-        return f"{head}+dirty (models.py sha256 {h}) at {root}"
+        h = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((root / "allocator").rglob("*.py")))).hexdigest()[:10]
+        return f"{head}+dirty (allocator/ sha256 {h}) at {root}"
     return f"{head} at {root}"
 
 
@@ -114,7 +114,7 @@ def rss_gb() -> float:
 @dataclass
 class Drive:
     hexes: object            # pandas DataFrame of the hexgrid
-    arrays: object           # allocator.traveltime.NetworkArrays
+    arrays: object           # allocator.traveltime.graph.NetworkArrays
     cells: object            # Snapped hex centroids
     load_s: float
 
@@ -201,7 +201,7 @@ def _graph_nodes_only(source: str):
     """
     import osmnx as ox
 
-    from allocator import network
+    from allocator.traveltime import network
 
     path = catalog.resolve("porto_alegre/poa_osm.pbf")
     if source == "all":

@@ -3,7 +3,7 @@
 Instance: the city matrix of ``bench_pmedian_city.py`` (populated reachable
 cells x reachable candidate cells, drive minutes), with the hexgrid's
 healthcare facilities as existing sites.  Three plans, each solved by
-``allocator.plans.solve_plan`` (one exact integer program):
+``allocator.solve.plan.model.solve_plan`` (one exact integer program):
 
 - ``kept``: the existing facilities stay open, at most 10 new ones;
 - ``closable``: every existing facility may close and ``relocate`` lets a
@@ -33,8 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-from allocator import plans  # noqa: E402
-from allocator.plans import PlanService, Sites, solve_plan  # noqa: E402
+from allocator.solve.plan import model as plans  # noqa: E402
+from allocator.solve.plan import PlanService, Sites, solve_plan  # noqa: E402
 
 
 def services(d: _poa.CityData) -> dict[str, PlanService]:

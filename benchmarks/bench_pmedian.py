@@ -1,4 +1,4 @@
-"""Compact radius p-median (allocator.models) vs the dense textbook model, 300 x 100.
+"""Compact radius p-median (allocator.solve.models) vs the dense textbook model, 300 x 100.
 
 Run: .venv/bin/python benchmarks/bench_pmedian.py [n_clients n_sites p]
 Prints build/solve seconds of both, the time ratio and both objectives.
@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pulp
 
-from allocator.models import solve_p_median
+from allocator.solve.models import solve_p_median
 
 
 def dense(cost, weight, p):

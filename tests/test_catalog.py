@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator import catalog
+from allocator.scenario import catalog
 from allocator.errors import AllocatorError
 
 

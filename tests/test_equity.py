@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import equity
-from allocator.scenario import DistrictSpec, Scenario, TargetSpec
+from allocator.evaluate import equity
+from allocator.scenario.schema import DistrictSpec, Scenario, TargetSpec
 
 
 def test_gini_equal_weights_by_hand() -> None:

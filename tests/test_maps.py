@@ -1,4 +1,4 @@
-"""Tests for allocator.maps: the HTML is safe, light, offline-capable and renders in a browser."""
+"""Tests for allocator.outputs.map: the HTML is safe, light, offline-capable and renders in a browser."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from allocator import ATTRIBUTION
-from allocator.maps import ServiceLayer, render_map
+from allocator.outputs.map import ServiceLayer, render_map
 
 CHROMIUM = Path("/usr/bin/chromium")
 EVIL = "<script>alert(1)</script>"
@@ -279,7 +279,7 @@ def test_compare_page_is_offline_and_escaped(tmp_path: Path) -> None:
 
 
 def test_assignment_counts_every_reachable_person() -> None:
-    from allocator.models import assign
+    from allocator.solve.kernels import nearest_open as assign
     from allocator.pipeline import _facility_rows, _served
 
     inf = np.inf

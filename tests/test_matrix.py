@@ -18,13 +18,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from allocator import pipeline
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.matrix import cost_matrix, read_matrix_csv, write_matrix_csv
-from allocator.outputs import summary
+from allocator.traveltime.table import cost_matrix, read_matrix_csv, write_matrix_csv
+from allocator.outputs.files import summary
 from allocator.pipeline import Progress, run
-from allocator.scenario import MatrixSpec, load_scenario
+from allocator.scenario.schema import MatrixSpec
+from allocator.scenario.loader import load_scenario
 from conftest import mirrored_env
 
 def write(path: Path, text: str) -> Path:
@@ -185,14 +185,16 @@ def test_a_repeated_note_is_reported_once_in_order(tmp_path: Path, monkeypatch) 
     """Notes come from the travel times, the pipeline and the model: a text that comes twice is listed once."""
     path = hand_files(tmp_path, demand=[("a", 100), ("b", 200), ("c", 300), ("d", 50)])
     once = run(load_scenario(path), log=Progress(quiet=True)).services[0].notes
-    real = pipeline.solve_max_coverage
+    from allocator.solve import models
+
+    real = models.solve_max_coverage
 
     def noting_twice(*args, **kwargs):
         solution = real(*args, **kwargs)
         solution.notes = [once[0], *solution.notes, *solution.notes]   # the unreachable note again, then each twice
         return solution
 
-    monkeypatch.setattr(pipeline, "solve_max_coverage", noting_twice)
+    monkeypatch.setattr(models, "solve_max_coverage", noting_twice)
     notes = run(load_scenario(path), log=Progress(quiet=True)).services[0].notes
     assert "1 demand locations (50 people) are absent from the matrix m.csv" in once[0]
     assert notes == once and len(once) >= 3

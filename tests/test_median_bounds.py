@@ -1,4 +1,4 @@
-"""allocator.median_bounds against brute force: bounds hold, reductions keep the optimum."""
+"""allocator.solve.bounds against brute force: bounds hold, reductions keep the optimum."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator import median_bounds as mb
-from allocator.models import solve_p_median
+from allocator.solve import bounds as mb
+from allocator.solve.models import solve_p_median
 
 
 def instance(seed: int, n: int = 25, m: int = 10):
@@ -113,7 +113,7 @@ def test_truncated_rows_merge_only_when_identical():
     """Groups merge when their truncated radius rows coincide (same level
     offsets, same sites per level, same tail, same last row), whatever their
     constants."""
-    from allocator.models import _merge_truncated, radius_levels
+    from allocator.solve.models import _merge_truncated, radius_levels
 
     Ca = np.array([[1., 2., 4.], [3., 4., 6.], [1., 3., 4.], [1., 2., 4.]])
     fa = np.array([np.inf, np.inf, np.inf, 9.])
@@ -141,7 +141,7 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
     the radius model, and a deliberately poor MIP start makes the first caps
     too small, so level generation must extend them; the result is still the
     brute-force optimum."""
-    from allocator import models
+    from allocator.solve import models
 
     rng = np.random.default_rng(seed)
     n, m, p = 12, 9, int(rng.integers(2, 4))
@@ -176,7 +176,7 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
 def test_level_generation_extends_caps_from_a_poor_start():
     """On some of these instances the first truncated model is not exact (the note
     says how many solves it took): the extension step is exercised, not assumed."""
-    from allocator import models
+    from allocator.solve import models
 
     extended = 0
     for seed in range(40):
@@ -199,7 +199,7 @@ def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
     ring's end beyond it; never more than the true cost."""
     import pulp
 
-    from allocator.models import _build_radius, _quiet_highs, radius_levels
+    from allocator.solve.models import _build_radius, _quiet_highs, radius_levels
 
     Ca = np.array([[1., 2., 3., 4., 6.]])
     fa = np.array([np.inf])

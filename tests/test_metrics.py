@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator.metrics import access_metrics, weighted_quantile
+from allocator.evaluate.access import access_metrics, weighted_quantile
 
 
 def test_hand_computed_case() -> None:

@@ -1,4 +1,4 @@
-"""Tests for allocator.models: brute force, a second (dense) formulation, hand cases, errors."""
+"""Tests for allocator.solve.models: brute force, a second (dense) formulation, hand cases, errors."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator import models
+from allocator.solve import models
 from allocator.errors import AllocatorError
-from allocator.models import (
-    assign,
+from allocator.solve.kernels import nearest_open
+from allocator.solve.models import (
     solve_max_coverage,
     solve_p_center,
     solve_p_median,
@@ -370,13 +370,13 @@ def test_hand_computed_line():
 
 
 def test_assign():
-    site, minutes = assign(LINE, np.array([0, 2]))
+    site, minutes = nearest_open(LINE, np.array([0, 2]))
     assert site.tolist() == [0, 0, 0, 2, 2]
     assert minutes.tolist() == [1, 0, 1, 3, 1]
     cost = np.array([[np.inf, np.inf], [2.0, 2.0]])
-    site, minutes = assign(cost, np.array([0, 1]))
+    site, minutes = nearest_open(cost, np.array([0, 1]))
     assert site.tolist() == [-1, 0] and minutes[0] == np.inf and minutes[1] == 2
-    site, minutes = assign(cost, np.array([], dtype=int))
+    site, minutes = nearest_open(cost, np.array([], dtype=int))
     assert site.tolist() == [-1, -1] and np.isinf(minutes).all()
 
 

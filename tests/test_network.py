@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from allocator.errors import AllocatorError
-from allocator.network import (
+from allocator.traveltime.network import (
     DRIVE_DEFAULT_KPH,
     DRIVE_FALLBACK_KPH,
     MODES,

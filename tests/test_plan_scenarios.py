@@ -4,8 +4,8 @@ Each test writes a scenario YAML, runs it through the command line in-process
 (``allocator.cli.main``) and checks the written outputs (summary.json,
 sites.csv, demand.geojson, districts.csv, map.html) against the rule, often
 with an independent re-computation: the same cost matrix (from
-``allocator.pipeline.run``) handed to ``allocator.plans.solve_plan`` directly,
-or to the classic models of ``allocator.models`` for every split of a budget.
+``allocator.pipeline.run``) handed to ``allocator.solve.plan.model.solve_plan`` directly,
+or to the classic models of ``allocator.solve.models`` for every split of a budget.
 The network cache (ALLOCATOR_CACHE) is shared, so the network is parsed once.
 """
 
@@ -24,10 +24,10 @@ import pytest
 import yaml
 
 from allocator.cli import main
-from allocator.models import solve_max_coverage
+from allocator.solve.models import solve_max_coverage
 from allocator.pipeline import RunResult, run
-from allocator.plans import Floor, PlanService, Sites, solve_plan
-from allocator.scenario import load_scenario
+from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
+from allocator.scenario.loader import load_scenario
 from conftest import mirrored_env
 
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"

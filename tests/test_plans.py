@@ -1,4 +1,4 @@
-"""allocator.plans against brute-force enumeration of every plan.
+"""allocator.solve.plan.model against brute-force enumeration of every plan.
 
 Each random instance is small enough to enumerate every open/closed/upgrade
 choice; each choice is checked against the rules (p, relocation, budget,
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from allocator.errors import AllocatorError
-from allocator.models import solve_max_coverage, solve_p_median
-from allocator.plans import Floor, PlanService, Sites, solve_plan
+from allocator.solve.models import solve_max_coverage, solve_p_median
+from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
 
 TOL = 1e-6
 
@@ -248,7 +248,7 @@ def test_plan_level_generation_reaches_the_brute_force_optimum(monkeypatch):
     """p-median plans start from truncated radius rows; with the heuristic caps
     switched off the first model is often not exact, so the extension rounds
     are exercised, and the result must still be the brute-force optimum."""
-    from allocator import plans
+    from allocator.solve.plan import model as plans
 
     monkeypatch.setattr(plans._Block, "_open_estimate", lambda self: 0)
     extended = 0

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from allocator import report
+from allocator.outputs import report
 from allocator.cli import EXIT_TARGET_MISSED, main
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}

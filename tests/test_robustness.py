@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from shapely.geometry import Point
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.network import load_network
-from allocator.scenario import load_scenario
+from allocator.traveltime.network import load_network
+from allocator.scenario.loader import load_scenario
 from conftest import mirrored_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -354,7 +353,7 @@ def test_same_scenario_twice_gives_identical_summary_and_a_manifest(tmp_path: Pa
         assert "seconds" not in flat and "from_cache" not in flat, "every duration is under 'timings'"
     assert texts[0] == texts[1]
     manifest = json.loads((tmp_path / "b" / "rb" / "manifest.json").read_text())
-    assert manifest["schema"] == "allocator.manifest/1"
+    assert manifest["schema"] == "allocator.outputs.manifest/1"
     assert manifest["scenario"]["resolved"]["network"]["max_snap_m"] == 500  # defaults filled in
     sha = {tuple(i["roles"])[0]: i["sha256"] for i in manifest["inputs"]}
     pbf = mirror / "sao_paulo" / "spo_osm.pbf"

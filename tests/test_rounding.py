@@ -1,4 +1,4 @@
-"""allocator.rounding: rounding travel times half up, and re-evaluating a plan on other times.
+"""allocator.traveltime.rounding: rounding travel times half up, and re-evaluating a plan on other times.
 
 The whole option (``solver.round_s``) end to end is in ``tests/test_matrix.py``.
 """
@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator.models import solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
-from allocator.plans import PlanService, Sites, solve_plan
-from allocator.rounding import objective_on, round_times
+from allocator.solve.models import solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
+from allocator.solve.plan import PlanService, Sites, solve_plan
+from allocator.solve.objectives import objective_value as objective_on
+from allocator.traveltime.rounding import round_times
 
 INF = np.inf
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from allocator.errors import AllocatorError
-from allocator.scenario import load_scenario
+from allocator.scenario.loader import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 VALID = {

@@ -11,8 +11,8 @@ import pyproj
 import pytest
 
 from allocator.errors import AllocatorError
-from allocator.network import load_network
-from allocator.traveltime import (
+from allocator.traveltime.network import load_network
+from allocator.traveltime.graph import (
     WALK_KPH,
     NetworkArrays,
     Snapped,

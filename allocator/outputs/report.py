@@ -13,7 +13,7 @@ font is installed (``fc-list :lang=zh``); otherwise they stay in English and
 the report footer says so (the Debian package ``fonts-noto-cjk`` provides one).
 
 The numbers are the same as the ``equity`` block of ``summary.json``
-(see :mod:`allocator.equity` for the definitions).
+(see :mod:`allocator.evaluate.equity` for the definitions).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import ATTRIBUTION, equity
+from allocator import ATTRIBUTION
+from allocator.evaluate import equity
 
 # --- labels -------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Planning models with budgets, closures, relocation, capacities and floors.
 
-:mod:`allocator.models` solves the four classic models fast when the question
+:mod:`allocator.solve.models` solves the four classic models fast when the question
 is only "open p new sites next to the existing ones".  Real plans add rules;
 this module builds ONE exact integer program for one or several services:
 
@@ -25,7 +25,7 @@ this module builds ONE exact integer program for one or several services:
   objective's sense; each is weighted by ``priority``.
 
 Formulations: uncapacitated p-median uses the chained radius rows of
-:func:`allocator.models.radius_rows` (Elloumi 2010; García, Labbé & Marín 2011)
+:func:`allocator.solve.models.radius_rows` (Elloumi 2010; García, Labbé & Marín 2011)
 truncated at the nearest kept site; uncapacitated coverage one ``u_i <=
 sum_{j in N_i} y_j`` per location (Church & ReVelle 1974); capacitated models the
 textbook assignment model (ReVelle & Swain 1970; Pirkul & Schilling 1991 for
@@ -41,9 +41,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pulp
 
-from . import median_bounds as mb
-from .errors import AllocatorError
-from .models import (Solution, _add_row, _binary_values, _check_cost, _check_threshold, _check_weight, _gap,
+from allocator.solve import bounds as mb
+from allocator.errors import AllocatorError
+from allocator.solve.solution import Solution
+from allocator.solve.models import (_add_row, _binary_values, _check_cost, _check_threshold, _check_weight, _gap,
                      _nearest, _opts, _solve, level_at, radius_levels, radius_rows)
 
 #: levels per location in a plan's first p-median model (see _Levels)
@@ -197,7 +198,7 @@ def _build(services: list[PlanService], shared_budget: float | None, sense: int,
 class _Levels:
     """Radius levels of an uncapacitated p-median service and where each location's rows stop.
 
-    Like :func:`allocator.models.solve_p_median`, a plan keeps only each
+    Like :func:`allocator.solve.models.solve_p_median`, a plan keeps only each
     location's first ``t`` levels (the model then charges ``min(cost,
     D^{t+1})``, a relaxation: every other rule is unchanged).  The first model
     has ``_PLAN_FIRST_LEVELS`` levels per location; after each solve every

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point, Polygon
 
-from .errors import AllocatorError
-from .scenario import LayerSpec
+from allocator.errors import AllocatorError
+from allocator.scenario.schema import LayerSpec
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]

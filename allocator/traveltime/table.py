@@ -7,7 +7,7 @@ inferred from the name) with one row per (origin, destination) pair:
 
 - **ids**: origins are demand location ids (the demand layers' ``id`` values;
   where layers share a location it keeps the first layer's id, see
-  :func:`allocator.demand.combine_layers`), destinations are site ids (the
+  :func:`allocator.inputs.layers.combine_layers`), destinations are site ids (the
   ``id`` values of existing facilities and candidates); all are compared as
   text, exactly (``"007"`` is not ``"7"``);
 - **minutes**: a number >= 0; an empty cell or ``inf`` marks the pair
@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .errors import AllocatorError
-from .scenario import MatrixSpec
+from allocator.errors import AllocatorError
+from allocator.scenario.schema import MatrixSpec
 
 # pandas 2 parses floats fast but not always to the nearest double; "round_trip" is exact (pandas 3 always is,
 # and deprecates the option), so that a matrix written by write_matrix_csv reads back bit for bit
@@ -45,7 +45,7 @@ _EXACT_FLOATS: dict[str, Any] = {} if int(pd.__version__.split(".")[0]) >= 3 els
 @dataclass(frozen=True)
 class MatrixReport:
     """What :func:`read_matrix_csv` read: a matrix run's stand-in for
-    :class:`allocator.network.NetworkReport` in the log, summary and headlines."""
+    :class:`allocator.traveltime.network.NetworkReport` in the log, summary and headlines."""
 
     source: str
     rows: int

@@ -1,6 +1,6 @@
 """Upper and lower bounds for the p-median, and the exact reductions they allow.
 
-Pure numpy, no solver.  :func:`allocator.models.solve_p_median` uses them to
+Pure numpy, no solver.  :func:`allocator.solve.models.solve_p_median` uses them to
 shrink the problem before the integer program:
 
 - :func:`greedy` and :func:`interchange` find a good solution (an upper bound

@@ -6,14 +6,14 @@ the previous results intact.
 
 Files in ``<output dir>/<scenario name>/``:
 
-- ``map.html``          the folium equity map (see :mod:`allocator.maps`)
+- ``map.html``          the folium equity map (see :mod:`allocator.outputs.map`)
 - ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
 - ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
 - ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, status (existing|new|closed),
   count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
   plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
-- ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.report`)
+- ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import ATTRIBUTION, __version__
-from .catalog import load_catalog
-from .maps import ServiceLayer, render_map
-from .manifest import build_manifest
-from .errors import AllocatorError
-from .pipeline import RunResult, ServiceResult
-from .report import write_report
+from allocator import ATTRIBUTION, __version__
+from allocator.scenario.catalog import load_catalog
+from allocator.outputs.map import ServiceLayer, render_map
+from allocator.outputs.manifest import build_manifest
+from allocator.errors import AllocatorError
+from allocator.pipeline import RunResult, ServiceResult
+from allocator.outputs.report import write_report
 
 SUMMARY_SCHEMA = "allocator.summary/1"
 _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
@@ -200,7 +200,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "before": s.before,
         "after": s.after,
         "notes": s.notes,
-        "equity": s.equity,   # allocator.equity.service_equity: overall, districts, targets, lorenz
+        "equity": s.equity,   # allocator.evaluate.equity.service_equity: overall, districts, targets, lorenz
     }
 
 
@@ -263,7 +263,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
                            headline={**headline(s), "mode": result.network.mode})
               for s in result.services]
     render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description)
-    write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.report)
+    write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.outputs.report)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

@@ -26,7 +26,7 @@ formulation; every reduction is justified where it is made.
   formulation of Elloumi (2010) and García, Labbé & Marín (2011), in its
   "chained" form, plus exact client merging and fixed-site level cuts; a
   Lagrangian bound with an interchange incumbent first rules out candidates
-  (:mod:`allocator.median_bounds`), then exact level generation solves what is
+  (:mod:`allocator.solve.bounds`), then exact level generation solves what is
   left (see :func:`solve_p_median`).
 - maximal covering (Church & ReVelle 1974): first the set cover, which
   settles the problem when ``p`` sites can cover everything coverable; else
@@ -65,24 +65,23 @@ import math
 import os
 import time
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pulp
 
-from . import median_bounds as mb
-from .errors import AllocatorError
+from allocator.solve import bounds as mb
+from allocator.errors import AllocatorError
+from allocator.solve.solution import EMPTY, Solution
 
 __all__ = [
-    "Solution",
-    "assign",
     "solve_p_median",
     "solve_max_coverage",
     "solve_set_cover",
     "solve_p_center",
 ]
 
-_EMPTY = np.zeros(0, dtype=np.int64)
+_EMPTY = EMPTY
 # p-median level generation: fewest levels per client in the first model, growth factor of a violated cap
 _MIN_LEVELS = 1
 _CAP_GROW = 1.5
@@ -113,38 +112,6 @@ _RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", mip_heuristic_effort=
                       mip_heuristic_run_feasibility_jump=False, mip_heuristic_run_rins=False,
                       mip_heuristic_run_rens=False,
                       mip_heuristic_run_root_reduced_cost=False, mip_pscost_minreliable=0)
-
-
-@dataclass
-class Solution:
-    """The result of one model solve.
-
-    ``open_sites`` holds ALL open sites (fixed + new), ``new_sites`` only the
-    newly opened candidates; both are sorted site indices.  ``uncoverable``
-    lists the positive-weight clients that no site can serve (no finite cost
-    for p-median / p-center, no site within the threshold for set cover / max
-    coverage); they are excluded from the model and counted in ``notes``.
-    """
-
-    model: str
-    status: str
-    objective: float
-    gap: float | None
-    open_sites: np.ndarray
-    new_sites: np.ndarray
-    solve_seconds: float
-    build_seconds: float
-    n_variables: int
-    n_constraints: int
-    notes: list[str] = field(default_factory=list)
-    uncoverable: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
-    # set by allocator.plans (budgets, closures, capacities):
-    closed_sites: np.ndarray = field(default_factory=lambda: _EMPTY.copy())    # existing sites closed
-    upgraded_sites: np.ndarray = field(default_factory=lambda: _EMPTY.copy())  # existing sites upgraded
-    budget_used: float | None = None       # net spending: opening + upgrades - savings of closures
-    shares: np.ndarray | None = None       # client x site: share of each client's people a site serves (capacitated)
-    site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
-    assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
 
 
 # --------------------------------------------------------------------------- #
@@ -283,29 +250,6 @@ def _split(cost, weight, fixed_open):
 # --------------------------------------------------------------------------- #
 # helpers                                                                     #
 # --------------------------------------------------------------------------- #
-
-
-def assign(cost, open_sites) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest open site per client and its cost.
-
-    ``open_sites`` is an array of site indices (or a bool mask).  Returns
-    ``(site, minutes)``: ``site`` is -1 and ``minutes`` inf where no open site
-    is reachable.  Ties go to the lowest site index.
-    """
-    c = np.asarray(cost, dtype=float)
-    o = np.asarray(open_sites)
-    if o.dtype == bool:
-        o = np.flatnonzero(o)
-    o = np.sort(o.astype(np.int64))
-    n = c.shape[0]
-    if o.size == 0:
-        return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
-    sub = c[:, o]
-    k = np.argmin(sub, axis=1)
-    best = sub[np.arange(n), k]
-    site = o[k]
-    site = np.where(np.isfinite(best), site, -1)
-    return site.astype(np.int64), best
 
 
 def _nearest(c: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
@@ -587,7 +531,7 @@ def _pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts:
     Steps, each exact: (a) merge clients with the same cost profile, (b) make
     clients best served by a fixed site constants, (c) find an incumbent
     (greedy + interchange) and a Lagrangian bound and remove / fix the
-    candidates the bound rules out (:mod:`allocator.median_bounds`), (d) prove
+    candidates the bound rules out (:mod:`allocator.solve.bounds`), (d) prove
     optimality with the radius integer program over what is left.
     """
     t0 = time.perf_counter()
@@ -1002,7 +946,7 @@ def solve_p_median(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
     or constant-offset cost rows merge; levels at or beyond the nearest fixed
     site are dropped; clients best served by a fixed site are constants.
 
-    Before the integer program (:mod:`allocator.median_bounds`): greedy adding
+    Before the integer program (:mod:`allocator.solve.bounds`): greedy adding
     and Teitz-Bart interchange give an incumbent; the Lagrangian relaxation of
     the assignment rows (Cornuéjols, Fisher & Nemhauser 1977), maximised by
     subgradient steps, gives a lower bound; candidates whose opening (closing)
@@ -1129,7 +1073,7 @@ def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limi
 
        Exact: with binary y the bound on u_g is 0 or >= 1, and the maximisation
        sets u_g to 1 exactly when some site of N_g is open.  MIP start: greedy
-       adding then Teitz-Bart interchange (:mod:`allocator.median_bounds`) on
+       adding then Teitz-Bart interchange (:mod:`allocator.solve.bounds`) on
        the MCLP written as a p-median with cost 0 within ``T`` and 1 otherwise
        (Church & ReVelle 1976).  HiGHS's presolve and feasibility-jump heuristic
        are off: on Porto Alegre presolve took 10-200 s on this model and

@@ -1,6 +1,6 @@
 """Snapping points to a road network and many-to-many travel times.
 
-A graph from :func:`allocator.network.load_network` becomes a sparse matrix
+A graph from :func:`allocator.traveltime.network.load_network` becomes a sparse matrix
 (:func:`network_arrays`) whose entries are minutes on the fastest of any
 parallel edges.  Points (demand cells, candidate sites) are snapped to their
 nearest node in a local metric CRS (:func:`snap_points`); a point farther than
@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from tqdm import tqdm
 
 from allocator.errors import AllocatorError
-from allocator.network import WALK_SPEED_KPH
+from allocator.traveltime.network import WALK_SPEED_KPH
 
 #: Walking speed between a point and its network node (access and egress).
 WALK_KPH = WALK_SPEED_KPH
@@ -70,7 +70,7 @@ def network_arrays(graph: nx.MultiDiGraph) -> NetworkArrays:
         raise AllocatorError(
             "some road edges have no finite positive travel_time",
             field="travel_time",
-            fix="load the graph with allocator.network.load_network, which sets every travel time",
+            fix="load the graph with allocator.traveltime.network.load_network, which sets every travel time",
         )
     # Fastest parallel edge: sort by (u, v, minutes) and keep the first of each pair.
     order = np.lexsort((minutes, v, u))

@@ -2,7 +2,7 @@
 
 All measures are population-weighted and computed on travel times in minutes
 to the nearest open facility, over the *reachable* population (as the mean
-and quantiles of :mod:`allocator.metrics`; the unreachable population is
+and quantiles of :mod:`allocator.evaluate.access`; the unreachable population is
 reported there separately). Higher travel time is worse, so a Gini or Theil
 index of 0 means everyone travels the same time.
 
@@ -19,7 +19,7 @@ Definitions (``x_i`` travel time of location ``i``, ``w_i`` its population,
   into ``T_between = sum_g s_g ln(mu_g/mu)`` and ``T_within = sum_g s_g T_g``;
   ``T = T_between + T_within`` exactly (Theil 1967; Shorrocks 1980).
 - **p90/median ratio**: weighted 90th percentile over the weighted median
-  (both as in :func:`allocator.metrics.weighted_quantile`: the smallest real
+  (both as in :func:`allocator.evaluate.access.weighted_quantile`: the smallest real
   travel time reached by at least that share of people).
 - **worst-decile ratio**: mean travel time of the worst-served 10 % of the
   reachable population (the longest trips; the location on the 10 % boundary
@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import access_metrics, weighted_quantile
+from allocator.evaluate.access import access_metrics, weighted_quantile
 
 PER = 10_000.0  # accessibility scores: facilities per 10,000 residents
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
@@ -274,7 +274,7 @@ def service_equity(demand: pd.DataFrame, threshold: float, targets, lorenz_point
 # --- districts ----------------------------------------------------------------------------------
 
 def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
-    """District key and display name of each demand location, for a :class:`~allocator.scenario.DistrictSpec`.
+    """District key and display name of each demand location, for a :class:`~allocator.scenario.schema.DistrictSpec`.
 
     ``h3_parent``: the H3 cell at resolution 9 containing the demand point
     (``h3.latlng_to_cell`` from the point's lat/lon; for an H3 demand grid at
@@ -285,7 +285,7 @@ def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
     import geopandas as gpd
     import h3
 
-    from .errors import AllocatorError
+    from allocator.errors import AllocatorError
 
     index = demand.index
     if spec.h3_parent is not None:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import AllocatorError
+from allocator.errors import AllocatorError
 
-CATALOG_FILE = Path(__file__).resolve().parents[1] / "data" / "catalog.yaml"
+CATALOG_FILE = Path(__file__).resolve().parents[2] / "data" / "catalog.yaml"
 MIRROR_ENV = "ALLOCATOR_DATA_MIRROR"
 CACHE_ENV = "ALLOCATOR_CACHE"
 PREFIX = "catalog:"

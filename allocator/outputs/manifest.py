@@ -1,6 +1,6 @@
 """manifest.json: what a run used, so its results can be reproduced and checked.
 
-Written beside summary.json in every output folder (schema ``allocator.manifest/1``):
+Written beside summary.json in every output folder (schema ``allocator.outputs.manifest/1``):
 
 - ``scenario``: the scenario as resolved (``model_dump(mode="json")``, defaults filled in)
   and the YAML file it came from;
@@ -22,9 +22,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__, catalog
+from allocator import __version__
+from allocator.scenario import catalog
 
-MANIFEST_SCHEMA = "allocator.manifest/1"
+MANIFEST_SCHEMA = "allocator.outputs.manifest/1"
 PACKAGES = ("allocator", "pulp", "highspy", "numpy", "scipy", "osmnx", "geopandas", "pydantic", "folium")
 
 

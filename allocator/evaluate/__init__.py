@@ -1,0 +1,1 @@
+"""Evaluation of a plan: access metrics, equity, the objective on the exact times."""

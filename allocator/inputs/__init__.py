@@ -1,0 +1,1 @@
+"""Inputs of a run: demand layers, existing facilities and candidate sites, districts."""

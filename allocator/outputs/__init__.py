@@ -1,0 +1,1 @@
+"""What a run writes: summary.json, tables, GeoJSON, the map and the report."""

@@ -1,0 +1,1 @@
+"""The exact facility-location models (PuLP + HiGHS) and the plan rules."""

@@ -1,0 +1,42 @@
+"""What every model returns: :class:`Solution`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: an empty array of site or client indices
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class Solution:
+    """The result of one model solve.
+
+    ``open_sites`` holds ALL open sites (fixed + new), ``new_sites`` only the
+    newly opened candidates; both are sorted site indices.  ``uncoverable``
+    lists the positive-weight clients that no site can serve (no finite cost
+    for p-median / p-center, no site within the threshold for set cover / max
+    coverage); they are excluded from the model and counted in ``notes``.
+    """
+
+    model: str
+    status: str
+    objective: float
+    gap: float | None
+    open_sites: np.ndarray
+    new_sites: np.ndarray
+    solve_seconds: float
+    build_seconds: float
+    n_variables: int
+    n_constraints: int
+    notes: list[str] = field(default_factory=list)
+    uncoverable: np.ndarray = field(default_factory=lambda: EMPTY.copy())
+    # set by allocator.solve.plan.model (budgets, closures, capacities):
+    closed_sites: np.ndarray = field(default_factory=lambda: EMPTY.copy())    # existing sites closed
+    upgraded_sites: np.ndarray = field(default_factory=lambda: EMPTY.copy())  # existing sites upgraded
+    budget_used: float | None = None       # net spending: opening + upgrades - savings of closures
+    shares: np.ndarray | None = None       # client x site: share of each client's people a site serves (capacitated)
+    site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
+    assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated

@@ -3,9 +3,13 @@
 #               maps/poa_clinics_equity and their comparison in maps/compare, and
 #               maps/poa_shared_budget: clinics and schools sharing one budget)
 #   make test   set up and run the test suite
+# For contributors (same .venv, each installs its extra once):
+#   make lint   ruff and mypy (mypy's files come from [tool.mypy] in pyproject.toml)
+#   make docs   build the documentation (mkdocs-material, strict) into .venv/site
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+SITE   := $(VENV)/site
 # Real data is read from a local mirror when there is one (CI: ../shared/data);
 # otherwise allocator downloads each file once into ~/.cache/allocator and checks its sha256.
 ALLOCATOR_DATA_MIRROR ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),)
@@ -13,12 +17,21 @@ ifneq ($(ALLOCATOR_DATA_MIRROR),)
 export ALLOCATOR_DATA_MIRROR
 endif
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint docs bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Extras on top of the base install (the same venv as demo and test).
+$(BIN)/.installed-lint: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
+	touch $@
+
+$(BIN)/.installed-docs: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	touch $@
 
 demo: $(BIN)/.installed
@@ -29,5 +42,13 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 
+lint: $(BIN)/.installed-lint
+	$(BIN)/ruff check allocator tests benchmarks run_scenario.py
+	$(BIN)/mypy
+
+docs: $(BIN)/.installed-docs
+	$(BIN)/mkdocs build --strict --site-dir $(SITE)
+	@echo "documentation: $(SITE)/index.html"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache .mypy_cache site

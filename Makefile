@@ -43,7 +43,7 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed-lint
-	$(BIN)/ruff check allocator tests benchmarks run_scenario.py
+	$(BIN)/ruff check allocator tests benchmarks tools run_scenario.py
 	$(BIN)/mypy
 
 docs: $(BIN)/.installed-docs

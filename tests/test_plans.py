@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from allocator.errors import AllocatorError
-from allocator.solve.models import solve_max_coverage, solve_p_median
+from allocator.solve.coverage import solve_max_coverage
+from allocator.solve.p_median import solve_p_median
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
 
 TOL = 1e-6

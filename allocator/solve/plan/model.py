@@ -44,8 +44,11 @@ import pulp
 from allocator.solve import bounds as mb
 from allocator.errors import AllocatorError
 from allocator.solve.solution import Solution
-from allocator.solve.models import (_add_row, _binary_values, _check_cost, _check_threshold, _check_weight, _gap,
-                     _nearest, _opts, _solve, level_at, radius_levels, radius_rows)
+from allocator.solve import highs
+from allocator.solve.checks import check_cost, check_threshold, check_weight, options
+from allocator.solve.highs import add_row, binary_values, relative_gap
+from allocator.solve.kernels import nearest_time, objective_of, split_minutes, split_times  # noqa: F401 (re-exported)
+from allocator.solve.radius import level_at, radius_levels, radius_rows
 
 #: levels per location in a plan's first p-median model (see _Levels)
 _PLAN_FIRST_LEVELS = 4
@@ -121,7 +124,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
         raise AllocatorError("services that share a budget must have the same objective, got "
                              + ", ".join(sorted({s.objective for s in services})),
                              field="objective", fix="give them one objective, or separate budgets")
-    opts = _opts(time_limit, gap_rel, threads)
+    opts = options(time_limit, gap_rel, threads)
     sense = senses.pop()
     if shared_budget is not None:
         _check_number(shared_budget, "shared_budget")
@@ -134,7 +137,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
         prob, blocks = _build(services, shared_budget, sense, levels)
         build += time.perf_counter() - t0
         start = {v: previous[v.name] for b in blocks for v in b.y + b.v} if previous else None
-        run = _solve(prob, opts, start)
+        run = highs.solve(prob, opts, start)
         seconds += run.seconds
         rounds += 1
         if run.status == "infeasible":
@@ -162,7 +165,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     for s in solutions:   # the size of the whole (joint) model
         s.n_variables, s.n_constraints = len(prob.variables()), len(prob.constraints())
     total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks))
-    gap = _gap(total, run.bound + sum(b.obj_const * b.service.priority for b in blocks),
+    gap = relative_gap(total, run.bound + sum(b.obj_const * b.service.priority for b in blocks),
                maximise=prob.sense == pulp.LpMaximize)
     for s in solutions:
         s.gap = gap
@@ -251,9 +254,9 @@ class _Block:
         self.service = s
         self.levels = levels
         self.prefix = f"s{k}_"
-        self.c = _check_cost(s.cost)
+        self.c = check_cost(s.cost)
         n, m = self.c.shape
-        self.w = _check_weight(s.weight, n)
+        self.w = check_weight(s.weight, n)
         st = s.sites
         self.kept, self.closable = np.asarray(st.kept, bool), np.asarray(st.closable, bool)
         if self.kept.shape != (m,) or self.closable.shape != (m,) or (self.kept & self.closable).any():
@@ -267,7 +270,7 @@ class _Block:
         if s.objective == "set_cover":
             # with nothing saved, closing a site never helps a set cover: it stays
             self.kept, self.closable = self.kept | (self.closable & (self.saving <= 0)), self.closable & (self.saving > 0)
-        self.T = None if s.threshold is None else _check_threshold(s.threshold)
+        self.T = None if s.threshold is None else check_threshold(s.threshold)
         if s.objective != "p_median" or s.floors:
             if self.T is None:
                 raise AllocatorError(f"service {s.name}: {s.objective} needs a threshold", field="threshold_min")
@@ -279,7 +282,7 @@ class _Block:
         self.v = [prob.add_variable(f"{self.prefix}v{j:07d}", 0, 1, pulp.LpBinary) for j in self.upg]
         for j, v in zip(self.upg, self.v):
             if self.closable[j]:
-                _add_row(prob, [(v, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0, f"{self.prefix}vy{j}")
+                add_row(prob, [(v, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0, f"{self.prefix}vy{j}")
         self._rules(prob)
         self.x: dict = {}
         self.u: dict = {}
@@ -296,7 +299,7 @@ class _Block:
             if int(s.p) < 0:
                 raise AllocatorError("p must be >= 0", field="p")
             pairs = [(v, 1.0) for v in newv] + ([(v, 1.0) for v in cl] if s.relocate else [])
-            _add_row(prob, pairs, pulp.LpConstraintLE, int(s.p) + (len(cl) if s.relocate else 0), f"{self.prefix}p")
+            add_row(prob, pairs, pulp.LpConstraintLE, int(s.p) + (len(cl) if s.relocate else 0), f"{self.prefix}p")
         elif s.relocate:
             raise AllocatorError("relocate needs p (a closure frees one of the p new sites)", field="relocate")
         # spend = sum open_cost y_new + sum upgrade_cost v - sum saving (1 - y_closable)
@@ -369,7 +372,7 @@ class _Block:
             self.notes.append(f"{out.size} location(s) ({self.w[out].sum():g} people) have no site within "
                               f"max_time {s.max_time:g} min and are not bound by it")
         for i in np.intersect1d(np.flatnonzero(some & ~ok_kept), self.rows):
-            _add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(near[i]) if not self.kept[j]],
+            add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(near[i]) if not self.kept[j]],
                      pulp.LpConstraintGE, 1, f"{self.prefix}tmax{i}")
 
     def _coverage(self, prob):
@@ -387,14 +390,14 @@ class _Block:
         act = [i for i in self.rows if not covk[i] and (c[i] <= self.T).any()]
         if s.objective == "set_cover":
             for i in act:
-                _add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(c[i] <= self.T)],
+                add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(c[i] <= self.T)],
                          pulp.LpConstraintGE, 1, f"{self.prefix}cov{i}")
             return self._net_cost()
         self.obj_const = float(w[self.rows][covk[self.rows]].sum())
         pairs = []
         for i in act:
             self.u[i] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
-            _add_row(prob, [(self.u[i], 1.0)] + [(self.yof[int(j)], -1.0) for j in np.flatnonzero(c[i] <= self.T)],
+            add_row(prob, [(self.u[i], 1.0)] + [(self.yof[int(j)], -1.0) for j in np.flatnonzero(c[i] <= self.T)],
                      pulp.LpConstraintLE, 0, f"{self.prefix}u{i}")
             pairs.append((self.u[i], w[i]))
         return pulp.LpAffineExpression(pairs)
@@ -426,9 +429,9 @@ class _Block:
                 load.setdefault(int(j), []).append((x, w[i]))
                 obj.append((x, w[i] * (c[i, j] if cost else 1.0)))
                 if not self.kept[j]:
-                    _add_row(prob, [(x, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0,
+                    add_row(prob, [(x, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0,
                              f"{self.prefix}xy{i}_{j}")
-            _add_row(prob, [(x, 1.0) for x in xs], pulp.LpConstraintEQ if int(i) in req else pulp.LpConstraintLE,
+            add_row(prob, [(x, 1.0) for x in xs], pulp.LpConstraintEQ if int(i) in req else pulp.LpConstraintLE,
                      1, f"{self.prefix}a{i}")
         ups = dict(zip(self.upg.tolist(), self.v))
         for j, pairs in load.items():
@@ -438,7 +441,7 @@ class _Block:
             rhs_pairs = [] if self.kept[j] else [(self.yof[j], -cap)]
             if j in ups:
                 rhs_pairs.append((ups[j], -self.up_cap[j]))
-            _add_row(prob, pairs + rhs_pairs, pulp.LpConstraintLE, cap if self.kept[j] else 0, f"{self.prefix}cap{j}")
+            add_row(prob, pairs + rhs_pairs, pulp.LpConstraintLE, cap if self.kept[j] else 0, f"{self.prefix}cap{j}")
         if self.service.objective == "set_cover":
             return None
         return pulp.LpAffineExpression(obj)
@@ -471,15 +474,15 @@ class _Block:
                     u = self.u.get(int(i))
                     if u is None:
                         u = self.u[int(i)] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
-                        _add_row(prob, [(u, 1.0)] + [(self.yof[int(j)], -1.0) for j in near], pulp.LpConstraintLE,
+                        add_row(prob, [(u, 1.0)] + [(self.yof[int(j)], -1.0) for j in near], pulp.LpConstraintLE,
                                  0, f"{self.prefix}u{i}")
                     pairs.append((u, w[i]))
-            _add_row(prob, pairs, pulp.LpConstraintGE, fl.share * total - const, f"{self.prefix}floor{k}")
+            add_row(prob, pairs, pulp.LpConstraintGE, fl.share * total - const, f"{self.prefix}floor{k}")
 
     # -- results ------------------------------------------------------------ #
     def open_positions(self) -> np.ndarray:
         """Positions (in ``self.var``) of the site variables the solver opened."""
-        return np.flatnonzero(_binary_values(self.y))
+        return np.flatnonzero(binary_values(self.y))
 
     def _tidy(self, open_mask: np.ndarray) -> np.ndarray:
         """Among equally good plans, the smallest change (uncapacitated models).
@@ -504,13 +507,13 @@ class _Block:
             else:
                 reopened += 1
         new = np.flatnonzero(open_mask & self.cand)
-        best = _nearest(C, open_mask)   # unchanged by every drop below (within 1e-9)
+        best = nearest_time(C, open_mask)   # unchanged by every drop below (within 1e-9)
         for j in new[np.lexsort((-new, -self.open_cost[new]))]:
             rest = open_mask.copy()
             rest[j] = False
             if s.objective == "p_median":
                 served = np.flatnonzero(C[:, j] <= best + 1e-9)
-                ok = (_nearest(C[served], rest) <= best[served] + 1e-9).all()
+                ok = (nearest_time(C[served], rest) <= best[served] + 1e-9).all()
             else:
                 served = np.flatnonzero(C[:, j] <= self.T)
                 ok = (C[np.ix_(served, rest)] <= self.T).any(axis=1).all()
@@ -525,12 +528,12 @@ class _Block:
 
     def solution(self, run, build: float, opts) -> Solution:
         s, c, w = self.service, self.c, self.w
-        on = _binary_values(self.y)
+        on = binary_values(self.y)
         open_mask = self.kept.copy()
         open_mask[self.var[on]] = True
         if self.capacity is None:
             open_mask = self._tidy(open_mask)
-        up = self.upg[_binary_values(self.v)] if self.v else np.zeros(0, int)
+        up = self.upg[binary_values(self.v)] if self.v else np.zeros(0, int)
         X = None
         load = None
         if self.capacity is not None:
@@ -539,14 +542,10 @@ class _Block:
                 X[i, j] = x.varValue or 0.0
             X[X < 1e-9] = 0.0
             load = w @ X
-            value = float(w @ split_minutes(X, c)) if s.objective == "p_median" else float(w @ X.sum(axis=1))
-        else:
-            d = _nearest(c[self.rows], open_mask)
-            value = float(w[self.rows] @ d) if s.objective == "p_median" else float(w[self.rows] @ (d <= self.T))
         spent = float(self.open_cost[self.cand & open_mask].sum() + self.up_cost[up].sum()
                       - self.saving[self.closable & ~open_mask].sum())
-        if s.objective == "set_cover":
-            value = spent
+        value = spent if s.objective == "set_cover" else \
+            objective_of(s.objective, c, w, open_mask, self.T, shares=X, rows=self.rows)
         sol = Solution(model=s.objective, status=run.status, objective=value, gap=None,
                        open_sites=np.flatnonzero(open_mask), new_sites=np.flatnonzero(open_mask & self.cand),
                        solve_seconds=run.seconds, build_seconds=build, n_variables=0, n_constraints=0,
@@ -559,18 +558,6 @@ class _Block:
         if X is not None:
             sol.assignment = np.where(X.sum(axis=1) > 1e-9, X.argmax(axis=1), -1)
         return sol
-
-
-def split_minutes(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Per location, the sum over sites of the share of its people a site serves x its minutes."""
-    return (shares * np.where(np.isfinite(cost), cost, 0)).sum(axis=1)
-
-
-def split_times(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Minutes per location under a split assignment: the mean over its served shares (inf: nobody serves it)."""
-    served = shares.sum(axis=1)
-    with np.errstate(invalid="ignore"):
-        return np.where(served > 1e-9, split_minutes(shares, cost) / np.maximum(served, 1e-12), np.inf)
 
 
 def _per_site(values, m: int, default: float, name: str) -> np.ndarray:
@@ -657,7 +644,7 @@ def _feasible(s: PlanService, threads: int, deadline: float) -> bool | None:
     except AllocatorError:
         return False
     prob.setObjective(block.spend)
-    run = _solve(prob, _opts(left, 0.0, threads))
+    run = highs.solve(prob, options(left, 0.0, threads))
     return {"infeasible": False, "optimal": True, "time_limit": True}.get(run.status)
 
 

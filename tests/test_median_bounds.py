@@ -62,7 +62,7 @@ def test_bounds_and_reductions_keep_the_optimum(seed):
     # any multipliers give a valid bound, not only the optimised ones
     rng = np.random.default_rng(seed)
     L, _, _ = mb.evaluate(W[:, None] * Ca, W * fa, rng.uniform(0, 50, Ca.shape[0]), p)
-    assert L <= opt + 1e-9 * max(1, opt)
+    assert L <= opt + 1e-9 * max(1, opt)  # noqa: SIM300 (L is the bound)
     closed, opened = mb.reduction(bound, p, upper)
     assert not (closed & opened).any()
     # every solution strictly better than the incumbent survives the reduction
@@ -152,7 +152,7 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
     W = rng.integers(1, 20, 2 * n).astype(float)
     fa = np.full(2 * n, np.inf)
     worst = np.argsort(-(W @ Ca))[:p]
-    merged, solves = [], []
+    merged: list[bool] = []
     original = radius.merge_truncated
 
     def spy(*args):

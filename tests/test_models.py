@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.solve import cover, highs
 from allocator.errors import AllocatorError
-from allocator.solve.kernels import nearest_open
+from allocator.solve import cover, highs
 from allocator.solve.coverage import solve_max_coverage
+from allocator.solve.kernels import nearest_open
 from allocator.solve.p_center import solve_p_center
 from allocator.solve.p_median import solve_p_median
 from allocator.solve.set_cover import solve_set_cover
@@ -207,7 +207,7 @@ def dense_p_median(cost, weight, p, fixed):
         row = [v for (a, _), v in x.items() if a == i]
         if row:
             prob += pulp.lpSum(row) == 1
-    for (i, j), v in x.items():
+    for (_i, j), v in x.items():
         prob += v <= y[j]
     return _open_p_and_solve(prob, y, fixed, p)
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from allocator.solve.coverage import solve_max_coverage
+from allocator.solve.objectives import objective_value as objective_on
 from allocator.solve.p_center import solve_p_center
 from allocator.solve.p_median import solve_p_median
-from allocator.solve.set_cover import solve_set_cover
 from allocator.solve.plan import PlanService, Sites, solve_plan
-from allocator.solve.objectives import objective_value as objective_on
+from allocator.solve.set_cover import solve_set_cover
 from allocator.traveltime.rounding import round_times
 
 INF = np.inf

@@ -147,5 +147,5 @@ def coverage_sets(c: np.ndarray, w: np.ndarray, fixed: np.ndarray, cand: np.ndar
     if uncov.size:
         notes.append(f"{uncov.size} client(s) (weight {w[uncov].sum():g}) have no site within "
                      f"{T:g} min and {outcome}")
-    return covf, Nc, uncov
+    return np.asarray(covf), Nc, uncov
 

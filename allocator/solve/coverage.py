@@ -113,6 +113,7 @@ def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limi
             open_mask[extra] = True
             _note_short_cut(notes, how, float(Wg.sum()), p, extra.size, act.size == 0)
         else:
+            assert keep is not None   # no cover found: the integer program over the kept candidates
             run, chosen, nv, nc = mclp_mip(U[:, keep], Wg, p, opts)
             solve += run.seconds
             if run.status == "no_solution":
@@ -147,7 +148,7 @@ def mclp_mip(A: np.ndarray, Wg: np.ndarray, p: int, opts: Options) -> tuple[Run,
     prob = pulp.LpProblem("max_coverage", pulp.LpMaximize)
     y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(m)]
     u = [prob.add_variable(f"u{g:07d}", 0, 1) for g in range(G)]
-    prob.setObjective(affine(list(zip(u, W.tolist()))))
+    prob.setObjective(affine(list(zip(u, W.tolist(), strict=True))))
     gi, ji = np.nonzero(U)
     cut = np.searchsorted(gi, np.arange(1, G))
     for g, js in enumerate(np.split(ji, cut)):
@@ -158,7 +159,7 @@ def mclp_mip(A: np.ndarray, Wg: np.ndarray, p: int, opts: Options) -> tuple[Run,
     start = {v: 0.0 for v in y}
     for j in start_pos:
         start[y[int(j)]] = 1.0
-    covered = U[:, start_pos].any(axis=1)
+    covered = np.asarray(U[:, start_pos].any(axis=1))
     start.update({u[g]: float(covered[g]) for g in range(G)})
     run = highs.solve(prob, opts, start, **MCLP_SEARCH)
     return run, np.flatnonzero(binary_values(y)), m + G, G + 1

@@ -95,13 +95,17 @@ def _set_cover(problem: Problem, options: SolveOptions) -> Solution:
                                   **options.as_kwargs())
 
 
+def _center(problem: Problem, options: SolveOptions, weighted: bool) -> Solution:
+    return models.solve_p_center(problem.cost, problem.weight, _p(problem), problem.fixed, weighted=weighted,
+                                 time_limit=options.time_limit, gap_rel=options.gap_rel, threads=options.threads)
+
+
 def _p_center(problem: Problem, options: SolveOptions) -> Solution:
-    return models.solve_p_center(problem.cost, problem.weight, _p(problem), problem.fixed, **options.as_kwargs())
+    return _center(problem, options, weighted=False)
 
 
 def _weighted_p_center(problem: Problem, options: SolveOptions) -> Solution:
-    return models.solve_p_center(problem.cost, problem.weight, _p(problem), problem.fixed, weighted=True,
-                                 **options.as_kwargs())
+    return _center(problem, options, weighted=True)
 
 
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in (

@@ -96,7 +96,7 @@ def _search(probe: _Prober, vals: np.ndarray, hi: int, pos_hi: np.ndarray,
         mid = (lo + hi) // 2
         ok, chosen = probe(float(vals[mid]))
         probes += 1
-        if ok:
+        if ok and chosen is not None:   # a feasible probe always has its sites
             hi, pos_hi = mid, chosen
         else:
             lo = mid + 1
@@ -172,7 +172,7 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     hi = int(np.searchsorted(vals, ub, "left"))
     if not math.isfinite(float(cur.max())):
         ok, pos_hi = probe(float(vals[hi]))
-        if not ok:
+        if not ok or pos_hi is None:
             raise_unservable(C, fixed, p, opts, notes)
     else:
         pos_hi = np.flatnonzero(used)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: 
 
 
 def raise_unservable(C: np.ndarray, fixed: np.ndarray, p: int, opts: Options, notes: list[str],
-                     needed: int | None = None) -> None:
+                     needed: int | None = None) -> NoReturn:
     """Raise the AllocatorError of a p-median (or p-center) that ``p`` new sites cannot serve."""
     f = nearest_time(C, fixed)
     lonely = int((~np.isfinite(f)).sum())

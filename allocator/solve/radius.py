@@ -102,7 +102,7 @@ def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos
     best_pos = np.asarray(start_pos, dtype=np.int64)
     best_val = true_value(Ca, fa, Wa, best_pos)
     t_idx, u_idx = first_caps(Ca, fa, levels, K, best_pos)
-    base = float(sum(W * D[0] for W, D in zip(Wa, levels)))   # the model's constant, all groups
+    base = float(sum(W * D[0] for W, D in zip(Wa, levels, strict=True)))   # the model's constant, all groups
     t_build, t_solve = time.perf_counter() - t0, 0.0
     lower = -math.inf
     nv = nc = 0
@@ -152,14 +152,9 @@ def merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.nda
                      fa: np.ndarray, u_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge groups whose truncated radius rows coincide: ``(representatives, weights)``.
 
-    In :func:`build_radius` a group truncated after level ``t`` only uses the
-    level offsets ``D^k - D^1`` (k <= t+1), the sites at levels 1..t (and t+1
-    when its last row is present), the tail's end offset ``D^u - D^1`` and
-    sites (levels t+1..u), and a constant ``W D^1``.  Groups equal in
-    all of these have identical z variables and rows, so one group with the
-    summed weight (the constants are added separately) gives the same model:
-    exact for every truncation.  Common on rounded times, where nearby demand
-    points see the same nearest candidates at the same offsets.
+    Groups equal in every offset, site set and tail the truncated rows use get
+    identical variables and rows, so one group with the summed weight gives the
+    same model (docs/formulations/p-median.md, "Merging truncated rows").
     """
     first: dict[tuple, int] = {}
     inv = np.empty(len(levels), dtype=np.int64)
@@ -176,32 +171,9 @@ def merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.nda
 
 
 def build_radius(W, levels, members, t_idx, K, fa, n_cand, p, u_idx):
-    """Chained radius model (Elloumi 2010; García, Labbé & Marín 2011).
-
-    For client i with levels D^1 < ... < D^K, z_ik = 1 iff no open site lies
-    within D^k, and the cost is D^1 + sum_{k<K} (D^{k+1} - D^k) z_ik.  Rows::
-
-        z_i1 + sum_{j: c_ij = D^1} y_j >= 1
-        z_ik + sum_{j: c_ij = D^k} y_j >= z_i,k-1        (k >= 2)
-
-    By induction z_ik >= 1 - sum_{j: c_ij <= D^k} y_j, i.e. the cumulative
-    covering rows of Elloumi, with the same LP bound but only one nonzero per
-    (client, site) pair instead of one per (level, site).  z is continuous in
-    [0, 1]; with binary y the minimum puts z_ik = 1 exactly when no site within
-    D^k is open, so the model is exact.  Clients are truncated after level
-    t_i + 1 (z_i1..z_it only): the model then charges min(true cost, D^{t+1}),
-    a relaxation that the caller checks and extends.  If the client has no
-    fixed site and all levels are present, the last row
-    ``sum_{j: c_ij = D^K} y_j >= z_i,K-1`` forces it to be served.
-
-    Tail (``u_i > t_i``): one more variable and row covering the ring of
-    levels t+1..u at once, ``zt_i + sum_{j: D^{t+1} <= c_ij < D^{u+1}} y_j >=
-    z_it`` with cost ``(D^{u+1} - D^{t+1}) zt_i``: with binary y, zt_i = 1 iff
-    no open site lies within the ring either.  The model then charges the
-    cost itself up to D^{t+1}, D^{t+1} for service inside the ring and
-    D^{u+1} beyond it: never more than the true cost, so still a relaxation,
-    but one that cannot charge a client whose nearest sites all close less
-    than D^{u+1}, at one row per client instead of one per level.
+    """The chained radius model (Elloumi 2010; García, Labbé & Marín 2011), truncated after level
+    ``t_idx + 1`` per group, with a one-row tail ring up to level ``u_idx`` (a relaxation: never more
+    than the true cost).  See docs/formulations/p-median.md, "The chained radius model".
     Returns ``(prob, y, z per group, tail variable or None per group)``.
     """
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
@@ -276,7 +248,7 @@ def radius_levels(Ca: np.ndarray, fa: np.ndarray):
 def level_at(levels: list[np.ndarray], K: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Per group, the index of its first level at or beyond ``dist`` (its last
     level ``K - 1`` if none is): where a cap at distance ``dist`` cuts its rows."""
-    return np.array([min(int(np.searchsorted(D, d, "left")), k - 1) for D, k, d in zip(levels, K, dist)],
+    return np.array([min(int(np.searchsorted(D, d, "left")), k - 1) for D, k, d in zip(levels, K, dist, strict=True)],
                     dtype=np.int64)
 
 

@@ -41,14 +41,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pulp
 
-from allocator.solve import bounds as mb
 from allocator.errors import AllocatorError
-from allocator.solve.solution import Solution
+from allocator.solve import bounds as mb
 from allocator.solve import highs
 from allocator.solve.checks import check_cost, check_threshold, check_weight, options
 from allocator.solve.highs import add_row, binary_values, relative_gap
 from allocator.solve.kernels import nearest_time, objective_of, split_minutes, split_times  # noqa: F401 (re-exported)
 from allocator.solve.radius import level_at, radius_levels, radius_rows
+from allocator.solve.solution import Solution
 
 #: levels per location in a plan's first p-median model (see _Levels)
 _PLAN_FIRST_LEVELS = 4
@@ -126,6 +126,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
                              field="objective", fix="give them one objective, or separate budgets")
     opts = options(time_limit, gap_rel, threads)
     sense = senses.pop()
+    assert sense is not None   # every objective has a sense: checked above
     if shared_budget is not None:
         _check_number(shared_budget, "shared_budget")
     levels: list[_Levels | None] = [None] * len(services)
@@ -159,12 +160,12 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
         raise AllocatorError("no plan serving every location was found within the time limit",
                              field="time_limit", fix="raise solver.time_limit_s")
     if rounds > 1:
-        for s, b in zip(solutions, blocks):
+        for s, b in zip(solutions, blocks, strict=True):
             if b.levels is not None:
                 s.notes.append(f"exact level generation needed {rounds} solves")
     for s in solutions:   # the size of the whole (joint) model
         s.n_variables, s.n_constraints = len(prob.variables()), len(prob.constraints())
-    total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks))
+    total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks, strict=True))
     gap = relative_gap(total, run.bound + sum(b.obj_const * b.service.priority for b in blocks),
                maximise=prob.sense == pulp.LpMaximize)
     for s in solutions:
@@ -182,7 +183,7 @@ def _build(services: list[PlanService], shared_budget: float | None, sense: int,
            levels: list[_Levels | None]) -> tuple[pulp.LpProblem, list[_Block]]:
     """The joint integer program of the services, with p-median levels cut as ``levels`` say."""
     prob = pulp.LpProblem("plan", sense)
-    blocks = [_Block(prob, k, s, lv) for k, (s, lv) in enumerate(zip(services, levels))]
+    blocks = [_Block(prob, k, s, lv) for k, (s, lv) in enumerate(zip(services, levels, strict=True))]
     objective = pulp.LpAffineExpression()
     for b in blocks:
         objective += b.objective * b.service.priority
@@ -234,7 +235,7 @@ class _Levels:
         # the kept sites twice: with one open site or none, "second nearest" is the nearest kept one
         near = np.partition(np.column_stack([self.Ca[:, open_pos], self.fa, self.fa]), 1, axis=1)
         cost, second = near[:, 0], near[:, 1]
-        cap = np.array([D[t] for D, t in zip(self.levels, self.t)])
+        cap = np.array([D[t] for D, t in zip(self.levels, self.t, strict=True)])
         viol = (self.t < self.K - 1) & (cost > cap)
         target = np.where(viol, np.maximum(second, cost * 1.5), second)
         self.t = np.maximum(self.t, level_at(self.levels, self.K, target))
@@ -269,18 +270,18 @@ class _Block:
         self.up_cost = _per_site(st.upgrade_cost, m, 0.0, "upgrade_cost")
         if s.objective == "set_cover":
             # with nothing saved, closing a site never helps a set cover: it stays
-            self.kept, self.closable = self.kept | (self.closable & (self.saving <= 0)), self.closable & (self.saving > 0)
+            free = self.closable & (self.saving <= 0)
+            self.kept, self.closable = self.kept | free, self.closable & ~free
         self.T = None if s.threshold is None else check_threshold(s.threshold)
-        if s.objective != "p_median" or s.floors:
-            if self.T is None:
-                raise AllocatorError(f"service {s.name}: {s.objective} needs a threshold", field="threshold_min")
+        if (s.objective != "p_median" or s.floors) and self.T is None:
+            raise AllocatorError(f"service {s.name}: {s.objective} needs a threshold", field="threshold_min")
         self.notes: list[str] = []
         self.var = np.flatnonzero(~self.kept)           # site index of each y
         self.y = [prob.add_variable(f"{self.prefix}y{j:07d}", 0, 1, pulp.LpBinary) for j in self.var]
-        self.yof = {int(j): v for j, v in zip(self.var, self.y)}
+        self.yof = {int(j): v for j, v in zip(self.var, self.y, strict=True)}
         self.upg = np.flatnonzero(~self.cand & (self.up_cap > 0)) if self.capacity is not None else np.zeros(0, int)
         self.v = [prob.add_variable(f"{self.prefix}v{j:07d}", 0, 1, pulp.LpBinary) for j in self.upg]
-        for j, v in zip(self.upg, self.v):
+        for j, v in zip(self.upg, self.v, strict=True):
             if self.closable[j]:
                 add_row(prob, [(v, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0, f"{self.prefix}vy{j}")
         self._rules(prob)
@@ -305,7 +306,7 @@ class _Block:
         # spend = sum open_cost y_new + sum upgrade_cost v - sum saving (1 - y_closable)
         pairs = [(self.yof[int(j)], self.open_cost[j]) for j in np.flatnonzero(self.cand)]
         pairs += [(self.yof[int(j)], self.saving[j]) for j in np.flatnonzero(self.closable)]
-        pairs += [(v, self.up_cost[j]) for j, v in zip(self.upg, self.v)]
+        pairs += [(v, self.up_cost[j]) for j, v in zip(self.upg, self.v, strict=True)]
         self.spend = pulp.LpAffineExpression(pairs)
         self.spend_const = -float(self.saving[self.closable].sum())
         if s.budget is not None:
@@ -319,7 +320,8 @@ class _Block:
         self.rows = np.flatnonzero(pos & np.isfinite(self.c).any(axis=1))
         lost = np.flatnonzero(pos & ~np.isfinite(self.c).any(axis=1))
         if lost.size:
-            self.notes.append(f"{lost.size} location(s) ({self.w[lost].sum():g} people) reach no site and were excluded")
+            self.notes.append(f"{lost.size} location(s) ({self.w[lost].sum():g} people) reach no site "
+                              "and were excluded")
         if s.objective == "p_median":
             return self._median(prob)
         return self._coverage(prob)
@@ -384,7 +386,7 @@ class _Block:
                 self._assignment(prob, require=coverable, cost=False)
                 return self._net_cost()
             return self._assignment(prob, require=np.zeros(0, int), cost=False, among=coverable)
-        covk = (c[:, self.kept] <= self.T).any(axis=1) if self.kept.any() else np.zeros(c.shape[0], bool)
+        covk = np.asarray((c[:, self.kept] <= self.T).any(axis=1)) if self.kept.any() else np.zeros(c.shape[0], bool)
         self.covk = covk
         self._lost_beyond_threshold()
         act = [i for i in self.rows if not covk[i] and (c[i] <= self.T).any()]
@@ -424,7 +426,7 @@ class _Block:
             if sites.size == 0:
                 continue
             xs = [prob.add_variable(f"{self.prefix}x{i:07d}_{j:07d}", 0, 1) for j in sites]
-            for j, x in zip(sites, xs):
+            for j, x in zip(sites, xs, strict=True):
                 self.x[(int(i), int(j))] = x
                 load.setdefault(int(j), []).append((x, w[i]))
                 obj.append((x, w[i] * (c[i, j] if cost else 1.0)))
@@ -433,9 +435,11 @@ class _Block:
                              f"{self.prefix}xy{i}_{j}")
             add_row(prob, [(x, 1.0) for x in xs], pulp.LpConstraintEQ if int(i) in req else pulp.LpConstraintLE,
                      1, f"{self.prefix}a{i}")
-        ups = dict(zip(self.upg.tolist(), self.v))
+        ups = dict(zip(self.upg.tolist(), self.v, strict=True))
+        capacity = self.capacity
+        assert capacity is not None   # only the capacitated models assign
         for j, pairs in load.items():
-            cap = self.capacity[j]
+            cap = capacity[j]
             if not math.isfinite(cap) and j not in ups:
                 continue
             rhs_pairs = [] if self.kept[j] else [(self.yof[j], -cap)]
@@ -616,7 +620,8 @@ def _explain_infeasible(blocks: list[_Block], shared_budget: float | None, threa
 
 
 def _of(service: PlanService, err: AllocatorError) -> AllocatorError:
-    err.service = service.name
+    # the pipeline reads ``service`` when one service is at fault
+    err.service = service.name  # type: ignore[attr-defined]
     return err
 
 
@@ -689,7 +694,7 @@ def _floor_shortfall(b: _Block, shared_budget, threads: int, deadline: float) ->
     """Coverage floors: the districts below their floor today, and those that cannot reach it even alone."""
     s, c, w = b.service, b.c, b.w
     today = b.kept | b.closable
-    within = (c[:, today] <= b.T).any(axis=1) if today.any() else np.zeros(c.shape[0], bool)
+    within = np.asarray((c[:, today] <= b.T).any(axis=1)) if today.any() else np.zeros(c.shape[0], bool)
     below = []
     for fl in s.floors:
         members = np.asarray(fl.clients, bool) & (w > 0)
@@ -723,7 +728,7 @@ def _floor_shortfall(b: _Block, shared_budget, threads: int, deadline: float) ->
         together = _feasible(replace(s, objective="max_coverage", max_time=None, budget=budget), threads, deadline)
         if together is not False:
             return None
-    together = "can each reach it on its own, but not all together" if not unknown else "cannot all reach it"
+    how = "can each reach it on its own, but not all together" if not unknown else "cannot all reach it"
     return _of(s, AllocatorError(
-        f"service {s.name}: {len(below)} district(s) start below {floor} and {together} with {limits}: "
+        f"service {s.name}: {len(below)} district(s) start below {floor} and {how} with {limits}: "
         f"{names(below)}", field="district_floor", fix="raise p or the budget, or lower district_floor"))

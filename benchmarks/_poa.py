@@ -32,7 +32,8 @@ if os.path.isdir("/work/shared/data"):
 
 import allocator  # noqa: E402
 from allocator.scenario import catalog  # noqa: E402
-from allocator.solve.models import _quiet_highs, solve_p_median  # noqa: E402
+from allocator.solve.highs import quiet_highs  # noqa: E402
+from allocator.solve.p_median import solve_p_median  # noqa: E402
 from allocator.traveltime.network import load_network  # noqa: E402
 from allocator.traveltime.rounding import round_times  # noqa: E402  (the scenarios' solver.round_s)
 from allocator.traveltime.graph import network_arrays, snap_points, travel_time_matrix  # noqa: E402
@@ -92,7 +93,7 @@ def header(title: str, threads: int) -> None:
           f"pulp {_version('pulp')}; spopt {_version('spopt')}; numpy {np.__version__}")
     print(f"HiGHS threads for every solve: {threads}")
     sys.stdout.flush()
-    _quiet_highs()
+    quiet_highs()
 
 
 def peak_rss_gb() -> float:

@@ -47,7 +47,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-from allocator.solve.models import solve_max_coverage, solve_set_cover  # noqa: E402
+from allocator.solve.coverage import solve_max_coverage  # noqa: E402
+from allocator.solve.set_cover import solve_set_cover  # noqa: E402
 
 TARGET_S = 5.0
 

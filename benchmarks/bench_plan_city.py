@@ -33,7 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-from allocator.solve.plan import model as plans  # noqa: E402
+from allocator.solve.plan import levels as plan_levels  # noqa: E402
+from allocator.solve.plan.block import Block  # noqa: E402
 from allocator.solve.plan import PlanService, Sites, solve_plan  # noqa: E402
 
 
@@ -53,13 +54,13 @@ def services(d: _poa.CityData) -> dict[str, PlanService]:
 
 def full_rows(svc: PlanService, limit: float):
     """The peer: every location's full radius rows (no level generation)."""
-    first, estimate = plans._PLAN_FIRST_LEVELS, plans._Block._open_estimate
-    plans._PLAN_FIRST_LEVELS = 10**9
-    plans._Block._open_estimate = lambda self: 0
+    first, estimate = plan_levels.PLAN_FIRST_LEVELS, Block.open_estimate
+    plan_levels.PLAN_FIRST_LEVELS = 10**9
+    Block.open_estimate = lambda self: 0
     try:
         return solve_plan([svc], time_limit=limit)[0]
     finally:
-        plans._PLAN_FIRST_LEVELS, plans._Block._open_estimate = first, estimate
+        plan_levels.PLAN_FIRST_LEVELS, Block.open_estimate = first, estimate
 
 
 def main(argv=None) -> int:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pulp
 
-from allocator.solve.models import solve_p_median
+from allocator.solve.p_median import solve_p_median
 
 
 def dense(cost, weight, p):

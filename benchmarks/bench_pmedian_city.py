@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-from allocator.solve.models import solve_p_median  # noqa: E402
+from allocator.solve.p_median import solve_p_median  # noqa: E402
 
 TARGET_S = 5.0
 TARGET_RATIO = 50.0

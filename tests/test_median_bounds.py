@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator.solve import bounds as mb
-from allocator.solve.models import solve_p_median
+from allocator.solve.p_median import solve_p_median
 
 
 def instance(seed: int, n: int = 25, m: int = 10):
@@ -62,7 +62,7 @@ def test_bounds_and_reductions_keep_the_optimum(seed):
     # any multipliers give a valid bound, not only the optimised ones
     rng = np.random.default_rng(seed)
     L, _, _ = mb.evaluate(W[:, None] * Ca, W * fa, rng.uniform(0, 50, Ca.shape[0]), p)
-    assert L <= opt + 1e-9 * max(1, opt)
+    assert L <= opt + 1e-9 * max(1, opt)  # noqa: SIM300 (L is the bound)
     closed, opened = mb.reduction(bound, p, upper)
     assert not (closed & opened).any()
     # every solution strictly better than the incumbent survives the reduction
@@ -113,7 +113,7 @@ def test_truncated_rows_merge_only_when_identical():
     """Groups merge when their truncated radius rows coincide (same level
     offsets, same sites per level, same tail, same last row), whatever their
     constants."""
-    from allocator.solve.models import _merge_truncated, radius_levels
+    from allocator.solve.radius import merge_truncated, radius_levels
 
     Ca = np.array([[1., 2., 4.], [3., 4., 6.], [1., 3., 4.], [1., 2., 4.]])
     fa = np.array([np.inf, np.inf, np.inf, 9.])
@@ -121,16 +121,16 @@ def test_truncated_rows_merge_only_when_identical():
     levels, members, K = radius_levels(Ca, fa)
     one = np.array([1, 1, 1, 1])
     # one level each: 0, 1 and 3 see site 0 first and the next level 1 minute later
-    rep, Wr = _merge_truncated(W, levels, members, one, K, fa, one)
+    rep, Wr = merge_truncated(W, levels, members, one, K, fa, one)
     assert rep.tolist() == [0, 2] and Wr.tolist() == [11., 4.]
     # the same with a tail ring (site 1) ending 3 minutes after the first level
-    rep, Wr = _merge_truncated(W, levels, members, one, K, fa, one + 1)
+    rep, Wr = merge_truncated(W, levels, members, one, K, fa, one + 1)
     assert rep.tolist() == [0, 2] and Wr.tolist() == [11., 4.]
     # a tail on some groups only: those with a tail and those without do not merge
-    rep, Wr = _merge_truncated(W, levels, members, one, K, fa, np.array([2, 1, 2, 2]))
+    rep, Wr = merge_truncated(W, levels, members, one, K, fa, np.array([2, 1, 2, 2]))
     assert rep.tolist() == [0, 1, 2] and Wr.tolist() == [9., 2., 4.]
     # all levels: group 0 and 1 also carry the last "must be served" row, group 3 a fixed site instead
-    rep, Wr = _merge_truncated(W, levels, members, K - 1, K, fa, K - 1)
+    rep, Wr = merge_truncated(W, levels, members, K - 1, K, fa, K - 1)
     assert rep.tolist() == [0, 2, 3] and Wr.tolist() == [3., 4., 8.]
 
 
@@ -141,7 +141,8 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
     the radius model, and a deliberately poor MIP start makes the first caps
     too small, so level generation must extend them; the result is still the
     brute-force optimum."""
-    from allocator.solve import models
+    from allocator.solve import radius
+    from allocator.solve.checks import options
 
     rng = np.random.default_rng(seed)
     n, m, p = 12, 9, int(rng.integers(2, 4))
@@ -151,21 +152,21 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
     W = rng.integers(1, 20, 2 * n).astype(float)
     fa = np.full(2 * n, np.inf)
     worst = np.argsort(-(W @ Ca))[:p]
-    merged, solves = [], []
-    original = models._merge_truncated
+    merged: list[bool] = []
+    original = radius.merge_truncated
 
     def spy(*args):
         rep, Wr = original(*args)
         merged.append(rep.size < len(args[1]))
         return rep, Wr
 
-    models._merge_truncated = spy
+    radius.merge_truncated = spy
     try:
         notes: list[str] = []
-        pos, status, lower, *_ = models._radius_mip(Ca, fa, W, p, worst, models._opts(60, None, None),
-                                                    notes, lambda: pytest.fail("feasible"))
+        res = radius.radius_mip(Ca, fa, W, p, worst, options(60, None, None), notes, lambda: pytest.fail("feasible"))
+        pos, status, lower = res.positions, res.status, res.lower
     finally:
-        models._merge_truncated = original
+        radius.merge_truncated = original
     opt, optimal_sets = brute(Ca, W, fa, p)
     assert status == "optimal" and all(merged)
     assert abs(float(W @ Ca[:, pos].min(axis=1)) - opt) <= 1e-9 * opt
@@ -176,7 +177,8 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
 def test_level_generation_extends_caps_from_a_poor_start():
     """On some of these instances the first truncated model is not exact (the note
     says how many solves it took): the extension step is exercised, not assumed."""
-    from allocator.solve import models
+    from allocator.solve import radius
+    from allocator.solve.checks import options
 
     extended = 0
     for seed in range(40):
@@ -185,8 +187,8 @@ def test_level_generation_extends_caps_from_a_poor_start():
         W = rng.integers(1, 30, 30).astype(float)
         worst = np.argsort(-(W @ cost))[:3]
         notes: list[str] = []
-        pos, status, *_ = models._radius_mip(cost, np.full(30, np.inf), W, 3, worst,
-                                             models._opts(60, None, None), notes, lambda: None)
+        res = radius.radius_mip(cost, np.full(30, np.inf), W, 3, worst, options(60, None, None), notes, lambda: None)
+        pos, status = res.positions, res.status
         opt, _ = brute(cost, W, np.full(30, np.inf), 3)
         assert status == "optimal" and abs(float(W @ cost[:, pos].min(axis=1)) - opt) <= 1e-9 * opt
         extended += any("level generation needed" in s for s in notes)
@@ -194,21 +196,22 @@ def test_level_generation_extends_caps_from_a_poor_start():
 
 
 def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
-    """The truncated radius model with a tail ring (see ``_build_radius``):
+    """The truncated radius model with a tail ring (see ``build_radius``):
     the true cost up to the cap, the cap for service inside the ring, the
     ring's end beyond it; never more than the true cost."""
     import pulp
 
-    from allocator.solve.models import _build_radius, _quiet_highs, radius_levels
+    from allocator.solve.highs import quiet_highs
+    from allocator.solve.radius import build_radius, radius_levels
 
     Ca = np.array([[1., 2., 3., 4., 6.]])
     fa = np.array([np.inf])
     levels, members, K = radius_levels(Ca, fa)
     t, u = np.array([1]), np.array([3])              # exact up to 2, ring [2, 4), end 4
     charged = []
-    _quiet_highs()
+    quiet_highs()
     for j in range(5):
-        prob, y, zs, tails = _build_radius(np.array([1.0]), levels, members, t, K, fa, 5, 1, u)
+        prob, y, zs, tails = build_radius(np.array([1.0]), levels, members, t, K, fa, 5, 1, u)
         for k, v in enumerate(y):
             v.lowBound = v.upBound = float(k == j)
         prob.solve(pulp.HiGHS(msg=False))

@@ -10,15 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.solve import models
 from allocator.errors import AllocatorError
+from allocator.solve import cover, highs
+from allocator.solve.coverage import solve_max_coverage
 from allocator.solve.kernels import nearest_open
-from allocator.solve.models import (
-    solve_max_coverage,
-    solve_p_center,
-    solve_p_median,
-    solve_set_cover,
-)
+from allocator.solve.p_center import solve_p_center
+from allocator.solve.p_median import solve_p_median
+from allocator.solve.set_cover import solve_set_cover
 
 # --------------------------------------------------------------------------- #
 # reference evaluation                                                        #
@@ -209,7 +207,7 @@ def dense_p_median(cost, weight, p, fixed):
         row = [v for (a, _), v in x.items() if a == i]
         if row:
             prob += pulp.lpSum(row) == 1
-    for (i, j), v in x.items():
+    for (_i, j), v in x.items():
         prob += v <= y[j]
     return _open_p_and_solve(prob, y, fixed, p)
 
@@ -398,13 +396,13 @@ def short_cut_note(sol):
 def solved_models(monkeypatch):
     """Names of the PuLP problems handed to HiGHS during the test."""
     names: list[str] = []
-    real = models._solve
+    real = highs.solve
 
     def spy(prob, *args, **kw):
         names.append(prob.name)
         return real(prob, *args, **kw)
 
-    monkeypatch.setattr(models, "_solve", spy)
+    monkeypatch.setattr(highs, "solve", spy)
     return names
 
 
@@ -473,18 +471,18 @@ def test_max_coverage_short_cut_time_limited_cover_is_not_trusted_blindly(monkey
     # A set cover that stopped at its time limit with more than p sites proves
     # nothing: the integer program must run.
     def lazy(A, opts, name="set_cover"):
-        return models._Cover(np.arange(A.shape[1]), "time_limit", 1.0, 0, 0, 0.0, 0.0)
+        return cover.Cover(chosen=np.arange(A.shape[1]), status="time_limit", lower=1.0)
 
-    monkeypatch.setattr(models, "_min_cover", lazy)
+    monkeypatch.setattr(cover, "min_cover", lazy)
     sol = solve_max_coverage(LINE, LINE_W, 1, 1.0)
     assert not short_cut_note(sol)
     assert sol.objective == 4 and sol.open_sites.tolist() == [2] and sol.status == "optimal"
 
     # A time-limited cover with <= p sites is a certificate by itself (checked with numpy).
     def small(A, opts, name="set_cover"):
-        return models._Cover(np.array([0]), "time_limit", 1.0, 0, 0, 0.0, 0.0)
+        return cover.Cover(chosen=np.array([0]), status="time_limit", lower=1.0)
 
-    monkeypatch.setattr(models, "_min_cover", small)
+    monkeypatch.setattr(cover, "min_cover", small)
     sol = solve_max_coverage(LINE, LINE_W, 2, 9.0)
     assert short_cut_note(sol) and sol.status == "optimal" and sol.objective == LINE_W.sum()
     # ... but a "cover" that does not cover is caught by that check
@@ -565,8 +563,8 @@ def test_undominated_and_unique_rows_match_brute_force(seed, drop, chunk):
     A = rng.random((int(rng.integers(0, 12)), int(rng.integers(1, 7)))) < rng.uniform(0.2, 0.8)
     if A.shape[0] > 2:
         A[-1] = A[0]                                                  # a duplicate
-    assert models._undominated(A, drop, chunk).tolist() == brute_undominated(A, drop).tolist()
-    U, inv = models._unique_rows(A)
+    assert cover.undominated(A, drop, chunk).tolist() == brute_undominated(A, drop).tolist()
+    U, inv = cover.unique_rows(A)
     assert (U[inv] == A).all() and len({r.tobytes() for r in U}) == U.shape[0]
     first = [int(np.flatnonzero(inv == g)[0]) for g in range(U.shape[0])]
     assert first == sorted(first)                                     # order of first occurrence

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from allocator.errors import AllocatorError
-from allocator.solve.models import solve_max_coverage, solve_p_median
+from allocator.solve.coverage import solve_max_coverage
+from allocator.solve.p_median import solve_p_median
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
 
 TOL = 1e-6
@@ -248,9 +249,9 @@ def test_plan_level_generation_reaches_the_brute_force_optimum(monkeypatch):
     """p-median plans start from truncated radius rows; with the heuristic caps
     switched off the first model is often not exact, so the extension rounds
     are exercised, and the result must still be the brute-force optimum."""
-    from allocator.solve.plan import model as plans
+    from allocator.solve.plan.block import Block
 
-    monkeypatch.setattr(plans._Block, "_open_estimate", lambda self: 0)
+    monkeypatch.setattr(Block, "open_estimate", lambda self: 0)
     extended = 0
     for seed in range(30):
         rng = np.random.default_rng(seed)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator.solve.models import solve_max_coverage, solve_p_center, solve_p_median, solve_set_cover
-from allocator.solve.plan import PlanService, Sites, solve_plan
+from allocator.solve.coverage import solve_max_coverage
 from allocator.solve.objectives import objective_value as objective_on
+from allocator.solve.p_center import solve_p_center
+from allocator.solve.p_median import solve_p_median
+from allocator.solve.plan import PlanService, Sites, solve_plan
+from allocator.solve.set_cover import solve_set_cover
 from allocator.traveltime.rounding import round_times
 
 INF = np.inf
@@ -46,9 +49,9 @@ def test_objective_on_the_solved_matrix_is_the_models_own_value() -> None:
         "weighted_p_center": solve_p_center(cost, w, 2, fixed, weighted=True),
     }
     for objective, sol in solved.items():
-        assert objective_on(cost, sol, objective, w, T) == pytest.approx(sol.objective), objective
+        assert objective_on(objective, cost, sol, w, T) == pytest.approx(sol.objective), objective
     covered = solved["max_coverage"].objective
-    assert objective_on(cost, solved["max_coverage"], "min_underserved", w, T) == pytest.approx(w.sum() - covered)
+    assert objective_on("min_underserved", cost, solved["max_coverage"], w, T) == pytest.approx(w.sum() - covered)
 
 
 @pytest.mark.parametrize("objective", ["p_median", "max_coverage"])
@@ -57,10 +60,10 @@ def test_objective_on_follows_the_split_assignment_of_a_capacitated_plan(objecti
     sites = Sites(kept=fixed, closable=np.zeros(7, bool), capacity=np.full(7, 120.0))
     sol = solve_plan([PlanService("c", objective, cost, w, sites, threshold=12.0, p=3)])[0]
     assert sol.shares is not None and (sol.shares.sum(axis=1) > 0).any()
-    assert objective_on(cost, sol, objective, w, 12.0) == pytest.approx(sol.objective)
+    assert objective_on(objective, cost, sol, w, 12.0) == pytest.approx(sol.objective)
     # on other times, the same shares: person-minutes, or the people whose shares are within the threshold
     other = cost + 1.0
     minutes = (sol.shares * np.where(np.isfinite(other), other, 0)).sum(axis=1)
     within = (sol.shares * (other <= 12.0)).sum(axis=1)
     expected = w @ minutes if objective == "p_median" else w @ within
-    assert objective_on(other, sol, objective, w, 12.0) == pytest.approx(expected)
+    assert objective_on(objective, other, sol, w, 12.0) == pytest.approx(expected)

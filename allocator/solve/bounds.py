@@ -84,7 +84,7 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
         gain = W @ np.maximum(d1[:, None] - P, 0.0)
         removable = phi1 < p
         loss = np.bincount(phi1[removable], weights=(W * (d2 - d1))[removable], minlength=p)[:p]
-        ii, jj = np.nonzero((P < d2[:, None]) & removable[:, None])
+        ii, jj = np.nonzero((P < d2[:, None]) & removable[:, None])  # noqa: SIM300 (P is a matrix)
         extra = np.bincount(jj * p + phi1[ii], weights=W[ii] * (d2[ii] - np.maximum(P[ii, jj], d1[ii])),
                             minlength=P.shape[1] * p).reshape(P.shape[1], p)
         profit = gain[:, None] - loss[None, :] + extra
@@ -192,13 +192,13 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
     lam = np.minimum(lam, rows_sorted.limit)
     best_L, best_lam = -np.inf, lam.copy()
     factor, stall, it = 2.0, 0, 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is read after the loop)
         rows, cols, vals = rows_sorted.below(lam)
         rho = np.bincount(cols, weights=vals - lam[rows], minlength=m)
         sites = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
         fixed_part = np.minimum(WF - lam, 0.0)
         L = float(lam.sum() + fixed_part.sum() + rho[sites].sum())
-        if L > best_L + 1e-12 * abs(L):
+        if L > best_L + 1e-12 * abs(L):  # noqa: SIM300 (L is a value, not a constant)
             best_L, best_lam, stall = L, lam.copy(), 0
         else:
             stall += 1

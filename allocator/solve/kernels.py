@@ -26,3 +26,64 @@ def nearest_open(cost: np.ndarray, open_sites: np.ndarray) -> tuple[np.ndarray, 
     site = o[k]
     site = np.where(np.isfinite(best), site, -1)
     return site.astype(np.int64), best
+
+
+def nearest_time(cost: np.ndarray, open_sites: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    """Per client, the minutes to its nearest open site: ``min(fallback, min over open columns)``.
+
+    ``open_sites`` is a bool mask or an array of column positions; ``fallback``
+    (e.g. the time to the nearest fixed site, which is not a column of
+    ``cost``) is the value where no open column is nearer, inf when None.
+    The same floats as :func:`nearest_open`'s minutes, without the argmin.
+    """
+    o = np.asarray(open_sites)
+    if o.size == 0 or (o.dtype == bool and not o.any()):
+        near = np.full(cost.shape[0], np.inf)
+        return near if fallback is None else np.asarray(fallback, dtype=float).copy()
+    near = cost[:, o].min(axis=1)
+    return near if fallback is None else np.minimum(fallback, near)
+
+
+def split_minutes(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per location, the sum over sites of the share of its people a site serves x its minutes."""
+    return (shares * np.where(np.isfinite(cost), cost, 0)).sum(axis=1)
+
+
+def split_times(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Minutes per location under a split assignment: the mean over its served shares (inf: nobody serves it)."""
+    served = shares.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.where(served > 1e-9, split_minutes(shares, cost) / np.maximum(served, 1e-12), np.inf)
+
+
+def objective_of(name: str, cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, threshold: float | None,
+                 shares: np.ndarray | None = None, rows: np.ndarray | None = None) -> float:
+    """The travel-time objective ``name`` of the open sites (or of the split assignment ``shares``).
+
+    ``p_median``: person-minutes; ``max_coverage``: people within
+    ``threshold``; ``min_underserved``: everyone minus those; ``p_center`` /
+    ``weighted_p_center``: the longest (weighted) time.  Over ``rows`` (a bool
+    mask; default: the locations with people that reach some site; a coverage
+    model may count every location with people, those reaching no site add 0).
+    With ``shares`` (capacities) the model's split assignment counts, not the
+    nearest site (except for the centers).
+    """
+    w = np.asarray(weight, dtype=float)
+    if rows is None:
+        rows = (w > 0) & np.isfinite(cost).any(axis=1)
+    if shares is None or name in ("p_center", "weighted_p_center"):   # the centers: always the nearest site
+        times = nearest_time(cost[rows], open_sites)
+        if name == "p_center":
+            return float(times.max(initial=0.0))
+        if name == "weighted_p_center":
+            return float((w[rows] * times).max(initial=0.0))
+        if name == "p_median":
+            return float(w[rows] @ times)
+        within = w[rows] @ (times <= threshold)
+    else:
+        if name == "p_median":
+            return float(w @ split_minutes(shares, cost))
+        within = w @ (shares * (cost <= threshold)).sum(axis=1)
+    if name == "max_coverage":
+        return float(within)
+    return float(w.sum() - within)   # min_underserved

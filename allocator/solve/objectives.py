@@ -16,8 +16,7 @@ from typing import Literal
 import numpy as np
 
 from allocator.solve import models
-from allocator.solve.kernels import nearest_open
-from allocator.solve.plan.model import split_minutes
+from allocator.solve.kernels import objective_of
 from allocator.solve.solution import Solution
 
 
@@ -96,13 +95,17 @@ def _set_cover(problem: Problem, options: SolveOptions) -> Solution:
                                   **options.as_kwargs())
 
 
+def _center(problem: Problem, options: SolveOptions, weighted: bool) -> Solution:
+    return models.solve_p_center(problem.cost, problem.weight, _p(problem), problem.fixed, weighted=weighted,
+                                 time_limit=options.time_limit, gap_rel=options.gap_rel, threads=options.threads)
+
+
 def _p_center(problem: Problem, options: SolveOptions) -> Solution:
-    return models.solve_p_center(problem.cost, problem.weight, _p(problem), problem.fixed, **options.as_kwargs())
+    return _center(problem, options, weighted=False)
 
 
 def _weighted_p_center(problem: Problem, options: SolveOptions) -> Solution:
-    return models.solve_p_center(problem.cost, problem.weight, _p(problem), problem.fixed, weighted=True,
-                                 **options.as_kwargs())
+    return _center(problem, options, weighted=True)
 
 
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
@@ -130,20 +133,4 @@ def objective_value(name: str, cost: np.ndarray, solution: Solution, weight: np.
     """
     if name == "set_cover":
         return solution.objective
-    w = np.asarray(weight, dtype=float)
-    reach = (w > 0) & np.isfinite(cost).any(axis=1)
-    times = nearest_open(cost[reach], solution.open_sites)[1]
-    if name == "p_center":
-        return float(times.max(initial=0.0))
-    if name == "weighted_p_center":
-        return float((w[reach] * times).max(initial=0.0))
-    if solution.shares is None:
-        minutes, within = w[reach] @ times, w[reach] @ (times <= threshold)
-    else:   # capacities: the model's split assignment, not the nearest site
-        minutes = w @ split_minutes(solution.shares, cost)
-        within = w @ (solution.shares * (cost <= threshold)).sum(axis=1)
-    if name == "p_median":
-        return float(minutes)
-    if name == "max_coverage":
-        return float(within)
-    return float(w.sum() - within)   # min_underserved
+    return objective_of(name, cost, weight, solution.open_sites, threshold, shares=solution.shares)

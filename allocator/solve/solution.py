@@ -40,3 +40,25 @@ class Solution:
     shares: np.ndarray | None = None       # client x site: share of each client's people a site serves (capacitated)
     site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
     assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big a solve was: the model's variables and rows, and the seconds spent building and solving it."""
+
+    n_variables: int = 0
+    n_constraints: int = 0
+    build_s: float = 0.0
+    solve_s: float = 0.0
+
+
+def finish(model: str, *, status: str, objective: float, gap: float | None, open_mask: np.ndarray,
+           fixed: np.ndarray, sizes: Sizes, notes: list[str], uncoverable: np.ndarray) -> Solution:
+    """The :class:`Solution` of a classic model from its open-site mask (fixed sites included)."""
+    return Solution(model=model, status=status, objective=float(objective),
+                    gap=None if gap is None else float(gap),
+                    open_sites=np.flatnonzero(open_mask).astype(np.int64),
+                    new_sites=np.flatnonzero(open_mask & ~fixed).astype(np.int64),
+                    solve_seconds=float(sizes.solve_s), build_seconds=float(sizes.build_s),
+                    n_variables=int(sizes.n_variables), n_constraints=int(sizes.n_constraints), notes=notes,
+                    uncoverable=np.asarray(uncoverable, dtype=np.int64))

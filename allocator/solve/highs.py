@@ -1,0 +1,126 @@
+"""HiGHS glue: a pulp.HiGHS that takes a MIP start, the quiet banner, solve-and-classify, the gap and row helpers."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pulp
+
+from allocator.errors import AllocatorError
+from allocator.solve.checks import Options
+
+
+class MipStartHiGHS(pulp.HiGHS):
+    """pulp.HiGHS that can hand HiGHS a MIP start (values by variable)."""
+
+    def __init__(self, start: dict | None = None, **kw):
+        super().__init__(**kw)
+        self._start = start
+
+    def callSolver(self, lp):  # noqa: N802 (PuLP's name)
+        if self._start:
+            idx = np.array([v.index for v in self._start], dtype=np.int32)
+            val = np.array([float(x) for x in self._start.values()], dtype=np.float64)
+            lp.solverModel.setSolution(len(idx), idx, val)
+        lp.solverModel.run()
+
+
+@dataclass
+class Run:
+    """A classified HiGHS run."""
+
+    status: str          # optimal | time_limit | infeasible | no_solution
+    bound: float         # proven bound on the model objective (w/o constant), in the model's sense
+    seconds: float
+
+
+@lru_cache(maxsize=1)
+def quiet_highs() -> None:
+    """Create HiGHS once with stdout closed: its copyright banner is printed from C++
+    on the first construction in a process, whatever ``msg`` says, and would end up
+    in the middle of the command line's output."""
+    import highspy
+
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **highs_options) -> Run:
+    """Solve ``prob`` with HiGHS within the remaining budget and classify the result.
+
+    ``highs_options`` are passed to HiGHS as they are (e.g. ``presolve="off"``)."""
+    import highspy
+
+    quiet_highs()
+    rem = opts.remaining()
+    kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **highs_options)
+    if rem is not None:
+        kw["timeLimit"] = max(rem, 0.05)
+    solver = MipStartHiGHS(start=start, **kw)
+    t0 = time.perf_counter()
+    prob.solve(solver)
+    secs = time.perf_counter() - t0
+    h = prob.solverModel
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    maximise = prob.sense == pulp.LpMaximize
+    bound = info.mip_dual_bound
+    # PuLP gives HiGHS "minimise -objective" for maximisation problems.
+    bound = -bound if maximise else bound
+    if ms in (S.kOptimal, S.kModelEmpty):
+        if not has_sol and ms == S.kModelEmpty:
+            has_sol = True
+        return Run("optimal", bound, secs)
+    if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return Run("infeasible", bound, secs)
+    if ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit):
+        return Run("time_limit" if has_sol else "no_solution", bound, secs)
+    raise AllocatorError(f"the HiGHS solver failed (model status {h.modelStatusToString(ms)})",
+                         fix="report this model; try a different time_limit or threads setting")
+
+
+def binary_values(vars_: list) -> np.ndarray:
+    return np.array([(v.varValue or 0.0) > 0.5 for v in vars_], dtype=bool)
+
+
+def relative_gap(obj: float, bound: float, maximise: bool) -> float:
+    """Relative gap |obj - bound| / |obj| (0 when the bound is attained)."""
+    if not math.isfinite(bound):
+        return math.inf
+    diff = (bound - obj) if maximise else (obj - bound)
+    diff = max(diff, 0.0)
+    if abs(obj) < 1e-12:
+        return 0.0 if diff <= 1e-9 else math.inf
+    g = diff / abs(obj)
+    return 0.0 if g < 1e-9 else g
+
+
+def affine(pairs) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(pairs)
+
+
+def chained_row(prob: pulp.LpProblem, pairs: list, previous, name: str) -> None:
+    """One radius row: ``sum(pairs) >= 1`` at a client's first level, else
+    ``sum(pairs) - z_previous >= 0`` (the chained form)."""
+    if previous is None:
+        add_row(prob, pairs, pulp.LpConstraintGE, 1, name)
+    else:
+        add_row(prob, pairs + [(previous, -1.0)], pulp.LpConstraintGE, 0, name)
+
+
+def add_row(prob, pairs, sense, rhs, name):
+    prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(pairs), sense, rhs=rhs), name)
+

@@ -1,0 +1,269 @@
+"""The chained radius model of the p-median: levels, rows, client merging, MIP start and exact level generation.
+
+See docs/formulations/p-median.md for the formulation and why each step is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from allocator.errors import AllocatorError
+from allocator.solve import bounds as mb
+from allocator.solve import highs
+from allocator.solve.checks import Options
+from allocator.solve.highs import add_row, binary_values, chained_row
+from allocator.solve.kernels import nearest_time
+from allocator.solve.solution import EMPTY, Sizes
+
+# p-median level generation: fewest levels per client in the first model, growth factor of a violated cap
+_MIN_LEVELS = 1
+_CAP_GROW = 1.5
+#: HiGHS search options for the radius model (see benchmarks/README.md for the
+#: measurements).  Presolve is off and LPs are solved by interior point; the MIP
+#: start is usually optimal or nearly so, hence the primal heuristics are off,
+#: and reliable pseudo-costs from strong branching are not required.  Search
+#: options only: the model and its optimum are unchanged.
+RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", mip_heuristic_effort=0.0,
+                     mip_heuristic_run_feasibility_jump=False, mip_heuristic_run_rins=False,
+                     mip_heuristic_run_rens=False,
+                     mip_heuristic_run_root_reduced_cost=False, mip_pscost_minreliable=0)
+
+
+@dataclass
+class RadiusResult:
+    """What :func:`radius_mip` found: candidate positions, status, a lower bound on ``sum W * cost``
+    (without the merging constants) and the model's size and times."""
+
+    positions: np.ndarray
+    status: str
+    lower: float
+    sizes: Sizes
+
+
+def true_value(Ca: np.ndarray, fa: np.ndarray, W: np.ndarray, pos: np.ndarray) -> float:
+    """Objective of opening candidate positions ``pos`` (inf if somebody is unserved)."""
+    cost = nearest_time(Ca, pos, fa)
+    return float(W @ cost) if np.isfinite(cost).all() else math.inf
+
+
+def first_caps(Ca: np.ndarray, fa: np.ndarray, levels: list, K: np.ndarray,
+               start_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first level caps ``(t_idx, u_idx)`` from the start solution.
+
+    Each client's exact levels end at its second-nearest open site in the
+    start solution (fixed sites included), at least ``_MIN_LEVELS`` levels,
+    and a one-row tail runs to the third-nearest (see
+    docs/formulations/p-median.md, "Exact level generation").
+    """
+    open_cost = np.column_stack([Ca[:, start_pos], fa])
+    nearest = np.sort(np.partition(open_cost, min(2, open_cost.shape[1] - 1), axis=1)[:, :3], axis=1)
+    t_idx = np.minimum(np.maximum(level_at(levels, K, nearest[:, 1]), _MIN_LEVELS), K - 1)
+    u_idx = np.maximum(t_idx, level_at(levels, K, nearest[:, -1]))
+    return t_idx, u_idx
+
+
+def violated(levels: list, K: np.ndarray, t_idx: np.ndarray, u_idx: np.ndarray, gcost: np.ndarray) -> np.ndarray:
+    """Clients the truncated model charges less than their cost ``gcost`` (and whose levels can still grow)."""
+    n = len(levels)
+    cap = np.array([levels[g][t_idx[g]] for g in range(n)])
+    end = np.array([levels[g][u_idx[g]] for g in range(n)])
+    charged = np.where(gcost <= cap, gcost, np.where(gcost < end, cap, end))
+    return (t_idx < K - 1) & (charged != gcost)
+
+
+def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos: np.ndarray | None,
+               opts: Options, notes: list[str], infeasible: Callable[[], None]) -> RadiusResult:
+    """Solve the radius model over groups ``Ca`` by exact level generation.
+
+    ``infeasible()`` is called (and must raise) when HiGHS proves that no ``p``
+    candidates serve everybody.  ``start_pos`` (or a greedy solution) is the
+    MIP start and sets the first level caps.  The truncated model is a
+    relaxation, so its bound is a valid lower bound; when no client is charged
+    less than its cost, the solution is optimal (docs/formulations/p-median.md).
+    """
+    t0 = time.perf_counter()
+    n_cand = Ca.shape[1]
+    if p == 0 or n_cand == p:
+        pos = np.arange(n_cand) if p else EMPTY.copy()
+        val = true_value(Ca, fa, Wa, pos)
+        if not math.isfinite(val):
+            infeasible()
+        return RadiusResult(pos, "optimal", val, Sizes(build_s=time.perf_counter() - t0))
+    levels, members, K = radius_levels(Ca, fa)
+    if start_pos is None:
+        P, fpen = mb.penalised(Ca, fa)
+        start_pos = mb.interchange(P, Wa, fpen, mb.greedy(P, Wa, fpen, p))
+    best_pos = np.asarray(start_pos, dtype=np.int64)
+    best_val = true_value(Ca, fa, Wa, best_pos)
+    t_idx, u_idx = first_caps(Ca, fa, levels, K, best_pos)
+    base = float(sum(W * D[0] for W, D in zip(Wa, levels, strict=True)))   # the model's constant, all groups
+    t_build, t_solve = time.perf_counter() - t0, 0.0
+    lower = -math.inf
+    nv = nc = 0
+    iteration = 0
+    while True:
+        iteration += 1
+        t1 = time.perf_counter()
+        rep, Wr = merge_truncated(Wa, levels, members, t_idx, K, fa, u_idx)
+        rep_levels = [levels[g] for g in rep]
+        prob, y, zs, tails = build_radius(Wr, rep_levels, [members[g] for g in rep], t_idx[rep], K[rep],
+                                          fa[rep], n_cand, p, u_idx[rep])
+        nv = len(y) + sum(len(z) for z in zs) + sum(v is not None for v in tails)
+        nc = len(prob.constraints())
+        start = radius_start(y, zs, rep_levels, best_pos, Ca[rep], fa[rep], tails, u_idx[rep])
+        t_build += time.perf_counter() - t1
+        run = highs.solve(prob, opts, start, **RADIUS_SEARCH)
+        t_solve += run.seconds
+        if run.status == "infeasible":
+            infeasible()
+        if run.status == "no_solution":
+            status = "time_limit"
+            break
+        pos = np.flatnonzero(binary_values(y))
+        gcost = nearest_time(Ca, pos, fa)
+        val = float(Wa @ gcost) if np.isfinite(gcost).all() else math.inf
+        if val < best_val:
+            best_val, best_pos = val, pos
+        lower = max(lower, base + run.bound)
+        viol = violated(levels, K, t_idx, u_idx, gcost)
+        if run.status == "time_limit" or not viol.any() or opts.expired():
+            status = "optimal" if run.status != "time_limit" and not viol.any() else "time_limit"
+            break
+        # Exact level generation: extend the violated clients and solve again.
+        grow = np.flatnonzero(viol)
+        cap = np.array([levels[g][t_idx[g]] for g in grow])
+        t_idx[grow] = level_at([levels[g] for g in grow], K[grow], np.maximum(gcost[grow], cap) * _CAP_GROW)
+        u_idx[grow] = np.maximum(u_idx[grow], t_idx[grow])
+    if iteration > 1:
+        notes.append(f"p-median: exact level generation needed {iteration} solves")
+    if not np.isfinite(best_val):
+        raise AllocatorError("no feasible p-median solution was found within the time limit",
+                             field="time_limit", fix="raise time_limit")
+    return RadiusResult(best_pos, status, lower, Sizes(nv, nc, t_build, t_solve))
+
+
+def merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.ndarray,
+                     fa: np.ndarray, u_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge groups whose truncated radius rows coincide: ``(representatives, weights)``.
+
+    Groups equal in every offset, site set and tail the truncated rows use get
+    identical variables and rows, so one group with the summed weight gives the
+    same model (docs/formulations/p-median.md, "Merging truncated rows").
+    """
+    first: dict[tuple, int] = {}
+    inv = np.empty(len(levels), dtype=np.int64)
+    for g in range(len(levels)):
+        t, u = int(t_idx[g]), int(u_idx[g])
+        last = t == K[g] - 1 and not np.isfinite(fa[g])
+        D = levels[g]
+        ring = np.sort(np.concatenate(members[g][t:u])).tobytes() if u > t else b""
+        key = (t, u - t, last, (D[1:t + 1] - D[0]).tobytes(), D[u] - D[0], ring,
+               *(m.tobytes() for m in members[g][:t + 1 if last else t]))
+        inv[g] = first.setdefault(key, len(first))
+    rep = np.unique(inv, return_index=True)[1]        # first member of each merged group
+    return rep, np.bincount(inv, weights=W, minlength=len(first))
+
+
+def build_radius(W, levels, members, t_idx, K, fa, n_cand, p, u_idx):
+    """The chained radius model (Elloumi 2010; García, Labbé & Marín 2011), truncated after level
+    ``t_idx + 1`` per group, with a one-row tail ring up to level ``u_idx`` (a relaxation: never more
+    than the true cost).  See docs/formulations/p-median.md, "The chained radius model".
+    Returns ``(prob, y, z per group, tail variable or None per group)``.
+    """
+    prob = pulp.LpProblem("p_median", pulp.LpMinimize)
+    y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
+    obj, zs, _ = radius_rows(prob, y, W, levels, members, t_idx, K, fa)
+    tails: list = []
+    for g in range(len(levels)):
+        t, u = int(t_idx[g]), int(u_idx[g])
+        if u <= t:
+            tails.append(None)
+            continue
+        zt = prob.add_variable(f"t{g:07d}", 0, 1)
+        tails.append(zt)
+        obj.append((zt, W[g] * (levels[g][u] - levels[g][t])))
+        ring = [(y[j], 1.0) for m in members[g][t:u] for j in m]
+        chained_row(prob, ring + [(zt, 1.0)], zs[g][t - 1] if t else None, f"tail{g}")
+    prob.setObjective(pulp.LpAffineExpression(obj))
+    add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
+    return prob, y, zs, tails
+
+
+def radius_rows(prob: pulp.LpProblem, y: list, W, levels, members, t_idx, K, fa, prefix: str = ""):
+    """Add the chained radius rows of :func:`build_radius` for every group to
+    ``prob`` (over the site variables ``y``); returns ``(objective pairs, z
+    variables per group, objective constant)``."""
+    obj: list = []
+    mconst = 0.0
+    zs = []
+    r = 0
+    for g in range(len(levels)):
+        D = levels[g]
+        t = int(t_idx[g])
+        mconst += W[g] * D[0]
+        z = [prob.add_variable(f"{prefix}z{g:07d}_{k:05d}", 0, 1) for k in range(t)]
+        zs.append(z)
+        grp = members[g]
+        for k in range(t):
+            obj.append((z[k], W[g] * (D[k + 1] - D[k])))
+            chained_row(prob, [(y[j], 1.0) for j in grp[k]] + [(z[k], 1.0)], z[k - 1] if k else None,
+                         f"{prefix}r{r}")
+            r += 1
+        if t == K[g] - 1 and not np.isfinite(fa[g]):
+            chained_row(prob, [(y[j], 1.0) for j in grp[t]], z[t - 1] if t else None, f"{prefix}r{r}")
+            r += 1
+    return obj, zs, mconst
+
+
+def radius_levels(Ca: np.ndarray, fa: np.ndarray):
+    """Sorted distinct levels per group and the sites at each level: ``(levels, members, K)``.
+
+    Only candidate distances strictly below the nearest fixed site f_i matter:
+    at radius f_i the fixed site already serves the client, so every level
+    >= f_i has z = 0; f_i itself is kept as the last level D^K (the cost if no
+    nearer candidate opens).
+    """
+    levels: list[np.ndarray] = []
+    members: list[list[np.ndarray]] = []
+    for g in range(Ca.shape[0]):
+        row = Ca[g]
+        keep = np.flatnonzero(row < fa[g])       # finite, below the fixed site
+        order = keep[np.argsort(row[keep], kind="stable")]
+        D, first = np.unique(row[order], return_index=True)
+        groups = np.split(order, first[1:]) if order.size else []
+        if np.isfinite(fa[g]):
+            D = np.append(D, fa[g])
+            groups.append(np.zeros(0, dtype=np.int64))
+        levels.append(D)
+        members.append(groups)
+    return levels, members, np.array([len(D) for D in levels], dtype=np.int64)
+
+
+def level_at(levels: list[np.ndarray], K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Per group, the index of its first level at or beyond ``dist`` (its last
+    level ``K - 1`` if none is): where a cap at distance ``dist`` cuts its rows."""
+    return np.array([min(int(np.searchsorted(D, d, "left")), k - 1) for D, k, d in zip(levels, K, dist, strict=True)],
+                    dtype=np.int64)
+
+
+def radius_start(y, zs, levels, pos, Ca, fa, tails, u_idx) -> dict:
+    """A complete MIP start for the radius model from candidate positions ``pos``."""
+    start = {v: 0.0 for v in y}
+    for j in pos:
+        start[y[int(j)]] = 1.0
+    gc = nearest_time(Ca, pos, fa)
+    for g, z in enumerate(zs):
+        D = levels[g]
+        for k in range(len(z)):
+            start[z[k]] = 1.0 if gc[g] > D[k] else 0.0
+        if tails[g] is not None:
+            start[tails[g]] = 1.0 if gc[g] >= D[u_idx[g]] else 0.0
+    return start
+
+

@@ -47,7 +47,7 @@ lint: $(BIN)/.installed-lint
 	$(BIN)/mypy
 
 docs: $(BIN)/.installed-docs
-	$(BIN)/mkdocs build --strict --site-dir $(SITE)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 	@echo "documentation: $(SITE)/index.html"
 
 clean:

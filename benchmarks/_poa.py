@@ -34,9 +34,9 @@ import allocator  # noqa: E402
 from allocator.scenario import catalog  # noqa: E402
 from allocator.solve.highs import quiet_highs  # noqa: E402
 from allocator.solve.p_median import solve_p_median  # noqa: E402
+from allocator.traveltime.graph import network_arrays, snap_points, travel_time_matrix  # noqa: E402
 from allocator.traveltime.network import load_network  # noqa: E402
 from allocator.traveltime.rounding import round_times  # noqa: E402  (the scenarios' solver.round_s)
-from allocator.traveltime.graph import network_arrays, snap_points, travel_time_matrix  # noqa: E402
 
 SNAP_M = 500.0          # the snapping limit the pipeline uses
 REL_TOL = 1e-9          # objectives "match" when |a - b| <= REL_TOL * max(|a|, |b|, 1)
@@ -49,9 +49,10 @@ REL_TOL = 1e-9          # objectives "match" when |a - b| <= REL_TOL * max(|a|, 
 
 def cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown"
@@ -70,7 +71,8 @@ def allocator_revision() -> str:
         return f"unknown ({root})"
     if dirty:
         import hashlib
-        h = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((root / "allocator").rglob("*.py")))).hexdigest()[:10]
+        sources = b"".join(p.read_bytes() for p in sorted((root / "allocator").rglob("*.py")))
+        h = hashlib.sha256(sources).hexdigest()[:10]
         return f"{head}+dirty (allocator/ sha256 {h}) at {root}"
     return f"{head} at {root}"
 

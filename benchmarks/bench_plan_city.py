@@ -33,9 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
+from allocator.solve.plan import PlanService, Sites, solve_plan  # noqa: E402
 from allocator.solve.plan import levels as plan_levels  # noqa: E402
 from allocator.solve.plan.block import Block  # noqa: E402
-from allocator.solve.plan import PlanService, Sites, solve_plan  # noqa: E402
 
 
 def services(d: _poa.CityData) -> dict[str, PlanService]:
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
         if name not in a.plans.split(","):
             continue
         print(f"\n-- plan '{name}'")
-        sol, walls = _poa.repeat(lambda: solve_plan([svc], time_limit=a.alloc_limit)[0], a.repeat)
+        sol, walls = _poa.repeat(lambda svc=svc: solve_plan([svc], time_limit=a.alloc_limit)[0], a.repeat)
         _poa.print_allocator(sol, walls)
         check = _poa.pmedian_value(d.C, d.w, sol.open_sites)
         print(f"check   : objective re-evaluated with numpy: {check:.6f} "
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
               f"{len(sol.new_sites)} new, {len(sol.closed_sites)} closed, spent {sol.budget_used:g}")
         line = f"  {name:9s} allocator {_poa.fmt_s(_poa.med(walls))} ({sol.status})"
         if not a.skip_peer:
-            peer, pw = _poa.repeat(lambda: full_rows(svc, a.peer_limit), 1)
+            peer, pw = _poa.repeat(lambda svc=svc: full_rows(svc, a.peer_limit), 1)
             _poa.print_allocator(peer, pw, label="full rows")
             same = _poa.same(peer.objective, sol.objective)
             print(f"compare : allocator {sol.objective:,.1f} vs full rows {peer.objective:,.1f} "

@@ -36,7 +36,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-
 TARGET_S = 60.0
 TARGET_GB = 4.0
 

@@ -52,7 +52,7 @@ ACCESS_KEYS = ("within_share", "underserved_share", "mean_min", "median_min", "p
 
 # --- inequality ---------------------------------------------------------------------------------
 
-def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
+def _finite_weighted(values, weights) -> tuple[np.ndarray, np.ndarray]:
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     keep = np.isfinite(values) & (weights > 0)
@@ -61,7 +61,7 @@ def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
 
 def lorenz(values, weights) -> tuple[np.ndarray, np.ndarray]:
     """Lorenz curve points (population share, share of person-minutes), both from 0 to 1."""
-    x, w = _clean(values, weights)
+    x, w = _finite_weighted(values, weights)
     if w.sum() <= 0:
         return np.array([0.0, 1.0]), np.array([0.0, 1.0])
     order = np.argsort(x, kind="stable")
@@ -74,7 +74,7 @@ def lorenz(values, weights) -> tuple[np.ndarray, np.ndarray]:
 
 def gini(values, weights) -> float | None:
     """Population-weighted Gini coefficient of ``values`` (see the module docstring)."""
-    x, w = _clean(values, weights)
+    x, w = _finite_weighted(values, weights)
     if w.sum() <= 0:
         return None
     p, share = lorenz(x, w)
@@ -113,7 +113,7 @@ def theil(values, weights, groups=None) -> dict[str, float | None]:
 
 def tail_ratios(values, weights) -> dict[str, float | None]:
     """``p90_median_ratio`` and ``worst_decile_ratio`` (see the module docstring)."""
-    x, w = _clean(values, weights)
+    x, w = _finite_weighted(values, weights)
     if w.sum() <= 0:
         return {"p90_median_ratio": None, "worst_decile_ratio": None, "worst_decile_mean_min": None}
     median = weighted_quantile(x, w, 0.5)
@@ -271,73 +271,9 @@ def service_equity(demand: pd.DataFrame, threshold: float, targets, lorenz_point
     }
 
 
-# --- districts ----------------------------------------------------------------------------------
-
-def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
-    """District key and display name of each demand location, for a :class:`~allocator.scenario.schema.DistrictSpec`.
-
-    ``h3_parent``: the H3 cell at resolution 9 containing the demand point
-    (``h3.latlng_to_cell`` from the point's lat/lon; for an H3 demand grid at
-    resolution 9 that is the demand cell itself, whose id is the frame's id
-    only when ``id`` and ``h3`` are the same column, so the lon/lat route is
-    used in every case), then its parent (``h3.cell_to_parent``).
-    """
-    import geopandas as gpd
-    import h3
-
-    from allocator.errors import AllocatorError
-
-    index = demand.index
-    if spec.h3_parent is not None:
-        res = max(9, spec.h3_parent)
-        keys = [h3.cell_to_parent(h3.latlng_to_cell(lat, lon, res), spec.h3_parent)
-                for lon, lat in zip(demand["lon"], demand["lat"])]
-        keys = pd.Series(keys, index=index, dtype=str)
-        return keys, keys.copy()
-    if spec.column is not None:
-        layer = scenario.spec.demand[0]
-        path = scenario.resolve_path(layer.source, "demand[0].source")
-        if path.suffix.lower() == ".csv":
-            table = pd.read_csv(path, dtype=str)
-        else:
-            table = pd.DataFrame(gpd.read_file(path, layer=layer.layer).drop(columns="geometry"))
-        if spec.column not in table:
-            raise AllocatorError(f"column '{spec.column}' is not in the demand layer", file=scenario.path,
-                                 field="districts.column", fix=f"columns are: {', '.join(map(str, table.columns))}")
-        ids = table[layer.id].astype(str) if layer.id else pd.Series(range(len(table))).astype(str)
-        lookup = dict(zip(ids, table[spec.column].astype(str)))
-        keys = pd.Series([lookup.get(str(i).split("~")[0], "unknown") for i in demand["id"]], index=index, dtype=str)
-        return keys, keys.copy()
-    path = scenario.resolve_path(spec.source, "districts.source")
-    try:
-        polygons = gpd.read_file(path, layer=spec.layer)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
-        raise AllocatorError(f"cannot read the district polygons ({exc})", file=scenario.path,
-                             field="districts.source") from None
-    if polygons.crs is None:
-        raise AllocatorError("the district layer has no CRS", file=scenario.path, field="districts.source",
-                             fix="save the polygons with a coordinate reference system")
-    for column, name in ((spec.id, "id"), (spec.name_column, "name_column")):
-        if column is not None and column not in polygons:
-            raise AllocatorError(f"column '{column}' is not in the district layer", file=scenario.path,
-                                 field=f"districts.{name}", fix=f"columns are: {', '.join(map(str, polygons.columns))}")
-    polygons = polygons.to_crs("EPSG:4326").reset_index(drop=True)
-    polygons["_key"] = polygons[spec.id].astype(str) if spec.id else polygons.index.astype(str)
-    polygons["_name"] = polygons[spec.name_column].astype(str) if spec.name_column else polygons["_key"]
-    points = gpd.GeoDataFrame({"_row": np.arange(len(demand))},
-                              geometry=gpd.points_from_xy(demand["lon"], demand["lat"]), crs="EPSG:4326")
-    joined = gpd.sjoin(points, polygons[["_key", "_name", "geometry"]], how="left", predicate="within")
-    joined = joined.drop_duplicates("_row").sort_values("_row")
-    keys = pd.Series(joined["_key"].fillna("outside").to_numpy(str), index=index, dtype=str)
-    names = pd.Series(joined["_name"].fillna("outside").to_numpy(str), index=index, dtype=str)
-    return keys, names
-
-
 def attach(scenario, result) -> None:
-    """Add the districts (when the scenario has them) and the equity block to a pipeline ServiceResult."""
+    """Add the equity block to a ServiceResult (districts: the demand's columns, assigned when prepared)."""
     demand = result.demand
     spec = scenario.spec
-    if spec.districts is not None:
-        demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
     targets = [*spec.targets, *result.service.targets]
     result.equity = service_equity(demand, result.service.threshold_min, targets)

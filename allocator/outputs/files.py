@@ -30,12 +30,12 @@ import geopandas as gpd
 import pandas as pd
 
 from allocator import ATTRIBUTION, __version__
-from allocator.scenario.catalog import load_catalog
-from allocator.outputs.map import ServiceLayer, render_map
-from allocator.outputs.manifest import build_manifest
 from allocator.errors import AllocatorError
-from allocator.pipeline import RunResult, ServiceResult
+from allocator.outputs.manifest import build_manifest
+from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
+from allocator.results import RunResult, ServiceResult
+from allocator.scenario.catalog import load_catalog
 
 SUMMARY_SCHEMA = "allocator.summary/1"
 _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"

@@ -30,6 +30,7 @@ import pandas as pd
 
 from allocator import ATTRIBUTION
 from allocator.evaluate import equity
+from allocator.inputs.districts import assign_districts
 
 # --- labels -------------------------------------------------------------------------------------
 
@@ -477,7 +478,7 @@ def _comparable(results) -> list:
             demand = s.demand.copy()
             if "district" not in demand and scenario_with_districts is not None:
                 spec = scenario_with_districts.spec.districts
-                demand["district"], demand["district_name"] = equity.assign_districts(demand, spec, scenario_with_districts)
+                demand["district"], demand["district_name"] = assign_districts(demand, spec, scenario_with_districts)
             blocks[s.service.name] = (s, equity.service_equity(demand, s.service.threshold_min, list(targets.values())))
         out.append((r, blocks))
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from allocator import ATTRIBUTION, __version__
 from allocator.errors import AllocatorError
+from allocator.outputs.labels import amount as _amount
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
 
@@ -116,11 +117,6 @@ def run_one(path: Path, args: argparse.Namespace):
     print(f"  report:  {out_dir / 'report.html'}")
     print(f"  data {ATTRIBUTION}")
     return result
-
-
-def _amount(value: float) -> str:
-    """Money for the console: 12, 11.5, 1,250.25."""
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _fmt(value, spec: str) -> str:

@@ -31,19 +31,16 @@ from allocator.evaluate.facilities import facility_rows, served
 from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers, read_layer
-from allocator.inputs.sites import candidate_sites, check_site_ids_unique, existing_sites
+from allocator.inputs.sites import candidate_sites, existing_sites
 from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
-from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service, SolverSpec
 from allocator.solve.kernels import nearest_open
 from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
 from allocator.solve.solution import Solution
-from allocator.traveltime.graph import NetworkArrays, network_arrays, snap_points, travel_time_matrix
-from allocator.traveltime.network import NetworkReport, load_network
 from allocator.traveltime.rounding import round_times
-from allocator.traveltime.table import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
+from allocator.traveltime.source import TravelTimeSource, open_source
 
 
 class Progress:
@@ -91,12 +88,12 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 
     t0 = time.perf_counter()
-    times, report = _load_network(scenario, log) if spec.matrix is None else _load_matrix(scenario, log)
-    timings["network_s" if spec.matrix is None else "matrix_s"] = time.perf_counter() - t0
+    times = open_source(scenario, log)
+    timings[times.timing_key] = time.perf_counter() - t0
 
     services = [_prepare(scenario, i, service, layers, times, solver.round_s, log)
                 for i, service in enumerate(spec.services)]
-    return PreparedRun(scenario=scenario, network=report, services=services, timings=timings)
+    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings)
 
 
 def solve(prepared: PreparedRun, solver: SolverSpec) -> list[Solution]:
@@ -136,34 +133,8 @@ def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | N
     return write_outputs(result, out_dir, tiles=tiles, lang=lang)
 
 
-def _load_network(scenario: LoadedScenario, log: Callable[[str], None]) -> tuple[NetworkArrays, NetworkReport]:
-    """The scenario's road network, prepared for snapping and shortest paths."""
-    spec = scenario.spec.network
-    source = spec.source
-    if isinstance(source, str):
-        source = scenario.resolve_path(source, "network.source")
-    try:
-        graph, report = load_network(source, spec.mode, cache_dir=catalog.cache_dir() / "networks")
-    except AllocatorError as exc:
-        exc.field = exc.field or "network.source"
-        raise exc.with_file(scenario.path) from None
-    log(f"network ({spec.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
-        f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
-        + (" (from cache)" if report.from_cache else ""))
-    return network_arrays(graph), report
-
-
-def _load_matrix(scenario: LoadedScenario, log: Callable[[str], None]) -> tuple[TravelTimeTable, MatrixReport]:
-    """The scenario's precomputed travel-time matrix, read and checked once for every service."""
-    spec = scenario.spec.matrix
-    table, report = read_matrix_csv(scenario.resolve_path(spec.source, "matrix.source"), spec)
-    log(f"travel times from matrix {report.source}: {report.pairs:,} pairs ({report.origins:,} origins x "
-        f"{report.destinations:,} destinations, {report.unreachable:,} marked unreachable) in {report.seconds:.1f}s")
-    return table, report
-
-
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-             times: NetworkArrays | TravelTimeTable, round_s: float, log: Callable[[str], None]) -> PreparedService:
+             times: TravelTimeSource, round_s: float, log: Callable[[str], None]) -> PreparedService:
     """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
     t_start = time.perf_counter()
     spec = scenario.spec
@@ -185,15 +156,13 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     sites = pd.concat([existing.assign(status="existing"), candidates.assign(status="new", count=1)],
                       ignore_index=True)
     t0 = time.perf_counter()
-    if isinstance(times, NetworkArrays):
-        cost, reach_notes = _network_costs(scenario, service, field, demand, sites, times)
-    else:
-        cost, reach_notes = _matrix_costs(scenario, service, field, demand, sites, times)
+    found = times.service_times(service, field, demand, sites)
+    cost, reach_notes = found.cost, found.notes
     matrix_seconds = time.perf_counter() - t0
     notes += reach_notes
     log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
     model_cost = round_times(cost, round_s)
-    if service.objective == "set_cover":
+    if objective(service.objective).model == "set_cover":
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if spec.districts is not None:   # once, for district floors and the equity block
         demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
@@ -318,58 +287,6 @@ def _result(prep: PreparedService, solution: Solution, log: Callable[[str], None
                          matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds, rounding=rounding)
 
 
-def _network_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
-                   sites: pd.DataFrame, arrays: NetworkArrays) -> tuple[np.ndarray, list[str]]:
-    """Door-to-door minutes on the road network, with notes on points too far from any road."""
-    max_snap = scenario.spec.network.max_snap_m
-    demand_snap = snap_points(arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
-    site_snap = snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
-    notes = _reachability_notes(demand, ~demand_snap.reachable, sites, ~site_snap.reachable,
-                                f"more than {max_snap:g} m from the road network")
-    if not site_snap.reachable[sites["status"].eq("new").to_numpy()].any():
-        raise AllocatorError(
-            f"no candidate site of service '{service.name}' is within {max_snap:g} m of the road network",
-            file=scenario.path, field=f"{field}.candidates",
-            fix="check that the candidates lie inside the network's area, or raise network.max_snap_m",
-        )
-    return travel_time_matrix(arrays, demand_snap, site_snap), notes
-
-
-def _matrix_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
-                  sites: pd.DataFrame, table: TravelTimeTable) -> tuple[np.ndarray, list[str]]:
-    """Minutes looked up by id in the matrix file, with notes on ids it lacks and rows it ignores."""
-    check_site_ids_unique(sites, scenario, field)
-    lookup = cost_matrix(table, demand["id"], sites["id"])
-    name = table.path.name
-    new = sites["status"].eq("new").to_numpy()
-    if lookup.pairs_used == 0:
-        raise AllocatorError(
-            f"no row of the matrix pairs a demand id with a site id of service '{service.name}'",
-            file=table.path, field="matrix.origin / matrix.destination",
-            fix=f"origins must be demand ids (e.g. {_examples(demand['id'])}) and destinations site ids "
-                f"(e.g. {_examples(sites['id'])}); the matrix has origins like {_examples(table.origins)} "
-                f"and destinations like {_examples(table.destinations)}")
-    if not np.isfinite(lookup.cost[:, new]).any():
-        raise AllocatorError(
-            f"no candidate site of service '{service.name}' has a travel time from any demand location in the matrix",
-            file=table.path, field="matrix.destination",
-            fix=f"add rows for the candidate ids (e.g. {_examples(sites['id'][new])}) "
-                f"of {field}.candidates to the matrix")
-    notes = _reachability_notes(demand, lookup.origin_absent, sites, lookup.site_absent,
-                                f"absent from the matrix {name}")
-    ignored = len(table.minutes) - lookup.pairs_used
-    if ignored:
-        notes.append(f"{ignored:,} of {len(table.minutes):,} pairs in the matrix {name} name a demand or site id "
-                     f"outside this service and were ignored")
-    return lookup.cost, notes
-
-
-def _examples(ids: pd.Series | pd.Index, n: int = 3) -> str:
-    """The first few ids, quoted, for messages."""
-    first = [repr(str(i)) for i in list(ids)[:n]]
-    return ", ".join(first) + (", ..." if len(ids) > n else "") if first else "none"
-
-
 def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service, demand: pd.DataFrame,
                      scenario: LoadedScenario, field: str) -> None:
     """A set cover where no populated location has any site within the threshold is an error."""
@@ -381,24 +298,6 @@ def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service,
             f"the set cover has nothing to cover",
             file=scenario.path, field=f"{field}.threshold_min",
             fix="raise threshold_min, or add candidate sites near the demand")
-
-
-def _reachability_notes(demand: pd.DataFrame, demand_lost: np.ndarray, sites: pd.DataFrame,
-                        site_lost: np.ndarray, reason: str) -> list[str]:
-    """Say which demand locations and sites have no travel times, and why (``reason``)."""
-    notes = []
-    lost = demand_lost & (demand["population"].to_numpy() > 0)
-    if lost.any():
-        ids = ", ".join(demand["id"][lost].astype(str).head(5))
-        notes.append(f"{int(lost.sum())} demand locations ({demand['population'][lost].sum():,.0f} people) are "
-                     f"{reason}: counted as underserved (e.g. {ids})")
-    for status in ("existing", "new"):
-        mask = site_lost & sites["status"].eq(status).to_numpy()
-        if mask.any():
-            what = "existing facilities serve nobody" if status == "existing" else "candidate sites were left out"
-            ids = ", ".join(sites["id"][mask].astype(str).head(5))
-            notes.append(f"{int(mask.sum())} {what}: {reason} (e.g. {ids})")
-    return notes
 
 
 def _solve(prep: PreparedService, options: dict, scenario: LoadedScenario) -> Solution:

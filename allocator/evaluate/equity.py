@@ -187,18 +187,27 @@ def _weighted_mean(values, weights) -> float | None:
     return float(np.average(values, weights=weights)) if weights.sum() > 0 else None
 
 
-def snapshot(demand: pd.DataFrame, when: str, threshold: float, groups=None) -> dict:
-    """Every metric a target can name, for ``when`` in ("before", "after")."""
+def snapshot(demand: pd.DataFrame, when: str, groups=None) -> dict:
+    """The inequality and accessibility (2SFCA) metrics, for ``when`` in ("before", "after").
+
+    The access metrics (:func:`allocator.evaluate.access.access_metrics`) are
+    not repeated here: they are the service's ``before``/``after``.
+    """
     pop = demand["population"].to_numpy(float)
     times = demand[f"time_{when}"].to_numpy(float)
-    out = dict(access_metrics(np.nan_to_num(times, nan=np.inf), pop, threshold))
-    out.update(inequality(times, pop, groups))
+    out = dict(inequality(times, pop, groups))
     for kind in ("2sfca", "e2sfca"):
         column = f"access_{kind}_{when}"
         if column in demand:
             out[f"access_{kind}_mean"] = _weighted_mean(demand[column], pop)
             out[f"access_{kind}_gini"] = gini(demand[column], pop)
     return out
+
+
+def access_of(demand: pd.DataFrame, when: str, threshold: float) -> dict:
+    """The access metrics of ``demand``'s ``time_<when>`` column (NaN: no facility reachable)."""
+    times = demand[f"time_{when}"].to_numpy(float)
+    return access_metrics(np.nan_to_num(times, nan=np.inf), demand["population"].to_numpy(float), threshold)
 
 
 def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -209,7 +218,7 @@ def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
         row = {"district": key, "district_name": str(names[part.index[0]]),
                "locations": len(part), "population": float(part["population"].sum())}
         for when in ("before", "after"):
-            snap = snapshot(part, when, threshold)
+            snap = {**access_of(part, when, threshold), **snapshot(part, when)}
             for k in (*ACCESS_KEYS, "gini", "access_2sfca_mean", "access_e2sfca_mean"):
                 row[f"{k}_{when}"] = snap.get(k)
         rows.append(row)
@@ -219,7 +228,7 @@ def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
 def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame | None) -> list[dict]:
     """Each target with its before/after value and whether it is met.
 
-    ``overall`` is {"before": snapshot, "after": snapshot}. A per-district
+    ``overall`` is {"before": metrics, "after": metrics}, every metric a target can name. A per-district
     target takes the worst district (the lowest value for a ``min`` target,
     the highest for a ``max`` target) over districts with people; it is met
     when that district meets it.
@@ -252,10 +261,19 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
     return out
 
 
-def service_equity(demand: pd.DataFrame, threshold: float, targets, lorenz_points: int = 101) -> dict:
-    """The "equity" block of one service: overall inequality, districts, targets, Lorenz curves."""
+def service_equity(demand: pd.DataFrame, threshold: float, targets, access: dict[str, dict] | None = None,
+                   lorenz_points: int = 101) -> dict:
+    """The "equity" block of one service: overall inequality, districts, targets, Lorenz curves.
+
+    ``access`` is {"before": access metrics, "after": access metrics} as the
+    service already has them (computed from ``demand`` when not given); the
+    block's ``overall`` holds only the other metrics, the targets see both.
+    """
     groups = demand["district"].to_numpy(object) if "district" in demand else None
-    overall = {when: snapshot(demand, when, threshold, groups) for when in ("before", "after")}
+    overall = {when: snapshot(demand, when, groups) for when in ("before", "after")}
+    if access is None:
+        access = {when: access_of(demand, when, threshold) for when in ("before", "after")}
+    every = {when: {**access[when], **overall[when]} for when in ("before", "after")}
     districts = district_table(demand, threshold) if groups is not None else None
     curves = {}
     for when in ("before", "after"):
@@ -266,7 +284,7 @@ def service_equity(demand: pd.DataFrame, threshold: float, targets, lorenz_point
     return {
         "overall": overall,
         "districts": None if districts is None else districts.to_dict(orient="records"),
-        "targets": evaluate_targets(targets, overall, districts),
+        "targets": evaluate_targets(targets, every, districts),
         "lorenz": curves,
     }
 
@@ -276,4 +294,5 @@ def attach(scenario, result) -> None:
     demand = result.demand
     spec = scenario.spec
     targets = [*spec.targets, *result.service.targets]
-    result.equity = service_equity(demand, result.service.threshold_min, targets)
+    result.equity = service_equity(demand, result.service.threshold_min, targets,
+                                   {"before": result.before, "after": result.after})

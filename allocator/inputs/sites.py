@@ -9,6 +9,7 @@ from allocator.inputs.layers import location_keys, read_layer
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service
 
+
 def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
     """Existing facilities (rows with a positive count), or an empty table."""
     columns = ["id", "name", "count", "lon", "lat"]

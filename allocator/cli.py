@@ -76,8 +76,8 @@ def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
     from allocator.outputs.files import headline, plan_changes, write_outputs  # heavy imports after argument parsing
     from allocator.pipeline import Progress, run
-    from allocator.scenario.schema import SolverSpec
     from allocator.scenario.loader import load_scenario
+    from allocator.scenario.schema import SolverSpec
 
     scenario = load_scenario(path)
     spec = scenario.spec

@@ -114,7 +114,7 @@ def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: Solver
     if solve_s is not None:
         timings["solve_s"] = solve_s
     results = []
-    for prep, solution in zip(prepared.services, solutions):
+    for prep, solution in zip(prepared.services, solutions, strict=True):
         t0 = time.perf_counter()
         results.append(_result(prep, solution, log))
         equity.attach(scenario, results[-1])
@@ -210,7 +210,7 @@ def _plan_service(prep: PreparedService) -> PlanService:
     floors = []
     if service.district_floor is not None:
         names = prep.demand["district_name"]
-        for key, part in prep.demand.groupby("district", sort=True):
+        for _key, part in prep.demand.groupby("district", sort=True):
             mask = prep.demand.index.isin(part.index)
             floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
     return PlanService(

@@ -40,6 +40,8 @@ Definitions (``x_i`` travel time of location ``i``, ``w_i`` its population,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -215,7 +217,7 @@ def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
     rows = []
     names = demand["district_name"] if "district_name" in demand else demand["district"]
     for key, part in demand.groupby("district", sort=True):
-        row = {"district": key, "district_name": str(names[part.index[0]]),
+        row: dict[str, Any] = {"district": key, "district_name": str(names[part.index[0]]),
                "locations": len(part), "population": float(part["population"].sum())}
         for when in ("before", "after"):
             snap = {**access_of(part, when, threshold), **snapshot(part, when)}
@@ -251,7 +253,7 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
                         value = None
                     else:
                         idx = vals[column].idxmin() if bound == "min" else vals[column].idxmax()
-                        value, worst = float(vals.at[idx, column]), vals.at[idx, "district_name"]
+                        value, worst = float(vals.at[idx, column]), vals.at[idx, "district_name"]  # type: ignore[arg-type]
             else:
                 value = overall[when].get(t.metric)
             row[when] = value

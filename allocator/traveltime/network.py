@@ -77,8 +77,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import pickle
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -284,7 +282,7 @@ def load_network(
         Unknown mode, missing or unreadable file, unsupported extension, bad
         query, no internet for an online query, or no roads for this mode.
     """
-    from allocator.traveltime import cache   # cache.py uses this module's NetworkReport and RULES_VERSION
+    from allocator.traveltime import cache  # cache.py uses this module's NetworkReport and RULES_VERSION
 
     start = time.perf_counter()
     if mode not in MODES:

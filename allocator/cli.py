@@ -15,6 +15,7 @@ from pathlib import Path
 
 from allocator import ATTRIBUTION, __version__
 from allocator.errors import AllocatorError
+from allocator.outputs.labels import amount as _amount
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
 
@@ -75,8 +76,8 @@ def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
     from allocator.outputs.files import headline, plan_changes, write_outputs  # heavy imports after argument parsing
     from allocator.pipeline import Progress, run
-    from allocator.scenario.schema import SolverSpec
     from allocator.scenario.loader import load_scenario
+    from allocator.scenario.schema import SolverSpec
 
     scenario = load_scenario(path)
     spec = scenario.spec
@@ -116,11 +117,6 @@ def run_one(path: Path, args: argparse.Namespace):
     print(f"  report:  {out_dir / 'report.html'}")
     print(f"  data {ATTRIBUTION}")
     return result
-
-
-def _amount(value: float) -> str:
-    """Money for the console: 12, 11.5, 1,250.25."""
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _fmt(value, spec: str) -> str:

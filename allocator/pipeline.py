@@ -17,71 +17,30 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from allocator.scenario import catalog
-from allocator.evaluate import equity
-from allocator.inputs.layers import combine_layers, read_layer
 from allocator.errors import AllocatorError
-from allocator.traveltime.table import MatrixReport, TravelTimeTable, cost_matrix, read_matrix_csv
+from allocator.evaluate import equity
 from allocator.evaluate.access import access_metrics
-from allocator.solve.kernels import nearest_open
-from allocator.solve.solution import Solution
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
-from allocator.traveltime.network import NetworkReport, load_network
+from allocator.evaluate.facilities import facility_rows, served
 from allocator.evaluate.objective import RoundingEffect
-from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
-from allocator.traveltime.rounding import round_times
-from allocator.scenario.schema import Service, SolverSpec
+from allocator.inputs.districts import assign_districts
+from allocator.inputs.layers import combine_layers, read_layer
+from allocator.inputs.sites import candidate_sites, existing_sites
+from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
 from allocator.scenario.loader import LoadedScenario
-from allocator.traveltime.graph import NetworkArrays, network_arrays, snap_points, travel_time_matrix
-
-
-@dataclass
-class ServiceResult:
-    """What one service's model chose and what it changes."""
-
-    service: Service
-    demand: gpd.GeoDataFrame       # id, name, population, time_before, time_after (NaN: none reachable), lon, lat, geometry,
-                                   # assigned_facility (row of `facilities` serving it after the plan, -1: none)
-    facilities: gpd.GeoDataFrame   # id, name, status (existing|new|closed), count, lon, lat, geometry, upgraded,
-                                   # assigned_population, mean_time_min (of the people it serves after; NaN: nobody)
-    solution: Solution             # with solver.round_s: solved on the rounded times
-    cost: np.ndarray               # exact minutes, demand rows x `sites` columns (inf: unreachable)
-    sites: pd.DataFrame            # every site the model could open, in cost-column order (existing, then candidates):
-                                   # id, name, count, lon, lat, status (existing|new)
-    before: dict
-    after: dict
-    notes: list[str]
-    matrix_shape: tuple[int, int]
-    matrix_seconds: float
-    # equity block (allocator.evaluate.equity.service_equity); demand then also has district, district_name,
-    # access_2sfca_before/after, access_e2sfca_before/after
-    equity: dict = field(default_factory=dict)
-    rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
-
-
-@dataclass
-class RunResult:
-    """Everything a run produced, ready to be written by :mod:`allocator.outputs.files`."""
-
-    scenario: LoadedScenario
-    network: NetworkReport | MatrixReport   # where the travel times came from
-    services: list[ServiceResult]
-    timings: dict[str, float] = field(default_factory=dict)
-    solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
-
-    @property
-    def shared_budget_used(self) -> float | None:
-        """What the services sharing the scenario's ``shared_budget`` spend together (None without one)."""
-        if self.scenario.spec.shared_budget is None:
-            return None
-        return sum(s.solution.budget_used or 0.0 for s in self.services)
+from allocator.scenario.schema import Service, SolverSpec
+from allocator.solve.kernels import nearest_open
+from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
+from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
+from allocator.solve.solution import Solution
+from allocator.traveltime.rounding import round_times
+from allocator.traveltime.source import TravelTimeSource, open_source
 
 
 class Progress:
@@ -98,7 +57,22 @@ class Progress:
 
 def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
         log: Callable[[str], None] | None = None) -> RunResult:
-    """Run every service of ``scenario``; ``solver`` overrides the scenario's solver options."""
+    """Run every service of ``scenario`` (:func:`prepare`, :func:`solve`, :func:`evaluate`); writes nothing.
+
+    ``solver`` overrides the scenario's solver options.
+    """
+    log = log or Progress()
+    solver = solver or scenario.spec.solver
+    prepared = prepare(scenario, solver=solver, log=log)
+    t0 = time.perf_counter()
+    solutions = solve(prepared, solver)
+    solve_s = time.perf_counter() - t0
+    return evaluate(prepared, solutions, solver=solver, log=log, solve_s=solve_s)
+
+
+def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
+            log: Callable[[str], None] | None = None) -> PreparedRun:
+    """Read the layers and travel times of every service of ``scenario``: everything the models need."""
     log = log or Progress()
     spec = scenario.spec
     solver = solver or spec.solver
@@ -114,16 +88,33 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 
     t0 = time.perf_counter()
-    times, report = _load_network(scenario, log) if spec.matrix is None else _load_matrix(scenario, log)
-    timings["network_s" if spec.matrix is None else "matrix_s"] = time.perf_counter() - t0
+    times = open_source(scenario, log)
+    timings[times.timing_key] = time.perf_counter() - t0
 
-    prepared = [_prepare(scenario, i, service, layers, times, solver.round_s, log)
+    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log)
                 for i, service in enumerate(spec.services)]
-    t0 = time.perf_counter()
-    solutions = _solve_all(scenario, prepared, solver)
-    timings["solve_s"] = time.perf_counter() - t0
+    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings)
+
+
+def solve(prepared: PreparedRun, solver: SolverSpec) -> list[Solution]:
+    """Solve every prepared service: together when they share a budget, else one by one."""
+    return _solve_all(prepared.scenario, prepared.services, solver)
+
+
+def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: SolverSpec | None = None,
+             log: Callable[[str], None] | None = None, solve_s: float | None = None) -> RunResult:
+    """Measure each solved service before and after on the exact times, with its equity block.
+
+    ``solve_s`` (the duration of :func:`solve`) goes into the timings when given.
+    """
+    log = log or Progress()
+    scenario = prepared.scenario
+    solver = solver or scenario.spec.solver
+    timings = dict(prepared.timings)
+    if solve_s is not None:
+        timings["solve_s"] = solve_s
     results = []
-    for prep, solution in zip(prepared, solutions):
+    for prep, solution in zip(prepared.services, solutions, strict=True):
         t0 = time.perf_counter()
         results.append(_result(prep, solution, log))
         equity.attach(scenario, results[-1])
@@ -132,62 +123,18 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
             "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0,
             "round_s": solver.round_s}
-    return RunResult(scenario=scenario, network=report, services=results, timings=timings, solver=used)
+    return RunResult(scenario=scenario, network=prepared.network, services=results, timings=timings, solver=used)
 
 
-def _load_network(scenario: LoadedScenario, log: Callable[[str], None]) -> tuple[NetworkArrays, NetworkReport]:
-    """The scenario's road network, prepared for snapping and shortest paths."""
-    spec = scenario.spec.network
-    source = spec.source
-    if isinstance(source, str):
-        source = scenario.resolve_path(source, "network.source")
-    try:
-        graph, report = load_network(source, spec.mode, cache_dir=catalog.cache_dir() / "networks")
-    except AllocatorError as exc:
-        exc.field = exc.field or "network.source"
-        raise exc.with_file(scenario.path)
-    log(f"network ({spec.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
-        f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
-        + (" (from cache)" if report.from_cache else ""))
-    return network_arrays(graph), report
+def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
+    """Write every output of ``result`` into ``out_dir`` atomically (:func:`allocator.outputs.files.write_outputs`)."""
+    from allocator.outputs.files import write_outputs
 
-
-def _load_matrix(scenario: LoadedScenario, log: Callable[[str], None]) -> tuple[TravelTimeTable, MatrixReport]:
-    """The scenario's precomputed travel-time matrix, read and checked once for every service."""
-    spec = scenario.spec.matrix
-    table, report = read_matrix_csv(scenario.resolve_path(spec.source, "matrix.source"), spec)
-    log(f"travel times from matrix {report.source}: {report.pairs:,} pairs ({report.origins:,} origins x "
-        f"{report.destinations:,} destinations, {report.unreachable:,} marked unreachable) in {report.seconds:.1f}s")
-    return table, report
-
-
-@dataclass
-class _Prepared:
-    """One service's inputs to the model: demand, sites (existing then candidates) and travel times."""
-
-    index: int
-    service: Service
-    field: str
-    demand: gpd.GeoDataFrame
-    sites: pd.DataFrame
-    cost: np.ndarray          # exact minutes
-    round_s: float
-    model_cost: np.ndarray    # what the model solves on: ``cost`` rounded to round_s (``cost`` itself at 0)
-    notes: list[str]
-    matrix_seconds: float
-    seconds: float
-
-    @property
-    def population(self) -> np.ndarray:
-        return self.demand["population"].to_numpy(float)
-
-    @property
-    def existing(self) -> np.ndarray:
-        return self.sites["status"].eq("existing").to_numpy()
+    return write_outputs(result, out_dir, tiles=tiles, lang=lang)
 
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-             times: NetworkArrays | TravelTimeTable, round_s: float, log: Callable[[str], None]) -> _Prepared:
+             times: TravelTimeSource, round_s: float, log: Callable[[str], None]) -> PreparedService:
     """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
     t_start = time.perf_counter()
     spec = scenario.spec
@@ -199,8 +146,8 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
         for layer in spec.demand
     ]).rename(columns={"value": "population"})
 
-    existing = _existing_sites(scenario, service, field)
-    candidates = _candidate_sites(scenario, service, field, existing)
+    existing = existing_sites(scenario, service, field)
+    candidates = candidate_sites(scenario, service, field, existing)
     if service.p is not None and service.p > len(candidates):
         raise AllocatorError(
             f"p = {service.p} new sites requested but there are only {len(candidates)} candidate sites",
@@ -209,23 +156,21 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     sites = pd.concat([existing.assign(status="existing"), candidates.assign(status="new", count=1)],
                       ignore_index=True)
     t0 = time.perf_counter()
-    if isinstance(times, NetworkArrays):
-        cost, reach_notes = _network_costs(scenario, service, field, demand, sites, times)
-    else:
-        cost, reach_notes = _matrix_costs(scenario, service, field, demand, sites, times)
+    found = times.service_times(service, field, demand, sites)
+    cost, reach_notes = found.cost, found.notes
     matrix_seconds = time.perf_counter() - t0
     notes += reach_notes
     log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
     model_cost = round_times(cost, round_s)
-    if service.objective == "set_cover":
+    if objective(service.objective).model == "set_cover":
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
-    if service.district_floor is not None:
-        demand["district"], demand["district_name"] = equity.assign_districts(demand, spec.districts, scenario)
-    return _Prepared(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
+    if spec.districts is not None:   # once, for district floors and the equity block
+        demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
+    return PreparedService(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                      time.perf_counter() - t_start)
 
 
-def _solve_all(scenario: LoadedScenario, prepared: list[_Prepared], solver: SolverSpec) -> list[Solution]:
+def _solve_all(scenario: LoadedScenario, prepared: list[PreparedService], solver: SolverSpec) -> list[Solution]:
     """Solve every service: together when they share a budget, else one by one."""
     options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
     shared = scenario.spec.shared_budget
@@ -238,7 +183,7 @@ def _solve_all(scenario: LoadedScenario, prepared: list[_Prepared], solver: Solv
                 exc.field = f"{at[0]}.{_plan_field(exc.field)}" if exc.field else at[0]
             else:
                 exc.field = f"shared_budget ({_plan_field(exc.field)})" if exc.field else "shared_budget"
-            raise exc.with_file(scenario.path)
+            raise exc.with_file(scenario.path) from None
     return [_solve(prep, options, scenario) for prep in prepared]
 
 
@@ -252,7 +197,7 @@ def _plan_field(name: str) -> str:
     return _PLAN_FIELDS.get(name, name)
 
 
-def _plan_service(prep: _Prepared) -> PlanService:
+def _plan_service(prep: PreparedService) -> PlanService:
     """The plan-model view of a prepared service (allocator.solve.plan.model)."""
     service, sites = prep.service, prep.sites
     existing = prep.existing
@@ -265,7 +210,7 @@ def _plan_service(prep: _Prepared) -> PlanService:
     floors = []
     if service.district_floor is not None:
         names = prep.demand["district_name"]
-        for key, part in prep.demand.groupby("district", sort=True):
+        for _key, part in prep.demand.groupby("district", sort=True):
             mask = prep.demand.index.isin(part.index)
             floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
     return PlanService(
@@ -277,7 +222,7 @@ def _plan_service(prep: _Prepared) -> PlanService:
         max_time=service.max_time_min, floors=floors, priority=service.priority)
 
 
-def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> ServiceResult:
+def _result(prep: PreparedService, solution: Solution, log: Callable[[str], None]) -> ServiceResult:
     """Measure before/after (on the exact times) and build the tables of one solved service."""
     service, demand, sites, cost = prep.service, prep.demand, prep.sites, prep.cost
     notes = list(prep.notes)
@@ -328,8 +273,8 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
         extra = chosen["upgrade_capacity"].fillna(0.0) if "upgrade_capacity" in chosen else 0.0
         chosen["capacity"] = chosen["capacity"].fillna(np.inf) + np.where(chosen["upgraded"], extra, 0.0)
     # assignment: each demand location goes to its nearest open site after the plan
-    demand["assigned_facility"] = _facility_rows(after_site, shown)
-    chosen["assigned_population"], chosen["mean_time_min"] = _served(demand, len(chosen))
+    demand["assigned_facility"] = facility_rows(after_site, shown)
+    chosen["assigned_population"], chosen["mean_time_min"] = served(demand, len(chosen))
     if solution.site_load is not None:
         chosen["assigned_population"] = solution.site_load[shown]
     columns = ["id", "name", "status", "count", "lon", "lat", "assigned_population", "mean_time_min", "upgraded"]
@@ -340,116 +285,6 @@ def _result(prep: _Prepared, solution: Solution, log: Callable[[str], None]) -> 
                          solution=solution, cost=cost, sites=sites, before=before, after=after,
                          notes=list(dict.fromkeys(notes)),   # each note once, in order
                          matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds, rounding=rounding)
-
-
-def _network_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
-                   sites: pd.DataFrame, arrays: NetworkArrays) -> tuple[np.ndarray, list[str]]:
-    """Door-to-door minutes on the road network, with notes on points too far from any road."""
-    max_snap = scenario.spec.network.max_snap_m
-    demand_snap = snap_points(arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
-    site_snap = snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
-    notes = _reachability_notes(demand, ~demand_snap.reachable, sites, ~site_snap.reachable,
-                                f"more than {max_snap:g} m from the road network")
-    if not site_snap.reachable[sites["status"].eq("new").to_numpy()].any():
-        raise AllocatorError(
-            f"no candidate site of service '{service.name}' is within {max_snap:g} m of the road network",
-            file=scenario.path, field=f"{field}.candidates",
-            fix="check that the candidates lie inside the network's area, or raise network.max_snap_m",
-        )
-    return travel_time_matrix(arrays, demand_snap, site_snap), notes
-
-
-def _matrix_costs(scenario: LoadedScenario, service: Service, field: str, demand: pd.DataFrame,
-                  sites: pd.DataFrame, table: TravelTimeTable) -> tuple[np.ndarray, list[str]]:
-    """Minutes looked up by id in the matrix file, with notes on ids it lacks and rows it ignores."""
-    _check_site_ids_unique(sites, scenario, field)
-    lookup = cost_matrix(table, demand["id"], sites["id"])
-    name = table.path.name
-    new = sites["status"].eq("new").to_numpy()
-    if lookup.pairs_used == 0:
-        raise AllocatorError(
-            f"no row of the matrix pairs a demand id with a site id of service '{service.name}'",
-            file=table.path, field="matrix.origin / matrix.destination",
-            fix=f"origins must be demand ids (e.g. {_examples(demand['id'])}) and destinations site ids "
-                f"(e.g. {_examples(sites['id'])}); the matrix has origins like {_examples(table.origins)} "
-                f"and destinations like {_examples(table.destinations)}")
-    if not np.isfinite(lookup.cost[:, new]).any():
-        raise AllocatorError(
-            f"no candidate site of service '{service.name}' has a travel time from any demand location in the matrix",
-            file=table.path, field="matrix.destination",
-            fix=f"add rows for the candidate ids (e.g. {_examples(sites['id'][new])}) "
-                f"of {field}.candidates to the matrix")
-    notes = _reachability_notes(demand, lookup.origin_absent, sites, lookup.site_absent,
-                                f"absent from the matrix {name}")
-    ignored = len(table.minutes) - lookup.pairs_used
-    if ignored:
-        notes.append(f"{ignored:,} of {len(table.minutes):,} pairs in the matrix {name} name a demand or site id "
-                     f"outside this service and were ignored")
-    return lookup.cost, notes
-
-
-def _check_site_ids_unique(sites: pd.DataFrame, scenario: LoadedScenario, field: str) -> None:
-    """A matrix tells sites apart by id: one id may not name two places (existing and candidate)."""
-    places = sites.assign(lon=sites["lon"].round(7), lat=sites["lat"].round(7)).drop_duplicates(["id", "lon", "lat"])
-    clash = places["id"][places["id"].duplicated()]
-    if len(clash):
-        raise AllocatorError(
-            f"site id {clash.iloc[0]!r} names two different places ({len(clash)} such ids): "
-            f"existing facilities and candidates share ids",
-            file=scenario.path, field=f"{field}.candidates.id",
-            fix="with a matrix, sites are matched by id: give existing facilities and candidates distinct ids "
-                "(their 'id' columns; without one, ids are row numbers)")
-
-
-def _examples(ids: pd.Series | pd.Index, n: int = 3) -> str:
-    """The first few ids, quoted, for messages."""
-    first = [repr(str(i)) for i in list(ids)[:n]]
-    return ", ".join(first) + (", ..." if len(ids) > n else "") if first else "none"
-
-
-def _existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
-    """Existing facilities (rows with a positive count), or an empty table."""
-    columns = ["id", "name", "count", "lon", "lat"]
-    if service.existing is None:
-        return pd.DataFrame(columns=columns)
-    spec = service.existing
-    values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
-              "upgrade_cost": spec.upgrade_cost}
-    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.existing.source"), spec,
-                       value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True,
-                       extra_columns=_columns_of(values))
-    frame = frame[frame["value"] > 0].rename(columns={"value": "count"})
-    frame["count"] = frame["count"].round().astype(int)
-    return pd.DataFrame(_with_values(frame, values)[columns + [k for k, v in values.items() if v is not None]])
-
-
-def _candidate_sites(scenario: LoadedScenario, service: Service, field: str, existing: pd.DataFrame) -> pd.DataFrame:
-    """Candidate sites, without those at an existing facility's location when asked."""
-    spec = service.candidates
-    values = {"open_cost": spec.cost, "capacity": spec.capacity}
-    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.candidates.source"), spec,
-                       value_column=None, field=f"{field}.candidates", extra_columns=_columns_of(values))
-    frame = _with_values(frame, values)
-    if spec.exclude_existing and len(existing):
-        taken = set(zip(existing["lon"].round(7), existing["lat"].round(7)))
-        frame = frame[[(x, y) not in taken for x, y in zip(frame["lon"].round(7), frame["lat"].round(7))]]
-    if frame.empty:
-        raise AllocatorError("no candidate sites left", file=scenario.path, field=f"{field}.candidates",
-                             fix="every candidate is at an existing facility; add candidates or set exclude_existing: false")
-    return pd.DataFrame(frame[["id", "name", "lon", "lat"] + [k for k, v in values.items() if v is not None]])
-
-
-def _columns_of(values: dict[str, float | str | None]) -> dict[str, str]:
-    """The per-site values given as column names (the others are numbers for every site)."""
-    return {name: v for name, v in values.items() if isinstance(v, str)}
-
-
-def _with_values(frame: pd.DataFrame, values: dict[str, float | str | None]) -> pd.DataFrame:
-    """Fill the per-site values given as one number for every site."""
-    for name, v in values.items():
-        if v is not None and not isinstance(v, str):
-            frame[name] = float(v)
-    return frame
 
 
 def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service, demand: pd.DataFrame,
@@ -465,25 +300,7 @@ def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service,
             fix="raise threshold_min, or add candidate sites near the demand")
 
 
-def _reachability_notes(demand: pd.DataFrame, demand_lost: np.ndarray, sites: pd.DataFrame,
-                        site_lost: np.ndarray, reason: str) -> list[str]:
-    """Say which demand locations and sites have no travel times, and why (``reason``)."""
-    notes = []
-    lost = demand_lost & (demand["population"].to_numpy() > 0)
-    if lost.any():
-        ids = ", ".join(demand["id"][lost].astype(str).head(5))
-        notes.append(f"{int(lost.sum())} demand locations ({demand['population'][lost].sum():,.0f} people) are "
-                     f"{reason}: counted as underserved (e.g. {ids})")
-    for status in ("existing", "new"):
-        mask = site_lost & sites["status"].eq(status).to_numpy()
-        if mask.any():
-            what = "existing facilities serve nobody" if status == "existing" else "candidate sites were left out"
-            ids = ", ".join(sites["id"][mask].astype(str).head(5))
-            notes.append(f"{int(mask.sum())} {what}: {reason} (e.g. {ids})")
-    return notes
-
-
-def _solve(prep: _Prepared, options: dict, scenario: LoadedScenario) -> Solution:
+def _solve(prep: PreparedService, options: dict, scenario: LoadedScenario) -> Solution:
     """Call the model the service asks for, attributing model errors to its fields."""
     service = prep.service
     try:
@@ -493,23 +310,4 @@ def _solve(prep: _Prepared, options: dict, scenario: LoadedScenario) -> Solution
         return objective(service.objective).solver(problem, SolveOptions(**options))
     except AllocatorError as exc:
         exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
-        raise exc.with_file(scenario.path)
-
-
-def _facility_rows(site: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
-    """Turn site indices (from :func:`allocator.solve.models.assign`) into rows of the
-    facilities table, which lists the open sites in site order; -1 stays -1."""
-    return np.where(site >= 0, np.searchsorted(np.flatnonzero(open_mask), site), -1)
-
-
-def _served(demand: pd.DataFrame, n_sites: int) -> tuple[np.ndarray, np.ndarray]:
-    """Population assigned to each open site and its population-weighted mean travel time (NaN: nobody)."""
-    site = demand["assigned_facility"].to_numpy()
-    ok = site >= 0
-    pop = demand["population"].to_numpy(float)[ok]
-    times = demand["time_after"].to_numpy(float)[ok]
-    people = np.bincount(site[ok], weights=pop, minlength=n_sites)
-    minutes = np.bincount(site[ok], weights=pop * times, minlength=n_sites)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(people > 0, minutes / people, np.nan)
-    return people, mean
+        raise exc.with_file(scenario.path) from None

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from allocator.evaluate import equity
+from allocator.inputs.districts import assign_districts
 from allocator.scenario.schema import DistrictSpec, Scenario, TargetSpec
 
 
@@ -150,7 +151,7 @@ def test_h3_parent_districts() -> None:
     cell = "89a901291abffff"
     lat, lon = h3.cell_to_latlng(cell)
     frame = pd.DataFrame({"lon": [lon], "lat": [lat], "id": ["x"]})
-    keys, names = equity.assign_districts(frame, DistrictSpec(h3_parent=6), scenario=None)
+    keys, names = assign_districts(frame, DistrictSpec(h3_parent=6), scenario=None)
     assert keys.iloc[0] == h3.cell_to_parent(cell, 6) == names.iloc[0]
 
 
@@ -173,7 +174,7 @@ def test_polygon_and_column_districts(tmp_path) -> None:
     gpd.GeoDataFrame({"code": ["W", "E"], "label": ["West", "East"]},
                      geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326").to_file(tmp_path / "d.gpkg")
     frame = pd.DataFrame({"id": ["a", "b", "c"], "lon": [0.5, 1.5, 5.0], "lat": [0.5, 0.5, 0.5]})
-    keys, names = equity.assign_districts(frame, DistrictSpec(source="d.gpkg", id="code", name_column="label"),
+    keys, names = assign_districts(frame, DistrictSpec(source="d.gpkg", id="code", name_column="label"),
                                           _Scenario(tmp_path))
     assert list(keys) == ["W", "E", "outside"] and list(names) == ["West", "East", "outside"]
 
@@ -185,7 +186,7 @@ def test_polygon_and_column_districts(tmp_path) -> None:
     class Spec:
         demand = [Layer()]
 
-    keys, _ = equity.assign_districts(frame, DistrictSpec(column="bairro"), _Scenario(tmp_path, Spec()))
+    keys, _ = assign_districts(frame, DistrictSpec(column="bairro"), _Scenario(tmp_path, Spec()))
     assert list(keys) == ["X", "Y", "X"]
 
 

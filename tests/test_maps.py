@@ -280,19 +280,19 @@ def test_compare_page_is_offline_and_escaped(tmp_path: Path) -> None:
 
 def test_assignment_counts_every_reachable_person() -> None:
     from allocator.solve.kernels import nearest_open as assign
-    from allocator.pipeline import _facility_rows, _served
+    from allocator.evaluate.facilities import facility_rows, served
 
     inf = np.inf
     cost = np.array([[1.0, 5.0, 2.0], [9.0, 3.0, 1.0], [inf, inf, inf], [4.0, 4.0, inf]])
     open_mask = np.array([True, False, True])  # sites 0 and 2 open -> facility rows 0 and 1
-    assigned = _facility_rows(assign(cost, open_mask)[0], open_mask)
+    assigned = facility_rows(assign(cost, open_mask)[0], open_mask)
     assert assigned.tolist() == [0, 1, -1, 0]
     demand = gpd.GeoDataFrame({"population": [10.0, 20.0, 30.0, 40.0], "time_after": [1.0, 1.0, np.nan, 4.0],
                                "assigned_facility": assigned})
-    people, mean = _served(demand, 2)
+    people, mean = served(demand, 2)
     assert people.tolist() == [50.0, 20.0]
     assert mean == pytest.approx([(10 * 1 + 40 * 4) / 50, 1.0])
-    assert _facility_rows(assign(cost, np.zeros(3, bool))[0], np.zeros(3, bool)).tolist() == [-1] * 4
+    assert facility_rows(assign(cost, np.zeros(3, bool))[0], np.zeros(3, bool)).tolist() == [-1] * 4
 
 
 def test_facilities_and_point_outlines_keep_their_panes(tmp_path: Path) -> None:

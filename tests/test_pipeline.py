@@ -56,7 +56,7 @@ def test_every_output_is_written(run_dir: Path) -> None:
 
 def test_summary_is_consistent_with_the_tables(run_dir: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["schema"] == "allocator.summary/1" and ATTRIBUTION in summary["attribution"]
+    assert summary["schema"] == "allocator.summary/2" and ATTRIBUTION in summary["attribution"]
     demand = gpd.read_file(run_dir / "demand.geojson")
     sites = pd.read_csv(run_dir / "sites.csv")
     for service in summary["services"]:

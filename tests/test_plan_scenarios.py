@@ -25,7 +25,8 @@ import yaml
 
 from allocator.cli import main
 from allocator.solve.models import solve_max_coverage
-from allocator.pipeline import RunResult, run
+from allocator.pipeline import run
+from allocator.results import RunResult
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
 from allocator.scenario.loader import load_scenario
 from conftest import mirrored_env

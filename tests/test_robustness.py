@@ -313,7 +313,7 @@ def test_killed_run_keeps_previous_outputs_and_stale_staging_is_cleaned(tmp_path
     code, _, err = cli(tmp_path, SMALL, capsys)
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".other.tmp-1-x", "rb"]
-    assert json.loads((target / "summary.json").read_text())["schema"] == "allocator.summary/1"
+    assert json.loads((target / "summary.json").read_text())["schema"] == "allocator.summary/2"
 
 
 # --------------------------------------------------------------------------- #

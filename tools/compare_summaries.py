@@ -29,7 +29,8 @@ REL_TOL = 1e-9
 
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
-    """An allocator.summary/1 document in the form of /2 (the values kept, nothing else)."""
+    """An allocator.summary/1 document in the form of /2: each service's ``equity.overall.before``/``after``
+    without the keys of the service's ``before``/``after`` (the access metrics, which /1 repeated)."""
     if doc.get("schema") != "allocator.summary/1":
         return doc
     for service in doc.get("services", []):
@@ -38,13 +39,8 @@ def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
             block = overall.get(when)
             if isinstance(block, dict):
                 for key in service.get(when, {}):
-                    if key in block and _same(block[key], service[when][key]):
-                        del block[key]
+                    block.pop(key, None)
     return doc
-
-
-def _same(a: Any, b: Any) -> bool:
-    return not differences(a, b, "")
 
 
 def differences(old: Any, new: Any, where: str) -> list[str]:

@@ -40,6 +40,8 @@ Definitions (``x_i`` travel time of location ``i``, ``w_i`` its population,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -52,7 +54,7 @@ ACCESS_KEYS = ("within_share", "underserved_share", "mean_min", "median_min", "p
 
 # --- inequality ---------------------------------------------------------------------------------
 
-def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
+def _finite_weighted(values, weights) -> tuple[np.ndarray, np.ndarray]:
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     keep = np.isfinite(values) & (weights > 0)
@@ -61,7 +63,7 @@ def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
 
 def lorenz(values, weights) -> tuple[np.ndarray, np.ndarray]:
     """Lorenz curve points (population share, share of person-minutes), both from 0 to 1."""
-    x, w = _clean(values, weights)
+    x, w = _finite_weighted(values, weights)
     if w.sum() <= 0:
         return np.array([0.0, 1.0]), np.array([0.0, 1.0])
     order = np.argsort(x, kind="stable")
@@ -74,7 +76,7 @@ def lorenz(values, weights) -> tuple[np.ndarray, np.ndarray]:
 
 def gini(values, weights) -> float | None:
     """Population-weighted Gini coefficient of ``values`` (see the module docstring)."""
-    x, w = _clean(values, weights)
+    x, w = _finite_weighted(values, weights)
     if w.sum() <= 0:
         return None
     p, share = lorenz(x, w)
@@ -113,7 +115,7 @@ def theil(values, weights, groups=None) -> dict[str, float | None]:
 
 def tail_ratios(values, weights) -> dict[str, float | None]:
     """``p90_median_ratio`` and ``worst_decile_ratio`` (see the module docstring)."""
-    x, w = _clean(values, weights)
+    x, w = _finite_weighted(values, weights)
     if w.sum() <= 0:
         return {"p90_median_ratio": None, "worst_decile_ratio": None, "worst_decile_mean_min": None}
     median = weighted_quantile(x, w, 0.5)
@@ -187,12 +189,15 @@ def _weighted_mean(values, weights) -> float | None:
     return float(np.average(values, weights=weights)) if weights.sum() > 0 else None
 
 
-def snapshot(demand: pd.DataFrame, when: str, threshold: float, groups=None) -> dict:
-    """Every metric a target can name, for ``when`` in ("before", "after")."""
+def snapshot(demand: pd.DataFrame, when: str, groups=None) -> dict:
+    """The inequality and accessibility (2SFCA) metrics, for ``when`` in ("before", "after").
+
+    The access metrics (:func:`allocator.evaluate.access.access_metrics`) are
+    not repeated here: they are the service's ``before``/``after``.
+    """
     pop = demand["population"].to_numpy(float)
     times = demand[f"time_{when}"].to_numpy(float)
-    out = dict(access_metrics(np.nan_to_num(times, nan=np.inf), pop, threshold))
-    out.update(inequality(times, pop, groups))
+    out = dict(inequality(times, pop, groups))
     for kind in ("2sfca", "e2sfca"):
         column = f"access_{kind}_{when}"
         if column in demand:
@@ -201,15 +206,21 @@ def snapshot(demand: pd.DataFrame, when: str, threshold: float, groups=None) -> 
     return out
 
 
+def access_of(demand: pd.DataFrame, when: str, threshold: float) -> dict:
+    """The access metrics of ``demand``'s ``time_<when>`` column (NaN: no facility reachable)."""
+    times = demand[f"time_{when}"].to_numpy(float)
+    return access_metrics(np.nan_to_num(times, nan=np.inf), demand["population"].to_numpy(float), threshold)
+
+
 def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """One row per district: population and before/after metrics (needs a ``district`` column)."""
     rows = []
     names = demand["district_name"] if "district_name" in demand else demand["district"]
     for key, part in demand.groupby("district", sort=True):
-        row = {"district": key, "district_name": str(names[part.index[0]]),
+        row: dict[str, Any] = {"district": key, "district_name": str(names[part.index[0]]),
                "locations": len(part), "population": float(part["population"].sum())}
         for when in ("before", "after"):
-            snap = snapshot(part, when, threshold)
+            snap = {**access_of(part, when, threshold), **snapshot(part, when)}
             for k in (*ACCESS_KEYS, "gini", "access_2sfca_mean", "access_e2sfca_mean"):
                 row[f"{k}_{when}"] = snap.get(k)
         rows.append(row)
@@ -219,7 +230,7 @@ def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
 def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame | None) -> list[dict]:
     """Each target with its before/after value and whether it is met.
 
-    ``overall`` is {"before": snapshot, "after": snapshot}. A per-district
+    ``overall`` is {"before": metrics, "after": metrics}, every metric a target can name. A per-district
     target takes the worst district (the lowest value for a ``min`` target,
     the highest for a ``max`` target) over districts with people; it is met
     when that district meets it.
@@ -242,7 +253,7 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
                         value = None
                     else:
                         idx = vals[column].idxmin() if bound == "min" else vals[column].idxmax()
-                        value, worst = float(vals.at[idx, column]), vals.at[idx, "district_name"]
+                        value, worst = float(vals.at[idx, column]), vals.at[idx, "district_name"]  # type: ignore[arg-type]
             else:
                 value = overall[when].get(t.metric)
             row[when] = value
@@ -252,10 +263,19 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
     return out
 
 
-def service_equity(demand: pd.DataFrame, threshold: float, targets, lorenz_points: int = 101) -> dict:
-    """The "equity" block of one service: overall inequality, districts, targets, Lorenz curves."""
+def service_equity(demand: pd.DataFrame, threshold: float, targets, access: dict[str, dict] | None = None,
+                   lorenz_points: int = 101) -> dict:
+    """The "equity" block of one service: overall inequality, districts, targets, Lorenz curves.
+
+    ``access`` is {"before": access metrics, "after": access metrics} as the
+    service already has them (computed from ``demand`` when not given); the
+    block's ``overall`` holds only the other metrics, the targets see both.
+    """
     groups = demand["district"].to_numpy(object) if "district" in demand else None
-    overall = {when: snapshot(demand, when, threshold, groups) for when in ("before", "after")}
+    overall = {when: snapshot(demand, when, groups) for when in ("before", "after")}
+    if access is None:
+        access = {when: access_of(demand, when, threshold) for when in ("before", "after")}
+    every = {when: {**access[when], **overall[when]} for when in ("before", "after")}
     districts = district_table(demand, threshold) if groups is not None else None
     curves = {}
     for when in ("before", "after"):
@@ -266,78 +286,15 @@ def service_equity(demand: pd.DataFrame, threshold: float, targets, lorenz_point
     return {
         "overall": overall,
         "districts": None if districts is None else districts.to_dict(orient="records"),
-        "targets": evaluate_targets(targets, overall, districts),
+        "targets": evaluate_targets(targets, every, districts),
         "lorenz": curves,
     }
 
 
-# --- districts ----------------------------------------------------------------------------------
-
-def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
-    """District key and display name of each demand location, for a :class:`~allocator.scenario.schema.DistrictSpec`.
-
-    ``h3_parent``: the H3 cell at resolution 9 containing the demand point
-    (``h3.latlng_to_cell`` from the point's lat/lon; for an H3 demand grid at
-    resolution 9 that is the demand cell itself, whose id is the frame's id
-    only when ``id`` and ``h3`` are the same column, so the lon/lat route is
-    used in every case), then its parent (``h3.cell_to_parent``).
-    """
-    import geopandas as gpd
-    import h3
-
-    from allocator.errors import AllocatorError
-
-    index = demand.index
-    if spec.h3_parent is not None:
-        res = max(9, spec.h3_parent)
-        keys = [h3.cell_to_parent(h3.latlng_to_cell(lat, lon, res), spec.h3_parent)
-                for lon, lat in zip(demand["lon"], demand["lat"])]
-        keys = pd.Series(keys, index=index, dtype=str)
-        return keys, keys.copy()
-    if spec.column is not None:
-        layer = scenario.spec.demand[0]
-        path = scenario.resolve_path(layer.source, "demand[0].source")
-        if path.suffix.lower() == ".csv":
-            table = pd.read_csv(path, dtype=str)
-        else:
-            table = pd.DataFrame(gpd.read_file(path, layer=layer.layer).drop(columns="geometry"))
-        if spec.column not in table:
-            raise AllocatorError(f"column '{spec.column}' is not in the demand layer", file=scenario.path,
-                                 field="districts.column", fix=f"columns are: {', '.join(map(str, table.columns))}")
-        ids = table[layer.id].astype(str) if layer.id else pd.Series(range(len(table))).astype(str)
-        lookup = dict(zip(ids, table[spec.column].astype(str)))
-        keys = pd.Series([lookup.get(str(i).split("~")[0], "unknown") for i in demand["id"]], index=index, dtype=str)
-        return keys, keys.copy()
-    path = scenario.resolve_path(spec.source, "districts.source")
-    try:
-        polygons = gpd.read_file(path, layer=spec.layer)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
-        raise AllocatorError(f"cannot read the district polygons ({exc})", file=scenario.path,
-                             field="districts.source") from None
-    if polygons.crs is None:
-        raise AllocatorError("the district layer has no CRS", file=scenario.path, field="districts.source",
-                             fix="save the polygons with a coordinate reference system")
-    for column, name in ((spec.id, "id"), (spec.name_column, "name_column")):
-        if column is not None and column not in polygons:
-            raise AllocatorError(f"column '{column}' is not in the district layer", file=scenario.path,
-                                 field=f"districts.{name}", fix=f"columns are: {', '.join(map(str, polygons.columns))}")
-    polygons = polygons.to_crs("EPSG:4326").reset_index(drop=True)
-    polygons["_key"] = polygons[spec.id].astype(str) if spec.id else polygons.index.astype(str)
-    polygons["_name"] = polygons[spec.name_column].astype(str) if spec.name_column else polygons["_key"]
-    points = gpd.GeoDataFrame({"_row": np.arange(len(demand))},
-                              geometry=gpd.points_from_xy(demand["lon"], demand["lat"]), crs="EPSG:4326")
-    joined = gpd.sjoin(points, polygons[["_key", "_name", "geometry"]], how="left", predicate="within")
-    joined = joined.drop_duplicates("_row").sort_values("_row")
-    keys = pd.Series(joined["_key"].fillna("outside").to_numpy(str), index=index, dtype=str)
-    names = pd.Series(joined["_name"].fillna("outside").to_numpy(str), index=index, dtype=str)
-    return keys, names
-
-
 def attach(scenario, result) -> None:
-    """Add the districts (when the scenario has them) and the equity block to a pipeline ServiceResult."""
+    """Add the equity block to a ServiceResult (districts: the demand's columns, assigned when prepared)."""
     demand = result.demand
     spec = scenario.spec
-    if spec.districts is not None:
-        demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
     targets = [*spec.targets, *result.service.targets]
-    result.equity = service_equity(demand, result.service.threshold_min, targets)
+    result.equity = service_equity(demand, result.service.threshold_min, targets,
+                                   {"before": result.before, "after": result.after})

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class RoundingEffect:
     """One service solved on rounded times: the objective proven there and the same plan's on the exact times."""

@@ -34,6 +34,7 @@ from allocator.scenario.schema import LayerSpec
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]
+LOCATION_DIGITS = 7   # two points are at the same location when lon and lat agree to 1e-7 degrees (about 1 cm)
 
 
 def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: str,
@@ -94,13 +95,13 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
         part["value"] = part["value"] * weight
         weighted.append(part)
     allrows = pd.concat(weighted, ignore_index=True)
-    key = list(zip(allrows["lon"].round(7), allrows["lat"].round(7)))
+    key = location_keys(allrows)
     allrows["_key"] = pd.factorize(pd.Series(key, dtype=object))[0]
     first = allrows.drop_duplicates("_key").set_index("_key")
     first["value"] = allrows.groupby("_key")["value"].sum()
     if first["id"].duplicated().any():
         first["id"] = [f"{i}" if n == 0 else f"{i}~{n}" for i, n in
-                       zip(first["id"], first.groupby("id").cumcount())]
+                       zip(first["id"], first.groupby("id").cumcount(), strict=True)]
     return gpd.GeoDataFrame(first.reset_index(drop=True)[COLUMNS], geometry="geometry", crs="EPSG:4326")
 
 
@@ -194,3 +195,8 @@ def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan
         raise AllocatorError(f"column '{column}' has negative values", file=path, field=sub,
                              fix="populations and counts must be >= 0")
     return values
+
+
+def location_keys(frame: pd.DataFrame) -> list[tuple[float, float]]:
+    """The (lon, lat) of each row rounded to LOCATION_DIGITS: what tells one location from another."""
+    return list(zip(frame["lon"].round(LOCATION_DIGITS), frame["lat"].round(LOCATION_DIGITS), strict=True))

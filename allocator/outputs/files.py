@@ -30,14 +30,14 @@ import geopandas as gpd
 import pandas as pd
 
 from allocator import ATTRIBUTION, __version__
-from allocator.scenario.catalog import load_catalog
-from allocator.outputs.map import ServiceLayer, render_map
-from allocator.outputs.manifest import build_manifest
 from allocator.errors import AllocatorError
-from allocator.pipeline import RunResult, ServiceResult
+from allocator.outputs.manifest import build_manifest
+from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
+from allocator.results import RunResult, ServiceResult
+from allocator.scenario.catalog import load_catalog
 
-SUMMARY_SCHEMA = "allocator.summary/1"
+SUMMARY_SCHEMA = "allocator.summary/2"
 _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
 
 
@@ -93,9 +93,9 @@ def _running(pid: int) -> bool:
 
 
 def summary(result: RunResult) -> dict:
-    """The summary.json document (schema ``allocator.summary/1``, see README)."""
+    """The summary.json document (schema ``allocator.summary/2``, see README)."""
     spec = result.scenario.spec
-    return _clean({
+    return json_safe({
         "schema": SUMMARY_SCHEMA,
         "allocator_version": __version__,
         "scenario": {"name": spec.name, "title": spec.title or spec.name, "description": spec.description,
@@ -110,7 +110,7 @@ def summary(result: RunResult) -> dict:
 
 def timings(result: RunResult) -> dict:
     """Every duration of the run (the only values that differ between identical runs)."""
-    return _clean({
+    return json_safe({
         "steps": result.timings,
         _travel_time_key(result): {k: v for k, v in result.network.as_dict().items() if k in _DURATIONS},
         "services": {s.service.name: {"build_seconds": s.solution.build_seconds,
@@ -210,12 +210,12 @@ def _attributions() -> list[str]:
     return sorted(lines)
 
 
-def _clean(value):
+def json_safe(value):
     """JSON-safe copy: NaN/inf become null, numpy scalars become Python numbers."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -228,7 +228,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     doc = summary(result)
     (folder / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     manifest = build_manifest(result, solver=result.solver, timings=doc["timings"])
-    (folder / "manifest.json").write_text(json.dumps(_clean(manifest), indent=2, ensure_ascii=False) + "\n",
+    (folder / "manifest.json").write_text(json.dumps(json_safe(manifest), indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
 
     sites = pd.concat([s.facilities.assign(service=s.service.name, kind=s.service.kind) for s in result.services],

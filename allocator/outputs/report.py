@@ -30,6 +30,8 @@ import pandas as pd
 
 from allocator import ATTRIBUTION
 from allocator.evaluate import equity
+from allocator.inputs.districts import assign_districts
+from allocator.outputs.labels import amount as _amount
 
 # --- labels -------------------------------------------------------------------------------------
 
@@ -168,7 +170,7 @@ def summary_sentences(s, lang: str = "en") -> list[str]:
     """Plain-language sentences for one service result (what changed, who gains, targets)."""
     L = functools.partial(_label, lang)
     t = s.service.threshold_min
-    b, a = s.equity["overall"]["before"], s.equity["overall"]["after"]
+    b, a = ({**s.before, **s.equity["overall"]["before"]}, {**s.after, **s.equity["overall"]["after"]})
     new = int((s.facilities["status"] == "new").sum())
     out = [L("s_change", n=new, kind=s.service.kind, objective=s.service.objective, t=t,
              b=_fmt("within_share", b["within_share"]), a=_fmt("within_share", a["within_share"]),
@@ -222,10 +224,6 @@ def summary_sentences(s, lang: str = "en") -> list[str]:
     else:
         out.append(L("s_no_targets"))
     return out
-
-
-def _amount(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def target_text(x: dict, lang: str, t: float) -> str:
@@ -377,7 +375,7 @@ def _change(key: str, b, a) -> str:
 def service_section(s, lang: str) -> str:
     L = functools.partial(_label, lang)
     t = s.service.threshold_min
-    ov = s.equity["overall"]
+    ov = {"before": {**s.before, **s.equity["overall"]["before"]}, "after": {**s.after, **s.equity["overall"]["after"]}}
     parts = [f"<h2>{e(s.service.name)} <small class='sub'>({e(s.service.kind)}, {e(s.service.objective)}, "
              f"T = {t:g} min)</small></h2>",
              f"<h3>{e(L('summary'))}</h3><ul class='summary'>"
@@ -477,8 +475,10 @@ def _comparable(results) -> list:
             demand = s.demand.copy()
             if "district" not in demand and scenario_with_districts is not None:
                 spec = scenario_with_districts.spec.districts
-                demand["district"], demand["district_name"] = equity.assign_districts(demand, spec, scenario_with_districts)
-            blocks[s.service.name] = (s, equity.service_equity(demand, s.service.threshold_min, list(targets.values())))
+                demand["district"], demand["district_name"] = assign_districts(demand, spec, scenario_with_districts)
+            block = equity.service_equity(demand, s.service.threshold_min, list(targets.values()),
+                                          {"before": s.before, "after": s.after})
+            blocks[s.service.name] = (s, block)
         out.append((r, blocks))
     return out
 
@@ -502,7 +502,7 @@ def comparison_frame(results) -> pd.DataFrame:
             for when in ("before", "after"):
                 row = {"service": service, "metric": key, "when": when}
                 for (r, blocks), name in zip(evaluated, names):
-                    row[name] = blocks[service][1]["overall"][when].get(key) if service in blocks else None
+                    row[name] = _overall(*blocks[service], when).get(key) if service in blocks else None
                 rows.append(row)
         first = next(blocks[service] for _, blocks in evaluated if service in blocks)
         for i, target in enumerate(first[1]["targets"]):
@@ -513,6 +513,11 @@ def comparison_frame(results) -> pd.DataFrame:
                     row[name] = blocks[service][1]["targets"][i][what] if service in blocks else None
                 rows.append(row)
     return pd.DataFrame(rows, columns=["service", "metric", "when", *names])
+
+
+def _overall(s, block: dict, when: str) -> dict:
+    """Every overall metric of a service ``when``: its access metrics and its equity block's."""
+    return {**getattr(s, when), **block["overall"][when]}
 
 
 def write_comparison(results, folder: Path, lang: str = "en") -> Path:

@@ -77,8 +77,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import pickle
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -95,6 +93,7 @@ from osmnx._errors import InsufficientResponseError
 from tqdm import tqdm
 
 from allocator.errors import AllocatorError
+from allocator.scenario.catalog import sha256_file
 
 MODES = ("walk", "bike", "drive")
 
@@ -283,15 +282,17 @@ def load_network(
         Unknown mode, missing or unreadable file, unsupported extension, bad
         query, no internet for an online query, or no roads for this mode.
     """
+    from allocator.traveltime import cache  # cache.py uses this module's NetworkReport and RULES_VERSION
+
     start = time.perf_counter()
     if mode not in MODES:
         raise AllocatorError(
             f"unknown travel mode {mode!r}", field="mode", fix=f"use one of {', '.join(MODES)}"
         )
     src = _resolve_source(source, progress)
-    cache_file = _cache_file(Path(cache_dir), src.cache_key, mode) if cache_dir is not None else None
+    cache_file = cache.cache_file(Path(cache_dir), src.cache_key, mode) if cache_dir is not None else None
     if cache_file is not None:
-        cached = _read_cache(cache_file)
+        cached = cache.read_cache(cache_file)
         if cached is not None:
             graph, report = cached
             return graph, dataclasses.replace(report, from_cache=True, seconds=time.perf_counter() - start)
@@ -334,7 +335,7 @@ def load_network(
         seconds=time.perf_counter() - start,
     )
     if cache_file is not None:
-        _write_cache(cache_file, kept, report)
+        cache.write_cache(cache_file, kept, report)
     return kept, report
 
 
@@ -418,16 +419,7 @@ def _resolve_source(source: str | Path | dict[str, Any], progress: bool) -> _Sou
             file=path,
             fix="check the path, or download an .osm.pbf extract of the area (e.g. from Geofabrik)",
         )
-    return _Source(str(path), _file_sha256(path), read)
-
-
-def _file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return _Source(str(path), sha256_file(path), read)
 
 
 def _read_osm_file(path: Path, mode: str, *, progress: bool) -> _RawNetwork:
@@ -590,36 +582,3 @@ def _numbers(value: Any, count: int, field: str, shape: str) -> list[float]:
     if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
         raise AllocatorError(f"expected {shape}, got {value!r}", field=field, fix=f"give {shape}")
     return numbers
-
-
-# --- cache -----------------------------------------------------------------
-
-
-def _cache_file(cache_dir: Path, source_key: str, mode: str) -> Path:
-    """Where the prepared graph of this source, mode and rule version lives."""
-    key = hashlib.sha256(f"{source_key}|{mode}|{RULES_VERSION}".encode()).hexdigest()
-    return cache_dir / f"network-{mode}-{key[:24]}.pickle"
-
-
-def _read_cache(path: Path) -> tuple[nx.MultiDiGraph, NetworkReport] | None:
-    """The cached graph and report, or None; an unreadable cache file is deleted."""
-    if not path.is_file():
-        return None
-    try:
-        with path.open("rb") as handle:
-            graph, report = pickle.load(handle)
-        if isinstance(graph, nx.MultiDiGraph) and isinstance(report, NetworkReport):
-            return graph, report
-    except Exception:  # a truncated or foreign pickle fails in many ways; rebuild
-        pass
-    path.unlink(missing_ok=True)
-    return None
-
-
-def _write_cache(path: Path, graph: nx.MultiDiGraph, report: NetworkReport) -> None:
-    """Pickle the prepared graph atomically, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        pickle.dump((graph, report), handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -218,7 +218,7 @@ def write_matrix_csv(path: str | Path, origin_ids: Sequence[str], site_ids: Sequ
     Only finite pairs are written: a missing pair means unreachable.  The
     column names default to those ``matrix:`` expects.  From a
     run: ``write_matrix_csv(path, s.demand["id"], s.sites["id"], s.cost)`` for
-    a :class:`allocator.pipeline.ServiceResult` ``s``.  Returns the rows written.
+    a :class:`allocator.results.ServiceResult` ``s``.  Returns the rows written.
     """
     cost = np.asarray(cost, dtype=float)
     origin_ids, site_ids = np.asarray(origin_ids, dtype=str), np.asarray(site_ids, dtype=str)
@@ -230,3 +230,58 @@ def write_matrix_csv(path: str | Path, origin_ids: Sequence[str], site_ids: Sequ
     pd.DataFrame({origin: origin_ids[rows], destination: site_ids[cols],
                   minutes: cost[rows, cols]}).to_csv(path, index=False)
     return len(rows)
+
+
+@dataclass
+class MatrixSource:
+    """The scenario's precomputed travel-time matrix, read and checked once for every service (a TravelTimeSource)."""
+
+    scenario: Any   # allocator.scenario.loader.LoadedScenario
+    table: TravelTimeTable
+    report: MatrixReport
+    timing_key: ClassVar[str] = "matrix_s"
+
+    @classmethod
+    def open(cls, scenario: Any, log: Callable[[str], None]) -> MatrixSource:
+        spec = scenario.spec.matrix
+        table, report = read_matrix_csv(scenario.resolve_path(spec.source, "matrix.source"), spec)
+        log(f"travel times from matrix {report.source}: {report.pairs:,} pairs ({report.origins:,} origins x "
+            f"{report.destinations:,} destinations, {report.unreachable:,} marked unreachable) in {report.seconds:.1f}s")
+        return cls(scenario, table, report)
+
+    def service_times(self, service: Any, field: str, demand: pd.DataFrame, sites: pd.DataFrame) -> Any:
+        """Minutes looked up by id in the matrix file, with notes on ids it lacks and rows it ignores."""
+        from allocator.inputs.sites import check_site_ids_unique
+        from allocator.traveltime.source import ServiceTimes, reachability_notes
+
+        table = self.table
+        check_site_ids_unique(sites, self.scenario, field)
+        lookup = cost_matrix(table, demand["id"], sites["id"])
+        name = table.path.name
+        new = sites["status"].eq("new").to_numpy()
+        if lookup.pairs_used == 0:
+            raise AllocatorError(
+                f"no row of the matrix pairs a demand id with a site id of service '{service.name}'",
+                file=table.path, field="matrix.origin / matrix.destination",
+                fix=f"origins must be demand ids (e.g. {_examples(demand['id'])}) and destinations site ids "
+                    f"(e.g. {_examples(sites['id'])}); the matrix has origins like {_examples(table.origins)} "
+                    f"and destinations like {_examples(table.destinations)}")
+        if not np.isfinite(lookup.cost[:, new]).any():
+            raise AllocatorError(
+                f"no candidate site of service '{service.name}' has a travel time from any demand location "
+                "in the matrix", file=table.path, field="matrix.destination",
+                fix=f"add rows for the candidate ids (e.g. {_examples(sites['id'][new])}) "
+                    f"of {field}.candidates to the matrix")
+        notes = reachability_notes(demand, lookup.origin_absent, sites, lookup.site_absent,
+                                   f"absent from the matrix {name}")
+        ignored = len(table.minutes) - lookup.pairs_used
+        if ignored:
+            notes.append(f"{ignored:,} of {len(table.minutes):,} pairs in the matrix {name} name a demand or site "
+                         f"id outside this service and were ignored")
+        return ServiceTimes(lookup.cost, notes)
+
+
+def _examples(ids: pd.Series | pd.Index, n: int = 3) -> str:
+    """The first few ids, quoted, for messages."""
+    first = [repr(str(i)) for i in list(ids)[:n]]
+    return ", ".join(first) + (", ..." if len(ids) > n else "") if first else "none"

@@ -1,0 +1,65 @@
+"""Districts: the group of each demand location, from H3 parents, a demand column or polygons."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+
+from allocator.errors import AllocatorError
+
+
+def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
+    """District key and display name of each demand location, for a :class:`~allocator.scenario.schema.DistrictSpec`.
+
+    ``h3_parent``: the H3 cell at resolution 9 containing the demand point
+    (``h3.latlng_to_cell`` from the point's lat/lon; for an H3 demand grid at
+    resolution 9 that is the demand cell itself, whose id is the frame's id
+    only when ``id`` and ``h3`` are the same column, so the lon/lat route is
+    used in every case), then its parent (``h3.cell_to_parent``).
+    """
+    index = demand.index
+    if spec.h3_parent is not None:
+        res = max(9, spec.h3_parent)
+        keys = [h3.cell_to_parent(h3.latlng_to_cell(lat, lon, res), spec.h3_parent)
+                for lon, lat in zip(demand["lon"], demand["lat"])]
+        keys = pd.Series(keys, index=index, dtype=str)
+        return keys, keys.copy()
+    if spec.column is not None:
+        layer = scenario.spec.demand[0]
+        path = scenario.resolve_path(layer.source, "demand[0].source")
+        if path.suffix.lower() == ".csv":
+            table = pd.read_csv(path, dtype=str)
+        else:
+            table = pd.DataFrame(gpd.read_file(path, layer=layer.layer).drop(columns="geometry"))
+        if spec.column not in table:
+            raise AllocatorError(f"column '{spec.column}' is not in the demand layer", file=scenario.path,
+                                 field="districts.column", fix=f"columns are: {', '.join(map(str, table.columns))}")
+        ids = table[layer.id].astype(str) if layer.id else pd.Series(range(len(table))).astype(str)
+        lookup = dict(zip(ids, table[spec.column].astype(str)))
+        keys = pd.Series([lookup.get(str(i).split("~")[0], "unknown") for i in demand["id"]], index=index, dtype=str)
+        return keys, keys.copy()
+    path = scenario.resolve_path(spec.source, "districts.source")
+    try:
+        polygons = gpd.read_file(path, layer=spec.layer)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
+        raise AllocatorError(f"cannot read the district polygons ({exc})", file=scenario.path,
+                             field="districts.source") from None
+    if polygons.crs is None:
+        raise AllocatorError("the district layer has no CRS", file=scenario.path, field="districts.source",
+                             fix="save the polygons with a coordinate reference system")
+    for column, name in ((spec.id, "id"), (spec.name_column, "name_column")):
+        if column is not None and column not in polygons:
+            raise AllocatorError(f"column '{column}' is not in the district layer", file=scenario.path,
+                                 field=f"districts.{name}", fix=f"columns are: {', '.join(map(str, polygons.columns))}")
+    polygons = polygons.to_crs("EPSG:4326").reset_index(drop=True)
+    polygons["_key"] = polygons[spec.id].astype(str) if spec.id else polygons.index.astype(str)
+    polygons["_name"] = polygons[spec.name_column].astype(str) if spec.name_column else polygons["_key"]
+    points = gpd.GeoDataFrame({"_row": np.arange(len(demand))},
+                              geometry=gpd.points_from_xy(demand["lon"], demand["lat"]), crs="EPSG:4326")
+    joined = gpd.sjoin(points, polygons[["_key", "_name", "geometry"]], how="left", predicate="within")
+    joined = joined.drop_duplicates("_row").sort_values("_row")
+    keys = pd.Series(joined["_key"].fillna("outside").to_numpy(str), index=index, dtype=str)
+    names = pd.Series(joined["_name"].fillna("outside").to_numpy(str), index=index, dtype=str)
+    return keys, names

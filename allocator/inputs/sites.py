@@ -1,0 +1,69 @@
+"""A service's sites: its existing facilities and its candidate sites, read from their layers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from allocator.errors import AllocatorError
+from allocator.inputs.layers import location_keys, read_layer
+from allocator.scenario.loader import LoadedScenario
+from allocator.scenario.schema import Service
+
+
+def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
+    """Existing facilities (rows with a positive count), or an empty table."""
+    columns = ["id", "name", "count", "lon", "lat"]
+    if service.existing is None:
+        return pd.DataFrame(columns=columns)
+    spec = service.existing
+    values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
+              "upgrade_cost": spec.upgrade_cost}
+    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.existing.source"), spec,
+                       value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True,
+                       extra_columns=_columns_of(values))
+    frame = frame[frame["value"] > 0].rename(columns={"value": "count"})
+    frame["count"] = frame["count"].round().astype(int)
+    return pd.DataFrame(_with_values(frame, values)[columns + [k for k, v in values.items() if v is not None]])
+
+
+def candidate_sites(scenario: LoadedScenario, service: Service, field: str, existing: pd.DataFrame) -> pd.DataFrame:
+    """Candidate sites, without those at an existing facility's location when asked."""
+    spec = service.candidates
+    values = {"open_cost": spec.cost, "capacity": spec.capacity}
+    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.candidates.source"), spec,
+                       value_column=None, field=f"{field}.candidates", extra_columns=_columns_of(values))
+    frame = _with_values(frame, values)
+    if spec.exclude_existing and len(existing):
+        taken = set(location_keys(existing))
+        frame = frame[[key not in taken for key in location_keys(frame)]]
+    if frame.empty:
+        raise AllocatorError("no candidate sites left", file=scenario.path, field=f"{field}.candidates",
+                             fix="every candidate is at an existing facility; add candidates or set "
+                                 "exclude_existing: false")
+    return pd.DataFrame(frame[["id", "name", "lon", "lat"] + [k for k, v in values.items() if v is not None]])
+
+
+def _columns_of(values: dict[str, float | str | None]) -> dict[str, str]:
+    """The per-site values given as column names (the others are numbers for every site)."""
+    return {name: v for name, v in values.items() if isinstance(v, str)}
+
+
+def _with_values(frame: pd.DataFrame, values: dict[str, float | str | None]) -> pd.DataFrame:
+    """Fill the per-site values given as one number for every site."""
+    for name, v in values.items():
+        if v is not None and not isinstance(v, str):
+            frame[name] = float(v)
+    return frame
+
+
+def check_site_ids_unique(sites: pd.DataFrame, scenario: LoadedScenario, field: str) -> None:
+    """A matrix tells sites apart by id: one id may not name two places (existing and candidate)."""
+    places = sites.assign(location=location_keys(sites)).drop_duplicates(["id", "location"])
+    clash = places["id"][places["id"].duplicated()]
+    if len(clash):
+        raise AllocatorError(
+            f"site id {clash.iloc[0]!r} names two different places ({len(clash)} such ids): "
+            f"existing facilities and candidates share ids",
+            file=scenario.path, field=f"{field}.candidates.id",
+            fix="with a matrix, sites are matched by id: give existing facilities and candidates distinct ids "
+                "(their 'id' columns; without one, ids are row numbers)")

@@ -1,0 +1,143 @@
+"""The side-by-side page beside map.html: before | after, two Leaflet maps kept in step."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+
+import geopandas as gpd
+import shapely
+
+from allocator import ATTRIBUTION
+from allocator.outputs.map import (  # the map's shading, colours and assets, shared so both pages look alike
+    _CARTO,
+    _CARTO_POSITRON,
+    _CLOSED,
+    _DECIMALS,
+    _EXISTING,
+    _LEAFLET_URLS,
+    _NEW,
+    _UNDERSERVED,
+    ServiceLayer,
+    _count,
+    _fmt_min,
+    _leaflet_inline,
+    _pct,
+    _shades,
+)
+
+
+def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,
+                  inline_assets: bool, main_name: str) -> str:
+    """Before | after side by side: two Leaflet maps kept in step, one copy of the data, no other library."""
+    data = []
+    for service, demand in zip(services, demands):
+        threshold = float(service.threshold_min)
+        time_colour, _ = _shades(threshold)
+        before = demand["time_before"].astype(float).to_numpy()
+        after = demand["time_after"].astype(float).to_numpy()
+        features = []
+        for g, i, p, b, a in zip(demand.geometry.to_numpy(), demand["id"].astype(str), demand["population"].astype(float),
+                                 before, after):
+            features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
+                "b": time_colour(b), "a": time_colour(a),
+                "ub": bool(math.isnan(b) or b > threshold), "ua": bool(math.isnan(a) or a > threshold),
+                "tip": html.escape(f"cell {i}: {p:,.0f} people; before {_fmt_min(b)}, after {_fmt_min(a)}"),
+            }})
+        fac = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
+        sites = [{"lat": round(g.y, _DECIMALS), "lon": round(g.x, _DECIMALS), "s": str(st),
+                  "tip": html.escape(f"{n} ({st})")}
+                 for g, n, st in zip(fac.geometry, fac["name"].astype(str), fac["status"].astype(str))]
+        h = service.headline
+        data.append({
+            "name": html.escape(service.name), "cells": {"type": "FeatureCollection", "features": features}, "sites": sites,
+            "before": html.escape(f"within {service.threshold_min:g} min: {_pct(h.get('within_before'))}, "
+                                  f"underserved {_count(h.get('underserved_before'))}"),
+            "after": html.escape(f"within {service.threshold_min:g} min: {_pct(h.get('within_after'))}, "
+                                 f"underserved {_count(h.get('underserved_after'))}"),
+        })
+    if inline_assets:
+        css, js = _leaflet_inline()
+        assets = f"<style>{css}</style><script>{js}</script>"
+    else:
+        assets = f"<link rel='stylesheet' href='{_LEAFLET_URLS['css']}'><script src='{_LEAFLET_URLS['js']}'></script>"
+    payload = json.dumps({"services": data, "tiles": _CARTO_POSITRON if tiles else None, "colours": {
+        "underserved": _UNDERSERVED, "existing": _EXISTING, "new": _NEW, "closed": _CLOSED}},
+        separators=(",", ":")).replace("</", "<\\/")
+    credit = html.escape(f"{ATTRIBUTION} {_CARTO}" if tiles else ATTRIBUTION)
+    options = "".join(f"<option value='{i}'>{d['name']}</option>" for i, d in enumerate(data))
+    return _COMPARE_HTML % {
+        "title": html.escape(title), "assets": assets, "payload": payload, "credit": credit,
+        "main": html.escape(main_name), "options": options, "select": "" if len(data) > 1 else "display:none",
+    }
+
+
+_COMPARE_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%(title)s — before | after</title>%(assets)s
+<style>
+html, body {margin:0;height:100%%;font:13px/1.35 sans-serif}
+#bar {height:34px;display:flex;align-items:center;gap:12px;padding:0 10px;background:#fff;border-bottom:1px solid #ccc}
+#maps {position:absolute;top:35px;bottom:0;left:0;right:0;display:flex}
+#maps > div {flex:1;position:relative}
+#before {border-right:2px solid #333}
+.label {position:absolute;top:8px;left:50px;z-index:1000;background:#fff;padding:4px 8px;border-radius:4px;
+        box-shadow:0 1px 4px rgba(0,0,0,.35)}
+#credit {position:fixed;bottom:0;right:0;z-index:1000;background:rgba(255,255,255,.8);padding:1px 6px;font-size:11px}
+</style></head><body>
+<div id="bar"><b>%(title)s</b><select id="service" style="%(select)s">%(options)s</select>
+<a href="%(main)s">back to the full map</a></div>
+<div id="maps"><div id="before"><div class="label" id="label-before"></div></div>
+<div id="after"><div class="label" id="label-after"></div></div></div>
+<div id="credit">Leaflet | %(credit)s</div>
+<script>
+var DATA = %(payload)s;
+function makeMap(id) {
+  var map = L.map(id, {attributionControl: false});
+  L.control.scale().addTo(map);
+  if (DATA.tiles) L.tileLayer(DATA.tiles, {subdomains: 'abcd', maxZoom: 20}).addTo(map);
+  map.createPane('underserved').style.zIndex = 450;
+  map.getPane('underserved').style.pointerEvents = 'none';
+  return map;
+}
+var maps = {before: makeMap('before'), after: makeMap('after')};
+var syncing = false;
+function follow(a, b) {
+  a.on('move', function () {
+    if (syncing) return;
+    syncing = true; b.setView(a.getCenter(), a.getZoom(), {animate: false}); syncing = false;
+  });
+}
+follow(maps.before, maps.after); follow(maps.after, maps.before);
+var drawn = [];
+function show(k) {
+  drawn.forEach(function (l) { l.remove(); }); drawn = [];
+  var s = DATA.services[k], C = DATA.colours;
+  var extent = L.geoJSON(s.cells).getBounds();  // a map needs a view before vector layers are added
+  if (extent.isValid()) maps.before.fitBounds(extent); else maps.before.setView([0, 0], 2);
+  ['before', 'after'].forEach(function (when) {
+    var key = when === 'before' ? 'b' : 'a', map = maps[when];
+    var point = function (f, ll) { return L.circleMarker(ll, {radius: 4}); };
+    var fill = L.geoJSON(s.cells, {pointToLayer: point, style: function (f) {
+      var c = f.properties[key]; return {fillColor: c, color: c, fillOpacity: 0.65, weight: 0.5, opacity: 0.9};
+    }}).bindTooltip(function (l) { return l.feature.properties.tip; }).addTo(map);
+    var under = L.geoJSON(s.cells, {pane: 'underserved', pointToLayer: point,
+      filter: function (f) { return f.properties['u' + key]; },
+      style: function () { return {fill: false, color: C.underserved, weight: 2.5, dashArray: '4 3', opacity: 1}; }
+    }).addTo(map);
+    drawn.push(fill, under);
+    s.sites.forEach(function (p) {
+      if (when === 'before' && p.s === 'new') return;
+      if (when === 'after' && p.s === 'closed') return;
+      var m = L.circleMarker([p.lat, p.lon], {radius: p.s === 'new' ? 8 : 5, color: '#fff', weight: 1.5,
+        fillColor: C[p.s] || C.existing, fillOpacity: 0.95}).bindTooltip(p.tip).addTo(map);
+      drawn.push(m);
+    });
+    document.getElementById('label-' + when).innerHTML = '<b>' + when + '</b> ' + s.name + ': ' + s[when];
+  });
+}
+document.getElementById('service').onchange = function (e) { show(+e.target.value); };
+if (DATA.services.length) show(0); else { maps.before.setView([0, 0], 2); maps.after.setView([0, 0], 2); }
+</script></body></html>
+"""

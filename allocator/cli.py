@@ -15,7 +15,7 @@ from pathlib import Path
 
 from allocator import ATTRIBUTION, __version__
 from allocator.errors import AllocatorError
-from allocator.outputs.labels import amount as _amount
+from allocator.outputs.labels import amount
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
 
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
-    from allocator.outputs.files import headline, plan_changes, write_outputs  # heavy imports after argument parsing
+    from allocator.outputs.files import write_outputs  # heavy imports after argument parsing
+    from allocator.outputs.summary import headline, plan_changes
     from allocator.pipeline import Progress, run
     from allocator.scenario.loader import load_scenario
     from allocator.scenario.schema import SolverSpec
@@ -91,7 +92,7 @@ def run_one(path: Path, args: argparse.Namespace):
 
     print(f"\n{spec.title or spec.name}")
     if spec.shared_budget is not None:
-        print(f"  shared budget: {_amount(result.shared_budget_used)} of {_amount(spec.shared_budget)} spent, "
+        print(f"  shared budget: {amount(result.shared_budget_used)} of {amount(spec.shared_budget)} spent, "
               "solved jointly")
     for s in result.services:
         h = headline(s)
@@ -101,8 +102,8 @@ def run_one(path: Path, args: argparse.Namespace):
             parts = [f"{len(changes['closed_sites'])} existing site(s) closed"] if "closed_sites" in changes else []
             parts += [f"{len(changes['upgraded_sites'])} upgraded"] if "upgraded_sites" in changes else []
             budget = changes["budget"]
-            parts.append(f"spent {_amount(changes['budget_used'])}"
-                         + (f" of a budget of {_amount(budget)}" if budget is not None else "")
+            parts.append(f"spent {amount(changes['budget_used'])}"
+                         + (f" of a budget of {amount(budget)}" if budget is not None else "")
                          + " (opening costs + upgrades - savings)")
             print("    plan: " + ", ".join(parts))
         print(f"    population within {t:g} min ({result.network.mode}): "

@@ -47,7 +47,7 @@ class AllocatorError(Exception):
         self.fix = fix
         self.line = line
 
-    def with_file(self, file: str | Path) -> "AllocatorError":
+    def with_file(self, file: str | Path) -> AllocatorError:
         """Return this error with ``file`` set, unless it already names one."""
         if self.file is None:
             self.file = str(file)

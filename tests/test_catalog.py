@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from allocator.scenario import catalog
 from allocator.errors import AllocatorError
+from allocator.scenario import catalog
 
 
 def test_catalog_lists_every_shared_file_with_its_readme_hash(mirror: Path) -> None:

@@ -279,8 +279,8 @@ def test_compare_page_is_offline_and_escaped(tmp_path: Path) -> None:
 
 
 def test_assignment_counts_every_reachable_person() -> None:
-    from allocator.solve.kernels import nearest_open as assign
     from allocator.evaluate.facilities import facility_rows, served
+    from allocator.solve.kernels import nearest_open as assign
 
     inf = np.inf
     cost = np.array([[1.0, 5.0, 2.0], [9.0, 3.0, 1.0], [inf, inf, inf], [4.0, 4.0, inf]])

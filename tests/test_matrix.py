@@ -17,15 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import mirrored_env
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.traveltime.table import cost_matrix, read_matrix_csv, write_matrix_csv
-from allocator.outputs.files import summary
+from allocator.outputs.summary import summary
 from allocator.pipeline import Progress, run
-from allocator.scenario.schema import MatrixSpec
 from allocator.scenario.loader import load_scenario
-from conftest import mirrored_env
+from allocator.scenario.schema import MatrixSpec
+from allocator.traveltime.table import cost_matrix, read_matrix_csv, write_matrix_csv
+
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text)

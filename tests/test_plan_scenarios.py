@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import mirrored_env
 
 from allocator.cli import main
-from allocator.solve.models import solve_max_coverage
 from allocator.pipeline import run
 from allocator.results import RunResult
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
 from allocator.scenario.loader import load_scenario
-from conftest import mirrored_env
+from allocator.solve.models import solve_max_coverage
+from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
 
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
 CELLS = {"source": HEX, "h3": "id", "id": "id"}

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from allocator.outputs import report
 from allocator.cli import EXIT_TARGET_MISSED, main
+from allocator.outputs import report
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
 BASE = {

@@ -21,15 +21,15 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import yaml
+from conftest import mirrored_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.traveltime.network import load_network
 from allocator.scenario.loader import load_scenario
-from conftest import mirrored_env
+from allocator.traveltime.network import load_network
 
 REPO = Path(__file__).resolve().parents[1]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"

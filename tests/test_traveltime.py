@@ -11,7 +11,6 @@ import pyproj
 import pytest
 
 from allocator.errors import AllocatorError
-from allocator.traveltime.network import load_network
 from allocator.traveltime.graph import (
     WALK_KPH,
     NetworkArrays,
@@ -21,6 +20,7 @@ from allocator.traveltime.graph import (
     snap_points,
     travel_time_matrix,
 )
+from allocator.traveltime.network import load_network
 
 
 @pytest.fixture(scope="module")

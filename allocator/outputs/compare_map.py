@@ -11,20 +11,20 @@ import shapely
 
 from allocator import ATTRIBUTION
 from allocator.outputs.map import (  # the map's shading, colours and assets, shared so both pages look alike
-    _CARTO,
-    _CARTO_POSITRON,
-    _CLOSED,
-    _DECIMALS,
-    _EXISTING,
-    _LEAFLET_URLS,
-    _NEW,
-    _UNDERSERVED,
+    CARTO,
+    CARTO_POSITRON,
+    CLOSED,
+    DECIMALS,
+    EXISTING,
+    LEAFLET_URLS,
+    NEW,
+    UNDERSERVED,
     ServiceLayer,
-    _count,
-    _fmt_min,
-    _leaflet_inline,
-    _pct,
-    _shades,
+    count,
+    fmt_min,
+    leaflet_inline,
+    pct,
+    shades,
 )
 
 
@@ -34,7 +34,7 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
     data = []
     for service, demand in zip(services, demands):
         threshold = float(service.threshold_min)
-        time_colour, _ = _shades(threshold)
+        time_colour, _ = shades(threshold)
         before = demand["time_before"].astype(float).to_numpy()
         after = demand["time_after"].astype(float).to_numpy()
         features = []
@@ -43,29 +43,29 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
             features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
                 "b": time_colour(b), "a": time_colour(a),
                 "ub": bool(math.isnan(b) or b > threshold), "ua": bool(math.isnan(a) or a > threshold),
-                "tip": html.escape(f"cell {i}: {p:,.0f} people; before {_fmt_min(b)}, after {_fmt_min(a)}"),
+                "tip": html.escape(f"cell {i}: {p:,.0f} people; before {fmt_min(b)}, after {fmt_min(a)}"),
             }})
         fac = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
-        sites = [{"lat": round(g.y, _DECIMALS), "lon": round(g.x, _DECIMALS), "s": str(st),
+        sites = [{"lat": round(g.y, DECIMALS), "lon": round(g.x, DECIMALS), "s": str(st),
                   "tip": html.escape(f"{n} ({st})")}
                  for g, n, st in zip(fac.geometry, fac["name"].astype(str), fac["status"].astype(str))]
         h = service.headline
         data.append({
             "name": html.escape(service.name), "cells": {"type": "FeatureCollection", "features": features}, "sites": sites,
-            "before": html.escape(f"within {service.threshold_min:g} min: {_pct(h.get('within_before'))}, "
-                                  f"underserved {_count(h.get('underserved_before'))}"),
-            "after": html.escape(f"within {service.threshold_min:g} min: {_pct(h.get('within_after'))}, "
-                                 f"underserved {_count(h.get('underserved_after'))}"),
+            "before": html.escape(f"within {service.threshold_min:g} min: {pct(h.get('within_before'))}, "
+                                  f"underserved {count(h.get('underserved_before'))}"),
+            "after": html.escape(f"within {service.threshold_min:g} min: {pct(h.get('within_after'))}, "
+                                 f"underserved {count(h.get('underserved_after'))}"),
         })
     if inline_assets:
-        css, js = _leaflet_inline()
+        css, js = leaflet_inline()
         assets = f"<style>{css}</style><script>{js}</script>"
     else:
-        assets = f"<link rel='stylesheet' href='{_LEAFLET_URLS['css']}'><script src='{_LEAFLET_URLS['js']}'></script>"
-    payload = json.dumps({"services": data, "tiles": _CARTO_POSITRON if tiles else None, "colours": {
-        "underserved": _UNDERSERVED, "existing": _EXISTING, "new": _NEW, "closed": _CLOSED}},
+        assets = f"<link rel='stylesheet' href='{LEAFLET_URLS['css']}'><script src='{LEAFLET_URLS['js']}'></script>"
+    payload = json.dumps({"services": data, "tiles": CARTO_POSITRON if tiles else None, "colours": {
+        "underserved": UNDERSERVED, "existing": EXISTING, "new": NEW, "closed": CLOSED}},
         separators=(",", ":")).replace("</", "<\\/")
-    credit = html.escape(f"{ATTRIBUTION} {_CARTO}" if tiles else ATTRIBUTION)
+    credit = html.escape(f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION)
     options = "".join(f"<option value='{i}'>{d['name']}</option>" for i, d in enumerate(data))
     return _COMPARE_HTML % {
         "title": html.escape(title), "assets": assets, "payload": payload, "credit": credit,

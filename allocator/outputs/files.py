@@ -29,16 +29,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from allocator import ATTRIBUTION, __version__
 from allocator.errors import AllocatorError
 from allocator.outputs.manifest import build_manifest
 from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
-from allocator.results import RunResult, ServiceResult
-from allocator.scenario.catalog import load_catalog
-
-SUMMARY_SCHEMA = "allocator.summary/2"
-_DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
+from allocator.outputs.summary import headline, json_safe, summary
+from allocator.results import RunResult
 
 
 def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
@@ -90,137 +86,6 @@ def _running(pid: int) -> bool:
     except OSError:  # exists but belongs to someone else
         return True
     return True
-
-
-def summary(result: RunResult) -> dict:
-    """The summary.json document (schema ``allocator.summary/2``, see README)."""
-    spec = result.scenario.spec
-    return json_safe({
-        "schema": SUMMARY_SCHEMA,
-        "allocator_version": __version__,
-        "scenario": {"name": spec.name, "title": spec.title or spec.name, "description": spec.description,
-                     "file": str(result.scenario.path)},
-        **_travel_times(result),
-        **_shared_budget(result),
-        "services": [_service_summary(s) for s in result.services],
-        "attribution": _attributions(),
-        "timings": timings(result),
-    })
-
-
-def timings(result: RunResult) -> dict:
-    """Every duration of the run (the only values that differ between identical runs)."""
-    return json_safe({
-        "steps": result.timings,
-        _travel_time_key(result): {k: v for k, v in result.network.as_dict().items() if k in _DURATIONS},
-        "services": {s.service.name: {"build_seconds": s.solution.build_seconds,
-                                      "solve_seconds": s.solution.solve_seconds,
-                                      "matrix_seconds": s.matrix_seconds} for s in result.services},
-    })
-
-
-def _travel_time_key(result: RunResult) -> str:
-    """Where a run's travel times came from: ``network`` or ``matrix`` (its key in summary.json)."""
-    return "network" if result.scenario.spec.matrix is None else "matrix"
-
-
-def _travel_times(result: RunResult) -> dict:
-    """summary.json's account of the road network, or of the matrix file, durations aside."""
-    report = {k: v for k, v in result.network.as_dict().items() if k not in _DURATIONS}
-    network = result.scenario.spec.network
-    if network is not None:
-        report["max_snap_m"] = network.max_snap_m
-    return {_travel_time_key(result): report}
-
-
-def headline(service: ServiceResult) -> dict:
-    """The few figures shown on the map and printed at the end of a run."""
-    return {
-        "population": service.before["population"],
-        "within_before": service.before["within_share"],
-        "within_after": service.after["within_share"],
-        "underserved_before": service.before["underserved"],
-        "underserved_after": service.after["underserved"],
-        "new_sites": len(service.solution.new_sites),
-    }
-
-
-def _shared_budget(result: RunResult) -> dict:
-    """summary.json's ``shared_budget`` (only when the services share one): the limit and the net spending."""
-    limit = result.scenario.spec.shared_budget
-    if limit is None:
-        return {}
-    return {"shared_budget": {"budget": limit, "used": result.shared_budget_used,
-                              "services": [s.service.name for s in result.services]}}
-
-
-def plan_changes(s: ServiceResult) -> dict:
-    """What a plan changed besides opening sites, for summary.json and the console.
-
-    Only what applies: ``closed_sites`` when existing sites may close,
-    ``upgraded_sites`` when upgrades are offered, ``budget`` and
-    ``budget_used`` (opening costs + upgrades - savings) when the plan model ran.
-    """
-    service, sol, fac = s.service, s.solution, s.facilities
-    out: dict = {}
-    if sol.budget_used is None:   # the classic models: nothing but new sites
-        return out
-    ex = service.existing
-    if ex is not None and ex.closable:
-        out["closed_sites"] = _site_list(fac[fac["status"] == "closed"])
-    if ex is not None and ex.upgrade_capacity is not None:
-        out["upgraded_sites"] = _site_list(fac[fac["upgraded"].astype(bool)])
-    out["budget"] = service.budget
-    out["budget_used"] = sol.budget_used
-    return out
-
-
-def _site_list(rows) -> list[dict]:
-    return [{"id": r.id, "name": r.name, "lon": round(r.lon, 6), "lat": round(r.lat, 6)} for r in rows.itertuples()]
-
-
-def _service_summary(s: ServiceResult) -> dict:
-    new = s.facilities[s.facilities["status"] == "new"]
-    sol = s.solution
-    return {
-        "name": s.service.name,
-        "kind": s.service.kind,
-        "objective": s.service.objective,
-        "threshold_min": s.service.threshold_min,
-        "p": s.service.p,
-        "status": sol.status,
-        "objective_value": sol.objective,
-        "gap": sol.gap,
-        "model_size": {"variables": sol.n_variables, "constraints": sol.n_constraints},
-        "matrix": {"demand": s.matrix_shape[0], "sites": s.matrix_shape[1]},
-        "existing_sites": int((s.facilities["status"] == "existing").sum()),
-        "new_sites": _site_list(new),
-        **plan_changes(s),
-        **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
-        "before": s.before,
-        "after": s.after,
-        "notes": s.notes,
-        "equity": s.equity,   # allocator.evaluate.equity.service_equity: overall, districts, targets, lorenz
-    }
-
-
-def _attributions() -> list[str]:
-    lines = {ATTRIBUTION}
-    lines.update(d.attribution for d in load_catalog().values())
-    return sorted(lines)
-
-
-def json_safe(value):
-    """JSON-safe copy: NaN/inf become null, numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None = None) -> None:

@@ -68,26 +68,26 @@ _RAMP = ("#1a9850", "#fee08b", "#d73027")
 _CHANGE_RAMP = ("#2166ac", "#f7f7f7", "#b2182b")
 _NEWLY_REACHABLE = "#053061"
 _UNREACHABLE = "#7f7f7f"
-_UNDERSERVED = "#67001f"
+UNDERSERVED = "#67001f"
 _UNDERSERVED_BEFORE = "#000000"
 _CATCHMENT = "#3f3f3f"
-_EXISTING = "#4a6fa5"
-_NEW = "#1b9e3e"
-_CLOSED = "#555555"
-# existing-facility colours, one per service of a map (the first, a one-service map's, is _EXISTING)
-_SERVICE_COLOURS = (_EXISTING, "#7b3294", "#a6611a", "#008837", "#c51b7d", "#01665e")
+EXISTING = "#4a6fa5"
+NEW = "#1b9e3e"
+CLOSED = "#555555"
+# existing-facility colours, one per service of a map (the first, a one-service map's, is EXISTING)
+_SERVICE_COLOURS = (EXISTING, "#7b3294", "#a6611a", "#008837", "#c51b7d", "#01665e")
 _DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
 _STATUSES = ("existing", "new", "closed")
-_SYMBOLS = {"new": ("&#9733;", _NEW, 30), "closed": ("&#10006;", _CLOSED, 20)}
+_SYMBOLS = {"new": ("&#9733;", NEW, 30), "closed": ("&#10006;", CLOSED, 20)}
 COMPARE_SUFFIX = "_compare"
-_DECIMALS = 5
+DECIMALS = 5
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
 _LEGEND_CAPTION = "travel time after (or before), minutes"
-_CARTO = "© CARTO"
+CARTO = "© CARTO"
 # Named by URL: xyzservices >= 2025 marks CartoDB as keyed and warns, the public basemap needs none.
-_CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
-_LEAFLET_URLS = {
+CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
+LEAFLET_URLS = {
     "js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
     "css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
 }
@@ -127,7 +127,7 @@ def render_map(
     _use_leaflet_assets(fmap, inline_assets)
     if tiles:
         folium.TileLayer(
-            _CARTO_POSITRON, name="basemap (CARTO positron)", attr=f"{ATTRIBUTION} {_CARTO}", subdomains="abcd", max_zoom=20
+            CARTO_POSITRON, name="basemap (CARTO positron)", attr=f"{ATTRIBUTION} {CARTO}", subdomains="abcd", max_zoom=20
         ).add_to(fmap)
 
     # Underserved outlines sit above every demand fill, even a "before" layer switched on later,
@@ -205,17 +205,17 @@ _FULLSCREEN_JS = """
 
 def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
     """Load only Leaflet (the map needs no jQuery, Bootstrap or icon fonts), inlined or from the CDN."""
-    fmap.default_css = [] if inline else [("leaflet_css", _LEAFLET_URLS["css"])]
-    fmap.default_js = [] if inline else [("leaflet", _LEAFLET_URLS["js"])]
+    fmap.default_css = [] if inline else [("leaflet_css", LEAFLET_URLS["css"])]
+    fmap.default_js = [] if inline else [("leaflet", LEAFLET_URLS["js"])]
     if not inline:
         return
-    css, js = _leaflet_inline()
+    css, js = leaflet_inline()
     header = fmap.get_root().header
     header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
     header.add_child(Element(f"<script>{js}</script>"), name="leaflet")
 
 
-def _leaflet_inline() -> tuple[str, str]:
+def leaflet_inline() -> tuple[str, str]:
     """Leaflet's CSS (icons as data: URLs) and JS, ready to inline."""
     try:
         static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
@@ -239,7 +239,7 @@ def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Demand in EPSG:4326 with coordinates rounded to 5 decimals (about 1 m)."""
     out = demand.to_crs(4326) if demand.crs is not None else demand.copy()
     out = out[out.geometry.notna() & ~out.geometry.is_empty].copy()
-    out["geometry"] = shapely.set_precision(out.geometry.values, 10.0**-_DECIMALS)
+    out["geometry"] = shapely.set_precision(out.geometry.values, 10.0**-DECIMALS)
     return out
 
 
@@ -248,11 +248,11 @@ def _colormap(threshold: float) -> cm.LinearColormap:
     return cm.LinearColormap(_RAMP, index=[0, threshold, 2 * threshold], vmin=0, vmax=2 * threshold, caption=_LEGEND_CAPTION)
 
 
-def _fmt_min(value: float) -> str:
+def fmt_min(value: float) -> str:
     return "unreachable" if value is None or math.isnan(value) else f"{value:.1f} min"
 
 
-def _shades(threshold: float) -> tuple[Any, Any]:
+def shades(threshold: float) -> tuple[Any, Any]:
     """Colour functions for a time and for a change, both in 41 steps (keeps folium's style lookup small)."""
     cmap = _colormap(threshold)
     diverging = cm.LinearColormap(_CHANGE_RAMP, index=[-threshold, 0, threshold], vmin=-threshold, vmax=threshold)
@@ -284,13 +284,13 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     """Add the demand (after, before, change, underserved, catchments, districts) and facility layers of one service."""
     name = html.escape(service.name)
     threshold = float(service.threshold_min)
-    time_colour, change_colour = _shades(threshold)
+    time_colour, change_colour = shades(threshold)
     before = demand["time_before"].astype(float).to_numpy()
     after = demand["time_after"].astype(float).to_numpy()
     population = demand["population"].astype(float).to_numpy()
     ids = demand["id"].astype(str).to_numpy()
     tips = [
-        html.escape(f"cell {i}: {p:,.0f} people; before {_fmt_min(b)}, after {_fmt_min(a)}; change {_fmt_change(b, a)}")
+        html.escape(f"cell {i}: {p:,.0f} people; before {fmt_min(b)}, after {fmt_min(a)}; change {_fmt_change(b, a)}")
         for i, p, b, a in zip(ids, population, before, after)
     ]
     geoms = demand.geometry.to_numpy()
@@ -310,7 +310,7 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
         }).add_to(group)
 
     for label, times, colour, dash, show in (
-        ("underserved after", after, _UNDERSERVED, "4 3", True),
+        ("underserved after", after, UNDERSERVED, "4 3", True),
         ("underserved before", before, _UNDERSERVED_BEFORE, "1 3", False),
     ):
         underserved = np.isnan(times) | (times > threshold)
@@ -334,7 +334,7 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
         group = folium.FeatureGroup(name=f"{name} — {kind}", show=True).add_to(fmap)
         if len(rows):
             popups = [_facility_popup(r, service.kind) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
-            geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-_DECIMALS)
+            geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-DECIMALS)
             marker = _existing_marker(existing_colour) if kind == "existing" else _symbol_marker(kind)
             _geojson(np.asarray(geoms_f), {"tip": popups}, True, None, marker=marker, popup=True).add_to(group)
 
@@ -394,7 +394,7 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     if points:
         merged = shapely.convex_hull(shapely.union_all(cells))
         return merged.buffer(0.0005) if merged.geom_type != "Polygon" else merged
-    return shapely.union_all(cells, grid_size=10.0**-_DECIMALS)
+    return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
 def _geojson(
@@ -431,11 +431,11 @@ def _geojson(
 
 
 def _existing_colour(index: int) -> str:
-    """The existing facilities' colour of the map's ``index``-th service (the first: _EXISTING)."""
+    """The existing facilities' colour of the map's ``index``-th service (the first: EXISTING)."""
     return _SERVICE_COLOURS[index % len(_SERVICE_COLOURS)]
 
 
-def _existing_marker(colour: str = _EXISTING) -> folium.CircleMarker:
+def _existing_marker(colour: str = EXISTING) -> folium.CircleMarker:
     marker = folium.CircleMarker(radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95)
     # folium drops ``pane`` from a GeoJson's marker options; without it the circles sit in the overlay pane,
     # under any shading switched on later.
@@ -458,7 +458,7 @@ def _facility_popup(row: dict[str, Any], kind: str) -> str:
     """Escaped HTML for one facility: name, type, status, count, assigned population, mean travel time."""
     cells = [("name", row["name"]), ("type", kind), ("status", row["status"]), ("count", row["count"])]
     if "assigned_population" in row:
-        cells.append(("assigned population", _count(row["assigned_population"])))
+        cells.append(("assigned population", count(row["assigned_population"])))
     if "mean_time_min" in row:
         t = row["mean_time_min"]
         cells.append(("mean travel time", "—" if t is None or math.isnan(float(t)) else f"{float(t):.1f} min"))
@@ -471,11 +471,11 @@ def _facility_popup(row: dict[str, Any], kind: str) -> str:
     return f"<table>{body}</table>"
 
 
-def _pct(value: Any) -> str:
+def pct(value: Any) -> str:
     return f"{float(value):.1%}" if value is not None else "?"
 
 
-def _count(value: Any) -> str:
+def count(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "?"
 
 
@@ -487,9 +487,9 @@ def _title_box(title: str, description: str, services: list[ServiceLayer], compa
         mode = f", {h['mode']}" if h.get("mode") else ""
         lines.append(
             f"<div style='margin-top:4px'><b>{html.escape(s.name)}</b> (T = {s.threshold_min:g} min{html.escape(mode)})<br>"
-            f"population within T: {_pct(h.get('within_before'))} &rarr; <b>{_pct(h.get('within_after'))}</b>"
-            f" of {_count(h.get('population'))}<br>"
-            f"underserved: {_count(h.get('underserved_before'))} &rarr; <b>{_count(h.get('underserved_after'))}</b></div>"
+            f"population within T: {pct(h.get('within_before'))} &rarr; <b>{pct(h.get('within_after'))}</b>"
+            f" of {count(h.get('population'))}<br>"
+            f"underserved: {count(h.get('underserved_before'))} &rarr; <b>{count(h.get('underserved_after'))}</b></div>"
         )
     desc = f"<div style='color:#444'>{html.escape(description)}</div>" if description else ""
     link = (
@@ -538,7 +538,7 @@ def _legend(services: list[ServiceLayer]) -> str:
         f"<b>{_LEGEND_CAPTION}</b>{''.join(rows)}"
         f"<div style='margin-top:4px'>{_swatch(f'background:{_UNREACHABLE}')} unreachable &nbsp;"
         f"{_swatch(f'background:{_NEWLY_REACHABLE}')} newly reachable</div>"
-        f"<div>{_swatch(f'border:2px dashed {_UNDERSERVED}')} underserved after (&gt; T min or unreachable)</div>"
+        f"<div>{_swatch(f'border:2px dashed {UNDERSERVED}')} underserved after (&gt; T min or unreachable)</div>"
         f"<div>{_swatch(f'border:2px dotted {_UNDERSERVED_BEFORE}')} underserved before</div>"
         f"<div>{_swatch(f'border:1.5px solid {_CATCHMENT}')} catchment of a facility (nearest after)</div>"
         f"{districts}{_facility_keys(services)}</div>"
@@ -569,7 +569,7 @@ def _facility_keys(services: list[ServiceLayer]) -> str:
 
 def _footer(tiles: bool) -> str:
     """Visible attribution (Leaflet's own control is off so the credit is plain text in the page)."""
-    credit = html.escape(f"{ATTRIBUTION} {_CARTO}" if tiles else ATTRIBUTION)
+    credit = html.escape(f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION)
     return (
         "<div id='allocator-attribution' style='position:fixed;bottom:0;right:0;z-index:1000;"
         "background:rgba(255,255,255,0.8);padding:1px 6px;font:11px sans-serif;color:#333'>"

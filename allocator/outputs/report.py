@@ -31,7 +31,7 @@ import pandas as pd
 from allocator import ATTRIBUTION
 from allocator.evaluate import equity
 from allocator.inputs.districts import assign_districts
-from allocator.outputs.labels import amount as _amount
+from allocator.outputs.labels import amount
 
 # --- labels -------------------------------------------------------------------------------------
 
@@ -179,12 +179,12 @@ def summary_sentences(s, lang: str = "en") -> list[str]:
         fac = s.facilities
         closed, upgraded = int((fac["status"] == "closed").sum()), int(fac["upgraded"].astype(bool).sum())
         changes = ([L("s_closes", n=closed)] if closed else []) + ([L("s_upgrades", n=upgraded)] if upgraded else [])
-        spend = {"spent": _amount(s.solution.budget_used),
-                 "limit": L("s_limit", b=_amount(s.service.budget)) if s.service.budget is not None else ""}
+        spend = {"spent": amount(s.solution.budget_used),
+                 "limit": L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""}
         out.append(L("s_plan", changes=L("and").join(changes), **spend) if changes else L("s_spend", **spend))
     if s.rounding is not None:
         out.append(L("s_rounding", r=s.rounding.round_s, status=s.solution.status,
-                     rounded=_amount(s.rounding.objective_rounded), exact=_amount(s.rounding.objective_exact)))
+                     rounded=amount(s.rounding.objective_rounded), exact=amount(s.rounding.objective_exact)))
     if None not in (b["mean_min"], a["mean_min"], b["max_min"], a["max_min"]):
         out.append(L("s_trips", b=b["mean_min"], a=a["mean_min"], mb=b["max_min"], ma=a["max_min"]))
     if b["gini"] is not None and a["gini"] is not None:
@@ -432,8 +432,8 @@ def shared_budget_section(result, lang: str) -> str:
     if result.shared_budget_used is None:
         return ""
     names = ", ".join(s.service.name for s in result.services)
-    text = _label(lang, "s_shared", names=names, used=_amount(result.shared_budget_used),
-                  b=_amount(result.scenario.spec.shared_budget))
+    text = _label(lang, "s_shared", names=names, used=amount(result.shared_budget_used),
+                  b=amount(result.scenario.spec.shared_budget))
     return f"<h2>{e(_label(lang, 'shared_budget'))}</h2><ul class='summary'><li>{e(text)}</li></ul>"
 
 
@@ -491,17 +491,17 @@ def comparison_frame(results) -> pd.DataFrame:
     rows = []
     for service in services:
         row = {"service": service, "metric": "new_sites", "when": "after"}
-        for (r, blocks), name in zip(evaluated, names):
+        for (_r, blocks), name in zip(evaluated, names):
             row[name] = int((blocks[service][0].facilities["status"] == "new").sum()) if service in blocks else None
         rows.append(row)
         row = {"service": service, "metric": "objective", "when": ""}
-        for (r, blocks), name in zip(evaluated, names):
+        for (_r, blocks), name in zip(evaluated, names):
             row[name] = blocks[service][0].service.objective if service in blocks else None
         rows.append(row)
         for key in OVERALL_KEYS:
             for when in ("before", "after"):
                 row = {"service": service, "metric": key, "when": when}
-                for (r, blocks), name in zip(evaluated, names):
+                for (_r, blocks), name in zip(evaluated, names):
                     row[name] = _overall(*blocks[service], when).get(key) if service in blocks else None
                 rows.append(row)
         first = next(blocks[service] for _, blocks in evaluated if service in blocks)
@@ -509,7 +509,7 @@ def comparison_frame(results) -> pd.DataFrame:
             text = target_text(target, "en", first[0].service.threshold_min)
             for what in ("after", "met_after"):
                 row = {"service": service, "metric": f"target: {text}", "when": what}
-                for (r, blocks), name in zip(evaluated, names):
+                for (_r, blocks), name in zip(evaluated, names):
                     row[name] = blocks[service][1]["targets"][i][what] if service in blocks else None
                 rows.append(row)
     return pd.DataFrame(rows, columns=["service", "metric", "when", *names])

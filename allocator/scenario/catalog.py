@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import urllib.request
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -99,7 +99,7 @@ def resolve(key: str) -> Path:
     return _verified(cached, entry)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hash_of(path: Path, mtime_ns: int, size: int) -> str:
     """Hash memoised per (path, mtime, size) so repeated resolves stay cheap."""
     return sha256_file(path)

@@ -36,7 +36,7 @@ class LoadedScenario(BaseModel):
                 return catalog.resolve(source)
             except AllocatorError as exc:
                 exc.field = exc.field or field
-                raise exc.with_file(self.path) if exc.file is None else exc
+                raise (exc.with_file(self.path) if exc.file is None else exc) from None
         path = (self.base_dir / source).expanduser()
         if not path.exists():
             raise AllocatorError(

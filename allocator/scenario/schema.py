@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
-                      model_validator)
-
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
 #: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
@@ -51,7 +49,7 @@ class LayerSpec(Strict):
     name_column: str | None = Field(None, description="column of display names")
 
     @model_validator(mode="after")
-    def _lon_lat_together(self) -> "LayerSpec":
+    def _lon_lat_together(self) -> LayerSpec:
         if (self.lon is None) != (self.lat is None):
             raise ValueError("give both 'lon' and 'lat' columns, or neither")
         if self.h3 is not None and self.lon is not None:
@@ -78,7 +76,7 @@ class FacilityLayer(LayerSpec):
     upgrade_cost: PerSite | None = Field(None, description="cost of an upgrade (number or column)")
 
     @model_validator(mode="after")
-    def _rules_consistent(self) -> "FacilityLayer":
+    def _rules_consistent(self) -> FacilityLayer:
         if self.saving is not None and not self.closable:
             raise ValueError("'saving' needs 'closable: true'")
         if (self.upgrade_capacity is None) != (self.upgrade_cost is None):
@@ -111,7 +109,7 @@ class NetworkSpec(Strict):
     def _online_query(cls, value: str | dict[str, Any]) -> str | dict[str, Any]:
         if isinstance(value, dict):
             keys = set(value)
-            if not (keys in ({"place"}, {"bbox"}, {"point", "dist"})):
+            if keys not in ({"place"}, {"bbox"}, {"point", "dist"}):
                 raise ValueError("an online source is {place: NAME}, {bbox: [west, south, east, north]} or {point: [lat, lon], dist: METRES}")
         return value
 
@@ -149,7 +147,7 @@ class DistrictSpec(Strict):
     column: str | None = Field(None, description="district column of the demand layer file")
 
     @model_validator(mode="after")
-    def _one_form(self) -> "DistrictSpec":
+    def _one_form(self) -> DistrictSpec:
         forms = [self.source is not None, self.h3_parent is not None, self.column is not None]
         if sum(forms) != 1:
             raise ValueError("districts is one of {source: FILE, id: COL}, {h3_parent: RES} or {column: COL}")
@@ -172,7 +170,7 @@ class TargetSpec(Strict):
     label: str | None = None
 
     @model_validator(mode="after")
-    def _bound(self) -> "TargetSpec":
+    def _bound(self) -> TargetSpec:
         if (self.min is None) == (self.max is None):
             raise ValueError("a target needs exactly one of 'min' or 'max'")
         return self
@@ -202,7 +200,7 @@ class Service(Strict):
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
 
     @model_validator(mode="after")
-    def _p_matches_objective(self, info: ValidationInfo) -> "Service":
+    def _p_matches_objective(self, info: ValidationInfo) -> Service:
         shared = bool((info.context or {}).get("shared_budget"))   # set by load_scenario
         if self.objective == "set_cover":
             if self.p is not None:
@@ -275,14 +273,14 @@ class Scenario(Strict):
         None, description="one budget for all services, solved together in one model (same objective)")
 
     @model_validator(mode="after")
-    def _one_travel_time_source(self) -> "Scenario":
+    def _one_travel_time_source(self) -> Scenario:
         if (self.network is None) == (self.matrix is None):
             raise ValueError("give exactly one of 'network' (a road network to compute travel times on) "
                              "or 'matrix' (a CSV of precomputed travel times)")
         return self
 
     @model_validator(mode="after")
-    def _per_district_needs_districts(self) -> "Scenario":
+    def _per_district_needs_districts(self) -> Scenario:
         targets = [*self.targets, *(t for s in self.services for t in s.targets)]
         if self.districts is None and any(t.per_district for t in targets):
             raise ValueError("a per_district target needs 'districts' (e.g. districts: {h3_parent: 6})")
@@ -294,7 +292,7 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
-    def _shared_budget_services(self) -> "Scenario":
+    def _shared_budget_services(self) -> Scenario:
         if self.shared_budget is not None:
             kinds = {"min_underserved" if s.objective == "max_coverage" else s.objective for s in self.services}
             if not kinds <= set(PLAN_OBJECTIVES) or len(kinds) > 1:
@@ -305,7 +303,7 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
-    def _names_consistent(self) -> "Scenario":
+    def _names_consistent(self) -> Scenario:
         layer_names = [layer.name for layer in self.demand]
         if len(set(layer_names)) != len(layer_names):
             raise ValueError(f"demand layer names must be unique, got {layer_names}")

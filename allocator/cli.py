@@ -138,7 +138,7 @@ def _missed(results) -> list[str]:
 
 def write_compare(results, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
-    from allocator.outputs.report import write_comparison
+    from allocator.outputs.comparison import write_comparison
 
     root = args.out.resolve() if args.out else results[0].scenario.output_dir.parent
     lang = args.lang or results[0].scenario.spec.language

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from allocator.cli import EXIT_TARGET_MISSED, main
-from allocator.outputs import report
+from allocator.outputs import labels, report
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
 BASE = {
@@ -101,4 +101,4 @@ def test_comparison(runs) -> None:
 
 
 def test_labels_cover_both_languages() -> None:
-    assert set(report.LABELS["en"]) == set(report.LABELS["zh"])
+    assert set(labels.LABELS["en"]) == set(labels.LABELS["zh"])

@@ -30,6 +30,7 @@ import pandas as pd
 from shapely.geometry import Point, Polygon
 
 from allocator.errors import AllocatorError
+from allocator.inputs.files import checked_file
 from allocator.scenario.schema import LayerSpec
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
@@ -47,6 +48,7 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
     otherwise they are an error (population).  ``extra_columns`` maps output
     names to more numeric columns to read the same way (e.g. capacities).
     """
+    checked_file(path, field=f"{field}.source")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
     if suffix == ".csv":
         table, located = _read_csv(path, spec, field)

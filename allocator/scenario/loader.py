@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from allocator.errors import AllocatorError
+from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
 from allocator.scenario import catalog
 from allocator.scenario.schema import Scenario
+
+#: deepest nesting of lists and mappings a scenario may have
+MAX_DEPTH = 50
+#: most values a scenario may hold with its aliases expanded
+MAX_NODES = 100_000
 
 
 class LoadedScenario(BaseModel):
@@ -33,17 +40,17 @@ class LoadedScenario(BaseModel):
         """A data path from the scenario: ``catalog:<key>`` or relative to the YAML file."""
         if catalog.is_catalog_ref(source):
             try:
-                return catalog.resolve(source)
+                return checked_file(catalog.resolve(source), field=field)
             except AllocatorError as exc:
                 exc.field = exc.field or field
                 raise (exc.with_file(self.path) if exc.file is None else exc) from None
         path = (self.base_dir / source).expanduser()
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise AllocatorError(
                 f"file not found: {path}", file=self.path, field=field,
                 fix="check the path (relative paths start at the scenario file's folder) or use catalog:<key>",
             )
-        return path
+        return checked_file(path, field=field)
 
     @property
     def output_dir(self) -> Path:
@@ -54,15 +61,9 @@ class LoadedScenario(BaseModel):
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read and validate a scenario YAML file (safe loader; no Python objects)."""
     path = Path(path)
+    text = read_text(path, max_bytes=MAX_SCENARIO_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AllocatorError("scenario file not found", file=path, fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AllocatorError(f"cannot read the scenario file ({exc})", file=path) from None
-    try:
-        raw = yaml.safe_load(text)
-        lines = _line_numbers(yaml.compose(text, Loader=yaml.SafeLoader))
+        raw, lines = _parse(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -144,20 +145,89 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def _line_numbers(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
-    """Map each key path of a composed YAML document to its 1-based line."""
-    out: dict[tuple, int] = {}
+def _parse(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
+    """The YAML document of ``text`` and the line of each key path, within bounds.
+
+    Nesting is checked on the event stream (which PyYAML reads without
+    recursion) before the document is composed, and the size of the document
+    with every alias expanded is counted before anything walks it, so deep
+    nesting and alias bombs end in a message instead of a RecursionError or
+    gigabytes of memory.  A key given twice in one mapping is an error.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise AllocatorError(
+                    f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
+                    line=event.start_mark.line + 1, fix="a scenario is a few levels of keys and lists; check the file")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        expanded = _expanded_size(node, {})
+        if expanded > MAX_NODES:
+            raise AllocatorError(
+                f"the YAML expands to {expanded:,} values with its aliases (*name), above the limit of {MAX_NODES:,}",
+                file=path, fix="use anchors and aliases only to repeat small sections")
+        lines = _line_numbers(node, path)
+        return (loader.construct_document(node) if node is not None else None), lines
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node | None, memo: dict[int, int]) -> int:
+    """The number of nodes of the document with every alias expanded (each shared node counted once per use)."""
     if node is None:
-        return out
-    out[prefix] = node.start_mark.line + 1
+        return 0
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1   # a recursive alias counts once instead of looping
     if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            path = prefix + (key.value,)
-            out.update(_line_numbers(value, path))
-            out[path] = key.start_mark.line + 1
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
     elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out.update(_line_numbers(item, prefix + (i,)))
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    else:
+        size = 1
+    memo[id(node)] = min(size, MAX_NODES + 1)
+    return memo[id(node)]
+
+
+def _line_numbers(root: yaml.Node | None, path: Path) -> dict[tuple, int]:
+    """Map each key path of a composed YAML document to its 1-based line; reject duplicate keys.
+
+    A node reached again through an alias is not walked again (its keys keep
+    the lines of their first use).
+    """
+    out: dict[tuple, int] = {}
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple]] = [(root, ())] if root is not None else []
+    while stack:
+        node, prefix = stack.pop()
+        out.setdefault(prefix, node.start_mark.line + 1)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            children: list[tuple[yaml.Node, tuple]] = []
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key.start_mark.line + 1
+                if key.value in first:
+                    raise AllocatorError(
+                        f"key '{key.value}' is given twice in the same section, on lines {first[key.value]} and {line}",
+                        file=path, line=line, field=_dotted(prefix + (key.value,)) or None,
+                        fix="keep one of them (YAML would silently use the last)")
+                first[key.value] = line
+                out[prefix + (key.value,)] = line
+                children.append((value, prefix + (key.value,)))
+            stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, prefix + (i,)) for i, item in reversed(list(enumerate(node.value))))
     return out
 
 

@@ -93,6 +93,7 @@ from osmnx._errors import InsufficientResponseError
 from tqdm import tqdm
 
 from allocator.errors import AllocatorError
+from allocator.inputs.files import checked_file
 from allocator.scenario.catalog import sha256_file
 
 MODES = ("walk", "bike", "drive")
@@ -413,13 +414,13 @@ def _resolve_source(source: str | Path | dict[str, Any], progress: bool) -> _Sou
             file=path,
             fix="give an OpenStreetMap .osm.pbf, .osm, .osm.bz2 or .xml file, or an osmnx .graphml file",
         )
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise AllocatorError(
             "road network file not found",
             file=path,
             fix="check the path, or download an .osm.pbf extract of the area (e.g. from Geofabrik)",
         )
-    return _Source(str(path), sha256_file(path), read)
+    return _Source(str(path), sha256_file(checked_file(path)), read)
 
 
 def _read_osm_file(path: Path, mode: str, *, progress: bool) -> _RawNetwork:

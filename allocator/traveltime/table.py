@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.inputs.files import checked_file
 from allocator.scenario.schema import MatrixSpec
 
 # pandas 2 parses floats fast but not always to the nearest double; "round_trip" is exact (pandas 3 always is,
@@ -106,6 +107,7 @@ def read_matrix_csv(path: Path, spec: MatrixSpec, *, field: str = "matrix") -> t
     names the scenario section in error messages.
     """
     started = time.perf_counter()
+    checked_file(path, field=f"{field}.source")
     roles = {"origin": spec.origin, "destination": spec.destination, "minutes": spec.minutes}
     columns = list(dict.fromkeys(roles.values()))
     options: dict[str, Any] = {"usecols": columns, "keep_default_na": False, "na_values": [""],

@@ -1,0 +1,243 @@
+"""Hostile input, class by class: each ends in exit status 2 with a message, never exit 1, a hang or gigabytes.
+
+Complements ``test_robustness.py`` (the table of ordinary bad inputs).  Cases
+that could hang or blow up memory run the command line in a child process
+with a timeout and an address-space limit (:func:`run_child`); the rest run
+in-process on the small São Paulo data or on tiny synthetic files.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import mirrored_env
+
+from allocator.cli import main
+from allocator.errors import AllocatorError
+from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
+from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+HEX = "catalog:sao_paulo/spo_hexgrid.csv"
+CELLS = {"source": HEX, "h3": "id", "id": "id"}
+SMALL = {
+    "name": "hs",
+    "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk"},
+    "demand": [{"name": "residents", **CELLS, "population": "population"}],
+    "services": [{"name": "clinics", "objective": "max_coverage", "threshold_min": 8, "p": 2,
+                  "candidates": dict(CELLS)}],
+    "output": {"tiles": False},
+}
+MEMORY_LIMIT = 3 << 30   # bytes of address space a child run may use
+TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_env(tmp_path_factory, mirror: Path):
+    with mirrored_env(mirror, tmp_path_factory.mktemp("hs-cache")):
+        yield
+
+
+def scenario_text(**top) -> str:
+    """SMALL as YAML text, with top-level keys replaced."""
+    return yaml.safe_dump({**copy.deepcopy(SMALL), **top}, sort_keys=False)
+
+
+def cli(folder: Path, scenario: dict | str, capsys, *extra: str) -> tuple[int, str]:
+    """Run the CLI in-process on ``scenario`` written to folder/s.yaml; (status, stderr)."""
+    path = folder / "s.yaml"
+    path.write_text(scenario if isinstance(scenario, str) else yaml.safe_dump(scenario, sort_keys=False))
+    capsys.readouterr()
+    code = main([str(path), "--out", str(folder / "out"), "--quiet", *extra])
+    return code, capsys.readouterr().err
+
+
+def assert_clean_error(code: int, err: str, *expected: str) -> None:
+    """Exit 2, one message with a fix line, naming each of ``expected``."""
+    assert code == 2, err
+    assert err.startswith("error: ") and "\n  fix: " in err, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    for text in expected:
+        assert text in err, (text, err)
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_child(scenario: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The command line in a child process with a timeout and at most MEMORY_LIMIT of address space."""
+    return subprocess.run([sys.executable, str(REPO / "run_scenario.py"), str(scenario), "--quiet",
+                           "--out", str(scenario.parent / "out"), *extra],
+                          capture_output=True, text=True, timeout=TIMEOUT_S, preexec_fn=_limit_memory,
+                          env={**os.environ, **(env or {})}, cwd=scenario.parent)
+
+
+def alias_bomb(levels: int = 10, width: int = 10) -> str:
+    """A billion-laughs YAML: each level lists the previous one ``width`` times (a few hundred bytes)."""
+    lines = ["name: hs", "l0: &l0 [" + ", ".join("x" * width) + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- #
+# class: hangs and memory blow-ups (YAML structure, file kinds)                #
+# --------------------------------------------------------------------------- #
+
+def test_alias_bomb_is_refused_quickly_in_bounded_memory(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(alias_bomb())
+    done = run_child(tmp_path / "s.yaml")
+    assert done.returncode == 2, done.stderr
+    assert "aliases" in done.stderr and "s.yaml" in done.stderr and "fix:" in done.stderr
+
+
+def test_aliases_of_small_sections_still_work(tmp_path: Path) -> None:
+    doc = copy.deepcopy(SMALL)
+    doc["services"].append({**doc["services"][0], "name": "schools"})
+    text = yaml.safe_dump(doc, sort_keys=False)   # PyYAML writes the shared mapping as an anchor and an alias
+    assert "&id001" in text and "*id001" in text
+    (tmp_path / "s.yaml").write_text(text)
+    assert [s.name for s in load_scenario(tmp_path / "s.yaml").spec.services] == ["clinics", "schools"]
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a: ", "}")])
+def test_deep_nesting_is_an_error_not_a_recursion_error(tmp_path: Path, opening: str, closing: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: hs\nx: " + opening * 20_000 + "1" + closing * 20_000 + "\n")
+    with pytest.raises(AllocatorError, match=f"nested more than {MAX_DEPTH} levels") as info:
+        load_scenario(path)
+    assert info.value.line == 2 and info.value.fix
+
+
+def test_nesting_just_under_the_limit_reaches_the_schema(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text(title="[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)).replace(
+        "title: '" + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "'",
+        "title: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)))
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(path)
+    assert info.value.field == "title" and "nested" not in info.value.message
+
+
+def test_expanded_size_limit_counts_alias_uses(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(alias_bomb(levels=3, width=10))   # 1 + 10 + 100 + 1000 values: well under the limit
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(path)
+    assert "expands" not in info.value.message      # reaches the schema (l0 is an unknown key)
+    path.write_text(alias_bomb(levels=6, width=10))   # a million values
+    with pytest.raises(AllocatorError, match=f"above the limit of {MAX_NODES:,}"):
+        load_scenario(path)
+
+
+def test_duplicate_keys_name_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    text = scenario_text().replace("  p: 2\n", "  p: 2\n  p: 250\n")
+    path.write_text(text)
+    lines = text.splitlines()
+    first, second = (i + 1 for i, line in enumerate(lines) if line.strip().startswith("p: "))
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(path)
+    assert f"lines {first} and {second}" in info.value.message and info.value.line == second
+    assert info.value.field == "services[0].p" and "s.yaml" in str(info.value)
+
+
+def test_duplicate_top_level_keys_and_merge_keys(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text() + "name: other\n")
+    with pytest.raises(AllocatorError, match="key 'name' is given twice.* on lines 1 and"):
+        load_scenario(path)
+    # a merge key (<<) overriding a key of the merged mapping is no duplicate
+    doc = copy.deepcopy(SMALL)
+    text = yaml.safe_dump(doc, sort_keys=False).replace("output:\n  tiles: false\n",
+                                                        "base: &base {tiles: true}\noutput:\n  <<: *base\n  tiles: false\n")
+    path.write_text(text)
+    with pytest.raises(AllocatorError, match="unknown key 'base'"):
+        load_scenario(path)
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _dev_zero(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+
+
+def _loop(path: Path) -> None:
+    other = path.with_name(path.name + ".other")
+    other.symlink_to(path.name)
+    path.symlink_to(other.name)
+
+
+FILE_KINDS = {"fifo": (_fifo, "named pipe"), "dev-zero": (_dev_zero, "character device"),
+              "folder": (_folder, "folder"), "symlink-loop": (_loop, "symbolic links")}
+
+
+@pytest.mark.parametrize("kind", sorted(FILE_KINDS))
+def test_scenario_file_of_each_kind_is_refused(tmp_path: Path, kind: str) -> None:
+    make, words = FILE_KINDS[kind]
+    make(tmp_path / "s.yaml")
+    done = run_child(tmp_path / "s.yaml")
+    assert done.returncode == 2 and words in done.stderr and "s.yaml" in done.stderr, done.stderr
+    assert "fix:" in done.stderr
+
+
+@pytest.mark.parametrize("role", ["demand", "candidates", "network", "matrix"])
+@pytest.mark.parametrize("kind", sorted(FILE_KINDS))
+def test_data_file_of_each_kind_is_refused(tmp_path: Path, kind: str, role: str) -> None:
+    make, words = FILE_KINDS[kind]
+    doc = copy.deepcopy(SMALL)
+    name = {"demand": "d.csv", "candidates": "c.gpkg", "network": "roads.osm.pbf", "matrix": "m.csv"}[role]
+    field = {"demand": "demand[0].source", "candidates": "services[0].candidates.source",
+             "network": "network.source", "matrix": "matrix.source"}[role]
+    if role == "demand":
+        doc["demand"][0]["source"] = name
+    elif role == "candidates":
+        doc["services"][0]["candidates"] = {"source": name}
+    elif role == "network":
+        doc["network"]["source"] = name
+    else:
+        del doc["network"]
+        doc["matrix"] = {"source": name}
+    make(tmp_path / name)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    done = run_child(tmp_path / "s.yaml")
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr and name in done.stderr and field in done.stderr and "fix:" in done.stderr
+
+
+def test_size_caps_name_the_file(tmp_path: Path, monkeypatch) -> None:
+    big = tmp_path / "s.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_SCENARIO_BYTES + 1)   # sparse: no disk used
+    with pytest.raises(AllocatorError, match="above the 1 MB limit") as info:
+        load_scenario(big)
+    assert info.value.file == str(big) and info.value.fix
+    data = tmp_path / "d.csv"
+    data.write_text("id,pop\n" + "a,1\n" * 300_000)
+    monkeypatch.setenv("ALLOCATOR_MAX_FILE_MB", "1")
+    with pytest.raises(AllocatorError, match="above the 1 MB limit") as info:
+        checked_file(data, field="demand[0].source")
+    assert "ALLOCATOR_MAX_FILE_MB" in info.value.fix and info.value.field == "demand[0].source"
+    monkeypatch.setenv("ALLOCATOR_MAX_FILE_MB", "10")
+    assert checked_file(data) == data
+
+
+def test_non_utf8_scenario_names_line_and_fix(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"name: hs\ntitle: caf\xe9\n")
+    with pytest.raises(AllocatorError, match="not UTF-8") as info:
+        read_text(path)
+    assert info.value.line == 2 and "UTF-8" in info.value.fix

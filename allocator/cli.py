@@ -18,6 +18,8 @@ from allocator.errors import AllocatorError
 from allocator.outputs.labels import amount
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
+#: the command-line option of each solver field it overrides
+SOLVER_OPTIONS = {"time_limit_s": "--time-limit", "gap_rel": "--gap", "threads": "--threads"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run each scenario given; return the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        solver_options(args)
+        if args.out:
+            out_root(args)
         results = [run_one(path, args) for path in args.scenario]
         if args.compare:
             write_compare(results, args)
@@ -82,11 +87,10 @@ def run_one(path: Path, args: argparse.Namespace):
 
     scenario = load_scenario(path)
     spec = scenario.spec
-    given = {"time_limit_s": args.time_limit, "gap_rel": args.gap, "threads": args.threads}
-    solver = SolverSpec(**{**spec.solver.model_dump(), **{k: v for k, v in given.items() if v is not None}})
+    solver = SolverSpec(**{**spec.solver.model_dump(), **solver_options(args)})
     log = Progress(quiet=args.quiet)
     result = run(scenario, solver=solver, log=log)
-    out_dir = (args.out.resolve() / spec.name) if args.out else scenario.output_dir
+    out_dir = (out_root(args) / spec.name) if args.out else scenario.output_dir
     write_outputs(result, out_dir, tiles=spec.output.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 
@@ -120,6 +124,33 @@ def run_one(path: Path, args: argparse.Namespace):
     return result
 
 
+def solver_options(args: argparse.Namespace) -> dict:
+    """The solver options given on the command line, checked by the schema's :class:`SolverSpec` bounds."""
+    from pydantic import ValidationError
+
+    from allocator.scenario.schema import SolverSpec
+
+    given = {"time_limit_s": args.time_limit, "gap_rel": args.gap, "threads": args.threads}
+    given = {k: v for k, v in given.items() if v is not None}
+    try:
+        SolverSpec(**given)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0])
+        raise AllocatorError(f"{error['msg']} (got {error['input']!r})", field=SOLVER_OPTIONS[field],
+                             fix=f"see --help; the scenario's solver.{field} has the same bounds") from None
+    return given
+
+
+def out_root(args: argparse.Namespace) -> Path:
+    """``--out`` as an absolute path (a symlink loop or an unusable path is an input error)."""
+    try:
+        return args.out.resolve()
+    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13)
+        raise AllocatorError(f"cannot use this output folder ({exc})", file=args.out, field="--out",
+                             fix="give a folder path without symlink loops") from None
+
+
 def _fmt(value, spec: str) -> str:
     """A figure for the console; "n/a" when there is none (e.g. no facility before, nobody reachable)."""
     try:
@@ -140,7 +171,7 @@ def write_compare(results, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
     from allocator.outputs.comparison import write_comparison
 
-    root = args.out.resolve() if args.out else results[0].scenario.output_dir.parent
+    root = out_root(args) if args.out else results[0].scenario.output_dir.parent
     lang = args.lang or results[0].scenario.spec.language
     folder = write_comparison(results, root / "compare", lang=lang)
     print(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")

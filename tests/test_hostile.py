@@ -241,3 +241,148 @@ def test_non_utf8_scenario_names_line_and_fix(tmp_path: Path) -> None:
     with pytest.raises(AllocatorError, match="not UTF-8") as info:
         read_text(path)
     assert info.value.line == 2 and "UTF-8" in info.value.fix
+
+
+# --------------------------------------------------------------------------- #
+# class: exit 1 where a clear exit 2 is due                                    #
+# --------------------------------------------------------------------------- #
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--threads", "0", "greater than or equal to 1"), ("--threads", "100000", "less than or equal to 256"),
+    ("--time-limit", "-5", "greater than 0"), ("--time-limit", "nan", "finite"),
+    ("--time-limit", "inf", "finite"), ("--gap", "2", "less than 1"), ("--gap", "-0.1", "greater than or equal")])
+def test_bad_command_line_options_exit_2_naming_the_option(tmp_path: Path, capsys, option: str, value: str,
+                                                           words: str) -> None:
+    code, err = cli(tmp_path, SMALL, capsys, option, value)
+    assert_clean_error(code, err, option, words, f"(got {value}" if value[0].isdigit() else "(got")
+    assert not (tmp_path / "out").exists()
+
+
+def test_solver_threads_in_yaml_are_bounded(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(scenario_text(solver={"threads": 100000}))
+    with pytest.raises(AllocatorError, match="less than or equal to 256") as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert info.value.field == "solver.threads" and info.value.line
+
+
+def test_out_symlink_loop_exits_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    (tmp_path / "s.yaml").write_text(scenario_text())
+    capsys.readouterr()
+    code = main([str(tmp_path / "s.yaml"), "--quiet", "--out", str(tmp_path / "a" / "x")])
+    assert_clean_error(code, capsys.readouterr().err, "--out", "symlink loop")
+
+
+def test_cache_that_is_a_file_is_refused_before_the_network_is_read(tmp_path: Path, capsys, monkeypatch) -> None:
+    import allocator.traveltime.network as network
+
+    (tmp_path / "cache").write_text("not a folder")
+    monkeypatch.setenv("ALLOCATOR_CACHE", str(tmp_path / "cache"))
+    parsed = []
+    monkeypatch.setattr(network, "_read_osm_file", lambda *a, **k: parsed.append(a))
+    code, err = cli(tmp_path, SMALL, capsys)
+    assert_clean_error(code, err, "ALLOCATOR_CACHE", str(tmp_path / "cache"))
+    assert not parsed, "the network is not parsed before the cache folder is checked"
+
+
+def test_disk_full_keeps_old_outputs_and_says_where(tmp_path: Path, capsys, monkeypatch) -> None:
+    import errno
+
+    import allocator.outputs.files as files
+
+    code, err = cli(tmp_path, SMALL, capsys)
+    assert code == 0, err
+    target = tmp_path / "out" / "hs"
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "render_map", full)
+    code, err = cli(tmp_path, SMALL, capsys)
+    assert_clean_error(code, err, f"no space left on {tmp_path / 'out'}", "previous outputs were kept")
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hs"], "no staging folder left behind"
+
+
+def _matrix(tmp_path: Path, text: str, name: str = "m.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_absurd_travel_times_are_rejected_at_the_matrix(tmp_path: Path) -> None:
+    from allocator.scenario.schema import MatrixSpec
+    from allocator.traveltime.table import MAX_MINUTES, read_matrix_csv
+
+    path = _matrix(tmp_path, "origin,destination,minutes\na,s,3\na,t,1e308\nb,s,inf\n")
+    with pytest.raises(AllocatorError, match="above 100,000") as info:
+        read_matrix_csv(path, MatrixSpec(source=path.name))
+    assert info.value.line == 3 and info.value.field == "matrix.minutes" and "unit" in info.value.fix
+    path = _matrix(tmp_path, f"origin,destination,minutes\na,s,{MAX_MINUTES}\nb,s,inf\nb,t,\n")
+    table, report = read_matrix_csv(path, MatrixSpec(source=path.name))
+    assert report.unreachable == 2 and table.minutes[0] == MAX_MINUTES
+
+
+def test_corrupt_gzip_matrix_exits_2(tmp_path: Path) -> None:
+    import gzip
+
+    from allocator.scenario.schema import MatrixSpec
+    from allocator.traveltime.table import read_matrix_csv
+
+    good = gzip.compress(("origin,destination,minutes\n" + "a,s,3\n" * 5000).encode())
+    for name, data in (("truncated.csv.gz", good[: len(good) // 2]),
+                       ("flipped.csv.gz", good[:40] + bytes([good[40] ^ 0xFF]) + good[41:]),
+                       ("not-gzip.csv.gz", b"\x1f\x8bnot really gzip")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(AllocatorError) as info:
+            read_matrix_csv(tmp_path / name, MatrixSpec(source=name))
+        assert info.value.file == str(tmp_path / name) and info.value.fix, name
+
+
+def test_matrix_columns_must_differ(tmp_path: Path) -> None:
+    from allocator.scenario.schema import MatrixSpec
+    from allocator.traveltime.table import read_matrix_csv
+
+    path = _matrix(tmp_path, "id,minutes\na,3\n")
+    with pytest.raises(AllocatorError, match="name the same column 'id'") as info:
+        read_matrix_csv(path, MatrixSpec(source=path.name, origin="id", destination="id"))
+    assert info.value.field == "matrix.destination" and "different" in info.value.fix
+
+
+@pytest.fixture(scope="module")
+def spo_graph(spo_pbf: Path):
+    from allocator.traveltime.network import load_network
+
+    return load_network(spo_pbf, "walk")[0]
+
+
+def _graphml(tmp_path: Path, graph, change) -> Path:
+    import osmnx as ox
+
+    graph = graph.copy()
+    change(graph)
+    path = tmp_path / "roads.graphml"
+    ox.save_graphml(graph, path)
+    return path
+
+
+def _first_node(graph):
+    return graph.nodes[next(iter(graph.nodes))]
+
+
+@pytest.mark.parametrize("case, change, words", [
+    ("no-x", lambda g: _first_node(g).pop("x"), "no valid position"),
+    ("x-nan", lambda g: _first_node(g).update(x=float("nan")), "no valid position"),
+    ("y-out-of-range", lambda g: _first_node(g).update(y=123.0), "no valid position"),
+    ("negative-length", lambda g: next(iter(g.edges(data=True)))[2].update(length=-5.0), "no valid length"),
+    ("huge-length", lambda g: next(iter(g.edges(data=True)))[2].update(length=1e308), "no valid length"),
+])
+def test_graphml_errors_name_the_graphml(tmp_path: Path, capsys, spo_graph, case: str, change, words: str) -> None:
+    _graphml(tmp_path, spo_graph, change)
+    scenario = copy.deepcopy(SMALL)
+    scenario["network"]["source"] = "roads.graphml"
+    code, err = cli(tmp_path, scenario, capsys)
+    assert_clean_error(code, err, "roads.graphml", words)
+    assert err.startswith(f"error: {tmp_path / 'roads.graphml'}"), "the .graphml is the file named, not the YAML"

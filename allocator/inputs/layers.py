@@ -21,6 +21,7 @@ coordinates to 1e-7 degrees, about 1 cm).
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -110,8 +111,9 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
 def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
         table = pd.read_csv(path, dtype={c: str for c in (spec.id, spec.h3) if c})
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise AllocatorError(f"cannot read CSV ({exc})", file=path, field=f"{field}.source") from None
+    except (OSError, ValueError, EOFError, zlib.error, pd.errors.ParserError) as exc:
+        raise AllocatorError(f"cannot read CSV ({exc})", file=path, field=f"{field}.source",
+                             fix="give a comma-separated UTF-8 file with a header row") from None
     if spec.h3:
         cells = _column(table, spec.h3, path, f"{field}.h3").astype(str).str.strip()
         invalid = ~cells.map(h3.is_valid_cell)

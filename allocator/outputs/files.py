@@ -18,6 +18,7 @@ Files in ``<output dir>/<scenario name>/``:
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -50,10 +51,21 @@ def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang:
     try:
         _write_all(result, staging, tiles=tiles, lang=lang)
         _swap_into_place(staging, out_dir)
+    except OSError as exc:
+        raise write_error(exc, out_dir) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _remove_stale_staging(out_dir, started)
     return out_dir
+
+
+def write_error(exc: OSError, out_dir: Path) -> AllocatorError:
+    """The input error for an OS failure while writing outputs (disk full, quota, permissions)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AllocatorError(f"no space left on {out_dir.parent}; the previous outputs were kept", file=out_dir,
+                              field="output.dir (or --out)", fix="free some space there, or write elsewhere with --out")
+    return AllocatorError(f"cannot write the outputs ({exc.strerror or exc}); the previous outputs were kept",
+                          file=out_dir, field="output.dir (or --out)", fix="choose a folder you can write to")
 
 
 def _remove_stale_staging(out_dir: Path, before: float) -> None:

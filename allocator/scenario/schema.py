@@ -24,12 +24,20 @@ PLAN_OBJECTIVES = ("p_median", "max_coverage", "min_underserved", "set_cover")
 PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+#: most solver threads a scenario or --threads may ask for (HiGHS allocates per thread: 100000 ends in bad_alloc)
+MAX_THREADS = 256
 
 
 class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, not silently ignored."""
+    """Base for every section: unknown keys are errors, not silently ignored; types are strict.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ``strict``: ``true`` is not the number 1 and ``"3"`` not 3 (an int is
+    still a valid float); ``allow_inf_nan=False``: ``.nan`` and ``.inf`` are
+    errors in every number field (a NaN bound is never met, an infinite
+    budget is no budget).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class LayerSpec(Strict):
@@ -237,7 +245,7 @@ class SolverSpec(Strict):
 
     time_limit_s: Annotated[float, Field(gt=0)] | None = None
     gap_rel: Annotated[float, Field(ge=0, lt=1)] | None = None
-    threads: Annotated[int, Field(ge=1)] | None = None
+    threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] | None = None
     round_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
         0.0, description="round travel times half up to multiples of this many seconds before solving (0: exact)")
 

@@ -1,42 +1,131 @@
-"""The prepared-network cache: one pickle per network source, mode and rule version, written atomically."""
+"""The prepared-network cache: one verified file per network source, mode and rule version, written atomically.
+
+A cache file (format :data:`CACHE_FORMAT`, which is also in its name, so
+files of other formats are never read) is one line of JSON, the header, then
+the payload::
+
+    {"format": 2, "source_key": ..., "mode": "walk", "rules_version": 1, "sha256": ..., "bytes": ...}\\n
+    <the pickled (graph, report)>
+
+The payload is unpickled only when its length and sha256 match the header
+and the header's source key, mode and rule version are the ones asked for:
+a flipped bit, a truncated file or a file copied from another mode or source
+is rebuilt (with a note), never used.  Pickle stays the payload because the
+graph's edges carry shapely geometries and OSM tag lists that a plain array
+format would not round-trip; the sha256 check means only a file this module
+wrote in full is ever unpickled.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
+from allocator.errors import AllocatorError
 from allocator.traveltime.network import RULES_VERSION, NetworkReport
 
-
-def cache_file(cache_dir: Path, source_key: str, mode: str) -> Path:
-    """Where the prepared graph of this source, mode and rule version lives."""
-    key = hashlib.sha256(f"{source_key}|{mode}|{RULES_VERSION}".encode()).hexdigest()
-    return cache_dir / f"network-{mode}-{key[:24]}.pickle"
+#: bump when the file layout changes; part of the file name
+CACHE_FORMAT = 2
+_HEADER_MAX = 4096   # bytes of the JSON header line
 
 
-def read_cache(path: Path) -> tuple[nx.MultiDiGraph, NetworkReport] | None:
-    """The cached graph and report, or None; an unreadable cache file is deleted."""
+@dataclass(frozen=True)
+class CacheKey:
+    """What a cache entry is for: the source's content key, the travel mode and the rules version."""
+
+    source_key: str
+    mode: str
+    rules_version: int = RULES_VERSION
+
+    def header(self, payload: bytes) -> dict:
+        return {"format": CACHE_FORMAT, "source_key": self.source_key, "mode": self.mode,
+                "rules_version": self.rules_version, "sha256": hashlib.sha256(payload).hexdigest(),
+                "bytes": len(payload)}
+
+
+@dataclass(frozen=True)
+class CacheRead:
+    """The outcome of :func:`read_cache`: the entry when it verified, else why it was discarded (``note``)."""
+
+    graph: nx.MultiDiGraph | None = None
+    report: NetworkReport | None = None
+    note: str = ""
+
+
+def cache_folder(folder: Path) -> Path:
+    """``folder``, created if needed; an input error when it cannot be a folder (ALLOCATOR_CACHE a file)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AllocatorError(f"cannot use the cache folder {folder} ({exc.strerror or exc})", file=folder,
+                             field="ALLOCATOR_CACHE",
+                             fix="set ALLOCATOR_CACHE to a folder you can write to (not a file)") from None
+    return folder
+
+
+def cache_file(cache_dir: Path, key: CacheKey) -> Path:
+    """Where the prepared graph of this key lives."""
+    digest = hashlib.sha256(f"{key.source_key}|{key.mode}|{key.rules_version}".encode()).hexdigest()
+    return cache_dir / f"network-v{CACHE_FORMAT}-{key.mode}-{digest[:24]}.pickle"
+
+
+def read_cache(path: Path, key: CacheKey) -> CacheRead:
+    """The verified entry at ``path`` for ``key``; a file that fails verification is deleted (see the module doc)."""
     if not path.is_file():
-        return None
+        return CacheRead()
+    problem = _verified_payload(path, key)
+    if isinstance(problem, bytes):
+        try:
+            graph, report = pickle.loads(problem)
+            if isinstance(graph, nx.MultiDiGraph) and isinstance(report, NetworkReport) and report.mode == key.mode:
+                return CacheRead(graph, report)
+            problem = "it holds something else than a prepared network"
+        except Exception:  # noqa: BLE001 -- a verified payload from another version of the classes
+            problem = "its content no longer loads"
+    discard(path)
+    return CacheRead(note=f"cache file {path.name} was discarded and the network rebuilt: {problem}")
+
+
+def _verified_payload(path: Path, key: CacheKey) -> bytes | str:
+    """The payload of ``path`` when its header matches ``key`` and its hash, else what is wrong."""
     try:
         with path.open("rb") as handle:
-            graph, report = pickle.load(handle)
-        if isinstance(graph, nx.MultiDiGraph) and isinstance(report, NetworkReport):
-            return graph, report
-    except Exception:  # a truncated or foreign pickle fails in many ways; rebuild
-        pass
+            line = handle.readline(_HEADER_MAX)
+            header = json.loads(line)
+            payload = handle.read(int(header["bytes"]) + 1)
+    except (OSError, ValueError, TypeError, KeyError):
+        return "its header is unreadable"
+    if not isinstance(header, dict):
+        return "its header is unreadable"
+    expected = key.header(payload)
+    for field in ("format", "source_key", "mode", "rules_version"):
+        if header.get(field) != expected[field]:
+            return f"it was written for another {field.replace('_', ' ')} ({header.get(field)!r})"
+    if header.get("bytes") != expected["bytes"] or header.get("sha256") != expected["sha256"]:
+        return "its content does not match its sha256 (a damaged or truncated file)"
+    return payload
+
+
+def discard(path: Path) -> None:
+    """Delete a cache entry found bad (it would fail every later run)."""
     path.unlink(missing_ok=True)
-    return None
 
 
-def write_cache(path: Path, graph: nx.MultiDiGraph, report: NetworkReport) -> None:
-    """Pickle the prepared graph atomically, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        pickle.dump((graph, report), handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+def write_cache(path: Path, key: CacheKey, graph: nx.MultiDiGraph, report: NetworkReport) -> None:
+    """Write the prepared graph atomically, so a crash never leaves half a file; a cache that cannot be
+    written (disk full) is skipped, since it only saves time."""
+    payload = pickle.dumps((graph, report), protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(json.dumps(key.header(payload)).encode() + b"\n")
+            handle.write(payload)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)

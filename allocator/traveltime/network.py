@@ -67,7 +67,7 @@ Travel times are computed on the raw segments, then the topology is simplified
 with ``osmnx.simplify_graph`` (summing ``length`` and ``travel_time``, so both
 are preserved exactly) and only the largest strongly connected component is
 kept: every node can reach every other one, so no travel time is infinite for
-want of a way back.  With ``cache_dir`` the prepared graph is pickled, keyed by
+want of a way back.  With ``cache_dir`` the prepared graph is cached (verified, see :mod:`.cache`), keyed by
 the source's sha256, the mode and :data:`RULES_VERSION`.
 """
 
@@ -119,6 +119,8 @@ DRIVE_DEFAULT_KPH: Mapping[str, float] = {
 #: drive speed for a ``highway`` type not in :data:`DRIVE_DEFAULT_KPH`.
 DRIVE_FALLBACK_KPH = 30.0
 MIN_TRAVEL_TIME_S = 0.01
+#: the longest edge accepted, metres (no road segment is 1,000 km; a larger length is a data error)
+MAX_EDGE_LENGTH_M = 1e6
 
 _MPH_TO_KPH = 1.609344
 _MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORECASE)
@@ -255,6 +257,7 @@ def load_network(
     *,
     cache_dir: Path | None = None,
     progress: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> tuple[nx.MultiDiGraph, NetworkReport]:
     """Load the road network of ``source`` for ``mode``, with edge travel times.
 
@@ -270,6 +273,8 @@ def load_network(
         (or query), mode and :data:`RULES_VERSION` skips parsing.
     progress
         Show a progress bar while reading OSM ways.
+    log
+        Told when a cache entry fails verification and is rebuilt.
 
     Returns
     -------
@@ -281,7 +286,8 @@ def load_network(
     ------
     AllocatorError
         Unknown mode, missing or unreadable file, unsupported extension, bad
-        query, no internet for an online query, or no roads for this mode.
+        query, no internet for an online query, no roads for this mode, nodes
+        without a finite position, or a cache folder that is not a folder.
     """
     from allocator.traveltime import cache  # cache.py uses this module's NetworkReport and RULES_VERSION
 
@@ -290,13 +296,23 @@ def load_network(
         raise AllocatorError(
             f"unknown travel mode {mode!r}", field="mode", fix=f"use one of {', '.join(MODES)}"
         )
+    folder = cache.cache_folder(Path(cache_dir)) if cache_dir is not None else None
     src = _resolve_source(source, progress)
-    cache_file = cache.cache_file(Path(cache_dir), src.cache_key, mode) if cache_dir is not None else None
+    key = cache.CacheKey(src.cache_key, mode)
+    cache_file = cache.cache_file(folder, key) if folder is not None else None
     if cache_file is not None:
-        cached = cache.read_cache(cache_file)
-        if cached is not None:
-            graph, report = cached
-            return graph, dataclasses.replace(report, from_cache=True, seconds=time.perf_counter() - start)
+        cached = cache.read_cache(cache_file, key)
+        note = cached.note
+        if cached.graph is not None and cached.report is not None:
+            try:
+                check_graph(cached.graph, str(cache_file), travel_times=True)
+                return cached.graph, dataclasses.replace(cached.report, from_cache=True,
+                                                         seconds=time.perf_counter() - start)
+            except AllocatorError as exc:   # verified but unusable downstream: never serve it again
+                cache.discard(cache_file)
+                note = f"cache file {cache_file.name} was discarded and the network rebuilt: {exc.message}"
+        if note and log is not None:
+            log(note)
 
     raw = src.read(mode)
     if raw.graph.number_of_edges() == 0:
@@ -306,7 +322,10 @@ def load_network(
             fix="check that the source covers the study area and has highway=* ways for this mode, "
             "or choose another mode",
         )
-    add_travel_times(raw.graph, mode)
+    try:
+        add_travel_times(raw.graph, mode)
+    except AllocatorError as exc:
+        raise exc.with_file(src.description) from None
     loaded = (
         raw.graph
         if raw.graph.graph.get("simplified")
@@ -336,7 +355,7 @@ def load_network(
         seconds=time.perf_counter() - start,
     )
     if cache_file is not None:
-        cache.write_cache(cache_file, kept, report)
+        cache.write_cache(cache_file, key, kept, report)
     return kept, report
 
 
@@ -366,9 +385,10 @@ def add_travel_times(graph: nx.MultiDiGraph, mode: str) -> None:
     for _, _, data in graph.edges(data=True):
         kph, fallback = edge_speed_kph(mode, data.get("highway"), data.get("maxspeed"))
         length = float(data.get("length", math.nan))
-        if not math.isfinite(length) or length < 0:
+        if not math.isfinite(length) or length < 0 or length > MAX_EDGE_LENGTH_M:
             raise AllocatorError(
-                f"edge {data.get('osmid')} has no valid length ({data.get('length')!r})",
+                f"edge {data.get('osmid')} has no valid length ({data.get('length')!r}; metres, "
+                f"0 to {MAX_EDGE_LENGTH_M:,.0f})",
                 field="length",
                 fix="rebuild the graph with osmnx, which gives every edge a length in metres",
             )
@@ -506,7 +526,28 @@ def _read_graphml(path: Path) -> _RawNetwork:
             file=path,
             fix="give a graph written by osmnx.save_graphml, or the OpenStreetMap file it came from",
         ) from exc
+    check_graph(graph, str(path))
     return _RawNetwork(graph, 0, 0)
+
+
+def check_graph(graph: nx.MultiDiGraph, file: str, *, travel_times: bool = False) -> None:
+    """Every node at a finite lon/lat (``x``/``y``) and, with ``travel_times``, every edge with a finite
+    positive ``travel_time``: what snapping and shortest paths rely on."""
+    for node, data in graph.nodes(data=True):
+        x, y = data.get("x"), data.get("y")
+        if not (_finite(x) and _finite(y) and abs(x) <= 180 and abs(y) <= 90):
+            raise AllocatorError(
+                f"node {node} has no valid position (x={x!r}, y={y!r})", file=file, field="x/y",
+                fix="every node needs x (longitude) and y (latitude) in degrees; rebuild the graph with osmnx")
+    if travel_times:
+        for u, v, seconds in graph.edges(data="travel_time"):
+            if not (_finite(seconds) and seconds > 0):
+                raise AllocatorError(f"edge {u}-{v} has no finite positive travel_time ({seconds!r})", file=file,
+                                     field="travel_time", fix="rebuild it with load_network")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _online_source(query: dict[str, Any]) -> _Source:

@@ -32,7 +32,7 @@ class NetworkSource:
         if isinstance(source, str):
             source = scenario.resolve_path(source, "network.source")
         try:
-            graph, report = load_network(source, spec.mode, cache_dir=catalog.cache_dir() / "networks")
+            graph, report = load_network(source, spec.mode, cache_dir=catalog.cache_dir() / "networks", log=log)
         except AllocatorError as exc:
             exc.field = exc.field or "network.source"
             raise exc.with_file(scenario.path) from None

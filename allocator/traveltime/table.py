@@ -10,7 +10,7 @@ inferred from the name) with one row per (origin, destination) pair:
   :func:`allocator.inputs.layers.combine_layers`), destinations are site ids (the
   ``id`` values of existing facilities and candidates); all are compared as
   text, exactly (``"007"`` is not ``"7"``);
-- **minutes**: a number >= 0; an empty cell or ``inf`` marks the pair
+- **minutes**: a number from 0 to :data:`MAX_MINUTES`; an empty cell or ``inf`` marks the pair
   unreachable, and so does a pair missing from the file.  Text such as
   ``NaN`` or ``n/a``, negative times, empty ids and the same pair twice with
   different minutes are errors naming the line;
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ from allocator.scenario.schema import MatrixSpec
 
 # pandas 2 parses floats fast but not always to the nearest double; "round_trip" is exact (pandas 3 always is,
 # and deprecates the option), so that a matrix written by write_matrix_csv reads back bit for bit
+#: the longest finite trip a matrix may give, minutes (100,000 min is ten weeks; larger is a unit or data error)
+MAX_MINUTES = 100_000.0
 _EXACT_FLOATS: dict[str, Any] = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
@@ -110,6 +113,11 @@ def read_matrix_csv(path: Path, spec: MatrixSpec, *, field: str = "matrix") -> t
     checked_file(path, field=f"{field}.source")
     roles = {"origin": spec.origin, "destination": spec.destination, "minutes": spec.minutes}
     columns = list(dict.fromkeys(roles.values()))
+    if len(columns) < len(roles):
+        same = [role for role, column in roles.items() if list(roles.values()).count(column) > 1]
+        raise AllocatorError(f"{field}.{same[0]} and {field}.{same[1]} name the same column {roles[same[0]]!r}",
+                             field=f"{field}.{same[1]}",
+                             fix=f"give {field}.origin, .destination and .minutes three different columns")
     options: dict[str, Any] = {"usecols": columns, "keep_default_na": False, "na_values": [""],
                                "skip_blank_lines": False,   # blank lines stay rows: row i is on line i + 2
                                **_EXACT_FLOATS}
@@ -126,7 +134,8 @@ def read_matrix_csv(path: Path, spec: MatrixSpec, *, field: str = "matrix") -> t
             raw = pd.read_csv(path, dtype={**dict.fromkeys(columns, str), spec.minutes: float}, **options)
         except ValueError:   # some minutes are not numbers
             raw = pd.read_csv(path, dtype=str, **options)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError, EmptyDataError are ValueErrors
+    except (OSError, ValueError, EOFError, zlib.error, pd.errors.ParserError) as exc:
+        # UnicodeDecodeError, EmptyDataError are ValueErrors; a damaged .gz raises OSError, EOFError or zlib.error
         raise AllocatorError(f"cannot read the matrix CSV ({exc})", file=path, field=f"{field}.source",
                              fix="give a comma-separated file with a header row") from None
 
@@ -148,6 +157,8 @@ def read_matrix_csv(path: Path, spec: MatrixSpec, *, field: str = "matrix") -> t
     fail(np.isnan(minutes) & ~empty, "minutes", "minutes {value!r} is not a number",
          "write minutes as numbers; for an unreachable pair leave the cell empty, write inf, or leave the row out")
     fail(minutes < 0, "minutes", "negative minutes {value}", "travel times must be >= 0")
+    fail(np.isfinite(minutes) & (minutes > MAX_MINUTES), "minutes", f"minutes {{value}} above {MAX_MINUTES:,.0f}",
+         "check the unit (minutes, not seconds or metres); for an unreachable pair leave the cell empty or write inf")
     minutes[empty] = np.inf
 
     origin_code, origins = pd.factorize(origin)

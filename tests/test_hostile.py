@@ -386,3 +386,85 @@ def test_graphml_errors_name_the_graphml(tmp_path: Path, capsys, spo_graph, case
     code, err = cli(tmp_path, scenario, capsys)
     assert_clean_error(code, err, "roads.graphml", words)
     assert err.startswith(f"error: {tmp_path / 'roads.graphml'}"), "the .graphml is the file named, not the YAML"
+
+
+# --------------------------------------------------------------------------- #
+# class: cache integrity                                                      #
+# --------------------------------------------------------------------------- #
+
+def _entry(cache: Path, mode: str) -> Path:
+    (path,) = cache.glob(f"network-v*-{mode}-*.pickle")
+    return path
+
+
+def test_cache_entry_with_a_flipped_bit_is_rebuilt_with_a_note(tmp_path: Path, spo_pbf: Path) -> None:
+    from allocator.traveltime.network import load_network
+
+    cache = tmp_path / "cache"
+    graph, _ = load_network(spo_pbf, "walk", cache_dir=cache)
+    entry = _entry(cache, "walk")
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    entry.write_bytes(bytes(data))
+    notes: list[str] = []
+    rebuilt, report = load_network(spo_pbf, "walk", cache_dir=cache, log=notes.append)
+    assert not report.from_cache and "sha256" in notes[0] and entry.name in notes[0]
+    assert sorted(rebuilt.edges(data="travel_time")) == sorted(graph.edges(data="travel_time"))
+    assert load_network(spo_pbf, "walk", cache_dir=cache)[1].from_cache, "the rebuilt entry is good again"
+
+
+def test_cache_entry_of_another_mode_is_never_used(tmp_path: Path, spo_pbf: Path) -> None:
+    from allocator.traveltime.network import load_network
+
+    cache = tmp_path / "cache"
+    drive, _ = load_network(spo_pbf, "drive", cache_dir=cache)
+    walk, _ = load_network(spo_pbf, "walk", cache_dir=cache)
+    _entry(cache, "walk").write_bytes(_entry(cache, "drive").read_bytes())   # the drive file under the walk name
+    notes: list[str] = []
+    again, report = load_network(spo_pbf, "walk", cache_dir=cache, log=notes.append)
+    assert not report.from_cache and "another mode ('drive')" in notes[0]
+    assert again.number_of_edges() == walk.number_of_edges() != drive.number_of_edges()
+
+
+def test_cache_entry_that_verifies_but_fails_downstream_is_discarded(tmp_path: Path, spo_pbf: Path) -> None:
+    from allocator.traveltime import cache as cache_module
+    from allocator.traveltime.network import load_network
+    from allocator.traveltime.network_source import network_arrays
+
+    cache = tmp_path / "cache"
+    graph, report = load_network(spo_pbf, "walk", cache_dir=cache)
+    entry = _entry(cache, "walk")
+    broken = graph.copy()
+    for node in list(broken.nodes)[:3]:
+        del broken.nodes[node]["x"]
+    with pytest.raises(KeyError):
+        network_arrays(broken)   # what such an entry did downstream before
+    key = cache_module.CacheKey(json_header(entry)["source_key"], "walk")
+    cache_module.write_cache(entry, key, broken, report)   # a well-formed, correctly hashed entry
+    notes: list[str] = []
+    again, second = load_network(spo_pbf, "walk", cache_dir=cache, log=notes.append)
+    assert not second.from_cache and "no valid position" in notes[0]
+    network_arrays(again)
+    assert load_network(spo_pbf, "walk", cache_dir=cache)[1].from_cache
+
+
+def json_header(entry: Path) -> dict:
+    import json
+
+    with entry.open("rb") as handle:
+        return json.loads(handle.readline())
+
+
+def test_cache_files_of_other_formats_are_never_read(tmp_path: Path, spo_pbf: Path) -> None:
+    import pickle
+
+    from allocator.traveltime.network import load_network
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    bomb = cache / "network-walk-0123456789abcdef01234567.pickle"   # the old format's name
+    bomb.write_bytes(pickle.dumps("never unpickled"))
+    _, report = load_network(spo_pbf, "walk", cache_dir=cache)
+    header = json_header(_entry(cache, "walk"))
+    assert header["format"] == 2 and header["mode"] == "walk" and len(header["sha256"]) == 64
+    assert bomb.read_bytes() == pickle.dumps("never unpickled") and not report.from_cache

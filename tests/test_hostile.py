@@ -468,3 +468,127 @@ def test_cache_files_of_other_formats_are_never_read(tmp_path: Path, spo_pbf: Pa
     header = json_header(_entry(cache, "walk"))
     assert header["format"] == 2 and header["mode"] == "walk" and len(header["sha256"]) == 64
     assert bomb.read_bytes() == pickle.dumps("never unpickled") and not report.from_cache
+
+
+# --------------------------------------------------------------------------- #
+# class: silent wrong success (strict numbers, CSV magnitudes, wrong place)    #
+# --------------------------------------------------------------------------- #
+
+def _with(doc: dict, dotted: str, value) -> dict:
+    doc = copy.deepcopy(doc)
+    *parents, last = dotted.split(".")
+    target = doc
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
+    target[int(last) if last.isdigit() else last] = value
+    return doc
+
+
+YAML_NUMBERS = [  # (dotted path, YAML value, field named)
+    ("services.0.p", "true", "services[0].p"),
+    ("services.0.p", "'3'", "services[0].p"),
+    ("services.0.p", "2.5", "services[0].p"),
+    ("services.0.threshold_min", ".nan", "services[0].threshold_min"),
+    ("services.0.threshold_min", "true", "services[0].threshold_min"),
+    ("demand.0.weight", ".inf", "demand[0].weight"),
+    ("demand.0.weight", ".nan", "demand[0].weight"),
+    ("services.0.budget", ".nan", "services[0].budget"),
+    ("services.0.budget", "1e308", "services[0].budget"),
+    ("shared_budget", ".inf", "shared_budget"),
+    ("solver.time_limit_s", ".inf", "solver.time_limit_s"),
+    ("solver.gap_rel", "false", "solver.gap_rel"),
+    ("network.max_snap_m", ".inf", "network.max_snap_m"),
+    ("services.0.priority", "-.inf", "services[0].priority"),
+]
+
+
+@pytest.mark.parametrize("dotted, value, field", YAML_NUMBERS)
+def test_yaml_numbers_are_strict_and_finite(tmp_path: Path, dotted: str, value: str, field: str) -> None:
+    text = yaml.safe_dump(_with(SMALL, dotted, "PLACEHOLDER"), sort_keys=False).replace("PLACEHOLDER", value)
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert info.value.field == field and info.value.line and info.value.fix, str(info.value)
+
+
+def test_nan_target_bound_is_an_error_not_always_missed(tmp_path: Path) -> None:
+    text = scenario_text(targets=[{"metric": "within_share", "min": 0.5}]).replace("min: 0.5", "min: .nan")
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(AllocatorError, match="finite number") as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert info.value.field == "targets[0].min"
+
+
+def test_huge_title_is_capped_and_the_message_stays_short(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(scenario_text(title="x" * 900_000))
+    with pytest.raises(AllocatorError, match="at most 200 characters") as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert info.value.field == "title" and len(str(info.value)) < 400
+
+
+INSIDE = [(-46.6079746773408, -23.5710980272876), (-46.6110766030175, -23.5724900009772)]
+
+
+def _demand_csv(tmp_path: Path, text: str, capsys, name: str = "d.csv", data: bytes | None = None) -> tuple[int, str]:
+    (tmp_path / name).write_bytes(data if data is not None else text.encode())
+    doc = copy.deepcopy(SMALL)
+    doc["demand"][0] = {"name": "residents", "source": name, "id": "id", "lon": "lon", "lat": "lat",
+                        "population": "pop"}
+    return cli(tmp_path, doc, capsys)
+
+
+@pytest.mark.parametrize("population, words", [("inf", "infinite or above"), ("1e308", "infinite or above"),
+                                               ("-inf", "negative"), ("", "empty values"),
+                                               ("NaN", "empty values"), ("lots", "non-numeric")])
+def test_csv_population_problems_name_file_line_and_field(tmp_path: Path, capsys, population: str,
+                                                          words: str) -> None:
+    (x0, y0), (x1, y1) = INSIDE
+    code, err = _demand_csv(tmp_path, f"id,lon,lat,pop\na,{x0},{y0},10\nb,{x1},{y1},{population}\n", capsys)
+    assert_clean_error(code, err, "d.csv:3: demand[0].population", words)
+    assert "weight" not in err
+
+
+def test_ragged_csv_line_is_named(tmp_path: Path, capsys) -> None:
+    (x0, y0), (x1, y1) = INSIDE
+    for text, line in ((f"id,lon,lat,pop\na,{x0},{y0},10,extra\nb,{x1},{y1},5\n", 2),    # pandas would shift columns
+                       (f"id,lon,lat,pop\na,{x0},{y0},10\nb,{x1},{y1},5,extra\n", 3)):
+        code, err = _demand_csv(tmp_path, text, capsys)
+        assert_clean_error(code, err, f"d.csv:{line}: demand[0].source", "5 fields but the header has 4")
+
+
+def test_non_utf8_csv_has_a_fix(tmp_path: Path, capsys) -> None:
+    (x0, y0), _ = INSIDE
+    code, err = _demand_csv(tmp_path, "", capsys, data=f"id,lon,lat,pop\ncaf\xe9,{x0},{y0},10\n".encode("latin-1"))
+    assert_clean_error(code, err, "d.csv", "not UTF-8", "UTF-8")
+
+
+def test_empty_cost_cells_name_the_cost_field(tmp_path: Path, capsys) -> None:
+    (x0, y0), (x1, y1) = INSIDE
+    (tmp_path / "c.csv").write_text(f"id,lon,lat,price\nc1,{x0},{y0},5\nc2,{x1},{y1},\n")
+    doc = _with(SMALL, "services.0.candidates", {"source": "c.csv", "id": "id", "lon": "lon", "lat": "lat",
+                                                 "cost": "price"})
+    doc["services"][0]["p"] = 1
+    code, err = cli(tmp_path, doc, capsys)
+    assert_clean_error(code, err, "c.csv:3: services[0].candidates.cost", "column 'price' has empty values")
+    assert "nobody lives" not in err
+
+
+def test_swapped_lon_lat_stops_with_the_likely_cause(tmp_path: Path, capsys) -> None:
+    rows = "".join(f"p{i},{y},{x},100\n" for i, (x, y) in enumerate(INSIDE))   # lat in the lon column
+    code, err = _demand_csv(tmp_path, "id,lon,lat,pop\n" + rows, capsys)
+    assert_clean_error(code, err, "s.yaml", "demand", "100% of the people", "look swapped", "exchange the lon")
+
+
+def test_demand_in_another_city_stops_with_the_likely_cause(tmp_path: Path, capsys) -> None:
+    code, err = _demand_csv(tmp_path, "id,lon,lat,pop\na,13.40,52.52,100\nb,13.41,52.52,50\n", capsys)
+    assert_clean_error(code, err, "demand", "outside the network's area", "CRS", "lon 13.4")
+
+
+def test_most_but_not_all_demand_far_away_is_a_note(tmp_path: Path, capsys) -> None:
+    (x0, y0), (x1, y1) = INSIDE
+    code, err = _demand_csv(tmp_path, f"id,lon,lat,pop\na,{x0},{y0},10\nb,{x1},{y1},10\nfar,13.4,52.5,30\n",
+                            capsys)
+    assert code == 0, err
+    import json
+    notes = json.loads((tmp_path / "out" / "hs" / "summary.json").read_text())["services"][0]["notes"]
+    assert any("more than 500 m from the road network" in n for n in notes)

@@ -21,7 +21,6 @@ coordinates to 1e-7 degrees, about 1 cm).
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,23 +30,28 @@ import pandas as pd
 from shapely.geometry import Point, Polygon
 
 from allocator.errors import AllocatorError
+from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
 from allocator.inputs.files import checked_file
 from allocator.scenario.schema import LayerSpec
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]
+#: the largest population, count, cost or capacity a layer may give (larger is a data error, and breaks the solver)
+MAX_VALUE = 1e12
 LOCATION_DIGITS = 7   # two points are at the same location when lon and lat agree to 1e-7 degrees (about 1 cm)
 
 
 def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: str,
-               nan_value_is_zero: bool = False, extra_columns: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+               nan_value_is_zero: bool = False, extra_columns: dict[str, str] | None = None,
+               labels: dict[str, str] | None = None) -> gpd.GeoDataFrame:
     """Read one layer file into point locations (see the module docstring).
 
     ``value_column`` is the population or facility-count column (``None`` gives
     every row value 1). ``field`` names the scenario field for error messages.
     With ``nan_value_is_zero`` empty cells count as 0 (facility counts);
     otherwise they are an error (population).  ``extra_columns`` maps output
-    names to more numeric columns to read the same way (e.g. capacities).
+    names to more numeric columns to read the same way (e.g. capacities);
+    ``labels`` gives the scenario key of an output name where they differ, for messages.
     """
     checked_file(path, field=f"{field}.source")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
@@ -75,7 +79,7 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
         crs="EPSG:4326",
     )
     for name, column in (extra_columns or {}).items():
-        frame[name] = _values(table, column, path, field, False, label=name)
+        frame[name] = _values(table, column, path, field, False, label=(labels or {}).get(name, name))
     bad = ~(np.isfinite(frame["lon"]) & np.isfinite(frame["lat"]))
     if bad.any():
         raise AllocatorError(
@@ -109,11 +113,8 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
 
 
 def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    try:
-        table = pd.read_csv(path, dtype={c: str for c in (spec.id, spec.h3) if c})
-    except (OSError, ValueError, EOFError, zlib.error, pd.errors.ParserError) as exc:
-        raise AllocatorError(f"cannot read CSV ({exc})", file=path, field=f"{field}.source",
-                             fix="give a comma-separated UTF-8 file with a header row") from None
+    with reading_csv(path, f"{field}.source"):
+        table = pd.read_csv(path, dtype={c: str for c in (spec.id, spec.h3) if c}, **CSV_OPTIONS)
     if spec.h3:
         cells = _column(table, spec.h3, path, f"{field}.h3").astype(str).str.strip()
         invalid = ~cells.map(h3.is_valid_cell)
@@ -182,23 +183,30 @@ def _ids(table: pd.DataFrame, column: str | None, path: Path, field: str) -> pd.
 
 def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan_is_zero: bool,
             label: str | None = None) -> np.ndarray:
+    """The numbers of ``column``: finite, >= 0 and at most :data:`MAX_VALUE`; errors name the first bad line."""
     if column is None:
         return np.ones(len(table))
     sub = f"{field}.{label or ('count' if nan_is_zero else 'population')}"
     raw = _column(table, column, path, sub)
     values = pd.to_numeric(raw, errors="coerce")
-    non_numeric = values.isna() & raw.notna()
-    if non_numeric.any():
-        raise AllocatorError(f"column '{column}' has non-numeric values (first: {raw[non_numeric].iloc[0]!r})",
-                             file=path, field=sub, fix="use numbers only")
-    if values.isna().any() and not nan_is_zero:
-        raise AllocatorError(f"column '{column}' has {int(values.isna().sum())} empty values",
-                             file=path, field=sub, fix="fill them in (0 if nobody lives there)")
-    values = values.fillna(0.0).to_numpy(float)
-    if (values < 0).any():
-        raise AllocatorError(f"column '{column}' has negative values", file=path, field=sub,
-                             fix="populations and counts must be >= 0")
-    return values
+
+    def fail(mask: np.ndarray, problem: str, fix: str) -> None:
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            more = f" ({rows.size:,} rows like this)" if rows.size > 1 else ""
+            raise AllocatorError(f"column '{column}' {problem} (first: {raw.iloc[rows[0]]!r}){more}", file=path,
+                                 line=int(rows[0]) + 2 if path.suffix.lower() == ".csv" else None, field=sub, fix=fix)
+
+    fail((values.isna() & raw.notna()).to_numpy(), "has non-numeric values", "use numbers only")
+    if not nan_is_zero:
+        fail(values.isna().to_numpy(), "has empty values",
+             "fill them in (0 if nobody lives there)" if label is None
+             else f"give every row a number in '{column}', or one number for every site instead of a column")
+    numbers = values.fillna(0.0).to_numpy(float)
+    fail(numbers < 0, "has negative values", "populations, counts, costs and capacities must be >= 0")
+    fail(~(numbers <= MAX_VALUE), f"has values that are infinite or above {MAX_VALUE:g}",
+         "give finite numbers in the column's unit (people, facilities, money)")
+    return numbers
 
 
 def location_keys(frame: pd.DataFrame) -> list[tuple[float, float]]:

@@ -31,7 +31,8 @@ def candidate_sites(scenario: LoadedScenario, service: Service, field: str, exis
     spec = service.candidates
     values = {"open_cost": spec.cost, "capacity": spec.capacity}
     frame = read_layer(scenario.resolve_path(spec.source, f"{field}.candidates.source"), spec,
-                       value_column=None, field=f"{field}.candidates", extra_columns=_columns_of(values))
+                       value_column=None, field=f"{field}.candidates", extra_columns=_columns_of(values),
+                       labels={"open_cost": "cost"})
     frame = _with_values(frame, values)
     if spec.exclude_existing and len(existing):
         taken = set(location_keys(existing))

@@ -108,7 +108,9 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Alloc
         field, line = _dotted(loc), _line_of(loc, lines)
     value = err.get("input")
     # a whole section (a model-level rule) is not worth echoing; a scalar is
-    got = f" (got {value!r})" if loc and not isinstance(value, (dict, list)) else ""
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown):,} characters)"
+    got = f" (got {shown})" if loc and not isinstance(value, (dict, list)) else ""
     return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario",
                           line=line, fix="see the scenario reference in README.md")
 

@@ -26,6 +26,10 @@ Mode = Literal["walk", "bike", "drive"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 #: most solver threads a scenario or --threads may ask for (HiGHS allocates per thread: 100000 ends in bad_alloc)
 MAX_THREADS = 256
+#: the largest number (in size) any field takes
+MAX_NUMBER = 1e15
+#: the longest text any field takes (title, description, labels, paths), characters
+MAX_TEXT = 10_000
 
 
 class Strict(BaseModel):
@@ -38,6 +42,22 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_magnitude(cls, value: Any) -> Any:
+        """Numbers beyond ±MAX_NUMBER are data errors (a 1e308 budget overflows the solver's arithmetic)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+            raise ValueError(f"numbers here are at most {MAX_NUMBER:g} in size")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_length(cls, value: Any) -> Any:
+        """Text fields are short: a 30 MB title would be copied into every output."""
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ValueError(f"text here is at most {MAX_TEXT:,} characters (got {len(value):,})")
+        return value
 
 
 class LayerSpec(Strict):
@@ -175,7 +195,7 @@ class TargetSpec(Strict):
     min: float | None = None
     max: float | None = None
     per_district: bool = Field(False, description="every district must meet it (needs 'districts')")
-    label: str | None = None
+    label: str | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _bound(self) -> TargetSpec:
@@ -266,8 +286,8 @@ class Scenario(Strict):
     """A whole scenario file."""
 
     name: str = Field(pattern=NAME_PATTERN, description="also the output folder name")
-    title: str | None = None
-    description: str = ""
+    title: str | None = Field(None, max_length=200)
+    description: str = Field("", max_length=5000)
     network: NetworkSpec | None = Field(None, description="road network (or give 'matrix')")
     matrix: MatrixSpec | None = Field(None, description="precomputed travel times (or give 'network')")
     demand: list[DemandLayer] = Field(min_length=1)

@@ -13,6 +13,7 @@ from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service
 from allocator.traveltime.graph import NetworkArrays, network_arrays, snap_points, travel_time_matrix
 from allocator.traveltime.network import NetworkReport, load_network
+from allocator.traveltime.reach import check_reach
 from allocator.traveltime.source import ServiceTimes, reachability_notes
 
 
@@ -49,10 +50,12 @@ class NetworkSource:
         site_snap = snap_points(self.arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
         notes = reachability_notes(demand, ~demand_snap.reachable, sites, ~site_snap.reachable,
                                    f"more than {max_snap:g} m from the road network")
-        if not site_snap.reachable[sites["status"].eq("new").to_numpy()].any():
-            raise AllocatorError(
-                f"no candidate site of service '{service.name}' is within {max_snap:g} m of the road network",
-                file=self.scenario.path, field=f"{field}.candidates",
-                fix="check that the candidates lie inside the network's area, or raise network.max_snap_m",
-            )
+        new = sites["status"].eq("new").to_numpy()
+        arrays, path = self.arrays, str(self.scenario.path)
+        check_reach("people in the demand layers", demand["lon"].to_numpy(), demand["lat"].to_numpy(),
+                    demand_snap.reachable, demand["population"].to_numpy(), arrays.lon, arrays.lat, max_snap,
+                    file=path, field="demand")
+        check_reach(f"candidate sites of service '{service.name}'", sites["lon"].to_numpy()[new],
+                    sites["lat"].to_numpy()[new], site_snap.reachable[new], None, arrays.lon, arrays.lat, max_snap,
+                    file=path, field=f"{field}.candidates")
         return ServiceTimes(travel_time_matrix(self.arrays, demand_snap, site_snap), notes)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
 from allocator.inputs.files import checked_file
 from allocator.scenario.schema import MatrixSpec
 
@@ -118,11 +118,11 @@ def read_matrix_csv(path: Path, spec: MatrixSpec, *, field: str = "matrix") -> t
         raise AllocatorError(f"{field}.{same[0]} and {field}.{same[1]} name the same column {roles[same[0]]!r}",
                              field=f"{field}.{same[1]}",
                              fix=f"give {field}.origin, .destination and .minutes three different columns")
-    options: dict[str, Any] = {"usecols": columns, "keep_default_na": False, "na_values": [""],
+    options: dict[str, Any] = {**CSV_OPTIONS, "usecols": columns, "keep_default_na": False, "na_values": [""],
                                "skip_blank_lines": False,   # blank lines stay rows: row i is on line i + 2
                                **_EXACT_FLOATS}
-    try:
-        header = pd.read_csv(path, nrows=0).columns
+    with reading_csv(path, f"{field}.source"):
+        header = pd.read_csv(path, nrows=0, **CSV_OPTIONS).columns
         missing = [role for role, column in roles.items() if column not in header]
         if missing:
             raise AllocatorError(
@@ -132,12 +132,10 @@ def read_matrix_csv(path: Path, spec: MatrixSpec, *, field: str = "matrix") -> t
                     + f"; name yours with {field}.origin / .destination / .minutes")
         try:
             raw = pd.read_csv(path, dtype={**dict.fromkeys(columns, str), spec.minutes: float}, **options)
-        except ValueError:   # some minutes are not numbers
+        except ValueError as exc:   # some minutes are not numbers; parser and encoding errors go to reading_csv
+            if isinstance(exc, (pd.errors.ParserError, UnicodeDecodeError)):
+                raise
             raw = pd.read_csv(path, dtype=str, **options)
-    except (OSError, ValueError, EOFError, zlib.error, pd.errors.ParserError) as exc:
-        # UnicodeDecodeError, EmptyDataError are ValueErrors; a damaged .gz raises OSError, EOFError or zlib.error
-        raise AllocatorError(f"cannot read the matrix CSV ({exc})", file=path, field=f"{field}.source",
-                             fix="give a comma-separated file with a header row") from None
 
     raw = raw[~raw.isna().all(axis=1)]   # blank lines
     line = raw.index.to_numpy() + 2      # row 0 is on line 2, below the header

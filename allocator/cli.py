@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_one(path: Path, args: argparse.Namespace):
     """Load, solve and write one scenario, then print where the results are."""
-    from allocator.outputs.files import write_outputs  # heavy imports after argument parsing
+    from allocator.outputs.files import recover_interrupted_swap, write_outputs  # heavy imports after parsing
     from allocator.outputs.summary import headline, plan_changes
     from allocator.pipeline import Progress, run
     from allocator.scenario.loader import load_scenario
@@ -89,8 +89,10 @@ def run_one(path: Path, args: argparse.Namespace):
     spec = scenario.spec
     solver = SolverSpec(**{**spec.solver.model_dump(), **solver_options(args)})
     log = Progress(quiet=args.quiet)
-    result = run(scenario, solver=solver, log=log)
     out_dir = (out_root(args) / spec.name) if args.out else scenario.output_dir
+    if recover_interrupted_swap(out_dir):
+        log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
+    result = run(scenario, solver=solver, log=log)
     write_outputs(result, out_dir, tiles=spec.output.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 

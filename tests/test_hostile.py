@@ -592,3 +592,120 @@ def test_most_but_not_all_demand_far_away_is_a_note(tmp_path: Path, capsys) -> N
     import json
     notes = json.loads((tmp_path / "out" / "hs" / "summary.json").read_text())["services"][0]["notes"]
     assert any("more than 500 m from the road network" in n for n in notes)
+
+
+# --------------------------------------------------------------------------- #
+# class: atomicity (a swap killed halfway; two writers)                        #
+# --------------------------------------------------------------------------- #
+
+CHILD = """
+import os, signal, sys, time
+from pathlib import Path
+import allocator.outputs.files as files
+MODE = sys.argv[1]
+if MODE == "kill-between-renames":
+    rename = Path.rename
+    def killing_rename(self, target):
+        done = rename(self, target)
+        if ".old-" in str(target):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return done
+    Path.rename = killing_rename
+elif MODE == "slow-swap":
+    swap = files._swap_into_place
+    def slow_swap(staging, target):
+        print("swapping", (staging / "summary.json").read_text().replace(chr(10), " "), file=sys.stderr, flush=True)
+        deadline = time.time() + 20   # hold the swap until the other run's outputs are complete, and a second more
+        while time.time() < deadline and not any((other / "report.html").exists() for other in
+                                                 target.parent.glob(f".{target.name}.tmp-*") if other != staging):
+            time.sleep(0.05)
+        time.sleep(1)
+        swap(staging, target)
+    files._swap_into_place = slow_swap
+elif MODE == "hold-lock":
+    from allocator.outputs.lock import folder_lock
+    with folder_lock(Path(sys.argv[2])):
+        print("locked", flush=True)
+        time.sleep(60)
+from allocator.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def child(tmp_path: Path, mode: str, *args: str) -> subprocess.Popen:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    return subprocess.Popen([sys.executable, str(script), mode, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_swap_killed_between_renames_is_undone_on_the_next_start(tmp_path: Path, capsys) -> None:
+    code, err = cli(tmp_path, SMALL, capsys)
+    assert code == 0, err
+    target = tmp_path / "out" / "hs"
+    before = _files(target)
+    proc = child(tmp_path, "kill-between-renames", str(tmp_path / "s.yaml"), "--quiet", "--out", str(tmp_path / "out"))
+    assert proc.wait(timeout=TIMEOUT_S) == -9, proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert not target.exists() and [p.name for p in (tmp_path / "out").glob(".hs.old-*")] == [f".hs.old-{proc.pid}"]
+    # the next run fails (a missing candidates file), yet the previous outputs are back
+    broken = _with(SMALL, "services.0.candidates.source", "missing.csv")
+    code, err = cli(tmp_path, broken, capsys)
+    assert_clean_error(code, err, "missing.csv")
+    assert _files(target) == before
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert left[-1] == "hs" and all(name.startswith(f".hs.tmp-{proc.pid}-") for name in left[:-1])
+    code, err = cli(tmp_path, SMALL, capsys)   # the next successful write removes the dead run's staging
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hs"]
+
+
+def test_busy_output_folder_names_the_pid_holding_it(tmp_path: Path) -> None:
+    from allocator.outputs.lock import folder_lock, lock_path
+
+    target = tmp_path / "out" / "hs"
+    target.parent.mkdir()
+    proc = child(tmp_path, "hold-lock", str(target))
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(AllocatorError, match=f"another run \\(pid {proc.pid}\\)") as info, \
+                folder_lock(target, wait_s=0.3):
+            pass
+        assert str(proc.pid) in info.value.fix
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    with folder_lock(target, wait_s=0.3):   # a killed holder's lock is free again
+        assert lock_path(target).read_text() == str(os.getpid())
+    assert not lock_path(target).exists()
+
+
+def test_two_runs_finishing_on_one_folder_take_turns(tmp_path: Path, capsys) -> None:
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
+    proc = child(tmp_path, "slow-swap", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
+    try:
+        for line in proc.stderr:
+            if line.startswith("swapping"):
+                first = line.removeprefix("swapping ").strip()
+                break
+        capsys.readouterr()
+        code = main([str(tmp_path / "s.yaml"), "--quiet", "--out", str(tmp_path / "out")])   # waits for the lock
+        assert code == 0, capsys.readouterr().err
+        assert proc.wait(timeout=TIMEOUT_S) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hs"]
+    final = _files(tmp_path / "out" / "hs")
+    assert {"map.html", "summary.json", "manifest.json", "report.html"} <= set(final)
+    # the in-process run waited for the child's swap, so its outputs (other timings) replaced the child's
+    assert final["summary.json"].decode().replace("\n", " ").strip() != first

@@ -2,7 +2,9 @@
 
 Everything is first written to a temporary folder beside the target and moved
 into place only when complete, so a run that fails or is killed halfway leaves
-the previous results intact.
+the previous results intact.  The swap runs under the folder's lock
+(:mod:`allocator.outputs.lock`), and a swap killed between its two renames is
+undone when the next run starts (:func:`recover_interrupted_swap`).
 
 Files in ``<output dir>/<scenario name>/``:
 
@@ -31,6 +33,7 @@ import geopandas as gpd
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.outputs.lock import folder_lock
 from allocator.outputs.manifest import build_manifest
 from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
@@ -50,13 +53,51 @@ def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang:
                              field="output.dir (or --out)", fix="choose a folder you can write to") from None
     try:
         _write_all(result, staging, tiles=tiles, lang=lang)
-        _swap_into_place(staging, out_dir)
+        with folder_lock(out_dir):
+            _recover_swap(out_dir)
+            _swap_into_place(staging, out_dir)
+            _remove_stale_staging(out_dir, started)
     except OSError as exc:
         raise write_error(exc, out_dir) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _remove_stale_staging(out_dir, started)
     return out_dir
+
+
+def recover_interrupted_swap(out_dir: Path) -> bool:
+    """Put back the previous outputs of ``out_dir`` when a run was killed between the two renames of the swap.
+
+    Returns True when a folder was restored.  Called when a run starts, so
+    the old results are back even if this run then fails.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.parent.is_dir():
+        return False
+    try:
+        with folder_lock(out_dir, wait_s=0):
+            return _recover_swap(out_dir)
+    except AllocatorError:
+        return False   # another run is writing the folder: its swap comes first, and ours recovers
+    except OSError:
+        return False   # an unwritable folder: writing will say so
+
+
+def _recover_swap(out_dir: Path) -> bool:
+    """With the folder's lock held: rename the newest ``.<name>.old-<pid>`` of a dead run back to ``out_dir``."""
+    if out_dir.exists() or out_dir.is_symlink():
+        return False
+    hidden = [path for path in out_dir.parent.glob(f".{out_dir.name}.old-*") if path.is_dir()
+              and not _running_pid(path.name.rpartition("-")[2])]
+    if not hidden:
+        return False
+    newest = max(hidden, key=lambda path: path.stat().st_mtime)
+    newest.rename(out_dir)
+    return True
+
+
+def _running_pid(text: str) -> bool:
+    """Whether ``text`` is the pid of a process that still runs (other than this one)."""
+    return text.isdigit() and int(text) != os.getpid() and _running(int(text))
 
 
 def write_error(exc: OSError, out_dir: Path) -> AllocatorError:
@@ -84,8 +125,7 @@ def _remove_stale_staging(out_dir: Path, before: float) -> None:
                 continue
         except OSError:
             continue
-        pid = tail.split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+        if _running_pid(tail.split("-")[0]):
             continue
         shutil.rmtree(path, ignore_errors=True)
 

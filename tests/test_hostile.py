@@ -709,3 +709,46 @@ def test_two_runs_finishing_on_one_folder_take_turns(tmp_path: Path, capsys) -> 
     assert {"map.html", "summary.json", "manifest.json", "report.html"} <= set(final)
     # the in-process run waited for the child's swap, so its outputs (other timings) replaced the child's
     assert final["summary.json"].decode().replace("\n", " ").strip() != first
+
+
+# --------------------------------------------------------------------------- #
+# class: byte-identical outputs for identical runs                            #
+# --------------------------------------------------------------------------- #
+
+def test_stable_ids_number_folium_ids_in_order() -> None:
+    import folium
+
+    from allocator.outputs.stable_ids import stable_ids
+
+    def page() -> str:
+        fmap = folium.Map(location=[0, 0], tiles=None)
+        folium.Marker([0, 0]).add_to(fmap)
+        folium.Marker([1, 1]).add_to(fmap)
+        return fmap.get_root().render()
+
+    first, second = page(), page()
+    assert first != second, "folium's ids are random"
+    assert stable_ids(first) == stable_ids(second)
+    stable = stable_ids(first)
+    assert f"map_{0:032x}" in stable and f"marker_{1:032x}" in stable and f"marker_{2:032x}" in stable
+    assert len(stable) == len(first)
+
+
+def test_identical_runs_write_identical_files(tmp_path: Path, capsys) -> None:
+    import json
+
+    doc = copy.deepcopy(SMALL)
+    doc["services"][0]["existing"] = {"source": HEX, "h3": "id", "id": "id", "count": "population"}
+    for out in ("a", "b"):
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        capsys.readouterr()
+        assert main([str(tmp_path / "s.yaml"), "--quiet", "--out", str(tmp_path / out)]) == 0, capsys.readouterr().err
+    a, b = _files(tmp_path / "a" / "hs"), _files(tmp_path / "b" / "hs")
+    assert set(a) == set(b) and {"map.html", "report.html", "sites.geojson"} <= set(a)
+    for name in sorted(a):
+        if name in ("summary.json", "manifest.json"):   # their durations sit under "timings" (docs/errors.md)
+            left, right = json.loads(a[name]), json.loads(b[name])
+            left.pop("timings"), right.pop("timings")
+            assert left == right, name
+        else:
+            assert a[name] == b[name], f"{name} differs between identical runs"

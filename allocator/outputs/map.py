@@ -59,6 +59,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from allocator import ATTRIBUTION
+from allocator.outputs.stable_ids import stable_ids
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
@@ -156,13 +157,13 @@ def render_map(
     fmap.add_child(_Script(_FULLSCREEN_JS % {"map": fmap.get_name()}), name="fullscreen")
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fmap.save(str(path))
+    path.write_text(stable_ids(fmap.get_root().render()), encoding="utf-8")   # folium.Map.save, stable ids
     if compare_path is not None:
         from allocator.outputs.compare_map import (
             compare_page,  # it uses this module's shading
         )
 
-        compare_path.write_text(compare_page(title, services, prepared, tiles, inline_assets, path.name), encoding="utf-8")
+        compare_path.write_text(stable_ids(compare_page(title, services, prepared, tiles, inline_assets, path.name)), encoding="utf-8")
     return path
 
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 import copy
 import os
 import resource
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import mirrored_env
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
@@ -752,3 +756,183 @@ def test_identical_runs_write_identical_files(tmp_path: Path, capsys) -> None:
             assert left == right, name
         else:
             assert a[name] == b[name], f"{name} differs between identical runs"
+
+
+# --------------------------------------------------------------------------- #
+# fuzzing: every class above, with generated inputs                           #
+# --------------------------------------------------------------------------- #
+
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@contextmanager
+def no_hang(seconds: int = 30):
+    """Fail (instead of hanging the suite) when the block runs longer than ``seconds``."""
+    def expired(signum, frame):
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _load_outcome(path: Path) -> AllocatorError | None:
+    """load_scenario's error (None when it loads); anything but an AllocatorError fails the test."""
+    with no_hang():
+        try:
+            load_scenario(path)
+        except AllocatorError as exc:
+            assert exc.fix and exc.file, str(exc)
+            return exc
+    return None
+
+
+@st.composite
+def yaml_structures(draw) -> str:
+    """A scenario with a generated tail: alias chains, deep nesting and repeated keys."""
+    kind = draw(st.sampled_from(["aliases", "nesting", "duplicates"]))
+    base = scenario_text()
+    if kind == "aliases":
+        levels, width = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+        return base + alias_bomb(levels, width).replace("name: hs\n", "")
+    if kind == "nesting":
+        depth = draw(st.integers(1, 5000))
+        opening, closing = draw(st.sampled_from([("[", "]"), ("{k: ", "}"), ("- ", "")]))
+        if opening == "- ":
+            return base + "x:\n" + "".join("  " * i + "-\n" for i in range(min(depth, 400)))
+        return base + "x: " + opening * depth + "1" + closing * depth + "\n"
+    key = draw(st.sampled_from(["name", "network", "output", "demand"]))   # keys SMALL already has
+    return base + f"{key}: {draw(st.sampled_from(['1', 'x', '{}', '[]', 'null']))}\n"
+
+
+@FUZZ
+@given(text=yaml_structures())
+def test_fuzz_yaml_structure(text: str, tmp_path_factory) -> None:
+    path = tmp_path_factory.mktemp("yaml") / "s.yaml"
+    path.write_text(text)
+    error = _load_outcome(path)
+    assert error is not None, "every generated tail is an unknown key, a duplicate or too big"
+    assert error.file == str(path)
+
+
+NUMBER_FIELDS = ["services.0.p", "services.0.threshold_min", "services.0.budget", "services.0.priority",
+                 "demand.0.weight", "shared_budget", "solver.time_limit_s", "solver.gap_rel", "solver.threads",
+                 "solver.round_s", "network.max_snap_m", "services.0.district_floor", "services.0.max_time_min"]
+NUMBER_TEXT = st.one_of(st.sampled_from([".nan", ".NaN", ".inf", "-.inf", ".Inf", "true", "false", "1e308", "-1e308",
+                                         "1e16", "'5'", "9" * 30, "0x10", "1_000"]),
+                        st.floats(allow_nan=False).map(repr), st.integers(-10**20, 10**20).map(str))
+
+
+@FUZZ
+@given(dotted=st.sampled_from(NUMBER_FIELDS), value=NUMBER_TEXT)
+def test_fuzz_yaml_numbers(dotted: str, value: str, tmp_path_factory) -> None:
+    path = tmp_path_factory.mktemp("num") / "s.yaml"
+    path.write_text(yaml.safe_dump(_with(SMALL, dotted, "PLACEHOLDER"), sort_keys=False).replace("PLACEHOLDER", value))
+    parsed = yaml.safe_load(value)
+    error = _load_outcome(path)
+    bad = (isinstance(parsed, bool) or not isinstance(parsed, (int, float)) or parsed != parsed
+           or abs(parsed) > 1e15)
+    if bad:
+        assert error is not None, f"{dotted}: {value} was accepted"
+        assert (error.field or "").replace("[", ".").replace("]", "") == dotted, str(error)
+
+
+@FUZZ
+@given(population=st.one_of(st.sampled_from(["inf", "-inf", "nan", "NaN", "", "1e308", "1e13", "-0", "Infinity",
+                                             "1,5", "0x1"]),
+                            st.floats(allow_nan=True, allow_infinity=True).map(repr)))
+def test_fuzz_csv_numbers(population: str, tmp_path_factory) -> None:
+    from allocator.inputs.layers import MAX_VALUE, read_layer
+    from allocator.scenario.schema import DemandLayer
+
+    folder = tmp_path_factory.mktemp("csv")
+    (x0, y0), (x1, y1) = INSIDE
+    (folder / "d.csv").write_text(f"id,lon,lat,pop\na,{x0},{y0},1\nb,{x1},{y1},\"{population}\"\n")
+    spec = DemandLayer(source="d.csv", id="id", lon="lon", lat="lat", population="pop")
+    try:
+        frame = read_layer(folder / "d.csv", spec, value_column="pop", field="demand[0]")
+    except AllocatorError as exc:
+        assert exc.file == str(folder / "d.csv") and exc.field == "demand[0].population" and exc.fix
+        assert exc.line == 3, str(exc)
+        return
+    values = frame["value"].to_numpy()
+    assert ((values >= 0) & (values <= MAX_VALUE)).all()
+
+
+@FUZZ
+@given(kind=st.sampled_from(sorted(FILE_KINDS)), hops=st.integers(0, 3),
+       reader=st.sampled_from(["scenario", "layer", "matrix", "network"]))
+def test_fuzz_file_kinds(kind: str, hops: int, reader: str, tmp_path_factory) -> None:
+    from allocator.inputs.layers import read_layer
+    from allocator.scenario.schema import DemandLayer, MatrixSpec
+    from allocator.traveltime.network import load_network
+    from allocator.traveltime.table import read_matrix_csv
+
+    folder = tmp_path_factory.mktemp("kind")
+    name = {"scenario": "s.yaml", "layer": "d.csv", "matrix": "m.csv", "network": "r.osm.pbf"}[reader]
+    make, words = FILE_KINDS[kind]
+    target = folder / f"real-{name}"
+    make(target)
+    path = target
+    for hop in range(hops):   # reach it through a chain of symlinks
+        link = folder / f"hop{hop}-{name}"
+        link.symlink_to(path.name)
+        path = link
+    read = {"scenario": lambda: load_scenario(path),
+            "layer": lambda: read_layer(path, DemandLayer(source=name, lon="x", lat="y", population="p"),
+                                        value_column="p", field="demand[0]"),
+            "matrix": lambda: read_matrix_csv(path, MatrixSpec(source=name)),
+            "network": lambda: load_network(path, "walk")}[reader]
+    with no_hang(), pytest.raises(AllocatorError) as info:
+        read()
+    assert words in info.value.message and info.value.fix and info.value.file == str(path)
+
+
+def _tiny_graph():
+    import networkx as nx
+
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for node, (x, y) in enumerate(INSIDE + [(-46.61, -23.572)]):
+        graph.add_node(node, x=x, y=y)
+    for u, v in ((0, 1), (1, 2), (2, 0)):
+        graph.add_edge(u, v, travel_time=10.0 + u, length=12.0, highway="footway")
+    return graph
+
+
+@FUZZ
+@given(damage=st.one_of(
+    st.tuples(st.just("flip"), st.floats(0, 1), st.integers(1, 255)),
+    st.tuples(st.just("truncate"), st.floats(0, 1), st.just(0)),
+    st.tuples(st.just("append"), st.just(1.0), st.integers(0, 255))))
+def test_fuzz_cache_corruption(damage, tmp_path_factory) -> None:
+    from allocator.traveltime import cache
+    from allocator.traveltime.network import NetworkReport
+
+    graph = _tiny_graph()
+    report = NetworkReport(source="tiny", mode="walk", ways_read=0, ways_without_highway=0, nodes_loaded=3,
+                           edges_loaded=3, nodes_kept=3, edges_kept=3, dropped_node_share=0.0,
+                           edges_default_speed=0, from_cache=False, seconds=0.0)
+    key = cache.CacheKey("0" * 64, "walk")
+    path = cache.cache_file(tmp_path_factory.mktemp("cache"), key)
+    cache.write_cache(path, key, graph, report)
+    data = bytearray(path.read_bytes())
+    how, where, value = damage
+    at = min(int(where * len(data)), len(data) - 1)
+    if how == "flip":
+        data[at] ^= value
+    elif how == "truncate":
+        del data[at:]
+    else:
+        data.append(value)
+    path.write_bytes(bytes(data))
+    with no_hang():
+        read = cache.read_cache(path, key)
+    if read.graph is None:
+        assert read.note and not path.exists(), "a bad entry is reported and deleted"
+    else:   # only a change that keeps the header's meaning (e.g. a space) may pass
+        assert sorted(read.graph.edges(data="travel_time")) == sorted(graph.edges(data="travel_time"))

@@ -81,7 +81,7 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     t0 = time.perf_counter()
     layers = {
         layer.name: read_layer(scenario.resolve_path(layer.source, f"demand[{i}].source"), layer,
-                               value_column=layer.population, field=f"demand[{i}]")
+                               value_column=layer.population, field=f"demand[{i}]", resolve=scenario.resolve_path)
         for i, layer in enumerate(spec.demand)
     }
     timings["layers_s"] = time.perf_counter() - t0
@@ -139,7 +139,7 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     t_start = time.perf_counter()
     spec = scenario.spec
     field = f"services[{index}]"
-    notes: list[str] = []
+    notes: list[str] = [note for frame in layers.values() for note in frame.attrs.get("notes", [])]
     weights = service.demand_weights
     demand = combine_layers([
         (layers[layer.name], layer.weight * (1.0 if weights is None else weights.get(layer.name, 0.0)))

@@ -23,6 +23,12 @@ PLAN_OBJECTIVES = ("p_median", "max_coverage", "min_underserved", "set_cover")
 #: a number for every site, or the name of a numeric column of the layer
 PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
+#: sources read as population rasters
+RASTER_SUFFIXES = (".tif", ".tiff")
+#: an OpenStreetMap tag query: {key: [values]}, e.g. {amenity: [clinic, doctors]}
+OsmTags = Annotated[dict[Annotated[str, Field(min_length=1)],
+                         Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],
+                    Field(min_length=1)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
@@ -40,13 +46,27 @@ class LayerSpec(Strict):
     polygons are located at a point inside them).
     """
 
-    source: str = Field(description="file path (relative to the scenario) or catalog:<key>")
+    source: str | None = Field(None, description="file path (relative to the scenario) or catalog:<key> (or give 'osm')")
     layer: str | None = Field(None, description="layer name inside a GeoPackage")
     id: str | None = Field(None, description="column of unique ids (default: row number)")
     h3: str | None = Field(None, description="column of H3 cell ids")
     lon: str | None = Field(None, description="longitude column (WGS84), with lat")
     lat: str | None = Field(None, description="latitude column (WGS84), with lon")
     name_column: str | None = Field(None, description="column of display names")
+    osm: str | None = Field(None, description="sites from OpenStreetMap: an .osm.pbf/.osm file, catalog:<key>, "
+                            "or 'network' for the scenario's network file (with 'tags')")
+    tags: OsmTags | None = Field(None, description="with osm: {key: [values]}; a feature matches any listed pair")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LayerSpec:
+        if (self.source is None) == (self.osm is None):
+            raise ValueError("give 'source' (a file) or 'osm' with 'tags' (features from OpenStreetMap), not both")
+        if (self.osm is None) != (self.tags is None):
+            raise ValueError("'osm' and 'tags' go together, e.g. osm: network, tags: {amenity: [clinic]}")
+        table_keys = [k for k in ("layer", "id", "h3", "lon", "lat", "name_column") if getattr(self, k) is not None]
+        if self.osm is not None and table_keys:
+            raise ValueError(f"with 'osm' the OSM id, name tag and geometry are used: remove {', '.join(table_keys)}")
+        return self
 
     @model_validator(mode="after")
     def _lon_lat_together(self) -> LayerSpec:
@@ -57,12 +77,61 @@ class LayerSpec(Strict):
         return self
 
 
+class RasterSpec(Strict):
+    """How a population GeoTIFF becomes demand locations (:mod:`allocator.inputs.raster`).
+
+    A pixel belongs whole to the H3 cell or zone holding its centre, so every
+    zonal sum plus the population outside every zone is the raster's total.
+    """
+
+    band: Annotated[int, Field(ge=1)] = Field(1, description="band holding people per pixel")
+    aggregate: Literal["pixel", "h3", "polygons"] = Field(
+        "pixel", description="one demand point per populated pixel, per H3 cell, or per zone polygon")
+    h3_resolution: Annotated[int, Field(ge=0, le=15)] | None = Field(None, description="with aggregate: h3")
+    zones: str | None = Field(None, description="with aggregate: polygons: the zone polygon file or catalog:<key>")
+    zones_layer: str | None = Field(None, description="layer inside the zones GeoPackage")
+    zones_id: str | None = Field(None, description="zone id column (default: row number)")
+
+    @model_validator(mode="after")
+    def _aggregate_options(self) -> RasterSpec:
+        if (self.aggregate == "h3") != (self.h3_resolution is not None):
+            raise ValueError("aggregate: h3 and h3_resolution go together (e.g. h3_resolution: 9)")
+        if (self.aggregate == "polygons") != (self.zones is not None):
+            raise ValueError("aggregate: polygons and zones go together (zones: a polygon file)")
+        if self.zones is None and (self.zones_layer or self.zones_id):
+            raise ValueError("zones_layer and zones_id need zones")
+        return self
+
+
+class DasymetricSpec(Strict):
+    """Spread each demand location's people over the OSM buildings inside it, by footprint area."""
+
+    osm: str = Field(description="an .osm.pbf/.osm file, catalog:<key>, or 'network' for the network file")
+    buildings: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="building=* values that house people, e.g. [residential, house, apartments, yes]")
+
+
 class DemandLayer(LayerSpec):
     """A population layer: each location's demand is ``population * weight``."""
 
     name: str = Field("demand", pattern=NAME_PATTERN, description="layer name, used by services[].demand_weights")
-    population: str = Field(description="column holding the population (>= 0)")
+    population: str | None = Field(None, description="column holding the population (>= 0); not for a GeoTIFF")
     weight: Annotated[float, Field(gt=0)] = 1.0
+    raster: RasterSpec | None = Field(None, description="options for a GeoTIFF source (.tif, .tiff)")
+    dasymetric: DasymetricSpec | None = Field(None, description="spread the people over residential buildings")
+
+    @model_validator(mode="after")
+    def _population_source(self) -> DemandLayer:
+        if self.osm is not None:
+            raise ValueError("a demand layer needs people: give 'source' (a table, vector file or GeoTIFF)")
+        is_raster = str(self.source).lower().endswith(RASTER_SUFFIXES)
+        if is_raster and self.population is not None:
+            raise ValueError("a GeoTIFF holds people per pixel: remove 'population' (choose the band in raster.band)")
+        if not is_raster and self.population is None:
+            raise ValueError("give 'population' (the population column), or a GeoTIFF source (.tif)")
+        if not is_raster and self.raster is not None:
+            raise ValueError("'raster' options need a GeoTIFF source (.tif, .tiff)")
+        return self
 
 
 class FacilityLayer(LayerSpec):
@@ -145,12 +214,17 @@ class DistrictSpec(Strict):
     name_column: str | None = None
     h3_parent: Annotated[int, Field(ge=0, le=9)] | None = None
     column: str | None = Field(None, description="district column of the demand layer file")
+    osm: str | None = Field(None, description="administrative boundaries from an OSM file, catalog:<key> or 'network'")
+    admin_level: Annotated[int, Field(ge=1, le=12)] | None = Field(None, description="with osm: e.g. 8 (municipalities)")
 
     @model_validator(mode="after")
     def _one_form(self) -> DistrictSpec:
-        forms = [self.source is not None, self.h3_parent is not None, self.column is not None]
+        forms = [self.source is not None, self.h3_parent is not None, self.column is not None, self.osm is not None]
         if sum(forms) != 1:
-            raise ValueError("districts is one of {source: FILE, id: COL}, {h3_parent: RES} or {column: COL}")
+            raise ValueError("districts is one of {source: FILE, id: COL}, {h3_parent: RES}, {column: COL} "
+                             "or {osm: FILE, admin_level: 8}")
+        if (self.osm is None) != (self.admin_level is None):
+            raise ValueError("osm and admin_level go together, e.g. {osm: network, admin_level: 8}")
         return self
 
 

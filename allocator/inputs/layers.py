@@ -161,7 +161,7 @@ def _read_vector(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame,
 
 
 def locate(geometry: gpd.GeoSeries) -> pd.DataFrame:
-    """``lon``, ``lat`` and ``geometry`` of each shape: its centroid, or a point inside it when the centroid is not.
+    """``lon``, ``lat`` and ``geometry`` of each shape: its centroid, or a point inside a polygon whose centroid is not.
 
     Centroids are taken in the shapes' UTM zone, so they are true area centroids.
     """
@@ -169,7 +169,7 @@ def locate(geometry: gpd.GeoSeries) -> pd.DataFrame:
     metric = geometry.estimate_utm_crs() if len(geometry) else "EPSG:3857"
     projected = geometry.to_crs(metric)
     points = projected.centroid
-    outside = ~projected.contains(points) & ~projected.geom_type.isin(["Point", "MultiPoint"])
+    outside = ~projected.contains(points) & projected.geom_type.isin(["Polygon", "MultiPolygon"])
     points[outside] = projected[outside].representative_point()
     points = points.to_crs("EPSG:4326")
     return pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(), "geometry": geometry.to_numpy()})

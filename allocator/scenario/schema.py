@@ -66,6 +66,10 @@ class LayerSpec(Strict):
         table_keys = [k for k in ("layer", "id", "h3", "lon", "lat", "name_column") if getattr(self, k) is not None]
         if self.osm is not None and table_keys:
             raise ValueError(f"with 'osm' the OSM id, name tag and geometry are used: remove {', '.join(table_keys)}")
+        columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost")
+                   if isinstance(getattr(self, k, None), str)]
+        if self.osm is not None and columns:
+            raise ValueError(f"OSM features have no columns: give {', '.join(columns)} as numbers (one for every site)")
         return self
 
     @model_validator(mode="after")

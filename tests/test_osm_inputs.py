@@ -148,7 +148,15 @@ def test_municipalities_from_admin_boundaries(lie: Path) -> None:
     assert districts[districts.geometry.contains(Point(9.5215, 47.1410))]["name"].iloc[0] == "Vaduz"
     with pytest.raises(AllocatorError, match="admin_level 9") as info:
         read_districts(lie, 9, "districts")
-    assert "8 (" in info.value.fix
+    assert "8 (22)" in info.value.fix
+
+
+def test_boundaries_cut_by_the_extract_are_named_as_such(mirror: Path, tmp_path: Path) -> None:
+    with mirrored_env(mirror, tmp_path / "cache"):
+        helsinki = resolve("catalog:helsinki/Helsinki.osm.pbf")
+    with pytest.raises(AllocatorError, match="the extract cuts all 6 of them") as info:
+        read_districts(helsinki, 10, "districts")
+    assert "10 (6)" in info.value.fix
 
 
 def _lie_raster(path: Path) -> Path:

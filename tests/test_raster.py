@@ -153,7 +153,7 @@ def test_raster_options_are_checked_by_the_schema(tmp_path) -> None:
             "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
                           "candidates": {"source": "c.csv", "lon": "lon", "lat": "lat"}}]}
     cases = [({"source": "p.tif", "population": "pop"}, "remove 'population'"),
-             ({"source": "p.csv", "lon": "lon", "lat": "lat"}, "give 'population'"),
+             ({"source": "p.csv", "lon": "lon", "lat": "lat"}, "population column"),
              ({"source": "p.tif", "raster": {"aggregate": "h3"}}, "h3_resolution"),
              ({"source": "p.tif", "raster": {"aggregate": "polygons"}}, "zones"),
              ({"source": "p.csv", "population": "p", "lon": "lon", "lat": "lat", "raster": {}}, "GeoTIFF")]

@@ -30,27 +30,36 @@ def read_districts(path: Path, admin_level: int, field: str, language: str = "en
     """
     processor = (osmium.FileProcessor(str(path))
                  .with_areas(osmium.filter.TagFilter(("boundary", "administrative")))
-                 .with_filter(osmium.filter.EntityFilter(osmium.osm.AREA))
+                 .with_filter(osmium.filter.EntityFilter(osmium.osm.AREA | osmium.osm.RELATION))
                  .with_filter(osmium.filter.TagFilter(("boundary", "administrative"))))
     factory = osmium.geom.WKBFactory()
-    levels: Counter[str] = Counter()
+    tagged: Counter[str] = Counter()   # relations per admin_level, assembled or not
     rows = []
-    for area in scan(path, processor):
-        level = area.tags.get("admin_level", "")
-        levels[level] += 1
-        if level != str(admin_level):
+    for obj in scan(path, processor):
+        level = obj.tags.get("admin_level", "")
+        if isinstance(obj, osmium.osm.Relation):
+            tagged[level] += 1
             continue
-        if area.from_way() and "name" not in area.tags:
+        if level != str(admin_level) or (obj.from_way() and "name" not in obj.tags):
             continue   # an unnamed closed way tagged as a boundary is a piece of a relation's outline
-        geometry = area_geometry(area, factory)
+        geometry = area_geometry(obj, factory)
         if geometry is None or geometry.is_empty:
             continue
-        osm_id = f"{'way' if area.from_way() else 'relation'}/{area.orig_id()}"
-        tags = {tag.k: tag.v for tag in area.tags}
+        osm_id = f"{'way' if obj.from_way() else 'relation'}/{obj.orig_id()}"
+        tags = {tag.k: tag.v for tag in obj.tags}
         rows.append({"id": osm_id, "name": display_name(tags, language, osm_id), "geometry": geometry})
     if not rows:
-        found = ", ".join(f"{level or 'none'} ({n})" for level, n in sorted(levels.items())) or "none"
-        raise AllocatorError(f"no administrative boundary of admin_level {admin_level} could be assembled",
+        cut = tagged[str(admin_level)]
+        levels = sorted(tagged.items(), key=_level_order)
+        found = ", ".join(f"{level or 'none'} ({n})" for level, n in levels) or "none"
+        raise AllocatorError(f"no administrative boundary of admin_level {admin_level} could be assembled"
+                             + (f": the extract cuts all {cut} of them (their outer ways are missing)" if cut else ""),
                              file=path, field=f"{field}.admin_level",
-                             fix=f"admin_level values of the boundaries in this file: {found}")
+                             fix=f"use an extract that holds the whole boundaries; admin_level of the boundary "
+                                 f"relations in this file: {found}")
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
+def _level_order(item: tuple[str, int]) -> tuple[int, str]:
+    """admin_level values in numeric order (``"2"`` before ``"10"``), odd values last."""
+    return (int(item[0]) if item[0].isdigit() else 99, item[0])

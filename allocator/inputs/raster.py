@@ -63,7 +63,7 @@ class RasterRead:
     def note(self, path: Path) -> str:
         """The run note: how many people the raster held and where they went."""
         text = (f"raster {path.name}: {self.total:,.0f} people in {self.pixels:,} populated pixels "
-                f"(read in {self.windows:,} windows)")
+                f"(read in {self.windows:,} window{'' if self.windows == 1 else 's'})")
         if self.outside_zones:
             text += f"; {self.outside_zones:,.0f} of them in pixels outside every zone, left out"
         return text

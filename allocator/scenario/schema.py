@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
 #: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
@@ -25,9 +25,11 @@ PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
 #: sources read as population rasters
 RASTER_SUFFIXES = (".tif", ".tiff")
+#: an OSM tag value; YAML reads a bare yes/no as a boolean, which here means the tag value "yes"/"no"
+OsmValue = Annotated[str, Field(min_length=1),
+                     BeforeValidator(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)]
 #: an OpenStreetMap tag query: {key: [values]}, e.g. {amenity: [clinic, doctors]}
-OsmTags = Annotated[dict[Annotated[str, Field(min_length=1)],
-                         Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],
+OsmTags = Annotated[dict[Annotated[str, Field(min_length=1)], Annotated[list[OsmValue], Field(min_length=1)]],
                     Field(min_length=1)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -111,7 +113,7 @@ class DasymetricSpec(Strict):
     """Spread each demand location's people over the OSM buildings inside it, by footprint area."""
 
     osm: str = Field(description="an .osm.pbf/.osm file, catalog:<key>, or 'network' for the network file")
-    buildings: list[Annotated[str, Field(min_length=1)]] = Field(
+    buildings: list[OsmValue] = Field(
         min_length=1, description="building=* values that house people, e.g. [residential, house, apartments, yes]")
 
 
@@ -128,14 +130,17 @@ class DemandLayer(LayerSpec):
     def _population_source(self) -> DemandLayer:
         if self.osm is not None:
             raise ValueError("a demand layer needs people: give 'source' (a table, vector file or GeoTIFF)")
-        is_raster = str(self.source).lower().endswith(RASTER_SUFFIXES)
+        is_raster = self.is_raster
         if is_raster and self.population is not None:
             raise ValueError("a GeoTIFF holds people per pixel: remove 'population' (choose the band in raster.band)")
-        if not is_raster and self.population is None:
-            raise ValueError("give 'population' (the population column), or a GeoTIFF source (.tif)")
         if not is_raster and self.raster is not None:
             raise ValueError("'raster' options need a GeoTIFF source (.tif, .tiff)")
         return self
+
+    @property
+    def is_raster(self) -> bool:
+        """True for a GeoTIFF source (people per pixel)."""
+        return str(self.source).lower().endswith(RASTER_SUFFIXES)
 
 
 class FacilityLayer(LayerSpec):
@@ -378,6 +383,14 @@ class Scenario(Strict):
                 raise ValueError(_at(("shared_budget",), "services sharing a budget are solved in one model and need one "
                                  "objective among p_median, max_coverage (= min_underserved) and set_cover; "
                                  f"got {got}"))
+        return self
+
+    @model_validator(mode="after")
+    def _demand_has_population(self) -> Scenario:
+        for i, layer in enumerate(self.demand):
+            if layer.population is None and not layer.is_raster:
+                raise ValueError(_at(("demand", i, "population"), "required field is missing: add 'population' (the "
+                                     "population column), or give a GeoTIFF source (.tif) of people per pixel"))
         return self
 
     @model_validator(mode="after")

@@ -216,3 +216,60 @@ def test_a_scenario_from_an_osm_file_and_a_raster(lie: Path, tmp_path: Path, mir
     assert any("residential buildings by footprint area" in n for n in service["notes"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert any(str(lie) == item["path"] for item in manifest["inputs"])
+
+
+def _grid_osm(path: Path, clinic_name: str) -> Path:
+    """A synthetic OSM file: a 5 x 5 street grid (about 110 m apart), a clinic node and two school buildings."""
+    step = 0.001
+    nodes, ways = [], []
+    for i in range(5):
+        for j in range(5):
+            nodes.append(f'<node id="{1 + 5 * i + j}" lat="{47.0 + i * step}" lon="{9.0 + j * step * 1.47}" version="1"/>')
+    way_id = 100
+    for i in range(5):
+        for refs in ([1 + 5 * i + j for j in range(5)], [1 + 5 * j + i for j in range(5)]):
+            nd = "".join(f'<nd ref="{r}"/>' for r in refs)
+            ways.append(f'<way id="{way_id}" version="1">{nd}<tag k="highway" v="residential"/></way>')
+            way_id += 1
+    nodes.append(f'<node id="90" lat="47.0005" lon="9.0007" version="1"><tag k="amenity" v="clinic"/>'
+                 f'<tag k="name" v="{clinic_name}"/></node>')
+    for k, (lat, lon) in enumerate([(47.0035, 9.0051), (47.0015, 9.0044)]):
+        corners = [(lat, lon), (lat, lon + 0.0003), (lat + 0.0002, lon + 0.0003), (lat + 0.0002, lon)]
+        for c, (la, lo) in enumerate(corners):
+            nodes.append(f'<node id="{200 + 10 * k + c}" lat="{la}" lon="{lo}" version="1"/>')
+        nd = "".join(f'<nd ref="{200 + 10 * k + c}"/>' for c in [0, 1, 2, 3, 0])
+        ways.append(f'<way id="{300 + k}" version="1">{nd}<tag k="building" v="school"/>'
+                    f'<tag k="name" v="School {k}"/></way>')
+    path.write_text("<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n"
+                    + "\n".join(nodes + ways) + "\n</osm>\n", encoding="utf-8")
+    return path
+
+
+def test_osm_names_are_escaped_in_the_outputs(tmp_path: Path) -> None:
+    """A name from OSM is untrusted text: the map and the report show it escaped, never as markup."""
+    evil = "&lt;script&gt;alert(1)&lt;/script&gt; Praxis"   # the XML file's escaping of <script>...
+    _grid_osm(tmp_path / "town.osm", evil)
+    square = gpd.GeoSeries([Polygon([(9.0, 47.0), (9.006, 47.0), (9.006, 47.004), (9.0, 47.004)])], crs=4326)
+    cells = square.to_crs(32632).iloc[0]
+    minx, miny, maxx, maxy = cells.bounds
+    pixels = gpd.GeoSeries([Polygon([(x, y), (x + 100, y), (x + 100, y + 100), (x, y + 100)])
+                            for x in np.arange(minx, maxx, 100.0) for y in np.arange(miny, maxy, 100.0)], crs=32632)
+    write_population_raster(pixels, np.arange(len(pixels), dtype=float), tmp_path / "town.tif",
+                            crs="EPSG:32632", resolution=100)
+    scenario = {"name": "town", "network": {"source": "town.osm", "mode": "walk"},
+                "demand": [{"source": "town.tif"}],
+                "services": [{"name": "clinics", "objective": "p_median", "threshold_min": 5, "p": 1,
+                              "existing": {"osm": "network", "tags": {"amenity": ["clinic"]}},
+                              "candidates": {"osm": "network", "tags": {"building": ["school"]}}}],
+                "output": {"tiles": False}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    assert main([str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = tmp_path / "out" / "town"
+    sites = gpd.read_file(out / "sites.geojson")
+    assert "<script>alert(1)</script> Praxis" in set(sites["name"])   # the name itself is kept
+    for page in ("map.html", "report.html"):
+        text = (out / page).read_text(encoding="utf-8")
+        assert "<script>alert(1)" not in text, page
+    assert "alert(1)" in (out / "map.html").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["services"][0]["before"]["population"] == pytest.approx(float(np.arange(len(pixels)).sum()))

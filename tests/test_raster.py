@@ -156,10 +156,21 @@ def test_raster_options_are_checked_by_the_schema(tmp_path) -> None:
              ({"source": "p.csv", "lon": "lon", "lat": "lat"}, "population column"),
              ({"source": "p.tif", "raster": {"aggregate": "h3"}}, "h3_resolution"),
              ({"source": "p.tif", "raster": {"aggregate": "polygons"}}, "zones"),
-             ({"source": "p.csv", "population": "p", "lon": "lon", "lat": "lat", "raster": {}}, "GeoTIFF")]
+             ({"source": "p.csv", "population": "p", "lon": "lon", "lat": "lat", "raster": {}}, "GeoTIFF"),
+             ({"source": "p.tif", "id": "code"}, "remove id")]
     for layer, message in cases:
         path = tmp_path / "s.yaml"
         path.write_text(yaml.safe_dump({**base, "demand": [layer]}))
+        with pytest.raises(AllocatorError, match=message):
+            load_scenario(path)
+    tif = {"source": "p.tif"}
+    service = base["services"][0]
+    for changes, message in [
+        ({"services": [{**service, "existing": tif}]}, "holds people, not facilities"),
+        ({"services": [{**service, "candidates": {**tif, "cost": "price"}}]}, "give cost as numbers"),
+        ({"districts": {"column": "zone"}}, "a GeoTIFF has no columns"),
+    ]:
+        path.write_text(yaml.safe_dump({**base, "demand": [tif], **changes}))
         with pytest.raises(AllocatorError, match=message):
             load_scenario(path)
 

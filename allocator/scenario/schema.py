@@ -65,14 +65,22 @@ class LayerSpec(Strict):
             raise ValueError("give 'source' (a file) or 'osm' with 'tags' (features from OpenStreetMap), not both")
         if (self.osm is None) != (self.tags is None):
             raise ValueError("'osm' and 'tags' go together, e.g. osm: network, tags: {amenity: [clinic]}")
+        what = "OSM features" if self.osm is not None else "a GeoTIFF" if self.is_raster else None
         table_keys = [k for k in ("layer", "id", "h3", "lon", "lat", "name_column") if getattr(self, k) is not None]
-        if self.osm is not None and table_keys:
-            raise ValueError(f"with 'osm' the OSM id, name tag and geometry are used: remove {', '.join(table_keys)}")
+        if what and table_keys:
+            raise ValueError(f"with {what} the ids, names and locations come from the data: remove "
+                             f"{', '.join(table_keys)}")
         columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost")
                    if isinstance(getattr(self, k, None), str)]
-        if self.osm is not None and columns:
-            raise ValueError(f"OSM features have no columns: give {', '.join(columns)} as numbers (one for every site)")
+        if what and columns:
+            raise ValueError(f"with {what} there are no columns: give {', '.join(columns)} as numbers "
+                             "(one for every site)")
         return self
+
+    @property
+    def is_raster(self) -> bool:
+        """True for a GeoTIFF source (people per pixel, or a candidate site per populated pixel)."""
+        return str(self.source).lower().endswith(RASTER_SUFFIXES)
 
     @model_validator(mode="after")
     def _lon_lat_together(self) -> LayerSpec:
@@ -137,11 +145,6 @@ class DemandLayer(LayerSpec):
             raise ValueError("'raster' options need a GeoTIFF source (.tif, .tiff)")
         return self
 
-    @property
-    def is_raster(self) -> bool:
-        """True for a GeoTIFF source (people per pixel)."""
-        return str(self.source).lower().endswith(RASTER_SUFFIXES)
-
 
 class FacilityLayer(LayerSpec):
     """Existing facilities: each row (or each row with ``count`` > 0) is a site."""
@@ -152,6 +155,13 @@ class FacilityLayer(LayerSpec):
     capacity: PerSite | None = Field(None, description="people a site can serve (number or column)")
     upgrade_capacity: PerSite | None = Field(None, description="extra people after an upgrade (number or column)")
     upgrade_cost: PerSite | None = Field(None, description="cost of an upgrade (number or column)")
+
+    @model_validator(mode="after")
+    def _not_a_raster(self) -> FacilityLayer:
+        if self.is_raster:
+            raise ValueError("a GeoTIFF holds people, not facilities: give existing facilities as a table, "
+                             "a vector file or osm + tags")
+        return self
 
     @model_validator(mode="after")
     def _rules_consistent(self) -> FacilityLayer:
@@ -391,6 +401,9 @@ class Scenario(Strict):
             if layer.population is None and not layer.is_raster:
                 raise ValueError(_at(("demand", i, "population"), "required field is missing: add 'population' (the "
                                      "population column), or give a GeoTIFF source (.tif) of people per pixel"))
+        if self.districts is not None and self.districts.column is not None and self.demand[0].is_raster:
+            raise ValueError(_at(("districts", "column"), "a GeoTIFF has no columns: group its pixels with "
+                                 "districts: {h3_parent: RES}, {source: FILE} or {osm: FILE, admin_level: 8}"))
         return self
 
     @model_validator(mode="after")

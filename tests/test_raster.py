@@ -18,6 +18,8 @@ from shapely.geometry import box
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
+from allocator.inputs import raster
+from allocator.inputs.demand import read_demand
 from allocator.inputs.layers import read_layer
 from allocator.inputs.raster import read_raster
 from allocator.scenario.catalog import resolve
@@ -72,6 +74,20 @@ def test_pixels_keep_every_person_and_are_read_window_by_window(tmp_path, popula
     assert (pixel["lon"], pixel["lat"]) == pytest.approx((centre.x, centre.y), abs=1e-9)
 
 
+def test_a_file_in_one_strip_is_read_in_bands_of_rows(tmp_path, population, monkeypatch) -> None:
+    path = tmp_path / "strip.tif"
+    profile = {"driver": "GTiff", "height": 64, "width": 64, "count": 1, "dtype": "float32", "crs": CRS,
+               "transform": from_origin(*ORIGIN, 100, 100), "nodata": -99999.0, "blockysize": 64, "compress": "deflate"}
+    with rasterio.open(path, "w", **profile) as out:
+        out.write(population, 1)
+    with rasterio.open(path) as src:
+        assert [w for _, w in src.block_windows(1)] == [rasterio.windows.Window(0, 0, 64, 64)]   # one block
+    monkeypatch.setattr(raster, "MAX_WINDOW_PIXELS", 640)
+    frame, read = read_raster(path, RasterSpec(), "demand[0]")
+    assert read.windows == 7 and read.largest_window == 640      # 6 bands of 10 rows and one of 4
+    assert read.total == frame["value"].sum() == _people(population)
+
+
 def test_h3_cells_sum_the_pixels_whose_centre_they_hold(tmp_path, population) -> None:
     path = write_tif(tmp_path / "p.tif", population)
     pixels, _ = read_raster(path, RasterSpec(), "demand[0]")
@@ -112,6 +128,26 @@ def test_a_helsinki_raster_holds_the_grid_population(tmp_path, mirror) -> None:
     assert read.total == frame["value"].sum() == 71_724 and len(frame) == pixels == 92
     # each 250 m cell is one pixel holding its people
     assert sorted(frame["value"]) == sorted(grid["population"].astype(float))
+
+
+def test_zones_from_the_catalog_through_a_scenario(tmp_path, mirror) -> None:
+    """The Helsinki raster summed back over the HSY grid cells gives every cell its own people."""
+    with mirrored_env(mirror, tmp_path / "cache"):
+        grid = gpd.read_file(resolve("catalog:helsinki/helsinki_population_grid_2020.gpkg"))
+        write_population_raster(grid.geometry, grid["population"].to_numpy(float), tmp_path / "hel.tif",
+                                crs="EPSG:3879", resolution=250)
+        scenario = {"name": "zones", "network": {"source": "catalog:helsinki/Helsinki.osm.pbf"},
+                    "demand": [{"source": "hel.tif", "raster": {
+                        "aggregate": "polygons", "zones": "catalog:helsinki/helsinki_population_grid_2020.gpkg",
+                        "zones_id": "id"}}],
+                    "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
+                                  "candidates": {"source": "hel.tif"}}]}
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+        frame = read_demand(load_scenario(tmp_path / "s.yaml"), 0)
+    got = frame.set_index("id")["value"]
+    expected = grid.set_index(grid["id"].astype(str))["population"].astype(float)
+    assert got.to_dict() == expected[expected > 0].to_dict()
+    assert frame.attrs["notes"] == ["raster hel.tif: 71,724 people in 92 populated pixels (read in 1 window)"]
 
 
 @pytest.mark.parametrize(("case", "message"), [
@@ -195,3 +231,4 @@ def test_a_scenario_on_a_raster_and_an_osm_file(tmp_path, mirror) -> None:
     # the extract covers ~1 x 1.7 km: most of the grid lies beyond 500 m of its roads, and the note says so
     assert "from the road network" in notes
     assert service["before"]["population"] == pytest.approx(71_724)
+    assert summary["network"]["ways_read"] > 0 and summary["network"]["edges_kept"] > 1000   # the clipped extract

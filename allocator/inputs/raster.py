@@ -3,9 +3,10 @@
 A pixel's value is the number of people living in it. Pixels flagged as the
 band's nodata value, and pixels with 0 people, are skipped; every other value
 must be a finite number >= 0. The raster is read one block window at a time
-(``rasterio``'s ``block_windows``), so a country's 100 m raster is never held
-in memory whole: only the populated pixels of the current window, and the
-running sums per H3 cell or zone.
+(``rasterio``'s ``block_windows``, a block larger than
+:data:`MAX_WINDOW_PIXELS` in bands of rows), so a country's 100 m raster is
+never held in memory whole: only the populated pixels of the current window,
+and the running sums per H3 cell or zone.
 
 Three ways to turn pixels into demand locations (``raster.aggregate``):
 
@@ -40,6 +41,7 @@ import pyproj
 import rasterio
 import shapely
 from rasterio.errors import RasterioError
+from rasterio.windows import Window
 from shapely.geometry import Polygon
 
 from allocator.errors import AllocatorError
@@ -48,6 +50,8 @@ from allocator.scenario.schema import LayerSpec, RasterSpec
 
 #: most populated pixels one layer may give as demand points (beyond that the matrix would not fit: aggregate)
 MAX_PIXELS = 200_000
+#: most pixels read at once: a block larger than this (a striped file written as one strip) is read in row bands
+MAX_WINDOW_PIXELS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -84,17 +88,14 @@ def read_raster_layer(path: Path, spec: LayerSpec, field: str,
                       resolve: Callable[[str, str], Path] | None) -> gpd.GeoDataFrame:
     """A demand layer from a GeoTIFF, its zones read when it aggregates to polygons.
 
-    ``resolve`` turns a scenario path (``zones``) into a file. The run note is
-    in the frame's ``attrs["notes"]``.
+    ``resolve`` turns a scenario path (``zones``) into a file (without it the
+    path is taken as it is). The run note is in the frame's ``attrs["notes"]``.
     """
     options = getattr(spec, "raster", None) or RasterSpec()
     zones = None
     if options.zones is not None:
-        if resolve is None:
-            raise AllocatorError("zone polygons need the scenario to find their file", file=path,
-                                 field=f"{field}.raster.zones", fix="read the layer through a scenario")
         zone_field = f"{field}.raster.zones"
-        zones = read_layer(resolve(options.zones, zone_field),
+        zones = read_layer(resolve(options.zones, zone_field) if resolve else Path(options.zones),
                            LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id),
                            value_column=None, field=zone_field)
     frame, read = read_raster(path, options, field, zones)
@@ -155,7 +156,7 @@ def _windows(src: rasterio.DatasetReader, band: int, to_wgs84: pyproj.Transforme
              field: str) -> Iterator[tuple[_Pixels, int]]:
     """The populated pixels of each block window, with the window's size in pixels."""
     nodata = src.nodatavals[band - 1]
-    for _, window in src.block_windows(band):
+    for window in _bounded_windows(src, band):
         data = src.read(band, window=window).astype(np.float64)
         valid = np.ones(data.shape, dtype=bool) if nodata is None else ~(
             np.isnan(data) if np.isnan(nodata) else data == nodata)
@@ -178,6 +179,14 @@ def _windows(src: rasterio.DatasetReader, band: int, to_wgs84: pyproj.Transforme
         x, y = src.transform @ (cols + 0.5, rows + 0.5)
         lon, lat = to_wgs84.transform(np.asarray(x, float), np.asarray(y, float))
         yield _Pixels(rows, cols, np.asarray(lon), np.asarray(lat), value), int(data.size)
+
+
+def _bounded_windows(src: rasterio.DatasetReader, band: int) -> Iterator[Window]:
+    """The band's block windows, each cut into bands of rows of at most :data:`MAX_WINDOW_PIXELS` pixels."""
+    for _, block in src.block_windows(band):
+        rows = max(1, MAX_WINDOW_PIXELS // max(1, int(block.width)))
+        for start in range(0, int(block.height), rows):
+            yield Window(block.col_off, block.row_off + start, block.width, min(rows, int(block.height) - start))
 
 
 class _Totals:

@@ -29,8 +29,9 @@ from allocator.evaluate import equity
 from allocator.evaluate.access import access_metrics
 from allocator.evaluate.facilities import facility_rows, served
 from allocator.evaluate.objective import RoundingEffect
+from allocator.inputs.demand import read_demand
 from allocator.inputs.districts import assign_districts
-from allocator.inputs.layers import combine_layers, read_layer
+from allocator.inputs.layers import combine_layers
 from allocator.inputs.sites import candidate_sites, existing_sites
 from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
 from allocator.scenario.loader import LoadedScenario
@@ -79,11 +80,7 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    layers = {
-        layer.name: read_layer(scenario.resolve_path(layer.source, f"demand[{i}].source"), layer,
-                               value_column=layer.population, field=f"demand[{i}]")
-        for i, layer in enumerate(spec.demand)
-    }
+    layers = {layer.name: read_demand(scenario, i) for i, layer in enumerate(spec.demand)}
     timings["layers_s"] = time.perf_counter() - t0
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 
@@ -139,7 +136,7 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     t_start = time.perf_counter()
     spec = scenario.spec
     field = f"services[{index}]"
-    notes: list[str] = []
+    notes: list[str] = [note for frame in layers.values() for note in frame.attrs.get("notes", [])]
     weights = service.demand_weights
     demand = combine_layers([
         (layers[layer.name], layer.weight * (1.0 if weights is None else weights.get(layer.name, 0.0)))

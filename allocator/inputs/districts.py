@@ -1,4 +1,4 @@
-"""Districts: the group of each demand location, from H3 parents, a demand column or polygons."""
+"""Districts: the group of each demand location, from H3 parents, a demand column, polygons or OSM boundaries."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.inputs.osm_districts import read_districts
+from allocator.inputs.osm_features import osm_file
 
 
 def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
@@ -40,12 +42,17 @@ def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
         lookup = dict(zip(ids, table[spec.column].astype(str)))
         keys = pd.Series([lookup.get(str(i).split("~")[0], "unknown") for i in demand["id"]], index=index, dtype=str)
         return keys, keys.copy()
-    path = scenario.resolve_path(spec.source, "districts.source")
-    try:
-        polygons = gpd.read_file(path, layer=spec.layer)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
-        raise AllocatorError(f"cannot read the district polygons ({exc})", file=scenario.path,
-                             field="districts.source") from None
+    if spec.osm is not None:   # named administrative boundaries (allocator.inputs.osm_districts)
+        path = osm_file(scenario, spec.osm, "districts.osm")
+        polygons = read_districts(path, int(spec.admin_level or 0), "districts", scenario.spec.language)
+        spec = spec.model_copy(update={"id": "id", "name_column": "name"})
+    else:
+        path = scenario.resolve_path(spec.source, "districts.source")
+        try:
+            polygons = gpd.read_file(path, layer=spec.layer)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
+            raise AllocatorError(f"cannot read the district polygons ({exc})", file=scenario.path,
+                                 field="districts.source") from None
     if polygons.crs is None:
         raise AllocatorError("the district layer has no CRS", file=scenario.path, field="districts.source",
                              fix="save the polygons with a coordinate reference system")

@@ -12,7 +12,8 @@ Supported inputs:
   cell centre) or with lon/lat columns in WGS84;
 - vector files GeoPackage, GeoJSON, Shapefile, FlatGeobuf (points or polygons;
   a polygon is located at its centroid, or at a point inside it when the
-  centroid falls outside). The layer must declare its CRS.
+  centroid falls outside). The layer must declare its CRS;
+- GeoTIFF population rasters (:mod:`allocator.inputs.raster`).
 
 Several demand layers combine into one demand per location: values are
 multiplied by the layer weights and summed where locations coincide (the same
@@ -21,6 +22,7 @@ coordinates to 1e-7 degrees, about 1 cm).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,7 +34,7 @@ from shapely.geometry import Point, Polygon
 from allocator.errors import AllocatorError
 from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
 from allocator.inputs.files import checked_file
-from allocator.scenario.schema import LayerSpec
+from allocator.scenario.schema import RASTER_SUFFIXES, LayerSpec
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]
@@ -43,7 +45,8 @@ LOCATION_DIGITS = 7   # two points are at the same location when lon and lat agr
 
 def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: str,
                nan_value_is_zero: bool = False, extra_columns: dict[str, str] | None = None,
-               labels: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+               labels: dict[str, str] | None = None,
+               resolve: Callable[[str, str], Path] | None = None) -> gpd.GeoDataFrame:
     """Read one layer file into point locations (see the module docstring).
 
     ``value_column`` is the population or facility-count column (``None`` gives
@@ -52,8 +55,14 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
     otherwise they are an error (population).  ``extra_columns`` maps output
     names to more numeric columns to read the same way (e.g. capacities);
     ``labels`` gives the scenario key of an output name where they differ, for messages.
+    A GeoTIFF is a population raster (:mod:`allocator.inputs.raster`; ``resolve``
+    finds its zone file).
     """
     checked_file(path, field=f"{field}.source")
+    if path.suffix.lower() in RASTER_SUFFIXES:
+        from allocator.inputs.raster import read_raster_layer  # raster.py builds on this module's columns
+
+        return read_raster_layer(path, spec, field, resolve)
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
     if suffix == ".csv":
         table, located = _read_csv(path, spec, field)
@@ -153,15 +162,22 @@ def _read_vector(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame,
         raise AllocatorError("the layer has no CRS", file=path, field=f"{field}.source",
                              fix="set the layer's CRS (e.g. in QGIS, or geopandas .set_crs) and save it again")
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].to_crs("EPSG:4326")
-    metric = frame.estimate_utm_crs() if len(frame) else "EPSG:3857"
-    projected = frame.geometry.to_crs(metric)
+    return pd.DataFrame(frame.drop(columns="geometry")).reset_index(drop=True), locate(frame.geometry)
+
+
+def locate(geometry: gpd.GeoSeries) -> pd.DataFrame:
+    """``lon``, ``lat`` and ``geometry`` of each shape: its centroid, or a point inside a polygon whose centroid is not.
+
+    Centroids are taken in the shapes' UTM zone, so they are true area centroids.
+    """
+    geometry = geometry.to_crs("EPSG:4326")
+    metric = geometry.estimate_utm_crs() if len(geometry) else "EPSG:3857"
+    projected = geometry.to_crs(metric)
     points = projected.centroid
-    outside = ~projected.contains(points) & ~projected.geom_type.isin(["Point", "MultiPoint"])
+    outside = ~projected.contains(points) & projected.geom_type.isin(["Polygon", "MultiPolygon"])
     points[outside] = projected[outside].representative_point()
     points = points.to_crs("EPSG:4326")
-    located = pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(),
-                            "geometry": frame.geometry.to_numpy()})
-    return pd.DataFrame(frame.drop(columns="geometry")).reset_index(drop=True), located
+    return pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(), "geometry": geometry.to_numpy()})
 
 
 def _column(table: pd.DataFrame, name: str, path: Path, field: str) -> pd.Series:

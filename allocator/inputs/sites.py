@@ -6,8 +6,9 @@ import pandas as pd
 
 from allocator.errors import AllocatorError
 from allocator.inputs.layers import location_keys, read_layer
+from allocator.inputs.osm_features import osm_file, read_features
 from allocator.scenario.loader import LoadedScenario
-from allocator.scenario.schema import Service
+from allocator.scenario.schema import LayerSpec, Service
 
 
 def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:
@@ -18,9 +19,8 @@ def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd
     spec = service.existing
     values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
               "upgrade_cost": spec.upgrade_cost}
-    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.existing.source"), spec,
-                       value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True,
-                       extra_columns=_columns_of(values))
+    frame = _site_layer(scenario, spec, f"{field}.existing", value_column=spec.count, nan_value_is_zero=True,
+                        extra_columns=_columns_of(values))
     frame = frame[frame["value"] > 0].rename(columns={"value": "count"})
     frame["count"] = frame["count"].round().astype(int)
     return pd.DataFrame(_with_values(frame, values)[columns + [k for k, v in values.items() if v is not None]])
@@ -30,9 +30,8 @@ def candidate_sites(scenario: LoadedScenario, service: Service, field: str, exis
     """Candidate sites, without those at an existing facility's location when asked."""
     spec = service.candidates
     values = {"open_cost": spec.cost, "capacity": spec.capacity}
-    frame = read_layer(scenario.resolve_path(spec.source, f"{field}.candidates.source"), spec,
-                       value_column=None, field=f"{field}.candidates", extra_columns=_columns_of(values),
-                       labels={"open_cost": "cost"})
+    frame = _site_layer(scenario, spec, f"{field}.candidates", value_column=None, extra_columns=_columns_of(values),
+                        labels={"open_cost": "cost"})
     frame = _with_values(frame, values)
     if spec.exclude_existing and len(existing):
         taken = set(location_keys(existing))
@@ -42,6 +41,14 @@ def candidate_sites(scenario: LoadedScenario, service: Service, field: str, exis
                              fix="every candidate is at an existing facility; add candidates or set "
                                  "exclude_existing: false")
     return pd.DataFrame(frame[["id", "name", "lon", "lat"] + [k for k, v in values.items() if v is not None]])
+
+
+def _site_layer(scenario: LoadedScenario, spec: LayerSpec, field: str, **options) -> pd.DataFrame:
+    """A site layer's rows: OpenStreetMap features (``osm`` + ``tags``, named in the report's language) or its file."""
+    if spec.osm is not None and spec.tags is not None:
+        return read_features(osm_file(scenario, spec.osm, f"{field}.osm"), spec.tags, field, scenario.spec.language)
+    return read_layer(scenario.resolve_path(str(spec.source), f"{field}.source"), spec, field=field,
+                      resolve=scenario.resolve_path, **options)
 
 
 def _columns_of(values: dict[str, float | str | None]) -> dict[str, str]:

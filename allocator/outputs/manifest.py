@@ -48,8 +48,15 @@ def input_files(result) -> list[dict[str, Any]]:
     refs += [(f"demand[{i}]", layer.source) for i, layer in enumerate(spec.demand)]
     for i, service in enumerate(spec.services):
         if service.existing is not None:
-            refs.append((f"services[{i}].existing", service.existing.source))
-        refs.append((f"services[{i}].candidates", service.candidates.source))
+            refs.append((f"services[{i}].existing", service.existing.source or service.existing.osm))
+        refs.append((f"services[{i}].candidates", service.candidates.source or service.candidates.osm))
+    refs += [(f"demand[{i}].raster.zones", layer.raster.zones) for i, layer in enumerate(spec.demand)
+             if layer.raster is not None and layer.raster.zones is not None]
+    refs += [(f"demand[{i}].dasymetric", layer.dasymetric.osm) for i, layer in enumerate(spec.demand)
+             if layer.dasymetric is not None]
+    if spec.districts is not None and spec.districts.osm is not None:
+        refs.append(("districts", spec.districts.osm))
+    refs = [(role, ref) for role, ref in refs if ref is not None and ref != "network"]   # 'network': listed below
     if spec.network is not None and isinstance(spec.network.source, str):
         refs.append(("network", spec.network.source))
     if spec.matrix is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
 #: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
@@ -23,6 +23,14 @@ PLAN_OBJECTIVES = ("p_median", "max_coverage", "min_underserved", "set_cover")
 #: a number for every site, or the name of a numeric column of the layer
 PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
+#: sources read as population rasters
+RASTER_SUFFIXES = (".tif", ".tiff")
+#: an OSM tag value; YAML reads a bare yes/no as a boolean, which here means the tag value "yes"/"no"
+OsmValue = Annotated[str, Field(min_length=1),
+                     BeforeValidator(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)]
+#: an OpenStreetMap tag query: {key: [values]}, e.g. {amenity: [clinic, doctors]}
+OsmTags = Annotated[dict[Annotated[str, Field(min_length=1)], Annotated[list[OsmValue], Field(min_length=1)]],
+                    Field(min_length=1)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 #: most solver threads a scenario or --threads may ask for (HiGHS allocates per thread: 100000 ends in bad_alloc)
 MAX_THREADS = 256
@@ -68,13 +76,39 @@ class LayerSpec(Strict):
     polygons are located at a point inside them).
     """
 
-    source: str = Field(description="file path (relative to the scenario) or catalog:<key>")
+    source: str | None = Field(None, description="file path (relative to the scenario) or catalog:<key> (or give 'osm')")
     layer: str | None = Field(None, description="layer name inside a GeoPackage")
     id: str | None = Field(None, description="column of unique ids (default: row number)")
     h3: str | None = Field(None, description="column of H3 cell ids")
     lon: str | None = Field(None, description="longitude column (WGS84), with lat")
     lat: str | None = Field(None, description="latitude column (WGS84), with lon")
     name_column: str | None = Field(None, description="column of display names")
+    osm: str | None = Field(None, description="sites from OpenStreetMap: an .osm.pbf/.osm file, catalog:<key>, "
+                            "or 'network' for the scenario's network file (with 'tags')")
+    tags: OsmTags | None = Field(None, description="with osm: {key: [values]}; a feature matches any listed pair")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LayerSpec:
+        if (self.source is None) == (self.osm is None):
+            raise ValueError("give 'source' (a file) or 'osm' with 'tags' (features from OpenStreetMap), not both")
+        if (self.osm is None) != (self.tags is None):
+            raise ValueError("'osm' and 'tags' go together, e.g. osm: network, tags: {amenity: [clinic]}")
+        what = "OSM features" if self.osm is not None else "a GeoTIFF" if self.is_raster else None
+        table_keys = [k for k in ("layer", "id", "h3", "lon", "lat", "name_column") if getattr(self, k) is not None]
+        if what and table_keys:
+            raise ValueError(f"with {what} the ids, names and locations come from the data: remove "
+                             f"{', '.join(table_keys)}")
+        columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost")
+                   if isinstance(getattr(self, k, None), str)]
+        if what and columns:
+            raise ValueError(f"with {what} there are no columns: give {', '.join(columns)} as numbers "
+                             "(one for every site)")
+        return self
+
+    @property
+    def is_raster(self) -> bool:
+        """True for a GeoTIFF source (people per pixel, or a candidate site per populated pixel)."""
+        return str(self.source).lower().endswith(RASTER_SUFFIXES)
 
     @model_validator(mode="after")
     def _lon_lat_together(self) -> LayerSpec:
@@ -85,12 +119,59 @@ class LayerSpec(Strict):
         return self
 
 
+class RasterSpec(Strict):
+    """How a population GeoTIFF becomes demand locations (:mod:`allocator.inputs.raster`).
+
+    A pixel belongs whole to the H3 cell or zone holding its centre, so every
+    zonal sum plus the population outside every zone is the raster's total.
+    """
+
+    band: Annotated[int, Field(ge=1)] = Field(1, description="band holding people per pixel")
+    aggregate: Literal["pixel", "h3", "polygons"] = Field(
+        "pixel", description="one demand point per populated pixel, per H3 cell, or per zone polygon")
+    h3_resolution: Annotated[int, Field(ge=0, le=15)] | None = Field(None, description="with aggregate: h3")
+    zones: str | None = Field(None, description="with aggregate: polygons: the zone polygon file or catalog:<key>")
+    zones_layer: str | None = Field(None, description="layer inside the zones GeoPackage")
+    zones_id: str | None = Field(None, description="zone id column (default: row number)")
+
+    @model_validator(mode="after")
+    def _aggregate_options(self) -> RasterSpec:
+        if (self.aggregate == "h3") != (self.h3_resolution is not None):
+            raise ValueError("aggregate: h3 and h3_resolution go together (e.g. h3_resolution: 9)")
+        if (self.aggregate == "polygons") != (self.zones is not None):
+            raise ValueError("aggregate: polygons and zones go together (zones: a polygon file)")
+        if self.zones is None and (self.zones_layer or self.zones_id):
+            raise ValueError("zones_layer and zones_id need zones")
+        return self
+
+
+class DasymetricSpec(Strict):
+    """Spread each demand location's people over the OSM buildings inside it, by footprint area."""
+
+    osm: str = Field(description="an .osm.pbf/.osm file, catalog:<key>, or 'network' for the network file")
+    buildings: list[OsmValue] = Field(
+        min_length=1, description="building=* values that house people, e.g. [residential, house, apartments, yes]")
+
+
 class DemandLayer(LayerSpec):
     """A population layer: each location's demand is ``population * weight``."""
 
     name: str = Field("demand", pattern=NAME_PATTERN, description="layer name, used by services[].demand_weights")
-    population: str = Field(description="column holding the population (>= 0)")
+    population: str | None = Field(None, description="column holding the population (>= 0); not for a GeoTIFF")
     weight: Annotated[float, Field(gt=0)] = 1.0
+    raster: RasterSpec | None = Field(None, description="options for a GeoTIFF source (.tif, .tiff)")
+    dasymetric: DasymetricSpec | None = Field(None, description="spread the people over residential buildings")
+
+    @model_validator(mode="after")
+    def _population_source(self) -> DemandLayer:
+        if self.osm is not None:
+            raise ValueError("a demand layer needs people: give 'source' (a table, vector file or GeoTIFF)")
+        is_raster = self.is_raster
+        if is_raster and self.population is not None:
+            raise ValueError("a GeoTIFF holds people per pixel: remove 'population' (choose the band in raster.band)")
+        if not is_raster and self.raster is not None:
+            raise ValueError("'raster' options need a GeoTIFF source (.tif, .tiff)")
+        return self
 
 
 class FacilityLayer(LayerSpec):
@@ -102,6 +183,13 @@ class FacilityLayer(LayerSpec):
     capacity: PerSite | None = Field(None, description="people a site can serve (number or column)")
     upgrade_capacity: PerSite | None = Field(None, description="extra people after an upgrade (number or column)")
     upgrade_cost: PerSite | None = Field(None, description="cost of an upgrade (number or column)")
+
+    @model_validator(mode="after")
+    def _not_a_raster(self) -> FacilityLayer:
+        if self.is_raster:
+            raise ValueError("a GeoTIFF holds people, not facilities: give existing facilities as a table, "
+                             "a vector file or osm + tags")
+        return self
 
     @model_validator(mode="after")
     def _rules_consistent(self) -> FacilityLayer:
@@ -173,12 +261,17 @@ class DistrictSpec(Strict):
     name_column: str | None = None
     h3_parent: Annotated[int, Field(ge=0, le=9)] | None = None
     column: str | None = Field(None, description="district column of the demand layer file")
+    osm: str | None = Field(None, description="administrative boundaries from an OSM file, catalog:<key> or 'network'")
+    admin_level: Annotated[int, Field(ge=1, le=12)] | None = Field(None, description="with osm: e.g. 8 (municipalities)")
 
     @model_validator(mode="after")
     def _one_form(self) -> DistrictSpec:
-        forms = [self.source is not None, self.h3_parent is not None, self.column is not None]
+        forms = [self.source is not None, self.h3_parent is not None, self.column is not None, self.osm is not None]
         if sum(forms) != 1:
-            raise ValueError("districts is one of {source: FILE, id: COL}, {h3_parent: RES} or {column: COL}")
+            raise ValueError("districts is one of {source: FILE, id: COL}, {h3_parent: RES}, {column: COL} "
+                             "or {osm: FILE, admin_level: 8}")
+        if (self.osm is None) != (self.admin_level is None):
+            raise ValueError("osm and admin_level go together, e.g. {osm: network, admin_level: 8}")
         return self
 
 
@@ -328,6 +421,17 @@ class Scenario(Strict):
                 raise ValueError(_at(("shared_budget",), "services sharing a budget are solved in one model and need one "
                                  "objective among p_median, max_coverage (= min_underserved) and set_cover; "
                                  f"got {got}"))
+        return self
+
+    @model_validator(mode="after")
+    def _demand_has_population(self) -> Scenario:
+        for i, layer in enumerate(self.demand):
+            if layer.population is None and not layer.is_raster:
+                raise ValueError(_at(("demand", i, "population"), "required field is missing: add 'population' (the "
+                                     "population column), or give a GeoTIFF source (.tif) of people per pixel"))
+        if self.districts is not None and self.districts.column is not None and self.demand[0].is_raster:
+            raise ValueError(_at(("districts", "column"), "a GeoTIFF has no columns: group its pixels with "
+                                 "districts: {h3_parent: RES}, {source: FILE} or {osm: FILE, admin_level: 8}"))
         return self
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd
         return pd.DataFrame(columns=columns)
     spec = service.existing
     values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
-              "upgrade_cost": spec.upgrade_cost}
+              "upgrade_cost": spec.upgrade_cost, "counters_today": service.counters.today if service.counters else None}
     frame = read_layer(scenario.resolve_path(spec.source, f"{field}.existing.source"), spec,
                        value_column=spec.count, field=f"{field}.existing", nan_value_is_zero=True,
                        extra_columns=_columns_of(values))

@@ -33,6 +33,7 @@ from allocator.errors import AllocatorError
 from allocator.outputs.manifest import build_manifest
 from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
+from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, json_safe, summary
 from allocator.results import RunResult
 
@@ -105,7 +106,8 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
                                                                       is not None for s in result.services)]
     sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "status", "count", "lon", "lat",
-                                    "assigned_population", "mean_time_min", *plan, "geometry"]],
+                                    "assigned_population", "mean_time_min", *plan, *office_columns(sites),
+                                    "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
     pd.DataFrame(sites.drop(columns="geometry")).to_csv(folder / "sites.csv", index=False)
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)

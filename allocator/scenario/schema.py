@@ -157,7 +157,9 @@ class DistrictSpec(Strict):
 TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_min", "p90_min", "max_min",
                        "gini", "theil", "theil_between", "theil_within", "p90_median_ratio",
                        "worst_decile_ratio", "access_e2sfca_mean", "access_2sfca_mean",
-                       "access_e2sfca_gini", "access_2sfca_gini"]
+                       "access_e2sfca_gini", "access_2sfca_gini",
+                       # with a counters section (allocator.counters.WAIT_METRICS)
+                       "wait_mean_min", "wait_within_share", "wait_worst_office_min", "travel_wait_mean_min"]
 
 
 class TargetSpec(Strict):
@@ -198,6 +200,8 @@ class Service(Strict):
     existing: FacilityLayer | None = None
     candidates: CandidateLayer
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
+    counters: CountersSpec | None = Field(None, description="service counters: visits, service time, staffing "
+                                          "(allocator.scenario.counters, docs/counters.md)")
 
     @model_validator(mode="after")
     def _p_matches_objective(self, info: ValidationInfo) -> Service:
@@ -216,6 +220,8 @@ class Service(Strict):
             raise ValueError("relocate needs 'p' and existing.closable: true")
         if self.max_time_min is not None and self.objective != "p_median":
             raise ValueError("max_time_min applies to p_median (coverage models already use threshold_min)")
+        if self.counters is not None:
+            self.counters.check_service(self.objective, self.existing is not None, self.uses_plan_rules)
         return self
 
     @property
@@ -322,3 +328,10 @@ class Scenario(Strict):
 def _at(loc: tuple, message: str) -> str:
     """A whole-scenario rule's message that names the field at fault (pydantic puts such errors at the root)."""
     return "@" + ".".join(map(str, loc)) + "@ " + message
+
+
+# the counters section inherits Strict, so it is defined after it and the models resolve it here
+from allocator.scenario.counters import CountersSpec  # noqa: E402
+
+Service.model_rebuild()
+Scenario.model_rebuild()

@@ -166,7 +166,7 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     prob = pulp.LpProblem("open_and_staff", pulp.LpMinimize)
     y = {(j, k): prob.add_variable(f"y{j:07d}_{k:05d}", 0, 1, pulp.LpBinary)
          for j in range(m) for k in range(max(1, today[j] if existing[j] else 1), kmax + 1)}
-    reach = [np.flatnonzero(np.isfinite(cost[i])) for i in range(n)]
+    reach = [[int(j) for j in np.flatnonzero(np.isfinite(cost[i]))] for i in range(n)]
     x = {(i, j): prob.add_variable(f"x{i:07d}_{j:07d}", 0, 1) for i in range(n) for j in reach[i]}
     is_open = {j: pulp.lpSum(v for (jj, _), v in y.items() if jj == j) for j in range(m)}
     prob += pulp.lpSum(population[i] * cost[i, j] * v for (i, j), v in x.items())
@@ -178,7 +178,7 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
         load = pulp.lpSum(rate[i] * x[i, j] for i in range(n) if (i, j) in x)
         prob += load <= pulp.lpSum(serve[k] * v for (jj, k), v in y.items() if jj == j), f"wait_{j}"
     for i in range(n):
-        if reach[i].size == 0:
+        if not reach[i]:
             continue
         prob += pulp.lpSum(x[i, j] for j in reach[i]) == 1, f"serve_{i}"
         for j in reach[i]:   # if j is open, i goes to a site no farther than j

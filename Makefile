@@ -38,6 +38,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py scenarios/poa_schools.yaml
 	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics.yaml scenarios/poa_clinics_equity.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_shared_budget.yaml
+	$(BIN)/python run_scenario.py scenarios/poa_counters.yaml
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

@@ -119,11 +119,11 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     assert sites["counters_before"].tolist() == [4, 1] and sites["counters_after"].tolist() == [2, 3]
     assert {"visitors_per_h_after", "utilisation_after", "mean_wait_min_after", "share_over_limit_after"} <= set(sites)
     doc = json.loads((folder / "summary.json").read_text())["services"][0]["counters"]
-    assert doc["moves"] == ["move 2 counters from Office <e1> to Office <e2>"]
+    assert doc["moves"] == ["move 2 counters to Office <e2> (from Office <e1> 2)"]
     assert doc["before"]["wait_mean_min"] is None          # an unstable office: infinite, null in JSON
     assert doc["after"]["unstable_offices"] == 0 and len(doc["offices"]) == 2
     report = (folder / "report.html").read_text()
-    assert "Move 2 counters from Office &lt;e1&gt; to Office &lt;e2&gt;." in report and "<e1>" not in report
+    assert "Move 2 counters to Office &lt;e2&gt; (from Office &lt;e1&gt; 2)." in report and "<e1>" not in report
     assert "counters (size) and mean wait (colour)" in (folder / "map.html").read_text()
 
 
@@ -164,6 +164,8 @@ def test_open_decision_opens_the_office_the_target_needs(tmp_path: Path) -> None
     ({"service_min": 0}, "services[0].counters.service_min", ["greater than 0"]),
     ({"visits_per_person_day": -0.1}, "services[0].counters.visits_per_person_day", ["greater than 0"]),
     ({"goal": "meet_target"}, "services[0].counters", ["needs a target"]),
+    ({"servce_min": 4}, "services[0].counters", ["did you mean 'service_min'"]),
+    ({"visits_per_person_year": 2}, "services[0].counters", ["exactly one of 'visits_per_person_day'"]),
     ({"decision": "open", "staff": ..., "p": 1, "budget": 1, "mean_wait_max_min": 1},
      "services[0].counters", ["no set of offices and counters meets the wait target"]),
 ])

@@ -13,12 +13,13 @@ from html import escape as e
 import branca.colormap as cm
 import folium
 import pandas as pd
+from branca.element import Element
 
 from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
 from allocator.outputs.page import html_table
 from allocator.results import ServiceResult
 
-_WAIT_RAMP = ("#1a9850", "#fee08b", "#d73027")   # 0 -> limit -> 2 x limit minutes of mean wait
+_WAIT_RAMP = ("#fcfbfd", "#9e9ac8", "#3f007d")   # white -> purple -> dark purple: 0 -> limit -> 2 x limit min
 
 
 def office_columns(sites: pd.DataFrame) -> list[str]:
@@ -48,7 +49,12 @@ def _label(row) -> str:
 
 
 def moves(s: ServiceResult) -> list[str]:
-    """The staffing change in words: "move 3 counters from A to B", "add 2 at C", "close D (2 counters)"."""
+    """The staffing change in words, one line per office that gains or loses counters.
+
+    "move 3 counters to B (from A 2, C 1)", "add 2 counters at D (new office)", "remove 1 counter at E":
+    counters taken from offices that lose them go to the offices gaining most first; what is left
+    over is added (decision add) or removed (fewer staff).
+    """
     st = s.staffing
     assert st is not None
     fac = s.facilities.reset_index(drop=True)
@@ -56,25 +62,35 @@ def moves(s: ServiceResult) -> list[str]:
     givers = [[j, -int(d)] for j, d in enumerate(delta) if d < 0]
     out = []
     for j, d in sorted(((j, int(d)) for j, d in enumerate(delta) if d > 0), key=lambda x: -x[1]):
-        left = d
+        left, sources = d, []
         while left and givers:
             giver = givers[0]
             n = min(left, giver[1])
-            out.append(f"move {n} counter{'s' * (n > 1)} from {_label(fac.loc[giver[0]])} to {_label(fac.loc[j])}")
+            sources.append(f"{_label(fac.loc[giver[0]])} {n}")
             giver[1] -= n
             left -= n
             if giver[1] == 0:
                 givers.pop(0)
+        new = " (new office)" if fac.loc[j, "status"] == "new" else ""
+        if sources:
+            moved = d - left
+            out.append(f"move {_counters(moved)} to {_label(fac.loc[j])}{new} (from {', '.join(sources)})")
         if left:
-            new = " (new office)" if fac.loc[j, "status"] == "new" else ""
-            out.append(f"add {left} counter{'s' * (left > 1)} at {_label(fac.loc[j])}{new}")
-    out += [f"remove {n} counter{'s' * (n > 1)} at {_label(fac.loc[j])}" for j, n in givers]
+            out.append(f"add {_counters(left)} at {_label(fac.loc[j])}{new}")
+    out += [f"remove {_counters(n)} at {_label(fac.loc[j])}" for j, n in givers]
     return out
 
 
+def _counters(n: int) -> str:
+    return f"{n} counter{'s' * (n != 1)}"
+
+
 def _fmt(value, share: bool = False) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "unstable" if value is not None else "–"
+    """A wait or share; "unstable" for an infinite wait, "–" for none (no counter, or no value)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if math.isinf(value):
+        return "unstable"
     return f"{value:.1%}" if share else f"{value:.1f}"
 
 
@@ -118,7 +134,7 @@ def report_section(s: ServiceResult) -> str:
 
 
 def wait_colour(wait: float, limit: float) -> str:
-    """Green (no wait) -> yellow (the limit) -> red (twice the limit or more, unstable); grey (NaN) without counters."""
+    """White (no wait) -> purple (the limit) -> dark purple (twice the limit or more, unstable); grey (NaN): no counter."""
     if math.isnan(wait):
         return "#7f7f7f"
     return cm.LinearColormap(_WAIT_RAMP, vmin=0, vmax=2 * limit)(min(wait, 2 * limit))
@@ -128,6 +144,8 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None
     """Offices sized by their counters after the plan and coloured by the mean wait (a layer of its own)."""
     if "counters_after" not in facilities or not len(facilities):
         return
+    pane = f"counters_{name}"   # service names are [A-Za-z0-9_-]
+    folium.map.CustomPane(pane, z_index=470, pointer_events=True).add_to(fmap)   # above the facility markers
     group = folium.FeatureGroup(name=f"{name} — counters (size) and mean wait (colour)", show=True).add_to(fmap)
     for _, r in facilities.iterrows():
         if r["counters_after"] <= 0 and r["counters_before"] <= 0:
@@ -137,7 +155,22 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None
         tip = (f"{_label(r)}: {r['counters_before']:.0f} → {r['counters_after']:.0f} counters; "
                f"{r['visitors_per_h_after']:.1f} visitors/h; mean wait {_fmt(r['mean_wait_min_before'])} → "
                f"{_fmt(r['mean_wait_min_after'])} min")
-        folium.CircleMarker(location=[float(r["lat"]), float(r["lon"])],
-                            radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
-                            color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
-                            fill_opacity=0.9, tooltip=e(tip)).add_to(group)
+        marker = folium.CircleMarker(location=[float(r["lat"]), float(r["lon"])],
+                                     radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
+                                     color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
+                                     fill_opacity=0.9, tooltip=e(tip))
+        marker.options["pane"] = pane   # folium drops a ``pane`` argument
+        marker.add_to(group)
+    fmap.get_root().html.add_child(Element(_legend(float(facilities["wait_limit_min"].iloc[0]))),
+                                   name="counters_legend")   # one per map (the last service's limit)
+
+
+def _legend(limit: float) -> str:
+    """A small fixed legend (plain HTML: branca's own legend needs d3 from the internet)."""
+    ramp = ", ".join(_WAIT_RAMP)
+    return (f"<div style='position:fixed;left:10px;bottom:70px;z-index:1000;background:#fff;padding:6px 8px;"
+            f"border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif'>"
+            "<b>offices</b>: mean wait after (circle size: counters)<br>"
+            f"<div style='height:10px;width:180px;background:linear-gradient(to right,{ramp})'></div>"
+            f"<div style='width:180px;display:flex;justify-content:space-between'><span>0</span>"
+            f"<span>{limit:g} min</span><span>≥{2 * limit:g} or unstable</span></div></div>")

@@ -94,3 +94,9 @@ def test_allen_cunneen_against_a_ciw_simulation():
         q = queue(3, 12.0, 10.0, cv)
         w = simulate(3, 12.0, service, 150_000, seed=2)
         assert w.mean() == pytest.approx(q.mean_wait_min, rel=0.15), cv
+
+
+def test_allen_cunneen_on_one_counter_is_pollaczek_khinchine():
+    # M/G/1: Wq = rho s (1 + cv^2) / (2 (1 - rho)); lambda = 4/h, s = 10 min, cv = 0.5
+    rho, s, cv = 4 / 60 * 10, 10.0, 0.5
+    assert queue(1, 4.0, s, cv).mean_wait_min == pytest.approx(rho * s * (1 + cv ** 2) / (2 * (1 - rho)))

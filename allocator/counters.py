@@ -177,7 +177,11 @@ def _decide(spec: CountersSpec, model: QueueModel, lam: np.ndarray, today: np.nd
     if spec.decision == "add" and not target:
         extra = math.floor(((spec.budget or 0.0) - forced) / spec.counter_cost + 1e-9)
         need = allocate(lam, need, extra, model, cap)
-    return need, spec.counter_cost * float((need - today).clip(min=0).sum())
+    spent = spec.counter_cost * float((need - today).clip(min=0).sum())
+    if spec.decision == "open":   # and the new offices, at candidates.cost (default 1)
+        new = fac["status"].eq("new").to_numpy()
+        spent += float(fac["open_cost"].fillna(1.0).to_numpy(float)[new].sum()) if "open_cost" in fac else float(new.sum())
+    return need, spent
 
 
 def _metrics(stats: list[QueueStats], lam: np.ndarray, rows: np.ndarray, demand: pd.DataFrame, when: str,

@@ -155,6 +155,21 @@ def test_open_decision_opens_the_office_the_target_needs(tmp_path: Path) -> None
     assert s.facilities["id"].tolist() == ["e1", "e2", "s1"]
     assert s.solution.objective == pytest.approx(1000 * 2 + 1000 * 3 + 2000 * 2 + 500 * 1)   # person-minutes
     assert s.staffing.metrics["after"]["wait_worst_office_min"] <= 10
+    st = s.staffing   # spent: the added counters (cost 1 each) and the new office (default cost 1)
+    assert st.spent == pytest.approx((st.offices["counters_after"] - st.offices["counters_before"]).sum() + 1)
+
+
+def test_open_decision_pays_candidates_cost(tmp_path: Path) -> None:
+    path = files(tmp_path, decision="open", staff=..., p=1, budget=20, mean_wait_max_min=10)
+    doc = yaml.safe_load(path.read_text())
+    doc["services"][0]["candidates"]["cost"] = 7.5
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    st = run(load_scenario(path), log=Progress(quiet=True)).services[0].staffing
+    assert st.spent == pytest.approx((st.offices["counters_after"] - st.offices["counters_before"]).sum() + 7.5)
+    doc["services"][0]["counters"]["budget"] = 7   # cannot even open s1: the plan keeps the two offices
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    s = run(load_scenario(path), log=Progress(quiet=True)).services[0]
+    assert s.facilities["id"].tolist() == ["e1", "e2"] and s.staffing.spent <= 7
 
 
 @pytest.mark.parametrize(("change", "field", "words"), [

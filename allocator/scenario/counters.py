@@ -10,11 +10,14 @@ the staffing; docs/counters.md documents every field.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from allocator.scenario.schema import Strict
+
+if TYPE_CHECKING:
+    from allocator.scenario.schema import Service
 
 Count = Annotated[int, Field(ge=0)] | str
 
@@ -70,14 +73,19 @@ class CountersSpec(Strict):
             raise ValueError("'staff' is the number of counters to reassign: use it with decision reassign")
         return self
 
-    def check_service(self, objective: str, has_existing: bool, plan_rules: bool) -> None:
+    def check_service(self, service: Service, shared_budget: bool) -> None:
         """The rules that depend on the service around this section (called by the Service model)."""
-        if isinstance(self.today, str) and not has_existing:
+        if isinstance(self.today, str) and service.existing is None:
             raise ValueError(f"counters.today names a column ({self.today!r}) of the existing layer: give 'existing'")
-        if self.decision == "open" and (objective != "p_median" or plan_rules):
+        ex = service.existing
+        other_rules = (service.budget is not None or service.max_time_min is not None or shared_budget
+                       or service.district_floor is not None or service.candidates.capacity is not None
+                       or (ex is not None and (ex.closable or ex.capacity is not None)))
+        if self.decision == "open" and (service.objective != "p_median" or other_rules):
             raise ValueError("counters.decision open solves its own p-median with wait targets: use objective "
-                             "p_median with 'p' and without budget, closures or capacities (the counters' "
-                             "budget covers opening and counters)")
+                             "p_median with 'p' (and candidates.cost if new offices cost differently), without "
+                             "a service budget, shared_budget, closures or capacities (counters.budget covers "
+                             "opening and counters)")
 
     @property
     def visits_per_person_hour(self) -> float:

@@ -221,7 +221,7 @@ class Service(Strict):
         if self.max_time_min is not None and self.objective != "p_median":
             raise ValueError("max_time_min applies to p_median (coverage models already use threshold_min)")
         if self.counters is not None:
-            self.counters.check_service(self.objective, self.existing is not None, self.uses_plan_rules)
+            self.counters.check_service(self, bool((info.context or {}).get("shared_budget")))
         return self
 
     @property

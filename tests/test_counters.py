@@ -194,6 +194,22 @@ def test_bad_counters_name_file_field_and_fix(tmp_path: Path, capsys, change, fi
     assert not (tmp_path / "out" / "counters").exists()
 
 
+def test_wait_targets_need_counters_and_are_not_per_district(tmp_path: Path) -> None:
+    path = files(tmp_path)
+    doc = yaml.safe_load(path.read_text())
+    doc["services"][0]["targets"][0]["per_district"] = True
+    doc["districts"] = {"h3_parent": 6}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    with pytest.raises(AllocatorError, match="per office, not per district"):
+        load_scenario(path)
+    del doc["services"][0]["counters"]
+    doc["services"][0]["targets"][0]["per_district"] = False
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    with pytest.raises(AllocatorError, match="wait targets need a 'counters' section") as err:
+        load_scenario(path)
+    assert err.value.field and err.value.field.startswith("services[0]")
+
+
 def test_counters_today_must_be_whole(tmp_path: Path) -> None:
     path = files(tmp_path, today=...)
     pd.read_csv(tmp_path / "e.csv").assign(desks=[4, 1]).to_csv(tmp_path / "e.csv", index=False)

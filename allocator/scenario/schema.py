@@ -162,6 +162,9 @@ TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_
                        "wait_mean_min", "wait_within_share", "wait_worst_office_min", "travel_wait_mean_min"]
 
 
+WAIT_PREFIX = ("wait_", "travel_wait_")   # the wait metrics need a counters section
+
+
 class TargetSpec(Strict):
     """A policy target checked after the change, e.g. {metric: within_share, min: 0.95}."""
 
@@ -175,6 +178,8 @@ class TargetSpec(Strict):
     def _bound(self) -> TargetSpec:
         if (self.min is None) == (self.max is None):
             raise ValueError("a target needs exactly one of 'min' or 'max'")
+        if self.per_district and self.metric.startswith(WAIT_PREFIX):
+            raise ValueError(f"{self.metric} is measured per office, not per district: remove per_district")
         return self
 
 
@@ -222,6 +227,8 @@ class Service(Strict):
             raise ValueError("max_time_min applies to p_median (coverage models already use threshold_min)")
         if self.counters is not None:
             self.counters.check_service(self, bool((info.context or {}).get("shared_budget")))
+        elif any(t.metric.startswith(WAIT_PREFIX) for t in self.targets):
+            raise ValueError("wait targets need a 'counters' section (visits, service time, counters)")
         return self
 
     @property

@@ -125,6 +125,10 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     report = (folder / "report.html").read_text()
     assert "Move 2 counters to Office &lt;e2&gt; (from Office &lt;e1&gt; 2)." in report and "<e1>" not in report
     assert "counters (size) and mean wait (colour)" in (folder / "map.html").read_text()
+    demand = json.loads((folder / "demand.geojson").read_text())["features"]
+    waits = [f["properties"]["wait_after_min_offices"] for f in demand]
+    assert waits[0] == waits[1] and waits[2] == waits[3] and all(w is not None for w in waits)
+    assert all(f["properties"]["wait_before_min_offices"] is None for f in demand[2:])   # e2 unstable before
 
 
 def test_add_spends_the_budget_and_opens_nothing_it_cannot_staff(tmp_path: Path) -> None:

@@ -121,6 +121,9 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
         for column in ("access_e2sfca_before", "access_e2sfca_after"):
             if column in s.demand:
                 demand[f"{column}_{s.service.name}"] = s.demand[column].round(4).to_numpy()
+        for column in ("wait_before", "wait_after"):   # counters: expected wait at the office (empty: unstable)
+            if column in s.demand:
+                demand[f"{column}_min_{s.service.name}"] = s.demand[column].replace(math.inf, math.nan).round(2).to_numpy()
     if "district" in first:
         demand["district"] = first["district"].to_numpy()
     demand.to_file(folder / "demand.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)

@@ -134,3 +134,21 @@ def test_open_and_staff_says_when_the_budget_cannot_meet_the_target():
     plan = open_and_staff(cost, pop, 0.002, np.array([True, False]), np.array([1, 0]), model, budget=10.0)
     assert plan.open.all() and plan.travel == pytest.approx(10_000.0)
     assert plan.counters.tolist() == fewest_meeting(np.array([10.0, 10.0]), model).tolist()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_open_and_staff_with_tied_times_is_the_p_median(seed):
+    # whole-minute times (many ties, equal-time sites form one group of the compact closest rows) and a
+    # target that never binds: the model is a p-median, so its travel equals the brute-force p-median
+    rng = np.random.default_rng(300 + seed)
+    n, m, p = 10, 6, 2
+    cost = rng.integers(1, 6, (n, m)).astype(float)
+    pop = rng.uniform(100, 1000, n)
+    existing = np.zeros(m, dtype=bool)
+    existing[0] = True
+    model = QueueModel(service_min=1.0, mean_wait_max_min=1e6)
+    plan = open_and_staff(cost, pop, 1e-4, existing, np.where(existing, 1, 0), model, p=p)
+    best = min(float((pop * cost[:, [0, *chosen]].min(axis=1)).sum())
+               for chosen in itertools.combinations(range(1, m), p))
+    assert plan.travel == pytest.approx(best, rel=1e-9)
+    assert float((pop * nearest_open(cost, plan.open)[1]).sum()) == pytest.approx(best, rel=1e-9)

@@ -140,6 +140,33 @@ class JointPlan:
     status: str
 
 
+def _closest_rows(prob: pulp.LpProblem, i: int, sites: list[int], times: np.ndarray, x: dict, is_open: list) -> None:
+    """Client ``i`` is served once, by an open site, and by one no farther than any open site (compact form).
+
+    ``u_g`` = the share of ``i`` served by its sites up to distance group ``g``
+    (sites at equal time form one group): ``u_g = u_{g-1} + sum x[i, k in g]``,
+    ``u_last = 1``, and ``u_{g(j)} >= open_j`` for every site ``j``: O(sites)
+    rows and non-zeros per client, instead of O(sites²) for
+    ``sum_{k: t_ik <= t_ij} x[i, k] >= open_j`` written out (the same rows).
+    """
+    order = sorted(sites, key=lambda j: times[j])
+    previous = None
+    g = 0
+    for start in range(len(order)):
+        j = order[start]
+        prob += x[i, j] <= is_open[j], f"open_{i}_{j}"
+        if start + 1 < len(order) and times[order[start + 1]] == times[j]:
+            continue   # the group goes on
+        group = [k for k in order[:start + 1] if times[k] == times[j]]
+        u = prob.add_variable(f"u{i:07d}_{g:05d}", 0, 1)
+        pairs = [(u, 1.0)] + [(x[i, k], -1.0) for k in group] + ([(previous, -1.0)] if previous is not None else [])
+        prob += pulp.LpAffineExpression(pairs) == 0, f"cum_{i}_{g}"
+        for k in group:
+            prob += u >= is_open[k], f"closest_{i}_{k}"
+        previous, g = u, g + 1
+    prob += previous == 1, f"serve_{i}"
+
+
 def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
                    today: np.ndarray, model: QueueModel, *, p: int | None = None, budget: float | None = None,
                    open_cost: np.ndarray | None = None, counter_cost: float = 1.0, max_counters: int | None = None,
@@ -152,7 +179,7 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     ``y[j, k]`` site ``j`` open with ``k`` counters, ``x[i, j]`` client ``i``
     served by ``j`` (reachable pairs only); rows: one ``k`` per open site, each
     client served once and by an office no farther than any open one
-    (closest assignment), and the visitors of each office at most what its
+    (closest assignment, in the compact cumulative form of :func:`_closest_rows`), and the visitors of each office at most what its
     ``k`` counters serve within the target (:meth:`QueueModel.most_arrivals`).
     """
     cost = np.asarray(cost, dtype=float)
@@ -168,24 +195,21 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
          for j in range(m) for k in range(max(1, today[j] if existing[j] else 1), kmax + 1)}
     reach = [[int(j) for j in np.flatnonzero(np.isfinite(cost[i]))] for i in range(n)]
     x = {(i, j): prob.add_variable(f"x{i:07d}_{j:07d}", 0, 1) for i in range(n) for j in reach[i]}
-    is_open = {j: pulp.lpSum(v for (jj, _), v in y.items() if jj == j) for j in range(m)}
+    is_open = [prob.add_variable(f"o{j:07d}", 0, 1, pulp.LpBinary) for j in range(m)]
     prob += pulp.lpSum(population[i] * cost[i, j] * v for (i, j), v in x.items())
-    for j in range(m):
+    served_by: list[list[int]] = [[] for _ in range(m)]
+    for i in range(n):
+        for j in reach[i]:
+            served_by[j].append(i)
+    for j in range(m):   # open with exactly one number of counters; its visitors within what they serve
         if existing[j]:
             prob += is_open[j] == 1, f"keep_{j}"
-        else:
-            prob += is_open[j] <= 1, f"one_size_{j}"
-        load = pulp.lpSum(rate[i] * x[i, j] for i in range(n) if (i, j) in x)
+        prob += pulp.lpSum(v for (jj, _), v in y.items() if jj == j) == is_open[j], f"size_{j}"
+        load = pulp.lpSum(rate[i] * x[i, j] for i in served_by[j])
         prob += load <= pulp.lpSum(serve[k] * v for (jj, k), v in y.items() if jj == j), f"wait_{j}"
     for i in range(n):
-        if not reach[i]:
-            continue
-        prob += pulp.lpSum(x[i, j] for j in reach[i]) == 1, f"serve_{i}"
-        for j in reach[i]:   # if j is open, i goes to a site no farther than j
-            nearer = [x[i, k] for k in reach[i] if cost[i, k] <= cost[i, j]]
-            prob += pulp.lpSum(nearer) >= is_open[j], f"closest_{i}_{j}"
-        for j in reach[i]:
-            prob += x[i, j] <= is_open[j], f"open_{i}_{j}"
+        if reach[i]:
+            _closest_rows(prob, i, reach[i], cost[i], x, is_open)
     new = [j for j in range(m) if not existing[j]]
     if p is not None:
         prob += pulp.lpSum(is_open[j] for j in new) <= p, "p"

@@ -56,17 +56,20 @@ class QueueModel:
         q = self.stats(counters, arrivals_per_h)
         if arrivals_per_h > 0 and not q.stable:
             return False
-        if self.mean_wait_max_min is not None and q.mean_wait_min > self.mean_wait_max_min + 1e-12:
+        if self.mean_wait_max_min is not None and q.mean_wait_min > self.mean_wait_max_min * (1 + 1e-12):
             return False
         if self.share_within is not None and self.limit_min is not None:
             return q.share_longer(self.limit_min) <= 1.0 - self.share_within + 1e-12
         return True
 
     def fewest(self, arrivals_per_h: float, cap: int | None = None) -> int | None:
-        """Fewest counters (at least 1) meeting the targets for ``arrivals_per_h``; None if more than ``cap``."""
+        """Fewest counters (at least 1) meeting the targets for ``arrivals_per_h``; None if more than ``cap``.
+
+        Without ``cap`` it always ends: the Erlang C probability falls faster than geometrically in
+        ``c`` and reaches 0.0 in floating point, where every target holds.
+        """
         c = max(1, min_stable_counters(arrivals_per_h, self.service_min))
-        limit = cap if cap is not None else c + 10 * int(math.sqrt(c) + 10)
-        while c <= limit:
+        while cap is None or c <= cap:
             if self.meets(c, arrivals_per_h):
                 return c
             c += 1

@@ -76,7 +76,7 @@ def today_counters(sites: pd.DataFrame, spec: CountersSpec, prefix: str = "") ->
     return np.where(existing, np.nan_to_num(values), 0).astype(int)
 
 
-def open_solution(prep: PreparedService) -> Solution:
+def open_solution(prep: PreparedService, time_limit: float | None = None) -> Solution:
     """``counters.decision: open``: the new offices and their counters together (solve.staffing.open_and_staff)."""
     service, sites = prep.service, prep.sites
     spec = service.counters
@@ -85,11 +85,13 @@ def open_solution(prep: PreparedService) -> Solution:
     opening = sites["open_cost"].fillna(0.0).to_numpy(float) if "open_cost" in sites else None
     plan = open_and_staff(prep.model_cost, prep.population, spec.visits_per_person_hour, prep.existing, today,
                           queue_model(spec), p=service.p, budget=spec.budget, open_cost=opening,
-                          counter_cost=spec.counter_cost, max_counters=spec.max_per_office)
+                          counter_cost=spec.counter_cost, max_counters=spec.max_per_office, time_limit=time_limit)
     opened = plan.open | prep.existing
-    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel, gap=0.0,
+    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel,
+                    gap=0.0 if plan.status == "optimal" else None,
                     open_sites=np.flatnonzero(opened), new_sites=np.flatnonzero(opened & ~prep.existing),
-                    solve_seconds=0.0, build_seconds=0.0, n_variables=0, n_constraints=0)
+                    solve_seconds=plan.seconds, build_seconds=0.0, n_variables=plan.variables,
+                    n_constraints=plan.constraints)
 
 
 def attach(result: ServiceResult, field: str, file: str | Path) -> None:

@@ -308,7 +308,7 @@ def _solve(prep: PreparedService, options: dict, scenario: LoadedScenario) -> So
     service = prep.service
     try:
         if service.counters is not None and service.counters.decision == "open":
-            return counters.open_solution(prep)
+            return counters.open_solution(prep, options["time_limit"])
         if service.uses_plan_rules:
             return solve_plan([_plan_service(prep)], **options)[0]
         problem = Problem(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)

@@ -141,6 +141,9 @@ class JointPlan:
     travel: float             # people-weighted minutes (the objective)
     spent: float              # opening costs + counter costs
     status: str
+    seconds: float = 0.0      # HiGHS solve time
+    variables: int = 0
+    constraints: int = 0
 
 
 def _closest_rows(prob: pulp.LpProblem, i: int, sites: list[int], times: np.ndarray, x: dict, is_open: list) -> None:
@@ -235,4 +238,5 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
             assignment[i] = j
     return JointPlan(open=counters > 0, counters=counters, assignment=assignment,
                      travel=float(pulp.value(prob.objective) or 0.0), spent=float(pulp.value(spent) or 0.0),
-                     status=run.status)
+                     status=run.status, seconds=run.seconds, variables=prob.numVariables(),
+                     constraints=prob.numConstraints())

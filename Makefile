@@ -40,6 +40,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics.yaml scenarios/poa_clinics_equity.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_shared_budget.yaml
 	$(BIN)/python tools/population_raster.py catalog:helsinki/helsinki_population_grid_2020.gpkg maps/inputs/helsinki_population_250m.tif --crs EPSG:3879 --resolution 250 && $(BIN)/python run_scenario.py scenarios/helsinki_raster.yaml
+	$(BIN)/python run_scenario.py scenarios/poa_counters.yaml
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from allocator import counters
 from allocator.errors import AllocatorError
 from allocator.evaluate import equity
 from allocator.evaluate.access import access_metrics
@@ -114,6 +115,8 @@ def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: Solver
     for prep, solution in zip(prepared.services, solutions, strict=True):
         t0 = time.perf_counter()
         results.append(_result(prep, solution, log))
+        if prep.service.counters is not None:   # before the equity block: its targets see the waits
+            counters.attach(results[-1], prep.field, scenario.path)
         equity.attach(scenario, results[-1])
         timings[f"service_{prep.service.name}_s"] = time.perf_counter() - t0 + prep.seconds
     used = {"name": "HiGHS (highspy, through PuLP)", "time_limit_s": solver.time_limit_s,
@@ -301,6 +304,8 @@ def _solve(prep: PreparedService, options: dict, scenario: LoadedScenario) -> So
     """Call the model the service asks for, attributing model errors to its fields."""
     service = prep.service
     try:
+        if service.counters is not None and service.counters.decision == "open":
+            return counters.open_solution(prep, options["time_limit"])
         if service.uses_plan_rules:
             return solve_plan([_plan_service(prep)], **options)[0]
         problem = Problem(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)

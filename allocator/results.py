@@ -11,6 +11,7 @@ process can run one stage.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +23,9 @@ from allocator.scenario.schema import Service
 from allocator.solve.solution import Solution
 from allocator.traveltime.network import NetworkReport
 from allocator.traveltime.table import MatrixReport
+
+if TYPE_CHECKING:
+    from allocator.counters import Staffing
 
 
 @dataclass
@@ -81,6 +85,7 @@ class ServiceResult:
     # access_2sfca_before/after, access_e2sfca_before/after
     equity: dict = field(default_factory=dict)
     rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
+    staffing: Staffing | None = None         # with a counters section: allocator.counters.staff
 
 
 @dataclass

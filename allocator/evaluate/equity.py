@@ -296,5 +296,7 @@ def attach(scenario, result) -> None:
     demand = result.demand
     spec = scenario.spec
     targets = [*spec.targets, *result.service.targets]
+    waits = result.staffing.metrics if result.staffing is not None else {"before": {}, "after": {}}
     result.equity = service_equity(demand, result.service.threshold_min, targets,
-                                   {"before": result.before, "after": result.after})
+                                   {"before": {**result.before, **waits["before"]},
+                                    "after": {**result.after, **waits["after"]}})

@@ -18,7 +18,7 @@ def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd
         return pd.DataFrame(columns=columns)
     spec = service.existing
     values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
-              "upgrade_cost": spec.upgrade_cost}
+              "upgrade_cost": spec.upgrade_cost, "counters_today": service.counters.today if service.counters else None}
     frame = _site_layer(scenario, spec, f"{field}.existing", value_column=spec.count, nan_value_is_zero=True,
                         extra_columns=_columns_of(values))
     frame = frame[frame["value"] > 0].rename(columns={"value": "count"})

@@ -37,6 +37,7 @@ from allocator.outputs.lock import folder_lock
 from allocator.outputs.manifest import build_manifest
 from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
+from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, json_safe, summary
 from allocator.results import RunResult
 
@@ -157,7 +158,8 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
                                                                       is not None for s in result.services)]
     sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "status", "count", "lon", "lat",
-                                    "assigned_population", "mean_time_min", *plan, "geometry"]],
+                                    "assigned_population", "mean_time_min", *plan, *office_columns(sites),
+                                    "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
     pd.DataFrame(sites.drop(columns="geometry")).to_csv(folder / "sites.csv", index=False)
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
@@ -171,6 +173,9 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
         for column in ("access_e2sfca_before", "access_e2sfca_after"):
             if column in s.demand:
                 demand[f"{column}_{s.service.name}"] = s.demand[column].round(4).to_numpy()
+        for column in ("wait_before", "wait_after"):   # counters: expected wait at the office (empty: unstable)
+            if column in s.demand:
+                demand[f"{column}_min_{s.service.name}"] = s.demand[column].replace(math.inf, math.nan).round(2).to_numpy()
     if "district" in first:
         demand["district"] = first["district"].to_numpy()
     demand.to_file(folder / "demand.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)

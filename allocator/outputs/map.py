@@ -59,6 +59,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from allocator import ATTRIBUTION
+from allocator.outputs.staffing import add_map_layer as add_counters_layer
 from allocator.outputs.stable_ids import stable_ids
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
@@ -338,6 +339,7 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
             geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-DECIMALS)
             marker = _existing_marker(existing_colour) if kind == "existing" else _symbol_marker(kind)
             _geojson(np.asarray(geoms_f), {"tip": popups}, True, None, marker=marker, popup=True).add_to(group)
+    add_counters_layer(fmap, name, facilities)   # offices sized by counters, coloured by wait (outputs.staffing)
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,

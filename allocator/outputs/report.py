@@ -38,6 +38,7 @@ from allocator.outputs.labels import (
     translate,
 )
 from allocator.outputs.page import footer_lines, html_page, html_table, status_html
+from allocator.outputs.staffing import report_section as staffing_section
 
 e = html.escape
 
@@ -244,6 +245,7 @@ def service_section(s, lang: str) -> str:
                 + [f"{fmt_metric(k, d.get(f'{k}_before'))} → {fmt_metric(k, d.get(f'{k}_after'))}" for k in keys]
                 for d in sorted(districts, key=lambda d: -d["population"])]
         parts.append(f"<h3>{e(L('districts'))}</h3><div class='scroll'>" + html_table(headers, rows) + "</div>")
+    parts.append(staffing_section(s))   # counters and waiting (allocator.outputs.staffing; empty without)
     figs = "".join(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{png}'></figure>"
                    for title, png in figures(s, lang))
     parts.append(f"<h3>{e(L('figures'))}</h3><div class='figs'>{figs}</div>")

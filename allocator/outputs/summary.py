@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from allocator import ATTRIBUTION, __version__
+from allocator.outputs.staffing import summary_block
 from allocator.results import RunResult, ServiceResult
 from allocator.scenario.catalog import load_catalog
 
@@ -120,6 +121,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "existing_sites": int((s.facilities["status"] == "existing").sum()),
         "new_sites": _site_list(new),
         **plan_changes(s),
+        **summary_block(s),   # counters: allocator.outputs.staffing
         **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
         "before": s.before,
         "after": s.after,

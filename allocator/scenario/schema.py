@@ -278,7 +278,12 @@ class DistrictSpec(Strict):
 TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_min", "p90_min", "max_min",
                        "gini", "theil", "theil_between", "theil_within", "p90_median_ratio",
                        "worst_decile_ratio", "access_e2sfca_mean", "access_2sfca_mean",
-                       "access_e2sfca_gini", "access_2sfca_gini"]
+                       "access_e2sfca_gini", "access_2sfca_gini",
+                       # with a counters section (allocator.counters.WAIT_METRICS)
+                       "wait_mean_min", "wait_within_share", "wait_worst_office_min", "travel_wait_mean_min"]
+
+
+WAIT_PREFIX = ("wait_", "travel_wait_")   # the wait metrics need a counters section
 
 
 class TargetSpec(Strict):
@@ -294,6 +299,8 @@ class TargetSpec(Strict):
     def _bound(self) -> TargetSpec:
         if (self.min is None) == (self.max is None):
             raise ValueError("a target needs exactly one of 'min' or 'max'")
+        if self.per_district and self.metric.startswith(WAIT_PREFIX):
+            raise ValueError(f"{self.metric} is measured per office, not per district: remove per_district")
         return self
 
 
@@ -319,6 +326,8 @@ class Service(Strict):
     existing: FacilityLayer | None = None
     candidates: CandidateLayer
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
+    counters: CountersSpec | None = Field(None, description="service counters: visits, service time, staffing "
+                                          "(allocator.scenario.counters, docs/counters.md)")
 
     @model_validator(mode="after")
     def _p_matches_objective(self, info: ValidationInfo) -> Service:
@@ -337,6 +346,10 @@ class Service(Strict):
             raise ValueError("relocate needs 'p' and existing.closable: true")
         if self.max_time_min is not None and self.objective != "p_median":
             raise ValueError("max_time_min applies to p_median (coverage models already use threshold_min)")
+        if self.counters is not None:
+            self.counters.check_service(self, bool((info.context or {}).get("shared_budget")))
+        elif any(t.metric.startswith(WAIT_PREFIX) for t in self.targets):
+            raise ValueError("wait targets need a 'counters' section (visits, service time, counters)")
         return self
 
     @property
@@ -454,3 +467,10 @@ class Scenario(Strict):
 def _at(loc: tuple, message: str) -> str:
     """A whole-scenario rule's message that names the field at fault (pydantic puts such errors at the root)."""
     return "@" + ".".join(map(str, loc)) + "@ " + message
+
+
+# the counters section inherits Strict, so it is defined after it and the models resolve it here
+from allocator.scenario.counters import CountersSpec  # noqa: E402
+
+Service.model_rebuild()
+Scenario.model_rebuild()

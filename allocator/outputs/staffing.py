@@ -1,0 +1,176 @@
+"""The counters of a service in the outputs: sites.csv columns, summary.json, the report section, the map layer.
+
+Everything reads ``ServiceResult.staffing`` (:mod:`allocator.counters`);
+a service without a ``counters`` section gets nothing.  Names from data are
+HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape as e
+
+import branca.colormap as cm
+import folium
+import pandas as pd
+from branca.element import Element
+
+from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
+from allocator.outputs.page import html_table
+from allocator.results import ServiceResult
+
+_WAIT_RAMP = ("#fcfbfd", "#9e9ac8", "#3f007d")   # white -> purple -> dark purple: 0 -> limit -> 2 x limit min
+
+
+def office_columns(sites: pd.DataFrame) -> list[str]:
+    """The counters columns present in a sites table (none without a counters service), rounded in place."""
+    present = [c for c in OFFICE_COLUMNS if c in sites]
+    for c in present:
+        sites[c] = sites[c].replace([math.inf], math.nan).round(0 if c.startswith("counters") else 3)
+    return present
+
+
+def summary_block(s: ServiceResult) -> dict:
+    """summary.json's ``counters`` key of one service (nothing without a counters section)."""
+    st = s.staffing
+    if st is None:
+        return {}
+    fac = s.facilities
+    offices = [{"id": r.id, "name": r.name, "status": r.status, **{c: getattr(r, c) for c in OFFICE_COLUMNS}}
+               for r in fac.itertuples()]
+    return {"counters": {"decision": st.decision, "goal": st.goal, "wait_limit_min": st.limit_min,
+                         "counters_before": int(st.offices["counters_before"].sum()), "counters_after": st.staff,
+                         "spent": st.spent, "moves": moves(s), "before": st.metrics["before"],
+                         "after": st.metrics["after"], "offices": offices}}
+
+
+def _label(row) -> str:
+    return str(row["name"]) if str(row["name"]).strip() else str(row["id"])
+
+
+def moves(s: ServiceResult) -> list[str]:
+    """The staffing change in words, one line per office that gains or loses counters.
+
+    "move 3 counters to B (from A 2, C 1)", "add 2 counters at D (new office)", "remove 1 counter at E":
+    counters taken from offices that lose them go to the offices gaining most first; what is left
+    over is added (decision add) or removed (fewer staff).
+    """
+    st = s.staffing
+    assert st is not None
+    fac = s.facilities.reset_index(drop=True)
+    delta = (st.offices["counters_after"] - st.offices["counters_before"]).to_numpy()
+    givers = [[j, -int(d)] for j, d in enumerate(delta) if d < 0]
+    out = []
+    for j, d in sorted(((j, int(d)) for j, d in enumerate(delta) if d > 0), key=lambda x: -x[1]):
+        left, sources = d, []
+        while left and givers:
+            giver = givers[0]
+            n = min(left, giver[1])
+            sources.append(f"{_label(fac.loc[giver[0]])} {n}")
+            giver[1] -= n
+            left -= n
+            if giver[1] == 0:
+                givers.pop(0)
+        new = " (new office)" if fac.loc[j, "status"] == "new" else ""
+        if sources:
+            moved = d - left
+            out.append(f"move {_counters(moved)} to {_label(fac.loc[j])}{new} (from {', '.join(sources)})")
+        if left:
+            out.append(f"add {_counters(left)} at {_label(fac.loc[j])}{new}")
+    out += [f"remove {_counters(n)} at {_label(fac.loc[j])}" for j, n in givers]
+    return out
+
+
+def _counters(n: int) -> str:
+    return f"{n} counter{'s' * (n != 1)}"
+
+
+def _fmt(value, share: bool = False) -> str:
+    """A wait or share; "unstable" for an infinite wait, "–" for none (no counter, or no value)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if math.isinf(value):
+        return "unstable"
+    return f"{value:.1%}" if share else f"{value:.1f}"
+
+
+def report_section(s: ServiceResult) -> str:
+    """The report's staffing section: the change in words, waits before/after overall and per office."""
+    st = s.staffing
+    if st is None:
+        return ""
+    b, a = st.metrics["before"], st.metrics["after"]
+    limit = st.limit_min
+    spent = "" if st.spent is None else f"; the added counters{' and offices' if st.decision == 'open' else ''} " \
+                                         f"cost {st.spent:,.2f}"
+    lines = [f"Decision: {st.decision} ({'least waiting' if st.goal == 'min_wait' else 'fewest counters meeting the target'}); "
+             f"{int(st.offices['counters_before'].sum())} counters before, {st.staff} after{spent}.",
+             *(m[0].upper() + m[1:] + "." for m in moves(s) or ["no counter changes"])]
+    if b["unstable_offices"] or a["unstable_offices"]:
+        lines.append(f"Offices whose queue grows without end (utilisation ≥ 1): {b['unstable_offices']} before, "
+                     f"{a['unstable_offices']} after.")
+    names = {"wait_mean_min": "Mean wait of visitors (min)", "wait_within_share": f"Visitors waiting ≤ {limit:g} min",
+             "wait_worst_office_min": "Worst office's mean wait (min)",
+             "travel_wait_mean_min": "Mean travel + expected wait per resident (min)"}
+    overall = [[names[k], _fmt(b[k], k.endswith("share")), _fmt(a[k], k.endswith("share"))] for k in WAIT_METRICS]
+    fac = s.facilities
+    changed = fac[(fac["counters_before"] != fac["counters_after"]) | (fac["status"] != "existing")]
+    shown = changed if len(changed) else fac
+    shown = shown.sort_values("visitors_per_h_after", ascending=False).head(40)
+    rows = [[_label(r), str(r["status"]), f"{r['counters_before']:.0f} → {r['counters_after']:.0f}",
+             f"{r['visitors_per_h_before']:.1f} → {r['visitors_per_h_after']:.1f}",
+             f"{_fmt(r['utilisation_before'], True)} → {_fmt(r['utilisation_after'], True)}",
+             f"{_fmt(r['mean_wait_min_before'])} → {_fmt(r['mean_wait_min_after'])}",
+             f"{_fmt(r['share_over_limit_before'], True)} → {_fmt(r['share_over_limit_after'], True)}"]
+            for _, r in shown.iterrows()]
+    what = "offices whose counters change" if len(changed) else "offices"
+    return ("<h3>Counters and waiting</h3><ul class='summary'>" + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
+            + html_table(["Wait", "Before", "After"], overall)
+            + f"<p class='sub'>{e(what.capitalize())} (busiest first, at most 40; M/M/c"
+            + (", Allen–Cunneen" if s.service.counters and s.service.counters.service_cv != 1 else "")
+            + " queue in the busiest hour):</p><div class='scroll'>"
+            + html_table(["Office", "Status", "Counters", "Visitors per hour", "Utilisation", "Mean wait (min)",
+                          f"Waiting > {limit:g} min"], rows) + "</div>")
+
+
+def wait_colour(wait: float, limit: float) -> str:
+    """White (no wait) -> purple (the limit) -> dark purple (twice the limit or more, unstable); grey (NaN): no counter."""
+    if math.isnan(wait):
+        return "#7f7f7f"
+    return cm.LinearColormap(_WAIT_RAMP, vmin=0, vmax=2 * limit)(min(wait, 2 * limit))
+
+
+def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None:
+    """Offices sized by their counters after the plan and coloured by the mean wait (a layer of its own)."""
+    if "counters_after" not in facilities or not len(facilities):
+        return
+    pane = f"counters_{name}"   # service names are [A-Za-z0-9_-]
+    folium.map.CustomPane(pane, z_index=470, pointer_events=True).add_to(fmap)   # above the facility markers
+    group = folium.FeatureGroup(name=f"{name} — counters (size) and mean wait (colour)", show=True).add_to(fmap)
+    for _, r in facilities.iterrows():
+        if r["counters_after"] <= 0 and r["counters_before"] <= 0:
+            continue
+        limit = float(r["wait_limit_min"])
+        wait = float(r["mean_wait_min_after"]) if r["counters_after"] > 0 else math.nan
+        tip = (f"{_label(r)}: {r['counters_before']:.0f} → {r['counters_after']:.0f} counters; "
+               f"{r['visitors_per_h_after']:.1f} visitors/h; mean wait {_fmt(r['mean_wait_min_before'])} → "
+               f"{_fmt(r['mean_wait_min_after'])} min")
+        marker = folium.CircleMarker(location=[float(r["lat"]), float(r["lon"])],
+                                     radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
+                                     color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
+                                     fill_opacity=0.9, tooltip=e(tip))
+        marker.options["pane"] = pane   # folium drops a ``pane`` argument
+        marker.add_to(group)
+    fmap.get_root().html.add_child(Element(_legend(float(facilities["wait_limit_min"].iloc[0]))),
+                                   name="counters_legend")   # one per map (the last service's limit)
+
+
+def _legend(limit: float) -> str:
+    """A small fixed legend (plain HTML: branca's own legend needs d3 from the internet)."""
+    ramp = ", ".join(_WAIT_RAMP)
+    return (f"<div style='position:fixed;left:10px;bottom:70px;z-index:1000;background:#fff;padding:6px 8px;"
+            f"border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif'>"
+            "<b>offices</b>: mean wait after (circle size: counters)<br>"
+            f"<div style='height:10px;width:180px;background:linear-gradient(to right,{ramp})'></div>"
+            f"<div style='width:180px;display:flex;justify-content:space-between'><span>0</span>"
+            f"<span>{limit:g} min</span><span>≥{2 * limit:g} or unstable</span></div></div>")

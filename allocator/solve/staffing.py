@@ -1,0 +1,242 @@
+"""How many counters each office gets: fixed catchments (greedy, exact) and offices chosen with them (MILP, exact).
+
+With each office's visitors fixed (its catchment does not change), the
+person-minutes of waiting per hour ``λ_j Wq_j(c)`` are convex and decreasing
+in ``c`` (Dyer & Proll 1977 for M/M/c; the Allen–Cunneen factor is a
+constant, so the same holds), and the total is separable, so adding counters
+one at a time where they cut the waiting most is optimal for a given number
+of counters (:func:`allocate`).  Whether a wait target holds at an office is
+monotone in ``c``, so the least staffing that meets a target is, office by
+office, the fewest counters that meet it (:func:`fewest_meeting`).
+
+:func:`open_and_staff` chooses new offices and their counters together: each
+person goes to the nearest open office (closest-assignment rows), every
+office must meet the wait target for the visitors its catchment sends, and
+the people-weighted travel is minimised under a budget (opening costs plus
+added counters) and/or ``p`` new offices.  It is exact for that problem;
+the wait itself is not in its objective (docs/counters.md says why).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from allocator.errors import AllocatorError
+from allocator.evaluate.queueing import QueueStats, min_stable_counters, queue
+from allocator.solve import highs
+from allocator.solve.checks import options
+
+
+@dataclass(frozen=True)
+class QueueModel:
+    """What every office of a service shares: service time (minutes), its CV, and the wait target."""
+
+    service_min: float
+    cv: float = 1.0
+    limit_min: float | None = None          # "wait under limit_min ..."
+    share_within: float | None = None       # "... for at least this share of visitors"
+    mean_wait_max_min: float | None = None  # "mean wait at most this at every office"
+
+    def stats(self, counters: int, arrivals_per_h: float) -> QueueStats:
+        return queue(counters, arrivals_per_h, self.service_min, self.cv)
+
+    def wait_cost(self, counters: int, arrivals_per_h: float) -> float:
+        """Person-minutes of waiting per hour at one office (inf when unstable, 0 with no visitors)."""
+        if arrivals_per_h <= 0:
+            return 0.0
+        return arrivals_per_h * self.stats(counters, arrivals_per_h).mean_wait_min
+
+    def meets(self, counters: int, arrivals_per_h: float) -> bool:
+        """True when the office's waits meet every target given (stability alone without targets)."""
+        q = self.stats(counters, arrivals_per_h)
+        if arrivals_per_h > 0 and not q.stable:
+            return False
+        if self.mean_wait_max_min is not None and q.mean_wait_min > self.mean_wait_max_min * (1 + 1e-12):
+            return False
+        if self.share_within is not None and self.limit_min is not None:
+            return q.share_longer(self.limit_min) <= 1.0 - self.share_within + 1e-12
+        return True
+
+    def fewest(self, arrivals_per_h: float, cap: int | None = None) -> int | None:
+        """Fewest counters (at least 1) meeting the targets for ``arrivals_per_h``; None if more than ``cap``.
+
+        Without ``cap`` it always ends: the Erlang C probability falls faster than geometrically in
+        ``c`` and reaches 0.0 in floating point, where every target holds.
+        """
+        c = max(1, min_stable_counters(arrivals_per_h, self.service_min))
+        while cap is None or c <= cap:
+            if self.meets(c, arrivals_per_h):
+                return c
+            c += 1
+        return None
+
+    def most_arrivals(self, counters: int) -> float:
+        """Largest visitors per hour ``counters`` serve within the targets (bisection; monotone in load)."""
+        hi = counters * 60.0 / self.service_min            # utilisation 1
+        if not self.meets(counters, 1e-9 * hi):
+            return 0.0
+        lo = 0.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if self.meets(counters, mid) else (lo, mid)
+        return lo
+
+
+def allocate(arrivals_per_h: np.ndarray, start: np.ndarray, extra: int, model: QueueModel,
+             cap: np.ndarray | None = None) -> np.ndarray:
+    """Add ``extra`` counters to ``start``, one at a time where they cut waiting most (exact, see module).
+
+    Offices still unstable come first (their waiting is infinite); counters
+    no office can use (every office at ``cap`` or without visitors) stay unused.
+    """
+    counters = np.asarray(start, dtype=int).copy()
+    lam = np.asarray(arrivals_per_h, dtype=float)
+    top = np.full(len(lam), np.iinfo(np.int64).max) if cap is None else np.asarray(cap, dtype=int)
+
+    def gain(j: int) -> float:
+        now, nxt = model.wait_cost(int(counters[j]), lam[j]), model.wait_cost(int(counters[j]) + 1, lam[j])
+        return math.inf if math.isinf(now) else now - nxt
+
+    heap = [(-gain(j), j) for j in range(len(lam)) if lam[j] > 0 and counters[j] < top[j]]
+    heapq.heapify(heap)
+    for _ in range(extra):
+        if not heap:
+            break
+        _, j = heapq.heappop(heap)
+        counters[j] += 1
+        if counters[j] < top[j]:
+            heapq.heappush(heap, (-gain(j), j))
+    return counters
+
+
+def fewest_meeting(arrivals_per_h: np.ndarray, model: QueueModel, floor: np.ndarray | None = None,
+                   cap: np.ndarray | None = None) -> np.ndarray:
+    """Per office, the fewest counters (at least ``floor``) meeting the targets; -1 where ``cap`` is too low."""
+    lam = np.asarray(arrivals_per_h, dtype=float)
+    low = np.ones(len(lam), dtype=int) if floor is None else np.asarray(floor, dtype=int)
+    out = np.empty(len(lam), dtype=int)
+    for j, rate in enumerate(lam):
+        need = model.fewest(rate, None if cap is None else int(cap[j]))
+        out[j] = -1 if need is None else max(need, int(low[j]))
+    return out
+
+
+def total_wait(arrivals_per_h: np.ndarray, counters: np.ndarray, model: QueueModel) -> float:
+    """Person-minutes of waiting per hour over all offices."""
+    return float(sum(model.wait_cost(int(c), float(r)) for c, r in zip(counters, arrivals_per_h, strict=True)))
+
+
+@dataclass
+class JointPlan:
+    """Offices open and their counters after :func:`open_and_staff` (per site, 0 counters: closed)."""
+
+    open: np.ndarray          # bool per site
+    counters: np.ndarray      # int per site
+    assignment: np.ndarray    # site per client
+    travel: float             # people-weighted minutes (the objective)
+    spent: float              # opening costs + counter costs
+    status: str
+    seconds: float = 0.0      # HiGHS solve time
+    variables: int = 0
+    constraints: int = 0
+
+
+def _closest_rows(prob: pulp.LpProblem, i: int, sites: list[int], times: np.ndarray, x: dict, is_open: list) -> None:
+    """Client ``i`` is served once, by an open site, and by one no farther than any open site (compact form).
+
+    ``u_g`` = the share of ``i`` served by its sites up to distance group ``g``
+    (sites at equal time form one group): ``u_g = u_{g-1} + sum x[i, k in g]``,
+    ``u_last = 1``, and ``u_{g(j)} >= open_j`` for every site ``j``: O(sites)
+    rows and non-zeros per client, instead of O(sites²) for
+    ``sum_{k: t_ik <= t_ij} x[i, k] >= open_j`` written out (the same rows).
+    """
+    order = sorted(sites, key=lambda j: times[j])
+    previous = None
+    g = 0
+    for start in range(len(order)):
+        j = order[start]
+        prob += x[i, j] <= is_open[j], f"open_{i}_{j}"
+        if start + 1 < len(order) and times[order[start + 1]] == times[j]:
+            continue   # the group goes on
+        group = [k for k in order[:start + 1] if times[k] == times[j]]
+        u = prob.add_variable(f"u{i:07d}_{g:05d}", 0, 1)
+        pairs = [(u, 1.0)] + [(x[i, k], -1.0) for k in group] + ([(previous, -1.0)] if previous is not None else [])
+        prob += pulp.LpAffineExpression(pairs) == 0, f"cum_{i}_{g}"
+        for k in group:
+            prob += u >= is_open[k], f"closest_{i}_{k}"
+        previous, g = u, g + 1
+    prob += previous == 1, f"serve_{i}"
+
+
+def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
+                   today: np.ndarray, model: QueueModel, *, p: int | None = None, budget: float | None = None,
+                   open_cost: np.ndarray | None = None, counter_cost: float = 1.0, max_counters: int | None = None,
+                   time_limit: float | None = None) -> JointPlan:
+    """Open new offices (at most ``p``, within ``budget``) and staff every office so each meets the target.
+
+    ``cost`` minutes clients x sites (inf: unreachable), ``existing`` the sites
+    open today (kept, and keeping their ``today`` counters at least), counters
+    added anywhere cost ``counter_cost``, a new site ``open_cost``.  Variables:
+    ``y[j, k]`` site ``j`` open with ``k`` counters, ``x[i, j]`` client ``i``
+    served by ``j`` (reachable pairs only); rows: one ``k`` per open site, each
+    client served once and by an office no farther than any open one
+    (closest assignment, in the compact cumulative form of :func:`_closest_rows`), and the visitors of each office at most what its
+    ``k`` counters serve within the target (:meth:`QueueModel.most_arrivals`).
+    """
+    cost = np.asarray(cost, dtype=float)
+    n, m = cost.shape
+    existing = np.asarray(existing, dtype=bool)
+    today = np.asarray(today, dtype=int)
+    rate = np.asarray(population, dtype=float) * visits_per_person_h
+    opening = np.ones(m) if open_cost is None else np.asarray(open_cost, dtype=float)
+    kmax = max_counters or max(int(today.max(initial=1)), model.fewest(float(rate.sum())) or 1)
+    serve = [model.most_arrivals(k) for k in range(kmax + 1)]
+    prob = pulp.LpProblem("open_and_staff", pulp.LpMinimize)
+    y = {(j, k): prob.add_variable(f"y{j:07d}_{k:05d}", 0, 1, pulp.LpBinary)
+         for j in range(m) for k in range(max(1, today[j] if existing[j] else 1), kmax + 1)}
+    reach = [[int(j) for j in np.flatnonzero(np.isfinite(cost[i]))] for i in range(n)]
+    x = {(i, j): prob.add_variable(f"x{i:07d}_{j:07d}", 0, 1) for i in range(n) for j in reach[i]}
+    is_open = [prob.add_variable(f"o{j:07d}", 0, 1, pulp.LpBinary) for j in range(m)]
+    prob += pulp.lpSum(population[i] * cost[i, j] * v for (i, j), v in x.items())
+    served_by: list[list[int]] = [[] for _ in range(m)]
+    for i in range(n):
+        for j in reach[i]:
+            served_by[j].append(i)
+    for j in range(m):   # open with exactly one number of counters; its visitors within what they serve
+        if existing[j]:
+            prob += is_open[j] == 1, f"keep_{j}"
+        prob += pulp.lpSum(v for (jj, _), v in y.items() if jj == j) == is_open[j], f"size_{j}"
+        load = pulp.lpSum(rate[i] * x[i, j] for i in served_by[j])
+        prob += load <= pulp.lpSum(serve[k] * v for (jj, k), v in y.items() if jj == j), f"wait_{j}"
+    for i in range(n):
+        if reach[i]:
+            _closest_rows(prob, i, reach[i], cost[i], x, is_open)
+    new = [j for j in range(m) if not existing[j]]
+    if p is not None:
+        prob += pulp.lpSum(is_open[j] for j in new) <= p, "p"
+    spent = (pulp.lpSum(opening[j] * is_open[j] for j in new)
+             + pulp.lpSum(counter_cost * (k - (today[j] if existing[j] else 0)) * v for (j, k), v in y.items()))
+    if budget is not None:
+        prob += spent <= budget, "budget"
+    run = highs.solve(prob, options(time_limit))
+    if run.status in ("infeasible", "no_solution"):
+        raise AllocatorError("no set of offices and counters meets the wait target within the budget and p",
+                             field="counters", fix="raise the budget or p, relax the wait target, or allow more "
+                             "counters per office (counters.max_per_office)")
+    counters = np.zeros(m, dtype=int)
+    for (j, k), v in y.items():
+        if (v.varValue or 0) > 0.5:
+            counters[j] = k
+    assignment = np.full(n, -1, dtype=int)
+    for (i, j), v in x.items():
+        if (v.varValue or 0) > 0.5:
+            assignment[i] = j
+    return JointPlan(open=counters > 0, counters=counters, assignment=assignment,
+                     travel=float(pulp.value(prob.objective) or 0.0), spent=float(pulp.value(spent) or 0.0),
+                     status=run.status, seconds=run.seconds, variables=prob.numVariables(),
+                     constraints=prob.numConstraints())

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from allocator.scenario.base import Strict
+from allocator.scenario.sweep import SweepSpec
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
 #: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
@@ -24,12 +27,6 @@ PLAN_OBJECTIVES = ("p_median", "max_coverage", "min_underserved", "set_cover")
 PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-
-
-class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LayerSpec(Strict):
@@ -271,6 +268,7 @@ class Scenario(Strict):
     language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
     shared_budget: float | None = Field(
         None, description="one budget for all services, solved together in one model (same objective)")
+    sweep: SweepSpec | None = Field(None, description="solve one service for many values of one parameter")
 
     @model_validator(mode="after")
     def _one_travel_time_source(self) -> Scenario:
@@ -300,6 +298,12 @@ class Scenario(Strict):
                 raise ValueError(_at(("shared_budget",), "services sharing a budget are solved in one model and need one "
                                  "objective among p_median, max_coverage (= min_underserved) and set_cover; "
                                  f"got {got}"))
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_fits(self, info: ValidationInfo) -> Scenario:
+        if self.sweep is not None and (problem := self.sweep.problem(self.services, info.context)):
+            raise ValueError(_at(("sweep",), problem))
         return self
 
     @model_validator(mode="after")

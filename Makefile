@@ -1,7 +1,8 @@
 # Two commands, each creating its own virtual environment on a machine with Python 3.11:
 #   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics,
 #               maps/poa_clinics_equity and their comparison in maps/compare, and
-#               maps/poa_shared_budget: clinics and schools sharing one budget)
+#               maps/poa_shared_budget: clinics and schools sharing one budget, and
+#               maps/poa_clinics_sweep: clinics for p = 1..20 on a local Dask cluster)
 #   make test   set up and run the test suite
 # For contributors (same .venv, each installs its extra once):
 #   make lint   ruff and mypy (mypy's files come from [tool.mypy] in pyproject.toml)
@@ -38,6 +39,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py scenarios/poa_schools.yaml
 	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics.yaml scenarios/poa_clinics_equity.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_shared_budget.yaml
+	$(BIN)/python run_scenario.py scenarios/poa_clinics_sweep.yaml
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

@@ -69,11 +69,15 @@ def sweep_png(sweep: SweepResult) -> bytes:
     bottom.axhline(100 * sweep.min_gain, color="#c62828", ls="--", lw=1.2,
                    label=f"stated share: {100 * sweep.min_gain:g} % per extra site")
     if sweep.knee is not None:
-        at = x[list(values).index(sweep.knee)]
+        k = list(values).index(sweep.knee)
         for ax in (top, bottom):
-            ax.axvline(at, color="#2e7d32", ls="--", lw=1.2)
-        top.annotate(f"knee: {sweep.parameter} = {sweep.knee:g}", (at, 100 * float(ok["within_share"].iloc[
-            list(values).index(sweep.knee)])), textcoords="offset points", xytext=(-8, -16), ha="right", color="#2e7d32")
+            ax.axvline(x[k], color="#2e7d32", ls="--", lw=1.2)
+        left = x[k] <= (x.min() + x.max()) / 2   # the label on the side with room
+        top.annotate(f"knee: {sweep.parameter} = {sweep.knee:g}", (x[k], 100 * float(ok["within_share"].iloc[k])),
+                     textcoords="offset points", xytext=(8 if left else -8, -16), ha="left" if left else "right",
+                     color="#2e7d32")
+    if sweep.parameter != "threshold_min":
+        bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     top.set(ylabel="% of people within the threshold", title=f"{sweep.service}: {sweep.parameter} sweep")
     bottom.set(xlabel=_AXIS[sweep.parameter], ylabel="gain per extra site (pp)")
     top.legend(frameon=False, loc="lower right")

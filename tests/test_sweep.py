@@ -111,6 +111,29 @@ def test_sweep_points_equal_single_runs(serial, singles) -> None:
     np.testing.assert_array_equal(chosen.demand["time_after"], single.demand["time_after"])
 
 
+def test_threshold_sweep_with_a_second_service(env: Path) -> None:
+    """A threshold_min sweep of clinics beside schools: every point, and the schools of the chosen point,
+    equal the single runs with that threshold."""
+    schools = {"name": "schools", "kind": "school", "objective": "p_median", "threshold_min": 10, "p": 2,
+               "existing": {**CELLS, "count": "schools"}, "candidates": CELLS}
+    doc = {**SCENARIO, "name": "spo_two", "services": [SCENARIO["services"][0], schools],
+           "sweep": {"service": "clinics", "parameter": "threshold_min", "values": [8, 6], "chosen": 8}}
+    scenario = load_scenario(write(env, doc, "two.yaml"))
+    swept = run_sweep(scenario, solver=scenario.spec.solver, client=None, quiet=True)
+    assert list(swept.sweep.table["threshold_min"]) == [6, 8]
+    for row in swept.sweep.table.itertuples():
+        single_doc = {**doc, "sweep": None, "services": [{**doc["services"][0], "threshold_min": row.threshold_min},
+                                                         schools]}
+        single = pipeline.run(load_scenario(write(env, single_doc, "single.yaml")), log=pipeline.Progress(quiet=True))
+        assert row.objective == pytest.approx(single.services[0].solution.objective, rel=1e-12)
+        assert set(row.sites.split()) == new_ids(single)
+        if row.threshold_min == 8:   # the chosen point: both services as in the single run
+            for mine, theirs in zip(swept.services, single.services, strict=True):
+                assert mine.service.threshold_min == theirs.service.threshold_min
+                assert mine.solution.objective == pytest.approx(theirs.solution.objective, rel=1e-12)
+                np.testing.assert_array_equal(mine.solution.new_sites, theirs.solution.new_sites)
+
+
 def test_gain_and_knee_by_hand() -> None:
     # within 50 % before; p = 1, 2, 3 bring it to 60, 65, 65.5 %: gains 10, 5, 0.5 pp per site
     table = pd.DataFrame({"p": [1, 2, 3, 5], "status": ["optimal"] * 3 + ["failed"], "new_sites": [1, 2, 3, None],

@@ -55,23 +55,6 @@ def scheduler_address(given: str | None) -> str | None:
     return check_address(env, field=f"environment variable {SCHEDULER_ENV}") if env else None
 
 
-try:   # the plugin runs on every worker as it starts, restarted ones included
-    from distributed import WorkerPlugin
-except ImportError:  # pragma: no cover - dask[distributed] is a dependency
-    WorkerPlugin = object  # type: ignore[misc,assignment]
-
-
-class QuietHighs(WorkerPlugin):  # type: ignore[misc,valid-type]
-    """Print HiGHS's banner into /dev/null once per worker, before it solves (:func:`allocator.solve.highs.quiet_highs`)."""
-
-    name = "allocator-quiet-highs"
-
-    def setup(self, worker) -> None:
-        from allocator.solve.highs import quiet_highs
-
-        quiet_highs()
-
-
 @contextmanager
 def open_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A :class:`distributed.Client`: on the cluster at ``scheduler``, else on a new local cluster.
@@ -82,6 +65,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     import dask
     from distributed import Client, LocalCluster
 
+    from allocator.scale.workers import QuietHighs
     from allocator.solve.highs import quiet_highs
 
     quiet_highs()   # in this process too, before the client's threads start

@@ -29,7 +29,7 @@ import pandas as pd
 from allocator import pipeline
 from allocator.errors import AllocatorError
 from allocator.results import PreparedRun, RunResult, ServiceResult, SweepResult
-from allocator.scale.cluster import run_tasks
+from allocator.scale.cluster import Outcome, run_tasks
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
 from allocator.scenario.sweep import SweepSpec
@@ -175,7 +175,7 @@ def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | Non
     return chosen_run(job, outcomes, log)
 
 
-def chosen_run(job: SweepJob, outcomes: list, log) -> RunResult:
+def chosen_run(job: SweepJob, outcomes: list[Outcome], log) -> RunResult:
     """The chosen point's full run (from its solutions, other services solved here) with the sweep attached."""
     prepared = job.prepared
     sweep, index = sweep_of(prepared)

@@ -55,7 +55,7 @@ def quiet_highs() -> None:
     (:data:`QUIET`). The lock makes the swap safe with threads: it happens
     once, and no two threads can interleave their swaps (which could leave
     stdout closed for good). Dask workers call it when they start
-    (:class:`allocator.scale.cluster.QuietHighs`), before they solve anything.
+    (:class:`allocator.scale.workers.QuietHighs`), before they solve anything.
     """
     global _banner_done
     with _BANNER_LOCK:

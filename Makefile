@@ -1,8 +1,10 @@
 # Two commands, each creating its own virtual environment on a machine with Python 3.11:
 #   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics,
 #               maps/poa_clinics_equity and their comparison in maps/compare, and
-#               maps/poa_shared_budget: clinics and schools sharing one budget, and
-#               maps/helsinki_raster: an OSM extract and a population GeoTIFF only)
+#               maps/poa_shared_budget: clinics and schools sharing one budget,
+#               maps/helsinki_raster: an OSM extract and a population GeoTIFF only,
+#               maps/poa_counters: service desks sized for waiting times, and
+#               maps/poa_clinics_sweep: clinics for p = 1..20 on a local Dask cluster)
 #   make test   set up and run the test suite
 # For contributors (same .venv, each installs its extra once):
 #   make lint   ruff and mypy (mypy's files come from [tool.mypy] in pyproject.toml)
@@ -41,6 +43,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py scenarios/poa_shared_budget.yaml
 	$(BIN)/python tools/population_raster.py catalog:helsinki/helsinki_population_grid_2020.gpkg maps/inputs/helsinki_population_250m.tif --crs EPSG:3879 --resolution 250 && $(BIN)/python run_scenario.py scenarios/helsinki_raster.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_counters.yaml
+	$(BIN)/python run_scenario.py scenarios/poa_clinics_sweep.yaml
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

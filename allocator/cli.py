@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"exit with status {EXIT_TARGET_MISSED} when any target is missed after the change")
     parser.add_argument("--compare", action="store_true",
                         help="also write compare/ (comparison.csv, comparison.html) setting the scenarios side by side")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the scenarios at the same time on the Dask cluster (see --scheduler, --workers)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler of an existing cluster for sweeps and --parallel, e.g. tcp://host:8786 "
+                             "(default: $ALLOCATOR_SCHEDULER, else a local cluster)")
+    parser.add_argument("--workers", type=_at_least_one, metavar="N",
+                        help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--version", action="version", version=f"allocator {__version__}")
     return parser
 
@@ -49,11 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run each scenario given; return the exit status."""
     args = build_parser().parse_args(argv)
+    cluster = None
     try:
         solver_options(args)
         if args.out:
             out_root(args)
-        results = [run_one(path, args) for path in args.scenario]
+        from allocator.scale.cluster import LazyClient
+
+        cluster = LazyClient(args.scheduler, args.workers)
+        results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
+                                                                     for path in args.scenario]
         if args.compare:
             write_compare(results, args)
         if args.strict and (missed := _missed(results)):
@@ -74,25 +86,66 @@ def main(argv: list[str] | None = None) -> int:
               "rerun with --debug for the traceback and report it. Earlier results were left as they were.",
               file=sys.stderr)
         return 1
+    finally:
+        if cluster is not None:
+            cluster.close()
     return 0
 
 
-def run_one(path: Path, args: argparse.Namespace):
-    """Load, solve and write one scenario, then print where the results are."""
+def _at_least_one(text: str) -> int:
+    """--workers: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def solver_for(spec, args: argparse.Namespace):
+    """The scenario's solver options with the command line's --time-limit, --gap and --threads on top."""
+    from allocator.scenario.schema import SolverSpec
+
+    return SolverSpec(**{**spec.solver.model_dump(), **solver_options(args)})
+
+
+def run_parallel(args: argparse.Namespace, cluster) -> list:
+    """--parallel: every scenario solved on the cluster at once, then written and printed in order."""
+    from allocator.pipeline import Progress
+    from allocator.scale.batch import run_parallel as run_batch
+    from allocator.scenario.loader import load_scenario
+
+    scenarios = [load_scenario(path) for path in args.scenario]
+    jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in scenarios]
+    computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet)
+    return [run_one(scenario.path, args, cluster, result) for scenario, result in zip(scenarios, computed)]
+
+
+def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
+    """Load, solve and write one scenario, then print where the results are.
+
+    A scenario with a sweep solves its points on ``cluster`` (a :class:`~allocator.scale.cluster.LazyClient`);
+    ``result`` is the scenario's run when it is already solved (--parallel).
+    """
     from allocator.outputs.files import recover_interrupted_swap, write_outputs  # heavy imports after parsing
     from allocator.outputs.summary import headline, plan_changes
     from allocator.pipeline import Progress, run
+    from allocator.scale.sweep import run_sweep
     from allocator.scenario.loader import load_scenario
-    from allocator.scenario.schema import SolverSpec
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(path) if result is None else result.scenario
     spec = scenario.spec
-    solver = SolverSpec(**{**spec.solver.model_dump(), **solver_options(args)})
+    solver = solver_for(spec, args)
     log = Progress(quiet=args.quiet)
     out_dir = (out_root(args) / spec.name) if args.out else scenario.output_dir
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
-    result = run(scenario, solver=solver, log=log)
+    if result is None and spec.sweep is not None:
+        result = run_sweep(scenario, solver=solver, client=cluster.get() if cluster else None, log=log,
+                           quiet=args.quiet)
+    elif result is None:
+        result = run(scenario, solver=solver, log=log)
     write_outputs(result, out_dir, tiles=spec.output.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 
@@ -119,9 +172,13 @@ def run_one(path: Path, args: argparse.Namespace):
               f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min")
         for note in s.notes:
             print(f"    note: {note}")
+    if result.sweep is not None:
+        print("  " + sweep_line(result.sweep))
     print(f"  map:     {out_dir / 'map.html'}")
     print(f"  summary: {out_dir / 'summary.json'}")
     print(f"  report:  {out_dir / 'report.html'}")
+    if result.sweep is not None:
+        print(f"  sweep:   {out_dir / 'sweep.csv'}, {out_dir / 'sweep.png'}")
     print(f"  data {ATTRIBUTION}")
     return result
 
@@ -151,6 +208,16 @@ def out_root(args: argparse.Namespace) -> Path:
     except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13)
         raise AllocatorError(f"cannot use this output folder ({exc})", file=args.out, field="--out",
                              fix="give a folder path without symlink loops") from None
+
+
+def sweep_line(sweep) -> str:
+    """The console's account of a sweep: how many points, the knee and the point shown."""
+    failed = int((sweep.table["status"] == "failed").sum())
+    knee = f"knee at {sweep.parameter} = {sweep.knee:g}" if sweep.knee is not None else "no knee"
+    return (f"sweep of {sweep.service}.{sweep.parameter}: {len(sweep.table)} point(s)"
+            + (f" ({failed} failed, see sweep.csv)" if failed else "")
+            + f", {knee} (gain per extra site below {100 * sweep.min_gain:g} % after it); "
+            f"outputs for {sweep.parameter} = {sweep.chosen:g}")
 
 
 def _fmt(value, spec: str) -> str:

@@ -97,6 +97,7 @@ class RunResult:
     services: list[ServiceResult]
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
+    sweep: SweepResult | None = None             # with a ``sweep:`` section: every point (this run is the chosen one)
 
     @property
     def shared_budget_used(self) -> float | None:
@@ -104,3 +105,16 @@ class RunResult:
         if self.scenario.spec.shared_budget is None:
             return None
         return sum(s.solution.budget_used or 0.0 for s in self.services)
+
+
+@dataclass
+class SweepResult:
+    """Every point of a sweep (:mod:`allocator.scale.sweep`); the run it belongs to is the chosen point."""
+
+    service: str
+    parameter: str                  # p | budget | threshold_min
+    table: pd.DataFrame             # one row per point (allocator.outputs.sweep.COLUMNS), in increasing value
+    chosen: float                   # the value whose full outputs the run holds
+    knee: float | None              # the last point before an extra site brings less than min_gain (None: no ok point)
+    min_gain: float                 # share of the population
+    notes: list[str] = field(default_factory=list)

@@ -16,6 +16,7 @@ Files in ``<output dir>/<scenario name>/``:
   plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
 - ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
+- ``sweep.csv``, ``sweep.png``   with a ``sweep:`` section, every point (see :mod:`allocator.outputs.sweep`)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
 from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, json_safe, summary
+from allocator.outputs.sweep import write_sweep
 from allocator.results import RunResult
 
 
@@ -186,6 +188,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
               for s in result.services]
     render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description)
     write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.outputs.report)
+    write_sweep(result, folder)          # sweep.csv, sweep.png with a sweep (allocator.outputs.sweep)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

@@ -59,8 +59,8 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from allocator import ATTRIBUTION
-from allocator.outputs.staffing import add_map_layer as add_counters_layer
 from allocator.outputs.stable_ids import stable_ids
+from allocator.outputs.staffing import add_map_layer as add_counters_layer
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 

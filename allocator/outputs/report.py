@@ -39,6 +39,7 @@ from allocator.outputs.labels import (
 )
 from allocator.outputs.page import footer_lines, html_page, html_table, status_html
 from allocator.outputs.staffing import report_section as staffing_section
+from allocator.outputs.sweep import sweep_section
 
 e = html.escape
 
@@ -268,6 +269,7 @@ def render_report(result, lang: str | None = None) -> str:
     lang = lang or spec.language
     title = f"{translate(lang, 'report')}: {spec.title or spec.name}"
     sections = [shared_budget_section(result, lang), *(service_section(s, lang) for s in result.services)]
+    sections.append(sweep_section(result, lang))
     body = "\n".join(part for part in sections if part)
     return html_page(title, spec.description or "", body, lang, footer_lines(lang))
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from allocator.scenario.schema import Strict
+from allocator.scenario.base import Strict
 
 if TYPE_CHECKING:
     from allocator.scenario.schema import Service

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+
+from allocator.scenario.base import Strict
+from allocator.scenario.sweep import SweepSpec
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
 #: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
@@ -34,38 +37,6 @@ OsmTags = Annotated[dict[Annotated[str, Field(min_length=1)], Annotated[list[Osm
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 #: most solver threads a scenario or --threads may ask for (HiGHS allocates per thread: 100000 ends in bad_alloc)
 MAX_THREADS = 256
-#: the largest number (in size) any field takes
-MAX_NUMBER = 1e15
-#: the longest text any field takes (title, description, labels, paths), characters
-MAX_TEXT = 10_000
-
-
-class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, not silently ignored; types are strict.
-
-    ``strict``: ``true`` is not the number 1 and ``"3"`` not 3 (an int is
-    still a valid float); ``allow_inf_nan=False``: ``.nan`` and ``.inf`` are
-    errors in every number field (a NaN bound is never met, an infinite
-    budget is no budget).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _sane_magnitude(cls, value: Any) -> Any:
-        """Numbers beyond ±MAX_NUMBER are data errors (a 1e308 budget overflows the solver's arithmetic)."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
-            raise ValueError(f"numbers here are at most {MAX_NUMBER:g} in size")
-        return value
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text_length(cls, value: Any) -> Any:
-        """Text fields are short: a 30 MB title would be copied into every output."""
-        if isinstance(value, str) and len(value) > MAX_TEXT:
-            raise ValueError(f"text here is at most {MAX_TEXT:,} characters (got {len(value):,})")
-        return value
 
 
 class LayerSpec(Strict):
@@ -405,6 +376,7 @@ class Scenario(Strict):
     language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
     shared_budget: float | None = Field(
         None, description="one budget for all services, solved together in one model (same objective)")
+    sweep: SweepSpec | None = Field(None, description="solve one service for many values of one parameter")
 
     @model_validator(mode="after")
     def _one_travel_time_source(self) -> Scenario:
@@ -445,6 +417,12 @@ class Scenario(Strict):
         if self.districts is not None and self.districts.column is not None and self.demand[0].is_raster:
             raise ValueError(_at(("districts", "column"), "a GeoTIFF has no columns: group its pixels with "
                                  "districts: {h3_parent: RES}, {source: FILE} or {osm: FILE, admin_level: 8}"))
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_fits(self, info: ValidationInfo) -> Scenario:
+        if self.sweep is not None and (problem := self.sweep.problem(self.services, info.context)):
+            raise ValueError(_at(("sweep",), problem))
         return self
 
     @model_validator(mode="after")

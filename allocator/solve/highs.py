@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pulp
@@ -39,21 +40,43 @@ class Run:
     seconds: float
 
 
-@lru_cache(maxsize=1)
-def quiet_highs() -> None:
-    """Create HiGHS once with stdout closed: its copyright banner is printed from C++
-    on the first construction in a process, whatever ``msg`` says, and would end up
-    in the middle of the command line's output."""
-    import highspy
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
 
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+
+def quiet_highs() -> None:
+    """Create HiGHS once per process with stdout closed, under a lock.
+
+    HiGHS prints its copyright banner from C++ on the first construction in a
+    process, before any option (``output_flag``, ``log_to_console``) can be
+    set, and it would end up in the middle of the command line's output. So
+    the one construction that prints it swaps file descriptor 1 for
+    ``/dev/null``; every solve after that is silenced by HiGHS's own options
+    (:data:`QUIET`). The lock makes the swap safe with threads: it happens
+    once, and no two threads can interleave their swaps (which could leave
+    stdout closed for good). Dask workers call it when they start
+    (:class:`allocator.scale.workers.QuietHighs`), before they solve anything.
+    """
+    global _banner_done
+    with _BANNER_LOCK:
+        if _banner_done:
+            return
+        import highspy
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_done = True
+
+
+#: HiGHS's own options for a silent solve: nothing on the console, no log file
+QUIET = {"output_flag": False, "log_to_console": False, "log_file": ""}
 
 
 def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **highs_options) -> Run:
@@ -64,7 +87,7 @@ def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **high
 
     quiet_highs()
     rem = opts.remaining()
-    kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **highs_options)
+    kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **QUIET, **highs_options)
     if rem is not None:
         kw["timeLimit"] = max(rem, 0.05)
     solver = MipStartHiGHS(start=start, **kw)

@@ -1,0 +1,121 @@
+"""A sweep's outputs: ``sweep.csv``, ``sweep.png`` and the report's sweep section.
+
+``sweep.csv`` has one row per point, in increasing value: the value (a
+column named for the parameter: ``p``, ``budget`` or ``threshold_min``),
+``status`` (the solver's, or ``failed`` with the reason in ``error``),
+``gap``, ``objective``, ``within_share_before`` and ``within_share`` (share
+of the population within ``threshold_min`` before and after),
+``underserved`` (people), ``mean_min``, ``p90_min``, ``max_min``, ``gini``
+(of travel time after), ``new_sites`` (how many), ``budget_used``, ``sites``
+(the new sites' ids, space-separated), ``seconds`` (solve and measure),
+``gain`` (marginal gain, see :mod:`allocator.scale.sweep`).
+``sweep.png``: the share within the threshold against the number of new
+sites (or the threshold), the marginal gain of each point, and the knee.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+from allocator.outputs.page import html_table
+from allocator.results import RunResult, SweepResult
+
+e = html.escape
+
+#: sweep.csv's columns after the parameter's
+COLUMNS = ["status", "gap", "objective", "within_share_before", "within_share", "underserved", "mean_min",
+           "p90_min", "max_min", "gini", "new_sites", "budget_used", "sites", "seconds", "gain", "error"]
+_AXIS = {"p": "new sites (p)", "budget": "new sites (bought by the budget)", "threshold_min": "threshold (min)"}
+
+
+def sweep_frame(sweep: SweepResult):
+    """sweep.csv as a table: the parameter, then :data:`COLUMNS`."""
+    table = sweep.table.reindex(columns=[sweep.parameter, *COLUMNS])
+    return table
+
+
+def write_sweep(result: RunResult, folder: Path) -> None:
+    """sweep.csv and sweep.png into ``folder`` (nothing without a sweep)."""
+    if result.sweep is None:
+        return
+    sweep_frame(result.sweep).to_csv(Path(folder) / "sweep.csv", index=False)
+    (Path(folder) / "sweep.png").write_bytes(sweep_png(result.sweep))
+
+
+def _x(sweep: SweepResult):
+    """The figure's x values: new sites for p and budget sweeps, the threshold for threshold sweeps."""
+    ok = sweep.table[sweep.table["status"] != "failed"]
+    column = "threshold_min" if sweep.parameter == "threshold_min" else "new_sites"
+    return ok, ok[column].to_numpy(float), ok[sweep.parameter].to_numpy(float)
+
+
+def sweep_png(sweep: SweepResult) -> bytes:
+    """The figure: share within the threshold, marginal gain per point, the knee (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok, x, values = _x(sweep)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.2), sharex=True, height_ratios=(3, 2))
+    top.plot(x, 100 * ok["within_share"], marker="o", color="#1565c0", lw=2, label="after")
+    if sweep.parameter != "threshold_min":
+        top.axhline(100 * ok["within_share_before"].iloc[0], color="#9e9e9e", ls=":", label="before (no new site)")
+    bottom.bar(x, 100 * ok["gain"].fillna(0), width=0.6 * (min(abs(x[1:] - x[:-1]).min(), 1) if len(x) > 1 else 1),
+               color="#1565c0")
+    bottom.axhline(100 * sweep.min_gain, color="#c62828", ls="--", lw=1.2,
+                   label=f"stated share: {100 * sweep.min_gain:g} % per extra site")
+    if sweep.knee is not None:
+        k = list(values).index(sweep.knee)
+        for ax in (top, bottom):
+            ax.axvline(x[k], color="#2e7d32", ls="--", lw=1.2)
+        left = x[k] <= (x.min() + x.max()) / 2   # the label on the side with room
+        top.annotate(f"knee: {sweep.parameter} = {sweep.knee:g}", (x[k], 100 * float(ok["within_share"].iloc[k])),
+                     textcoords="offset points", xytext=(8 if left else -8, -16), ha="left" if left else "right",
+                     color="#2e7d32")
+    if sweep.parameter != "threshold_min":
+        bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    top.set(ylabel="% of people within the threshold", title=f"{sweep.service}: {sweep.parameter} sweep")
+    bottom.set(xlabel=_AXIS[sweep.parameter], ylabel="gain per extra site (pp)")
+    top.legend(frameon=False, loc="lower right")
+    bottom.legend(frameon=False)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def sweep_section(result: RunResult, lang: str = "en") -> str:
+    """The report's sweep section: what each point gives, the knee and the figure ("" without a sweep)."""
+    sweep = result.sweep
+    if sweep is None:
+        return ""
+    table = sweep.table
+    failed = int((table["status"] == "failed").sum())
+    lines = [f"{len(table)} values of {sweep.parameter} solved exactly on one travel-time matrix"
+             + (f", {failed} failed (see sweep.csv)" if failed else "") + ".",
+             f"The outputs above are those of {sweep.parameter} = {sweep.chosen:g}."]
+    if sweep.knee is not None:
+        lines.append(f"Knee: {sweep.parameter} = {sweep.knee:g}, the last point before an extra site brings less "
+                     f"than {100 * sweep.min_gain:g} % of the people within the threshold.")
+    lines += sweep.notes
+    rows = [[f"{r[sweep.parameter]:g}", str(r["status"]), _pct(r.get("within_share")), _pct(r.get("gain")),
+             _num(r.get("mean_min")), _num(r.get("p90_min")), _num(r.get("gini"), ".3f"), _num(r.get("new_sites"), ".0f")]
+            for r in table.to_dict(orient="records")]
+    png = base64.b64encode(sweep_png(sweep)).decode("ascii")
+    return (f"<h2>{e(f'Sweep over {sweep.parameter} ({sweep.service})')}</h2><ul class='summary'>"
+            + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
+            + f"<div class='figs'><figure><img alt='sweep' src='data:image/png;base64,{png}'></figure></div>"
+            + html_table([sweep.parameter, "status", "within", "gain per site", "mean min", "p90 min", "Gini",
+                          "new sites"], rows))
+
+
+def _pct(value) -> str:
+    return "–" if value is None or value != value else f"{100 * value:.1f} %"
+
+
+def _num(value, spec: str = ".1f") -> str:
+    return "–" if value is None or value != value else format(value, spec)

@@ -1,0 +1,204 @@
+"""A sweep: one service solved exactly for every value of one parameter, on one prepared matrix.
+
+:func:`run_sweep` prepares the scenario once (:func:`allocator.pipeline.prepare`:
+layers, snapping, the travel-time matrix), sends it to the workers once, and
+solves every point there (:func:`solve_point`: :func:`allocator.pipeline.solve`
+and :func:`~allocator.pipeline.evaluate` on a copy of the prepared run whose
+service has the point's value). Each point gives one row of ``sweep.csv``
+(:mod:`allocator.outputs.sweep`) and its solutions; the chosen point (the
+``chosen`` value, else the knee) is then evaluated in full from its solutions,
+so its outputs are those of a single run with that value.
+
+The marginal gain of a point is the share of the population it brings within
+``threshold_min`` over the previous point, per extra new site (per step when
+the number of sites does not change, as in a ``threshold_min`` sweep); the
+first point of a ``p`` or ``budget`` sweep is compared with no new site at all.
+The knee is the last point before the gain drops below ``min_gain``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator import pipeline
+from allocator.errors import AllocatorError
+from allocator.results import PreparedRun, RunResult, ServiceResult, SweepResult
+from allocator.scale.cluster import Outcome, run_tasks
+from allocator.scenario.loader import LoadedScenario
+from allocator.scenario.schema import SolverSpec
+from allocator.scenario.sweep import SweepSpec
+from allocator.solve.solution import Solution
+
+#: the status of a point whose task failed (its error is in the ``error`` column)
+FAILED = "failed"
+
+
+@dataclass
+class SweepJob:
+    """What every point needs: the prepared run and the solver options (scattered to the workers once)."""
+
+    prepared: PreparedRun
+    solver: SolverSpec
+
+
+@dataclass
+class PointResult:
+    """One solved point: its row of sweep.csv and the solutions (before evaluation) of the services solved."""
+
+    row: dict
+    solutions: list[Solution]
+
+
+def sweep_of(prepared: PreparedRun) -> tuple[SweepSpec, int]:
+    """The scenario's sweep and the index of the service it varies."""
+    spec = prepared.scenario.spec
+    if spec.sweep is None:
+        raise ValueError("the scenario has no sweep")
+    return spec.sweep, spec.sweep.service_index([s.name for s in spec.services])
+
+
+def point_run(prepared: PreparedRun, value: float, *, every_service: bool = False) -> PreparedRun:
+    """A copy of ``prepared`` whose swept service has its parameter at ``value``.
+
+    It holds only the swept service (all of them with ``every_service`` or a
+    shared budget, which solves them together); the travel times are shared,
+    the demand tables copied (evaluation adds columns to them).
+    """
+    spec = prepared.scenario.spec
+    sweep, index = sweep_of(prepared)
+    services = list(spec.services)
+    services[index] = sweep.variant(services[index], value, {"shared_budget": spec.shared_budget is not None})
+    scenario = prepared.scenario.model_copy(update={"spec": spec.model_copy(update={"services": services})})
+    keep = every_service or spec.shared_budget is not None
+    return replace(prepared, scenario=scenario,
+                   services=[replace(p, service=services[p.index], demand=p.demand.copy())
+                             for p in prepared.services if keep or p.index == index])
+
+
+def solve_point(job: SweepJob, value: float) -> PointResult:
+    """Solve and measure one point (on a worker): its row of sweep.csv and its solutions."""
+    t0 = time.perf_counter()
+    run = point_run(job.prepared, value)
+    solutions = pipeline.solve(run, job.solver)
+    result = pipeline.evaluate(run, copy.deepcopy(solutions), solver=job.solver, log=pipeline.Progress(quiet=True))
+    sweep, index = sweep_of(job.prepared)
+    name = job.prepared.scenario.spec.services[index].name
+    service = next(s for s in result.services if s.service.name == name)
+    row = point_row(sweep.parameter, sweep.value(value), service)
+    row["seconds"] = time.perf_counter() - t0
+    return PointResult(row, solutions)
+
+
+def point_row(parameter: str, value: float, s: ServiceResult) -> dict:
+    """One row of sweep.csv: the point's value and what its plan gives (after the change)."""
+    new = s.facilities[s.facilities["status"] == "new"]
+    return {parameter: value, "status": s.solution.status, "gap": s.solution.gap, "objective": s.solution.objective,
+            "within_share_before": s.before["within_share"], "within_share": s.after["within_share"],
+            "underserved": s.after["underserved"], "mean_min": s.after["mean_min"], "p90_min": s.after["p90_min"],
+            "max_min": s.after["max_min"], "gini": s.equity["overall"]["after"]["gini"], "new_sites": len(new),
+            "budget_used": s.solution.budget_used, "sites": " ".join(new["id"].astype(str))}
+
+
+def check_points(prepared: PreparedRun) -> None:
+    """A ``p`` sweep asks for at most as many new sites as there are candidates."""
+    sweep, index = sweep_of(prepared)
+    prep = next(p for p in prepared.services if p.index == index)
+    candidates = int((~prep.existing).sum())
+    if sweep.parameter == "p" and max(sweep.points) > candidates:
+        raise AllocatorError(
+            f"the sweep asks for up to p = {max(sweep.points):g} new sites but service '{prep.service.name}' has "
+            f"only {candidates} candidate sites", file=prepared.scenario.path, field="sweep.values",
+            fix=f"keep the values at most {candidates} or add candidate sites")
+
+
+def sweep_table(sweep: SweepSpec, rows: list[dict | None], errors: list[str | None]) -> pd.DataFrame:
+    """sweep.csv's rows in increasing value, failed points included, with each point's marginal ``gain``."""
+    records = [row if row is not None else {sweep.parameter: sweep.value(v), "status": FAILED}
+               for v, row in zip(sweep.points, rows, strict=True)]
+    table = pd.DataFrame.from_records(records)
+    table["error"] = errors
+    table["gain"] = marginal_gains(table, sweep.parameter)
+    return table
+
+
+def marginal_gains(table: pd.DataFrame, parameter: str) -> np.ndarray:
+    """Each solved point's gain in within-share over the previous solved point, per extra site (NaN: none)."""
+    gains = np.full(len(table), np.nan)
+    previous: tuple[float, float] | None = None
+    if parameter != "threshold_min" and "within_share_before" in table:
+        ok = table["status"] != FAILED
+        if ok.any():
+            previous = (float(table.loc[ok, "within_share_before"].iloc[0]), 0.0)
+    for k, row in enumerate(table.itertuples(index=False)):
+        if row.status == FAILED:
+            continue
+        share, sites = float(row.within_share), float(row.new_sites)
+        if previous is not None:
+            extra = sites - previous[1]
+            gains[k] = (share - previous[0]) / extra if extra > 0 else share - previous[0]
+        previous = (share, sites)
+    return gains
+
+
+def knee(table: pd.DataFrame, parameter: str, min_gain: float) -> float | None:
+    """The last solved point before the marginal gain drops below ``min_gain`` (None: no solved point)."""
+    ok = table[table["status"] != FAILED]
+    if ok.empty:
+        return None
+    below = np.flatnonzero(ok["gain"].to_numpy(float) < min_gain)
+    if below.size and below[0] == 0:
+        return float(ok[parameter].iloc[0])
+    last = below[0] - 1 if below.size else len(ok) - 1
+    return float(ok[parameter].iloc[last])
+
+
+def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
+              quiet: bool = False) -> RunResult:
+    """Prepare ``scenario`` once, solve every point of its sweep (on ``client``'s cluster, or here) and
+    return the chosen point's run, with every point in its ``sweep``."""
+    log = log or pipeline.Progress(quiet)
+    prepared = pipeline.prepare(scenario, solver=solver, log=log)
+    check_points(prepared)
+    sweep, _ = sweep_of(prepared)
+    job = SweepJob(prepared, solver)
+    t0 = time.perf_counter()
+    outcomes = run_tasks(client, solve_point, sweep.points, shared=job, quiet=quiet,
+                         label=f"{scenario.spec.name}: {sweep.parameter} sweep")
+    log(f"sweep: {len(outcomes)} point(s) of {sweep.parameter} in {time.perf_counter() - t0:.1f}s"
+        + (f", {sum(o.error is not None for o in outcomes)} failed" if any(o.error for o in outcomes) else ""))
+    return chosen_run(job, outcomes, log)
+
+
+def chosen_run(job: SweepJob, outcomes: list[Outcome], log) -> RunResult:
+    """The chosen point's full run (from its solutions, other services solved here) with the sweep attached."""
+    prepared = job.prepared
+    sweep, index = sweep_of(prepared)
+    table = sweep_table(sweep, [o.value.row if o.value else None for o in outcomes], [o.error for o in outcomes])
+    at_knee = knee(table, sweep.parameter, sweep.min_gain)
+    if at_knee is None:
+        raise AllocatorError(f"every point of the sweep failed ({outcomes[0].error})", file=prepared.scenario.path,
+                             field="sweep", fix="run one point on its own (without 'sweep') to see why")
+    notes = []
+    chosen = sweep.chosen if sweep.chosen is not None else at_knee
+    solved = {o.item: o.value for o in outcomes if o.value is not None}
+    if chosen not in solved:
+        notes.append(f"the chosen point {sweep.parameter} = {chosen:g} failed; the outputs show the knee")
+        chosen = at_knee
+    run = point_run(prepared, chosen, every_service=True)
+    point = solved[chosen]
+    if len(point.solutions) == len(run.services):
+        solutions = copy.deepcopy(point.solutions)
+    else:   # the other services do not depend on the swept value: solve them once, here
+        others = replace(run, services=[p for p in run.services if p.index != index])
+        rest = iter(pipeline.solve(others, job.solver))
+        solutions = [copy.deepcopy(point.solutions[0]) if p.index == index else next(rest) for p in run.services]
+    result = pipeline.evaluate(run, solutions, solver=job.solver, log=log)
+    result.sweep = SweepResult(service=prepared.scenario.spec.services[index].name, parameter=sweep.parameter,
+                               table=table, chosen=chosen, knee=at_knee, min_gain=sweep.min_gain, notes=notes)
+    return result

@@ -13,7 +13,6 @@ import pytest
 import rasterio
 import yaml
 from conftest import mirrored_env
-from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from allocator.cli import main
@@ -32,13 +31,14 @@ from population_raster import write_population_raster  # noqa: E402
 #: 64 x 64 pixels of 100 m in UTM 35N (Helsinki), origin at the top left
 ORIGIN = (385_000.0, 6_675_000.0)
 CRS = "EPSG:32635"
+TRANSFORM = rasterio.Affine(100.0, 0.0, ORIGIN[0], 0.0, -100.0, ORIGIN[1])
 
 
 def write_tif(path: Path, data: np.ndarray, *, crs: str | None = CRS, nodata: float | None = -99999.0,
               block: int = 16) -> Path:
     """A tiled single-band GeoTIFF of ``data`` (100 m pixels)."""
     profile = {"driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1,
-               "dtype": data.dtype.name, "transform": from_origin(*ORIGIN, 100, 100), "nodata": nodata,
+               "dtype": data.dtype.name, "transform": TRANSFORM, "nodata": nodata,
                "tiled": True, "blockxsize": block, "blockysize": block}
     if crs is not None:
         profile["crs"] = crs
@@ -77,7 +77,7 @@ def test_pixels_keep_every_person_and_are_read_window_by_window(tmp_path, popula
 def test_a_file_in_one_strip_is_read_in_bands_of_rows(tmp_path, population, monkeypatch) -> None:
     path = tmp_path / "strip.tif"
     profile = {"driver": "GTiff", "height": 64, "width": 64, "count": 1, "dtype": "float32", "crs": CRS,
-               "transform": from_origin(*ORIGIN, 100, 100), "nodata": -99999.0, "blockysize": 64, "compress": "deflate"}
+               "transform": TRANSFORM, "nodata": -99999.0, "blockysize": 64, "compress": "deflate"}
     with rasterio.open(path, "w", **profile) as out:
         out.write(population, 1)
     with rasterio.open(path) as src:

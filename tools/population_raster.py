@@ -46,7 +46,7 @@ def write_population_raster(polygons: gpd.GeoSeries, population: np.ndarray, pat
     left, top = math.floor(minx / resolution) * resolution, math.ceil(maxy / resolution) * resolution
     width = max(1, math.ceil((maxx - left) / resolution))
     height = max(1, math.ceil((top - miny) / resolution))
-    transform = rasterio.transform.from_origin(left, top, resolution, resolution)
+    transform = rasterio.Affine(resolution, 0.0, left, 0.0, -resolution, top)
     owner = rasterio.features.rasterize(((g, i + 1) for i, g in enumerate(shapes)), out_shape=(height, width),
                                         transform=transform, fill=0, dtype="int32")
     counts = np.bincount(owner.ravel(), minlength=len(shapes) + 1)[1:]

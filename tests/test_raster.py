@@ -232,3 +232,15 @@ def test_a_scenario_on_a_raster_and_an_osm_file(tmp_path, mirror) -> None:
     assert "from the road network" in notes
     assert service["before"]["population"] == pytest.approx(71_724)
     assert summary["network"]["ways_read"] > 0 and summary["network"]["edges_kept"] > 1000   # the clipped extract
+
+
+def test_a_bad_raster_in_a_scenario_exits_2_without_a_traceback(tmp_path, population, capsys) -> None:
+    write_tif(tmp_path / "p.tif", population, crs=None)
+    scenario = {"name": "bad", "network": {"source": "none.osm.pbf"}, "demand": [{"source": "p.tif"}],
+                "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
+                              "candidates": {"source": "p.tif"}}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    assert main([str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "p.tif: demand[0].source: the raster has no CRS" in err and "fix: set it" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()

@@ -6,7 +6,8 @@ must be a finite number >= 0. The raster is read one block window at a time
 (``rasterio``'s ``block_windows``, a block larger than
 :data:`MAX_WINDOW_PIXELS` in bands of rows), so a country's 100 m raster is
 never held in memory whole: only the populated pixels of the current window,
-and the running sums per H3 cell or zone.
+and the running sums per H3 cell or zone (GDAL's block cache is capped at
+:data:`GDAL_CACHE_MB` while reading).
 
 Three ways to turn pixels into demand locations (``raster.aggregate``):
 
@@ -52,6 +53,8 @@ from allocator.scenario.schema import LayerSpec, RasterSpec
 MAX_PIXELS = 200_000
 #: most pixels read at once: a block larger than this (a striped file written as one strip) is read in row bands
 MAX_WINDOW_PIXELS = 1 << 22
+#: GDAL's block cache while reading (MB): decoded blocks are read once, so a small cache bounds memory
+GDAL_CACHE_MB = 64
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,12 @@ def read_raster(path: Path, spec: RasterSpec, field: str,
     is needed for ``aggregate: polygons``. The frame has the layer columns
     :data:`allocator.inputs.layers.COLUMNS`.
     """
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _read(path, spec, field, zones)
+
+
+def _read(path: Path, spec: RasterSpec, field: str,
+          zones: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, RasterRead]:
     try:
         src = rasterio.open(path)
     except (RasterioError, OSError) as exc:

@@ -139,7 +139,7 @@ def test_zones_from_the_catalog_through_a_scenario(tmp_path, mirror) -> None:
         scenario = {"name": "zones", "network": {"source": "catalog:helsinki/Helsinki.osm.pbf"},
                     "demand": [{"source": "hel.tif", "raster": {
                         "aggregate": "polygons", "zones": "catalog:helsinki/helsinki_population_grid_2020.gpkg",
-                        "zones_id": "id"}}],
+                        "zones_id": "id", "zones_name": "population"}}],
                     "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
                                   "candidates": {"source": "hel.tif"}}]}
         (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
@@ -147,6 +147,7 @@ def test_zones_from_the_catalog_through_a_scenario(tmp_path, mirror) -> None:
     got = frame.set_index("id")["value"]
     expected = grid.set_index(grid["id"].astype(str))["population"].astype(float)
     assert got.to_dict() == expected[expected > 0].to_dict()
+    assert (frame["name"].astype(float) == frame["value"]).all()   # names from the zones' column (here: population)
     assert frame.attrs["notes"] == ["raster hel.tif: 71,724 people in 92 populated pixels (read in 1 window)"]
 
 

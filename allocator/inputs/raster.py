@@ -99,7 +99,8 @@ def read_raster_layer(path: Path, spec: LayerSpec, field: str,
     if options.zones is not None:
         zone_field = f"{field}.raster.zones"
         zones = read_layer(resolve(options.zones, zone_field) if resolve else Path(options.zones),
-                           LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id),
+                           LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id,
+                                     name_column=options.zones_name),
                            value_column=None, field=zone_field)
     frame, read = read_raster(path, options, field, zones)
     frame.attrs["notes"] = [read.note(path)]

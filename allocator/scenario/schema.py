@@ -105,6 +105,7 @@ class RasterSpec(Strict):
     zones: str | None = Field(None, description="with aggregate: polygons: the zone polygon file or catalog:<key>")
     zones_layer: str | None = Field(None, description="layer inside the zones GeoPackage")
     zones_id: str | None = Field(None, description="zone id column (default: row number)")
+    zones_name: str | None = Field(None, description="zone display name column")
 
     @model_validator(mode="after")
     def _aggregate_options(self) -> RasterSpec:
@@ -112,8 +113,8 @@ class RasterSpec(Strict):
             raise ValueError("aggregate: h3 and h3_resolution go together (e.g. h3_resolution: 9)")
         if (self.aggregate == "polygons") != (self.zones is not None):
             raise ValueError("aggregate: polygons and zones go together (zones: a polygon file)")
-        if self.zones is None and (self.zones_layer or self.zones_id):
-            raise ValueError("zones_layer and zones_id need zones")
+        if self.zones is None and (self.zones_layer or self.zones_id or self.zones_name):
+            raise ValueError("zones_layer, zones_id and zones_name need zones")
         return self
 
 

@@ -286,3 +286,12 @@ def test_osm_network_needs_a_network_file(tmp_path: Path) -> None:
     (tmp_path / "roads.graphml").write_text("<graphml/>")
     with pytest.raises(AllocatorError, match="not an OpenStreetMap file"):
         osm_file(load_scenario(tmp_path / "s.yaml"), "roads.graphml", "districts.osm")
+
+
+def test_a_site_layer_without_source_or_osm_says_what_is_missing(tmp_path: Path) -> None:
+    scenario = {**BASE, "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
+                                      "candidates": {"exclude_existing": False}}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    with pytest.raises(AllocatorError, match="required field is missing: add 'source'") as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert info.value.field == "services[0].candidates"

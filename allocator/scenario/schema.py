@@ -61,7 +61,10 @@ class LayerSpec(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> LayerSpec:
-        if (self.source is None) == (self.osm is None):
+        if self.source is None and self.osm is None:
+            raise ValueError("required field is missing: add 'source' (a file), or 'osm' with 'tags' "
+                             "(features from OpenStreetMap)")
+        if self.source is not None and self.osm is not None:
             raise ValueError("give 'source' (a file) or 'osm' with 'tags' (features from OpenStreetMap), not both")
         if (self.osm is None) != (self.tags is None):
             raise ValueError("'osm' and 'tags' go together, e.g. osm: network, tags: {amenity: [clinic]}")

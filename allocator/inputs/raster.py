@@ -24,8 +24,8 @@ Three ways to turn pixels into demand locations (``raster.aggregate``):
     reported, not spread.
 
 No pixel is split, so the locations' populations add up to the raster's
-total exactly (``polygons``: the total less the people outside every zone,
-which the run notes give).
+total exactly, up to the order of float64 additions (``polygons``: the total
+less the people outside every zone, which the run notes give).
 """
 
 from __future__ import annotations

@@ -245,3 +245,15 @@ def test_a_bad_raster_in_a_scenario_exits_2_without_a_traceback(tmp_path, popula
     err = capsys.readouterr().err
     assert "p.tif: demand[0].source: the raster has no CRS" in err and "fix: set it" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_fractional_people_are_conserved_to_float_rounding(tmp_path) -> None:
+    """WorldPop-like fractional values: every aggregation keeps the total to 1e-12 relative."""
+    rng = np.random.default_rng(3)
+    data = (rng.random((64, 64)) * 7.3).astype("float64")
+    data[rng.random((64, 64)) < 0.2] = -99999.0
+    path = write_tif(tmp_path / "f.tif", data)
+    expected = float(data[data > 0].sum())
+    for spec in (RasterSpec(), RasterSpec(aggregate="h3", h3_resolution=7)):
+        frame, read = read_raster(path, spec, "d")
+        assert frame["value"].sum() == pytest.approx(expected, rel=1e-12) == read.total

@@ -19,7 +19,7 @@ from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.inputs.dasymetric import spread_over_buildings
 from allocator.inputs.osm_districts import read_districts
-from allocator.inputs.osm_features import read_features
+from allocator.inputs.osm_features import osm_file, read_features
 from allocator.inputs.raster import read_raster
 from allocator.scenario.catalog import resolve
 from allocator.scenario.loader import load_scenario
@@ -273,3 +273,25 @@ def test_osm_names_are_escaped_in_the_outputs(tmp_path: Path) -> None:
     assert "alert(1)" in (out / "map.html").read_text(encoding="utf-8")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["services"][0]["before"]["population"] == pytest.approx(float(np.arange(len(pixels)).sum()))
+
+
+def test_osm_network_needs_a_network_file(tmp_path: Path) -> None:
+    scenario = {**BASE, "network": {"source": {"place": "Vaduz, Liechtenstein"}},
+                "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
+                              "candidates": {"osm": "network", "tags": {"amenity": ["school"]}}}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    with pytest.raises(AllocatorError, match="the network is not a file") as info:
+        osm_file(load_scenario(tmp_path / "s.yaml"), "network", "services[0].candidates.osm")
+    assert info.value.field == "services[0].candidates.osm" and "Geofabrik" in info.value.fix
+    (tmp_path / "roads.graphml").write_text("<graphml/>")
+    with pytest.raises(AllocatorError, match="not an OpenStreetMap file"):
+        osm_file(load_scenario(tmp_path / "s.yaml"), "roads.graphml", "districts.osm")
+
+
+def test_a_site_layer_without_source_or_osm_says_what_is_missing(tmp_path: Path) -> None:
+    scenario = {**BASE, "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
+                                      "candidates": {"exclude_existing": False}}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    with pytest.raises(AllocatorError, match="required field is missing: add 'source'") as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert info.value.field == "services[0].candidates"

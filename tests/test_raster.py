@@ -13,7 +13,6 @@ import pytest
 import rasterio
 import yaml
 from conftest import mirrored_env
-from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from allocator.cli import main
@@ -32,13 +31,14 @@ from population_raster import write_population_raster  # noqa: E402
 #: 64 x 64 pixels of 100 m in UTM 35N (Helsinki), origin at the top left
 ORIGIN = (385_000.0, 6_675_000.0)
 CRS = "EPSG:32635"
+TRANSFORM = rasterio.Affine(100.0, 0.0, ORIGIN[0], 0.0, -100.0, ORIGIN[1])
 
 
 def write_tif(path: Path, data: np.ndarray, *, crs: str | None = CRS, nodata: float | None = -99999.0,
               block: int = 16) -> Path:
     """A tiled single-band GeoTIFF of ``data`` (100 m pixels)."""
     profile = {"driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1,
-               "dtype": data.dtype.name, "transform": from_origin(*ORIGIN, 100, 100), "nodata": nodata,
+               "dtype": data.dtype.name, "transform": TRANSFORM, "nodata": nodata,
                "tiled": True, "blockxsize": block, "blockysize": block}
     if crs is not None:
         profile["crs"] = crs
@@ -77,7 +77,7 @@ def test_pixels_keep_every_person_and_are_read_window_by_window(tmp_path, popula
 def test_a_file_in_one_strip_is_read_in_bands_of_rows(tmp_path, population, monkeypatch) -> None:
     path = tmp_path / "strip.tif"
     profile = {"driver": "GTiff", "height": 64, "width": 64, "count": 1, "dtype": "float32", "crs": CRS,
-               "transform": from_origin(*ORIGIN, 100, 100), "nodata": -99999.0, "blockysize": 64, "compress": "deflate"}
+               "transform": TRANSFORM, "nodata": -99999.0, "blockysize": 64, "compress": "deflate"}
     with rasterio.open(path, "w", **profile) as out:
         out.write(population, 1)
     with rasterio.open(path) as src:
@@ -139,7 +139,7 @@ def test_zones_from_the_catalog_through_a_scenario(tmp_path, mirror) -> None:
         scenario = {"name": "zones", "network": {"source": "catalog:helsinki/Helsinki.osm.pbf"},
                     "demand": [{"source": "hel.tif", "raster": {
                         "aggregate": "polygons", "zones": "catalog:helsinki/helsinki_population_grid_2020.gpkg",
-                        "zones_id": "id"}}],
+                        "zones_id": "id", "zones_name": "population"}}],
                     "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
                                   "candidates": {"source": "hel.tif"}}]}
         (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
@@ -147,6 +147,7 @@ def test_zones_from_the_catalog_through_a_scenario(tmp_path, mirror) -> None:
     got = frame.set_index("id")["value"]
     expected = grid.set_index(grid["id"].astype(str))["population"].astype(float)
     assert got.to_dict() == expected[expected > 0].to_dict()
+    assert (frame["name"].astype(float) == frame["value"]).all()   # names from the zones' column (here: population)
     assert frame.attrs["notes"] == ["raster hel.tif: 71,724 people in 92 populated pixels (read in 1 window)"]
 
 
@@ -232,3 +233,27 @@ def test_a_scenario_on_a_raster_and_an_osm_file(tmp_path, mirror) -> None:
     assert "from the road network" in notes
     assert service["before"]["population"] == pytest.approx(71_724)
     assert summary["network"]["ways_read"] > 0 and summary["network"]["edges_kept"] > 1000   # the clipped extract
+
+
+def test_a_bad_raster_in_a_scenario_exits_2_without_a_traceback(tmp_path, population, capsys) -> None:
+    write_tif(tmp_path / "p.tif", population, crs=None)
+    scenario = {"name": "bad", "network": {"source": "none.osm.pbf"}, "demand": [{"source": "p.tif"}],
+                "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
+                              "candidates": {"source": "p.tif"}}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    assert main([str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "p.tif: demand[0].source: the raster has no CRS" in err and "fix: set it" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_fractional_people_are_conserved_to_float_rounding(tmp_path) -> None:
+    """WorldPop-like fractional values: every aggregation keeps the total to 1e-12 relative."""
+    rng = np.random.default_rng(3)
+    data = (rng.random((64, 64)) * 7.3).astype("float64")
+    data[rng.random((64, 64)) < 0.2] = -99999.0
+    path = write_tif(tmp_path / "f.tif", data)
+    expected = float(data[data > 0].sum())
+    for spec in (RasterSpec(), RasterSpec(aggregate="h3", h3_resolution=7)):
+        frame, read = read_raster(path, spec, "d")
+        assert frame["value"].sum() == pytest.approx(expected, rel=1e-12) == read.total

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,7 +47,7 @@ def write_population_raster(polygons: gpd.GeoSeries, population: np.ndarray, pat
     left, top = math.floor(minx / resolution) * resolution, math.ceil(maxy / resolution) * resolution
     width = max(1, math.ceil((maxx - left) / resolution))
     height = max(1, math.ceil((top - miny) / resolution))
-    transform = rasterio.transform.from_origin(left, top, resolution, resolution)
+    transform = rasterio.Affine(resolution, 0.0, left, 0.0, -resolution, top)
     owner = rasterio.features.rasterize(((g, i + 1) for i, g in enumerate(shapes)), out_shape=(height, width),
                                         transform=transform, fill=0, dtype="int32")
     counts = np.bincount(owner.ravel(), minlength=len(shapes) + 1)[1:]
@@ -77,9 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crs", required=True, help="metric CRS of the raster, e.g. EPSG:3879")
     parser.add_argument("--resolution", type=float, required=True, help="pixel size in the CRS's units (metres)")
     args = parser.parse_args(argv)
+    from allocator.errors import AllocatorError
     from allocator.scenario import catalog
 
-    source = catalog.resolve(args.source) if catalog.is_catalog_ref(args.source) else Path(args.source)
+    try:
+        source = catalog.resolve(args.source) if catalog.is_catalog_ref(args.source) else Path(args.source)
+    except AllocatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.h3:
         table = pd.read_csv(source, dtype={args.h3: str})
         polygons = h3_polygons(table, args.h3)

@@ -6,7 +6,8 @@ must be a finite number >= 0. The raster is read one block window at a time
 (``rasterio``'s ``block_windows``, a block larger than
 :data:`MAX_WINDOW_PIXELS` in bands of rows), so a country's 100 m raster is
 never held in memory whole: only the populated pixels of the current window,
-and the running sums per H3 cell or zone.
+and the running sums per H3 cell or zone (GDAL's block cache is capped at
+:data:`GDAL_CACHE_MB` while reading).
 
 Three ways to turn pixels into demand locations (``raster.aggregate``):
 
@@ -23,8 +24,8 @@ Three ways to turn pixels into demand locations (``raster.aggregate``):
     reported, not spread.
 
 No pixel is split, so the locations' populations add up to the raster's
-total exactly (``polygons``: the total less the people outside every zone,
-which the run notes give).
+total exactly, up to the order of float64 additions (``polygons``: the total
+less the people outside every zone, which the run notes give).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ from allocator.scenario.schema import LayerSpec, RasterSpec
 MAX_PIXELS = 200_000
 #: most pixels read at once: a block larger than this (a striped file written as one strip) is read in row bands
 MAX_WINDOW_PIXELS = 1 << 22
+#: GDAL's block cache while reading (MB): decoded blocks are read once, so a small cache bounds memory
+GDAL_CACHE_MB = 64
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def read_raster_layer(path: Path, spec: LayerSpec, field: str,
     if options.zones is not None:
         zone_field = f"{field}.raster.zones"
         zones = read_layer(resolve(options.zones, zone_field) if resolve else Path(options.zones),
-                           LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id),
+                           LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id,
+                                     name_column=options.zones_name),
                            value_column=None, field=zone_field)
     frame, read = read_raster(path, options, field, zones)
     frame.attrs["notes"] = [read.note(path)]
@@ -111,6 +115,12 @@ def read_raster(path: Path, spec: RasterSpec, field: str,
     is needed for ``aggregate: polygons``. The frame has the layer columns
     :data:`allocator.inputs.layers.COLUMNS`.
     """
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _read(path, spec, field, zones)
+
+
+def _read(path: Path, spec: RasterSpec, field: str,
+          zones: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, RasterRead]:
     try:
         src = rasterio.open(path)
     except (RasterioError, OSError) as exc:

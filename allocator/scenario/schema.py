@@ -60,7 +60,10 @@ class LayerSpec(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> LayerSpec:
-        if (self.source is None) == (self.osm is None):
+        if self.source is None and self.osm is None:
+            raise ValueError("required field is missing: add 'source' (a file), or 'osm' with 'tags' "
+                             "(features from OpenStreetMap)")
+        if self.source is not None and self.osm is not None:
             raise ValueError("give 'source' (a file) or 'osm' with 'tags' (features from OpenStreetMap), not both")
         if (self.osm is None) != (self.tags is None):
             raise ValueError("'osm' and 'tags' go together, e.g. osm: network, tags: {amenity: [clinic]}")
@@ -104,6 +107,7 @@ class RasterSpec(Strict):
     zones: str | None = Field(None, description="with aggregate: polygons: the zone polygon file or catalog:<key>")
     zones_layer: str | None = Field(None, description="layer inside the zones GeoPackage")
     zones_id: str | None = Field(None, description="zone id column (default: row number)")
+    zones_name: str | None = Field(None, description="zone display name column")
 
     @model_validator(mode="after")
     def _aggregate_options(self) -> RasterSpec:
@@ -111,8 +115,8 @@ class RasterSpec(Strict):
             raise ValueError("aggregate: h3 and h3_resolution go together (e.g. h3_resolution: 9)")
         if (self.aggregate == "polygons") != (self.zones is not None):
             raise ValueError("aggregate: polygons and zones go together (zones: a polygon file)")
-        if self.zones is None and (self.zones_layer or self.zones_id):
-            raise ValueError("zones_layer and zones_id need zones")
+        if self.zones is None and (self.zones_layer or self.zones_id or self.zones_name):
+            raise ValueError("zones_layer, zones_id and zones_name need zones")
         return self
 
 

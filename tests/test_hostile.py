@@ -936,3 +936,8 @@ def test_fuzz_cache_corruption(damage, tmp_path_factory) -> None:
         assert read.note and not path.exists(), "a bad entry is reported and deleted"
     else:   # only a change that keeps the header's meaning (e.g. a space) may pass
         assert sorted(read.graph.edges(data="travel_time")) == sorted(graph.edges(data="travel_time"))
+
+
+def test_weighted_population_is_bounded_too(tmp_path: Path, capsys) -> None:
+    code, err = cli(tmp_path, _with(SMALL, "demand.0.weight", 1e12), capsys)   # each weight fine, the product not
+    assert_clean_error(code, err, "demand[].weight", "exceeds 1e+12")

@@ -163,7 +163,7 @@ def _parse(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
             if depth > MAX_DEPTH:
                 raise AllocatorError(
                     f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
-                    line=event.start_mark.line + 1, fix="a scenario is a few levels of keys and lists; check the file")
+                    line=event.start_mark.line + 1 if event.start_mark else None, fix="a scenario is a few levels of keys and lists; check the file")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
     loader = yaml.SafeLoader(text)

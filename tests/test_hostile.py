@@ -941,3 +941,18 @@ def test_fuzz_cache_corruption(damage, tmp_path_factory) -> None:
 def test_weighted_population_is_bounded_too(tmp_path: Path, capsys) -> None:
     code, err = cli(tmp_path, _with(SMALL, "demand.0.weight", 1e12), capsys)   # each weight fine, the product not
     assert_clean_error(code, err, "demand[].weight", "exceeds 1e+12")
+
+
+def test_gzip_bomb_and_damaged_gzip_are_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
+    import gzip
+
+    monkeypatch.setenv("ALLOCATOR_MAX_FILE_MB", "1")
+    bomb = tmp_path / "m.csv.gz"
+    bomb.write_bytes(gzip.compress(b"origin,destination,minutes\n" + b"0" * (2 << 20)))
+    assert bomb.stat().st_size < 10_000
+    with pytest.raises(AllocatorError, match="decompresses to more than 1 MB") as info:
+        checked_file(bomb, field="matrix.source")
+    assert info.value.field == "matrix.source" and "ALLOCATOR_MAX_FILE_MB" in info.value.fix
+    bomb.write_bytes(gzip.compress(b"origin,destination,minutes\na,s,1\n")[:-6])
+    with pytest.raises(AllocatorError, match="not a complete gzip file"):
+        checked_file(bomb)

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
-from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, load_scenario
+from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, ScenarioLoader, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
@@ -833,7 +833,7 @@ NUMBER_TEXT = st.one_of(st.sampled_from([".nan", ".NaN", ".inf", "-.inf", ".Inf"
 def test_fuzz_yaml_numbers(dotted: str, value: str, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("num") / "s.yaml"
     path.write_text(yaml.safe_dump(_with(SMALL, dotted, "PLACEHOLDER"), sort_keys=False).replace("PLACEHOLDER", value))
-    parsed = yaml.safe_load(value)
+    parsed = yaml.load(value, Loader=ScenarioLoader)
     error = _load_outcome(path)
     bad = (isinstance(parsed, bool) or not isinstance(parsed, (int, float)) or parsed != parsed
            or abs(parsed) > 1e15)
@@ -956,3 +956,13 @@ def test_gzip_bomb_and_damaged_gzip_are_refused_before_parsing(tmp_path: Path, m
     bomb.write_bytes(gzip.compress(b"origin,destination,minutes\na,s,1\n")[:-6])
     with pytest.raises(AllocatorError, match="not a complete gzip file"):
         checked_file(bomb)
+
+
+@pytest.mark.parametrize("text, number", [("1e6", 1e6), ("2.5E-3", 2.5e-3), ("-1e2", -100.0), ("1_000e1", 10000.0)])
+def test_exponent_numbers_are_numbers(tmp_path: Path, text: str, number: float) -> None:
+    """PyYAML (YAML 1.1) reads 1e6 as text, which strict types would then refuse; scenarios read it as YAML 1.2."""
+    assert yaml.load(f"x: {text}", Loader=ScenarioLoader) == {"x": number}
+    assert "." in text or isinstance(yaml.safe_load(f"x: {text}")["x"], str)
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text().replace("  p: 2\n", "  p: 2\n  budget: 1e6\n"))
+    assert load_scenario(path).spec.services[0].budget == 1e6

@@ -397,7 +397,7 @@ def test_graphml_errors_name_the_graphml(tmp_path: Path, capsys, spo_graph, case
 # --------------------------------------------------------------------------- #
 
 def _entry(cache: Path, mode: str) -> Path:
-    (path,) = cache.glob(f"network-v*-{mode}-*.pickle")
+    (path,) = cache.glob(f"network-v*-{mode}-*.json")
     return path
 
 
@@ -459,6 +459,23 @@ def json_header(entry: Path) -> dict:
         return json.loads(handle.readline())
 
 
+def test_cache_round_trip_is_exact_and_plain_json(tmp_path: Path, spo_pbf: Path) -> None:
+    import json
+
+    from allocator.traveltime.network import load_network
+
+    cache = tmp_path / "cache"
+    fresh, report = load_network(spo_pbf, "walk", cache_dir=cache)
+    cached, again = load_network(spo_pbf, "walk", cache_dir=cache)
+    assert again.from_cache and cached.graph == fresh.graph
+    assert list(cached.nodes(data=True)) == list(fresh.nodes(data=True))
+    assert list(cached.edges(keys=True, data=True)) == list(fresh.edges(keys=True, data=True))   # geometries too
+    assert any("geometry" in d for *_, d in cached.edges(data=True))
+    with _entry(cache, "walk").open("rb") as handle:
+        handle.readline()
+        assert set(json.loads(handle.read())) == {"graph", "nodes", "edges", "report"}
+
+
 def test_cache_files_of_other_formats_are_never_read(tmp_path: Path, spo_pbf: Path) -> None:
     import pickle
 
@@ -470,7 +487,7 @@ def test_cache_files_of_other_formats_are_never_read(tmp_path: Path, spo_pbf: Pa
     bomb.write_bytes(pickle.dumps("never unpickled"))
     _, report = load_network(spo_pbf, "walk", cache_dir=cache)
     header = json_header(_entry(cache, "walk"))
-    assert header["format"] == 2 and header["mode"] == "walk" and len(header["sha256"]) == 64
+    assert header["format"] == 3 and header["mode"] == "walk" and len(header["sha256"]) == 64
     assert bomb.read_bytes() == pickle.dumps("never unpickled") and not report.from_cache
 
 

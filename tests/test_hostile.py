@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
-from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, load_scenario
+from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, ScenarioLoader, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
@@ -397,7 +397,7 @@ def test_graphml_errors_name_the_graphml(tmp_path: Path, capsys, spo_graph, case
 # --------------------------------------------------------------------------- #
 
 def _entry(cache: Path, mode: str) -> Path:
-    (path,) = cache.glob(f"network-v*-{mode}-*.pickle")
+    (path,) = cache.glob(f"network-v*-{mode}-*.json")
     return path
 
 
@@ -459,6 +459,23 @@ def json_header(entry: Path) -> dict:
         return json.loads(handle.readline())
 
 
+def test_cache_round_trip_is_exact_and_plain_json(tmp_path: Path, spo_pbf: Path) -> None:
+    import json
+
+    from allocator.traveltime.network import load_network
+
+    cache = tmp_path / "cache"
+    fresh, report = load_network(spo_pbf, "walk", cache_dir=cache)
+    cached, again = load_network(spo_pbf, "walk", cache_dir=cache)
+    assert again.from_cache and cached.graph == fresh.graph
+    assert list(cached.nodes(data=True)) == list(fresh.nodes(data=True))
+    assert list(cached.edges(keys=True, data=True)) == list(fresh.edges(keys=True, data=True))   # geometries too
+    assert any("geometry" in d for *_, d in cached.edges(data=True))
+    with _entry(cache, "walk").open("rb") as handle:
+        handle.readline()
+        assert set(json.loads(handle.read())) == {"graph", "nodes", "edges", "report"}
+
+
 def test_cache_files_of_other_formats_are_never_read(tmp_path: Path, spo_pbf: Path) -> None:
     import pickle
 
@@ -470,7 +487,7 @@ def test_cache_files_of_other_formats_are_never_read(tmp_path: Path, spo_pbf: Pa
     bomb.write_bytes(pickle.dumps("never unpickled"))
     _, report = load_network(spo_pbf, "walk", cache_dir=cache)
     header = json_header(_entry(cache, "walk"))
-    assert header["format"] == 2 and header["mode"] == "walk" and len(header["sha256"]) == 64
+    assert header["format"] == 3 and header["mode"] == "walk" and len(header["sha256"]) == 64
     assert bomb.read_bytes() == pickle.dumps("never unpickled") and not report.from_cache
 
 
@@ -833,7 +850,7 @@ NUMBER_TEXT = st.one_of(st.sampled_from([".nan", ".NaN", ".inf", "-.inf", ".Inf"
 def test_fuzz_yaml_numbers(dotted: str, value: str, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("num") / "s.yaml"
     path.write_text(yaml.safe_dump(_with(SMALL, dotted, "PLACEHOLDER"), sort_keys=False).replace("PLACEHOLDER", value))
-    parsed = yaml.safe_load(value)
+    parsed = yaml.load(value, Loader=ScenarioLoader)
     error = _load_outcome(path)
     bad = (isinstance(parsed, bool) or not isinstance(parsed, (int, float)) or parsed != parsed
            or abs(parsed) > 1e15)
@@ -936,3 +953,33 @@ def test_fuzz_cache_corruption(damage, tmp_path_factory) -> None:
         assert read.note and not path.exists(), "a bad entry is reported and deleted"
     else:   # only a change that keeps the header's meaning (e.g. a space) may pass
         assert sorted(read.graph.edges(data="travel_time")) == sorted(graph.edges(data="travel_time"))
+
+
+def test_weighted_population_is_bounded_too(tmp_path: Path, capsys) -> None:
+    code, err = cli(tmp_path, _with(SMALL, "demand.0.weight", 1e12), capsys)   # each weight fine, the product not
+    assert_clean_error(code, err, "demand[].weight", "exceeds 1e+12")
+
+
+def test_gzip_bomb_and_damaged_gzip_are_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
+    import gzip
+
+    monkeypatch.setenv("ALLOCATOR_MAX_FILE_MB", "1")
+    bomb = tmp_path / "m.csv.gz"
+    bomb.write_bytes(gzip.compress(b"origin,destination,minutes\n" + b"0" * (2 << 20)))
+    assert bomb.stat().st_size < 10_000
+    with pytest.raises(AllocatorError, match="decompresses to more than 1 MB") as info:
+        checked_file(bomb, field="matrix.source")
+    assert info.value.field == "matrix.source" and "ALLOCATOR_MAX_FILE_MB" in info.value.fix
+    bomb.write_bytes(gzip.compress(b"origin,destination,minutes\na,s,1\n")[:-6])
+    with pytest.raises(AllocatorError, match="not a complete gzip file"):
+        checked_file(bomb)
+
+
+@pytest.mark.parametrize("text, number", [("1e6", 1e6), ("2.5E-3", 2.5e-3), ("-1e2", -100.0), ("1_000e1", 10000.0)])
+def test_exponent_numbers_are_numbers(tmp_path: Path, text: str, number: float) -> None:
+    """PyYAML (YAML 1.1) reads 1e6 as text, which strict types would then refuse; scenarios read it as YAML 1.2."""
+    assert yaml.load(f"x: {text}", Loader=ScenarioLoader) == {"x": number}
+    assert "." in text or isinstance(yaml.safe_load(f"x: {text}")["x"], str)
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text().replace("  p: 2\n", "  p: 2\n  budget: 1e6\n"))
+    assert load_scenario(path).spec.services[0].budget == 1e6

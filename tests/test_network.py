@@ -186,18 +186,18 @@ def test_mode_without_roads_is_an_error(tmp_path):
 
 def test_cache_hit_and_corrupt_cache_rebuilt(spo_pbf, tmp_path):
     graph, first = load_network(spo_pbf, "drive", cache_dir=tmp_path)
-    (cache_file,) = tmp_path.glob("*.pickle")
+    (cache_file,) = tmp_path.glob("network-*")
     cached, second = load_network(spo_pbf, "drive", cache_dir=tmp_path)
     assert not first.from_cache and second.from_cache
     assert cached.number_of_nodes() == graph.number_of_nodes()
     assert cached.number_of_edges() == graph.number_of_edges()
     assert second.seconds < first.seconds
-    cache_file.write_bytes(b"not a pickle")
+    cache_file.write_bytes(b"not a cache file")
     rebuilt, third = load_network(spo_pbf, "drive", cache_dir=tmp_path)
     assert not third.from_cache and rebuilt.number_of_edges() == graph.number_of_edges()
     assert load_network(spo_pbf, "drive", cache_dir=tmp_path)[1].from_cache
     load_network(spo_pbf, "walk", cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.pickle"))) == 2  # keyed by mode too
+    assert len(list(tmp_path.glob("network-*"))) == 2  # keyed by mode too
 
 
 def test_graphml_round_trip(tiny_osm, tmp_path):

@@ -329,7 +329,7 @@ def test_network_cache_follows_file_content_and_survives_corruption(tmp_path: Pa
     li, report = load_network(pbf, "walk", cache_dir=cache)
     assert not report.from_cache, "a changed file is never served from the cache"
     assert li.number_of_nodes() != spo.number_of_nodes()
-    for file in cache.glob("*.pickle"):  # network-v2-*.pickle (a header, then the payload)
+    for file in cache.glob("network-*"):  # network-v3-*.json (a header, then the payload)
         file.write_bytes(b"\x80\x05garbage")
     again, report = load_network(pbf, "walk", cache_dir=cache)
     assert not report.from_cache and again.number_of_nodes() == li.number_of_nodes()

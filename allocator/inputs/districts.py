@@ -52,7 +52,8 @@ def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
             polygons = gpd.read_file(path, layer=spec.layer)
         except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
             raise AllocatorError(f"cannot read the district polygons ({exc})", file=scenario.path,
-                                 field="districts.source") from None
+                                 field="districts.source", fix="give a GeoPackage, GeoJSON, Shapefile or FlatGeobuf of "
+                                 "polygons (and, for a GeoPackage, its 'layer')") from None
     if polygons.crs is None:
         raise AllocatorError("the district layer has no CRS", file=scenario.path, field="districts.source",
                              fix="save the polygons with a coordinate reference system")

@@ -5,13 +5,17 @@ runs out, a directory or a symlink loop fails deep inside a parser with an
 unrelated message.  :func:`checked_file` turns all of these into an
 :class:`~allocator.errors.AllocatorError` naming the file, before any reader
 opens it; every reader (scenario YAML, CSV and vector layers, road networks,
-travel-time matrices, rasters) calls it first.
+travel-time matrices, rasters) calls it first.  A ``.gz`` file is also
+decompressed once, without keeping the data, to check that it is complete
+and that its content is under the same cap (no decompression bomb).
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
+import zlib
 from pathlib import Path
 
 from allocator.errors import AllocatorError
@@ -59,7 +63,25 @@ def checked_file(path: str | Path, *, field: str | None = None, max_bytes: int |
             file=path, field=field,
             fix=f"check that this is the right file; for a larger data file set {MAX_FILE_ENV}"
                 if max_bytes is None else "check that this is the right file (a scenario is a short YAML file)")
+    if path.name.lower().endswith(".gz"):
+        _check_gzip(path, cap, field)
     return path
+
+
+def _check_gzip(path: Path, cap: int, field: str | None) -> None:
+    """A ``.gz`` file must decompress completely to at most ``cap`` bytes (no decompression bomb)."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                total += len(chunk)
+                if total > cap:
+                    raise AllocatorError(
+                        f"the file decompresses to more than {cap / (1 << 20):,.0f} MB", file=path, field=field,
+                        fix=f"check that this is the right file; for a larger data file set {MAX_FILE_ENV}")
+    except (OSError, EOFError, zlib.error) as exc:   # BadGzipFile is an OSError
+        raise AllocatorError(f"the file is not a complete gzip file ({exc})", file=path, field=field,
+                             fix="download or compress it again") from None
 
 
 def read_text(path: str | Path, *, field: str | None = None, max_bytes: int = MAX_SCENARIO_BYTES) -> str:

@@ -115,6 +115,11 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
     allrows["_key"] = pd.factorize(pd.Series(key, dtype=object))[0]
     first = allrows.drop_duplicates("_key").set_index("_key")
     first["value"] = allrows.groupby("_key")["value"].sum()
+    if not (first["value"] <= MAX_VALUE).all():
+        raise AllocatorError(
+            f"the weighted demand of a location exceeds {MAX_VALUE:g} (at most {first['value'].max():g})",
+            field="demand[].weight / services[].demand_weights",
+            fix="check the layers' weights: weight x population must stay a count of people")
     if first["id"].duplicated().any():
         first["id"] = [f"{i}" if n == 0 else f"{i}~{n}" for i, n in
                        zip(first["id"], first.groupby("id").cumcount(), strict=True)]

@@ -8,6 +8,7 @@ closest valid key as a suggestion.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,16 @@ from allocator.errors import AllocatorError
 from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
 from allocator.scenario import catalog
 from allocator.scenario.schema import Scenario
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e6`` as a number as YAML 1.2 does (YAML 1.1 needs ``1.0e6``)."""
+
+
+ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 #: deepest nesting of lists and mappings a scenario may have
 MAX_DEPTH = 50
@@ -157,16 +168,16 @@ def _parse(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
     gigabytes of memory.  A key given twice in one mapping is an error.
     """
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=ScenarioLoader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
                 raise AllocatorError(
                     f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
-                    line=event.start_mark.line + 1, fix="a scenario is a few levels of keys and lists; check the file")
+                    line=event.start_mark.line + 1 if event.start_mark else None, fix="a scenario is a few levels of keys and lists; check the file")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
-    loader = yaml.SafeLoader(text)
+    loader = ScenarioLoader(text)
     try:
         node = loader.get_single_node()
         expanded = _expanded_size(node, {})

@@ -1,37 +1,38 @@
-"""The prepared-network cache: one verified file per network source, mode and rule version, written atomically.
+"""The prepared-network cache: one verified JSON file per network source, mode and rule version, written atomically.
 
 A cache file (format :data:`CACHE_FORMAT`, which is also in its name, so
 files of other formats are never read) is one line of JSON, the header, then
 the payload::
 
-    {"format": 2, "source_key": ..., "mode": "walk", "rules_version": 1, "sha256": ..., "bytes": ...}\\n
-    <the pickled (graph, report)>
+    {"format": 3, "source_key": ..., "mode": "walk", "rules_version": 1, "sha256": ..., "bytes": ...}\n
+    {"graph": {...}, "nodes": [[id, {attrs}], ...], "edges": [[u, v, key, {attrs}], ...], "report": {...}}
 
-The payload is unpickled only when its length and sha256 match the header
-and the header's source key, mode and rule version are the ones asked for:
-a flipped bit, a truncated file or a file copied from another mode or source
-is rebuilt (with a note), never used.  Pickle stays the payload because the
-graph's edges carry shapely geometries and OSM tag lists that a plain array
-format would not round-trip; the sha256 check means only a file this module
-wrote in full is ever unpickled.
+The payload is decoded only when its length and sha256 match the header and
+the header's source key, mode and rule version are the ones asked for: a
+flipped bit, a truncated file or a file copied from another mode or source is
+rebuilt (with a note), never used.  The payload is plain JSON (edge
+geometries as coordinate lists), so reading a cache file cannot run code; a
+graph with attribute values JSON cannot hold is simply not cached.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
+from shapely.geometry import LineString
 
 from allocator.errors import AllocatorError
 from allocator.traveltime.network import RULES_VERSION, NetworkReport
 
 #: bump when the file layout changes; part of the file name
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _HEADER_MAX = 4096   # bytes of the JSON header line
 
 
@@ -72,7 +73,7 @@ def cache_folder(folder: Path) -> Path:
 def cache_file(cache_dir: Path, key: CacheKey) -> Path:
     """Where the prepared graph of this key lives."""
     digest = hashlib.sha256(f"{key.source_key}|{key.mode}|{key.rules_version}".encode()).hexdigest()
-    return cache_dir / f"network-v{CACHE_FORMAT}-{key.mode}-{digest[:24]}.pickle"
+    return cache_dir / f"network-v{CACHE_FORMAT}-{key.mode}-{digest[:24]}.json"
 
 
 def read_cache(path: Path, key: CacheKey) -> CacheRead:
@@ -82,11 +83,11 @@ def read_cache(path: Path, key: CacheKey) -> CacheRead:
     problem = _verified_payload(path, key)
     if isinstance(problem, bytes):
         try:
-            graph, report = pickle.loads(problem)
-            if isinstance(graph, nx.MultiDiGraph) and isinstance(report, NetworkReport) and report.mode == key.mode:
+            graph, report = _decode(problem)
+            if report.mode == key.mode:
                 return CacheRead(graph, report)
-            problem = "it holds something else than a prepared network"
-        except Exception:  # noqa: BLE001 -- a verified payload from another version of the classes
+            problem = f"it holds the {report.mode} network"
+        except (ValueError, TypeError, KeyError):   # a verified payload of another version of the classes
             problem = "its content no longer loads"
     discard(path)
     return CacheRead(note=f"cache file {path.name} was discarded and the network rebuilt: {problem}")
@@ -118,9 +119,12 @@ def discard(path: Path) -> None:
 
 
 def write_cache(path: Path, key: CacheKey, graph: nx.MultiDiGraph, report: NetworkReport) -> None:
-    """Write the prepared graph atomically, so a crash never leaves half a file; a cache that cannot be
-    written (disk full) is skipped, since it only saves time."""
-    payload = pickle.dumps((graph, report), protocol=pickle.HIGHEST_PROTOCOL)
+    """Write the prepared graph atomically, so a crash never leaves half a file; a graph JSON cannot hold,
+    or a cache that cannot be written (disk full), is skipped, since the cache only saves time."""
+    try:
+        payload = _encode(graph, report)
+    except (TypeError, ValueError):
+        return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("wb") as handle:
@@ -129,3 +133,29 @@ def write_cache(path: Path, key: CacheKey, graph: nx.MultiDiGraph, report: Netwo
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+_LINE = "__linestring__"
+
+
+def _encode(graph: nx.MultiDiGraph, report: NetworkReport) -> bytes:
+    def value(v: Any) -> Any:
+        if isinstance(v, LineString):
+            return {_LINE: [list(c) for c in v.coords]}
+        raise TypeError(f"cannot cache a {type(v).__name__}")
+
+    doc = {"graph": graph.graph, "nodes": [[n, d] for n, d in graph.nodes(data=True)],
+           "edges": [[u, v, k, d] for u, v, k, d in graph.edges(keys=True, data=True)],
+           "report": dataclasses.asdict(report)}
+    return json.dumps(doc, default=value, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _decode(payload: bytes) -> tuple[nx.MultiDiGraph, NetworkReport]:
+    def hook(d: dict) -> Any:
+        return LineString(d[_LINE]) if _LINE in d and len(d) == 1 else d
+
+    doc = json.loads(payload, object_hook=hook)
+    graph = nx.MultiDiGraph(**doc["graph"])
+    graph.add_nodes_from((n, d) for n, d in doc["nodes"])
+    graph.add_edges_from((u, v, k, d) for u, v, k, d in doc["edges"])
+    return graph, NetworkReport(**doc["report"])

@@ -67,7 +67,7 @@ Travel times are computed on the raw segments, then the topology is simplified
 with ``osmnx.simplify_graph`` (summing ``length`` and ``travel_time``, so both
 are preserved exactly) and only the largest strongly connected component is
 kept: every node can reach every other one, so no travel time is infinite for
-want of a way back.  With ``cache_dir`` the prepared graph is cached (verified, see :mod:`.cache`), keyed by
+want of a way back.  With ``cache_dir`` the prepared graph is cached as verified JSON (:mod:`.cache`), keyed by
 the source's sha256, the mode and :data:`RULES_VERSION`.
 """
 

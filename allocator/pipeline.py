@@ -31,6 +31,7 @@ from allocator.evaluate.facilities import facility_rows, served
 from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers, read_layer
+from allocator.inputs.place_names import StreetIndex, district_labels, name_sites
 from allocator.inputs.sites import candidate_sites, existing_sites
 from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
 from allocator.scenario.loader import LoadedScenario
@@ -91,9 +92,10 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     times = open_source(scenario, log)
     timings[times.timing_key] = time.perf_counter() - t0
 
-    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log)
+    streets = getattr(times, "streets", None)
+    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log, streets)
                 for i, service in enumerate(spec.services)]
-    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings)
+    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings, streets=streets)
 
 
 def solve(prepared: PreparedRun, solver: SolverSpec) -> list[Solution]:
@@ -117,13 +119,15 @@ def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: Solver
     for prep, solution in zip(prepared.services, solutions, strict=True):
         t0 = time.perf_counter()
         results.append(_result(prep, solution, log))
+        name_sites(results[-1].facilities, results[-1].demand, prepared.streets)
         equity.attach(scenario, results[-1])
         timings[f"service_{prep.service.name}_s"] = time.perf_counter() - t0 + prep.seconds
     used = {"name": "HiGHS (highspy, through PuLP)", "time_limit_s": solver.time_limit_s,
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
             "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0,
             "round_s": solver.round_s}
-    return RunResult(scenario=scenario, network=prepared.network, services=results, timings=timings, solver=used)
+    return RunResult(scenario=scenario, network=prepared.network, services=results, timings=timings, solver=used,
+                     streets=prepared.streets)
 
 
 def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
@@ -134,7 +138,8 @@ def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | N
 
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-             times: TravelTimeSource, round_s: float, log: Callable[[str], None]) -> PreparedService:
+             times: TravelTimeSource, round_s: float, log: Callable[[str], None],
+             streets: StreetIndex | None = None) -> PreparedService:
     """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
     t_start = time.perf_counter()
     spec = scenario.spec
@@ -166,6 +171,7 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if spec.districts is not None:   # once, for district floors and the equity block
         demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
+        demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], streets)
     return PreparedService(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                      time.perf_counter() - t_start)
 

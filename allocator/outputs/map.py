@@ -455,8 +455,12 @@ def _symbol_marker(status: str) -> folium.Marker:
 
 
 def _facility_popup(row: dict[str, Any], kind: str) -> str:
-    """Escaped HTML for one facility: name, type, status, count, assigned population, mean travel time."""
-    cells = [("name", row["name"]), ("type", kind), ("status", row["status"]), ("count", row["count"])]
+    """Escaped HTML for one facility: its place label, id, coordinates, district, type, status, count, people, time."""
+    place = row.get("place") or row["name"]
+    cells = [("id", row.get("id", "")), ("at", f"{float(row['lat']):.5f}, {float(row['lon']):.5f}" if "lat" in row else "")]
+    if row.get("district"):
+        cells.append(("district", row["district"]))
+    cells += [("type", kind), ("status", row["status"]), ("count", row["count"])]
     if "assigned_population" in row:
         cells.append(("assigned population", count(row["assigned_population"])))
     if "mean_time_min" in row:
@@ -468,7 +472,7 @@ def _facility_popup(row: dict[str, Any], kind: str) -> str:
     elif row.get("upgraded") in (True, np.True_):
         cells.append(("upgraded", "yes"))
     body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in cells)
-    return f"<table>{body}</table>"
+    return f"<b>{html.escape(str(place))}</b><table>{body}</table>"
 
 
 def pct(value: Any) -> str:

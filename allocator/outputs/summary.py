@@ -100,7 +100,8 @@ def plan_changes(s: ServiceResult) -> dict:
 
 
 def _site_list(rows) -> list[dict]:
-    return [{"id": r.id, "name": r.name, "lon": round(r.lon, 6), "lat": round(r.lat, 6)} for r in rows.itertuples()]
+    return [{"id": r.id, "name": r.name, "place": getattr(r, "place", r.name), "district": getattr(r, "district", ""),
+             "lon": round(r.lon, 6), "lat": round(r.lat, 6)} for r in rows.itertuples()]
 
 
 def _service_summary(s: ServiceResult) -> dict:

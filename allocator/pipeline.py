@@ -216,9 +216,10 @@ def _plan_service(prep: PreparedService) -> PlanService:
     floors = []
     if service.district_floor is not None:
         names = prep.demand["district_name"]
-        for _key, part in prep.demand.groupby("district", sort=True):
+        for key, part in prep.demand.groupby("district", sort=True):
             mask = prep.demand.index.isin(part.index)
-            floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
+            name = names[part.index[0]]
+            floors.append(Floor(mask, service.district_floor, f"district {key}" + (f" ({name})" if name != key else "")))
     return PlanService(
         name=service.name, objective=objective(service.objective).plan_model, cost=prep.model_cost, weight=prep.population,
         sites=Sites(kept=existing & ~closable, closable=closable, open_cost=column("open_cost", 1.0),

@@ -47,8 +47,10 @@ def test_districts_get_labels_and_sites_their_district() -> None:
                            "lat": [0.0001, 0.0001, 0.0501, -0.2]})
     keys = pd.Series(["A", "A", "B", "C"])
     named = district_labels(demand, keys, pd.Series(["A", "A", "Bairro B", "C"]), streets)
-    assert list(named) == ["around Main Street [A]", "around Main Street [A]", "Bairro B", "south-west 1 [C]"]
+    assert list(named) == ["around Main Street", "around Main Street", "Bairro B", "south-west 1"]
     assert all(n != k for n, k in zip(named, keys))
+    twice = district_labels(demand, pd.Series(["A", "D", "B", "C"]), pd.Series(["A", "D", "Bairro B", "C"]), streets)
+    assert list(twice[:2]) == ["around Main Street [A]", "around Main Street [D]"]
     demand["district_name"] = named
     sites = pd.DataFrame({"name": [""], "lon": [0.0506], "lat": [0.0502]})
     name_sites(sites, demand, streets)

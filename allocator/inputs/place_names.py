@@ -91,7 +91,7 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
     A district whose name is its key (H3 parents, a code column) is named by
     the streets at its population centre, "around Avenida X"; without a road
     network, by its compass sector from the study area's centre and its rank by
-    population ("north-east 2"). The key stays in brackets so it can be looked up.
+    population ("north-east 2"). Two districts with one label keep their keys in brackets.
     """
     pop = demand["population"].to_numpy(float)
     lon, lat = demand["lon"].to_numpy(float), demand["lat"].to_numpy(float)
@@ -109,12 +109,13 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
         at = np.argmin((lon[rows] - cx) ** 2 + (lat[rows] - cy) ** 2)
         street = streets.label(float(lon[rows][at]), float(lat[rows][at])) if streets is not None else ""
         if street:
-            labels[key] = f"around {street.split(', near ')[0]} [{key}]"
+            labels[key] = f"around {street.split(', near ')[0]}"
         else:
             sector = compass(cx - mid[0], cy - mid[1])
             sectors[sector] = sectors.get(sector, 0) + 1
-            labels[key] = f"{sector} {sectors[sector]} [{key}]"
-    # two districts around the same street are told apart by their keys already
+            labels[key] = f"{sector} {sectors[sector]}"
+    taken = pd.Series(list(labels.values())).value_counts()
+    labels = {k: f"{v} [{k}]" if taken[v] > 1 else v for k, v in labels.items()}   # same street: the key tells apart
     return pd.Series([labels.get(k, n) for k, n in zip(keys, names)], index=keys.index, dtype=str)
 
 

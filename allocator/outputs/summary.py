@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from allocator import ATTRIBUTION, __version__
+from allocator import __version__
+from allocator.outputs.sources import attributions
 from allocator.results import RunResult, ServiceResult
-from allocator.scenario.catalog import load_catalog
 
 SUMMARY_SCHEMA = "allocator.summary/2"
 _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
@@ -27,7 +27,7 @@ def summary(result: RunResult) -> dict:
         **_travel_times(result),
         **_shared_budget(result),
         "services": [_service_summary(s) for s in result.services],
-        "attribution": _attributions(),
+        "attribution": attributions(result.scenario),
         "timings": timings(result),
     })
 
@@ -127,12 +127,6 @@ def _service_summary(s: ServiceResult) -> dict:
         "notes": s.notes,
         "equity": s.equity,   # allocator.evaluate.equity.service_equity: overall, districts, targets, lorenz
     }
-
-
-def _attributions() -> list[str]:
-    lines = {ATTRIBUTION}
-    lines.update(d.attribution for d in load_catalog().values())
-    return sorted(lines)
 
 
 def json_safe(value):

@@ -47,6 +47,7 @@ class LayerSpec(Strict):
     lon: str | None = Field(None, description="longitude column (WGS84), with lat")
     lat: str | None = Field(None, description="latitude column (WGS84), with lon")
     name_column: str | None = Field(None, description="column of display names")
+    attribution: str | None = Field(None, description="credit line for this file, shown in the report and summary")
 
     @model_validator(mode="after")
     def _lon_lat_together(self) -> LayerSpec:

@@ -102,7 +102,38 @@ def test_comparison(runs) -> None:
     assert (objective["spo_equity"], objective["spo_median"]) == ("max_coverage", "p_median")
     # both scenarios are measured on the same targets (the union) and districts
     assert frame["metric"].str.startswith("target: ").sum() == 2 * 4
-    assert (out / "compare" / "comparison.html").read_text(encoding="utf-8").count("<table") == 1
+    page = (out / "compare" / "comparison.html").read_text(encoding="utf-8")
+    assert page.count("<table") == 2                      # targets first, then the metrics
+    assert page.index("Targets") < page.index("Access and inequality")
+
+
+def test_comparison_page_helps_choose(runs) -> None:
+    out, _ = runs
+    folder = out / "compare"
+    page = (folder / "comparison.html").read_text(encoding="utf-8")
+    text = _text(folder / "comparison.html")
+    for code in ("max_coverage", "p_median", "E2SFCA access (per 10,000)"):
+        assert code not in text, code                    # no model codes; the E2SFCA mean equals the 2SFCA mean
+    assert "Question answered" in text and "the shortest average trip" in text
+    equity = json.loads((out / "spo_equity" / "summary.json").read_text())["services"][0]
+    median = json.loads((out / "spo_median" / "summary.json").read_text())["services"][0]
+    d = equity["after"]["within"] - median["after"]["within"]
+    if abs(d) > 0.5:   # the sentence states the computed difference, in people
+        assert f"{abs(d):,.0f} more residents within 8 minutes" in text
+    for table in re.findall(r"<table.*?</table>", page, flags=re.S):
+        header = re.findall(r"<th>(.*?)</th>", table)
+        assert header.count("Before (all plans)") == 1 and len(header) == 4
+    # the better after-value of the share within T is highlighted, and only that one
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page) if r.startswith("<td>Share within 8 min</td>"))
+    cells = re.findall(r"<td( class='best')?>([\d.]+)%</td>", row)
+    values = [float(v) for _, v in cells[1:]]
+    marked = [bool(c) for c, _ in cells[1:]]
+    assert marked == [v == max(values) and min(values) != max(values) for v in values]
+    for link in re.findall(r"href='([^']+)'", page):
+        assert (folder / link).resolve().is_file(), link
+    assert page.count("class='map-link'") == 2 and page.count("class='report-link'") == 2
+    assert "Sites both plans choose" in text or "The plans share no new site" in text
+    assert "class='chart'" in page
 
 
 def test_labels_cover_both_languages() -> None:

@@ -106,15 +106,39 @@ OVERALL_KEYS = ("within_share", "mean_min", "median_min", "p90_min", "max_min", 
 SHARES = {"within_share", "underserved_share"}
 
 
+#: Simplified Chinese fonts, best first, by family name (fonts-noto-cjk gives the first)
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Noto Serif CJK SC")
+
+
+def _fontconfig(*args: str) -> str:
+    try:
+        return subprocess.run(["fc-list", *args], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """A font family name for Chinese figure labels, or None when none is installed."""
-    try:
-        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    families = [line.split(",")[0].strip() for line in out.splitlines() if line.strip()]
-    return families[0] if families else None
+    """The Simplified Chinese font family for figure labels (:data:`CJK_FONTS`), or None when none is installed.
+
+    Chosen by name, never "the first CJK font" (a Japanese serif draws Chinese
+    badly). matplotlib keeps its own cached font list; a font installed after
+    that list was built is added to it from fontconfig's file.
+    """
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in known), None)
+    if found:
+        return found
+    for name in CJK_FONTS:   # installed, but missing from matplotlib's stale list
+        files = {line.split(":")[0] for line in _fontconfig(f"{name}:style=Regular", "file").splitlines() if line}
+        for path in files:
+            font_manager.fontManager.addfont(path)
+        if name in {f.name for f in font_manager.fontManager.ttflist}:
+            return name
+    return None
 
 
 def translate(lang: str, key: str, **kw) -> str:
@@ -152,7 +176,7 @@ def target_text(x: dict, lang: str, t: float) -> str:
 # The decision brief's words (report.html's first screen, caveats, method, data, appendix) and the comparison's.
 BRIEF = {
     "en": {
-        "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
+        "colon": ": ", "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
         "upgrade": "upgrade these {n}", "no_change": "No new {what}: the plan keeps the {what} as they are",
         "lead": "Together they bring {gain:,.0f} more {people} within {t:g} minutes ({b} → {a} of {total:,.0f}); "
                 "{left:,.0f} {people} stay beyond {t:g} minutes.",
@@ -203,7 +227,7 @@ BRIEF = {
         "a_tail": "90th percentile trip: nine people in ten travel at most this long.",
         "people_default": "people", "sites_word": "sites",
         "t_min": "{v} min",
-        "c_targets": "Targets", "c_before": "Before (all plans)", "c_better": "better",
+        "c_targets": "Targets", "c_question": "Question answered", "c_before": "Before (all plans)", "c_better": "better",
         "c_sentence_cover": "{a} brings {d:,.0f} more {people} within {t:g} minutes than {b}",
         "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes ({b}: {y:.0f})",
         "c_tie": "{a} and {b} are equal on people within {t:g} minutes and on the longest trip.",
@@ -214,7 +238,7 @@ BRIEF = {
         "c_site_count": "{n} sites",
     },
     "zh": {
-        "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
+        "colon": "：", "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
         "no_change": "不新建{what}：方案保持现有{what}不变",
         "lead": "合计使 {t:g} 分钟内可达的{people}增加 {gain:,.0f} 人（{b} → {a}，共 {total:,.0f} 人）；"
                 "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟。",
@@ -259,7 +283,7 @@ BRIEF = {
         "a_tail": "出行时间第 90 百分位：十人中有九人的出行时间不超过此值。",
         "people_default": "居民", "sites_word": "设施",
         "t_min": "{v} 分钟",
-        "c_targets": "目标", "c_before": "规划前（各方案相同）", "c_better": "更优",
+        "c_targets": "目标", "c_question": "回答的问题", "c_before": "规划前（各方案相同）", "c_better": "更优",
         "c_sentence_cover": "{a} 比 {b} 多使 {d:,.0f} 名{people}进入 {t:g} 分钟范围",
         "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟）",
         "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数和最长出行时间上相同。",

@@ -200,7 +200,8 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
 
 # --- figures ------------------------------------------------------------------------------------
 
-def _png(fig) -> str:
+def png_data(fig) -> str:
+    """A matplotlib figure as base64 PNG text (the figure is closed)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -233,7 +234,7 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
                     label=f"{L(when)} (Gini {g:.3f})" if g is not None else L(when))
         ax.set(xlabel=L("lorenz_x"), ylabel=L("lorenz_y"), xlim=(0, 1), ylim=(0, 1), title=L("lorenz_title"))
         ax.legend(loc="upper left", frameon=False)
-        out.append((translate(lang, "lorenz_title"), _png(fig)))
+        out.append((translate(lang, "lorenz_title"), png_data(fig)))
 
         fig, ax = plt.subplots(figsize=(6.2, 4.2))
         pop = s.demand["population"].to_numpy(float)
@@ -248,7 +249,7 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
         ax.set(xlabel=L("hist_x"), ylabel=people if people and flang == lang else L("hist_y"), title=L("hist_title"))
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.legend(frameon=False)
-        out.append((translate(lang, "hist_title"), _png(fig)))
+        out.append((translate(lang, "hist_title"), png_data(fig)))
 
         districts = s.equity.get("districts")
         if districts:
@@ -263,7 +264,7 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
             ax.set_yticks(y, [str(n)[:34] for n in table["district_name"]], fontsize=8)
             ax.set(xlim=(0, 100), xlabel="%", title=L("bars_title", t=t))
             ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.0 / (len(table) + 4)), ncol=2)
-            out.append((translate(lang, "bars_title", t=t), _png(fig)))
+            out.append((translate(lang, "bars_title", t=t), png_data(fig)))
     return out
 
 
@@ -365,7 +366,7 @@ def decision_brief(result, s, lang: str) -> str:
     targets = s.equity.get("targets") or []
     if targets:
         met = sum(bool(x["met_after"]) for x in targets)
-        items = [f"{status_html(lang, x['met_after'])} {e(target_text(x, lang, t))}: "
+        items = [f"{status_html(lang, x['met_after'])} {e(target_text(x, lang, t))}{e(L('colon'))}"
                  f"{e(_target_value(x, lang))}" for x in targets]
         parts.append(f"<h3>{e(L('targets_state', k=met, n=len(targets)))}</h3>{_ul(items)}")
     else:
@@ -446,7 +447,7 @@ def service_section(result, s, lang: str) -> str:
     t = s.service.threshold_min
     people = people_of(result, s, lang)
     ov = {"before": {**s.before, **s.equity["overall"]["before"]}, "after": {**s.after, **s.equity["overall"]["after"]}}
-    parts = [f"<h2>{e(s.service.name)}: {e(L('details'))} <small class='sub'>"
+    parts = [f"<h2>{e(s.service.name)}{e(L('colon'))}{e(L('details'))} <small class='sub'>"
              f"({e(L('threshold', t=t))})</small></h2>",
              f"<h3>{e(L('summary'))}</h3><ul class='summary'>"
              + "".join(f"<li>{e(x)}</li>" for x in summary_sentences(s, lang, people)) + "</ul>"]
@@ -519,7 +520,7 @@ def plain_note(note: str) -> str:
 def caveats_section(result, lang: str) -> str:
     """Every note of the run on its data and reach, per service, in plain words."""
     L = functools.partial(translate, lang)
-    items = [f"<b>{e(s.service.name)}</b>: {e(plain_note(n))}" for s in result.services for n in s.notes
+    items = [f"<b>{e(s.service.name)}</b>{e(L('colon'))}{e(plain_note(n))}" for s in result.services for n in s.notes
              if not _SOLVER_NOTE.match(n)]
     return f"<h2>{e(L('caveats'))}</h2>" + (_ul(items) if items else f"<p>{e(L('no_caveats'))}</p>")
 
@@ -540,7 +541,7 @@ def method_section(result, lang: str) -> str:
         status = L("m_status", status=sol.status, gap=gap, s=sol.solve_seconds, d=s.matrix_shape[0],
                    k=s.matrix_shape[1])
         solver_notes = " ".join(plain_note(n) + "." for n in s.notes if _SOLVER_NOTE.match(n))
-        items.append(f"<b>{e(s.service.name)}</b>: {e(L('m_objective', words=objective_words(result, s, lang)))} "
+        items.append(f"<b>{e(s.service.name)}</b>{e(L('colon'))}{e(L('m_objective', words=objective_words(result, s, lang)))} "
                      f"{e(status)} {e(solver_notes)}")
     spec = result.scenario.spec
     if spec.network is not None:
@@ -583,7 +584,7 @@ def render_report(result, lang: str | None = None) -> str:
     """The whole report.html text of one run."""
     spec = result.scenario.spec
     lang = lang or spec.language
-    title = f"{translate(lang, 'report')}: {spec.title or spec.name}"
+    title = f"{translate(lang, 'report')}{translate(lang, 'colon')}{spec.title or spec.name}"
     body = "\n".join(part for part in (section(result, lang) for section in SECTIONS) if part)
     return html_page(title, spec.description or "", body, lang, footer_lines(lang, result.scenario))
 

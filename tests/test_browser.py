@@ -89,6 +89,15 @@ def _open(browser, path: Path):
     return page, errors, dialogs
 
 
+#: how many vector layers (cells, outlines, circles, facilities) the map draws now
+DRAWN = """() => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    let n = 0;
+    map.eachLayer(l => { if (l instanceof L.Path || l instanceof L.Marker) n++; });
+    return n;
+}"""
+
+
 def _facility_point(page, needle: str) -> tuple[float, float]:
     """Screen position of the first facility whose popup text contains ``needle``."""
     return page.evaluate(
@@ -109,6 +118,8 @@ def _facility_point(page, needle: str) -> tuple[float, float]:
 
 def test_map_layers_popups_and_screenshot(browser, run_dir: Path) -> None:
     page, errors, dialogs = _open(browser, run_dir / "map.html")
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0   # collapsed: never over a popup
+    page.hover(".leaflet-control-layers")
     control = page.inner_text(".leaflet-control-layers")
     for layer in LAYERS:
         assert layer in control
@@ -117,20 +128,23 @@ def test_map_layers_popups_and_screenshot(browser, run_dir: Path) -> None:
     assert page.locator(".leaflet-control-scale").count() == 1
     assert "OpenStreetMap" in page.inner_text("#allocator-attribution")
 
-    paths = page.locator("svg path.leaflet-interactive")
-    shown = paths.count()
-    for layer in ("clinics — change (after − before)", "clinics — catchments", "clinics — underserved before (> 8 min)"):
+    page.wait_for_function(f"() => ({DRAWN})() > 0")
+    shown = page.evaluate(DRAWN)
+    for layer in ("clinics — catchments", "clinics — underserved before (> 8 min)",
+                  "clinics — where the underserved people are"):
         page.get_by_label(layer).check()
-        assert paths.count() > shown, layer
+        page.wait_for_function(f"() => ({DRAWN})() > {shown}")
         page.get_by_label(layer).uncheck()
-        assert paths.count() == shown, layer
+        page.wait_for_function(f"() => ({DRAWN})() === {shown}")
+    page.mouse.move(5, 450)
 
     # A new facility: its popup shows the people it serves and their mean time.
     page.locator(".allocator-new").first.click()
     page.wait_for_selector(".leaflet-popup-content")
     popup = page.inner_text(".leaflet-popup-content")
-    assert "assigned population" in popup and "mean travel time" in popup and "new" in popup
-    people = int(popup.split("assigned population")[1].split()[0].replace(",", ""))
+    assert "people served" in popup and "mean travel time" in popup and "new" in popup
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0   # a popup collapses the layer list
+    people = int(popup.split("people served")[1].split()[0].replace(",", ""))
     assert people > 0
 
     # An existing facility whose name is a script tag: shown as text, never run.
@@ -139,7 +153,7 @@ def test_map_layers_popups_and_screenshot(browser, run_dir: Path) -> None:
     page.mouse.click(x, y)
     page.wait_for_function("() => document.querySelector('.leaflet-popup-content')?.innerText.includes('alert(1)')")
     popup = page.inner_text(".leaflet-popup-content")
-    assert EVIL in popup and "assigned population" in popup
+    assert EVIL in popup and "people served" in popup
 
     shot = run_dir / "map.png"
     page.screenshot(path=str(shot))

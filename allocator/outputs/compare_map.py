@@ -29,7 +29,7 @@ from allocator.outputs.map import (  # the map's shading, colours and assets, sh
 
 
 def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,
-                  inline_assets: bool, main_name: str) -> str:
+                  inline_assets: bool, main_name: str, lang: str = "en") -> str:
     """Before | after side by side: two Leaflet maps kept in step, one copy of the data, no other library."""
     data = []
     for service, demand in zip(services, demands):

@@ -128,7 +128,8 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
                            demand=s.demand, facilities=s.facilities,
                            headline={**headline(s), "mode": result.network.mode})
               for s in result.services]
-    render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description)
+    render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description,
+               lang=lang or spec.language)
     write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.outputs.report)
 
 

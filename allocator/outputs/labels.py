@@ -316,3 +316,61 @@ def people_name(lang: str, layers: list[str]) -> str:
 
 #: the overall metrics a page shows: the E2SFCA mean equals the 2SFCA mean by construction (see evaluate.equity)
 SHOWN_KEYS = tuple(k for k in OVERALL_KEYS if k != "access_e2sfca_mean")
+
+
+# The map's words (map.html, map_compare.html): layer names, title box, legend, tooltips, popups.
+MAP = {
+    "en": {
+        "tip": {"cell": "cell", "people": "people", "before": "before", "after": "after", "change": "change",
+                "unreachable": "unreachable", "newly": "newly reachable", "min": "min", "colon": ": "},
+        "after": "travel time after", "before": "travel time before", "change": "change (after − before)",
+        "none": "no shading", "under_after": "underserved after (> {t:g} min)",
+        "under_before": "underserved before (> {t:g} min)", "people_layer": "where the underserved people are",
+        "catchments": "catchments", "districts": "districts (share within T)",
+        "existing": "existing", "new": "new", "closed": "closed",
+        "within": "people within {t:g} min", "underserved": "people beyond {t:g} min",
+        "cells": "in {n:,} populated cells", "of": "of", "side": "before | after side by side",
+        "legend_time": "travel time, minutes", "legend_change": "change after − before",
+        "unreachable": "unreachable", "newly": "newly reachable",
+        "legend_under": "people beyond T after (thicker: more people; empty cells not outlined)",
+        "legend_under_before": "beyond T before", "legend_people": "underserved people (area ∝ people)",
+        "legend_catch": "catchment of a facility (nearest after)",
+        "legend_districts": "districts: share of people within T after",
+        "p_id": "id", "p_at": "at", "p_district": "district", "p_service": "service", "p_status": "status",
+        "p_count": "count", "p_people": "people served", "p_trip": "mean travel time", "p_capacity": "capacity",
+        "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen",
+        "catchment_of": "catchment of {who}", "district_tip": "district {d}: {n:,.0f} people; within {t:g} min "
+        "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
+        "back": "back to the full map", "ubefore": "before", "uafter": "after",
+        "within_short": "within {t:g} min: {s}, beyond: {n} people",
+    },
+    "zh": {
+        "tip": {"cell": "网格", "people": "人", "before": "规划前", "after": "规划后", "change": "变化",
+                "unreachable": "不可达", "newly": "新可达", "min": "分钟", "colon": "："},
+        "after": "规划后出行时间", "before": "规划前出行时间", "change": "变化（规划后 − 规划前）",
+        "none": "不着色", "under_after": "规划后未覆盖（> {t:g} 分钟）",
+        "under_before": "规划前未覆盖（> {t:g} 分钟）", "people_layer": "未覆盖人口分布",
+        "catchments": "服务范围", "districts": "分区（T 内人口比例）",
+        "existing": "现有", "new": "新建", "closed": "关闭",
+        "within": "{t:g} 分钟内人口", "underserved": "超过 {t:g} 分钟的人口",
+        "cells": "分布在 {n:,} 个有人口的网格", "of": "共", "side": "规划前 | 规划后 对照",
+        "legend_time": "出行时间（分钟）", "legend_change": "变化（规划后 − 规划前）",
+        "unreachable": "不可达", "newly": "新可达",
+        "legend_under": "规划后超过 T 的人口（线越粗人越多；无人网格不描边）",
+        "legend_under_before": "规划前超过 T", "legend_people": "未覆盖人口（面积 ∝ 人数）",
+        "legend_catch": "设施服务范围（规划后最近）", "legend_districts": "分区：规划后 T 内人口比例",
+        "p_id": "编号", "p_at": "位置", "p_district": "分区", "p_service": "服务", "p_status": "状态",
+        "p_count": "数量", "p_people": "服务人数", "p_trip": "平均出行时间", "p_capacity": "容量",
+        "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏",
+        "catchment_of": "{who} 的服务范围", "district_tip": "分区 {d}：{n:,.0f} 人；{t:g} 分钟内 规划前 {b}，规划后 {a}",
+        "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
+        "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",
+        "within_short": "{t:g} 分钟内：{s}，超过：{n} 人",
+    },
+}
+
+
+def map_text(lang: str, key: str, **kw):
+    """A word of the map in ``lang`` (English when missing); ``tip`` gives the tooltip words as a dict."""
+    text = MAP.get(lang, MAP["en"]).get(key, MAP["en"].get(key, key))
+    return text.format(**kw) if kw and isinstance(text, str) else text

@@ -176,7 +176,7 @@ def render_map(
     root = fmap.get_root()
     root.header.add_child(Element(f"<title>{html.escape(title)}</title><style>{_CSS}</style>"), name="page_title")
     root.html.add_child(Element(_title_box(title, description, services, compare_path, lang)), name="title_box")
-    root.html.add_child(Element(_legend(services, lang)), name="legend")
+    root.html.add_child(Element(legend_html(services, lang)), name="legend")
     root.html.add_child(Element(_footer(tiles)), name="attribution")
     fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": json.dumps(map_text(lang, "full"))}),
                    name="fullscreen")
@@ -400,7 +400,7 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
         if len(rows):
             popups = [_facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
             geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-DECIMALS)
-            marker = _existing_marker(_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
+            marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
             _geojson(np.asarray(geoms_f), {"tip": popups}, True, None, marker=marker, popup=True).add_to(group)
 
 
@@ -501,7 +501,7 @@ def _geojson(
     )
 
 
-def _style(index: int) -> tuple[str, str, str, int]:
+def service_style(index: int) -> tuple[str, str, str, int]:
     """The ``index``-th service's existing colour, new colour, new symbol and its size (px)."""
     return _SERVICE_STYLES[index % len(_SERVICE_STYLES)]
 
@@ -518,7 +518,7 @@ def _glyph(status: str, index: int) -> tuple[str, str, int]:
     """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
     if status == "closed":
         return _CLOSED_SYMBOL
-    _, colour, glyph, size = _style(index)
+    _, colour, glyph, size = service_style(index)
     return glyph, colour, size
 
 
@@ -590,7 +590,7 @@ def _title_box(title: str, description: str, services: list[ServiceLayer], compa
         mode = f", {M('mode_' + h['mode'])}" if h.get("mode") in ("walk", "bike", "drive") else ""
         t = s.threshold_min
         lines.append(
-            f"<div style='margin-top:4px'><span style='color:{_style(i)[1]};font-size:15px'>{_style(i)[2]}</span> "
+            f"<div style='margin-top:4px'><span style='color:{service_style(i)[1]};font-size:15px'>{service_style(i)[2]}</span> "
             f"<b>{html.escape(s.name)}</b> (T = {t:g} {M('min')}{mode})<br>"
             f"{M('within', t=t)}: {pct(h.get('within_before'))} &rarr; <b>{pct(h.get('within_after'))}</b>"
             f" {M('of')} {count(h.get('population'))}<br>"
@@ -622,7 +622,7 @@ def _ramp(colours: tuple[str, ...], labels: tuple[str, str, str]) -> str:
             + "".join(f"<span>{x}</span>" for x in labels) + "</div>")
 
 
-def _legend(services: list[ServiceLayer], lang: str = "en") -> str:
+def legend_html(services: list[ServiceLayer], lang: str = "en") -> str:
     """Fixed bottom-right legend, one block per service (only the chosen service's is shown)."""
     def M(key: str, **kw: Any) -> str:  # noqa: N802 - the pages' short name for their words
         return html.escape(map_text(lang, key, **kw))
@@ -667,7 +667,7 @@ def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> str:
 
     rows = []
     for i, s in enumerate(services):
-        existing, new_colour, glyph, _ = _style(i)
+        existing, new_colour, glyph, _ = service_style(i)
         keys = []
         if has(s, "existing"):
             keys.append(f"<span style='color:{existing};font-size:14px'>&#9679;</span> {html.escape(map_text(lang, 'existing'))}")

@@ -220,6 +220,9 @@ _SWITCH_JS = """
   map.on('baselayerchange', function (e) {
     var k = serviceOf(e.layer);
     if (k < 0) return;
+    setTimeout(function () { follow(k); }, 0);   // after the control's own click, so its boxes update
+  });
+  function follow(k) {
     groups.forEach(function (g, j) {
       var box = document.getElementById(g.legend);
       if (box) box.style.display = j === k ? '' : 'none';
@@ -228,7 +231,7 @@ _SWITCH_JS = """
         if (map.hasLayer(layer)) { map.removeLayer(layer); map.addLayer(groups[k].follow[n]); }
       });
     });
-  });
+  }
   map.on('popupopen', function () { control.collapse(); });
 })(%(map)s, %(control)s, %(groups)s);
 """

@@ -22,11 +22,11 @@ def within_without(cost: np.ndarray, population: np.ndarray, open_mask: np.ndarr
     """People within ``threshold`` minutes of an open site when ``site`` is closed."""
     mask = np.asarray(open_mask, dtype=bool).copy()
     mask[site] = False
-    return float(access_metrics(nearest_open(cost, mask)[1], population, threshold)["within"])
+    return float(access_metrics(nearest_open(cost, mask)[1], population, threshold)["within"] or 0.0)
 
 
 def site_contributions(cost: np.ndarray, population: np.ndarray, open_mask: np.ndarray, sites: np.ndarray,
                        threshold: float) -> np.ndarray:
     """For each index in ``sites`` (open sites, columns of ``cost``): people newly within T thanks to it alone."""
-    full = float(access_metrics(nearest_open(cost, open_mask)[1], population, threshold)["within"])
+    full = float(access_metrics(nearest_open(cost, open_mask)[1], population, threshold)["within"] or 0.0)
     return np.array([full - within_without(cost, population, open_mask, int(j), threshold) for j in sites])

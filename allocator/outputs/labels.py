@@ -176,7 +176,8 @@ def target_text(x: dict, lang: str, t: float) -> str:
 # The decision brief's words (report.html's first screen, caveats, method, data, appendix) and the comparison's.
 BRIEF = {
     "en": {
-        "colon": ": ", "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
+        "colon": ": ", "data_credit": "Data: {credits}", "status_optimal": "optimal",
+        "status_time_limit": "stopped at the time limit", "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
         "upgrade": "upgrade these {n}", "no_change": "No new {what}: the plan keeps the {what} as they are",
         "lead": "Together they bring {gain:,.0f} more {people} within {t:g} minutes ({b} → {a} of {total:,.0f}); "
                 "{left:,.0f} {people} stay beyond {t:g} minutes.",
@@ -238,7 +239,8 @@ BRIEF = {
         "c_site_count": "{n} sites",
     },
     "zh": {
-        "colon": "：", "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
+        "colon": "：", "data_credit": "数据：{credits}", "status_optimal": "最优",
+        "status_time_limit": "达到时间上限", "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
         "no_change": "不新建{what}：方案保持现有{what}不变",
         "lead": "合计使 {t:g} 分钟内可达的{people}增加 {gain:,.0f} 人（{b} → {a}，共 {total:,.0f} 人）；"
                 "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟。",

@@ -59,7 +59,7 @@ def html_page(title: str, subtitle: str, body: str, lang: str, footer: list[str]
 def footer_lines(lang: str, scenario=None) -> list[str]:
     """The page's footer: the credit lines of the data used (OpenStreetMap when none is known)."""
     credits = attributions(scenario) if scenario is not None else [ATTRIBUTION]
-    lines = [f"Data: {'; '.join(credits or [ATTRIBUTION])}"]
+    lines = [translate(lang, "data_credit", credits="; ".join(credits or [ATTRIBUTION]))]
     if lang == "zh" and cjk_font() is None:
         lines.insert(0, translate(lang, "font_note"))
     return lines

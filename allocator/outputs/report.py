@@ -538,7 +538,8 @@ def method_section(result, lang: str) -> str:
         sol = s.solution
         gap = L("m_exact") if sol.status == "optimal" and not sol.gap else (
             L("m_gap", g=sol.gap) if sol.gap is not None else "")
-        status = L("m_status", status=sol.status, gap=gap, s=sol.solve_seconds, d=s.matrix_shape[0],
+        words = L(f"status_{sol.status}")
+        status = L("m_status", status=sol.status if words == f"status_{sol.status}" else words, gap=gap, s=sol.solve_seconds, d=s.matrix_shape[0],
                    k=s.matrix_shape[1])
         solver_notes = " ".join(plain_note(n) + "." for n in s.notes if _SOLVER_NOTE.match(n))
         items.append(f"<b>{e(s.service.name)}</b>{e(L('colon'))}{e(L('m_objective', words=objective_words(result, s, lang)))} "

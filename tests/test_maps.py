@@ -204,6 +204,7 @@ def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
             assert "Nova UBS" in page.inner_text(".leaflet-popup-content")
 
             # Click the existing facility whose name is a script tag, where Leaflet drew it.
+            page.keyboard.press("Escape")
             x, y = page.evaluate(
                 """() => {
                     const map = Object.values(window).find(v => v instanceof L.Map);
@@ -309,4 +310,4 @@ def test_facilities_and_point_outlines_keep_their_panes(tmp_path: Path) -> None:
     centres = [Point(lng, lat) for lat, lng in map(h3.cell_to_latlng, layer.demand["id"])]
     layer.demand = layer.demand.set_geometry(gpd.GeoSeries(centres, crs="EPSG:4326"))
     text = render_map("panes", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
-    assert '"pane": "facilities"' in text and "renderer(map, 'underserved')" in text
+    assert '"pane":"facilities"' in text and "renderer(map, 'underserved')" in text

@@ -399,12 +399,10 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities
-        group = folium.FeatureGroup(name=f"{label} — {html.escape(map_text(lang, kind))}", show=True).add_to(fmap)
-        if len(rows):
-            popups = [_facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
-            geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-DECIMALS)
-            marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
-            _geojson(np.asarray(geoms_f), {"tip": popups}, True, None, marker=marker, popup=True).add_to(group)
+        popups = [_facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
+        marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
+        _lazy(f"{label} — {html.escape(map_text(lang, kind))}", list(rows.geometry.values), {"tip": popups}, {},
+              marker=marker, show=True).add_to(fmap)
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
@@ -452,11 +450,12 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
                                                      "opacity": 1}).add_to(fmap)
 
 
-def _lazy(name: str, shapes: list, props: dict[str, list], style: dict) -> LazyGeoJson:
-    """A hidden overlay of ``shapes`` (5 decimals) with per-feature ``props``, built when first switched on."""
+def _lazy(name: str, shapes: list, props: dict[str, list], style: dict, marker: dict | None = None,
+          show: bool = False) -> LazyGeoJson:
+    """An overlay of ``shapes`` (5 decimals) with per-feature ``props``, built when first switched on."""
     features = [{"type": "Feature", "geometry": shapely.geometry.mapping(shapely.set_precision(g, 10.0**-DECIMALS)),
                  "properties": {k: v[i] for k, v in props.items()}} for i, g in enumerate(shapes)]
-    return LazyGeoJson(name, {"type": "FeatureCollection", "features": features}, style)
+    return LazyGeoJson(name, {"type": "FeatureCollection", "features": features}, style, marker=marker, show=show)
 
 
 def _share(value: float) -> str:
@@ -471,50 +470,15 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def _geojson(
-    geoms: np.ndarray,
-    props: dict[str, list[Any]],
-    points: bool,
-    style: Any,
-    *,
-    marker: folium.Marker | folium.CircleMarker | None = None,
-    popup: bool = False,
-    pane: str | None = None,
-) -> folium.GeoJson:
-    """A lean GeoJson layer: integer feature ids, only the given properties.
-
-    A ``tip`` property (already HTML-escaped) becomes the tooltip, and the popup too if ``popup``.
-    """
-    features = [
-        {"type": "Feature", "id": i, "geometry": shapely.geometry.mapping(g), "properties": {k: v[i] for k, v in props.items()}}
-        for i, g in enumerate(geoms)
-    ]
-    tip = "tip" in props
-    if marker is None and points:
-        marker = folium.CircleMarker(radius=4)
-        if pane:
-            marker.options["pane"] = pane  # folium drops it (see _existing_marker)
-    return folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=style,
-        marker=marker,
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if tip else None,
-        popup=folium.GeoJsonPopup(fields=["tip"], labels=False) if tip and popup else None,
-        pane=pane,
-    )
-
-
 def service_style(index: int) -> tuple[str, str, str, int]:
     """The ``index``-th service's existing colour, new colour, new symbol and its size (px)."""
     return _SERVICE_STYLES[index % len(_SERVICE_STYLES)]
 
 
-def _existing_marker(colour: str = EXISTING) -> folium.CircleMarker:
-    marker = folium.CircleMarker(radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95)
-    # folium drops ``pane`` from a GeoJson's marker options; without it the circles sit in the overlay pane,
-    # under any shading switched on later.
-    marker.options["pane"] = _FACILITY_PANE
-    return marker
+def _existing_marker(colour: str = EXISTING) -> dict:
+    """Circle-marker options of an existing facility, in the facilities pane (above any shading)."""
+    return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
+            "pane": _FACILITY_PANE}
 
 
 def _glyph(status: str, index: int) -> tuple[str, str, int]:
@@ -525,15 +489,14 @@ def _glyph(status: str, index: int) -> tuple[str, str, int]:
     return glyph, colour, size
 
 
-def _symbol_marker(status: str, index: int = 0) -> folium.Marker:
+def _symbol_marker(status: str, index: int = 0) -> dict:
     """A text symbol with a white halo: the service's new-site symbol, or a grey cross (closed)."""
     glyph, colour, size = _glyph(status, index)
     div = (
         f'<div style="font-size:{size}px;line-height:{size}px;color:{colour};text-align:center;'
         f'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #000;">{glyph}</div>'
     )
-    return folium.Marker(icon=folium.DivIcon(html=div, icon_size=(size, size), icon_anchor=(size // 2, size // 2),
-                                             class_name=f"allocator-{status} allocator-service-{index}"))
+    return {"html": div, "size": size, "className": f"allocator-{status} allocator-service-{index}"}
 
 
 def _facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> str:

@@ -89,16 +89,19 @@ class LazyGeoJson(folium.map.Layer):
     """A GeoJSON overlay built only when first switched on; ``tip`` properties (escaped) become tooltips.
 
     ``style`` is a Leaflet path style; a feature's ``c`` property, when present, is its fill colour.
+    ``marker`` draws points as facilities: circle-marker options, or ``{html, className, size}`` of a
+    symbol; their ``tip`` is then a popup.
     """
 
     _template = Template("""{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = allocatorLazy({{ this.data }}, {{ this.style }});
+var {{ this.get_name() }} = allocatorLazy({{ this.data }}, {{ this.style }}, {{ this.marker }});
 {% endmacro %}""")
 
-    def __init__(self, name: str, features: dict, style: dict, *, show: bool = False) -> None:
+    def __init__(self, name: str, features: dict, style: dict, *, show: bool = False,
+                 marker: dict | None = None) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "AllocatorLazy"
-        self.data, self.style = payload(features), payload(style)
+        self.data, self.style, self.marker = payload(features), payload(style), payload(marker)
 
 
 class EmptyLayer(folium.map.Layer):
@@ -198,15 +201,27 @@ CELLS_JS = """
     });
     return group;
   };
-  window.allocatorLazy = function (data, style) {
+  window.allocatorLazy = function (data, style, marker) {
     var group = L.layerGroup(), built = false;
     group.on('add', function () {
       if (built) return;
       built = true;
-      L.geoJSON(data, {style: function (f) {
-        return f.properties.c ? L.extend({}, style, {fillColor: f.properties.c}) : style;
-      }, onEachFeature: function (f, l) { if (f.properties.tip) l.bindTooltip(f.properties.tip, {sticky: true}); }
-      }).eachLayer(function (l) { group.addLayer(l); });
+      setTimeout(function () {   // in its own task, after the page has drawn
+        L.geoJSON(data, {
+          style: function (f) { return f.properties.c ? L.extend({}, style, {fillColor: f.properties.c}) : style; },
+          pointToLayer: function (f, ll) {
+            if (!marker) return L.circleMarker(ll, style);
+            if (marker.html) return L.marker(ll, {icon: L.divIcon({html: marker.html, className: marker.className,
+              iconSize: [marker.size, marker.size], iconAnchor: [marker.size / 2, marker.size / 2]})});
+            return L.circleMarker(ll, marker);
+          },
+          onEachFeature: function (f, l) {
+            if (!f.properties.tip) return;
+            if (marker) l.bindPopup(f.properties.tip, {autoPanPaddingTopLeft: [420, 10]});
+            else l.bindTooltip(f.properties.tip, {sticky: true});
+          }
+        }).eachLayer(function (l) { group.addLayer(l); });
+      }, 0);
     });
     return group;
   };

@@ -33,6 +33,7 @@ from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.demand import read_demand
 from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers
+from allocator.inputs.place_names import StreetIndex, district_labels, name_sites
 from allocator.inputs.sites import candidate_sites, existing_sites
 from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
 from allocator.scenario.loader import LoadedScenario
@@ -89,9 +90,10 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     times = open_source(scenario, log)
     timings[times.timing_key] = time.perf_counter() - t0
 
-    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log)
+    streets = getattr(times, "streets", None)
+    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log, streets)
                 for i, service in enumerate(spec.services)]
-    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings)
+    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings, streets=streets)
 
 
 def solve(prepared: PreparedRun, solver: SolverSpec) -> list[Solution]:
@@ -115,6 +117,7 @@ def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: Solver
     for prep, solution in zip(prepared.services, solutions, strict=True):
         t0 = time.perf_counter()
         results.append(_result(prep, solution, log))
+        name_sites(results[-1].facilities, results[-1].demand, prepared.streets)
         if prep.service.counters is not None:   # before the equity block: its targets see the waits
             counters.attach(results[-1], prep.field, scenario.path)
         equity.attach(scenario, results[-1])
@@ -123,7 +126,8 @@ def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: Solver
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
             "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0,
             "round_s": solver.round_s}
-    return RunResult(scenario=scenario, network=prepared.network, services=results, timings=timings, solver=used)
+    return RunResult(scenario=scenario, network=prepared.network, services=results, timings=timings, solver=used,
+                     streets=prepared.streets)
 
 
 def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
@@ -134,7 +138,8 @@ def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | N
 
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
-             times: TravelTimeSource, round_s: float, log: Callable[[str], None]) -> PreparedService:
+             times: TravelTimeSource, round_s: float, log: Callable[[str], None],
+             streets: StreetIndex | None = None) -> PreparedService:
     """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
     t_start = time.perf_counter()
     spec = scenario.spec
@@ -166,6 +171,7 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if spec.districts is not None:   # once, for district floors and the equity block
         demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
+        demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], streets)
     return PreparedService(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                      time.perf_counter() - t_start)
 
@@ -210,9 +216,10 @@ def _plan_service(prep: PreparedService) -> PlanService:
     floors = []
     if service.district_floor is not None:
         names = prep.demand["district_name"]
-        for _key, part in prep.demand.groupby("district", sort=True):
+        for key, part in prep.demand.groupby("district", sort=True):
             mask = prep.demand.index.isin(part.index)
-            floors.append(Floor(mask, service.district_floor, f"district {names[part.index[0]]}"))
+            name = names[part.index[0]]
+            floors.append(Floor(mask, service.district_floor, f"district {key}" + (f" ({name})" if name != key else "")))
     return PlanService(
         name=service.name, objective=objective(service.objective).plan_model, cost=prep.model_cost, weight=prep.population,
         sites=Sites(kept=existing & ~closable, closable=closable, open_cost=column("open_cost", 1.0),

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate.objective import RoundingEffect
+from allocator.inputs.place_names import StreetIndex
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service
 from allocator.solve.solution import Solution
@@ -61,6 +62,7 @@ class PreparedRun:
     network: NetworkReport | MatrixReport   # where the travel times came from
     services: list[PreparedService]
     timings: dict[str, float] = field(default_factory=dict)   # layers_s, network_s or matrix_s
+    streets: StreetIndex | None = None   # the road network's named streets (None: a matrix run or no names)
 
 
 @dataclass
@@ -98,6 +100,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
     sweep: SweepResult | None = None             # with a ``sweep:`` section: every point (this run is the chosen one)
+    streets: StreetIndex | None = None   # the road network's named streets (labels of places)
 
     @property
     def shared_budget_used(self) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def test_writes_safe_self_contained_html(offline_map: Path) -> None:
     assert "Porto Alegre &lt;b&gt;clinics&lt;/b&gt;" in text
     for layer in LAYERS:
         assert layer in decoded
-    assert "travel time after (or before), minutes" in text
+    assert "travel time, minutes" in text
     assert not any(host in text for host in TILE_HOSTS)
     # Leaflet inlined: no external script or stylesheet at all.
     assert not re.search(r"<script[^>]+src=", text)
@@ -180,22 +181,30 @@ def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
             page.goto(offline_map.as_uri())
             page.wait_for_selector(".leaflet-control-layers")
 
+            assert page.locator(".leaflet-control-layers-expanded").count() == 0   # collapsed until asked
+            page.hover(".leaflet-control-layers")
             control = page.inner_text(".leaflet-control-layers")
             for layer in LAYERS:
                 assert layer.replace("&gt;", ">") in control
 
-            paths = page.locator("svg path.leaflet-interactive")
-            shown = paths.count()
-            page.get_by_label("clinics — travel time before").check()
-            assert paths.count() == shown + 10
-            page.get_by_label("clinics — travel time before").uncheck()
-            assert paths.count() == shown
+            fills = """() => {
+                const map = Object.values(window).find(v => v instanceof L.Map);
+                const out = [];
+                map.eachLayer(l => { if (l instanceof L.Polygon && l.options.fill !== false) out.push(l.options.fillColor); });
+                return out;
+            }"""
+            page.wait_for_function(f"() => ({fills})().length === 10")
+            after = page.evaluate(fills)
+            page.get_by_label("clinics — travel time before").check()   # a radio: one shading at a time
+            page.wait_for_function(f"() => ({fills})().length === 10 && ({fills})().join() !== {json.dumps(after)}.join()")
+            assert len(page.evaluate(fills)) == 10
 
             page.locator(".allocator-new").click()
             page.wait_for_selector(".leaflet-popup-content")
             assert "Nova UBS" in page.inner_text(".leaflet-popup-content")
 
             # Click the existing facility whose name is a script tag, where Leaflet drew it.
+            page.keyboard.press("Escape")
             x, y = page.evaluate(
                 """() => {
                     const map = Object.values(window).find(v => v instanceof L.Map);
@@ -301,4 +310,4 @@ def test_facilities_and_point_outlines_keep_their_panes(tmp_path: Path) -> None:
     centres = [Point(lng, lat) for lat, lng in map(h3.cell_to_latlng, layer.demand["id"])]
     layer.demand = layer.demand.set_geometry(gpd.GeoSeries(centres, crs="EPSG:4326"))
     text = render_map("panes", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
-    assert '"pane": "facilities"' in text and '"pane": "underserved"' in text
+    assert '"pane":"facilities"' in text and "renderer(map, 'underserved')" in text

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +44,7 @@ def runs(tmp_path_factory, mirror: Path) -> tuple[Path, int]:
     a = folder / "a.yaml"
     a.write_text(yaml.safe_dump(BASE, allow_unicode=True))
     other = {**BASE, "name": "spo_median", "language": "zh", "districts": None, "targets": [],
+             "demand": [{**BASE["demand"][0], "name": "children", "attribution": "My <b>own</b> census"}],
              "services": [{**BASE["services"][0], "objective": "p_median", "targets": []}]}
     del other["districts"]
     b = folder / "b.yaml"
@@ -61,7 +64,9 @@ def test_report_is_written_and_escaped(runs) -> None:
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
     assert "trivially met &lt;b&gt;" in page
     assert page.count("data:image/png;base64,") == 3          # Lorenz, distribution, district bars
-    assert page.index("Summary") < page.index("Targets") < page.index("Figures")
+    order = ["Build these 3 new clinics", "Newly within 8 min", "What the plan buys", "What it leaves", "Targets: ",
+             "clinics: Details", "Summary", "Figures", "Caveats", "Method", "Data", "Appendix: terms"]
+    assert [page.index(x) for x in order] == sorted(page.index(x) for x in order)
     zh = (out / "spo_median" / "report.html").read_text(encoding="utf-8")
     assert "公平性报告" in zh and "摘要" in zh
     if report.cjk_font() is None:
@@ -97,8 +102,96 @@ def test_comparison(runs) -> None:
     assert (objective["spo_equity"], objective["spo_median"]) == ("max_coverage", "p_median")
     # both scenarios are measured on the same targets (the union) and districts
     assert frame["metric"].str.startswith("target: ").sum() == 2 * 4
-    assert (out / "compare" / "comparison.html").read_text(encoding="utf-8").count("<table") == 1
+    page = (out / "compare" / "comparison.html").read_text(encoding="utf-8")
+    assert page.count("<table") == 2                      # targets first, then the metrics
+    assert page.index("Targets") < page.index("Access and inequality")
+
+
+def test_comparison_page_helps_choose(runs) -> None:
+    out, _ = runs
+    folder = out / "compare"
+    page = (folder / "comparison.html").read_text(encoding="utf-8")
+    text = _text(folder / "comparison.html")
+    for code in ("max_coverage", "p_median", "E2SFCA access (per 10,000)"):
+        assert code not in text, code                    # no model codes; the E2SFCA mean equals the 2SFCA mean
+    assert "Question answered" in text and "the shortest average trip" in text
+    equity = json.loads((out / "spo_equity" / "summary.json").read_text())["services"][0]
+    median = json.loads((out / "spo_median" / "summary.json").read_text())["services"][0]
+    d = equity["after"]["within"] - median["after"]["within"]
+    if abs(d) > 0.5:   # the sentence states the computed difference, in people
+        assert f"{abs(d):,.0f} more residents within 8 minutes" in text
+    for table in re.findall(r"<table.*?</table>", page, flags=re.S):
+        header = re.findall(r"<th>(.*?)</th>", table)
+        assert header.count("Before (all plans)") == 1 and len(header) == 4
+    # the better after-value of the share within T is highlighted, and only that one
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page) if r.startswith("<td>Share within 8 min</td>"))
+    cells = re.findall(r"<td( class='best')?>([\d.]+)%</td>", row)
+    values = [float(v) for _, v in cells[1:]]
+    marked = [bool(c) for c, _ in cells[1:]]
+    assert marked == [v == max(values) and min(values) != max(values) for v in values]
+    for link in re.findall(r"href='([^']+)'", page):
+        assert (folder / link).resolve().is_file(), link
+    assert page.count("class='map-link'") == 2 and page.count("class='report-link'") == 2
+    assert "Sites both plans choose" in text or "The plans share no new site" in text
+    assert "class='chart'" in page
 
 
 def test_labels_cover_both_languages() -> None:
     assert set(labels.LABELS["en"]) == set(labels.LABELS["zh"])
+
+
+def _text(path: Path) -> str:
+    """The visible text of a page (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+
+
+def test_brief_lists_every_new_site_ranked_by_what_it_adds(runs) -> None:
+    out, _ = runs
+    folder = out / "spo_equity"
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((folder / "summary.json").read_text())
+    service = summary["services"][0]
+    sites = pd.read_csv(folder / "sites.csv", dtype={"id": str})
+    new = sites[sites["status"] == "new"]
+    assert len(new) == 3 and new["place"].str.len().gt(0).all() and new["district"].str.len().gt(0).all()
+    assert [s["place"] for s in service["new_sites"]] == list(new["place"])
+    table = page[page.index("<table class='sites'>"):]
+    table = table[:table.index("</table>")]
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])]
+    assert len(rows) == 3 and [r[0] for r in rows] == ["1", "2", "3"]
+    newly = [float(r[3].replace(",", "")) for r in rows]
+    assert list(newly) == sorted(newly, reverse=True)
+    gain = service["after"]["within"] - service["before"]["within"]
+    # each person newly within T counts for at most one site alone: the parts never exceed the whole
+    assert 0 <= sum(newly) <= gain + 1
+    for place in new["place"]:
+        assert html.escape(place) in table
+
+
+def test_report_speaks_plainly(runs) -> None:
+    out, _ = runs
+    text = _text(out / "spo_equity" / "report.html")
+    for code in ("max_coverage", "p_median", "scenario field", "client", "weight 1", "stays from"):
+        assert code not in text, code
+    summary = json.loads((out / "spo_equity" / "summary.json").read_text())
+    for note in summary["services"][0]["notes"]:      # every note of the run reaches the page
+        assert report.plain_note(note) in text
+    assert "Question answered: bring as many residents as possible within 8 minutes" in text
+    assert "optimal" in text and "500 m" in text and "4.8 km/h" in text
+    assert "sao_paulo/spo_hexgrid.csv" in text and "ODbL 1.0" in text and "porto_alegre" not in text
+    assert "Gini of travel time: 0 when everyone" in text
+    assert "nobody walks" not in text  # (the Porto Alegre label) no foreign text
+    assert "Longest trip (min) ≤ 1,000" not in text and "≤ 1000.0 min" in text   # a target's unit
+
+
+def test_population_named_by_its_layer_and_attribution_from_data_used(runs) -> None:
+    out, _ = runs
+    zh = _text(out / "spo_median" / "report.html")
+    assert "儿童" in zh and "居民" not in zh.split("附录")[0].replace("居民累计", "")
+    assert "My <b>own</b> census" in zh and "<b>own</b>" not in (out / "spo_median" / "report.html").read_text()
+    summary = json.loads((out / "spo_median" / "summary.json").read_text())
+    # the demand layer credits the user's own line; sites still come from the catalog's grid
+    assert summary["attribution"] == sorted({"My <b>own</b> census", "© OpenStreetMap contributors",
+                                             "Ipea, Access to Opportunities project (via r5r)"})
+    en = json.loads((out / "spo_equity" / "summary.json").read_text())
+    assert en["attribution"] == ["Ipea, Access to Opportunities project (via r5r)", "© OpenStreetMap contributors"]

@@ -10,29 +10,31 @@ import geopandas as gpd
 import shapely
 
 from allocator import ATTRIBUTION
-from allocator.outputs.map import (  # the map's shading, colours and assets, shared so both pages look alike
+from allocator.outputs.labels import map_text
+from allocator.outputs.map import (  # the map's shading, colours, symbols, legend and assets: both pages look alike
     CARTO,
     CARTO_POSITRON,
     CLOSED,
     DECIMALS,
-    EXISTING,
     LEAFLET_URLS,
-    NEW,
     UNDERSERVED,
     ServiceLayer,
     count,
     fmt_min,
     leaflet_inline,
+    legend_html,
     pct,
+    service_style,
     shades,
 )
 
 
 def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,
-                  inline_assets: bool, main_name: str) -> str:
+                  inline_assets: bool, main_name: str, lang: str = "en") -> str:
     """Before | after side by side: two Leaflet maps kept in step, one copy of the data, no other library."""
     data = []
-    for service, demand in zip(services, demands):
+    tip = map_text(lang, "tip")
+    for k, (service, demand) in enumerate(zip(services, demands)):
         threshold = float(service.threshold_min)
         time_colour, _ = shades(threshold)
         before = demand["time_before"].astype(float).to_numpy()
@@ -41,35 +43,43 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
         for g, i, p, b, a in zip(demand.geometry.to_numpy(), demand["id"].astype(str), demand["population"].astype(float),
                                  before, after):
             features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
-                "b": time_colour(b), "a": time_colour(a),
-                "ub": bool(math.isnan(b) or b > threshold), "ua": bool(math.isnan(a) or a > threshold),
-                "tip": html.escape(f"cell {i}: {p:,.0f} people; before {fmt_min(b)}, after {fmt_min(a)}"),
+                "b": time_colour(b), "a": time_colour(a), "p": round(float(p)),
+                "ub": bool(p > 0 and (math.isnan(b) or b > threshold)), "ua": bool(p > 0 and (math.isnan(a) or a > threshold)),
+                "tip": html.escape(f"{service.name} — {tip['cell']} {i}{tip['colon']}{p:,.0f} {tip['people']}; "
+                                   f"{tip['before']} {fmt_min(b)}, {tip['after']} {fmt_min(a)}"),
             }})
         fac = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
+        places = fac["place"].astype(str) if "place" in fac else fac["name"].astype(str)
         sites = [{"lat": round(g.y, DECIMALS), "lon": round(g.x, DECIMALS), "s": str(st),
-                  "tip": html.escape(f"{n} ({st})")}
-                 for g, n, st in zip(fac.geometry, fac["name"].astype(str), fac["status"].astype(str))]
+                  "tip": html.escape(f"{n} ({map_text(lang, str(st))})")}
+                 for g, n, st in zip(fac.geometry, places, fac["status"].astype(str))]
         h = service.headline
+        existing, new_colour, glyph, size = service_style(k)
+        t = service.threshold_min
         data.append({
             "name": html.escape(service.name), "cells": {"type": "FeatureCollection", "features": features}, "sites": sites,
-            "before": html.escape(f"within {service.threshold_min:g} min: {pct(h.get('within_before'))}, "
-                                  f"underserved {count(h.get('underserved_before'))}"),
-            "after": html.escape(f"within {service.threshold_min:g} min: {pct(h.get('within_after'))}, "
-                                 f"underserved {count(h.get('underserved_after'))}"),
+            "maxPop": float(demand["population"].max()) if len(demand) else 1.0,
+            "style": {"existing": existing, "new": new_colour, "glyph": glyph, "size": size, "closed": CLOSED},
+            "before": html.escape(map_text(lang, "within_short", t=t, s=pct(h.get("within_before")),
+                                           n=count(h.get("underserved_before")))),
+            "after": html.escape(map_text(lang, "within_short", t=t, s=pct(h.get("within_after")),
+                                          n=count(h.get("underserved_after")))),
         })
     if inline_assets:
         css, js = leaflet_inline()
         assets = f"<style>{css}</style><script>{js}</script>"
     else:
         assets = f"<link rel='stylesheet' href='{LEAFLET_URLS['css']}'><script src='{LEAFLET_URLS['js']}'></script>"
-    payload = json.dumps({"services": data, "tiles": CARTO_POSITRON if tiles else None, "colours": {
-        "underserved": UNDERSERVED, "existing": EXISTING, "new": NEW, "closed": CLOSED}},
-        separators=(",", ":")).replace("</", "<\\/")
+    payload = json.dumps({"services": data, "tiles": CARTO_POSITRON if tiles else None,
+                          "colours": {"underserved": UNDERSERVED},
+                          "words": {"before": map_text(lang, "ubefore"), "after": map_text(lang, "uafter")}},
+                         separators=(",", ":")).replace("</", "<\\/")
     credit = html.escape(f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION)
     options = "".join(f"<option value='{i}'>{d['name']}</option>" for i, d in enumerate(data))
     return _COMPARE_HTML % {
         "title": html.escape(title), "assets": assets, "payload": payload, "credit": credit,
         "main": html.escape(main_name), "options": options, "select": "" if len(data) > 1 else "display:none",
+        "legend": legend_html(services, lang), "back": html.escape(map_text(lang, "back")),
     }
 
 
@@ -83,18 +93,19 @@ html, body {margin:0;height:100%%;font:13px/1.35 sans-serif}
 #maps > div {flex:1;position:relative}
 #before {border-right:2px solid #333}
 .label {position:absolute;top:8px;left:50px;z-index:1000;background:#fff;padding:4px 8px;border-radius:4px;
-        box-shadow:0 1px 4px rgba(0,0,0,.35)}
+        box-shadow:0 1px 4px rgba(0,0,0,.35);font:14px/1.35 sans-serif}
 #credit {position:fixed;bottom:0;right:0;z-index:1000;background:rgba(255,255,255,.8);padding:1px 6px;font-size:11px}
 </style></head><body>
 <div id="bar"><b>%(title)s</b><select id="service" style="%(select)s">%(options)s</select>
-<a href="%(main)s">back to the full map</a></div>
+<a href="%(main)s">%(back)s</a></div>
 <div id="maps"><div id="before"><div class="label" id="label-before"></div></div>
 <div id="after"><div class="label" id="label-after"></div></div></div>
+%(legend)s
 <div id="credit">Leaflet | %(credit)s</div>
 <script>
 var DATA = %(payload)s;
 function makeMap(id) {
-  var map = L.map(id, {attributionControl: false});
+  var map = L.map(id, {attributionControl: false, zoomSnap: 0.25});
   L.control.scale().addTo(map);
   if (DATA.tiles) L.tileLayer(DATA.tiles, {subdomains: 'abcd', maxZoom: 20}).addTo(map);
   map.createPane('underserved').style.zIndex = 450;
@@ -115,7 +126,10 @@ function show(k) {
   drawn.forEach(function (l) { l.remove(); }); drawn = [];
   var s = DATA.services[k], C = DATA.colours;
   var extent = L.geoJSON(s.cells).getBounds();  // a map needs a view before vector layers are added
-  if (extent.isValid()) maps.before.fitBounds(extent); else maps.before.setView([0, 0], 2);
+  if (extent.isValid()) maps.before.fitBounds(extent, {padding: [12, 12]}); else maps.before.setView([0, 0], 2);
+  document.querySelectorAll('.allocator-legend-service').forEach(function (box, j) {
+    box.style.display = j === k ? '' : 'none';
+  });
   ['before', 'after'].forEach(function (when) {
     var key = when === 'before' ? 'b' : 'a', map = maps[when];
     var point = function (f, ll) { return L.circleMarker(ll, {radius: 4}); };
@@ -124,17 +138,30 @@ function show(k) {
     }}).bindTooltip(function (l) { return l.feature.properties.tip; }).addTo(map);
     var under = L.geoJSON(s.cells, {pane: 'underserved', pointToLayer: point,
       filter: function (f) { return f.properties['u' + key]; },
-      style: function () { return {fill: false, color: C.underserved, weight: 2.5, dashArray: '4 3', opacity: 1}; }
+      style: function (f) {
+        var w = Math.sqrt(f.properties.p / s.maxPop);
+        return {fill: false, color: C.underserved, weight: 1 + 3 * w, dashArray: '4 3', opacity: 0.35 + 0.65 * w};
+      }
     }).addTo(map);
     drawn.push(fill, under);
     s.sites.forEach(function (p) {
       if (when === 'before' && p.s === 'new') return;
       if (when === 'after' && p.s === 'closed') return;
-      var m = L.circleMarker([p.lat, p.lon], {radius: p.s === 'new' ? 8 : 5, color: '#fff', weight: 1.5,
-        fillColor: C[p.s] || C.existing, fillOpacity: 0.95}).bindTooltip(p.tip).addTo(map);
+      var st = s.style, m;
+      if (p.s === 'existing') {
+        m = L.circleMarker([p.lat, p.lon], {radius: 6, color: '#fff', weight: 1.5, fillColor: st.existing,
+                                            fillOpacity: 0.95});
+      } else {   // the main map's symbols: the service's new-site symbol, a grey cross for a closed site
+        var glyph = p.s === 'new' ? st.glyph : '&#10006;', size = p.s === 'new' ? st.size : 20;
+        m = L.marker([p.lat, p.lon], {icon: L.divIcon({className: 'allocator-' + p.s, iconSize: [size, size],
+          iconAnchor: [size / 2, size / 2], html: '<div style="font-size:' + size + 'px;line-height:' + size
+          + 'px;text-align:center;color:' + (p.s === 'new' ? st.new : st.closed)
+          + ';text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #000">' + glyph + '</div>'})});
+      }
+      m.bindTooltip(p.tip).addTo(map);
       drawn.push(m);
     });
-    document.getElementById('label-' + when).innerHTML = '<b>' + when + '</b> ' + s.name + ': ' + s[when];
+    document.getElementById('label-' + when).innerHTML = '<b>' + DATA.words[when] + '</b> ' + s.name + ': ' + s[when];
   });
 }
 document.getElementById('service').onchange = function (e) { show(+e.target.value); };

@@ -11,7 +11,8 @@ Files in ``<output dir>/<scenario name>/``:
 - ``map.html``          the folium equity map (see :mod:`allocator.outputs.map`)
 - ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
 - ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
-- ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, status (existing|new|closed),
+- ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, place (its name, else the
+  nearest named streets, else its coordinates), district, status (existing|new|closed),
   count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
   plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
@@ -159,7 +160,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
         sites["capacity"] = sites["capacity"].replace([math.inf], math.nan)   # unlimited: an empty cell
     plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
                                                                       is not None for s in result.services)]
-    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "status", "count", "lon", "lat",
+    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "place", "district", "status", "count", "lon", "lat",
                                     "assigned_population", "mean_time_min", *plan, *office_columns(sites),
                                     "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
@@ -186,7 +187,8 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
                            demand=s.demand, facilities=s.facilities,
                            headline={**headline(s), "mode": result.network.mode})
               for s in result.services]
-    render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description)
+    render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description,
+               lang=lang or spec.language)
     write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.outputs.report)
     write_sweep(result, folder)          # sweep.csv, sweep.png with a sweep (allocator.outputs.sweep)
 

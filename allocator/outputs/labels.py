@@ -30,31 +30,27 @@ LABELS = {
         "access_2sfca_mean": "2SFCA access (per 10,000)", "access_e2sfca_mean": "E2SFCA access (per 10,000)",
         "access_2sfca_gini": "Gini of 2SFCA access", "access_e2sfca_gini": "Gini of E2SFCA access",
         "worst": "worst district: {d}", "per_district": "(every district)",
-        "lorenz_title": "Lorenz curve of travel time", "lorenz_x": "Cumulative share of residents (shortest trips first)",
+        "lorenz_title": "Lorenz curve of travel time", "lorenz_x": "Cumulative share of people (shortest trips first)",
         "lorenz_y": "Cumulative share of person-minutes", "equality": "Equality",
         "hist_title": "Travel time distribution", "hist_x": "Minutes to the nearest facility",
-        "hist_y": "Residents", "bars_title": "Share within {t:g} min by district", "threshold": "{t:g} min",
-        "s_change": "Opening {n} new {kind} site(s) ({objective}) changes the share of residents within "
+        "hist_y": "People", "bars_title": "Share within {t:g} min by district", "threshold": "{t:g} min",
+        "s_change": "Opening {n} new {what} changes the share of {people} within "
                     "{t:g} minutes from {b} to {a} ({d:+,.0f} people).",
         "s_plan": "The plan also {changes}; it spends {spent} (opening costs + upgrades - savings of closures){limit}.",
         "s_spend": "The plan spends {spent} (opening costs + upgrades - savings of closures){limit}.",
         "s_closes": "closes {n} existing site(s)", "s_upgrades": "upgrades {n} existing site(s)", "and": " and ",
         "s_limit": " of a budget of {b}",
         "s_trips": "The mean trip goes from {b:.1f} to {a:.1f} minutes and the longest from {mb:.1f} to {ma:.1f} minutes.",
-        "s_gini": "Inequality of travel time (Gini) {verb} from {b:.3f} to {a:.3f}; "
+        "s_gini": "Inequality of travel time (Gini) {verb} {g}; "
                   "{share:.0%} of the remaining inequality (Theil) lies between districts.",
-        "s_gini_nodist": "Inequality of travel time (Gini) {verb} from {b:.3f} to {a:.3f}.",
+        "s_gini_nodist": "Inequality of travel time (Gini) {verb} {g}.",
         "falls": "falls", "rises": "rises", "stays": "stays",
-        "s_gains": "Who gains: {n:,.0f} residents get a shorter trip; the districts gaining most are {list}.",
-        "s_gains_nodist": "Who gains: {n:,.0f} residents get a shorter trip, on average by {m:.1f} minutes.",
+        "s_gains": "Who gains: {n:,.0f} {people} get a shorter trip; the districts gaining most are {list}.",
+        "s_gains_nodist": "Who gains: {n:,.0f} {people} get a shorter trip, on average by {m:.1f} minutes.",
         "s_targets": "{k} of {n} target(s) are met after the change.", "s_missed": "Missed: {list}.",
-        "s_no_targets": "No targets are set (scenario field 'targets').",
+        "s_no_targets": "No targets are set.",
         "font_note": "Figure labels are in English: no Chinese (CJK) font is installed "
                      "(install fonts-noto-cjk for Chinese figure labels).",
-        "definitions": "Definitions: Gini and Theil over the reachable population, population-weighted; "
-                       "Theil between + within = total; worst-served 10 % = mean of the longest trips of a tenth "
-                       "of the residents; 2SFCA (Luo & Wang 2003) and E2SFCA (Luo & Qi 2009, zone weights 1, 0.68, "
-                       "0.22) use each facility's count as its capacity.",
         "comparison": "Scenario comparison", "scenario": "Scenario", "service": "Service", "new_sites": "New sites",
         "targets_met": "Targets met after", "pp": "pp",
         "s_rounding": "Travel times were rounded to multiples of {r:g} s for the solve (solver.round_s): the "
@@ -77,28 +73,25 @@ LABELS = {
         "worst_decile_ratio": "最差 10% 平均 / 中位数", "access_2sfca_mean": "2SFCA 可达性（每万人）",
         "access_e2sfca_mean": "E2SFCA 可达性（每万人）",
         "access_2sfca_gini": "2SFCA 可达性基尼系数", "access_e2sfca_gini": "E2SFCA 可达性基尼系数", "worst": "最差分区：{d}", "per_district": "（每个分区）",
-        "lorenz_title": "出行时间洛伦兹曲线", "lorenz_x": "居民累计比例（出行时间由短到长）",
+        "lorenz_title": "出行时间洛伦兹曲线", "lorenz_x": "人口累计比例（出行时间由短到长）",
         "lorenz_y": "人·分钟累计比例", "equality": "完全平等", "hist_title": "出行时间分布",
-        "hist_x": "到最近设施的分钟数", "hist_y": "居民", "bars_title": "各分区 {t:g} 分钟内人口比例",
+        "hist_x": "到最近设施的分钟数", "hist_y": "人数", "bars_title": "各分区 {t:g} 分钟内人口比例",
         "threshold": "{t:g} 分钟",
-        "s_change": "新增 {n} 处{kind}设施（{objective}）后，{t:g} 分钟内可达的居民比例由 {b} 变为 {a}"
+        "s_change": "新增 {n} 处{what}后，{t:g} 分钟内可达的{people}比例由 {b} 变为 {a}"
                     "（{d:+,.0f} 人）。",
         "s_plan": "该方案同时{changes}；净支出 {spent}（新建成本 + 扩容成本 - 关闭节省）{limit}。",
         "s_spend": "该方案净支出 {spent}（新建成本 + 扩容成本 - 关闭节省）{limit}。",
         "s_closes": "关闭 {n} 处现有设施", "s_upgrades": "扩容 {n} 处现有设施", "and": "、",
         "s_limit": "，预算为 {b}",
         "s_trips": "平均出行时间由 {b:.1f} 分钟变为 {a:.1f} 分钟，最长出行时间由 {mb:.1f} 分钟变为 {ma:.1f} 分钟。",
-        "s_gini": "出行时间的不平等（基尼系数）由 {b:.3f} {verb}至 {a:.3f}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
-        "s_gini_nodist": "出行时间的不平等（基尼系数）由 {b:.3f} {verb}至 {a:.3f}。",
+        "s_gini": "出行时间的不平等（基尼系数）{verb}，{g}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
+        "s_gini_nodist": "出行时间的不平等（基尼系数）{verb}，{g}。",
         "falls": "下降", "rises": "上升", "stays": "保持",
-        "s_gains": "受益者：{n:,.0f} 名居民出行时间缩短；受益最多的分区为 {list}。",
-        "s_gains_nodist": "受益者：{n:,.0f} 名居民出行时间缩短，平均缩短 {m:.1f} 分钟。",
+        "s_gains": "受益者：{n:,.0f} 名{people}出行时间缩短；受益最多的分区为 {list}。",
+        "s_gains_nodist": "受益者：{n:,.0f} 名{people}出行时间缩短，平均缩短 {m:.1f} 分钟。",
         "s_targets": "规划后 {n} 个目标中达成 {k} 个。", "s_missed": "未达成：{list}。",
-        "s_no_targets": "未设定目标（场景字段 targets）。",
+        "s_no_targets": "未设定目标。",
         "font_note": "图表标签为英文：系统未安装中文（CJK）字体（安装 fonts-noto-cjk 后可显示中文标签）。",
-        "definitions": "定义：基尼系数与泰尔指数按人口加权、仅计可达人口；泰尔指数分区间 + 分区内 = 总值；"
-                       "最差 10% 为出行时间最长的十分之一居民的平均值；2SFCA（Luo & Wang 2003）与 E2SFCA"
-                       "（Luo & Qi 2009，分带权重 1、0.68、0.22）以设施数量为供给能力。",
         "comparison": "场景比较", "scenario": "场景", "service": "服务", "new_sites": "新增设施",
         "targets_met": "规划后达成目标数", "pp": "个百分点",
         "s_rounding": "求解时出行时间按 {r:g} 秒的倍数取整（solver.round_s）：求解状态（{status}）、差距与最优性仅对取整后的"
@@ -113,15 +106,39 @@ OVERALL_KEYS = ("within_share", "mean_min", "median_min", "p90_min", "max_min", 
 SHARES = {"within_share", "underserved_share"}
 
 
+#: Simplified Chinese fonts, best first, by family name (fonts-noto-cjk gives the first)
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Noto Serif CJK SC")
+
+
+def _fontconfig(*args: str) -> str:
+    try:
+        return subprocess.run(["fc-list", *args], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """A font family name for Chinese figure labels, or None when none is installed."""
-    try:
-        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    families = [line.split(",")[0].strip() for line in out.splitlines() if line.strip()]
-    return families[0] if families else None
+    """The Simplified Chinese font family for figure labels (:data:`CJK_FONTS`), or None when none is installed.
+
+    Chosen by name, never "the first CJK font" (a Japanese serif draws Chinese
+    badly). matplotlib keeps its own cached font list; a font installed after
+    that list was built is added to it from fontconfig's file.
+    """
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in known), None)
+    if found:
+        return found
+    for name in CJK_FONTS:   # installed, but missing from matplotlib's stale list
+        files = {line.split(":")[0] for line in _fontconfig(f"{name}:style=Regular", "file").splitlines() if line}
+        for path in files:
+            font_manager.fontManager.addfont(path)
+        if name in {f.name for f in font_manager.fontManager.ttflist}:
+            return name
+    return None
 
 
 def translate(lang: str, key: str, **kw) -> str:
@@ -150,5 +167,212 @@ def target_text(x: dict, lang: str, t: float) -> str:
     if x.get("label"):
         return x["label"]
     sign = "≥" if x["bound"] == "min" else "≤"
-    text = f"{metric_name(lang, x['metric'], t)} {sign} {fmt_metric(x['metric'], x['limit'])}"
+    value = fmt_metric(x["metric"], x["limit"])
+    value = translate(lang, "t_min", v=value) if x["metric"].endswith("_min") else value
+    text = f"{metric_name(lang, x['metric'], t)} {sign} {value}"
     return text + (" " + translate(lang, "per_district") if x["per_district"] else "")
+
+
+# The decision brief's words (report.html's first screen, caveats, method, data, appendix) and the comparison's.
+BRIEF = {
+    "en": {
+        "colon": ": ", "data_credit": "Data: {credits}", "status_optimal": "optimal",
+        "status_time_limit": "stopped at the time limit", "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
+        "upgrade": "upgrade these {n}", "no_change": "No new {what}: the plan keeps the {what} as they are",
+        "lead": "Together they bring {gain:,.0f} more {people} within {t:g} minutes ({b} → {a} of {total:,.0f}); "
+                "{left:,.0f} {people} stay beyond {t:g} minutes.",
+        "rank": "Rank", "place": "Place", "id": "Id", "at": "Latitude, longitude", "newly": "Newly within {t:g} min",
+        "served": "People served", "trip": "Mean trip (min)", "closed_sites": "Sites to close",
+        "upgraded_sites": "Sites to upgrade", "newly_note": "“Newly within” counts the people who would fall beyond "
+        "{t:g} minutes if that site alone were dropped from the plan; two sites close together each add little alone.",
+        "buys": "What the plan buys", "leaves": "What it leaves",
+        "b_within": "{gain:,.0f} more {people} within {t:g} minutes: {b} → {a}.",
+        "b_trips": "Mean trip {mb:.1f} → {ma:.1f} min; longest trip {xb:.0f} → {xa:.0f} min.",
+        "b_gini": "Unevenness of travel times (Gini, see appendix) {verb} {g}.",
+        "moves": "from {b:.3f} to {a:.3f}", "stays_at": "at {a:.3f}",
+        "l_left": "{left:,.0f} {people} still beyond {t:g} minutes ({share} of {total:,.0f}).",
+        "l_unreach": "{n:,.0f} of them live more than {m:g} m from any road and are counted as underserved.",
+        "l_where": "Most of them: {list}.", "l_none": "Nobody is left beyond {t:g} minutes.",
+        "targets_state": "Targets: {k} of {n} met", "no_targets_set": "No targets were set for this plan.",
+        "tradeoffs": "Trade-offs",
+        "t_small": "{k} of the {n} new sites serve fewer than {limit:,.0f} people each ({list}).",
+        "t_diminish": "The best site alone brings {top:,.0f} people within {t:g} minutes, the weakest {low:,.0f}.",
+        "t_longest": "The longest trip after the plan is {x:.0f} minutes ({where}).",
+        "t_budget": "The plan spends {spent}{limit}.",
+        "details": "Details", "caveats": "Caveats", "method": "Method", "data": "Data", "appendix": "Appendix: terms",
+        "no_caveats": "Nothing to report: every location and site was reached.",
+        "m_objective": "Question answered: {words}.", "m_status": "Solver: {status}{gap}, in {s:.1f} s "
+        "(HiGHS through PuLP); {d:,} demand locations × {k:,} sites.",
+        "m_gap": ", within {g:.2%} of the best possible", "m_exact": " (proven best)",
+        "m_travel": "Travel: {mode} on the road network ({speed}); a location or site farther than {snap:g} m "
+                    "from a road is unreachable.",
+        "m_matrix": "Travel times: read from the matrix file {file}.",
+        "speed_walk": "walking at {v:g} km/h", "speed_bike": "cycling at {v:g} km/h",
+        "speed_drive": "driving at each road's speed limit, else a default per road type",
+        "mode_walk": "walking", "mode_bike": "cycling", "mode_drive": "driving",
+        "d_role": "Used for", "d_data": "Data", "d_about": "About", "d_licence": "Licence", "d_credit": "Credit",
+        "obj_max_coverage": "bring as many {people} as possible within {t:g} minutes",
+        "obj_min_underserved": "leave as few {people} as possible beyond {t:g} minutes",
+        "obj_set_cover": "the fewest sites that bring everyone who can be reached within {t:g} minutes",
+        "obj_p_median": "the shortest average trip",
+        "obj_p_center": "the shortest longest trip",
+        "obj_weighted_p_center": "the smallest largest person-weighted trip",
+        "a_gini": "Gini of travel time: 0 when everyone travels equally long, towards 1 when a few travel far "
+                  "and most travel little; counted per person.",
+        "a_theil": "Theil index: another measure of unevenness (0 = all equal) that splits exactly into a part "
+                   "between districts and a part within them.",
+        "a_2sfca": "2SFCA / E2SFCA access: facilities within reach per 10,000 people, shared with everyone else "
+                   "who can reach the same facilities (E2SFCA counts nearer facilities more); a facility's count "
+                   "is its size.",
+        "a_pp": "Percentage points (pp): the difference of two percentages, e.g. 90 % → 95 % is +5 pp.",
+        "a_tail": "90th percentile trip: nine people in ten travel at most this long.",
+        "people_default": "people", "sites_word": "sites",
+        "t_min": "{v} min",
+        "c_targets": "Targets", "c_question": "Question answered", "c_before": "Before (all plans)", "c_better": "better",
+        "c_sentence_cover": "{a} brings {d:,.0f} more {people} within {t:g} minutes than {b}",
+        "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes ({b}: {y:.0f})",
+        "c_tie": "{a} and {b} are equal on people within {t:g} minutes and on the longest trip.",
+        "c_shared": "Sites both plans choose: {list}.", "c_shared_none": "The plans share no new site.",
+        "c_small": "Sites serving fewer than {limit:,.0f} people: {list}.",
+        "c_links": "Open", "c_map": "map", "c_report": "report", "c_chart": "Plans: share within {t:g} minutes "
+        "against the longest trip", "c_x": "Longest trip (min)", "c_y": "Share within {t:g} min (%)",
+        "c_site_count": "{n} sites",
+    },
+    "zh": {
+        "colon": "：", "data_credit": "数据：{credits}", "status_optimal": "最优",
+        "status_time_limit": "达到时间上限", "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
+        "no_change": "不新建{what}：方案保持现有{what}不变",
+        "lead": "合计使 {t:g} 分钟内可达的{people}增加 {gain:,.0f} 人（{b} → {a}，共 {total:,.0f} 人）；"
+                "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟。",
+        "rank": "排名", "place": "地点", "id": "编号", "at": "纬度，经度", "newly": "新增 {t:g} 分钟内人数",
+        "served": "服务人数", "trip": "平均出行时间（分钟）", "closed_sites": "关闭的设施", "upgraded_sites": "扩容的设施",
+        "newly_note": "“新增人数”指若仅去掉该设施，将超过 {t:g} 分钟的人数；相距很近的两处设施各自单独贡献都较小。",
+        "buys": "方案带来的改善", "leaves": "方案仍未解决的问题",
+        "b_within": "{t:g} 分钟内可达的{people}增加 {gain:,.0f} 人：{b} → {a}。",
+        "b_trips": "平均出行时间 {mb:.1f} → {ma:.1f} 分钟；最长出行时间 {xb:.0f} → {xa:.0f} 分钟。",
+        "b_gini": "出行时间的不均衡程度（基尼系数，见附录）{verb}{g}。",
+        "moves": "由 {b:.3f} 变为 {a:.3f}", "stays_at": "为 {a:.3f}",
+        "l_left": "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟（占 {total:,.0f} 人的 {share}）。",
+        "l_unreach": "其中 {n:,.0f} 人居住在距道路超过 {m:g} 米处，计为未覆盖。",
+        "l_where": "主要分布在：{list}。", "l_none": "所有人都在 {t:g} 分钟以内。",
+        "targets_state": "目标：{n} 个中达成 {k} 个", "no_targets_set": "本方案未设定目标。",
+        "tradeoffs": "权衡",
+        "t_small": "{n} 处新设施中有 {k} 处各自服务不足 {limit:,.0f} 人（{list}）。",
+        "t_diminish": "贡献最大的设施单独使 {top:,.0f} 人进入 {t:g} 分钟范围，最小的为 {low:,.0f} 人。",
+        "t_longest": "规划后最长出行时间为 {x:.0f} 分钟（{where}）。",
+        "t_budget": "方案支出 {spent}{limit}。",
+        "details": "详细数据", "caveats": "注意事项", "method": "方法", "data": "数据", "appendix": "附录：术语",
+        "no_caveats": "无：所有地点与设施均可到达。",
+        "m_objective": "回答的问题：{words}。",
+        "m_status": "求解器：{status}{gap}，用时 {s:.1f} 秒（HiGHS，经 PuLP）；{d:,} 个需求点 × {k:,} 个站点。",
+        "m_gap": "，与最优解相差不超过 {g:.2%}", "m_exact": "（已证明最优）",
+        "m_travel": "出行方式：沿道路网{mode}（{speed}）；距道路超过 {snap:g} 米的地点或站点视为不可达。",
+        "m_matrix": "出行时间：读取自矩阵文件 {file}。",
+        "speed_walk": "步行速度 {v:g} 公里/小时", "speed_bike": "骑行速度 {v:g} 公里/小时",
+        "speed_drive": "按道路限速行驶，无限速时按道路类型取默认值",
+        "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
+        "d_role": "用途", "d_data": "数据", "d_about": "说明", "d_licence": "许可", "d_credit": "署名",
+        "obj_max_coverage": "使尽可能多的{people}在 {t:g} 分钟内可达",
+        "obj_min_underserved": "使超过 {t:g} 分钟的{people}尽可能少",
+        "obj_set_cover": "用最少的设施使所有可达的人都在 {t:g} 分钟以内",
+        "obj_p_median": "使平均出行时间最短", "obj_p_center": "使最长出行时间最短",
+        "obj_weighted_p_center": "使按人数加权的最长出行最短",
+        "a_gini": "出行时间基尼系数：人人出行时间相同时为 0；少数人出行很远、多数人很近时趋近于 1；按人计算。",
+        "a_theil": "泰尔指数：另一种不均衡度量（0 = 完全均衡），可精确分解为分区之间与分区之内两部分。",
+        "a_2sfca": "2SFCA / E2SFCA 可达性：可到达的设施数（每万人），并与能到达同一设施的其他人分摊"
+                   "（E2SFCA 对较近的设施赋予更高权重）；设施数量即其规模。",
+        "a_pp": "百分点：两个百分比之差，例如 90% → 95% 为增加 5 个百分点。",
+        "a_tail": "出行时间第 90 百分位：十人中有九人的出行时间不超过此值。",
+        "people_default": "居民", "sites_word": "设施",
+        "t_min": "{v} 分钟",
+        "c_targets": "目标", "c_question": "回答的问题", "c_before": "规划前（各方案相同）", "c_better": "更优",
+        "c_sentence_cover": "{a} 比 {b} 多使 {d:,.0f} 名{people}进入 {t:g} 分钟范围",
+        "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟）",
+        "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数和最长出行时间上相同。",
+        "c_shared": "两个方案共同选择的设施：{list}。", "c_shared_none": "两个方案没有共同的新设施。",
+        "c_small": "服务不足 {limit:,.0f} 人的设施：{list}。",
+        "c_links": "打开", "c_map": "地图", "c_report": "报告", "c_chart": "各方案：{t:g} 分钟内人口比例与最长出行时间",
+        "c_x": "最长出行时间（分钟）", "c_y": "{t:g} 分钟内人口比例（%）", "c_site_count": "{n} 处设施",
+    },
+}
+for _lang, _words in BRIEF.items():
+    LABELS[_lang].update(_words)
+
+#: facility kinds as words of each language (other kinds are shown as the service's name)
+KINDS = {"zh": {"clinic": "诊所", "school": "学校", "service_counter": "服务窗口", "facility": "设施",
+                "hospital": "医院", "library": "图书馆"}}
+#: the demand layer names the pages know in each language (other names are shown as they are)
+PEOPLE = {"zh": {"residents": "居民", "children": "儿童", "people": "人口", "demand": "居民", "elderly": "老人"}}
+
+
+def what_name(lang: str, kind: str, name: str) -> str:
+    """The words for a service's sites: its name in English ("clinics"), its kind's word in other languages."""
+    return KINDS.get(lang, {}).get(kind, name)
+
+
+def people_name(lang: str, layers: list[str]) -> str:
+    """The population a service counts, named by its demand layers ("residents", "children")."""
+    words = [PEOPLE.get(lang, {}).get(x, x) for x in layers] or [translate(lang, "people_default")]
+    return translate(lang, "and").join(dict.fromkeys(words))
+
+
+#: the overall metrics a page shows: the E2SFCA mean equals the 2SFCA mean by construction (see evaluate.equity)
+SHOWN_KEYS = tuple(k for k in OVERALL_KEYS if k != "access_e2sfca_mean")
+
+
+# The map's words (map.html, map_compare.html): layer names, title box, legend, tooltips, popups.
+MAP = {
+    "en": {
+        "tip": {"cell": "cell", "people": "people", "before": "before", "after": "after", "change": "change",
+                "unreachable": "unreachable", "newly": "newly reachable", "min": "min", "colon": ": "},
+        "after": "travel time after", "before": "travel time before", "change": "change (after − before)",
+        "none": "no shading", "under_after": "underserved after (> {t:g} min)",
+        "under_before": "underserved before (> {t:g} min)", "people_layer": "where the underserved people are",
+        "catchments": "catchments", "districts": "districts (share within T)",
+        "existing": "existing", "new": "new", "closed": "closed",
+        "within": "people within {t:g} min", "underserved": "people beyond {t:g} min",
+        "cells": "in {n:,} populated cells", "of": "of", "side": "before | after side by side",
+        "legend_time": "travel time, minutes", "legend_change": "change after − before",
+        "unreachable": "unreachable", "newly": "newly reachable",
+        "legend_under": "people beyond T after (thicker: more people; empty cells not outlined)",
+        "legend_under_before": "beyond T before", "legend_people": "underserved people (area ∝ people)",
+        "legend_catch": "catchment of a facility (nearest after)",
+        "legend_districts": "districts: share of people within T after",
+        "p_id": "id", "p_at": "at", "p_district": "district", "p_service": "service", "p_status": "status",
+        "p_count": "count", "p_people": "people served", "p_trip": "mean travel time", "p_capacity": "capacity",
+        "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen",
+        "catchment_of": "catchment of {who}", "district_tip": "district {d}: {n:,.0f} people; within {t:g} min "
+        "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
+        "back": "back to the full map", "ubefore": "before", "uafter": "after",
+        "within_short": "within {t:g} min: {s}, beyond: {n} people",
+    },
+    "zh": {
+        "tip": {"cell": "网格", "people": "人", "before": "规划前", "after": "规划后", "change": "变化",
+                "unreachable": "不可达", "newly": "新可达", "min": "分钟", "colon": "："},
+        "after": "规划后出行时间", "before": "规划前出行时间", "change": "变化（规划后 − 规划前）",
+        "none": "不着色", "under_after": "规划后未覆盖（> {t:g} 分钟）",
+        "under_before": "规划前未覆盖（> {t:g} 分钟）", "people_layer": "未覆盖人口分布",
+        "catchments": "服务范围", "districts": "分区（T 内人口比例）",
+        "existing": "现有", "new": "新建", "closed": "关闭",
+        "within": "{t:g} 分钟内人口", "underserved": "超过 {t:g} 分钟的人口",
+        "cells": "分布在 {n:,} 个有人口的网格", "of": "共", "side": "规划前 | 规划后 对照",
+        "legend_time": "出行时间（分钟）", "legend_change": "变化（规划后 − 规划前）",
+        "unreachable": "不可达", "newly": "新可达",
+        "legend_under": "规划后超过 T 的人口（线越粗人越多；无人网格不描边）",
+        "legend_under_before": "规划前超过 T", "legend_people": "未覆盖人口（面积 ∝ 人数）",
+        "legend_catch": "设施服务范围（规划后最近）", "legend_districts": "分区：规划后 T 内人口比例",
+        "p_id": "编号", "p_at": "位置", "p_district": "分区", "p_service": "服务", "p_status": "状态",
+        "p_count": "数量", "p_people": "服务人数", "p_trip": "平均出行时间", "p_capacity": "容量",
+        "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏",
+        "catchment_of": "{who} 的服务范围", "district_tip": "分区 {d}：{n:,.0f} 人；{t:g} 分钟内 规划前 {b}，规划后 {a}",
+        "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
+        "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",
+        "within_short": "{t:g} 分钟内：{s}，超过：{n} 人",
+    },
+}
+
+
+def map_text(lang: str, key: str, **kw):
+    """A word of the map in ``lang`` (English when missing); ``tip`` gives the tooltip words as a dict."""
+    text = MAP.get(lang, MAP["en"]).get(key, MAP["en"].get(key, key))
+    return text.format(**kw) if kw and isinstance(text, str) else text

@@ -1,48 +1,49 @@
 """The equity map: where people are underserved, before and after the plan.
 
-For every service (clinics, schools, ...) :func:`render_map` draws, each as a
-layer of the layer control:
+For every service (clinics, schools, ...) :func:`render_map` draws:
 
-- the demand cells (H3 hexagons or points) shaded by travel time *after* the
-  plan (shown), *before* it (hidden), or the *change* after − before (hidden):
-  times on a sequential scale, green (0 min) through yellow (the threshold T)
-  to red (2T and more), unreachable cells grey; the change on a diverging
-  scale, blue (faster) through white (unchanged) to red (slower), with cells
-  that became reachable in dark blue;
-- "underserved after" (shown) and "underserved before" (hidden): outlines of
-  every cell beyond T or unreachable, in a pane above every fill so they mark
-  the underserved in whichever shading is on;
-- "catchments" (hidden): the cells each open facility serves after the plan
-  (nearest open facility), dissolved into one outline per facility;
-- "districts" (hidden, only when the demand has a ``district`` column): the
-  cells dissolved by district, shaded by the population share within T after;
-- the facilities by status, told apart by symbol and colour: existing (circle),
-  new (green star), closed (grey cross; a relocation is a closure plus a new
-  site); with several services the existing circles take one colour per
-  service. Each popup gives name, type, status, count and, when the pipeline
-  computed them, the population assigned to the facility and its mean travel
-  time.
+- the demand cells shaded by travel time *after* the plan, *before* it, or the
+  *change* after − before: one shading of one service at a time (the radio
+  buttons of the layer control, grouped by service, and "no shading"); times
+  on a sequential scale, green (0 min) through yellow (the threshold T) to red
+  (2T and more), unreachable cells grey; the change on a diverging scale, blue
+  (faster) through white to red (slower), newly reachable cells dark blue;
+- "underserved after" (shown for the first service) and "underserved before":
+  outlines of the *populated* cells beyond T or unreachable, thicker and darker
+  where more people live (empty cells are never outlined), and "where the
+  underserved people are": a circle per cell, its area proportional to the
+  people beyond T after the plan. Choosing another service's shading moves
+  these layers and the legend to that service;
+- "catchments" (hidden): the cells each open facility serves after the plan;
+- "districts" (hidden, only with districts): shaded by the share within T after;
+- the facilities, each service with its own colour and its own symbol for new
+  sites (circles: existing; star, diamond, triangle, square: new; grey cross:
+  closed). A popup gives the place's name (or its streets), id, coordinates,
+  district, service, status and the people it serves.
 
-A title box gives the headline figures (share of population within T and
-underserved population, before -> after), a legend explains colours and units
-(listing only the facility statuses the map shows),
-a scale bar, a full-screen button and the attribution are on the map, and
-every string that comes from data is HTML-escaped. The file is self-contained:
-Leaflet's JavaScript and CSS are inlined from the ``django-js-lib-leaflet``
-wheel (Leaflet 1.9.4, no dependencies), so with ``tiles=False`` the map renders
-with no network at all. The full-screen button is a few lines of our own
-JavaScript (folium's ``Fullscreen`` plugin loads its script from a CDN).
+The cells are drawn in the browser from one compact copy of the data
+(:mod:`allocator.outputs.map_cells`, canvas renderer, built when first shown),
+so a two-service map stays light and loads without long tasks. A collapsible
+title box counts people (not area), a legend per service explains colours and
+symbols, the layer control collapses (and collapses when a popup opens; popups
+pan clear of the title box), with a scale bar, a full-screen button and the
+attribution. Every string from data is HTML-escaped. The file is
+self-contained: Leaflet's JavaScript and CSS are inlined from the
+``django-js-lib-leaflet`` wheel (Leaflet 1.9.4), so with ``tiles=False`` it
+renders with no network at all. Words come from :data:`allocator.outputs.labels.MAP`
+(English, Chinese).
 
 Beside ``map.html`` a second file, ``map_compare.html``, shows before and
-after side by side in two synchronised Leaflet maps (folium's ``DualMap`` needs
-Leaflet.Sync from a CDN, so it would break offline; the compare page is plain
-Leaflet plus ~20 lines of inline JavaScript and shares one copy of the data).
+after side by side in two synchronised Leaflet maps (plain Leaflet and a few
+lines of inline JavaScript; folium's ``DualMap`` needs a CDN).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -55,10 +56,20 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
-from jinja2 import Template
+from branca.element import Element
 
 from allocator import ATTRIBUTION
+from allocator.outputs.labels import map_text
+from allocator.outputs.map_cells import (
+    CELLS_JS,
+    CellLayer,
+    EmptyLayer,
+    LazyGeoJson,
+    Script,
+    cell_data,
+    cell_geometry,
+    json_element,
+)
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
 
@@ -76,16 +87,21 @@ _CATCHMENT = "#3f3f3f"
 EXISTING = "#4a6fa5"
 NEW = "#1b9e3e"
 CLOSED = "#555555"
-# existing-facility colours, one per service of a map (the first, a one-service map's, is EXISTING)
-_SERVICE_COLOURS = (EXISTING, "#7b3294", "#a6611a", "#008837", "#c51b7d", "#01665e")
+# each service of a map: existing-facility colour, new-site colour and symbol (the first: a one-service map's)
+_SERVICE_STYLES = (
+    (EXISTING, NEW, "&#9733;", 30),          # blue circles, green stars
+    ("#7b3294", "#e66101", "&#9670;", 26),   # purple circles, orange diamonds
+    ("#a6611a", "#d01c8b", "&#9650;", 24),   # brown circles, magenta triangles
+    ("#008837", "#5e3c99", "&#9632;", 24),   # green circles, violet squares
+)
 _DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
 _STATUSES = ("existing", "new", "closed")
-_SYMBOLS = {"new": ("&#9733;", NEW, 30), "closed": ("&#10006;", CLOSED, 20)}
+_CLOSED_SYMBOL = ("&#10006;", CLOSED, 20)
+_PEOPLE = "#b2182b"   # the circles of underserved people
 COMPARE_SUFFIX = "_compare"
 DECIMALS = 5
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
-_LEGEND_CAPTION = "travel time after (or before), minutes"
 CARTO = "© CARTO"
 # Named by URL: xyzservices >= 2025 marks CartoDB as keyed and warns, the public basemap needs none.
 CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
@@ -116,6 +132,7 @@ def render_map(
     description: str = "",
     inline_assets: bool = True,
     compare: bool = True,
+    lang: str = "en",
 ) -> Path:
     """Write the equity map for ``services`` to ``path`` (an HTML file) and return it.
 
@@ -123,39 +140,50 @@ def render_map(
     Leaflet from its CDN instead of inlining it (smaller file, needs network).
     ``compare`` also writes the side-by-side before/after page beside it
     (``map.html`` -> ``map_compare.html``), linked from the title box.
+    ``lang``: the words of the map (``en``, ``zh``).
     """
     path = Path(path)
     fmap = folium.Map(tiles=None, control_scale=True, attribution_control=False)
     _use_leaflet_assets(fmap, inline_assets)
-    if tiles:
+    if tiles:   # always under everything; the radio buttons choose a shading, not a basemap
         folium.TileLayer(
-            CARTO_POSITRON, name="basemap (CARTO positron)", attr=f"{ATTRIBUTION} {CARTO}", subdomains="abcd", max_zoom=20
+            CARTO_POSITRON, name="basemap (CARTO positron)", attr=f"{ATTRIBUTION} {CARTO}", subdomains="abcd",
+            max_zoom=20, overlay=True, control=False,
         ).add_to(fmap)
 
-    # Underserved outlines sit above every demand fill, even a "before" layer switched on later,
-    # and let the mouse through to the cell beneath (whose tooltip tells the times).
+    # Underserved outlines and people sit above every demand fill and let the mouse through to the cell beneath.
     folium.map.CustomPane(_UNDERSERVED_PANE, z_index=450, pointer_events=False).add_to(fmap)
     folium.map.CustomPane(_FACILITY_PANE, z_index=460, pointer_events=True).add_to(fmap)
+    fmap.add_child(Script(CELLS_JS), name="cells_js")
     bounds: list[np.ndarray] = []
     prepared = []
+    groups = []
+    geometries: dict[bytes, str] = {}
     for i, service in enumerate(services):
         demand = _prepare_demand(service.demand)
         prepared.append(demand)
         if len(demand):
             bounds.append(demand.total_bounds)
-        _add_service(fmap, service, demand, _existing_colour(i))
-    folium.LayerControl(collapsed=False).add_to(fmap)
+        groups.append(_add_service(fmap, service, demand, i, lang, geometries))
+    EmptyLayer(map_text(lang, "none"), show=False).add_to(fmap)
+    for i, service in enumerate(services):
+        _add_facilities(fmap, service, i, lang)
+    control = folium.LayerControl(collapsed=True, position="topright")
+    control.add_to(fmap)
     if bounds:
         b = np.vstack(bounds)
         fmap.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
 
     compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
     root = fmap.get_root()
-    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="page_title")
-    root.html.add_child(Element(_title_box(title, description, services, compare_path)), name="title_box")
-    root.html.add_child(Element(_legend(services)), name="legend")
+    root.header.add_child(Element(f"<title>{html.escape(title)}</title><style>{_CSS}</style>"), name="page_title")
+    root.html.add_child(Element(_title_box(title, description, services, compare_path, lang)), name="title_box")
+    root.html.add_child(Element(legend_html(services, lang)), name="legend")
     root.html.add_child(Element(_footer(tiles)), name="attribution")
-    fmap.add_child(_Script(_FULLSCREEN_JS % {"map": fmap.get_name()}), name="fullscreen")
+    fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": json.dumps(map_text(lang, "full"))}),
+                   name="fullscreen")
+    fmap.add_child(Script(_SWITCH_JS % {"map": fmap.get_name(), "control": control.get_name(),
+                                        "groups": _groups_js(groups)}), name="switch")
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(stable_ids(fmap.get_root().render()), encoding="utf-8")   # folium.Map.save, stable ids
@@ -164,19 +192,59 @@ def render_map(
             compare_page,  # it uses this module's shading
         )
 
-        compare_path.write_text(stable_ids(compare_page(title, services, prepared, tiles, inline_assets, path.name)), encoding="utf-8")
+        compare_path.write_text(stable_ids(compare_page(title, services, prepared, tiles, inline_assets, path.name,
+                                                        lang)), encoding="utf-8")
     return path
 
 
-class _Script(MacroElement):
-    """Inline JavaScript rendered after its parent map was created."""
+@dataclass
+class _Group:
+    """One service's layers on the map, for the script that switches between services."""
 
-    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+    shadings: list[str]
+    follow: list[str]     # underserved after, people: they move to the service whose shading is chosen
+    legend: str
 
-    def __init__(self, code: str) -> None:
-        super().__init__()
-        self._name = "AllocatorScript"
-        self.code = code
+
+def _groups_js(groups: list[_Group]) -> str:
+    return "[" + ",".join(f"{{shadings:[{','.join(g.shadings)}],follow:[{','.join(g.follow)}],"
+                          f"legend:{json.dumps(g.legend)}}}" for g in groups) + "]"
+
+
+# One service at a time: choosing a service's shading moves the underserved layers and the legend to it;
+# a popup collapses the layer control so it never hides the popup.
+_SWITCH_JS = """
+(function (map, control, groups) {
+  function serviceOf(layer) {
+    for (var k = 0; k < groups.length; k++) if (groups[k].shadings.indexOf(layer) >= 0) return k;
+    return -1;
+  }
+  map.on('baselayerchange', function (e) {
+    var k = serviceOf(e.layer);
+    if (k < 0) return;
+    setTimeout(function () { follow(k); }, 0);   // after the control's own click, so its boxes update
+  });
+  function follow(k) {
+    groups.forEach(function (g, j) {
+      var box = document.getElementById(g.legend);
+      if (box) box.style.display = j === k ? '' : 'none';
+      if (j === k) return;
+      g.follow.forEach(function (layer, n) {
+        if (map.hasLayer(layer)) { map.removeLayer(layer); map.addLayer(groups[k].follow[n]); }
+      });
+    });
+  }
+  map.on('popupopen', function () { control.collapse(); });
+})(%(map)s, %(control)s, %(groups)s);
+"""
+
+_CSS = """
+#allocator-title details>summary{cursor:pointer;list-style:none}
+#allocator-title details>summary::-webkit-details-marker{display:none}
+#allocator-title details>summary:after{content:' \\25BE';color:#666}
+#allocator-title details:not([open])>summary:after{content:' \\25B8'}
+.leaflet-control-layers label{font:13px/1.3 sans-serif}
+"""
 
 
 # A full-screen button of our own: folium.plugins.Fullscreen loads its script from a CDN (breaks offline).
@@ -188,7 +256,7 @@ _FULLSCREEN_JS = """
     onAdd: function () {
       var bar = L.DomUtil.create('div', 'leaflet-bar allocator-fullscreen');
       var a = L.DomUtil.create('a', '', bar);
-      a.href = '#'; a.title = 'Full screen'; a.setAttribute('role', 'button');
+      a.href = '#'; a.title = %(title)s; a.setAttribute('role', 'button');
       a.innerHTML = '<svg width="16" height="16" viewBox="0 0 16 16" style="margin-top:7px" fill="none" '
         + 'stroke="#333" stroke-width="2"><path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5"/></svg>';
       L.DomEvent.disableClickPropagation(bar);
@@ -247,7 +315,7 @@ def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _colormap(threshold: float) -> cm.LinearColormap:
     """Green at 0, yellow at T, red at 2T minutes (values beyond are capped)."""
-    return cm.LinearColormap(_RAMP, index=[0, threshold, 2 * threshold], vmin=0, vmax=2 * threshold, caption=_LEGEND_CAPTION)
+    return cm.LinearColormap(_RAMP, index=[0, threshold, 2 * threshold], vmin=0, vmax=2 * threshold)
 
 
 def fmt_min(value: float) -> str:
@@ -274,79 +342,78 @@ def shades(threshold: float) -> tuple[Any, Any]:
     return time_colour, change_colour
 
 
-def _fmt_change(before: float, after: float) -> str:
-    if math.isnan(after):
-        return "unreachable"
-    if math.isnan(before):
-        return "newly reachable"
-    return f"{after - before:+.1f} min"
-
-
-def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, existing_colour: str) -> None:
-    """Add the demand (after, before, change, underserved, catchments, districts) and facility layers of one service."""
-    name = html.escape(service.name)
+def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, index: int, lang: str,
+                 geometries: dict[bytes, str]) -> _Group:
+    """One service's cells (three shadings, underserved outlines, people), catchments and districts."""
+    name = service.name
     threshold = float(service.threshold_min)
     time_colour, change_colour = shades(threshold)
     before = demand["time_before"].astype(float).to_numpy()
     after = demand["time_after"].astype(float).to_numpy()
-    population = demand["population"].astype(float).to_numpy()
-    ids = demand["id"].astype(str).to_numpy()
-    tips = [
-        html.escape(f"cell {i}: {p:,.0f} people; before {fmt_min(b)}, after {fmt_min(a)}; change {_fmt_change(b, a)}")
-        for i, p, b, a in zip(ids, population, before, after)
-    ]
+    fills = {"after": [time_colour(t) for t in after], "before": [time_colour(t) for t in before],
+             "change": [change_colour(b, a) for b, a in zip(before, after)]}
+    data = f"allocatorData{index}"
+    key = b"".join(shapely.to_wkb(demand.geometry.to_numpy())) if len(demand) else b""
+    geo = geometries.get(key)
+    if geo is None:   # services on the same cells share one copy of the geometry
+        geo = geometries[key] = f"allocatorGeo{len(geometries)}"
+        fmap.get_root().html.add_child(Element(json_element(geo, cell_geometry(demand))), name=geo)
+    fmap.get_root().html.add_child(Element(json_element(data, cell_data(name, demand, threshold, fills, lang))),
+                                   name=data)
+    label = html.escape(name)
+    shadings = []
+    for which in ("after", "before", "change"):
+        layer = CellLayer(f"{label} — {html.escape(map_text(lang, which))}", data, geo,
+                          {"kind": "fill", "which": which}, overlay=False, show=index == 0 and which == "after")
+        layer.add_to(fmap)
+        shadings.append(layer.get_name())
+    follow = []
+    for kind, when, colour, dash, show in (("under", "after", UNDERSERVED, "4 3", True),
+                                           ("people", "after", _PEOPLE, None, False),
+                                           ("under", "before", _UNDERSERVED_BEFORE, "1 3", False)):
+        text = map_text(lang, "people_layer") if kind == "people" else map_text(lang, f"under_{when}", t=threshold)
+        layer = CellLayer(f"{label} — {html.escape(text)}", data, geo,
+                          {"kind": kind, "when": when, "colour": colour, "dash": dash},
+                          overlay=True, show=show and index == 0)
+        layer.add_to(fmap)
+        if when == "after":
+            follow.append(layer.get_name())
     geoms = demand.geometry.to_numpy()
     points = bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms)
-
-    shadings = (
-        ("travel time after", [time_colour(t) for t in after], True),
-        ("travel time before", [time_colour(t) for t in before], False),
-        ("change (after − before)", [change_colour(b, a) for b, a in zip(before, after)], False),
-    )
-    for label, fills, show in shadings:
-        group = folium.FeatureGroup(name=f"{name} — {label}", show=show).add_to(fmap)
-        if not len(geoms):
-            continue
-        _geojson(geoms, {"tip": tips, "c": fills}, points, lambda f: {
-            "fillColor": f["properties"]["c"], "fillOpacity": 0.65, "color": f["properties"]["c"], "weight": 0.5, "opacity": 0.9,
-        }).add_to(group)
-
-    for label, times, colour, dash, show in (
-        ("underserved after", after, UNDERSERVED, "4 3", True),
-        ("underserved before", before, _UNDERSERVED_BEFORE, "1 3", False),
-    ):
-        underserved = np.isnan(times) | (times > threshold)
-        group = folium.FeatureGroup(name=f"{name} — {label} (&gt; {threshold:g} min)", show=show).add_to(fmap)
-        if underserved.any():
-            _geojson(geoms[underserved], {}, points, lambda f, colour=colour, dash=dash: {
-                "fill": False, "color": colour, "weight": 2.5, "dashArray": dash, "opacity": 1,
-            }, pane=_UNDERSERVED_PANE).add_to(group)
-
-    facilities = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
-    facilities = facilities.reset_index(drop=True)
-    _add_catchments(fmap, name, demand, facilities, points)
+    facilities = _facilities_4326(service)
+    _add_catchments(fmap, label, demand, facilities, points, lang)
     if "district" in demand.columns:
-        _add_districts(fmap, name, demand, threshold, points)
+        _add_districts(fmap, label, demand, threshold, points, lang)
+    return _Group(shadings, follow, f"allocator-legend-{index}")
 
+
+def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
+    facilities = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
+    return facilities.reset_index(drop=True)
+
+
+def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str) -> None:
+    """One service's facilities by status: its own circle colour (existing) and symbol (new); closed: grey cross."""
+    facilities = _facilities_4326(service)
+    label = html.escape(service.name)
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
     for kind in _STATUSES:
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities
-        group = folium.FeatureGroup(name=f"{name} — {kind}", show=True).add_to(fmap)
-        if len(rows):
-            popups = [_facility_popup(r, service.kind) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
-            geoms_f = shapely.set_precision(rows.geometry.values, 10.0**-DECIMALS)
-            marker = _existing_marker(existing_colour) if kind == "existing" else _symbol_marker(kind)
-            _geojson(np.asarray(geoms_f), {"tip": popups}, True, None, marker=marker, popup=True).add_to(group)
-    add_counters_layer(fmap, name, facilities)   # offices sized by counters, coloured by wait (outputs.staffing)
+        popups = [_facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
+        marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
+        _lazy(f"{label} — {html.escape(map_text(lang, kind))}", list(rows.geometry.values), {"tip": popups}, {},
+              marker=marker, show=True).add_to(fmap)
+    add_counters_layer(fmap, service.name, facilities)   # offices sized by counters, coloured by wait
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                    points: bool) -> None:
+                    points: bool, lang: str = "en") -> None:
     """Hidden layer: the cells each facility serves after the plan, dissolved per facility."""
-    group = folium.FeatureGroup(name=f"{name} — catchments", show=False).add_to(fmap)
+    group = f"{name} — {html.escape(map_text(lang, 'catchments'))}"
     if "assigned_facility" not in demand.columns or not len(demand) or not len(facilities):
+        _lazy(group, [], {}, {}).add_to(fmap)
         return
     assigned = demand["assigned_facility"].to_numpy()
     shapes, tips = [], []
@@ -356,18 +423,18 @@ def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facil
             continue
         cells = demand.geometry.to_numpy()[assigned == site]
         shapes.append(_dissolve(cells, points))
-        who = f"{facilities['name'].iloc[site]} ({facilities['status'].iloc[site]})"
-        people = f": {float(pop.iloc[site]):,.0f} people" if pop is not None else ""
-        tips.append(html.escape(f"catchment of {who}{people}"))
-    if shapes:
-        _geojson(np.asarray(shapes, dtype=object), {"tip": tips}, False, lambda f: {
-            "fill": True, "fillOpacity": 0.0, "color": _CATCHMENT, "weight": 1.5, "opacity": 0.9,
-        }).add_to(group)
+        place = facilities["place"].iloc[site] if "place" in facilities else facilities["name"].iloc[site]
+        who = f"{place} ({map_text(lang, str(facilities['status'].iloc[site]))})"
+        people = f": {float(pop.iloc[site]):,.0f} {map_text(lang, 'tip')['people']}" if pop is not None else ""
+        tips.append(html.escape(map_text(lang, "catchment_of", who=who) + people))
+    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": _CATCHMENT, "weight": 1.5,
+                                         "opacity": 0.9}).add_to(fmap)
 
 
-def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, threshold: float, points: bool) -> None:
+def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, threshold: float, points: bool,
+                   lang: str = "en") -> None:
     """Hidden layer: cells dissolved by ``district``, shaded by the population share within T after the plan."""
-    group = folium.FeatureGroup(name=f"{name} — districts (share within T)", show=False).add_to(fmap)
+    group = f"{name} — {html.escape(map_text(lang, 'districts'))}"
     ramp = cm.LinearColormap(_RAMP[::-1], index=list(_DISTRICT_STOPS), vmin=_DISTRICT_STOPS[0], vmax=1)
     district = demand["district"]
     shapes, tips, fills = [], [], []
@@ -379,13 +446,19 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
                  for when in ("before", "after")}
         shapes.append(_dissolve(rows.geometry.to_numpy(), points))
         fills.append(_UNREACHABLE if math.isnan(share["after"]) else ramp(max(round(share["after"], 2), _DISTRICT_STOPS[0])))
-        tips.append(html.escape(
-            f"district {key}: {total:,.0f} people; within {threshold:g} min "
-            f"{_share(share['before'])} before, {_share(share['after'])} after"))
-    if shapes:
-        _geojson(np.asarray(shapes, dtype=object), {"tip": tips, "c": fills}, False, lambda f: {
-            "fillColor": f["properties"]["c"], "fillOpacity": 0.55, "color": "#222222", "weight": 2, "opacity": 1,
-        }).add_to(group)
+        label = rows["district_name"].iloc[0] if "district_name" in rows else key
+        tips.append(html.escape(map_text(lang, "district_tip", d=label, n=total, t=threshold,
+                                         b=_share(share["before"]), a=_share(share["after"]))))
+    _lazy(group, shapes, {"tip": tips, "c": fills}, {"fillOpacity": 0.55, "color": "#222222", "weight": 2,
+                                                     "opacity": 1}).add_to(fmap)
+
+
+def _lazy(name: str, shapes: list, props: dict[str, list], style: dict, marker: dict | None = None,
+          show: bool = False) -> LazyGeoJson:
+    """An overlay of ``shapes`` (5 decimals) with per-feature ``props``, built when first switched on."""
+    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(shapely.set_precision(g, 10.0**-DECIMALS)),
+                 "properties": {k: v[i] for k, v in props.items()}} for i, g in enumerate(shapes)]
+    return LazyGeoJson(name, {"type": "FeatureCollection", "features": features}, style, marker=marker, show=show)
 
 
 def _share(value: float) -> str:
@@ -400,78 +473,60 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def _geojson(
-    geoms: np.ndarray,
-    props: dict[str, list[Any]],
-    points: bool,
-    style: Any,
-    *,
-    marker: folium.Marker | folium.CircleMarker | None = None,
-    popup: bool = False,
-    pane: str | None = None,
-) -> folium.GeoJson:
-    """A lean GeoJson layer: integer feature ids, only the given properties.
-
-    A ``tip`` property (already HTML-escaped) becomes the tooltip, and the popup too if ``popup``.
-    """
-    features = [
-        {"type": "Feature", "id": i, "geometry": shapely.geometry.mapping(g), "properties": {k: v[i] for k, v in props.items()}}
-        for i, g in enumerate(geoms)
-    ]
-    tip = "tip" in props
-    if marker is None and points:
-        marker = folium.CircleMarker(radius=4)
-        if pane:
-            marker.options["pane"] = pane  # folium drops it (see _existing_marker)
-    return folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=style,
-        marker=marker,
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if tip else None,
-        popup=folium.GeoJsonPopup(fields=["tip"], labels=False) if tip and popup else None,
-        pane=pane,
-    )
+def service_style(index: int) -> tuple[str, str, str, int]:
+    """The ``index``-th service's existing colour, new colour, new symbol and its size (px)."""
+    return _SERVICE_STYLES[index % len(_SERVICE_STYLES)]
 
 
-def _existing_colour(index: int) -> str:
-    """The existing facilities' colour of the map's ``index``-th service (the first: EXISTING)."""
-    return _SERVICE_COLOURS[index % len(_SERVICE_COLOURS)]
+def _existing_marker(colour: str = EXISTING) -> dict:
+    """Circle-marker options of an existing facility, in the facilities pane (above any shading)."""
+    return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
+            "pane": _FACILITY_PANE}
 
 
-def _existing_marker(colour: str = EXISTING) -> folium.CircleMarker:
-    marker = folium.CircleMarker(radius=6, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95)
-    # folium drops ``pane`` from a GeoJson's marker options; without it the circles sit in the overlay pane,
-    # under any shading switched on later.
-    marker.options["pane"] = _FACILITY_PANE
-    return marker
+def _glyph(status: str, index: int) -> tuple[str, str, int]:
+    """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
+    if status == "closed":
+        return _CLOSED_SYMBOL
+    _, colour, glyph, size = service_style(index)
+    return glyph, colour, size
 
 
-def _symbol_marker(status: str) -> folium.Marker:
-    """A text symbol with a white halo: green star (new), grey cross (closed)."""
-    glyph, colour, size = _SYMBOLS[status]
+def _symbol_marker(status: str, index: int = 0) -> dict:
+    """A text symbol with a white halo: the service's new-site symbol, or a grey cross (closed)."""
+    glyph, colour, size = _glyph(status, index)
     div = (
         f'<div style="font-size:{size}px;line-height:{size}px;color:{colour};text-align:center;'
         f'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #000;">{glyph}</div>'
     )
-    return folium.Marker(icon=folium.DivIcon(html=div, icon_size=(size, size), icon_anchor=(size // 2, size // 2),
-                                             class_name=f"allocator-{status}"))
+    return {"html": div, "size": size, "className": f"allocator-{status} allocator-service-{index}"}
 
 
-def _facility_popup(row: dict[str, Any], kind: str) -> str:
-    """Escaped HTML for one facility: name, type, status, count, assigned population, mean travel time."""
-    cells = [("name", row["name"]), ("type", kind), ("status", row["status"]), ("count", row["count"])]
+def _facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> str:
+    """Escaped HTML for one facility: its place, id, coordinates, district, service, status, count, people, time."""
+    M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
+
+    place = row.get("place") or row["name"] or row.get("id", "")
+    cells = [(M("p_id"), row.get("id", ""))]
+    if "lat" in row:
+        cells.append((M("p_at"), f"{float(row['lat']):.5f}, {float(row['lon']):.5f}"))
+    if row.get("district"):
+        cells.append((M("p_district"), row["district"]))
+    cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"]))), (M("p_count"), row["count"])]
     if "assigned_population" in row:
-        cells.append(("assigned population", count(row["assigned_population"])))
+        cells.append((M("p_people"), count(row["assigned_population"])))
     if "mean_time_min" in row:
         t = row["mean_time_min"]
-        cells.append(("mean travel time", "—" if t is None or math.isnan(float(t)) else f"{float(t):.1f} min"))
+        cells.append((M("p_trip"), "—" if t is None or math.isnan(float(t)) else f"{float(t):.1f} {M('min')}"))
     cap = row.get("capacity")
+    upgraded = row.get("upgraded") in (True, np.True_)
     if cap is not None and math.isfinite(float(cap)):   # capacitated plans: the capacity after the plan
-        cells.append(("capacity", f"{float(cap):,.0f}" + (" (upgraded)" if row.get("upgraded") in (True, np.True_) else "")))
-    elif row.get("upgraded") in (True, np.True_):
-        cells.append(("upgraded", "yes"))
-    body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in cells)
-    return f"<table>{body}</table>"
+        cells.append((M("p_capacity"), f"{float(cap):,.0f}" + (f" ({M('p_upgraded')})" if upgraded else "")))
+    elif upgraded:
+        cells.append((M("p_upgraded"), M("yes")))
+    body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{html.escape(str(k))}</th>"
+                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in cells)
+    return f"<b>{html.escape(str(place))}</b><table>{body}</table>"
 
 
 def pct(value: Any) -> str:
@@ -482,29 +537,47 @@ def count(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "?"
 
 
-def _title_box(title: str, description: str, services: list[ServiceLayer], compare_path: Path | None = None) -> str:
-    """Fixed top-left box: title, description and each service's before -> after headline."""
+def _populated_beyond(service: ServiceLayer) -> int:
+    """How many populated cells are beyond T (or unreachable) after the plan."""
+    d = service.demand
+    if not len(d):
+        return 0
+    after = d["time_after"].astype(float).to_numpy()
+    pop = d["population"].astype(float).to_numpy()
+    return int(((np.isnan(after) | (after > service.threshold_min)) & (pop > 0)).sum())
+
+
+def _title_box(title: str, description: str, services: list[ServiceLayer], compare_path: Path | None = None,
+               lang: str = "en") -> str:
+    """Fixed top-left box (collapsible): title, description and each service's people before -> after."""
+    def M(key: str, **kw: Any) -> str:  # noqa: N802 - the pages' short name for their words
+        return html.escape(map_text(lang, key, **kw))
+
     lines = []
-    for s in services:
+    for i, s in enumerate(services):
         h = s.headline
-        mode = f", {h['mode']}" if h.get("mode") else ""
+        mode = f", {M('mode_' + h['mode'])}" if h.get("mode") in ("walk", "bike", "drive") else ""
+        t = s.threshold_min
         lines.append(
-            f"<div style='margin-top:4px'><b>{html.escape(s.name)}</b> (T = {s.threshold_min:g} min{html.escape(mode)})<br>"
-            f"population within T: {pct(h.get('within_before'))} &rarr; <b>{pct(h.get('within_after'))}</b>"
-            f" of {count(h.get('population'))}<br>"
-            f"underserved: {count(h.get('underserved_before'))} &rarr; <b>{count(h.get('underserved_after'))}</b></div>"
+            f"<div style='margin-top:4px'><span style='color:{service_style(i)[1]};font-size:15px'>{service_style(i)[2]}</span> "
+            f"<b>{html.escape(s.name)}</b> (T = {t:g} {M('min')}{mode})<br>"
+            f"{M('within', t=t)}: {pct(h.get('within_before'))} &rarr; <b>{pct(h.get('within_after'))}</b>"
+            f" {M('of')} {count(h.get('population'))}<br>"
+            f"{M('underserved', t=t)}: {count(h.get('underserved_before'))} &rarr; "
+            f"<b>{count(h.get('underserved_after'))}</b> {M('cells', n=_populated_beyond(s))}</div>"
         )
     desc = f"<div style='color:#444'>{html.escape(description)}</div>" if description else ""
     link = (
         f"<div style='margin-top:4px'><a id='allocator-compare-link' href='{html.escape(compare_path.name)}'>"
-        "before | after side by side</a></div>" if compare_path is not None else ""
+        f"{M('side')}</a></div>" if compare_path is not None else ""
     )
     # Opaque: a translucent box let the hexagons beneath show through its middle.
     return (
-        "<div id='allocator-title' style='position:fixed;top:10px;left:56px;z-index:1000;max-width:360px;"
+        "<div id='allocator-title' style='position:fixed;top:10px;left:56px;z-index:1000;max-width:340px;"
         "background:#ffffff;padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
-        "font:13px/1.35 sans-serif'>"
-        f"<div style='font-size:16px;font-weight:bold'>{html.escape(title)}</div>{desc}{''.join(lines)}{link}</div>"
+        "font:13px/1.35 sans-serif'><details open>"
+        f"<summary style='font-size:15px;font-weight:bold'>{html.escape(title)}</summary>"
+        f"{desc}{''.join(lines)}{link}</details></div>"
     )
 
 
@@ -512,44 +585,48 @@ def _swatch(style: str) -> str:
     return f"<span style='display:inline-block;width:12px;height:10px;vertical-align:middle;{style}'></span>"
 
 
-def _legend(services: list[ServiceLayer]) -> str:
-    """Fixed bottom-left legend: time and change ramps per threshold, underserved, catchment and facility keys."""
-    rows = []
-    for s in services:
+def _ramp(colours: tuple[str, ...], labels: tuple[str, str, str]) -> str:
+    return (f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(colours)})'></div>"
+            "<div style='display:flex;justify-content:space-between;width:200px'>"
+            + "".join(f"<span>{x}</span>" for x in labels) + "</div>")
+
+
+def legend_html(services: list[ServiceLayer], lang: str = "en") -> str:
+    """Fixed bottom-right legend, one block per service (only the chosen service's is shown)."""
+    def M(key: str, **kw: Any) -> str:  # noqa: N802 - the pages' short name for their words
+        return html.escape(map_text(lang, key, **kw))
+
+    blocks = []
+    for i, s in enumerate(services):
         t = float(s.threshold_min)
-        rows.append(
-            f"<div style='margin-top:4px'>{html.escape(s.name)}</div>"
-            f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(_RAMP)})'></div>"
-            "<div style='display:flex;justify-content:space-between;width:200px'>"
-            f"<span>0</span><span>{t:g} (T)</span><span>&ge;{2 * t:g}</span></div>"
-            f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(_CHANGE_RAMP)})'></div>"
-            "<div style='display:flex;justify-content:space-between;width:200px'>"
-            f"<span>&le;&minus;{t:g}</span><span>change after &minus; before</span><span>+{t:g}</span></div>"
-        )
-    districts = ""
-    if any("district" in s.demand.columns for s in services):
-        districts = (
-            "<div style='margin-top:4px'>districts: share of people within T after</div>"
-            f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(_RAMP[::-1])})'></div>"
-            "<div style='display:flex;justify-content:space-between;width:200px'>"
-            "<span>&le;50%</span><span>80%</span><span>100%</span></div>"
+        districts = ""
+        if "district" in s.demand.columns:
+            districts = f"<div style='margin-top:4px'>{M('legend_districts')}</div>" + _ramp(
+                _RAMP[::-1], ("&le;50%", "80%", "100%"))
+        blocks.append(
+            f"<div id='allocator-legend-{i}' class='allocator-legend-service' style='{'' if i == 0 else 'display:none'}'>"
+            f"<b>{html.escape(s.name)}</b> — {M('legend_time')}"
+            + _ramp(_RAMP, ("0", f"{t:g} (T)", f"&ge;{2 * t:g}"))
+            + f"<div style='margin-top:2px'>{M('legend_change')}</div>"
+            + _ramp(_CHANGE_RAMP, (f"&le;&minus;{t:g}", "0", f"+{t:g}"))
+            + f"<div style='margin-top:4px'>{_swatch(f'background:{_UNREACHABLE}')} {M('unreachable')} &nbsp;"
+            f"{_swatch(f'background:{_NEWLY_REACHABLE}')} {M('newly')}</div>"
+            f"<div>{_swatch(f'border:3px dashed {UNDERSERVED}')} {M('legend_under')}</div>"
+            f"<div>{_swatch(f'border:2px dotted {_UNDERSERVED_BEFORE}')} {M('legend_under_before')}</div>"
+            f"<div><span style='display:inline-block;width:12px;height:12px;border-radius:6px;background:{_PEOPLE};"
+            f"opacity:.6;vertical-align:middle'></span> {M('legend_people')}</div>"
+            f"<div>{_swatch(f'border:1.5px solid {_CATCHMENT}')} {M('legend_catch')}</div>{districts}</div>"
         )
     return (
-        "<div id='allocator-legend' style='position:fixed;bottom:22px;right:10px;z-index:1000;"
+        "<div id='allocator-legend' style='position:fixed;bottom:22px;right:10px;z-index:1000;max-width:300px;"
         "background:#ffffff;padding:6px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
         "font:12px/1.3 sans-serif'>"
-        f"<b>{_LEGEND_CAPTION}</b>{''.join(rows)}"
-        f"<div style='margin-top:4px'>{_swatch(f'background:{_UNREACHABLE}')} unreachable &nbsp;"
-        f"{_swatch(f'background:{_NEWLY_REACHABLE}')} newly reachable</div>"
-        f"<div>{_swatch(f'border:2px dashed {UNDERSERVED}')} underserved after (&gt; T min or unreachable)</div>"
-        f"<div>{_swatch(f'border:2px dotted {_UNDERSERVED_BEFORE}')} underserved before</div>"
-        f"<div>{_swatch(f'border:1.5px solid {_CATCHMENT}')} catchment of a facility (nearest after)</div>"
-        f"{districts}{_facility_keys(services)}</div>"
+        f"{''.join(blocks)}{_facility_keys(services, lang)}</div>"
     )
 
 
-def _facility_keys(services: list[ServiceLayer]) -> str:
-    """The legend's facility symbols, for the statuses on the map only.
+def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> str:
+    """The legend's facility symbols per service, for the statuses on the map only.
 
     A greenfield map has no "existing" key and a plan without closures no
     "closed", so the legend names nothing the reader cannot find.
@@ -557,17 +634,21 @@ def _facility_keys(services: list[ServiceLayer]) -> str:
     def has(service: ServiceLayer, status: str) -> bool:
         return bool(len(service.facilities)) and service.facilities["status"].astype(str).eq(status).any()
 
-    several = len(services) > 1
-    circles = "".join(
-        f"<span style='color:{_existing_colour(i)};font-size:14px'>&#9679;</span>"
-        f"{' ' + html.escape(s.name) if several else ''} "
-        for i, s in enumerate(services) if has(s, "existing"))
-    keys = [f"{circles}existing"] if circles else []
-    for status in ("new", "closed"):
-        glyph, colour, _ = _SYMBOLS[status]
-        if any(has(s, status) for s in services):
-            keys.append(f"<span style='color:{colour};font-size:15px'>{glyph}</span> {status}")
-    return f"<div>{' &nbsp;'.join(keys)}</div>" if keys else ""
+    rows = []
+    for i, s in enumerate(services):
+        existing, new_colour, glyph, _ = service_style(i)
+        keys = []
+        if has(s, "existing"):
+            keys.append(f"<span style='color:{existing};font-size:14px'>&#9679;</span> {html.escape(map_text(lang, 'existing'))}")
+        if has(s, "new"):
+            keys.append(f"<span style='color:{new_colour};font-size:15px'>{glyph}</span> {html.escape(map_text(lang, 'new'))}")
+        if has(s, "closed"):
+            g, colour, _ = _CLOSED_SYMBOL
+            keys.append(f"<span style='color:{colour};font-size:13px'>{g}</span> {html.escape(map_text(lang, 'closed'))}")
+        if keys:
+            name = f"{html.escape(s.name)}: " if len(services) > 1 else ""
+            rows.append(f"<div class='allocator-keys'>{name}{' &nbsp;'.join(keys)}</div>")
+    return f"<div style='margin-top:4px'>{''.join(rows)}</div>" if rows else ""
 
 
 def _footer(tiles: bool) -> str:

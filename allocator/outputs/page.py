@@ -6,6 +6,7 @@ from html import escape as e
 
 from allocator import ATTRIBUTION
 from allocator.outputs.labels import cjk_font, translate
+from allocator.outputs.sources import attributions
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","Noto Sans",sans-serif;
@@ -20,15 +21,26 @@ td:first-child,th:first-child{text-align:left}.met{color:#2e7d32;font-weight:600
 .figs figure{margin:0}.figs img{max-width:100%;border:1px solid #e4e7eb}
 .scroll{max-height:420px;overflow:auto}footer{margin-top:2em;color:#52606d;font-size:.85em;
 border-top:1px solid #e4e7eb;padding-top:8px}
+.decision h2{border-bottom-color:#1565c0}.lead{font-size:1.1em;background:#f0f4f8;padding:8px 12px;border-radius:4px}
+.note{color:#52606d;font-size:.85em}.cols{display:flex;gap:24px;flex-wrap:wrap}.cols>div{flex:1 1 300px}
+table.sites td:nth-child(2),table.sites td:nth-child(3){text-align:left;white-space:normal}
+table.sites th:nth-child(2),table.sites th:nth-child(3){text-align:left}table.sites small{color:#52606d}
+table.text td,table.text th{text-align:left;white-space:normal}
+td.best{background:#e3f2e6;font-weight:600}.flag{color:#c62828}
+@page{size:A4;margin:14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}.scroll{max-height:none;overflow:visible}
+table{font-size:8.5pt;page-break-inside:auto}tr,figure,li{page-break-inside:avoid}h2,h3{page-break-after:avoid}
+td{white-space:normal}.figs img{max-width:88mm}section.decision{page-break-after:always}a{color:inherit}}
 """
 
 
 
-def html_table(headers: list[str], rows: list[list[str]], raw_cells: bool = False) -> str:
+def html_table(headers: list[str], rows: list[list[str]], raw_cells: bool = False, cls: str = "") -> str:
     """An HTML table; cells are escaped unless ``raw_cells`` (then the caller escaped them)."""
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c if raw_cells else e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    klass = f" class='{e(cls)}'" if cls else ""
+    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def status_html(lang: str, met) -> str:
@@ -44,8 +56,10 @@ def html_page(title: str, subtitle: str, body: str, lang: str, footer: list[str]
             "<footer>" + "".join(f"<p>{e(x)}</p>" for x in footer) + "</footer></body></html>\n")
 
 
-def footer_lines(lang: str) -> list[str]:
-    lines = [translate(lang, "definitions"), f"Data {ATTRIBUTION}"]
+def footer_lines(lang: str, scenario=None) -> list[str]:
+    """The page's footer: the credit lines of the data used (OpenStreetMap when none is known)."""
+    credits = attributions(scenario) if scenario is not None else [ATTRIBUTION]
+    lines = [translate(lang, "data_credit", credits="; ".join(credits or [ATTRIBUTION]))]
     if lang == "zh" and cjk_font() is None:
         lines.insert(0, translate(lang, "font_note"))
     return lines

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-from allocator import ATTRIBUTION, __version__
+from allocator import __version__
+from allocator.outputs.sources import attributions
 from allocator.outputs.staffing import summary_block
 from allocator.results import RunResult, ServiceResult
-from allocator.scenario.catalog import load_catalog
 
 SUMMARY_SCHEMA = "allocator.summary/2"
 _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
@@ -28,7 +28,7 @@ def summary(result: RunResult) -> dict:
         **_travel_times(result),
         **_shared_budget(result),
         "services": [_service_summary(s) for s in result.services],
-        "attribution": _attributions(),
+        "attribution": attributions(result.scenario),
         "timings": timings(result),
     })
 
@@ -101,7 +101,8 @@ def plan_changes(s: ServiceResult) -> dict:
 
 
 def _site_list(rows) -> list[dict]:
-    return [{"id": r.id, "name": r.name, "lon": round(r.lon, 6), "lat": round(r.lat, 6)} for r in rows.itertuples()]
+    return [{"id": r.id, "name": r.name, "place": getattr(r, "place", r.name), "district": getattr(r, "district", ""),
+             "lon": round(r.lon, 6), "lat": round(r.lat, 6)} for r in rows.itertuples()]
 
 
 def _service_summary(s: ServiceResult) -> dict:
@@ -128,12 +129,6 @@ def _service_summary(s: ServiceResult) -> dict:
         "notes": s.notes,
         "equity": s.equity,   # allocator.evaluate.equity.service_equity: overall, districts, targets, lorenz
     }
-
-
-def _attributions() -> list[str]:
-    lines = {ATTRIBUTION}
-    lines.update(d.attribution for d in load_catalog().values())
-    return sorted(lines)
 
 
 def json_safe(value):

@@ -54,6 +54,7 @@ class LayerSpec(Strict):
     lon: str | None = Field(None, description="longitude column (WGS84), with lat")
     lat: str | None = Field(None, description="latitude column (WGS84), with lon")
     name_column: str | None = Field(None, description="column of display names")
+    attribution: str | None = Field(None, description="credit line for this file, shown in the report and summary")
     osm: str | None = Field(None, description="sites from OpenStreetMap: an .osm.pbf/.osm file, catalog:<key>, "
                             "or 'network' for the scenario's network file (with 'tags')")
     tags: OsmTags | None = Field(None, description="with osm: {key: [values]}; a feature matches any listed pair")

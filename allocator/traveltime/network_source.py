@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service
@@ -25,6 +26,7 @@ class NetworkSource:
     arrays: NetworkArrays
     report: NetworkReport
     timing_key: str = "network_s"
+    streets: StreetIndex | None = None   # the named streets, to label sites and districts
 
     @classmethod
     def open(cls, scenario: LoadedScenario, log: Callable[[str], None]) -> NetworkSource:
@@ -40,7 +42,7 @@ class NetworkSource:
         log(f"network ({spec.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
             f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
             + (" (from cache)" if report.from_cache else ""))
-        return cls(scenario, network_arrays(graph), report)
+        return cls(scenario, network_arrays(graph), report, streets=street_index(graph))
 
     def service_times(self, service: Service, field: str, demand: pd.DataFrame,
                       sites: pd.DataFrame) -> ServiceTimes:

@@ -53,6 +53,25 @@ def points_of(outcomes) -> dict[int, tuple[float, str]]:
     return {int(o.item): (o.value.row["objective"], o.value.row["sites"]) for o in outcomes}
 
 
+def overheads(client, job: SweepJob, done) -> None:
+    """What the cluster adds to a sweep: the prepared run's size and scatter, a trivial task, a point's result."""
+    import cloudpickle
+
+    size = len(cloudpickle.dumps(job)) / 1e6
+    scatters, trivial = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        client.scatter(job, broadcast=True, hash=False).result()
+        scatters.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        client.submit(len, [1], pure=False).result()
+        trivial.append(time.perf_counter() - t0)
+    point = cloudpickle.dumps(solve_point(job, 1))
+    print(f"overhead: prepared run {size:.1f} MB pickled, scattered to every worker in median "
+          f"{_poa.med(scatters):.3f} s; a trivial task {1000 * _poa.med(trivial):.1f} ms; a point's result "
+          f"{len(point) / 1e3:.1f} kB")
+
+
 def rerun(scenario, p: int) -> tuple[float, str]:
     """The scenario run on its own with ``p`` (no sweep): prepare, solve, evaluate."""
     spec = scenario.spec
@@ -86,6 +105,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         first = points_of(run_tasks(client, solve_point, points, shared=job, quiet=True))
         first_s = time.perf_counter() - t0
+        overheads(client, job, first)
         serial_walls, cluster_walls = [], []
         for _ in range(a.repeat):   # alternated, so that both see the same load on a shared machine
             serial, walls = _poa.repeat(lambda: points_of(run_tasks(None, solve_point, points, shared=job,

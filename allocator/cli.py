@@ -212,7 +212,7 @@ def out_root(args: argparse.Namespace) -> Path:
 
 def sweep_line(sweep) -> str:
     """The console's account of a sweep: how many points, the knee and the point shown."""
-    failed = int((sweep.table["status"] == "failed").sum())
+    failed = len(sweep.table) - len(sweep.solved)
     knee = f"knee at {sweep.parameter} = {sweep.knee:g}" if sweep.knee is not None else "no knee"
     return (f"sweep of {sweep.service}.{sweep.parameter}: {len(sweep.table)} point(s)"
             + (f" ({failed} failed, see sweep.csv)" if failed else "")

@@ -110,6 +110,10 @@ class RunResult:
         return sum(s.solution.budget_used or 0.0 for s in self.services)
 
 
+#: the status of a sweep point whose task failed (its reason is in the table's ``error`` column)
+FAILED = "failed"
+
+
 @dataclass
 class SweepResult:
     """Every point of a sweep (:mod:`allocator.scale.sweep`); the run it belongs to is the chosen point."""
@@ -121,3 +125,8 @@ class SweepResult:
     knee: float | None              # the last point before an extra site brings less than min_gain (None: no ok point)
     min_gain: float                 # share of the population
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def solved(self) -> pd.DataFrame:
+        """The points that did not fail."""
+        return self.table[self.table["status"] != FAILED]

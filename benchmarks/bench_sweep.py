@@ -11,7 +11,8 @@ The scenario is ``scenarios/poa_clinics_sweep.yaml`` (the clinics demo,
   ``LocalCluster(n_workers=2, threads_per_worker=1)`` and the 20 points solved
   there (``run_tasks`` with the client; the scatter is inside the timing; the
   cluster's start is timed apart and the first run, which imports allocator on
-  the workers, is reported apart from the median);
+  the workers, is reported apart from the median); serial and cluster runs
+  alternate, so that on a shared machine both see the same load;
 - **re-runs**: ``pipeline.run`` of the scenario 20 times with p set (each
   re-reads the layers and the cached network and recomputes the matrix).
 
@@ -52,6 +53,25 @@ def points_of(outcomes) -> dict[int, tuple[float, str]]:
     return {int(o.item): (o.value.row["objective"], o.value.row["sites"]) for o in outcomes}
 
 
+def overheads(client, job: SweepJob, done) -> None:
+    """What the cluster adds to a sweep: the prepared run's size and scatter, a trivial task, a point's result."""
+    import cloudpickle
+
+    size = len(cloudpickle.dumps(job)) / 1e6
+    scatters, trivial = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        client.scatter(job, broadcast=True, hash=False).result()
+        scatters.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        client.submit(len, [1], pure=False).result()
+        trivial.append(time.perf_counter() - t0)
+    point = cloudpickle.dumps(solve_point(job, 1))
+    print(f"overhead: prepared run {size:.1f} MB pickled, scattered to every worker in median "
+          f"{_poa.med(scatters):.3f} s; a trivial task {1000 * _poa.med(trivial):.1f} ms; a point's result "
+          f"{len(point) / 1e3:.1f} kB")
+
+
 def rerun(scenario, p: int) -> tuple[float, str]:
     """The scenario run on its own with ``p`` (no sweep): prepare, solve, evaluate."""
     spec = scenario.spec
@@ -79,23 +99,29 @@ def main(argv=None) -> int:
           f"{prep.cost.shape[1]:,} sites, prepared once in {prepare_s:.1f} s")
     job = SweepJob(prepared, scenario.spec.solver)
 
-    serial, walls = _poa.repeat(lambda: points_of(run_tasks(None, solve_point, points, shared=job, quiet=True)),
-                                a.repeat)
-    serial_s = _poa.med(walls)
-    print(f"serial loop   : median {serial_s:.2f} s over {len(walls)} run(s) [{', '.join(f'{w:.2f}' for w in walls)}]")
-
     t0 = time.perf_counter()
     with open_client(workers=a.workers) as client:
         start_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         first = points_of(run_tasks(client, solve_point, points, shared=job, quiet=True))
         first_s = time.perf_counter() - t0
-        cluster, walls = _poa.repeat(lambda: points_of(run_tasks(client, solve_point, points, shared=job,
-                                                                  quiet=True)), a.repeat)
-    cluster_s = _poa.med(walls)
+        overheads(client, job, first)
+        serial_walls, cluster_walls = [], []
+        for _ in range(a.repeat):   # alternated, so that both see the same load on a shared machine
+            serial, walls = _poa.repeat(lambda: points_of(run_tasks(None, solve_point, points, shared=job,
+                                                                     quiet=True)), 1)
+            serial_walls += walls
+            cluster, walls = _poa.repeat(lambda: points_of(run_tasks(client, solve_point, points, shared=job,
+                                                                      quiet=True)), 1)
+            cluster_walls += walls
+    serial_s, cluster_s = _poa.med(serial_walls), _poa.med(cluster_walls)
+    print(f"serial loop   : median {serial_s:.2f} s over {len(serial_walls)} run(s) "
+          f"[{', '.join(f'{w:.2f}' for w in serial_walls)}]")
     print(f"local cluster : {a.workers} workers x 1 thread, started in {start_s:.1f} s; first run {first_s:.2f} s "
-          f"(workers import allocator); then median {cluster_s:.2f} s over {len(walls)} run(s) "
-          f"[{', '.join(f'{w:.2f}' for w in walls)}]")
+          f"(workers import allocator); then median {cluster_s:.2f} s over {len(cluster_walls)} run(s) "
+          f"[{', '.join(f'{w:.2f}' for w in cluster_walls)}]")
+    ratios = sorted(s_ / c_ for s_, c_ in zip(serial_walls, cluster_walls))
+    print(f"pairs   : serial / cluster per alternated pair: {', '.join(f'{r:.2f}' for r in ratios)}")
 
     reruns, walls = _poa.repeat(lambda: {int(p): rerun(scenario, int(p)) for p in points}, a.rerun_repeat)
     rerun_s = _poa.med(walls)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cloudpickle
@@ -239,6 +240,28 @@ def test_a_dying_worker_is_retried_or_reported(client, scenario, singles, env: P
     written = pd.read_csv(out / "sweep.csv")
     assert list(written["status"]) == ["optimal", "optimal", "failed"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "no staging folders left"
+
+
+def dying_together(marker: Path, job: SweepJob, value: float):
+    """solve_point, but on its first attempt each point waits for a second one to start, then both
+    workers die at once: the prepared run scattered to them is lost."""
+    started = marker / f"started-{value:g}"
+    if not started.exists():
+        started.touch()
+        deadline = time.monotonic() + 60
+        while len(list(marker.glob("started-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os._exit(1)
+    return solve_point(job, value)
+
+
+def test_lost_shared_data_is_scattered_again(client, scenario, singles, tmp_path: Path) -> None:
+    prepared = pipeline.prepare(scenario, log=pipeline.Progress(quiet=True))
+    job = SweepJob(prepared, scenario.spec.solver)
+    outcomes = run_tasks(client, functools.partial(dying_together, tmp_path), POINTS, shared=job, quiet=True)
+    assert [o.error for o in outcomes] == [None] * len(POINTS)
+    for o in outcomes:
+        assert o.value.row["objective"] == pytest.approx(singles[o.item].services[0].solution.objective, rel=1e-12)
 
 
 # --- the command line's cluster options ---------------------------------------------------------

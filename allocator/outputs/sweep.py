@@ -47,7 +47,7 @@ def write_sweep(result: RunResult, folder: Path) -> None:
 
 def _x(sweep: SweepResult):
     """The figure's x values: new sites for p and budget sweeps, the threshold for threshold sweeps."""
-    ok = sweep.table[sweep.table["status"] != "failed"]
+    ok = sweep.solved
     column = "threshold_min" if sweep.parameter == "threshold_min" else "new_sites"
     return ok, ok[column].to_numpy(float), ok[sweep.parameter].to_numpy(float)
 
@@ -94,7 +94,7 @@ def sweep_section(result: RunResult, lang: str = "en") -> str:
     if sweep is None:
         return ""
     table = sweep.table
-    failed = int((table["status"] == "failed").sum())
+    failed = len(table) - len(sweep.solved)
     lines = [f"{len(table)} values of {sweep.parameter} solved exactly on one travel-time matrix"
              + (f", {failed} failed (see sweep.csv)" if failed else "") + ".",
              f"The outputs above are those of {sweep.parameter} = {sweep.chosen:g}."]

@@ -81,7 +81,8 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         try:
             client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError) as exc:
-            raise AllocatorError(f"cannot reach the Dask scheduler at {address} ({exc})", field="--scheduler",
+            given = "--scheduler" if scheduler else f"environment variable {SCHEDULER_ENV}"
+            raise AllocatorError(f"cannot reach the Dask scheduler at {address} ({exc})", field=given,
                                  fix="start the scheduler (dask scheduler) and its workers, check the address "
                                      f"and port, or leave --scheduler and {SCHEDULER_ENV} out for a local cluster"
                                  ) from None
@@ -99,8 +100,8 @@ class LazyClient:
     ``--parallel`` start no cluster. The scheduler address is checked at once."""
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
-        self.scheduler = scheduler_address(scheduler)
-        if self.scheduler is not None and workers is not None:
+        self.scheduler = scheduler   # as given; open_client falls back on ALLOCATOR_SCHEDULER
+        if scheduler_address(scheduler) is not None and workers is not None:
             raise AllocatorError("--workers sizes a local cluster, but a scheduler is given", field="--workers",
                                  fix=f"drop --workers (the cluster's own workers are used), or drop --scheduler "
                                      f"and {SCHEDULER_ENV} to start a local cluster")

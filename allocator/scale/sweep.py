@@ -28,15 +28,12 @@ import pandas as pd
 
 from allocator import pipeline
 from allocator.errors import AllocatorError
-from allocator.results import PreparedRun, RunResult, ServiceResult, SweepResult
+from allocator.results import FAILED, PreparedRun, RunResult, ServiceResult, SweepResult
 from allocator.scale.cluster import Outcome, run_tasks
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
 from allocator.scenario.sweep import SweepSpec
 from allocator.solve.solution import Solution
-
-#: the status of a point whose task failed (its error is in the ``error`` column)
-FAILED = "failed"
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from allocator.evaluate import equity
-from allocator.inputs.districts import assign_districts
+from allocator.inputs.districts import OUTSIDE_NAME, assign_districts
 from allocator.scenario.schema import DistrictSpec, Scenario, TargetSpec
 
 
@@ -176,7 +176,7 @@ def test_polygon_and_column_districts(tmp_path) -> None:
     frame = pd.DataFrame({"id": ["a", "b", "c"], "lon": [0.5, 1.5, 5.0], "lat": [0.5, 0.5, 0.5]})
     keys, names = assign_districts(frame, DistrictSpec(source="d.gpkg", id="code", name_column="label"),
                                           _Scenario(tmp_path))
-    assert list(keys) == ["W", "E", "outside"] and list(names) == ["West", "East", "outside"]
+    assert list(keys) == ["W", "E", "outside"] and list(names) == ["West", "East", OUTSIDE_NAME]
 
     pd.DataFrame({"id": ["a", "b", "c"], "pop": [1, 2, 3], "bairro": ["X", "Y", "X"]}).to_csv(tmp_path / "p.csv", index=False)
 

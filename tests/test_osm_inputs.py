@@ -18,6 +18,7 @@ from shapely.geometry import Point, Polygon
 from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.inputs.dasymetric import spread_over_buildings
+from allocator.inputs.districts import OUTSIDE_NAME
 from allocator.inputs.osm_districts import read_districts
 from allocator.inputs.osm_features import osm_file, read_features
 from allocator.inputs.raster import read_raster
@@ -209,7 +210,7 @@ def test_a_scenario_from_an_osm_file_and_a_raster(lie: Path, tmp_path: Path, mir
     summary = json.loads((out / "summary.json").read_text())
     service = summary["services"][0]
     names = {d["district_name"] for d in service["equity"]["districts"]}
-    assert names <= MUNICIPALITIES | {"outside"} and len(names & MUNICIPALITIES) >= 10
+    assert names <= MUNICIPALITIES | {OUTSIDE_NAME} and len(names & MUNICIPALITIES) >= 10
     sites = gpd.read_file(out / "sites.geojson")
     assert {"Primarschule Triesen", "Post Schaan"} & set(sites["name"])
     assert Counter(sites["status"])["new"] == 2

@@ -11,6 +11,9 @@ from allocator.errors import AllocatorError
 from allocator.inputs.osm_districts import read_districts
 from allocator.inputs.osm_features import osm_file
 
+#: the display name of the demand outside every district polygon (its key is "outside")
+OUTSIDE_NAME = "outside every district"
+
 
 def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
     """District key and display name of each demand location, for a :class:`~allocator.scenario.schema.DistrictSpec`.
@@ -69,5 +72,5 @@ def assign_districts(demand, spec, scenario) -> tuple[pd.Series, pd.Series]:
     joined = gpd.sjoin(points, polygons[["_key", "_name", "geometry"]], how="left", predicate="within")
     joined = joined.drop_duplicates("_row").sort_values("_row")
     keys = pd.Series(joined["_key"].fillna("outside").to_numpy(str), index=index, dtype=str)
-    names = pd.Series(joined["_name"].fillna("outside").to_numpy(str), index=index, dtype=str)
+    names = pd.Series(joined["_name"].fillna(OUTSIDE_NAME).to_numpy(str), index=index, dtype=str)
     return keys, names

@@ -31,18 +31,32 @@ class DataSource:
 def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:
     """(role, source, attribution field) of every file the scenario reads."""
     spec = scenario.spec
-    out: list[tuple[str, str, str | None]] = [(f"demand: {d.name}", d.source, d.attribution) for d in spec.demand]
+    network = spec.network.source if spec.network is not None and isinstance(spec.network.source, str) else None
+
+    def osm(ref: str) -> str:
+        """An ``osm:`` field's file (``network``: the network's own file)."""
+        return network if ref == "network" and network is not None else ref
+
+    def layer(role: str, spec_) -> tuple[str, str, str | None]:
+        if getattr(spec_, "osm", None) is not None and spec_.source is None:   # features read from OpenStreetMap
+            return role, osm(spec_.osm), spec_.attribution or ATTRIBUTION
+        return role, spec_.source, spec_.attribution
+
+    out = [layer(f"demand: {d.name}", d) for d in spec.demand]
+    out += [(f"demand: {d.name} (buildings)", osm(d.dasymetric.osm), ATTRIBUTION)
+            for d in spec.demand if getattr(d, "dasymetric", None) is not None]
     for s in spec.services:
         if s.existing is not None:
-            out.append((f"{s.name}: existing", s.existing.source, s.existing.attribution))
-        out.append((f"{s.name}: candidates", s.candidates.source, s.candidates.attribution))
+            out.append(layer(f"{s.name}: existing", s.existing))
+        out.append(layer(f"{s.name}: candidates", s.candidates))
     if spec.network is not None:
-        source = spec.network.source
-        out.append(("road network", source if isinstance(source, str) else "OpenStreetMap (online)", ATTRIBUTION))
+        out.append(("road network", network or "OpenStreetMap (online)", ATTRIBUTION))
     if spec.matrix is not None:
         out.append(("travel times", spec.matrix.source, None))
     if spec.districts is not None and spec.districts.source is not None:
         out.append(("districts", spec.districts.source, None))
+    if spec.districts is not None and getattr(spec.districts, "osm", None) is not None:
+        out.append(("districts", osm(spec.districts.osm), ATTRIBUTION))
     return out
 
 

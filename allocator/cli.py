@@ -170,6 +170,11 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
         print(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
         print(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "
               f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min")
+        if s.staffing is not None:
+            st, limit = s.staffing.metrics, s.staffing.limit_min
+            print(f"    counters: {int(s.staffing.offices['counters_before'].sum())} -> {s.staffing.staff}; "
+                  f"mean wait {_wait(st['before'])} -> {_wait(st['after'])}; waiting <= {limit:g} min: {_fmt(st['before']['wait_within_share'], '.1%')} -> "
+                  f"{_fmt(st['after']['wait_within_share'], '.1%')} (moves in report.html, summary.json)")
         for note in s.notes:
             print(f"    note: {note}")
     if result.sweep is not None:
@@ -227,6 +232,13 @@ def _fmt(value, spec: str) -> str:
     except (TypeError, ValueError):
         return "n/a"
     return format(number, spec) if number == number and abs(number) != float("inf") else "n/a"
+
+
+def _wait(metrics: dict) -> str:
+    """The mean wait for the console, or how many offices' queues grow without end."""
+    if metrics["unstable_offices"]:
+        return f"unbounded ({metrics['unstable_offices']} office(s) with utilisation >= 1)"
+    return f"{_fmt(metrics['wait_mean_min'], '.1f')} min"
 
 
 def _missed(results) -> list[str]:

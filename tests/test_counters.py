@@ -124,6 +124,9 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     assert doc["after"]["unstable_offices"] == 0 and len(doc["offices"]) == 2
     report = (folder / "report.html").read_text()
     assert "Move 2 counters to Office &lt;e2&gt; (from Office &lt;e1&gt; 2)." in report and "<e1>" not in report
+    # the staffing decision is part of the decision brief, before the service's details
+    assert report.index("Counters and waiting") < report.index("class='decision'") + report[
+        report.index("class='decision'"):].index("</section>")
     assert "counters (size) and mean wait (colour)" in (folder / "map.html").read_text()
     demand = json.loads((folder / "demand.geojson").read_text())["features"]
     waits = [f["properties"]["wait_after_min_offices"] for f in demand]

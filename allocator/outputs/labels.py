@@ -103,7 +103,7 @@ LABELS = {
 OVERALL_KEYS = ("within_share", "mean_min", "median_min", "p90_min", "max_min", "gini", "theil",
                 "theil_between", "theil_within", "p90_median_ratio", "worst_decile_ratio",
                 "access_2sfca_mean", "access_e2sfca_mean", "access_2sfca_gini", "access_e2sfca_gini")
-SHARES = {"within_share", "underserved_share"}
+SHARES = {"within_share", "underserved_share", "wait_within_share"}
 
 
 #: Simplified Chinese fonts, best first, by family name (fonts-noto-cjk gives the first)

@@ -373,6 +373,7 @@ def decision_brief(result, s, lang: str) -> str:
         parts.append(f"<h3>{e(L('targets_state', k=met, n=len(targets)))}</h3>{_ul(items)}")
     else:
         parts.append(f"<p>{e(L('no_targets_set'))}</p>")
+    parts.append(staffing_section(s))   # counters and waiting (allocator.outputs.staffing; empty without)
     trade = tradeoffs(result, s, ranked, lang)
     if trade:
         parts.append(f"<h3>{e(L('tradeoffs'))}</h3>{_ul([e(x) for x in trade])}")
@@ -480,7 +481,6 @@ def service_section(result, s, lang: str) -> str:
                 + [f"{fmt_metric(k, d.get(f'{k}_before'))} → {fmt_metric(k, d.get(f'{k}_after'))}" for k in keys]
                 for d in sorted(districts, key=lambda d: -d["population"]) if d["population"] > 0]
         parts.append(f"<h3>{e(L('districts'))}</h3><div class='scroll'>" + html_table(headers, rows) + "</div>")
-    parts.append(staffing_section(s))   # counters and waiting (allocator.outputs.staffing; empty without)
     figs = "".join(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{png}'></figure>"
                    for title, png in figures(s, lang, people))
     parts.append(f"<h3>{e(L('figures'))}</h3><div class='figs'>{figs}</div>")

@@ -45,7 +45,11 @@ def summary_block(s: ServiceResult) -> dict:
 
 
 def _label(row) -> str:
-    return str(row["name"]) if str(row["name"]).strip() else str(row["id"])
+    """An office as a person recognises it: its place label (name, else streets), else its name, else its id."""
+    for column in ("place", "name"):
+        if column in row and isinstance(row[column], str) and row[column].strip():
+            return row[column]
+    return str(row["id"])
 
 
 def moves(s: ServiceResult) -> list[str]:
@@ -94,6 +98,11 @@ def _fmt(value, share: bool = False) -> str:
     return f"{value:.1%}" if share else f"{value:.1f}"
 
 
+_DECISIONS = {"reassign": "Move counters between offices (the total stays the same)",
+              "add": "Add counters (none is taken away)", "open": "Open new offices and staff them"}
+_GOALS = {"min_wait": "so that visitors wait least", "meet_target": "the fewest counters that meet the wait target"}
+
+
 def report_section(s: ServiceResult) -> str:
     """The report's staffing section: the change in words, waits before/after overall and per office."""
     st = s.staffing
@@ -103,7 +112,7 @@ def report_section(s: ServiceResult) -> str:
     limit = st.limit_min
     spent = "" if st.spent is None else f"; the added counters{' and offices' if st.decision == 'open' else ''} " \
                                          f"cost {st.spent:,.2f}"
-    lines = [f"Decision: {st.decision} ({'least waiting' if st.goal == 'min_wait' else 'fewest counters meeting the target'}); "
+    lines = [f"{_DECISIONS[st.decision]}, {_GOALS[st.goal]}: "
              f"{int(st.offices['counters_before'].sum())} counters before, {st.staff} after{spent}.",
              *(m[0].upper() + m[1:] + "." for m in moves(s) or ["no counter changes"])]
     if b["unstable_offices"] or a["unstable_offices"]:

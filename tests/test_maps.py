@@ -208,6 +208,7 @@ def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
             x, y = page.evaluate(
                 """() => {
                     const map = Object.values(window).find(v => v instanceof L.Map);
+                    map.stop();   // the first popup's auto-pan may still be animating: click where it is now
                     let found = null;
                     map.eachLayer(l => {
                         if (l.feature && l.getLatLng && String(l.feature.properties.tip).includes('&lt;script')) found = l;

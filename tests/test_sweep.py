@@ -186,6 +186,20 @@ def test_range_form(env: Path) -> None:
 
 # --- a 2-worker local cluster -------------------------------------------------------------------
 
+def _worker_settings() -> tuple:
+    import os
+
+    import dask
+
+    return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OPENBLAS_NUM_THREADS"),
+            dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_local_workers_keep_glibc_malloc_and_one_blas_thread(client) -> None:
+    """dask's MALLOC_TRIM_THRESHOLD_=65536 and its profiler slow a point's numpy work on a worker by a quarter."""
+    assert set(client.run(_worker_settings).values()) == {(None, "1", False)}
+
+
 def test_two_worker_cluster_gives_the_serial_points(client, scenario, singles) -> None:
     assert len(client.scheduler_info()["workers"]) == 2
     result = run_sweep(scenario, solver=scenario.spec.solver, client=client, quiet=True)

@@ -55,6 +55,15 @@ def scheduler_address(given: str | None) -> str | None:
     return check_address(env, field=f"environment variable {SCHEDULER_ENV}") if env else None
 
 
+#: the local cluster's workers: one BLAS thread each (as dask's default), but glibc's own malloc trimming
+#: instead of dask's MALLOC_TRIM_THRESHOLD_=65536 and no statistical profiler: both slow the numpy-heavy
+#: evaluation of a point (benchmarks/README.md, "Sweeps on Dask")
+WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
+    "distributed.worker.profile.enabled": False,
+}
+
+
 @contextmanager
 def open_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A :class:`distributed.Client`: on the cluster at ``scheduler``, else on a new local cluster.
@@ -73,7 +82,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     cluster = None
     if address is None:
         # one task at a time per worker thread: a worker that dies takes only the task it was running with it
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0, **WORKER_CONFIG}):
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)

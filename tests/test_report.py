@@ -195,3 +195,20 @@ def test_population_named_by_its_layer_and_attribution_from_data_used(runs) -> N
                                              "Ipea, Access to Opportunities project (via r5r)"})
     en = json.loads((out / "spo_equity" / "summary.json").read_text())
     assert en["attribution"] == ["Ipea, Access to Opportunities project (via r5r)", "© OpenStreetMap contributors"]
+
+
+def test_data_table_gives_the_year_the_source_states() -> None:
+    """The report's data section shows each catalog entry's year, and says so when the source gives none."""
+    from types import SimpleNamespace
+
+    from allocator.outputs.sources import data_sources
+    from allocator.scenario.loader import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "poa_clinics.yaml")
+    years = {d.name: d.year for d in data_sources(scenario)}
+    assert years == {"porto_alegre/poa_hexgrid.csv": "2010 (census)", "porto_alegre/poa_osm.pbf": ""}
+    section = report.data_section(SimpleNamespace(scenario=scenario), "en")
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)
+    assert any("poa_hexgrid.csv" in r and "2010 (census)" in r for r in rows)
+    assert any("poa_osm.pbf" in r and "not stated" in r for r in rows)
+    assert "年份" in report.data_section(SimpleNamespace(scenario=scenario), "zh")

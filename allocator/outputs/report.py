@@ -560,9 +560,10 @@ def method_section(result, lang: str) -> str:
 def data_section(result, lang: str) -> str:
     """Each data source the run read: what it is used for, what it is, its licence and credit."""
     L = functools.partial(translate, lang)
-    rows = [[d.role, d.name, d.description, d.licence, d.attribution] for d in data_sources(result.scenario)]
+    rows = [[d.role, d.name, d.description, d.year or L("d_no_year"), d.licence, d.attribution]
+            for d in data_sources(result.scenario)]
     return f"<h2>{e(L('data'))}</h2>" + html_table(
-        [L("d_role"), L("d_data"), L("d_about"), L("d_licence"), L("d_credit")], rows, cls="text")
+        [L("d_role"), L("d_data"), L("d_about"), L("d_year"), L("d_licence"), L("d_credit")], rows, cls="text")
 
 
 def appendix_section(result, lang: str) -> str:

@@ -26,6 +26,7 @@ class DataSource:
     description: str
     licence: str
     attribution: str
+    year: str = ""
 
 
 def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:
@@ -69,13 +70,13 @@ def data_sources(scenario: LoadedScenario) -> list[DataSource]:
             key = source.split(":", 1)[1]
             entry = entries.get(key)
             item = DataSource(role, key, entry.description if entry else "", entry.licence if entry else "",
-                              credit or (entry.attribution if entry else ""))
+                              credit or (entry.attribution if entry else ""), entry.year if entry else "")
         else:
             item = DataSource(role, Path(source).name, "", "", credit or "")
         if (item.name, item.attribution) in seen:
             old = seen[(item.name, item.attribution)]
             seen[(item.name, item.attribution)] = DataSource(f"{old.role}; {role}", old.name, old.description,
-                                                             old.licence, old.attribution)
+                                                             old.licence, old.attribution, old.year)
         else:
             seen[(item.name, item.attribution)] = item
     return list(seen.values())

@@ -45,6 +45,7 @@ class Dataset:
     source: str
     licence: str
     attribution: str
+    year: str = ""   # when the data describe (a census year, an extract's date); "" when the source does not say
 
 
 @lru_cache(maxsize=1)

@@ -128,6 +128,11 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     assert report.index("Counters and waiting") < report.index("class='decision'") + report[
         report.index("class='decision'"):].index("</section>")
     assert "counters (size) and mean wait (colour)" in (folder / "map.html").read_text()
+    # --lang zh: the staffing section in Chinese, the office names still escaped
+    assert main([str(files(tmp_path)), "--out", str(tmp_path / "zh"), "--quiet", "--lang", "zh"]) == 0
+    zh = (tmp_path / "zh" / "counters" / "report.html").read_text()
+    assert "窗口与等候" in zh and "将 2 个窗口调至Office &lt;e2&gt;（来自 Office &lt;e1&gt; 2）。" in zh
+    assert "Move 2 counters" not in zh and "Visitors per hour" not in zh
     demand = json.loads((folder / "demand.geojson").read_text())["features"]
     waits = [f["properties"]["wait_after_min_offices"] for f in demand]
     assert waits[0] == waits[1] and waits[2] == waits[3] and all(w is not None for w in waits)

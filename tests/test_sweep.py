@@ -21,6 +21,7 @@ from allocator import pipeline
 from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.outputs.files import write_outputs
+from allocator.outputs.sweep import sweep_section
 from allocator.scale.cluster import LazyClient, open_client, run_tasks
 from allocator.scale.sweep import SweepJob, chosen_run, knee, marginal_gains, run_sweep, solve_point
 from allocator.scenario.loader import load_scenario
@@ -155,7 +156,11 @@ def test_sweep_outputs_are_written(serial, env: Path) -> None:
     assert list(table.columns[:4]) == ["p", "status", "gap", "objective"] and len(table) == len(POINTS)
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     report = (out / "report.html").read_text()
-    assert "Sweep over p (clinics)" in report and "p = 2" in report
+    lo, hi = min(POINTS), max(POINTS)
+    assert f"What each extra site buys: clinics, number of new sites from {lo:g} to {hi:g}" in report
+    assert "number of new sites = 2" in report
+    zh = sweep_section(serial, "zh")   # every word of the section in Chinese
+    assert f"新增设施数从 {lo:g} 到 {hi:g}" in zh and "拐点" in zh and "number of" not in zh
 
 
 @pytest.mark.parametrize("sweep, field, words", [

@@ -373,7 +373,7 @@ def decision_brief(result, s, lang: str) -> str:
         parts.append(f"<h3>{e(L('targets_state', k=met, n=len(targets)))}</h3>{_ul(items)}")
     else:
         parts.append(f"<p>{e(L('no_targets_set'))}</p>")
-    parts.append(staffing_section(s))   # counters and waiting (allocator.outputs.staffing; empty without)
+    parts.append(staffing_section(s, lang))   # counters and waiting (allocator.outputs.staffing; empty without)
     trade = tradeoffs(result, s, ranked, lang)
     if trade:
         parts.append(f"<h3>{e(L('tradeoffs'))}</h3>{_ul([e(x) for x in trade])}")

@@ -7,6 +7,7 @@ HTML-escaped.
 
 from __future__ import annotations
 
+import functools
 import math
 from html import escape as e
 
@@ -16,6 +17,7 @@ import pandas as pd
 from branca.element import Element
 
 from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
+from allocator.outputs.labels import translate
 from allocator.outputs.page import html_table
 from allocator.results import ServiceResult
 
@@ -52,13 +54,14 @@ def _label(row) -> str:
     return str(row["id"])
 
 
-def moves(s: ServiceResult) -> list[str]:
+def moves(s: ServiceResult, lang: str = "en") -> list[str]:
     """The staffing change in words, one line per office that gains or loses counters.
 
     "move 3 counters to B (from A 2, C 1)", "add 2 counters at D (new office)", "remove 1 counter at E":
     counters taken from offices that lose them go to the offices gaining most first; what is left
     over is added (decision add) or removed (fewer staff).
     """
+    L = functools.partial(translate, lang)
     st = s.staffing
     assert st is not None
     fac = s.facilities.reset_index(drop=True)
@@ -75,71 +78,64 @@ def moves(s: ServiceResult) -> list[str]:
             left -= n
             if giver[1] == 0:
                 givers.pop(0)
-        new = " (new office)" if fac.loc[j, "status"] == "new" else ""
+        office = _label(fac.loc[j]) + (L("c_new_office") if fac.loc[j, "status"] == "new" else "")
         if sources:
-            moved = d - left
-            out.append(f"move {_counters(moved)} to {_label(fac.loc[j])}{new} (from {', '.join(sources)})")
+            out.append(L("c_move", n=_counters(d - left, lang), to=office, sources=L("c_list").join(sources)))
         if left:
-            out.append(f"add {_counters(left)} at {_label(fac.loc[j])}{new}")
-    out += [f"remove {_counters(n)} at {_label(fac.loc[j])}" for j, n in givers]
+            out.append(L("c_add", n=_counters(left, lang), at=office))
+    out += [L("c_remove", n=_counters(n, lang), at=_label(fac.loc[j])) for j, n in givers]
     return out
 
 
-def _counters(n: int) -> str:
-    return f"{n} counter{'s' * (n != 1)}"
+def _counters(n: int, lang: str = "en") -> str:
+    return translate(lang, "c_counter" if n == 1 else "c_counters", n=n)
 
 
-def _fmt(value, share: bool = False) -> str:
+def _fmt(value, share: bool = False, lang: str = "en") -> str:
     """A wait or share; "unstable" for an infinite wait, "–" for none (no counter, or no value)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if math.isinf(value):
-        return "unstable"
+        return translate(lang, "c_unstable_word")
     return f"{value:.1%}" if share else f"{value:.1f}"
 
 
-_DECISIONS = {"reassign": "Move counters between offices (the total stays the same)",
-              "add": "Add counters (none is taken away)", "open": "Open new offices and staff them"}
-_GOALS = {"min_wait": "so that visitors wait least", "meet_target": "the fewest counters that meet the wait target"}
-
-
-def report_section(s: ServiceResult) -> str:
+def report_section(s: ServiceResult, lang: str = "en") -> str:
     """The report's staffing section: the change in words, waits before/after overall and per office."""
     st = s.staffing
     if st is None:
         return ""
+    L = functools.partial(translate, lang)
     b, a = st.metrics["before"], st.metrics["after"]
     limit = st.limit_min
-    spent = "" if st.spent is None else f"; the added counters{' and offices' if st.decision == 'open' else ''} " \
-                                         f"cost {st.spent:,.2f}"
-    lines = [f"{_DECISIONS[st.decision]}, {_GOALS[st.goal]}: "
-             f"{int(st.offices['counters_before'].sum())} counters before, {st.staff} after{spent}.",
-             *(m[0].upper() + m[1:] + "." for m in moves(s) or ["no counter changes"])]
+    spent = "" if st.spent is None else L("c_spent_open" if st.decision == "open" else "c_spent", v=st.spent)
+    how = {"reassign": "c_reassign", "add": "c_add_how", "open": "c_open"}[st.decision]
+    lines = [L("c_decision", how=L(how), goal=L(f"c_{st.goal}"),
+               b=int(st.offices["counters_before"].sum()), a=st.staff, spent=spent),
+             *(m[0].upper() + m[1:] + L("c_end") for m in moves(s, lang) or [L("c_no_change")])]
     if b["unstable_offices"] or a["unstable_offices"]:
-        lines.append(f"Offices whose queue grows without end (utilisation ≥ 1): {b['unstable_offices']} before, "
-                     f"{a['unstable_offices']} after.")
-    names = {"wait_mean_min": "Mean wait of visitors (min)", "wait_within_share": f"Visitors waiting ≤ {limit:g} min",
-             "wait_worst_office_min": "Worst office's mean wait (min)",
-             "travel_wait_mean_min": "Mean travel + expected wait per resident (min)"}
-    overall = [[names[k], _fmt(b[k], k.endswith("share")), _fmt(a[k], k.endswith("share"))] for k in WAIT_METRICS]
+        lines.append(L("c_unstable", b=b["unstable_offices"], a=a["unstable_offices"]))
+    names = {"wait_mean_min": L("c_wait_mean"), "wait_within_share": L("c_wait_within", t=limit),
+             "wait_worst_office_min": L("c_wait_worst"), "travel_wait_mean_min": L("c_travel_wait")}
+    overall = [[names[k], _fmt(b[k], k.endswith("share"), lang), _fmt(a[k], k.endswith("share"), lang)]
+               for k in WAIT_METRICS]
     fac = s.facilities
     changed = fac[(fac["counters_before"] != fac["counters_after"]) | (fac["status"] != "existing")]
     shown = changed if len(changed) else fac
     shown = shown.sort_values("visitors_per_h_after", ascending=False).head(40)
-    rows = [[_label(r), str(r["status"]), f"{r['counters_before']:.0f} → {r['counters_after']:.0f}",
+    rows = [[_label(r), L(f"c_status_{r['status']}"), f"{r['counters_before']:.0f} → {r['counters_after']:.0f}",
              f"{r['visitors_per_h_before']:.1f} → {r['visitors_per_h_after']:.1f}",
-             f"{_fmt(r['utilisation_before'], True)} → {_fmt(r['utilisation_after'], True)}",
-             f"{_fmt(r['mean_wait_min_before'])} → {_fmt(r['mean_wait_min_after'])}",
-             f"{_fmt(r['share_over_limit_before'], True)} → {_fmt(r['share_over_limit_after'], True)}"]
+             f"{_fmt(r['utilisation_before'], True, lang)} → {_fmt(r['utilisation_after'], True, lang)}",
+             f"{_fmt(r['mean_wait_min_before'], lang=lang)} → {_fmt(r['mean_wait_min_after'], lang=lang)}",
+             f"{_fmt(r['share_over_limit_before'], True, lang)} → {_fmt(r['share_over_limit_after'], True, lang)}"]
             for _, r in shown.iterrows()]
-    what = "offices whose counters change" if len(changed) else "offices"
-    return ("<h3>Counters and waiting</h3><ul class='summary'>" + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
-            + html_table(["Wait", "Before", "After"], overall)
-            + f"<p class='sub'>{e(what.capitalize())} (busiest first, at most 40; M/M/c"
-            + (", Allen–Cunneen" if s.service.counters and s.service.counters.service_cv != 1 else "")
-            + " queue in the busiest hour):</p><div class='scroll'>"
-            + html_table(["Office", "Status", "Counters", "Visitors per hour", "Utilisation", "Mean wait (min)",
-                          f"Waiting > {limit:g} min"], rows) + "</div>")
+    queue = L("c_queue_ac") if s.service.counters and s.service.counters.service_cv != 1 else L("c_queue")
+    return (f"<h3>{e(L('c_title'))}</h3><ul class='summary'>" + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
+            + html_table([L("c_wait"), L("before"), L("after")], overall)
+            + f"<p class='sub'>{e(L('c_offices_changed' if len(changed) else 'c_offices', q=queue))}</p>"
+            + "<div class='scroll'>"
+            + html_table([L("c_office"), L("c_status"), L("c_counters_h"), L("c_visitors"), L("c_util"),
+                          L("c_mean_wait"), L("c_over", t=limit)], rows) + "</div>")
 
 
 def wait_colour(wait: float, limit: float) -> str:

@@ -16,10 +16,12 @@ sites (or the threshold), the marginal gain of each point, and the knee.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 from pathlib import Path
 
+from allocator.outputs.labels import translate, what_name
 from allocator.outputs.page import html_table
 from allocator.results import RunResult, SweepResult
 
@@ -95,22 +97,26 @@ def sweep_section(result: RunResult, lang: str = "en") -> str:
         return ""
     table = sweep.table
     failed = len(table) - len(sweep.solved)
-    lines = [f"{len(table)} values of {sweep.parameter} solved exactly on one travel-time matrix"
-             + (f", {failed} failed (see sweep.csv)" if failed else "") + ".",
-             f"The outputs above are those of {sweep.parameter} = {sweep.chosen:g}."]
+    L = functools.partial(translate, lang)
+    param = L(f"sw_{sweep.parameter}")
+    service = next(s for s in result.services if s.service.name == sweep.service).service
+    values = table[sweep.parameter]
+    lines = [L("sw_points", n=len(table), param=param) + (L("sw_failed", n=failed) if failed else "") + ".",
+             L("sw_chosen", param=param, v=sweep.chosen)]
     if sweep.knee is not None:
-        lines.append(f"Knee: {sweep.parameter} = {sweep.knee:g}, the last point before an extra site brings less "
-                     f"than {100 * sweep.min_gain:g} % of the people within the threshold.")
+        lines.append(L("sw_knee", param=param, v=sweep.knee, g=100 * sweep.min_gain))
     lines += sweep.notes
     rows = [[f"{r[sweep.parameter]:g}", str(r["status"]), _pct(r.get("within_share")), _pct(r.get("gain")),
              _num(r.get("mean_min")), _num(r.get("p90_min")), _num(r.get("gini"), ".3f"), _num(r.get("new_sites"), ".0f")]
             for r in table.to_dict(orient="records")]
     png = base64.b64encode(sweep_png(sweep)).decode("ascii")
-    return (f"<h2>{e(f'Sweep over {sweep.parameter} ({sweep.service})')}</h2><ul class='summary'>"
+    title = L("sw_title", what=what_name(lang, service.kind, service.name), param=param, lo=values.min(),
+              hi=values.max())
+    return (f"<h2>{e(title)}</h2><ul class='summary'>"
             + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
-            + f"<div class='figs'><figure><img alt='sweep' src='data:image/png;base64,{png}'></figure></div>"
-            + html_table([sweep.parameter, "status", "within", "gain per site", "mean min", "p90 min", "Gini",
-                          "new sites"], rows))
+            + f"<div class='figs'><figure><img alt='{e(title)}' src='data:image/png;base64,{png}'></figure></div>"
+            + html_table([param, L("sw_status"), L("sw_within"), L("sw_gain"), L("sw_mean"), L("sw_p90"), "Gini",
+                          L("sw_new")], rows))
 
 
 def _pct(value) -> str:

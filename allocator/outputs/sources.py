@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allocator import ATTRIBUTION
+from allocator.inputs.osm_features import NETWORK
 from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
 
@@ -36,7 +37,7 @@ def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:
 
     def osm(ref: str) -> str:
         """An ``osm:`` field's file (``network``: the network's own file)."""
-        return network if ref == "network" and network is not None else ref
+        return network if ref == NETWORK and network is not None else ref
 
     def layer(role: str, spec_) -> tuple[str, str, str | None]:
         if getattr(spec_, "osm", None) is not None and spec_.source is None:   # features read from OpenStreetMap

@@ -47,11 +47,8 @@ def summary_block(s: ServiceResult) -> dict:
 
 
 def _label(row) -> str:
-    """An office as a person recognises it: its place label (name, else streets), else its name, else its id."""
-    for column in ("place", "name"):
-        if column in row and isinstance(row[column], str) and row[column].strip():
-            return row[column]
-    return str(row["id"])
+    """An office as a person recognises it: its place label (:func:`allocator.inputs.place_names.name_sites`)."""
+    return str(row["place"])
 
 
 def moves(s: ServiceResult, lang: str = "en") -> list[str]:

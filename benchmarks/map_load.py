@@ -6,7 +6,7 @@ For each page: its size in MB and the longest main-thread task while it loads
 and settles (PerformanceObserver ``longtask`` entries, registered before any
 script of the page runs), the median of ``--runs`` loads; then the ratio of
 each page to the first one named (the peer). Debian's chromium
-(/usr/bin/chromium) through Playwright, 1366 x 900. ``tests/test_browser.py``
+(/usr/bin/chromium) through Playwright, 1366 x 900. ``tests/e2e/test_browser.py``
 uses :func:`longest_task_ms` to hold the two-service demo map under 200 ms.
 """
 

@@ -17,7 +17,7 @@ import yaml
 from allocator import ATTRIBUTION
 from allocator.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
 CELLS = {"source": HEX, "h3": "id", "id": "id"}
 SCENARIO = {

@@ -10,7 +10,7 @@ import yaml
 from allocator.errors import AllocatorError
 from allocator.scenario.loader import load_scenario
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 VALID = {
     "name": "t",
     "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk"},

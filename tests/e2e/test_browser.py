@@ -180,7 +180,7 @@ def test_compare_page_keeps_both_maps_in_step(browser, run_dir: Path) -> None:
 
 # --- the pages an official decides from -------------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _map_load():

@@ -204,7 +204,7 @@ def test_data_table_gives_the_year_the_source_states() -> None:
     from allocator.outputs.sources import data_sources
     from allocator.scenario.loader import load_scenario
 
-    scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "poa_clinics.yaml")
+    scenario = load_scenario(Path(__file__).resolve().parents[3] / "scenarios" / "poa_clinics.yaml")
     years = {d.name: d.year for d in data_sources(scenario)}
     assert years == {"porto_alegre/poa_hexgrid.csv": "2010 (census)", "porto_alegre/poa_osm.pbf": ""}
     section = report.data_section(SimpleNamespace(scenario=scenario), "en")

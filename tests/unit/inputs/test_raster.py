@@ -25,7 +25,7 @@ from allocator.scenario.catalog import resolve
 from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import DemandLayer, RasterSpec
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
 from population_raster import write_population_raster  # noqa: E402
 
 #: 64 x 64 pixels of 100 m in UTM 35N (Helsinki), origin at the top left

@@ -28,7 +28,7 @@ from allocator.errors import AllocatorError
 from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
 from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, ScenarioLoader, load_scenario
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
 CELLS = {"source": HEX, "h3": "id", "id": "id"}
 SMALL = {

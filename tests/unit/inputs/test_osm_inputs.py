@@ -26,7 +26,7 @@ from allocator.scenario.catalog import resolve
 from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import RasterSpec
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
 from population_raster import write_population_raster  # noqa: E402
 
 LIE = "catalog:liechtenstein/liechtenstein-2013-08-03.osm.pbf"

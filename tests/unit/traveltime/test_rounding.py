@@ -1,6 +1,6 @@
 """allocator.traveltime.rounding: rounding travel times half up, and re-evaluating a plan on other times.
 
-The whole option (``solver.round_s``) end to end is in ``tests/test_matrix.py``.
+The whole option (``solver.round_s``) end to end is in ``tests/e2e/test_matrix.py``.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from allocator.errors import AllocatorError
 from allocator.scenario.loader import load_scenario
 from allocator.traveltime.network import load_network
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
 CELLS = {"source": HEX, "h3": "id", "id": "id"}
 SMALL = {  # one service, no existing facilities: the quickest full run

@@ -162,7 +162,7 @@ def solved_like_brute(svc):
 
 
 @pytest.mark.parametrize("objective", ["p_median", "max_coverage", "set_cover"])
-@pytest.mark.parametrize("capacitated", [False, True])
+@pytest.mark.parametrize("capacitated", [False, pytest.param(True, marks=pytest.mark.slow)])   # slow: an LP per enumerated plan
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10**6))
 def test_plan_equals_brute_force(objective, capacitated, seed):
@@ -244,6 +244,7 @@ def test_floor_out_of_reach_is_explained():
                                 floors=[floor])])
 
 
+@pytest.mark.slow
 def test_plan_level_generation_reaches_the_brute_force_optimum(monkeypatch):
     """p-median plans start from truncated radius rows; with the heuristic caps
     switched off the first model is often not exact, so the extension rounds

@@ -5,8 +5,10 @@
 #               maps/helsinki_raster: an OSM extract and a population GeoTIFF only,
 #               maps/poa_counters: service desks sized for waiting times, and
 #               maps/poa_clinics_sweep: clinics for p = 1..20 on a local Dask cluster)
-#   make test   set up and run the test suite
+#   make test   set up and run the whole test suite (whole scenarios on real data included)
 # For contributors (same .venv, each installs its extra once):
+#   make test-fast  the fast lane, under a minute: every test not marked slow
+#                   (pytest -m "not slow"; `slow` is described in pyproject.toml)
 #   make lint   ruff and mypy (mypy's files come from [tool.mypy] in pyproject.toml)
 #   make docs   build the documentation (mkdocs-material, strict) into .venv/site
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -20,7 +22,7 @@ ifneq ($(ALLOCATOR_DATA_MIRROR),)
 export ALLOCATOR_DATA_MIRROR
 endif
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test test-fast lint docs bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +49,9 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
+
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(BIN)/.installed-lint
 	$(BIN)/ruff check allocator tests benchmarks tools run_scenario.py

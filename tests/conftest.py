@@ -1,12 +1,15 @@
-"""Shared fixtures: real data comes from the mirror folder, never from the network."""
+"""Shared fixtures: real data comes from the mirror folder, never from the network;
+tiny synthetic problems come from one factory, ``make_problem``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +50,37 @@ def mirrored_env(mirror: Path, cache: Path) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@dataclass(frozen=True)
+class TinyProblem:
+    """A small random facility-location instance, small enough to solve by brute force."""
+
+    cost: np.ndarray        # (n_demand, n_sites) minutes; np.inf = unreachable
+    weight: np.ndarray      # (n_demand,) people at each demand point
+    existing: np.ndarray    # (n_sites,) bool: the sites open before any plan
+
+
+def make_problem(n_demand: int, n_sites: int, seed: int | np.random.Generator, *, existing: float = 0.0,
+                 unreachable: float = 0.0, weights: tuple[int, int] = (1, 20), side: float = 10.0,
+                 decimals: int = 0) -> TinyProblem:
+    """Demand points and sites drawn uniformly on a ``side`` x ``side`` square; the time
+    between them is their straight-line distance rounded to ``decimals`` (rounding makes
+    ties, a small ``side`` many of them). Each pair is unreachable (inf) with probability
+    ``unreachable``, each weight an integer in ``[weights[0], weights[1])`` (a lower end of
+    0 gives some zero weights), each site existing with probability ``existing``.
+
+    ``seed`` may be a Generator: the draws then continue its stream, so a test can draw
+    more (``p``, a threshold) from the same seed. Draws for ``unreachable`` and
+    ``existing`` happen only when they are non-zero."""
+    rng = np.random.default_rng(seed)
+    demand, sites = rng.uniform(0, side, (n_demand, 2)), rng.uniform(0, side, (n_sites, 2))
+    cost = np.round(np.linalg.norm(demand[:, None] - sites[None], axis=2), decimals)
+    if unreachable:
+        cost[rng.random(cost.shape) < unreachable] = np.inf
+    weight = rng.integers(weights[0], weights[1], n_demand).astype(float)
+    is_existing = rng.random(n_sites) < existing if existing else np.zeros(n_sites, dtype=bool)
+    return TinyProblem(cost=cost, weight=weight, existing=is_existing)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

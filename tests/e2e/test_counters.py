@@ -111,6 +111,7 @@ def test_reassign_moves_counters_to_the_unstable_office(tmp_path: Path) -> None:
     assert target["met_after"] is (max(waits) <= 10)
 
 
+@pytest.mark.slow
 def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main([str(files(tmp_path)), "--out", str(out), "--quiet"]) == 0

@@ -95,6 +95,7 @@ def alias_bomb(levels: int = 10, width: int = 10) -> str:
 # class: hangs and memory blow-ups (YAML structure, file kinds)                #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_alias_bomb_is_refused_quickly_in_bounded_memory(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(alias_bomb())
     done = run_child(tmp_path / "s.yaml")
@@ -189,6 +190,7 @@ FILE_KINDS = {"fifo": (_fifo, "named pipe"), "dev-zero": (_dev_zero, "character 
               "folder": (_folder, "folder"), "symlink-loop": (_loop, "symbolic links")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(FILE_KINDS))
 def test_scenario_file_of_each_kind_is_refused(tmp_path: Path, kind: str) -> None:
     make, words = FILE_KINDS[kind]
@@ -198,6 +200,7 @@ def test_scenario_file_of_each_kind_is_refused(tmp_path: Path, kind: str) -> Non
     assert "fix:" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["demand", "candidates", "network", "matrix"])
 @pytest.mark.parametrize("kind", sorted(FILE_KINDS))
 def test_data_file_of_each_kind_is_refused(tmp_path: Path, capsys, kind: str, role: str) -> None:
@@ -295,6 +298,7 @@ def test_cache_that_is_a_file_is_refused_before_the_network_is_read(tmp_path: Pa
     assert not parsed, "the network is not parsed before the cache folder is checked"
 
 
+@pytest.mark.slow
 def test_disk_full_keeps_old_outputs_and_says_where(tmp_path: Path, capsys, monkeypatch) -> None:
     import errno
 
@@ -381,6 +385,7 @@ def _first_node(graph):
     return graph.nodes[next(iter(graph.nodes))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, change, words", [
     ("no-x", lambda g: _first_node(g).pop("x"), "no valid position"),
     ("x-nan", lambda g: _first_node(g).update(x=float("nan")), "no valid position"),
@@ -424,6 +429,7 @@ def cache_copy(tmp_path: Path, built_cache: Path) -> Path:
     return Path(shutil.copytree(built_cache, tmp_path / "cache"))
 
 
+@pytest.mark.slow
 def test_cache_entry_with_a_flipped_bit_is_rebuilt_with_a_note(cache_copy: Path, spo_pbf: Path, spo_graph) -> None:
     from allocator.traveltime.network import load_network
 
@@ -438,6 +444,7 @@ def test_cache_entry_with_a_flipped_bit_is_rebuilt_with_a_note(cache_copy: Path,
     assert load_network(spo_pbf, "walk", cache_dir=cache_copy)[1].from_cache, "the rebuilt entry is good again"
 
 
+@pytest.mark.slow
 def test_cache_entry_of_another_mode_is_never_used(cache_copy: Path, spo_pbf: Path, spo_graph) -> None:
     from allocator.traveltime.network import load_network
 
@@ -449,6 +456,7 @@ def test_cache_entry_of_another_mode_is_never_used(cache_copy: Path, spo_pbf: Pa
     assert again.number_of_edges() == spo_graph.number_of_edges() != drive.number_of_edges()
 
 
+@pytest.mark.slow
 def test_cache_entry_that_verifies_but_fails_downstream_is_discarded(cache_copy: Path, spo_pbf: Path) -> None:
     from allocator.traveltime import cache as cache_module
     from allocator.traveltime.network import load_network
@@ -477,6 +485,7 @@ def json_header(entry: Path) -> dict:
         return json.loads(handle.readline())
 
 
+@pytest.mark.slow
 def test_cache_round_trip_is_exact_and_plain_json(cache_copy: Path, spo_pbf: Path, spo_graph) -> None:
     import json
 
@@ -492,6 +501,7 @@ def test_cache_round_trip_is_exact_and_plain_json(cache_copy: Path, spo_pbf: Pat
         assert set(json.loads(handle.read())) == {"graph", "nodes", "edges", "report"}
 
 
+@pytest.mark.slow
 def test_cache_files_of_other_formats_are_never_read(cache_copy: Path, spo_pbf: Path) -> None:
     import pickle
 
@@ -556,6 +566,7 @@ def test_nan_target_bound_is_an_error_not_always_missed(tmp_path: Path) -> None:
     assert info.value.field == "targets[0].min"
 
 
+@pytest.mark.slow
 def test_huge_title_is_capped_and_the_message_stays_short(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(scenario_text(title="x" * 900_000))
     with pytest.raises(AllocatorError, match="at most 200 characters") as info:
@@ -599,6 +610,7 @@ def test_non_utf8_csv_has_a_fix(tmp_path: Path, capsys) -> None:
     assert_clean_error(code, err, "d.csv", "not UTF-8", "UTF-8")
 
 
+@pytest.mark.slow
 def test_empty_cost_cells_name_the_cost_field(tmp_path: Path, capsys) -> None:
     (x0, y0), (x1, y1) = INSIDE
     (tmp_path / "c.csv").write_text(f"id,lon,lat,price\nc1,{x0},{y0},5\nc2,{x1},{y1},\n")
@@ -610,17 +622,20 @@ def test_empty_cost_cells_name_the_cost_field(tmp_path: Path, capsys) -> None:
     assert "nobody lives" not in err
 
 
+@pytest.mark.slow
 def test_swapped_lon_lat_stops_with_the_likely_cause(tmp_path: Path, capsys) -> None:
     rows = "".join(f"p{i},{y},{x},100\n" for i, (x, y) in enumerate(INSIDE))   # lat in the lon column
     code, err = _demand_csv(tmp_path, "id,lon,lat,pop\n" + rows, capsys)
     assert_clean_error(code, err, "s.yaml", "demand", "100% of the people", "look swapped", "exchange the lon")
 
 
+@pytest.mark.slow
 def test_demand_in_another_city_stops_with_the_likely_cause(tmp_path: Path, capsys) -> None:
     code, err = _demand_csv(tmp_path, "id,lon,lat,pop\na,13.40,52.52,100\nb,13.41,52.52,50\n", capsys)
     assert_clean_error(code, err, "demand", "outside the network's area", "CRS", "lon 13.4")
 
 
+@pytest.mark.slow
 def test_most_but_not_all_demand_far_away_is_a_note(tmp_path: Path, capsys) -> None:
     (x0, y0), (x1, y1) = INSIDE
     code, err = _demand_csv(tmp_path, f"id,lon,lat,pop\na,{x0},{y0},10\nb,{x1},{y1},10\nfar,13.4,52.5,30\n",
@@ -680,6 +695,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_swap_killed_between_renames_is_undone_on_the_next_start(tmp_path: Path, capsys) -> None:
     code, err = cli(tmp_path, SMALL, capsys)
     assert code == 0, err
@@ -702,6 +718,7 @@ def test_swap_killed_between_renames_is_undone_on_the_next_start(tmp_path: Path,
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hs"]
 
 
+@pytest.mark.slow
 def test_busy_output_folder_names_the_pid_holding_it(tmp_path: Path) -> None:
     from allocator.outputs.lock import folder_lock, lock_path
 
@@ -724,6 +741,7 @@ def test_busy_output_folder_names_the_pid_holding_it(tmp_path: Path) -> None:
     assert not lock_path(target).exists()
 
 
+@pytest.mark.slow
 def test_two_runs_finishing_on_one_folder_take_turns(tmp_path: Path, capsys) -> None:
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
     proc = child(tmp_path, "slow-swap", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
@@ -771,6 +789,7 @@ def test_stable_ids_number_folium_ids_in_order() -> None:
     assert len(stable) == len(first)
 
 
+@pytest.mark.slow
 def test_identical_runs_write_identical_files(tmp_path: Path, capsys) -> None:
     import json
 
@@ -971,6 +990,7 @@ def test_fuzz_cache_corruption(damage, tmp_path_factory) -> None:
         assert sorted(read.graph.edges(data="travel_time")) == sorted(graph.edges(data="travel_time"))
 
 
+@pytest.mark.slow
 def test_weighted_population_is_bounded_too(tmp_path: Path, capsys) -> None:
     code, err = cli(tmp_path, _with(SMALL, "demand.0.weight", 1e12), capsys)   # each weight fine, the product not
     assert_clean_error(code, err, "demand[].weight", "exceeds 1e+12")

@@ -99,6 +99,7 @@ def test_write_then_read_gives_the_same_matrix(tmp_path: Path) -> None:
         write_matrix_csv(tmp_path / "x.csv", origins, sites[:4], cost)
 
 
+@pytest.mark.slow
 def test_a_1227_by_1227_matrix_loads_in_seconds(tmp_path: Path) -> None:
     ids = np.array([f"89a8100c{i:04d}fff" for i in range(1227)])
     minutes = np.round(np.random.default_rng(0).uniform(0, 90, ids.size ** 2), 2)
@@ -265,6 +266,7 @@ def test_round_s_solves_on_rounded_times_and_reports_the_exact_ones(tmp_path: Pa
     assert json.loads((folder / "manifest.json").read_text())["solver"]["round_s"] == 30
 
 
+@pytest.mark.slow
 def test_round_s_0_gives_the_same_results_as_no_option(tmp_path: Path) -> None:
     outputs = {}
     for name, changes in (("plain", {}), ("zero", {"solver": {"round_s": 0}})):
@@ -372,6 +374,7 @@ def data_env(tmp_path: Path, mirror: Path):
         yield
 
 
+@pytest.mark.slow
 def test_round_trip_network_matrix_gives_the_same_sites_and_objective(tmp_path: Path, data_env, capsys) -> None:
     (tmp_path / "net.yaml").write_text(yaml.safe_dump(SPO))
     network_run = run(load_scenario(tmp_path / "net.yaml"), log=Progress(quiet=True))

@@ -48,12 +48,14 @@ def run_dir(tmp_path_factory, mirror: Path) -> Path:
     return folder / "out" / "spo_test"
 
 
+@pytest.mark.slow
 def test_every_output_is_written(run_dir: Path) -> None:
     for name in ("map.html", "summary.json", "sites.csv", "sites.geojson", "demand.geojson"):
         assert (run_dir / name).stat().st_size > 0, name
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")], "no staging folders left"
 
 
+@pytest.mark.slow
 def test_summary_is_consistent_with_the_tables(run_dir: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["schema"] == "allocator.summary/2" and ATTRIBUTION in summary["attribution"]
@@ -80,11 +82,13 @@ def test_summary_is_consistent_with_the_tables(run_dir: Path) -> None:
     assert summary["network"]["nodes_kept"] > 1000 and 0 <= summary["network"]["dropped_node_share"] < 0.5
 
 
+@pytest.mark.slow
 def test_map_shows_both_services_and_attribution(run_dir: Path) -> None:
     html = (run_dir / "map.html").read_text()
     assert ATTRIBUTION in html and "clinics" in html and "schools" in html
 
 
+@pytest.mark.slow
 def test_bad_scenario_exits_2_without_traceback(tmp_path: Path, mirror: Path) -> None:
     bad = yaml.safe_load(yaml.safe_dump(SCENARIO))
     bad["services"][0]["candidates"]["h3"] = "no_such_column"

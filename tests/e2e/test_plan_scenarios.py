@@ -108,6 +108,7 @@ def ids(rows) -> set[str]:
 # (a) budgets with a per-candidate cost                                        #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cost", ["column", 1.5])
 def test_budget_spends_at_most_the_budget_and_matches_solve_plan(cost, tmp_path, capsys, cells) -> None:
     if cost == "column":   # dearer where jobs are dense (land costs more downtown): 1, 1.5 or 2.5 units
@@ -156,6 +157,7 @@ def _closable_existing(folder: Path, cells: pd.DataFrame) -> tuple[dict, dict]:
     return spec, dict(zip(existing["id"], existing["saving"]))
 
 
+@pytest.mark.slow
 def test_a_negative_budget_forces_closures_that_show_everywhere(tmp_path, capsys, cells) -> None:
     existing, saving = _closable_existing(tmp_path, cells)
     r = cli(tmp_path, scenario(clinics(budget=-5, existing=existing, candidates={**CELLS, "cost": 2})), capsys)
@@ -175,6 +177,7 @@ def test_a_negative_budget_forces_closures_that_show_everywhere(tmp_path, capsys
     assert "closes" in (r.dir / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_budget_beyond_every_saving_is_explained(tmp_path, capsys, cells) -> None:
     existing, saving = _closable_existing(tmp_path, cells)
     r = cli(tmp_path, scenario(clinics(budget=-1000, existing=existing)), capsys)
@@ -186,6 +189,7 @@ def test_a_budget_beyond_every_saving_is_explained(tmp_path, capsys, cells) -> N
 # (c) relocation                                                               #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_relocation_moves_sites_and_never_does_worse(tmp_path, capsys) -> None:
     moving = clinics(p=1, relocate=True, existing={**EXISTING, "closable": True})
     fixed = clinics(name="fixed", p=1)
@@ -204,6 +208,7 @@ def test_relocation_moves_sites_and_never_does_worse(tmp_path, capsys) -> None:
 # (d) capacities and upgrades                                                  #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_capacities_and_upgrades_are_never_exceeded(tmp_path, capsys, cells) -> None:
     existing = cells[cells.healthcare > 0].assign(capacity=lambda d: 12_000 * d.healthcare)
     existing[["id", "healthcare", "capacity"]].to_csv(tmp_path / "existing.csv", index=False)
@@ -232,6 +237,7 @@ def test_capacities_and_upgrades_are_never_exceeded(tmp_path, capsys, cells) -> 
 # (e) max_time_min                                                             #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_max_time_holds_for_everyone_who_can_be_reached(tmp_path, capsys) -> None:
     r = cli(tmp_path, scenario(clinics(objective="p_median", p=10, max_time_min=15)), capsys)
     assert r.code == 0, r.err
@@ -243,6 +249,7 @@ def test_max_time_holds_for_everyone_who_can_be_reached(tmp_path, capsys) -> Non
     assert (after[bound] <= 15 + 0.005).all()
 
 
+@pytest.mark.slow
 def test_max_time_out_of_reach_of_p_says_how_many_sites_it_needs(tmp_path, capsys) -> None:
     r = cli(tmp_path, scenario(clinics(objective="p_median", p=6, max_time_min=15)), capsys)
     assert r.code == 2 and "Traceback" not in r.err
@@ -255,6 +262,7 @@ def test_max_time_out_of_reach_of_p_says_how_many_sites_it_needs(tmp_path, capsy
 # (f) district floors                                                          #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_every_district_meets_its_floor(tmp_path, capsys) -> None:
     r = cli(tmp_path, scenario(clinics(p=8, district_floor=0.5), districts={"h3_parent": 7}), capsys)
     assert r.code == 0, r.err
@@ -264,6 +272,7 @@ def test_every_district_meets_its_floor(tmp_path, capsys) -> None:
     assert (districts["within_share_after"] >= 0.5 - TOL).all(), districts[["district", "within_share_after"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rules, expected", [
     ({"p": 5, "district_floor": 0.8}, "district(s) start below the floor of 80%"),
     ({"p": 5, "district_floor": 1.0, "threshold_min": 3}, "even with every site open, below the floor of 100%"),
@@ -279,6 +288,7 @@ def test_an_impossible_floor_names_the_district(rules, expected, tmp_path, capsy
 # (g) two services sharing one budget                                          #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_shared_budget_is_at_least_as_good_as_every_split(tmp_path, capsys) -> None:
     clinic = clinics(candidates={**CELLS, "cost": 1.5})
     school = {"name": "schools", "kind": "school", "objective": "max_coverage", "threshold_min": 10,
@@ -317,6 +327,7 @@ def test_shared_budget_is_at_least_as_good_as_every_split(tmp_path, capsys) -> N
 # (h) min_underserved and weighted_p_center                                    #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_min_underserved_is_max_coverage_and_weighted_p_center_is_max_pop_time(tmp_path, capsys) -> None:
     r = cli(tmp_path, scenario(clinics(p=3), clinics(name="under", objective="min_underserved", p=3),
                                clinics(name="center", objective="weighted_p_center", p=3)), capsys)
@@ -358,6 +369,7 @@ BAD = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_plan_input_exits_2_naming_the_field(case, tmp_path, capsys) -> None:
     doc, expected = BAD[case]

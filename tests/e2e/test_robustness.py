@@ -179,6 +179,7 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_exits_2_naming_file_and_field(case: str, tmp_path: Path, capsys) -> None:
@@ -198,6 +199,7 @@ def test_debug_shows_the_traceback(tmp_path: Path, capsys) -> None:
     assert code == 2 and "Traceback" in err and "services[0].p" in err
 
 
+@pytest.mark.slow
 def test_partly_uncoverable_set_cover_names_count_and_ids(tmp_path: Path, capsys) -> None:
     scenario = _candidates(NEAR3)(tmp_path)
     scenario["services"][0].update(objective="set_cover", threshold_min=5)
@@ -209,6 +211,7 @@ def test_partly_uncoverable_set_cover_names_count_and_ids(tmp_path: Path, capsys
     assert len(notes) == 1 and notes[0].split()[0].isdigit() and "89a8" in notes[0]
 
 
+@pytest.mark.slow
 def test_outputs_stay_inside_out_and_names_are_escaped(tmp_path: Path, capsys) -> None:
     (tmp_path / "elsewhere").mkdir()
     code, out, err = cli(tmp_path, _xss(tmp_path), capsys)
@@ -241,6 +244,7 @@ VALUES = st.one_of(st.sampled_from([None, -1, 0, "x", [], {}, 1e9, True, "catalo
 FUZZ_STATS = {"examples": 0, "exit0": 0, "exit2": 0}
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(FUZZ_PATHS), delete=st.booleans(), value=VALUES)
@@ -280,6 +284,7 @@ def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_killed_run_keeps_previous_outputs_and_stale_staging_is_cleaned(tmp_path: Path, capsys) -> None:
     code, _, err = cli(tmp_path, SMALL, capsys)
     assert code == 0, err
@@ -320,6 +325,7 @@ def test_killed_run_keeps_previous_outputs_and_stale_staging_is_cleaned(tmp_path
 # 4. caches: keyed by content, corrupt files rebuilt                          #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_network_cache_follows_file_content_and_survives_corruption(tmp_path: Path, mirror: Path) -> None:
     pbf, cache = tmp_path / "city.osm.pbf", tmp_path / "cache"
     shutil.copyfile(mirror / "sao_paulo" / "spo_osm.pbf", pbf)
@@ -340,6 +346,7 @@ def test_network_cache_follows_file_content_and_survives_corruption(tmp_path: Pa
 # 5. reproducibility: manifest.json; summary.json identical apart from timings #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_same_scenario_twice_gives_identical_summary_and_a_manifest(tmp_path: Path, capsys, mirror: Path) -> None:
     texts = []
     for run in ("a", "b"):
@@ -380,6 +387,7 @@ def main_out(folder: Path, sub: str, capsys) -> tuple[int, str, str]:
 # 6. solver time-out: best solution with its gap, said so in summary.json      #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.slow
 def test_tiny_time_limit_reports_time_limit_with_gap(tmp_path: Path, capsys) -> None:
     scenario = doc(services__0__objective="p_center", services__0__p=25)
     code, out, err = cli(tmp_path, scenario, capsys, "--time-limit", "0.01")

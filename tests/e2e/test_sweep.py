@@ -102,6 +102,7 @@ def assert_rows_match_singles(table: pd.DataFrame, singles) -> None:
 
 # --- the sweep's points are single runs ---------------------------------------------------------
 
+@pytest.mark.slow
 def test_sweep_points_equal_single_runs(serial, singles) -> None:
     assert_rows_match_singles(serial.sweep.table, singles)
     # the chosen point's full outputs are those of the single run with that value
@@ -113,6 +114,7 @@ def test_sweep_points_equal_single_runs(serial, singles) -> None:
     np.testing.assert_array_equal(chosen.demand["time_after"], single.demand["time_after"])
 
 
+@pytest.mark.slow
 def test_threshold_sweep_with_a_second_service(env: Path) -> None:
     """A threshold_min sweep of clinics beside schools: every point, and the schools of the chosen point,
     equal the single runs with that threshold."""
@@ -150,6 +152,7 @@ def test_gain_and_knee_by_hand() -> None:
     assert np.isnan(marginal_gains(threshold, "threshold_min")[0])   # a threshold sweep has no "no new site" start
 
 
+@pytest.mark.slow
 def test_sweep_outputs_are_written(serial, env: Path) -> None:
     out = write_outputs(serial, env / "out" / "spo_sweep", tiles=False)
     table = pd.read_csv(out / "sweep.csv")
@@ -177,6 +180,7 @@ def test_bad_sweeps_name_the_field(env: Path, sweep, field, words) -> None:
     assert info.value.field == field and words in str(info.value)
 
 
+@pytest.mark.slow
 def test_sweep_beyond_the_candidates_is_an_input_error(env: Path) -> None:
     path = write(env, {**SCENARIO, "sweep": {"parameter": "p", "values": [1, 10_000]}}, "many.yaml")
     with pytest.raises(AllocatorError, match="candidate sites") as info:
@@ -200,11 +204,13 @@ def _worker_settings() -> tuple:
             dask.config.get("distributed.worker.profile.enabled"))
 
 
+@pytest.mark.slow
 def test_local_workers_keep_glibc_malloc_and_one_blas_thread(client) -> None:
     """dask's MALLOC_TRIM_THRESHOLD_=65536 and its profiler slow a point's numpy work on a worker by a quarter."""
     assert set(client.run(_worker_settings).values()) == {(None, "1", False)}
 
 
+@pytest.mark.slow
 def test_two_worker_cluster_gives_the_serial_points(client, scenario, singles) -> None:
     assert len(client.scheduler_info()["workers"]) == 2
     result = run_sweep(scenario, solver=scenario.spec.solver, client=client, quiet=True)
@@ -212,6 +218,7 @@ def test_two_worker_cluster_gives_the_serial_points(client, scenario, singles) -
     assert new_ids(result) == new_ids(singles[2])
 
 
+@pytest.mark.slow
 def test_parallel_batch_and_compare(client, env: Path, singles) -> None:
     paths = []
     for p in (1, 4):
@@ -243,6 +250,7 @@ def dying_point(marker: Path, job: SweepJob, value: float):
     return solve_point(job, value)
 
 
+@pytest.mark.slow
 def test_a_dying_worker_is_retried_or_reported(client, scenario, singles, env: Path, tmp_path: Path) -> None:
     prepared = pipeline.prepare(scenario, log=pipeline.Progress(quiet=True))
     job = SweepJob(prepared, scenario.spec.solver)
@@ -274,6 +282,7 @@ def dying_together(marker: Path, job: SweepJob, value: float):
     return solve_point(job, value)
 
 
+@pytest.mark.slow
 def test_lost_shared_data_is_scattered_again(client, scenario, singles, tmp_path: Path) -> None:
     prepared = pipeline.prepare(scenario, log=pipeline.Progress(quiet=True))
     job = SweepJob(prepared, scenario.spec.solver)
@@ -306,6 +315,7 @@ def test_scheduler_from_the_environment_is_checked(monkeypatch) -> None:
 
 # --- HiGHS in threads ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_threads_solve_alike_and_keep_stdout(scenario, capfd) -> None:
     prepared = pipeline.prepare(scenario, log=pipeline.Progress(quiet=True))
     job = SweepJob(prepared, scenario.spec.solver)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import make_problem
 
 from allocator.evaluate.contributions import site_contributions
 
@@ -18,10 +19,8 @@ def test_contribution_is_the_loss_when_dropped_hand_case() -> None:
 
 
 def test_contribution_matches_brute_force_random() -> None:
-    rng = np.random.default_rng(3)
-    cost = rng.uniform(0, 30, (40, 8))
-    pop = rng.uniform(0, 100, 40)
-    opened = rng.random(8) < 0.6
+    prob = make_problem(40, 8, 3, existing=0.6, weights=(0, 100), side=20.0, decimals=1)
+    cost, pop, opened = prob.cost, prob.weight, prob.existing
     sites = np.flatnonzero(opened)
     got = site_contributions(cost, pop, opened, sites, 12.0)
     def within(mask: np.ndarray) -> float:

@@ -87,6 +87,7 @@ def test_erlang_c_against_a_ciw_simulation():
     assert (w > 5).mean() == pytest.approx(q.share_longer(5), abs=0.03)
 
 
+@pytest.mark.slow
 def test_allen_cunneen_against_a_ciw_simulation():
     # Deterministic service (cv = 0) and gamma service with cv = 1.5: the approximate mean within 15 %
     for cv, service in ((0.0, ciw.dists.Deterministic(value=10)),

@@ -190,6 +190,7 @@ def test_dasymetric_spreading_keeps_every_zone_total(lie: Path, tmp_path: Path) 
     assert np.allclose(rows["value"].to_numpy() / area, rows["value"].sum() / area.sum(), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_a_scenario_from_an_osm_file_and_a_raster(lie: Path, tmp_path: Path, mirror: Path) -> None:
     """Liechtenstein: schools and candidates from the network's own OSM file, municipalities as districts."""
     _lie_raster(tmp_path / "lie.tif")

@@ -212,6 +212,7 @@ def test_raster_options_are_checked_by_the_schema(tmp_path) -> None:
             load_scenario(path)
 
 
+@pytest.mark.slow
 def test_a_scenario_on_a_raster_and_an_osm_file(tmp_path, mirror) -> None:
     """Helsinki: demand from the raster, candidates at its pixels, the network from the clipped extract."""
     with mirrored_env(mirror, tmp_path / "cache"):

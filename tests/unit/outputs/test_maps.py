@@ -153,6 +153,7 @@ def test_empty_demand_and_nobody_underserved(tmp_path: Path) -> None:
     assert "schools — underserved" in _unjson(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():

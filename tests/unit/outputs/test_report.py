@@ -53,11 +53,13 @@ def runs(tmp_path_factory, mirror: Path) -> tuple[Path, int]:
     return folder / "out", status
 
 
+@pytest.mark.slow
 def test_strict_exits_3_when_a_target_is_missed(runs, capsys) -> None:
     out, status = runs
     assert status == EXIT_TARGET_MISSED == 3
 
 
+@pytest.mark.slow
 def test_report_is_written_and_escaped(runs) -> None:
     out, _ = runs
     page = (out / "spo_equity" / "report.html").read_text(encoding="utf-8")
@@ -73,6 +75,7 @@ def test_report_is_written_and_escaped(runs) -> None:
         assert "fonts-noto-cjk" in zh
 
 
+@pytest.mark.slow
 def test_tables_and_summary_agree(runs) -> None:
     out, _ = runs
     summary = json.loads((out / "spo_equity" / "summary.json").read_text())
@@ -94,6 +97,7 @@ def test_tables_and_summary_agree(runs) -> None:
     assert "district" in demand["features"][0]["properties"]
 
 
+@pytest.mark.slow
 def test_comparison(runs) -> None:
     out, _ = runs
     frame = pd.read_csv(out / "compare" / "comparison.csv")
@@ -107,6 +111,7 @@ def test_comparison(runs) -> None:
     assert page.index("Targets") < page.index("Access and inequality")
 
 
+@pytest.mark.slow
 def test_comparison_page_helps_choose(runs) -> None:
     out, _ = runs
     folder = out / "compare"
@@ -145,6 +150,7 @@ def _text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
 
 
+@pytest.mark.slow
 def test_brief_lists_every_new_site_ranked_by_what_it_adds(runs) -> None:
     out, _ = runs
     folder = out / "spo_equity"
@@ -168,6 +174,7 @@ def test_brief_lists_every_new_site_ranked_by_what_it_adds(runs) -> None:
         assert html.escape(place) in table
 
 
+@pytest.mark.slow
 def test_report_speaks_plainly(runs) -> None:
     out, _ = runs
     text = _text(out / "spo_equity" / "report.html")
@@ -184,6 +191,7 @@ def test_report_speaks_plainly(runs) -> None:
     assert "Longest trip (min) ≤ 1,000" not in text and "≤ 1000.0 min" in text   # a target's unit
 
 
+@pytest.mark.slow
 def test_population_named_by_its_layer_and_attribution_from_data_used(runs) -> None:
     out, _ = runs
     zh = _text(out / "spo_median" / "report.html")

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import make_problem
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -16,11 +17,8 @@ from allocator.solve.p_median import solve_p_median
 def instance(seed: int, n: int = 25, m: int = 10):
     """Euclidean-like costs with ties, some unreachable pairs, a few fixed sites."""
     rng = np.random.default_rng(seed)
-    pts, sites = rng.uniform(0, 10, (n, 2)), rng.uniform(0, 10, (m, 2))
-    cost = np.round(np.linalg.norm(pts[:, None] - sites[None], axis=2))   # rounding makes ties
-    cost[rng.random((n, m)) < 0.1] = np.inf
-    W = rng.integers(1, 20, n).astype(float)
-    fixed = rng.random(m) < 0.2
+    prob = make_problem(n, m, rng, existing=0.2, unreachable=0.1)
+    cost, W, fixed = prob.cost, prob.weight, prob.existing
     fa = cost[:, fixed].min(axis=1) if fixed.any() else np.full(n, np.inf)
     Ca = cost[:, ~fixed]
     ok = np.isfinite(np.minimum(fa, Ca.min(axis=1)))
@@ -103,9 +101,8 @@ def test_p_median_on_larger_instances_equals_brute_force(seed, weak):
 def _check_larger(seed, weak):
     rng = np.random.default_rng(seed)
     n, m, p = 30, 12, int(rng.integers(2, 5))
-    pts, sites = rng.uniform(0, 10, (n, 2)), rng.uniform(0, 10, (m, 2))
-    cost = np.round(np.linalg.norm(pts[:, None] - sites[None], axis=2), 1)
-    weight = rng.integers(1, 50, n).astype(float)
+    prob = make_problem(n, m, rng, weights=(1, 50), decimals=1)
+    cost, weight = prob.cost, prob.weight
     sol = solve_p_median(cost, weight, p)
     if weak:
         assert sol.n_variables > 0          # the MIP did run
@@ -153,10 +150,9 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
 
     rng = np.random.default_rng(seed)
     n, m, p = 12, 9, int(rng.integers(2, 4))
-    pts, sites = rng.uniform(0, 10, (n, 2)), rng.uniform(0, 10, (m, 2))
-    base = np.round(np.linalg.norm(pts[:, None] - sites[None], axis=2))
-    Ca = np.vstack([base, base + rng.integers(1, 4, (n, 1))])     # every client twice, shifted
-    W = rng.integers(1, 20, 2 * n).astype(float)
+    base = make_problem(n, m, rng)
+    Ca = np.vstack([base.cost, base.cost + rng.integers(1, 4, (n, 1))])     # every client twice, shifted
+    W = np.concatenate([base.weight, rng.integers(1, 20, n).astype(float)])
     fa = np.full(2 * n, np.inf)
     worst = np.argsort(-(W @ Ca))[:p]
     merged: list[bool] = []
@@ -189,9 +185,8 @@ def test_level_generation_extends_caps_from_a_poor_start():
 
     extended = 0
     for seed in range(40):
-        rng = np.random.default_rng(seed)
-        cost = np.round(rng.uniform(0, 20, (30, 10)))
-        W = rng.integers(1, 30, 30).astype(float)
+        prob = make_problem(30, 10, seed, weights=(1, 30), side=14.0)
+        cost, W = prob.cost, prob.weight
         worst = np.argsort(-(W @ cost))[:3]
         notes: list[str] = []
         res = radius.radius_mip(cost, np.full(30, np.inf), W, 3, worst, options(60, None, None), notes, lambda: None)

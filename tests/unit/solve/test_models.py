@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pulp
 import pytest
+from conftest import make_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,12 +34,11 @@ def random_instance(seed, max_clients=9, max_sites=7):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, max_clients + 1))
     m = int(rng.integers(2, max_sites + 1))
-    cost = rng.integers(1, 6, size=(n, m)).astype(float)          # ties on purpose
-    cost[rng.random((n, m)) < 0.25] = np.inf
+    # times 0..6 on a small square: ties on purpose; some zero weights
+    prob = make_problem(n, m, rng, existing=0.25, unreachable=0.25, weights=(0, 4), side=4.0)
+    cost, weight, fixed = prob.cost, prob.weight, prob.existing
     if rng.random() < 0.3:
         cost[rng.integers(n), :] = np.inf                          # an unreachable client
-    weight = rng.integers(0, 4, size=n).astype(float)              # some zero weights
-    fixed = rng.random(m) < 0.25
     if fixed.all():
         fixed[0] = False
     n_cand = int((~fixed).sum())
@@ -239,11 +239,10 @@ def dense_instance(seed: int, n: int, m: int, fixed_cols, reachable: bool = Fals
     """Costs with ties and ~15 % unreachable pairs (column 0 reaches everyone if
     ``reachable``), weights (some 0) and, on odd seeds, the sites ``fixed_cols`` open."""
     rng = np.random.default_rng(seed)
-    cost = np.round(rng.uniform(1, 30, size=(n, m)), 1)
-    cost[rng.random(cost.shape) < 0.15] = np.inf
+    prob = make_problem(n, m, rng, unreachable=0.15, weights=(0, max_weight), side=20.0, decimals=1)
+    cost, weight = prob.cost, prob.weight
     if reachable:
         cost[:, 0] = rng.uniform(20, 40, size=n)
-    weight = rng.integers(0, max_weight, size=n).astype(float)
     fixed = np.zeros(m, dtype=bool)
     if seed % 2:
         fixed[fixed_cols] = True

@@ -12,6 +12,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import make_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -27,9 +28,8 @@ TOL = 1e-6
 def make(seed: int, objective: str, capacitated: bool):
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(3, 8)), int(rng.integers(3, 7))
-    cost = rng.integers(1, 9, (n, m)).astype(float)
-    cost[rng.random((n, m)) < 0.15] = np.inf
-    weight = rng.integers(0, 6, n).astype(float)
+    prob = make_problem(n, m, rng, unreachable=0.15, weights=(0, 6), side=6.0)
+    cost, weight = prob.cost, prob.weight
     status = rng.choice(["kept", "closable", "candidate"], m, p=[0.25, 0.25, 0.5])
     sites = Sites(kept=status == "kept", closable=status == "closable",
                   open_cost=rng.integers(1, 4, m).astype(float), saving=rng.integers(0, 3, m).astype(float))
@@ -162,7 +162,7 @@ def solved_like_brute(svc):
 
 
 @pytest.mark.parametrize("objective", ["p_median", "max_coverage", "set_cover"])
-@pytest.mark.parametrize("capacitated", [False, True])
+@pytest.mark.parametrize("capacitated", [False, pytest.param(True, marks=pytest.mark.slow)])   # slow: an LP per enumerated plan
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10**6))
 def test_plan_equals_brute_force(objective, capacitated, seed):
@@ -191,9 +191,8 @@ def test_plan_without_rules_equals_the_fast_models(seed):
     """A second formulation: with only p and kept sites the plan model must agree with models.py."""
     rng = np.random.default_rng(seed)
     n, m = 12, 8
-    cost = rng.integers(1, 15, (n, m)).astype(float)
-    weight = rng.integers(1, 9, n).astype(float)
-    kept = rng.random(m) < 0.25
+    prob = make_problem(n, m, rng, existing=0.25, weights=(1, 9))
+    cost, weight, kept = prob.cost, prob.weight, prob.existing
     p = int(rng.integers(1, 3))
     sites = Sites(kept=kept, closable=np.zeros(m, bool))
     med = solve_plan([PlanService("a", "p_median", cost, weight, sites, threshold=5.0, p=p)])[0]
@@ -245,6 +244,7 @@ def test_floor_out_of_reach_is_explained():
                                 floors=[floor])])
 
 
+@pytest.mark.slow
 def test_plan_level_generation_reaches_the_brute_force_optimum(monkeypatch):
     """p-median plans start from truncated radius rows; with the heuristic caps
     switched off the first model is often not exact, so the extension rounds

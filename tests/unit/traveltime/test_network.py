@@ -73,6 +73,7 @@ def _osmids(data: dict) -> set[int]:
     return set(osmid) if isinstance(osmid, list) else {osmid}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_spo_graph_is_strongly_connected_with_positive_travel_times(spo_networks, mode):
     graph, report = spo_networks[mode]
@@ -91,6 +92,7 @@ def test_spo_graph_is_strongly_connected_with_positive_travel_times(spo_networks
     assert report.as_dict()["nodes_kept"] == report.nodes_kept
 
 
+@pytest.mark.slow
 def test_spo_report_counts_ways_without_highway(spo_networks, spo_pbf):
     ways = [w.tags.get("highway") for w in osmium.FileProcessor(str(spo_pbf), osmium.osm.WAY)]
     _, report = spo_networks["drive"]
@@ -98,6 +100,7 @@ def test_spo_report_counts_ways_without_highway(spo_networks, spo_pbf):
     assert report.ways_without_highway == sum(h is None for h in ways) > 0
 
 
+@pytest.mark.slow
 def test_drive_respects_oneway_and_walk_does_not(spo_networks, spo_pbf):
     oneway_ids = {
         w.id
@@ -119,6 +122,7 @@ def test_drive_respects_oneway_and_walk_does_not(spo_networks, spo_pbf):
     assert walk_edges and all(walk.has_edge(v, u) for u, v in walk_edges)
 
 
+@pytest.mark.slow
 def test_drive_speeds_use_maxspeed_or_highway_default(spo_networks):
     graph, report = spo_networks["drive"]
     assert report.edges_default_speed == sum(1 for *_, fb in graph.edges(data="speed_fallback") if fb)
@@ -184,6 +188,7 @@ def test_mode_without_roads_is_an_error(tmp_path):
     assert err.value.file == str(path) and err.value.fix
 
 
+@pytest.mark.slow
 def test_cache_hit_and_corrupt_cache_rebuilt(spo_pbf, tmp_path):
     graph, first = load_network(spo_pbf, "drive", cache_dir=tmp_path)
     (cache_file,) = tmp_path.glob("network-*")
@@ -240,6 +245,7 @@ def test_unknown_mode(tiny_osm):
     assert err.value.field == "mode"
 
 
+@pytest.mark.slow
 def test_helsinki_loads_despite_missing_node_refs(mirror):
     path = mirror / "helsinki" / "Helsinki.osm.pbf"
     refs = [

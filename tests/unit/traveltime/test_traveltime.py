@@ -34,6 +34,7 @@ def _fastest_minutes(_u, _v, parallel: dict) -> float:
     return min(d["travel_time"] for d in parallel.values()) / 60.0
 
 
+@pytest.mark.slow
 def test_node_times_match_networkx(spo_drive):
     graph, arrays = spo_drive
     rng = np.random.default_rng(7)
@@ -47,6 +48,7 @@ def test_node_times_match_networkx(spo_drive):
         np.testing.assert_allclose(matrix[i], expected, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_fewer_origins_than_destinations_gives_the_same_times(spo_drive):
     _, arrays = spo_drive
     rng = np.random.default_rng(3)
@@ -56,6 +58,7 @@ def test_fewer_origins_than_destinations_gives_the_same_times(spo_drive):
     np.testing.assert_allclose(many_to_few[:5], few_to_many[:, :5])
 
 
+@pytest.mark.slow
 def test_duplicate_nodes_give_identical_rows_and_columns(spo_drive):
     _, arrays = spo_drive
     nodes = np.array([10, 20, 10, 30, 20])
@@ -68,6 +71,7 @@ def test_duplicate_nodes_give_identical_rows_and_columns(spo_drive):
     assert np.all(np.diag(node_time_matrix(arrays, nodes, nodes)) == 0)
 
 
+@pytest.mark.slow
 def test_cutoff_keeps_exact_values_within(spo_drive):
     _, arrays = spo_drive
     nodes = np.arange(0, len(arrays.node_ids), 97)
@@ -79,6 +83,7 @@ def test_cutoff_keeps_exact_values_within(spo_drive):
     assert np.isinf(cut[~within]).all()
 
 
+@pytest.mark.slow
 def test_spo_hexgrid_snaps_and_travel_times_are_finite(spo_drive, spo_hexgrid):
     _, arrays = spo_drive
     assert arrays.crs_metric == "EPSG:32723"  # UTM 23S: São Paulo

@@ -18,10 +18,10 @@ from allocator.traveltime.network import (
     DRIVE_DEFAULT_KPH,
     DRIVE_FALLBACK_KPH,
     MODES,
-    NetworkReport,
     edge_speed_kph,
     load_network,
 )
+from allocator.traveltime.network_report import NetworkReport
 
 # A 4-node block near Porto Alegre: way 1 is a oneway street A->B->C, way 2 a
 # two-way street C->D->A, way 3 a dead end A-E, way 4 a footway B-D and way 5

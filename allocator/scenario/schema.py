@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from allocator.scenario.base import Strict
+from allocator.scenario.counters import CountersSpec
 from allocator.scenario.sweep import SweepSpec
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
@@ -451,9 +452,3 @@ def _at(loc: tuple, message: str) -> str:
     """A whole-scenario rule's message that names the field at fault (pydantic puts such errors at the root)."""
     return "@" + ".".join(map(str, loc)) + "@ " + message
 
-
-# the counters section inherits Strict, so it is defined after it and the models resolve it here
-from allocator.scenario.counters import CountersSpec  # noqa: E402
-
-Service.model_rebuild()
-Scenario.model_rebuild()

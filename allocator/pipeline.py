@@ -83,8 +83,8 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    layers = {layer.name: read_demand(layer, scenario.layer_files(layer, f"demand[{i}]"), f"demand[{i}]", spec.language)
-              for i, layer in enumerate(spec.demand)}
+    layers = {layer.name: read_demand(layer, scenario.layer_files(layer, f"demand[{i}]"), f"demand[{i}]",
+                                      spec.language) for i, layer in enumerate(spec.demand)}
     timings["layers_s"] = time.perf_counter() - t0
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 

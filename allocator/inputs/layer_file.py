@@ -18,8 +18,8 @@ def read_layer_file(path: Path, spec: LayerSpec, *, field: str, value_column: st
                     labels: dict[str, str] | None = None, zones: Path | None = None) -> gpd.GeoDataFrame:
     """The layer ``spec`` read from ``path`` (resolved): a raster (``zones``: its zone polygons' file, resolved)
     or a table or vector file (the other options, see :func:`allocator.inputs.layers.read_layer`)."""
-    checked_file(path, field=f"{field}.source")
     if path.suffix.lower() in RASTER_SUFFIXES:
+        checked_file(path, field=f"{field}.source")   # read_layer checks the other files itself
         return read_raster_layer(path, spec, field, zones)
     return read_layer(path, spec, value_column=value_column, field=field, nan_value_is_zero=nan_value_is_zero,
                       extra_columns=extra_columns, labels=labels)

@@ -42,8 +42,9 @@ from allocator.solve.kernels import nearest_open
 from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
 from allocator.solve.solution import Solution
+from allocator.traveltime.open_source import open_source
 from allocator.traveltime.rounding import round_times
-from allocator.traveltime.source import TravelTimeSource, open_source
+from allocator.traveltime.source import TravelTimeSource
 
 
 class Progress:
@@ -82,15 +83,16 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    layers = {layer.name: read_demand(scenario, i) for i, layer in enumerate(spec.demand)}
+    layers = {layer.name: read_demand(layer, scenario.layer_files(layer, f"demand[{i}]"), f"demand[{i}]",
+                                      spec.language) for i, layer in enumerate(spec.demand)}
     timings["layers_s"] = time.perf_counter() - t0
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 
     t0 = time.perf_counter()
-    times = open_source(scenario, log)
+    times = open_source(scenario.travel_spec, scenario.travel_source(), log, scenario.path)
     timings[times.timing_key] = time.perf_counter() - t0
 
-    streets = getattr(times, "streets", None)
+    streets = times.streets
     services = [_prepare(scenario, i, service, layers, times, solver.round_s, log, streets)
                 for i, service in enumerate(spec.services)]
     return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings, streets=streets)
@@ -151,8 +153,11 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
         for layer in spec.demand
     ]).rename(columns={"value": "population"})
 
-    existing = existing_sites(scenario, service, field)
-    candidates = candidate_sites(scenario, service, field, existing)
+    origin = scenario.origin(field)
+    existing_file = scenario.layer_files(service.existing, f"{field}.existing").source if service.existing else None
+    existing = existing_sites(service, existing_file, origin, spec.language)
+    candidates = candidate_sites(service, scenario.layer_files(service.candidates, f"{field}.candidates").source,
+                                 origin, existing, spec.language)
     if service.p is not None and service.p > len(candidates):
         raise AllocatorError(
             f"p = {service.p} new sites requested but there are only {len(candidates)} candidate sites",
@@ -170,7 +175,9 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     if objective(service.objective).model == "set_cover":
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if spec.districts is not None:   # once, for district floors and the equity block
-        demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
+        demand["district"], demand["district_name"] = assign_districts(
+            demand, spec.districts, scenario.district_file(), scenario.origin("districts"),
+            demand_layer=spec.demand[0], language=spec.language)
         demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], streets)
     return PreparedService(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                      time.perf_counter() - t_start)

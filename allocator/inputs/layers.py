@@ -13,7 +13,8 @@ Supported inputs:
 - vector files GeoPackage, GeoJSON, Shapefile, FlatGeobuf (points or polygons;
   a polygon is located at its centroid, or at a point inside it when the
   centroid falls outside). The layer must declare its CRS;
-- GeoTIFF population rasters (:mod:`allocator.inputs.raster`).
+- GeoTIFF population rasters (:mod:`allocator.inputs.raster`; a file of any
+  of these formats is read by :func:`allocator.inputs.layer_file.read_layer_file`).
 
 Several demand layers combine into one demand per location: values are
 multiplied by the layer weights and summed where locations coincide (the same
@@ -22,7 +23,6 @@ coordinates to 1e-7 degrees, about 1 cm).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,9 +32,9 @@ import pandas as pd
 from shapely.geometry import Point, Polygon
 
 from allocator.errors import AllocatorError
+from allocator.files import checked_file
 from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
-from allocator.inputs.files import checked_file
-from allocator.scenario.schema import RASTER_SUFFIXES, LayerSpec
+from allocator.scenario.schema import LayerSpec
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".zip"}
 COLUMNS = ["id", "value", "name", "lon", "lat", "geometry"]
@@ -45,9 +45,8 @@ LOCATION_DIGITS = 7   # two points are at the same location when lon and lat agr
 
 def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: str,
                nan_value_is_zero: bool = False, extra_columns: dict[str, str] | None = None,
-               labels: dict[str, str] | None = None,
-               resolve: Callable[[str, str], Path] | None = None) -> gpd.GeoDataFrame:
-    """Read one layer file into point locations (see the module docstring).
+               labels: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+    """Read one table or vector layer file into point locations (see the module docstring).
 
     ``value_column`` is the population or facility-count column (``None`` gives
     every row value 1). ``field`` names the scenario field for error messages.
@@ -55,14 +54,9 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
     otherwise they are an error (population).  ``extra_columns`` maps output
     names to more numeric columns to read the same way (e.g. capacities);
     ``labels`` gives the scenario key of an output name where they differ, for messages.
-    A GeoTIFF is a population raster (:mod:`allocator.inputs.raster`; ``resolve``
-    finds its zone file).
+    A GeoTIFF is read by :func:`allocator.inputs.layer_file.read_layer_file`.
     """
     checked_file(path, field=f"{field}.source")
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        from allocator.inputs.raster import read_raster_layer  # raster.py builds on this module's columns
-
-        return read_raster_layer(path, spec, field, resolve)
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
     if suffix == ".csv":
         table, located = _read_csv(path, spec, field)

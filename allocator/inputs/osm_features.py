@@ -36,29 +36,7 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from allocator.errors import AllocatorError
-from allocator.inputs.files import checked_file
 from allocator.inputs.layers import COLUMNS, locate
-from allocator.scenario.loader import LoadedScenario
-
-OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2")
-#: the scenario word for "the network's own OSM file"
-NETWORK = "network"
-
-
-def osm_file(scenario: LoadedScenario, ref: str, field: str) -> Path:
-    """The OSM file an ``osm:`` field names: a path, ``catalog:<key>``, or ``network`` (the network's file)."""
-    if ref == NETWORK:
-        network = scenario.spec.network
-        if network is None or not isinstance(network.source, str):
-            raise AllocatorError("'network' names the scenario's network file, but the network is not a file",
-                                 file=scenario.path, field=field,
-                                 fix="give the OpenStreetMap file itself (.osm.pbf), e.g. one from Geofabrik")
-        ref = network.source
-    path = scenario.resolve_path(ref, field)
-    if not path.name.lower().endswith(OSM_SUFFIXES):
-        raise AllocatorError(f"not an OpenStreetMap file: {path.name}", file=scenario.path, field=field,
-                             fix="give an .osm.pbf (or .osm, .osm.bz2) extract, e.g. from Geofabrik or BBBike")
-    return checked_file(path, field=field)
 
 
 def scan(path: Path, processor: osmium.FileProcessor) -> Iterator[Any]:

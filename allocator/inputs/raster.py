@@ -30,7 +30,7 @@ less the people outside every zone, which the run notes give).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +47,7 @@ from shapely.geometry import Polygon
 
 from allocator.errors import AllocatorError
 from allocator.inputs.layers import COLUMNS, read_layer
-from allocator.scenario.schema import LayerSpec, RasterSpec
+from allocator.scenario.schema import DemandLayer, LayerSpec, RasterSpec
 
 #: most populated pixels one layer may give as demand points (beyond that the matrix would not fit: aggregate)
 MAX_PIXELS = 200_000
@@ -87,22 +87,21 @@ class _Pixels:
     value: np.ndarray
 
 
-def read_raster_layer(path: Path, spec: LayerSpec, field: str,
-                      resolve: Callable[[str, str], Path] | None) -> gpd.GeoDataFrame:
+def read_raster_layer(path: Path, spec: LayerSpec, field: str, zones: Path | None = None) -> gpd.GeoDataFrame:
     """A demand layer from a GeoTIFF, its zones read when it aggregates to polygons.
 
-    ``resolve`` turns a scenario path (``zones``) into a file (without it the
-    path is taken as it is). The run note is in the frame's ``attrs["notes"]``.
+    ``zones`` is the file of ``raster.zones`` resolved (without it the path is
+    taken as the scenario gives it). The run note is in the frame's ``attrs["notes"]``.
     """
-    options = getattr(spec, "raster", None) or RasterSpec()
-    zones = None
+    options = spec.raster if isinstance(spec, DemandLayer) and spec.raster is not None else RasterSpec()
+    zone_frame = None
     if options.zones is not None:
         zone_field = f"{field}.raster.zones"
-        zones = read_layer(resolve(options.zones, zone_field) if resolve else Path(options.zones),
-                           LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id,
-                                     name_column=options.zones_name),
-                           value_column=None, field=zone_field)
-    frame, read = read_raster(path, options, field, zones)
+        zone_frame = read_layer(zones if zones is not None else Path(options.zones),
+                                LayerSpec(source=options.zones, layer=options.zones_layer, id=options.zones_id,
+                                          name_column=options.zones_name),
+                                value_column=None, field=zone_field)
+    frame, read = read_raster(path, options, field, zone_frame)
     frame.attrs["notes"] = [read.note(path)]
     return frame
 

@@ -50,8 +50,10 @@ def _comparable(results) -> list:
         for s in r.services:
             demand = s.demand.copy()
             if "district" not in demand and scenario_with_districts is not None:
-                spec = scenario_with_districts.spec.districts
-                demand["district"], demand["district_name"] = assign_districts(demand, spec, scenario_with_districts)
+                source = scenario_with_districts
+                demand["district"], demand["district_name"] = assign_districts(
+                    demand, source.spec.districts, source.district_file(), source.origin("districts"),
+                    demand_layer=source.spec.demand[0], language=source.spec.language)
             block = equity.service_equity(demand, s.service.threshold_min, list(targets.values()),
                                           {"before": s.before, "after": s.after})
             blocks[s.service.name] = (s, block)

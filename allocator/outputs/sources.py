@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allocator import ATTRIBUTION
-from allocator.inputs.osm_features import NETWORK
 from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
+from allocator.scenario.paths import NETWORK
 
 
 @dataclass(frozen=True)

@@ -26,35 +26,35 @@ class CountersSpec(Strict):
     """Service counters at every office of a service, and how to staff them."""
 
     visits_per_person_day: Annotated[float, Field(gt=0)] | None = Field(
-        None, description="visits per resident per opening day (or give visits_per_person_year)")
+        default=None, description="visits per resident per opening day (or give visits_per_person_year)")
     visits_per_person_year: Annotated[float, Field(gt=0)] | None = Field(
-        None, description="visits per resident per year, spread over opening_days_per_year")
-    opening_days_per_year: Annotated[int, Field(ge=1, le=366)] = Field(250, description="days the offices open a year")
+        default=None, description="visits per resident per year, spread over opening_days_per_year")
+    opening_days_per_year: Annotated[int, Field(ge=1, le=366)] = Field(default=250, description="days the offices open a year")
     opening_hours: Annotated[float, Field(gt=0, le=24)] = Field(description="hours the offices open a day")
-    peak_factor: Annotated[float, Field(ge=1)] = Field(1.0, description="visitors in the busiest hour / an average hour")
+    peak_factor: Annotated[float, Field(ge=1)] = Field(default=1.0, description="visitors in the busiest hour / an average hour")
     service_min: Annotated[float, Field(gt=0, le=600)] = Field(description="mean minutes one visitor takes at a counter")
     service_cv: Annotated[float, Field(ge=0, le=5)] = Field(
-        1.0, description="coefficient of variation of the service time (1: exponential, exact M/M/c; "
+        default=1.0, description="coefficient of variation of the service time (1: exponential, exact M/M/c; "
         "otherwise the Allen–Cunneen approximation)")
-    today: Count | None = Field(None, description="counters at each existing office today: a number, a column of "
+    today: Count | None = Field(default=None, description="counters at each existing office today: a number, a column of "
                                 "the existing layer, or (default) the layer's facility count")
     decision: Literal["reassign", "add", "open"] = Field(
-        "reassign", description="reassign: move counters (staff fixed); add: buy counters under 'budget'; "
+        default="reassign", description="reassign: move counters (staff fixed); add: buy counters under 'budget'; "
         "open: choose new offices and their counters together (p_median, small cases)")
     goal: Literal["min_wait", "meet_target"] = Field(
-        "min_wait", description="min_wait: least waiting for the staff or budget; meet_target: fewest counters "
+        default="min_wait", description="min_wait: least waiting for the staff or budget; meet_target: fewest counters "
         "meeting the wait target")
     staff: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="reassign: counters to place in all (default: today's total)")
-    counter_cost: Annotated[float, Field(gt=0)] = Field(1.0, description="cost of one added counter")
+        default=None, description="reassign: counters to place in all (default: today's total)")
+    counter_cost: Annotated[float, Field(gt=0)] = Field(default=1.0, description="cost of one added counter")
     budget: Annotated[float, Field(ge=0)] | None = Field(
-        None, description="add: most to spend on counters; open: on new offices (candidates.cost) and counters")
-    max_per_office: Annotated[int, Field(ge=1)] | None = Field(None, description="most counters one office can hold")
-    wait_limit_min: Annotated[float, Field(gt=0)] = Field(15.0, description="minutes, for the share waiting longer")
+        default=None, description="add: most to spend on counters; open: on new offices (candidates.cost) and counters")
+    max_per_office: Annotated[int, Field(ge=1)] | None = Field(default=None, description="most counters one office can hold")
+    wait_limit_min: Annotated[float, Field(gt=0)] = Field(default=15.0, description="minutes, for the share waiting longer")
     target_share: Annotated[float, Field(gt=0, lt=1)] | None = Field(
-        None, description="target: at least this share of visitors waits at most wait_limit_min (every office)")
+        default=None, description="target: at least this share of visitors waits at most wait_limit_min (every office)")
     mean_wait_max_min: Annotated[float, Field(gt=0)] | None = Field(
-        None, description="target: mean wait at most this many minutes at every office")
+        default=None, description="target: mean wait at most this many minutes at every office")
 
     @model_validator(mode="after")
     def _consistent(self) -> CountersSpec:

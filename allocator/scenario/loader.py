@@ -10,15 +10,16 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from allocator.errors import AllocatorError
-from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
+from allocator.files import MAX_SCENARIO_BYTES, checked_file, read_text
 from allocator.scenario import catalog
-from allocator.scenario.schema import Scenario
+from allocator.scenario.paths import NETWORK, OSM_SUFFIXES, LayerFiles, Origin
+from allocator.scenario.schema import DemandLayer, LayerSpec, MatrixSpec, NetworkSpec, Scenario
 
 
 class ScenarioLoader(yaml.SafeLoader):
@@ -37,7 +38,13 @@ MAX_NODES = 100_000
 
 
 class LoadedScenario(BaseModel):
-    """A validated scenario with the file it came from (paths resolve against it)."""
+    """A validated scenario with the file it came from (paths resolve against it).
+
+    Its methods resolve the files the scenario names, for the readers of the
+    later stages (:mod:`allocator.scenario.paths`): they get the sections'
+    specs, these paths and an :class:`~allocator.scenario.paths.Origin`, not
+    the scenario.
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     spec: Scenario
@@ -62,6 +69,62 @@ class LoadedScenario(BaseModel):
                 fix="check the path (relative paths start at the scenario file's folder) or use catalog:<key>",
             )
         return checked_file(path, field=field)
+
+    def origin(self, field: str) -> Origin:
+        """Where the section at ``field`` came from: this scenario's file."""
+        return Origin(field, self.path)
+
+    def osm_path(self, ref: str, field: str) -> Path:
+        """The OSM file an ``osm:`` field names: a path, ``catalog:<key>``, or ``network`` (the network's file)."""
+        if ref == NETWORK:
+            network = self.spec.network
+            if network is None or not isinstance(network.source, str):
+                raise AllocatorError("'network' names the scenario's network file, but the network is not a file",
+                                     file=self.path, field=field,
+                                     fix="give the OpenStreetMap file itself (.osm.pbf), e.g. one from Geofabrik")
+            ref = network.source
+        path = self.resolve_path(ref, field)
+        if not path.name.lower().endswith(OSM_SUFFIXES):
+            raise AllocatorError(f"not an OpenStreetMap file: {path.name}", file=self.path, field=field,
+                                 fix="give an .osm.pbf (or .osm, .osm.bz2) extract, e.g. from Geofabrik or BBBike")
+        return path
+
+    def layer_files(self, spec: LayerSpec, field: str) -> LayerFiles:
+        """The files of the layer at ``field``: its source (or ``osm:`` file), a raster's zones, a demand layer's
+        buildings."""
+        if spec.osm is not None:
+            source = self.osm_path(spec.osm, f"{field}.osm")
+        else:
+            source = self.resolve_path(str(spec.source), f"{field}.source")
+        if not isinstance(spec, DemandLayer):
+            return LayerFiles(source)
+        zones = spec.raster.zones if spec.raster is not None else None
+        return LayerFiles(
+            source, zones=self.resolve_path(zones, f"{field}.raster.zones") if zones is not None else None,
+            buildings=self.osm_path(spec.dasymetric.osm, f"{field}.dasymetric.osm") if spec.dasymetric else None)
+
+    def district_file(self) -> Path | None:
+        """The file ``districts`` reads: its polygons, its OSM boundaries or (``column``) the first demand
+        layer's file; ``None`` for H3 parents or without districts."""
+        spec = self.spec.districts
+        if spec is None or spec.h3_parent is not None:
+            return None
+        if spec.column is not None:
+            return self.resolve_path(str(self.spec.demand[0].source), "demand[0].source")
+        if spec.osm is not None:
+            return self.osm_path(spec.osm, "districts.osm")
+        return self.resolve_path(str(spec.source), "districts.source")
+
+    @property
+    def travel_spec(self) -> NetworkSpec | MatrixSpec:
+        """Where travel times come from: the ``matrix`` section, else the ``network`` (the schema asks for one)."""
+        return self.spec.matrix if self.spec.matrix is not None else cast(NetworkSpec, self.spec.network)
+
+    def travel_source(self) -> Path | dict[str, Any]:
+        """The file of :attr:`travel_spec` resolved, or the network's online query as it is."""
+        source = self.travel_spec.source
+        field = "matrix.source" if isinstance(self.travel_spec, MatrixSpec) else "network.source"
+        return self.resolve_path(source, field) if isinstance(source, str) else source
 
     @property
     def output_dir(self) -> Path:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from allocator.scenario.base import Strict
+from allocator.scenario.counters import CountersSpec
 from allocator.scenario.sweep import SweepSpec
 
 Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
@@ -47,17 +48,17 @@ class LayerSpec(Strict):
     polygons are located at a point inside them).
     """
 
-    source: str | None = Field(None, description="file path (relative to the scenario) or catalog:<key> (or give 'osm')")
-    layer: str | None = Field(None, description="layer name inside a GeoPackage")
-    id: str | None = Field(None, description="column of unique ids (default: row number)")
-    h3: str | None = Field(None, description="column of H3 cell ids")
-    lon: str | None = Field(None, description="longitude column (WGS84), with lat")
-    lat: str | None = Field(None, description="latitude column (WGS84), with lon")
-    name_column: str | None = Field(None, description="column of display names")
-    attribution: str | None = Field(None, description="credit line for this file, shown in the report and summary")
-    osm: str | None = Field(None, description="sites from OpenStreetMap: an .osm.pbf/.osm file, catalog:<key>, "
+    source: str | None = Field(default=None, description="file path (relative to the scenario) or catalog:<key> (or give 'osm')")
+    layer: str | None = Field(default=None, description="layer name inside a GeoPackage")
+    id: str | None = Field(default=None, description="column of unique ids (default: row number)")
+    h3: str | None = Field(default=None, description="column of H3 cell ids")
+    lon: str | None = Field(default=None, description="longitude column (WGS84), with lat")
+    lat: str | None = Field(default=None, description="latitude column (WGS84), with lon")
+    name_column: str | None = Field(default=None, description="column of display names")
+    attribution: str | None = Field(default=None, description="credit line for this file, shown in the report and summary")
+    osm: str | None = Field(default=None, description="sites from OpenStreetMap: an .osm.pbf/.osm file, catalog:<key>, "
                             "or 'network' for the scenario's network file (with 'tags')")
-    tags: OsmTags | None = Field(None, description="with osm: {key: [values]}; a feature matches any listed pair")
+    tags: OsmTags | None = Field(default=None, description="with osm: {key: [values]}; a feature matches any listed pair")
 
     @model_validator(mode="after")
     def _one_source(self) -> LayerSpec:
@@ -101,14 +102,14 @@ class RasterSpec(Strict):
     zonal sum plus the population outside every zone is the raster's total.
     """
 
-    band: Annotated[int, Field(ge=1)] = Field(1, description="band holding people per pixel")
+    band: Annotated[int, Field(ge=1)] = Field(default=1, description="band holding people per pixel")
     aggregate: Literal["pixel", "h3", "polygons"] = Field(
-        "pixel", description="one demand point per populated pixel, per H3 cell, or per zone polygon")
-    h3_resolution: Annotated[int, Field(ge=0, le=15)] | None = Field(None, description="with aggregate: h3")
-    zones: str | None = Field(None, description="with aggregate: polygons: the zone polygon file or catalog:<key>")
-    zones_layer: str | None = Field(None, description="layer inside the zones GeoPackage")
-    zones_id: str | None = Field(None, description="zone id column (default: row number)")
-    zones_name: str | None = Field(None, description="zone display name column")
+        default="pixel", description="one demand point per populated pixel, per H3 cell, or per zone polygon")
+    h3_resolution: Annotated[int, Field(ge=0, le=15)] | None = Field(default=None, description="with aggregate: h3")
+    zones: str | None = Field(default=None, description="with aggregate: polygons: the zone polygon file or catalog:<key>")
+    zones_layer: str | None = Field(default=None, description="layer inside the zones GeoPackage")
+    zones_id: str | None = Field(default=None, description="zone id column (default: row number)")
+    zones_name: str | None = Field(default=None, description="zone display name column")
 
     @model_validator(mode="after")
     def _aggregate_options(self) -> RasterSpec:
@@ -132,11 +133,11 @@ class DasymetricSpec(Strict):
 class DemandLayer(LayerSpec):
     """A population layer: each location's demand is ``population * weight``."""
 
-    name: str = Field("demand", pattern=NAME_PATTERN, description="layer name, used by services[].demand_weights")
-    population: str | None = Field(None, description="column holding the population (>= 0); not for a GeoTIFF")
+    name: str = Field(default="demand", pattern=NAME_PATTERN, description="layer name, used by services[].demand_weights")
+    population: str | None = Field(default=None, description="column holding the population (>= 0); not for a GeoTIFF")
     weight: Annotated[float, Field(gt=0)] = 1.0
-    raster: RasterSpec | None = Field(None, description="options for a GeoTIFF source (.tif, .tiff)")
-    dasymetric: DasymetricSpec | None = Field(None, description="spread the people over residential buildings")
+    raster: RasterSpec | None = Field(default=None, description="options for a GeoTIFF source (.tif, .tiff)")
+    dasymetric: DasymetricSpec | None = Field(default=None, description="spread the people over residential buildings")
 
     @model_validator(mode="after")
     def _population_source(self) -> DemandLayer:
@@ -153,12 +154,12 @@ class DemandLayer(LayerSpec):
 class FacilityLayer(LayerSpec):
     """Existing facilities: each row (or each row with ``count`` > 0) is a site."""
 
-    count: str | None = Field(None, description="column with the number of facilities per row; rows with 0 are skipped")
-    closable: bool = Field(False, description="the plan may close existing sites (each closure saves 'saving')")
-    saving: PerSite | None = Field(None, description="budget freed by closing a site (number or column)")
-    capacity: PerSite | None = Field(None, description="people a site can serve (number or column)")
-    upgrade_capacity: PerSite | None = Field(None, description="extra people after an upgrade (number or column)")
-    upgrade_cost: PerSite | None = Field(None, description="cost of an upgrade (number or column)")
+    count: str | None = Field(default=None, description="column with the number of facilities per row; rows with 0 are skipped")
+    closable: bool = Field(default=False, description="the plan may close existing sites (each closure saves 'saving')")
+    saving: PerSite | None = Field(default=None, description="budget freed by closing a site (number or column)")
+    capacity: PerSite | None = Field(default=None, description="people a site can serve (number or column)")
+    upgrade_capacity: PerSite | None = Field(default=None, description="extra people after an upgrade (number or column)")
+    upgrade_cost: PerSite | None = Field(default=None, description="cost of an upgrade (number or column)")
 
     @model_validator(mode="after")
     def _not_a_raster(self) -> FacilityLayer:
@@ -181,9 +182,9 @@ class FacilityLayer(LayerSpec):
 class CandidateLayer(LayerSpec):
     """Candidate sites for new facilities."""
 
-    exclude_existing: bool = Field(True, description="drop candidates at the location of an existing facility")
-    cost: PerSite | None = Field(None, description="cost of opening a site, for budgets (number or column; default 1)")
-    capacity: PerSite | None = Field(None, description="people a new site can serve (number or column)")
+    exclude_existing: bool = Field(default=True, description="drop candidates at the location of an existing facility")
+    cost: PerSite | None = Field(default=None, description="cost of opening a site, for budgets (number or column; default 1)")
+    capacity: PerSite | None = Field(default=None, description="people a new site can serve (number or column)")
 
 
 class NetworkSpec(Strict):
@@ -216,9 +217,9 @@ class MatrixSpec(Strict):
     """
 
     source: str = Field(description="CSV file (relative to the scenario) or catalog:<key>")
-    origin: str = Field("origin", description="column of demand location ids")
-    destination: str = Field("destination", description="column of site ids")
-    minutes: str = Field("minutes", description="column of travel minutes (empty or inf: unreachable)")
+    origin: str = Field(default="origin", description="column of demand location ids")
+    destination: str = Field(default="destination", description="column of site ids")
+    minutes: str = Field(default="minutes", description="column of travel minutes (empty or inf: unreachable)")
 
 
 class DistrictSpec(Strict):
@@ -231,14 +232,14 @@ class DistrictSpec(Strict):
     - ``{column: COL}``: a column of the demand layer's own file, matched by id.
     """
 
-    source: str | None = Field(None, description="polygon layer (GeoPackage, GeoJSON, Shapefile, FlatGeobuf)")
+    source: str | None = Field(default=None, description="polygon layer (GeoPackage, GeoJSON, Shapefile, FlatGeobuf)")
     layer: str | None = None
-    id: str | None = Field(None, description="polygon id column (default: row number)")
+    id: str | None = Field(default=None, description="polygon id column (default: row number)")
     name_column: str | None = None
     h3_parent: Annotated[int, Field(ge=0, le=9)] | None = None
-    column: str | None = Field(None, description="district column of the demand layer file")
-    osm: str | None = Field(None, description="administrative boundaries from an OSM file, catalog:<key> or 'network'")
-    admin_level: Annotated[int, Field(ge=1, le=12)] | None = Field(None, description="with osm: e.g. 8 (municipalities)")
+    column: str | None = Field(default=None, description="district column of the demand layer file")
+    osm: str | None = Field(default=None, description="administrative boundaries from an OSM file, catalog:<key> or 'network'")
+    admin_level: Annotated[int, Field(ge=1, le=12)] | None = Field(default=None, description="with osm: e.g. 8 (municipalities)")
 
     @model_validator(mode="after")
     def _one_form(self) -> DistrictSpec:
@@ -268,8 +269,8 @@ class TargetSpec(Strict):
     metric: TargetMetric
     min: float | None = None
     max: float | None = None
-    per_district: bool = Field(False, description="every district must meet it (needs 'districts')")
-    label: str | None = Field(None, max_length=200)
+    per_district: bool = Field(default=False, description="every district must meet it (needs 'districts')")
+    label: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _bound(self) -> TargetSpec:
@@ -284,25 +285,25 @@ class Service(Strict):
     """One service type (clinics, schools, ...) and the question asked about it."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    kind: str = Field("facility", description="clinic, school, service_counter, or any label")
+    kind: str = Field(default="facility", description="clinic, school, service_counter, or any label")
     objective: Objective
     threshold_min: Annotated[float, Field(gt=0, le=600)]
     p: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="new sites to open (not for set_cover); with plan rules: at most p")
-    budget: float | None = Field(None, description="most this service may spend: opening costs + upgrades - savings")
-    relocate: bool = Field(False, description="closing an existing site frees one of the p new sites")
+        default=None, description="new sites to open (not for set_cover); with plan rules: at most p")
+    budget: float | None = Field(default=None, description="most this service may spend: opening costs + upgrades - savings")
+    relocate: bool = Field(default=False, description="closing an existing site frees one of the p new sites")
     max_time_min: Annotated[float, Field(gt=0)] | None = Field(
-        None, description="p_median: everyone who can be within this many minutes must be")
+        default=None, description="p_median: everyone who can be within this many minutes must be")
     district_floor: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        None, description="every district at least this share of its people within threshold_min")
-    priority: Annotated[float, Field(gt=0)] = Field(1.0, description="weight of this service in a shared-budget plan")
+        default=None, description="every district at least this share of its people within threshold_min")
+    priority: Annotated[float, Field(gt=0)] = Field(default=1.0, description="weight of this service in a shared-budget plan")
     demand_weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
-        None, description="weight per demand layer name for this service (default: every layer, weight 1)"
+        default=None, description="weight per demand layer name for this service (default: every layer, weight 1)"
     )
     existing: FacilityLayer | None = None
     candidates: CandidateLayer
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
-    counters: CountersSpec | None = Field(None, description="service counters: visits, service time, staffing "
+    counters: CountersSpec | None = Field(default=None, description="service counters: visits, service time, staffing "
                                           "(allocator.scenario.counters, docs/counters.md)")
 
     @model_validator(mode="after")
@@ -349,7 +350,7 @@ class SolverSpec(Strict):
     gap_rel: Annotated[float, Field(ge=0, lt=1)] | None = None
     threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] | None = None
     round_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
-        0.0, description="round travel times half up to multiples of this many seconds before solving (0: exact)")
+        default=0.0, description="round travel times half up to multiples of this many seconds before solving (0: exact)")
 
 
 class OutputSpec(Strict):
@@ -361,27 +362,27 @@ class OutputSpec(Strict):
     """
 
     dir: str | None = None
-    tiles: bool = Field(True, description="show a background tile layer in the map (needs internet to display)")
+    tiles: bool = Field(default=True, description="show a background tile layer in the map (needs internet to display)")
 
 
 class Scenario(Strict):
     """A whole scenario file."""
 
     name: str = Field(pattern=NAME_PATTERN, description="also the output folder name")
-    title: str | None = Field(None, max_length=200)
-    description: str = Field("", max_length=5000)
-    network: NetworkSpec | None = Field(None, description="road network (or give 'matrix')")
-    matrix: MatrixSpec | None = Field(None, description="precomputed travel times (or give 'network')")
+    title: str | None = Field(default=None, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    network: NetworkSpec | None = Field(default=None, description="road network (or give 'matrix')")
+    matrix: MatrixSpec | None = Field(default=None, description="precomputed travel times (or give 'network')")
     demand: list[DemandLayer] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     solver: SolverSpec = SolverSpec()
     output: OutputSpec = OutputSpec()
-    districts: DistrictSpec | None = Field(None, description="groups of demand locations for equity reporting")
+    districts: DistrictSpec | None = Field(default=None, description="groups of demand locations for equity reporting")
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for every service")
-    language: Literal["en", "zh"] = Field("en", description="language of report.html (en | zh)")
+    language: Literal["en", "zh"] = Field(default="en", description="language of report.html (en | zh)")
     shared_budget: float | None = Field(
-        None, description="one budget for all services, solved together in one model (same objective)")
-    sweep: SweepSpec | None = Field(None, description="solve one service for many values of one parameter")
+        default=None, description="one budget for all services, solved together in one model (same objective)")
+    sweep: SweepSpec | None = Field(default=None, description="solve one service for many values of one parameter")
 
     @model_validator(mode="after")
     def _one_travel_time_source(self) -> Scenario:
@@ -451,9 +452,3 @@ def _at(loc: tuple, message: str) -> str:
     """A whole-scenario rule's message that names the field at fault (pydantic puts such errors at the root)."""
     return "@" + ".".join(map(str, loc)) + "@ " + message
 
-
-# the counters section inherits Strict, so it is defined after it and the models resolve it here
-from allocator.scenario.counters import CountersSpec  # noqa: E402
-
-Service.model_rebuild()
-Scenario.model_rebuild()

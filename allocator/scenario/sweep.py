@@ -45,13 +45,13 @@ class SweepRange(Strict):
 class SweepSpec(Strict):
     """Solve one service for every value of one of its parameters (give ``values`` or ``range``)."""
 
-    service: str | None = Field(None, description="the service to vary (default: the scenario's only service)")
+    service: str | None = Field(default=None, description="the service to vary (default: the scenario's only service)")
     parameter: SweepParameter = Field(description="p (new sites), budget, or threshold_min (minutes)")
-    values: list[float] | None = Field(None, min_length=1, max_length=10_001, description="the values, in any order")
-    range: SweepRange | None = Field(None, description="{start, stop, step}: the values from start to stop")
+    values: list[float] | None = Field(default=None, min_length=1, max_length=10_001, description="the values, in any order")
+    range: SweepRange | None = Field(default=None, description="{start, stop, step}: the values from start to stop")
     min_gain: Annotated[float, Field(gt=0, lt=1)] = Field(
-        0.01, description="the knee: the last point before an extra site brings less than this share of people")
-    chosen: float | None = Field(None, description="the value whose full outputs are written (default: the knee)")
+        default=0.01, description="the knee: the last point before an extra site brings less than this share of people")
+    chosen: float | None = Field(default=None, description="the value whose full outputs are written (default: the knee)")
 
     @model_validator(mode="after")
     def _one_form(self) -> SweepSpec:

@@ -29,7 +29,7 @@ import networkx as nx
 from shapely.geometry import LineString
 
 from allocator.errors import AllocatorError
-from allocator.traveltime.network import RULES_VERSION, NetworkReport
+from allocator.traveltime.network_report import RULES_VERSION, NetworkReport
 
 #: bump when the file layout changes; part of the file name
 CACHE_FORMAT = 3

@@ -68,7 +68,8 @@ with ``osmnx.simplify_graph`` (summing ``length`` and ``travel_time``, so both
 are preserved exactly) and only the largest strongly connected component is
 kept: every node can reach every other one, so no travel time is infinite for
 want of a way back.  With ``cache_dir`` the prepared graph is cached as verified JSON (:mod:`.cache`), keyed by
-the source's sha256, the mode and :data:`RULES_VERSION`.
+the source's sha256, the mode and :data:`~allocator.traveltime.network_report.RULES_VERSION` (bump it whenever
+a rule in this module changes).
 """
 
 from __future__ import annotations
@@ -93,13 +94,14 @@ from osmnx._errors import InsufficientResponseError
 from tqdm import tqdm
 
 from allocator.errors import AllocatorError
-from allocator.inputs.files import checked_file
+from allocator.files import checked_file
 from allocator.scenario.catalog import sha256_file
+from allocator.traveltime import cache
+from allocator.traveltime.network_report import NetworkReport
 
 MODES = ("walk", "bike", "drive")
-
-#: Bump whenever a rule in this module changes: it invalidates cached graphs.
-RULES_VERSION = 1
+#: how errors name a graph given in Python (:func:`prepare_graph`)
+GIVEN_GRAPH = "the given road graph"
 
 WALK_SPEED_KPH = 4.8
 BIKE_SPEED_KPH = 15.0
@@ -213,28 +215,6 @@ MODE_RULES: Mapping[str, ModeRule] = {
 }
 
 
-@dataclass(frozen=True)
-class NetworkReport:
-    """What :func:`load_network` read, kept and assumed, for the run summary."""
-
-    source: str
-    mode: str
-    ways_read: int
-    ways_without_highway: int
-    nodes_loaded: int
-    edges_loaded: int
-    nodes_kept: int
-    edges_kept: int
-    dropped_node_share: float
-    edges_default_speed: int
-    from_cache: bool
-    seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain JSON-serialisable values."""
-        return dataclasses.asdict(self)
-
-
 class _RawNetwork(NamedTuple):
     """A mode-filtered graph before preparation, with the file's way counts."""
 
@@ -270,7 +250,7 @@ def load_network(
         One of :data:`MODES`.
     cache_dir
         Folder for prepared graphs; a second call with the same source bytes
-        (or query), mode and :data:`RULES_VERSION` skips parsing.
+        (or query), mode and rules version skips parsing.
     progress
         Show a progress bar while reading OSM ways.
     log
@@ -289,13 +269,8 @@ def load_network(
         query, no internet for an online query, no roads for this mode, nodes
         without a finite position, or a cache folder that is not a folder.
     """
-    from allocator.traveltime import cache  # cache.py uses this module's NetworkReport and RULES_VERSION
-
     start = time.perf_counter()
-    if mode not in MODES:
-        raise AllocatorError(
-            f"unknown travel mode {mode!r}", field="mode", fix=f"use one of {', '.join(MODES)}"
-        )
+    _check_mode(mode)
     folder = cache.cache_folder(Path(cache_dir)) if cache_dir is not None else None
     src = _resolve_source(source, progress)
     key = cache.CacheKey(src.cache_key, mode)
@@ -315,31 +290,7 @@ def load_network(
             log(note)
 
     raw = src.read(mode)
-    if raw.graph.number_of_edges() == 0:
-        raise AllocatorError(
-            f"no roads usable by {mode} in this source",
-            file=src.description,
-            fix="check that the source covers the study area and has highway=* ways for this mode, "
-            "or choose another mode",
-        )
-    try:
-        add_travel_times(raw.graph, mode)
-    except AllocatorError as exc:
-        raise exc.with_file(src.description) from None
-    loaded = (
-        raw.graph
-        if raw.graph.graph.get("simplified")
-        else ox.simplify_graph(
-            raw.graph, edge_attr_aggs={"length": sum, "travel_time": sum, "speed_fallback": any}
-        )
-    )
-    kept = ox.truncate.largest_component(loaded, strongly=True)
-    if kept.number_of_edges() == 0:
-        raise AllocatorError(
-            f"the {mode} network of this source has no two places connected both ways",
-            file=src.description,
-            fix="use a larger extract or another mode",
-        )
+    loaded, kept = _prepared(raw.graph, mode, src.description)
     report = NetworkReport(
         source=src.description,
         mode=mode,
@@ -357,6 +308,54 @@ def load_network(
     if cache_file is not None:
         cache.write_cache(cache_file, key, kept, report)
     return kept, report
+
+
+def prepare_graph(graph: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
+    """A road graph built elsewhere (e.g. by osmnx) prepared as :func:`load_network` prepares a GraphML file.
+
+    ``graph`` needs nodes with ``x``/``y`` (lon/lat) and edges with ``length``
+    (metres), as osmnx gives them; it is taken as already built for ``mode``
+    (no filter) and is not changed: the travel times are set on a copy, which
+    is simplified unless ``graph.graph["simplified"]`` says it is, then cut to
+    its largest strongly connected component.
+    """
+    _check_mode(mode)
+    check_graph(graph, GIVEN_GRAPH)
+    return _prepared(graph.copy(), mode, GIVEN_GRAPH)[1]
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise AllocatorError(f"unknown travel mode {mode!r}", field="mode", fix=f"use one of {', '.join(MODES)}")
+
+
+def _prepared(graph: nx.MultiDiGraph, mode: str, description: str) -> tuple[nx.MultiDiGraph, nx.MultiDiGraph]:
+    """Travel times set on ``graph`` (in place), then the graph simplified and its largest strongly connected
+    component: (the simplified graph, the component)."""
+    if graph.number_of_edges() == 0:
+        raise AllocatorError(
+            f"no roads usable by {mode} in this source",
+            file=description,
+            fix="check that the source covers the study area and has highway=* ways for this mode, "
+            "or choose another mode",
+        )
+    try:
+        add_travel_times(graph, mode)
+    except AllocatorError as exc:
+        raise exc.with_file(description) from None
+    loaded = (
+        graph
+        if graph.graph.get("simplified")
+        else ox.simplify_graph(graph, edge_attr_aggs={"length": sum, "travel_time": sum, "speed_fallback": any})
+    )
+    kept = ox.truncate.largest_component(loaded, strongly=True)
+    if kept.number_of_edges() == 0:
+        raise AllocatorError(
+            f"the {mode} network of this source has no two places connected both ways",
+            file=description,
+            fix="use a larger extract or another mode",
+        )
+    return loaded, kept
 
 
 def edge_speed_kph(mode: str, highway: str | list[str] | None, maxspeed: Any = None) -> tuple[float, bool]:

@@ -9,23 +9,37 @@ likely cause, instead of an "optimal" plan where everyone is underserved.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from allocator.errors import AllocatorError
+from allocator.traveltime.graph import NetworkArrays
 
 #: share of the demand (people) that may be beyond the snapping limit before the run stops
 MAX_UNREACHED_SHARE = 0.99
 
 
-def check_reach(what: str, lon: np.ndarray, lat: np.ndarray, reachable: np.ndarray, weight: np.ndarray | None,
-                network_lon: np.ndarray, network_lat: np.ndarray, limit_m: float, *, file: str | None,
-                field: str) -> None:
-    """Raise when all (with ``weight``: over :data:`MAX_UNREACHED_SHARE` of the weight) of ``what`` is unreachable.
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Points snapped to a road network: what they are, where, which snapped within the limit, and their weight."""
 
-    ``lon``/``lat`` are the points, ``reachable`` whether each snapped within
-    ``limit_m``; ``network_lon``/``network_lat`` the network's nodes, whose
-    bounding box tells whether swapped coordinates would have fitted.
+    what: str
+    lon: np.ndarray
+    lat: np.ndarray
+    reachable: np.ndarray
+    weight: np.ndarray | None = None
+    """people per point; ``None``: every point counts the same"""
+
+
+def check_reach(points: Reach, network: NetworkArrays, limit_m: float, *, file: str | None, field: str) -> None:
+    """Raise when all (with a weight: over :data:`MAX_UNREACHED_SHARE` of the weight) of ``points`` is unreachable.
+
+    ``points.reachable`` says whether each point snapped within ``limit_m``;
+    the bounding box of the ``network``'s nodes tells whether swapped
+    coordinates would have fitted.
     """
+    what, lon, lat, reachable, weight = points.what, points.lon, points.lat, points.reachable, points.weight
     if not len(reachable):
         return
     if weight is None or not np.nansum(weight) > 0:
@@ -36,6 +50,7 @@ def check_reach(what: str, lon: np.ndarray, lat: np.ndarray, reachable: np.ndarr
         blocked = share > MAX_UNREACHED_SHARE
     if not blocked:
         return
+    network_lon, network_lat = network.lon, network.lat
     west, east = float(np.min(network_lon)), float(np.max(network_lon))
     south, north = float(np.min(network_lat)), float(np.max(network_lat))
     inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)

@@ -1,24 +1,25 @@
-"""Where a run's travel times come from: one :class:`TravelTimeSource` per scenario.
+"""What a travel-time source is: one :class:`TravelTimeSource` per run.
 
 A source gives each service its door-to-door minutes (demand rows x site
 columns, ``inf``: unreachable) and notes on what it could not reach.  The road
 network (:class:`allocator.traveltime.network_source.NetworkSource`) and a
-matrix file (:class:`allocator.traveltime.table.MatrixSource`) are the two
-today; another mode of travel is one more module with a class like these and
-one line in :func:`open_source`.
+matrix file (:class:`allocator.traveltime.matrix_source.MatrixSource`) are the
+two today; another mode of travel is one more module with a class like these
+and one line in :func:`allocator.traveltime.open_source.open_source`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from allocator.scenario.loader import LoadedScenario
+from allocator.inputs.place_names import StreetIndex
 from allocator.scenario.schema import Service
+from allocator.traveltime.network_report import NetworkReport
+from allocator.traveltime.table import MatrixReport
 
 
 @dataclass
@@ -32,26 +33,25 @@ class ServiceTimes:
 class TravelTimeSource(Protocol):
     """Travel times of a scenario, read once and asked per service."""
 
-    #: the report of where the times came from (summary.json's ``network`` or ``matrix``)
-    report: object
-    #: its key in the run's timings ("network_s", "matrix_s")
-    timing_key: str
+    @property
+    def report(self) -> NetworkReport | MatrixReport:
+        """Where the times came from (summary.json's ``network`` or ``matrix``)."""
+        ...
+
+    @property
+    def timing_key(self) -> str:
+        """Its key in the run's timings ("network_s", "matrix_s")."""
+        ...
+
+    @property
+    def streets(self) -> StreetIndex | None:
+        """The named streets of the road network, to label sites and districts (``None`` without one)."""
+        ...
 
     def service_times(self, service: Service, field: str, demand: pd.DataFrame,
                       sites: pd.DataFrame) -> ServiceTimes:
         """Door-to-door minutes from each demand location to each site (``sites`` has a ``status`` column)."""
         ...
-
-
-def open_source(scenario: LoadedScenario, log: Callable[[str], None]) -> TravelTimeSource:
-    """The scenario's travel-time source: its ``matrix:`` file, else its road network."""
-    if scenario.spec.matrix is not None:
-        from allocator.traveltime.table import MatrixSource
-
-        return MatrixSource.open(scenario, log)
-    from allocator.traveltime.network_source import NetworkSource
-
-    return NetworkSource.open(scenario, log)
 
 
 def reachability_notes(demand: pd.DataFrame, demand_lost: np.ndarray, sites: pd.DataFrame,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,14 +35,16 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.files import checked_file
 from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
-from allocator.inputs.files import checked_file
 from allocator.scenario.schema import MatrixSpec
 
 # pandas 2 parses floats fast but not always to the nearest double; "round_trip" is exact (pandas 3 always is,
 # and deprecates the option), so that a matrix written by write_matrix_csv reads back bit for bit
 #: the longest finite trip a matrix may give, minutes (100,000 min is ten weeks; larger is a unit or data error)
 MAX_MINUTES = 100_000.0
+#: ids of demand locations or sites, compared as text
+Ids = Sequence[str] | pd.Series | pd.Index | np.ndarray
 _EXACT_FLOATS: dict[str, Any] = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
@@ -192,7 +194,7 @@ def _check_repeats(key: pd.Series, minutes: np.ndarray, line: np.ndarray, origin
         fix="keep one row per (origin, destination) pair")
 
 
-def cost_matrix(table: TravelTimeTable, origin_ids: Sequence[str], site_ids: Sequence[str]) -> MatrixLookup:
+def cost_matrix(table: TravelTimeTable, origin_ids: Ids, site_ids: Ids) -> MatrixLookup:
     """Minutes from each origin id (rows) to each site id (columns), ``inf`` where the file has none.
 
     Ids may repeat (e.g. a site listed as existing and as candidate); each
@@ -209,7 +211,7 @@ def cost_matrix(table: TravelTimeTable, origin_ids: Sequence[str], site_ids: Seq
                         origin_absent=origin_absent, site_absent=site_absent)
 
 
-def _match(ids: Sequence[str], present: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _match(ids: Ids, present: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Match requested ``ids`` (repeats allowed) with a file's distinct ids ``present``.
 
     Returns each requested id's slot among the distinct requested ids, each
@@ -222,7 +224,7 @@ def _match(ids: Sequence[str], present: pd.Index) -> tuple[np.ndarray, np.ndarra
     return slot, slot_of_present, absent[slot]
 
 
-def write_matrix_csv(path: str | Path, origin_ids: Sequence[str], site_ids: Sequence[str], cost: np.ndarray, *,
+def write_matrix_csv(path: str | Path, origin_ids: Ids, site_ids: Ids, cost: np.ndarray, *,
                      origin: str = "origin", destination: str = "destination", minutes: str = "minutes") -> int:
     """Write ``cost`` (origin rows x site columns, minutes) as a long CSV that ``matrix:`` reads.
 
@@ -232,67 +234,12 @@ def write_matrix_csv(path: str | Path, origin_ids: Sequence[str], site_ids: Sequ
     a :class:`allocator.results.ServiceResult` ``s``.  Returns the rows written.
     """
     cost = np.asarray(cost, dtype=float)
-    origin_ids, site_ids = np.asarray(origin_ids, dtype=str), np.asarray(site_ids, dtype=str)
-    if cost.shape != (len(origin_ids), len(site_ids)):
-        raise AllocatorError(f"cost has shape {cost.shape} but there are {len(origin_ids)} origin ids and "
-                             f"{len(site_ids)} site ids", field="cost",
+    origins, sites = np.asarray(origin_ids, dtype=str), np.asarray(site_ids, dtype=str)
+    if cost.shape != (len(origins), len(sites)):
+        raise AllocatorError(f"cost has shape {cost.shape} but there are {len(origins)} origin ids and "
+                             f"{len(sites)} site ids", field="cost",
                              fix="give one row per origin id and one column per site id")
     rows, cols = np.nonzero(np.isfinite(cost))
-    pd.DataFrame({origin: origin_ids[rows], destination: site_ids[cols],
+    pd.DataFrame({origin: origins[rows], destination: sites[cols],
                   minutes: cost[rows, cols]}).to_csv(path, index=False)
     return len(rows)
-
-
-@dataclass
-class MatrixSource:
-    """The scenario's precomputed travel-time matrix, read and checked once for every service (a TravelTimeSource)."""
-
-    scenario: Any   # allocator.scenario.loader.LoadedScenario
-    table: TravelTimeTable
-    report: MatrixReport
-    timing_key: ClassVar[str] = "matrix_s"
-
-    @classmethod
-    def open(cls, scenario: Any, log: Callable[[str], None]) -> MatrixSource:
-        spec = scenario.spec.matrix
-        table, report = read_matrix_csv(scenario.resolve_path(spec.source, "matrix.source"), spec)
-        log(f"travel times from matrix {report.source}: {report.pairs:,} pairs ({report.origins:,} origins x "
-            f"{report.destinations:,} destinations, {report.unreachable:,} marked unreachable) in {report.seconds:.1f}s")
-        return cls(scenario, table, report)
-
-    def service_times(self, service: Any, field: str, demand: pd.DataFrame, sites: pd.DataFrame) -> Any:
-        """Minutes looked up by id in the matrix file, with notes on ids it lacks and rows it ignores."""
-        from allocator.inputs.sites import check_site_ids_unique
-        from allocator.traveltime.source import ServiceTimes, reachability_notes
-
-        table = self.table
-        check_site_ids_unique(sites, self.scenario, field)
-        lookup = cost_matrix(table, demand["id"], sites["id"])
-        name = table.path.name
-        new = sites["status"].eq("new").to_numpy()
-        if lookup.pairs_used == 0:
-            raise AllocatorError(
-                f"no row of the matrix pairs a demand id with a site id of service '{service.name}'",
-                file=table.path, field="matrix.origin / matrix.destination",
-                fix=f"origins must be demand ids (e.g. {_examples(demand['id'])}) and destinations site ids "
-                    f"(e.g. {_examples(sites['id'])}); the matrix has origins like {_examples(table.origins)} "
-                    f"and destinations like {_examples(table.destinations)}")
-        if not np.isfinite(lookup.cost[:, new]).any():
-            raise AllocatorError(
-                f"no candidate site of service '{service.name}' has a travel time from any demand location "
-                "in the matrix", file=table.path, field="matrix.destination",
-                fix=f"add rows for the candidate ids (e.g. {_examples(sites['id'][new])}) "
-                    f"of {field}.candidates to the matrix")
-        notes = reachability_notes(demand, lookup.origin_absent, sites, lookup.site_absent,
-                                   f"absent from the matrix {name}")
-        ignored = len(table.minutes) - lookup.pairs_used
-        if ignored:
-            notes.append(f"{ignored:,} of {len(table.minutes):,} pairs in the matrix {name} name a demand or site "
-                         f"id outside this service and were ignored")
-        return ServiceTimes(lookup.cost, notes)
-
-
-def _examples(ids: pd.Series | pd.Index, n: int = 3) -> str:
-    """The first few ids, quoted, for messages."""
-    first = [repr(str(i)) for i in list(ids)[:n]]
-    return ", ".join(first) + (", ..." if len(ids) > n else "") if first else "none"

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.inputs.files import MAX_SCENARIO_BYTES, checked_file, read_text
+from allocator.files import MAX_SCENARIO_BYTES, checked_file, read_text
 from allocator.scenario.loader import MAX_DEPTH, MAX_NODES, ScenarioLoader, load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -963,7 +963,7 @@ def _tiny_graph():
     st.tuples(st.just("append"), st.just(1.0), st.integers(0, 255))))
 def test_fuzz_cache_corruption(damage, tmp_path_factory) -> None:
     from allocator.traveltime import cache
-    from allocator.traveltime.network import NetworkReport
+    from allocator.traveltime.network_report import NetworkReport
 
     graph = _tiny_graph()
     report = NetworkReport(source="tiny", mode="walk", ways_read=0, ways_without_highway=0, nodes_loaded=3,

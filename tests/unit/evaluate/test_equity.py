@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from allocator.errors import AllocatorError
 from allocator.evaluate import equity
 from allocator.inputs.districts import OUTSIDE_NAME, assign_districts
-from allocator.scenario.schema import DistrictSpec, Scenario, TargetSpec
+from allocator.scenario.paths import Origin
+from allocator.scenario.schema import DemandLayer, DistrictSpec, Scenario, TargetSpec
 
 
 def test_gini_equal_weights_by_hand() -> None:
@@ -151,20 +153,8 @@ def test_h3_parent_districts() -> None:
     cell = "89a901291abffff"
     lat, lon = h3.cell_to_latlng(cell)
     frame = pd.DataFrame({"lon": [lon], "lat": [lat], "id": ["x"]})
-    keys, names = assign_districts(frame, DistrictSpec(h3_parent=6), scenario=None)
+    keys, names = assign_districts(frame, DistrictSpec(h3_parent=6), None, Origin("districts"))
     assert keys.iloc[0] == h3.cell_to_parent(cell, 6) == names.iloc[0]
-
-
-class _Scenario:
-    """The bits of a LoadedScenario that assign_districts uses."""
-
-    def __init__(self, folder, spec=None):
-        self.path = folder / "s.yaml"
-        self.spec = spec
-        self.folder = folder
-
-    def resolve_path(self, source, field):
-        return self.folder / source
 
 
 def test_polygon_and_column_districts(tmp_path) -> None:
@@ -174,20 +164,18 @@ def test_polygon_and_column_districts(tmp_path) -> None:
     gpd.GeoDataFrame({"code": ["W", "E"], "label": ["West", "East"]},
                      geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326").to_file(tmp_path / "d.gpkg")
     frame = pd.DataFrame({"id": ["a", "b", "c"], "lon": [0.5, 1.5, 5.0], "lat": [0.5, 0.5, 0.5]})
+    origin = Origin("districts", tmp_path / "s.yaml")
     keys, names = assign_districts(frame, DistrictSpec(source="d.gpkg", id="code", name_column="label"),
-                                          _Scenario(tmp_path))
+                                   tmp_path / "d.gpkg", origin)
     assert list(keys) == ["W", "E", "outside"] and list(names) == ["West", "East", OUTSIDE_NAME]
 
     pd.DataFrame({"id": ["a", "b", "c"], "pop": [1, 2, 3], "bairro": ["X", "Y", "X"]}).to_csv(tmp_path / "p.csv", index=False)
-
-    class Layer:
-        source, id, layer = "p.csv", "id", None
-
-    class Spec:
-        demand = [Layer()]
-
-    keys, _ = assign_districts(frame, DistrictSpec(column="bairro"), _Scenario(tmp_path, Spec()))
+    layer = DemandLayer(source="p.csv", id="id", population="pop")
+    keys, _ = assign_districts(frame, DistrictSpec(column="bairro"), tmp_path / "p.csv", origin, demand_layer=layer)
     assert list(keys) == ["X", "Y", "X"]
+    with pytest.raises(AllocatorError, match="column 'nope' is not in the demand layer") as info:
+        assign_districts(frame, DistrictSpec(column="nope"), tmp_path / "p.csv", origin, demand_layer=layer)
+    assert info.value.field == "districts.column" and info.value.file == str(tmp_path / "s.yaml")
 
 
 def test_per_district_target_needs_districts() -> None:

@@ -20,7 +20,7 @@ from allocator.errors import AllocatorError
 from allocator.inputs.dasymetric import spread_over_buildings
 from allocator.inputs.districts import OUTSIDE_NAME
 from allocator.inputs.osm_districts import read_districts
-from allocator.inputs.osm_features import osm_file, read_features
+from allocator.inputs.osm_features import read_features
 from allocator.inputs.raster import read_raster
 from allocator.scenario.catalog import resolve
 from allocator.scenario.loader import load_scenario
@@ -283,11 +283,11 @@ def test_osm_network_needs_a_network_file(tmp_path: Path) -> None:
                               "candidates": {"osm": "network", "tags": {"amenity": ["school"]}}}]}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
     with pytest.raises(AllocatorError, match="the network is not a file") as info:
-        osm_file(load_scenario(tmp_path / "s.yaml"), "network", "services[0].candidates.osm")
+        load_scenario(tmp_path / "s.yaml").osm_path("network", "services[0].candidates.osm")
     assert info.value.field == "services[0].candidates.osm" and "Geofabrik" in info.value.fix
     (tmp_path / "roads.graphml").write_text("<graphml/>")
     with pytest.raises(AllocatorError, match="not an OpenStreetMap file"):
-        osm_file(load_scenario(tmp_path / "s.yaml"), "roads.graphml", "districts.osm")
+        load_scenario(tmp_path / "s.yaml").osm_path("roads.graphml", "districts.osm")
 
 
 def test_a_site_layer_without_source_or_osm_says_what_is_missing(tmp_path: Path) -> None:

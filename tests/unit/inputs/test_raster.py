@@ -143,7 +143,9 @@ def test_zones_from_the_catalog_through_a_scenario(tmp_path, mirror) -> None:
                     "services": [{"name": "s", "objective": "p_median", "threshold_min": 10, "p": 1,
                                   "candidates": {"source": "hel.tif"}}]}
         (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
-        frame = read_demand(load_scenario(tmp_path / "s.yaml"), 0)
+        loaded = load_scenario(tmp_path / "s.yaml")
+        layer = loaded.spec.demand[0]
+        frame = read_demand(layer, loaded.layer_files(layer, "demand[0]"), "demand[0]")
     got = frame.set_index("id")["value"]
     expected = grid.set_index(grid["id"].astype(str))["population"].astype(float)
     assert got.to_dict() == expected[expected > 0].to_dict()

@@ -118,6 +118,31 @@ def test_relative_paths_resolve_against_the_scenario(tmp_path: Path) -> None:
     assert str(tmp_path / "sub" / "missing.csv") in str(info.value) and "demand[0].source" in str(info.value)
 
 
+def test_the_files_a_scenario_names_resolve_for_the_readers(tmp_path: Path) -> None:
+    for name in ("roads.osm.pbf", "people.tif", "zones.gpkg", "sites.csv", "areas.gpkg"):
+        (tmp_path / name).write_bytes(b"x")
+    doc = {**mutated(), "network": {"source": "roads.osm.pbf"},
+           "demand": [{"source": "people.tif", "raster": {"aggregate": "polygons", "zones": "zones.gpkg"},
+                       "dasymetric": {"osm": "network", "buildings": ["house"]}}],
+           "districts": {"source": "areas.gpkg"}}
+    doc["services"][0]["existing"] = {"osm": "network", "tags": {"amenity": ["clinic"]}}
+    doc["services"][0]["candidates"] = {"source": "sites.csv", "lon": "x", "lat": "y"}
+    loaded = load_scenario(write(tmp_path, doc))
+    demand = loaded.layer_files(loaded.spec.demand[0], "demand[0]")
+    assert (demand.source, demand.zones, demand.buildings) == (
+        tmp_path / "people.tif", tmp_path / "zones.gpkg", tmp_path / "roads.osm.pbf")
+    service = loaded.spec.services[0]
+    assert service.existing is not None
+    assert loaded.layer_files(service.existing, "services[0].existing").source == tmp_path / "roads.osm.pbf"
+    assert loaded.layer_files(service.candidates, "services[0].candidates").source == tmp_path / "sites.csv"
+    assert loaded.district_file() == tmp_path / "areas.gpkg"
+    assert loaded.travel_spec is loaded.spec.network and loaded.travel_source() == tmp_path / "roads.osm.pbf"
+    assert loaded.origin("districts").at("source").field == "districts.source"
+    with pytest.raises(AllocatorError, match="not an OpenStreetMap file") as info:
+        loaded.osm_path("sites.csv", "districts.osm")
+    assert info.value.file == str(loaded.path) and info.value.field == "districts.osm"
+
+
 def test_schema_objectives_match_the_registry() -> None:
     """The schema names the objectives without importing the solver; they must be the registry's."""
     import typing

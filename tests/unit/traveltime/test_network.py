@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import osmium
 import osmnx as ox
 import osmnx._nominatim
@@ -18,10 +19,11 @@ from allocator.traveltime.network import (
     DRIVE_DEFAULT_KPH,
     DRIVE_FALLBACK_KPH,
     MODES,
-    NetworkReport,
     edge_speed_kph,
     load_network,
 )
+from allocator.traveltime.network_report import NetworkReport
+from allocator.traveltime.network_source import times_on_network
 
 # A 4-node block near Porto Alegre: way 1 is a oneway street A->B->C, way 2 a
 # two-way street C->D->A, way 3 a dead end A-E, way 4 a footway B-D and way 5
@@ -333,3 +335,32 @@ def test_online_without_internet(monkeypatch):
     with pytest.raises(AllocatorError, match="needs internet") as err:
         load_network({"point": [-30.03, -51.2], "dist": 300}, "drive")
     assert ".osm.pbf" in err.value.fix
+
+
+def test_times_on_network_from_a_file_or_a_graph(tiny_osm, tmp_path):
+    walk, _ = load_network(tiny_osm, "walk")
+    points = np.array([TINY_NODES[1], TINY_NODES[2], TINY_NODES[4]])
+    times = times_on_network(tiny_osm, "walk", points, points, cache_dir=tmp_path)
+    assert times.shape == (3, 3) and np.all(np.diag(times) == 0)
+    # points on nodes: no access walk, only the network at 4.8 km/h (80 m a minute)
+    assert times[0, 1] == pytest.approx(min(d["length"] for d in walk[1][2].values()) / 80.0)
+    path = tmp_path / "walk.graphml"
+    ox.save_graphml(walk, path)
+    given = ox.load_graphml(path)
+    for *_, data in given.edges(data=True):
+        del data["travel_time"]
+    before = sorted(map(str, given.edges(data=True)))
+    np.testing.assert_allclose(times_on_network(given, "walk", points, points), times)
+    assert sorted(map(str, given.edges(data=True))) == before   # the caller's graph is not changed
+
+
+def test_times_on_network_unreachable_points_and_bad_input(tiny_osm, tmp_path):
+    far = (TINY_NODES[1][0] + 0.1, TINY_NODES[1][1])   # about 10 km east
+    times = times_on_network(tiny_osm, "walk", [TINY_NODES[1], far], [TINY_NODES[2]], cache_dir=tmp_path)
+    assert np.isfinite(times[0, 0]) and np.isinf(times[1, 0])
+    assert times_on_network(tiny_osm, "walk", [TINY_NODES[1]], [], cache_dir=tmp_path).shape == (1, 0)
+    with pytest.raises(AllocatorError, match=r"\(lon, lat\) pairs") as info:
+        times_on_network(tiny_osm, "walk", [1.0, 2.0, 3.0], [TINY_NODES[2]], cache_dir=tmp_path)
+    assert info.value.field == "demand"
+    with pytest.raises(AllocatorError, match="unknown travel mode"):
+        times_on_network(nx.MultiDiGraph(), "fly", [TINY_NODES[1]], [TINY_NODES[2]])

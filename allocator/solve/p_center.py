@@ -16,7 +16,7 @@ from allocator.errors import AllocatorError
 from allocator.solve import cover
 from allocator.solve.checks import Options, check_inputs, check_p, client_filter, options
 from allocator.solve.highs import relative_gap
-from allocator.solve.kernels import nearest_time, objective_of
+from allocator.solve.kernels import longest_time, nearest_time
 from allocator.solve.p_median import pmedian_core, raise_unservable
 from allocator.solve.solution import Sizes, Solution, finish
 
@@ -180,7 +180,7 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     L = float(vals[hi])
     notes.append(f"p-center: {probes} set-cover probe(s) over {vals.size} candidate values")
     open_mask = _tie_break(np.where(S <= L, C, np.inf), wr, fixed, cand, p, pos_hi, opts, tally, notes)
-    obj = objective_of(model, c, w, open_mask, None)
+    obj = longest_time(c, w, open_mask, weighted)
     lower = float(vals[proven_lo]) if proven_lo < vals.size else obj
     gap = relative_gap(obj, lower, maximise=False)
     status = "time_limit" if (timed_out and gap > 0) else "optimal"

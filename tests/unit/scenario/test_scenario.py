@@ -116,14 +116,3 @@ def test_relative_paths_resolve_against_the_scenario(tmp_path: Path) -> None:
     with pytest.raises(AllocatorError) as info:
         loaded.resolve_path("sub/missing.csv", "demand[0].source")
     assert str(tmp_path / "sub" / "missing.csv") in str(info.value) and "demand[0].source" in str(info.value)
-
-
-def test_schema_objectives_match_the_registry() -> None:
-    """The schema names the objectives without importing the solver; they must be the registry's."""
-    import typing
-
-    from allocator.scenario.schema import PLAN_OBJECTIVES, Objective
-    from allocator.solve.objectives import OBJECTIVES
-
-    assert set(typing.get_args(Objective)) == set(OBJECTIVES)
-    assert set(PLAN_OBJECTIVES) == {name for name, o in OBJECTIVES.items() if o.plan_rules}

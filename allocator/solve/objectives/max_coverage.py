@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 import numpy as np
 import pulp
 
@@ -21,7 +23,7 @@ class MaxCoverage(Objective, ThresholdPlan):
     """
 
     name = "max_coverage"
-    sense = "max"
+    sense: ClassVar[Literal["min", "max"]] = "max"
     unit = "people"
     uses_threshold = True
     plan_model = "max_coverage"

@@ -44,7 +44,7 @@ import pulp
 
 from allocator.errors import AllocatorError
 from allocator.solve import highs
-from allocator.solve.checks import options
+from allocator.solve.checks import Options, options
 from allocator.solve.highs import relative_gap
 from allocator.solve.objectives import plan_objective
 from allocator.solve.plan.block import Block, PlanObjective, check_number
@@ -67,13 +67,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     sites, ``budget_used`` the net spending.  Raises :class:`AllocatorError`
     naming the rule that makes the plan impossible.
     """
-    if not services:
-        raise AllocatorError("a plan needs at least one service", field="services")
-    goals = [plan_objective(s.objective) for s in services]
-    if len({s.objective for s in services}) > 1:
-        raise AllocatorError("services that share a budget must have the same objective, got "
-                             + ", ".join(sorted({s.objective for s in services})),
-                             field="objective", fix="give them one objective, or separate budgets")
+    goals = _goals(services)
     opts = options(time_limit, gap_rel, threads)
     sense = pulp.LpMinimize if goals[0].sense == "min" else pulp.LpMaximize
     if shared_budget is not None:
@@ -103,7 +97,24 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
             run = replace(run, status="time_limit")
             break
         previous = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
-    run = replace(run, seconds=seconds)
+    return _solutions(blocks, prob, replace(run, seconds=seconds), build, opts, rounds, shared_budget)
+
+
+def _goals(services: list[PlanService]) -> list[PlanObjective]:
+    """Each service's plan objective; services solved together must share it."""
+    if not services:
+        raise AllocatorError("a plan needs at least one service", field="services")
+    goals = [plan_objective(s.objective) for s in services]
+    if len({s.objective for s in services}) > 1:
+        raise AllocatorError("services that share a budget must have the same objective, got "
+                             + ", ".join(sorted({s.objective for s in services})),
+                             field="objective", fix="give them one objective, or separate budgets")
+    return goals
+
+
+def _solutions(blocks: list[Block], prob: pulp.LpProblem, run: highs.Run, build: float, opts: Options, rounds: int,
+               shared_budget: float | None) -> list[Solution]:
+    """One :class:`Solution` per service of the solved joint model, with its status, gap and notes."""
     solutions = [b.solution(run, build, opts) for b in blocks]
     if any(not math.isfinite(s.objective) for s in solutions):
         raise AllocatorError("no plan serving every location was found within the time limit",

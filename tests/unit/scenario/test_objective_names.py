@@ -28,7 +28,7 @@ def test_the_generated_objective_names_are_up_to_date() -> None:
 
 def test_the_scenario_names_every_objective_of_the_catalogue_with_its_traits() -> None:
     assert list(typing.get_args(objective_names.Objective)) == list(OBJECTIVES)
-    assert objective_names.PLAN_MODEL == {n: o.plan_model for n, o in OBJECTIVES.items() if o.plan_model}
+    assert {n: o.plan_model for n, o in OBJECTIVES.items() if o.plan_model} == objective_names.PLAN_MODEL
     assert set(objective_names.CHOOSE_COUNT) == {n for n, o in OBJECTIVES.items() if not o.takes_p}
     assert set(objective_names.TAKE_MAX_TIME) == {n for n, o in OBJECTIVES.items() if o.takes_max_time}
     assert set(objective_names.OPEN_WITH_COUNTERS) == {n for n, o in OBJECTIVES.items() if o.opens_with_counters}

@@ -37,7 +37,7 @@ class MaxCoverage(Objective, ThresholdPlan):
         return models.solve_max_coverage(problem.cost, problem.weight, problem.count, problem.threshold,
                                          problem.fixed, **options.as_kwargs())
 
-    def rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
+    def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
         w = block.w
         if block.capacity is not None:
             coverable = block.coverable()

@@ -41,7 +41,7 @@ class PMedian(Objective, PlanObjective):
         return models.solve_p_median(problem.cost, problem.weight, problem.count, problem.fixed,
                                      **options.as_kwargs())
 
-    def rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
+    def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
         c, w = block.c, block.w
         if block.service.max_time is not None:
             max_time_rows(block, prob, block.service.max_time)

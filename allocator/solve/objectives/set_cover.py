@@ -44,7 +44,7 @@ class SetCover(Objective, ThresholdPlan):
         return models.solve_set_cover(problem.cost, problem.weight, problem.threshold, problem.fixed,
                                       **options.as_kwargs())
 
-    def rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
+    def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
         if block.capacity is not None:
             coverable = block.coverable()
             block.note_beyond_threshold()

@@ -48,7 +48,7 @@ class PlanObjective(ABC):
     improves: ClassVar[str] = "coverage"
 
     @abstractmethod
-    def rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
+    def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
         """Add the objective's variables and rows to ``prob``; its expression (constant: ``block.obj_const``)."""
 
     @abstractmethod
@@ -158,7 +158,7 @@ class Block:
         if lost.size:
             self.notes.append(f"{lost.size} location(s) ({self.w[lost].sum():g} people) reach no site "
                               "and were excluded")
-        return self.goal.rows(self, prob)
+        return self.goal.add_rows(self, prob)
 
     def open_estimate(self) -> int:
         """About how many site variables a plan opens: the closable sites plus

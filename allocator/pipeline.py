@@ -38,9 +38,9 @@ from allocator.inputs.sites import candidate_sites, existing_sites
 from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service, SolverSpec
-from allocator.solve.kernels import nearest_open
-from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
+from allocator.solve.kernels import nearest_open, split_times
+from allocator.solve.objectives import ModelInput, SolveOptions, objective
+from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
 from allocator.solve.solution import Solution
 from allocator.traveltime.open_source import open_source
 from allocator.traveltime.rounding import round_times
@@ -172,7 +172,7 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     notes += reach_notes
     log(f"{service.name}: travel times {cost.shape[0]:,} demand x {cost.shape[1]:,} sites in {matrix_seconds:.1f}s")
     model_cost = round_times(cost, round_s)
-    if objective(service.objective).model == "set_cover":
+    if objective(service.objective).covers_all:
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if spec.districts is not None:   # once, for district floors and the equity block
         demand["district"], demand["district_name"] = assign_districts(
@@ -253,7 +253,8 @@ def _result(prep: PreparedService, solution: Solution, log: Callable[[str], None
     rounding = None
     if prep.round_s:
         rounding = RoundingEffect(prep.round_s, solution.objective,
-                                  objective_value(service.objective, cost, solution, population, service.threshold_min))
+                                  objective(service.objective).value_of(cost, solution, population,
+                                                                        service.threshold_min))
         notes.append(rounding.note)
     log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}"
         + (f" on times rounded to {prep.round_s:g} s, {rounding.objective_exact:,.1f} on the exact times"
@@ -322,8 +323,8 @@ def _solve(prep: PreparedService, options: dict, scenario: LoadedScenario) -> So
             return counters.open_solution(prep, options["time_limit"])
         if service.uses_plan_rules:
             return solve_plan([_plan_service(prep)], **options)[0]
-        problem = Problem(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)
-        return objective(service.objective).solver(problem, SolveOptions(**options))
+        problem = ModelInput(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)
+        return objective(service.objective).solve(problem, SolveOptions(**options))
     except AllocatorError as exc:
         exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
         raise exc.with_file(scenario.path) from None

@@ -2,7 +2,7 @@
 
 A service solved on rounded times (:func:`allocator.traveltime.rounding.round_times`)
 is proven optimal for those times only; the pipeline measures the same plan on
-the exact times (:func:`allocator.solve.objectives.objective_value`) and
+the exact times (``Objective.value_of`` of the catalogue, :mod:`allocator.solve.objectives`) and
 :class:`RoundingEffect` reports both values.
 """
 

@@ -142,7 +142,13 @@ def cjk_font() -> str | None:
 
 
 def translate(lang: str, key: str, **kw) -> str:
-    text = LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key, key)
+    """The words of ``key`` in ``lang`` (English where that language has none), filled in with ``kw``.
+
+    A key no table has raises ``KeyError``: a page must not show a raw key.
+    """
+    text = LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key)
+    if text is None:
+        raise KeyError(f"no label {key!r} in allocator/outputs/labels.py (LABELS or BRIEF)")
     return text.format(**kw) if kw else text
 
 
@@ -222,6 +228,9 @@ BRIEF = {
         "c_unstable_word": "unstable", "c_wait_mean": "Mean wait of visitors (min)",
         "c_wait_within": "Visitors waiting ≤ {t:g} min", "c_wait_worst": "Worst office's mean wait (min)",
         "c_travel_wait": "Mean travel + expected wait per resident (min)", "c_wait": "Wait",
+        "wait_mean_min": "Mean wait of visitors (min)", "wait_within_share": "Share of visitors within the wait limit",
+        "wait_worst_office_min": "Worst office's mean wait (min)",
+        "travel_wait_mean_min": "Mean travel + expected wait per resident (min)",
         "c_queue": "M/M/c queue in the busiest hour", "c_queue_ac": "M/M/c queue with Allen–Cunneen, in the busiest hour",
         "c_offices_changed": "Offices whose counters change (busiest first, at most 40; {q}):",
         "c_offices": "Offices (busiest first, at most 40; {q}):", "c_office": "Office", "c_status": "Status",
@@ -307,6 +316,8 @@ BRIEF = {
         "c_unstable_word": "不稳定", "c_wait_mean": "办事群众平均等候（分钟）",
         "c_wait_within": "等候 ≤ {t:g} 分钟的办事群众", "c_wait_worst": "最差网点的平均等候（分钟）",
         "c_travel_wait": "每位居民平均出行 + 预期等候（分钟）", "c_wait": "等候",
+        "wait_mean_min": "办事群众平均等候（分钟）", "wait_within_share": "等候不超过时限的办事群众占比",
+        "wait_worst_office_min": "最差网点的平均等候（分钟）", "travel_wait_mean_min": "每位居民平均出行 + 预期等候（分钟）",
         "c_queue": "高峰小时 M/M/c 排队模型", "c_queue_ac": "高峰小时 M/M/c 排队模型（Allen–Cunneen 修正）",
         "c_offices_changed": "窗口数变化的网点（按繁忙程度排序，最多 40 个；{q}）：",
         "c_offices": "网点（按繁忙程度排序，最多 40 个；{q}）：", "c_office": "网点", "c_status": "状态",

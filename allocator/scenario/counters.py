@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from allocator.scenario.base import Strict
+from allocator.scenario.objective_names import OPEN_WITH_COUNTERS
 
 if TYPE_CHECKING:
     from allocator.scenario.schema import Service
@@ -81,9 +82,9 @@ class CountersSpec(Strict):
         other_rules = (service.budget is not None or service.max_time_min is not None or shared_budget
                        or service.district_floor is not None or service.candidates.capacity is not None
                        or (ex is not None and (ex.closable or ex.capacity is not None)))
-        if self.decision == "open" and (service.objective != "p_median" or other_rules):
+        if self.decision == "open" and (service.objective not in OPEN_WITH_COUNTERS or other_rules):
             raise ValueError("counters.decision open solves its own p-median with wait targets: use objective "
-                             "p_median with 'p' (and candidates.cost if new offices cost differently), without "
+                             f"{' or '.join(OPEN_WITH_COUNTERS)} with 'p' (and candidates.cost if new offices cost differently), without "
                              "a service budget, shared_budget, closures or capacities (counters.budget covers "
                              "opening and counters)")
 

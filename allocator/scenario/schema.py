@@ -19,11 +19,9 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 
 from allocator.scenario.base import Strict
 from allocator.scenario.counters import CountersSpec
+from allocator.scenario.objective_names import CHOOSE_COUNT, PLAN_MODEL, TAKE_MAX_TIME, Objective
 from allocator.scenario.sweep import SweepSpec
 
-Objective = Literal["p_median", "max_coverage", "min_underserved", "set_cover", "p_center", "weighted_p_center"]
-#: objectives that take the plan rules (budget, closures, capacities, max_time, floors)
-PLAN_OBJECTIVES = ("p_median", "max_coverage", "min_underserved", "set_cover")
 #: a number for every site, or the name of a numeric column of the layer
 PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
@@ -309,20 +307,21 @@ class Service(Strict):
     @model_validator(mode="after")
     def _p_matches_objective(self, info: ValidationInfo) -> Service:
         shared = bool((info.context or {}).get("shared_budget"))   # set by load_scenario
-        if self.objective == "set_cover":
+        if self.objective in CHOOSE_COUNT:
             if self.p is not None:
-                raise ValueError("set_cover finds the cheapest set of sites itself: remove 'p'")
+                raise ValueError(f"{self.objective} finds the cheapest set of sites itself: remove 'p'")
         elif self.p is None and self.budget is None and not shared:
             raise ValueError(f"objective {self.objective} needs 'p' (the number of new sites), a 'budget' "
                              "or a top-level 'shared_budget'")
-        if self.objective not in PLAN_OBJECTIVES and self.uses_plan_rules:
+        if self.objective not in PLAN_MODEL and self.uses_plan_rules:
             raise ValueError(f"{self.objective} takes only 'p' and kept existing sites; budgets, closures, "
                              "capacities, max_time_min and district_floor work with "
-                             + ", ".join(PLAN_OBJECTIVES))
+                             + ", ".join(PLAN_MODEL))
         if self.relocate and not (self.existing and self.existing.closable and self.p is not None):
             raise ValueError("relocate needs 'p' and existing.closable: true")
-        if self.max_time_min is not None and self.objective != "p_median":
-            raise ValueError("max_time_min applies to p_median (coverage models already use threshold_min)")
+        if self.max_time_min is not None and self.objective not in TAKE_MAX_TIME:
+            raise ValueError(f"max_time_min applies to {' and '.join(TAKE_MAX_TIME)} "
+                             "(coverage models already use threshold_min)")
         if self.counters is not None:
             self.counters.check_service(self, bool((info.context or {}).get("shared_budget")))
         elif any(t.metric.startswith(WAIT_PREFIX) for t in self.targets):
@@ -406,12 +405,11 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _shared_budget_services(self) -> Scenario:
         if self.shared_budget is not None:
-            kinds = {"min_underserved" if s.objective == "max_coverage" else s.objective for s in self.services}
-            if not kinds <= set(PLAN_OBJECTIVES) or len(kinds) > 1:
+            models = {PLAN_MODEL.get(s.objective) for s in self.services}
+            if None in models or len(models) > 1:
                 got = ", ".join(f"{s.name}: {s.objective}" for s in self.services)
                 raise ValueError(_at(("shared_budget",), "services sharing a budget are solved in one model and need one "
-                                 "objective among p_median, max_coverage (= min_underserved) and set_cover; "
-                                 f"got {got}"))
+                                 f"objective among {plan_families()}; got {got}"))
         return self
 
     @model_validator(mode="after")
@@ -446,6 +444,16 @@ class Scenario(Strict):
                     f"services[{i}].demand_weights names unknown layers {sorted(unknown)}; layers are {layer_names}"
                 )
         return self
+
+
+def plan_families() -> str:
+    """The plan models in words, each with the objectives it also solves:
+    "p_median, max_coverage (= min_underserved) and set_cover"."""
+    families: dict[str, list[str]] = {}
+    for name, model in PLAN_MODEL.items():
+        families.setdefault(model, []).extend([] if name == model else [name])
+    words = [model + (f" (= {', '.join(others)})" if others else "") for model, others in families.items()]
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
 
 
 def _at(loc: tuple, message: str) -> str:

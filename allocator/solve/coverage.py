@@ -18,7 +18,7 @@ from allocator.solve import cover, highs
 from allocator.solve.checks import Options, check_inputs, check_p, check_threshold, options
 from allocator.solve.cover import Cover, coverage_sets, undominated, unique_rows
 from allocator.solve.highs import Run, add_row, affine, binary_values, relative_gap
-from allocator.solve.kernels import nearest_time, objective_of
+from allocator.solve.kernels import nearest_time, people_within
 from allocator.solve.solution import EMPTY, Sizes, Solution, finish
 
 #: HiGHS search options for the maximal-covering model: presolve and the
@@ -121,12 +121,12 @@ def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limi
                                      field="time_limit", fix="raise time_limit")
             open_mask[cand[keep[chosen]]] = True
             base = float(w[pos & covf].sum())
-            obj = objective_of("max_coverage", c, w, open_mask, T, rows=pos)
+            obj = people_within(c, w, open_mask, T, rows=pos)
             status = run.status
             # covering every active client is a bound too (finite even if HiGHS stopped before its root LP)
             gap = relative_gap(obj, base + min(run.bound, float(Wg.sum())), maximise=True)
     build = time.perf_counter() - t0 - solve    # everything but the solver runs
-    obj = objective_of("max_coverage", c, w, open_mask, T, rows=pos)
+    obj = people_within(c, w, open_mask, T, rows=pos)
     if status == "time_limit":
         notes.append(f"time limit reached: best solution found, proven gap {gap:.2%}")
     elif gap > 0:

@@ -56,34 +56,43 @@ def split_times(shares: np.ndarray, cost: np.ndarray) -> np.ndarray:
         return np.where(served > 1e-9, split_minutes(shares, cost) / np.maximum(served, 1e-12), np.inf)
 
 
-def objective_of(name: str, cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, threshold: float | None,
-                 shares: np.ndarray | None = None, rows: np.ndarray | None = None) -> float:
-    """The travel-time objective ``name`` of the open sites (or of the split assignment ``shares``).
+def served_rows(cost: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Bool mask of the locations an objective counts by default: with people, reaching some site."""
+    return (np.asarray(weight, dtype=float) > 0) & np.isfinite(cost).any(axis=1)
 
-    ``p_median``: person-minutes; ``max_coverage``: people within
-    ``threshold``; ``min_underserved``: everyone minus those; ``p_center`` /
-    ``weighted_p_center``: the longest (weighted) time.  Over ``rows`` (a bool
-    mask; default: the locations with people that reach some site; a coverage
-    model may count every location with people, those reaching no site add 0).
-    With ``shares`` (capacities) the model's split assignment counts, not the
-    nearest site (except for the centers).
+
+def person_minutes(cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, shares: np.ndarray | None = None,
+                   rows: np.ndarray | None = None) -> float:
+    """People x minutes to the nearest open site, over ``rows`` (default :func:`served_rows`).
+
+    With ``shares`` (capacities) each location's split assignment counts instead of the nearest site.
     """
     w = np.asarray(weight, dtype=float)
-    if rows is None:
-        rows = (w > 0) & np.isfinite(cost).any(axis=1)
-    if shares is None or name in ("p_center", "weighted_p_center"):   # the centers: always the nearest site
-        times = nearest_time(cost[rows], open_sites)
-        if name == "p_center":
-            return float(times.max(initial=0.0))
-        if name == "weighted_p_center":
-            return float((w[rows] * times).max(initial=0.0))
-        if name == "p_median":
-            return float(w[rows] @ times)
-        within = w[rows] @ (times <= threshold)
-    else:
-        if name == "p_median":
-            return float(w @ split_minutes(shares, cost))
-        within = w @ (shares * (cost <= threshold)).sum(axis=1)
-    if name == "max_coverage":
-        return float(within)
-    return float(w.sum() - within)   # min_underserved
+    if shares is not None:
+        return float(w @ split_minutes(shares, cost))
+    rows = served_rows(cost, w) if rows is None else rows
+    return float(w[rows] @ nearest_time(cost[rows], open_sites))
+
+
+def people_within(cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, threshold: float,
+                  shares: np.ndarray | None = None, rows: np.ndarray | None = None) -> float:
+    """People within ``threshold`` minutes of an open site, over ``rows`` (default :func:`served_rows`;
+    a coverage model may pass every location with people, those reaching no site add 0).
+
+    With ``shares`` (capacities) the people whose assigned shares are within the threshold.
+    """
+    w = np.asarray(weight, dtype=float)
+    if shares is not None:
+        return float(w @ (shares * (cost <= threshold)).sum(axis=1))
+    rows = served_rows(cost, w) if rows is None else rows
+    return float(w[rows] @ (nearest_time(cost[rows], open_sites) <= threshold))
+
+
+def longest_time(cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, weighted: bool,
+                 rows: np.ndarray | None = None) -> float:
+    """The longest time to the nearest open site (``weighted``: people x minutes) over ``rows``
+    (default :func:`served_rows`); 0 with no such location."""
+    w = np.asarray(weight, dtype=float)
+    rows = served_rows(cost, w) if rows is None else rows
+    times = nearest_time(cost[rows], open_sites)
+    return float((w[rows] * times).max(initial=0.0)) if weighted else float(times.max(initial=0.0))

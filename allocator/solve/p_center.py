@@ -16,7 +16,7 @@ from allocator.errors import AllocatorError
 from allocator.solve import cover
 from allocator.solve.checks import Options, check_inputs, check_p, client_filter, options
 from allocator.solve.highs import relative_gap
-from allocator.solve.kernels import nearest_time, objective_of
+from allocator.solve.kernels import longest_time, nearest_time
 from allocator.solve.p_median import pmedian_core, raise_unservable
 from allocator.solve.solution import Sizes, Solution, finish
 
@@ -107,10 +107,11 @@ def _search(probe: _Prober, vals: np.ndarray, hi: int, pos_hi: np.ndarray,
     return hi, proven_lo, pos_hi, probes, timed_out
 
 
-def _tie_break(CL: np.ndarray, wr: np.ndarray, fixed: np.ndarray, cand: np.ndarray, p: int, pos_hi: np.ndarray,
+def _tie_break(CL: np.ndarray, wr: np.ndarray, fixed: np.ndarray, p: int, pos_hi: np.ndarray,
                opts: Options, tally: _Tally, notes: list[str]) -> np.ndarray:
     """Among the site sets achieving L, one minimising the weighted total: a p-median over pairs within L
-    (``CL``), else the probe's sites filled with the lowest-index candidates."""
+    (``CL``), else the probe's sites (positions among the candidates) filled with the lowest-index candidates."""
+    cand = np.flatnonzero(~fixed)
     open_mask = fixed.copy()
     try:
         core = pmedian_core(CL, wr, fixed, p, opts, [])
@@ -179,8 +180,8 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     hi, proven_lo, pos_hi, probes, timed_out = _search(probe, vals, hi, pos_hi, opts)
     L = float(vals[hi])
     notes.append(f"p-center: {probes} set-cover probe(s) over {vals.size} candidate values")
-    open_mask = _tie_break(np.where(S <= L, C, np.inf), wr, fixed, cand, p, pos_hi, opts, tally, notes)
-    obj = objective_of(model, c, w, open_mask, None)
+    open_mask = _tie_break(np.where(S <= L, C, np.inf), wr, fixed, p, pos_hi, opts, tally, notes)
+    obj = longest_time(c, w, open_mask, weighted)
     lower = float(vals[proven_lo]) if proven_lo < vals.size else obj
     gap = relative_gap(obj, lower, maximise=False)
     status = "time_limit" if (timed_out and gap > 0) else "optimal"

@@ -29,7 +29,7 @@ from allocator.pipeline import run
 from allocator.results import RunResult
 from allocator.scenario.loader import load_scenario
 from allocator.solve.models import solve_max_coverage
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
+from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
 
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"
 CELLS = {"source": HEX, "h3": "id", "id": "id"}

@@ -1,6 +1,7 @@
-"""The plan model: budgets, closures, relocation, capacities, time limits and district floors."""
+"""The plan model: budgets, closures, relocation, capacities, time limits and district floors.
 
-from allocator.solve.kernels import split_minutes, split_times
-from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
-
-__all__ = ["Floor", "PlanService", "Sites", "solve_plan", "split_minutes", "split_times"]
+:mod:`.model` solves a plan (``solve_plan``) from its services (:mod:`.spec`);
+:mod:`.block` holds one service's rows, :mod:`.levels` its p-median levels and
+:mod:`.diagnosis` explains an impossible plan.  Nothing is imported here: the
+objective catalogue builds on :mod:`.block`, and :mod:`.model` on the catalogue.
+"""

@@ -1,8 +1,15 @@
-"""One service's variables and rows inside a plan: sites, budgets, closures, capacities, max_time and floors."""
+"""One service's variables and rows inside a plan: sites, budgets, closures, capacities, max_time and floors.
+
+The rows of the objective itself come from the service's :class:`PlanObjective`
+(one per objective of the catalogue ``allocator.solve.objectives`` that takes plan
+rules); :class:`Block` holds what every objective shares.
+"""
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
+from typing import ClassVar, Literal
 
 import numpy as np
 import pulp
@@ -10,10 +17,9 @@ import pulp
 from allocator.errors import AllocatorError
 from allocator.solve.checks import check_cost, check_threshold, check_weight
 from allocator.solve.highs import add_row, binary_values
-from allocator.solve.kernels import nearest_time, objective_of
+from allocator.solve.kernels import nearest_time
 from allocator.solve.plan.levels import Levels
 from allocator.solve.plan.spec import PlanService
-from allocator.solve.radius import radius_rows
 from allocator.solve.solution import Solution
 
 
@@ -23,11 +29,67 @@ def check_number(value, name: str) -> float:
     return float(value)
 
 
+class PlanObjective(ABC):
+    """What an objective does inside one service's :class:`Block` of a plan.
+
+    Its rows and objective expression, the sites a location may be assigned to
+    with capacities, whether a chosen new site may be dropped as changing
+    nothing, and the plan's value.  The traits say what the shared rules need.
+    """
+
+    name: ClassVar[str]
+    sense: ClassVar[Literal["min", "max"]]
+    uses_threshold: ClassVar[bool]
+    #: every location with people must be served (so the capacities must hold them all)
+    serves_everyone: ClassVar[bool] = False
+    #: closing a site that saves nothing never helps: such closable sites stay open
+    keeps_free_closures: ClassVar[bool] = False
+    #: what a chosen new site must improve for someone, in words (the note on dropped sites)
+    improves: ClassVar[str] = "coverage"
+
+    @abstractmethod
+    def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
+        """Add the objective's variables and rows to ``prob``; its expression (constant: ``block.obj_const``)."""
+
+    @abstractmethod
+    def usable(self, block: Block, i: int) -> np.ndarray:
+        """Sites location ``i`` may be assigned to (capacitated models)."""
+
+    @abstractmethod
+    def still_served(self, block: Block, C: np.ndarray, best: np.ndarray, j: int, rest: np.ndarray) -> bool:
+        """Whether every location (rows of ``C``, now at ``best`` minutes) is served as well without new site
+        ``j``, with the sites ``rest`` open (uncapacitated plans)."""
+
+    @abstractmethod
+    def evaluate(self, cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, threshold: float | None,
+                 shares: np.ndarray | None = None, rows: np.ndarray | None = None) -> float:
+        """The objective's value of the open sites (or the split assignment ``shares``); see ``Objective``."""
+
+    def plan_value(self, block: Block, open_mask: np.ndarray, shares: np.ndarray | None, spent: float) -> float:
+        """The plan's value: the objective of the open sites (or of the assignment ``shares``) on its rows."""
+        return self.evaluate(block.c, block.w, open_mask, block.T, shares=shares, rows=block.rows)
+
+
+class ThresholdPlan(PlanObjective):
+    """The plan behaviour of the objectives that count people within the threshold (coverage, set cover)."""
+
+    uses_threshold = True
+
+    def usable(self, block: Block, i: int) -> np.ndarray:
+        return np.flatnonzero(block.c[i] <= block.T)
+
+    def still_served(self, block: Block, C: np.ndarray, best: np.ndarray, j: int, rest: np.ndarray) -> bool:
+        served = np.flatnonzero(C[:, j] <= block.T)
+        return bool((C[np.ix_(served, rest)] <= block.T).any(axis=1).all())
+
+
 class Block:
     """One service's variables, rows, objective and spending inside the plan."""
 
-    def __init__(self, prob: pulp.LpProblem, k: int, s: PlanService, levels: Levels | None = None):
+    def __init__(self, prob: pulp.LpProblem, k: int, s: PlanService, goal: PlanObjective,
+                 levels: Levels | None = None):
         self.service = s
+        self.goal = goal
         self.levels = levels
         self.prefix = f"s{k}_"
         self.c = check_cost(s.cost)
@@ -43,12 +105,12 @@ class Block:
         self.capacity = None if st.capacity is None else per_site(st.capacity, m, math.inf, "capacity")
         self.up_cap = per_site(st.upgrade_capacity, m, 0.0, "upgrade_capacity")
         self.up_cost = per_site(st.upgrade_cost, m, 0.0, "upgrade_cost")
-        if s.objective == "set_cover":
-            # with nothing saved, closing a site never helps a set cover: it stays
+        if goal.keeps_free_closures:
+            # with nothing saved, closing a site never helps (e.g. a set cover): it stays
             free = self.closable & (self.saving <= 0)
             self.kept, self.closable = self.kept | free, self.closable & ~free
         self.T = None if s.threshold is None else check_threshold(s.threshold)
-        if (s.objective != "p_median" or s.floors) and self.T is None:
+        if (goal.uses_threshold or s.floors) and self.T is None:
             raise AllocatorError(f"service {s.name}: {s.objective} needs a threshold", field="threshold_min")
         self.notes: list[str] = []
         self.var = np.flatnonzero(~self.kept)           # site index of each y
@@ -61,7 +123,7 @@ class Block:
                 add_row(prob, [(v, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0, f"{self.prefix}vy{j}")
         self._rules(prob)
         self.x: dict = {}
-        self.u: dict = {}
+        self.u: dict[int, pulp.LpVariable] = {}
         self.obj_const = 0.0
         self.objective = self._objective(prob)
         self._floors(prob)
@@ -89,43 +151,14 @@ class Block:
             prob.addConstraint(self.spend <= budget - self.spend_const, f"{self.prefix}budget")
 
     # -- objective blocks --------------------------------------------------- #
-    def _objective(self, prob):
-        s = self.service
+    def _objective(self, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
         pos = self.w > 0
         self.rows = np.flatnonzero(pos & np.isfinite(self.c).any(axis=1))
         lost = np.flatnonzero(pos & ~np.isfinite(self.c).any(axis=1))
         if lost.size:
             self.notes.append(f"{lost.size} location(s) ({self.w[lost].sum():g} people) reach no site "
                               "and were excluded")
-        if s.objective == "p_median":
-            return self._median(prob)
-        return self._coverage(prob)
-
-    def _usable(self, i: int) -> np.ndarray:
-        """Sites location ``i`` may be assigned to (capacitated models)."""
-        s, row = self.service, self.c[i]
-        if s.objective != "p_median":
-            return np.flatnonzero(row <= self.T)
-        if s.max_time is not None and (row <= s.max_time).any():
-            return np.flatnonzero(row <= s.max_time)
-        return np.flatnonzero(np.isfinite(row))
-
-    def _median(self, prob):
-        s = self.service
-        c, w = self.c, self.w
-        if s.max_time is not None:
-            self._max_time_rows(prob)
-        if self.capacity is not None:
-            return self._assignment(prob, require=self.rows, cost=True)
-        if self.levels is None:
-            fa = nearest_time(c, self.kept)
-            self.levels = Levels.first(c[np.ix_(self.rows, self.var)], fa[self.rows], w[self.rows],
-                                        self.open_estimate())
-        lv = self.levels
-        obj, self.z, mconst = radius_rows(prob, self.y, w[self.rows], lv.levels, lv.members, lv.t, lv.K, lv.fa,
-                                          prefix=self.prefix)
-        self.obj_const = mconst
-        return pulp.LpAffineExpression(obj)
+        return self.goal.add_rows(self, prob)
 
     def open_estimate(self) -> int:
         """About how many site variables a plan opens: the closable sites plus
@@ -139,65 +172,52 @@ class Block:
             return 0
         return int(self.closable.sum()) + min(new, int(self.cand.sum()))
 
-    def _max_time_rows(self, prob):
-        s, c = self.service, self.c
-        near = c <= s.max_time
-        ok_kept = near[:, self.kept].any(axis=1) if self.kept.any() else np.zeros(c.shape[0], bool)
-        some = near.any(axis=1)
-        out = np.intersect1d(np.flatnonzero(~some), self.rows)
-        if out.size:
-            self.notes.append(f"{out.size} location(s) ({self.w[out].sum():g} people) have no site within "
-                              f"max_time {s.max_time:g} min and are not bound by it")
-        for i in np.intersect1d(np.flatnonzero(some & ~ok_kept), self.rows):
-            add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(near[i]) if not self.kept[j]],
-                     pulp.LpConstraintGE, 1, f"{self.prefix}tmax{i}")
+    # -- helpers of the objectives' rows ------------------------------------ #
+    def covered_by_kept(self) -> np.ndarray:
+        """Bool mask of the locations a kept site covers within the threshold."""
+        if not self.kept.any():
+            return np.zeros(self.c.shape[0], bool)
+        return np.asarray((self.c[:, self.kept] <= self.T).any(axis=1))
 
-    def _coverage(self, prob):
-        s, c, w = self.service, self.c, self.w
-        if self.capacity is not None:
-            coverable = np.intersect1d(self.rows, np.flatnonzero((c <= self.T).any(axis=1)))
-            self._lost_beyond_threshold()
-            if s.objective == "set_cover":
-                self._assignment(prob, require=coverable, cost=False)
-                return self._net_cost()
-            return self._assignment(prob, require=np.zeros(0, int), cost=False, among=coverable)
-        covk = np.asarray((c[:, self.kept] <= self.T).any(axis=1)) if self.kept.any() else np.zeros(c.shape[0], bool)
-        self.covk = covk
-        self._lost_beyond_threshold()
-        act = [i for i in self.rows if not covk[i] and (c[i] <= self.T).any()]
-        if s.objective == "set_cover":
-            for i in act:
-                add_row(prob, [(self.yof[int(j)], 1.0) for j in np.flatnonzero(c[i] <= self.T)],
-                         pulp.LpConstraintGE, 1, f"{self.prefix}cov{i}")
-            return self._net_cost()
-        self.obj_const = float(w[self.rows][covk[self.rows]].sum())
-        pairs = []
-        for i in act:
-            self.u[i] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
-            add_row(prob, [(self.u[i], 1.0)] + [(self.yof[int(j)], -1.0) for j in np.flatnonzero(c[i] <= self.T)],
-                     pulp.LpConstraintLE, 0, f"{self.prefix}u{i}")
-            pairs.append((self.u[i], w[i]))
-        return pulp.LpAffineExpression(pairs)
+    def coverable(self) -> np.ndarray:
+        """The rows (locations with people reaching some site) some site covers within the threshold."""
+        return np.intersect1d(self.rows, np.flatnonzero((self.c <= self.T).any(axis=1)))
 
-    def _lost_beyond_threshold(self):
+    def undecided(self, covered: np.ndarray) -> list[int]:
+        """The rows the sites decide about: not ``covered`` by a kept site, coverable by some site."""
+        return [int(i) for i in self.rows if not covered[i] and (self.c[i] <= self.T).any()]
+
+    def cover_variable(self, prob: pulp.LpProblem, i: int) -> pulp.LpVariable:
+        """``u_i`` <= the sum of the site variables within the threshold of location ``i`` (made once)."""
+        u = self.u.get(int(i))
+        if u is None:
+            u = self.u[int(i)] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
+            add_row(prob, [(u, 1.0)] + [(self.yof[int(j)], -1.0) for j in np.flatnonzero(self.c[i] <= self.T)],
+                    pulp.LpConstraintLE, 0, f"{self.prefix}u{i}")
+        return u
+
+    def note_beyond_threshold(self) -> None:
+        """Note the rows with no site within the threshold (they stay underserved)."""
         far = [i for i in self.rows if not (self.c[i] <= self.T).any()]
         if far:
             self.notes.append(f"{len(far)} location(s) ({self.w[far].sum():g} people) have no site within "
                               f"{self.T:g} min: they stay underserved")
 
-    def _net_cost(self):
+    def net_cost(self) -> pulp.LpAffineExpression:
+        """The net spending as the objective (its constant in ``obj_const``)."""
         self.obj_const = self.spend_const
         return self.spend
 
-    def _assignment(self, prob, require, cost: bool, among=None):
+    def assignment(self, prob: pulp.LpProblem, require: np.ndarray, cost: bool,
+                   among: np.ndarray | None = None) -> pulp.LpAffineExpression:
         """Split assignment x_ij over usable pairs, capacity rows, x_ij <= y_j."""
         c, w = self.c, self.w
         clients = self.rows if among is None else among
         req = set(int(i) for i in require)
-        load: dict[int, list] = {}
+        load: dict[int, list[tuple[pulp.LpVariable, float]]] = {}
         obj = []
         for i in clients:
-            sites = self._usable(int(i))
+            sites = self.goal.usable(self, int(i))
             if sites.size == 0:
                 continue
             xs = [prob.add_variable(f"{self.prefix}x{i:07d}_{j:07d}", 0, 1) for j in sites]
@@ -221,8 +241,6 @@ class Block:
             if j in ups:
                 rhs_pairs.append((ups[j], -self.up_cap[j]))
             add_row(prob, pairs + rhs_pairs, pulp.LpConstraintLE, cap if self.kept[j] else 0, f"{self.prefix}cap{j}")
-        if self.service.objective == "set_cover":
-            return None
         return pulp.LpAffineExpression(obj)
 
     def _floors(self, prob):
@@ -250,12 +268,7 @@ class Block:
                 elif self.kept[near].any():
                     const += w[i]
                 else:
-                    u = self.u.get(int(i))
-                    if u is None:
-                        u = self.u[int(i)] = prob.add_variable(f"{self.prefix}u{i:07d}", 0, 1)
-                        add_row(prob, [(u, 1.0)] + [(self.yof[int(j)], -1.0) for j in near], pulp.LpConstraintLE,
-                                 0, f"{self.prefix}u{i}")
-                    pairs.append((u, w[i]))
+                    pairs.append((self.cover_variable(prob, int(i)), w[i]))
             add_row(prob, pairs, pulp.LpConstraintGE, fl.share * total - const, f"{self.prefix}floor{k}")
 
     # -- results ------------------------------------------------------------ #
@@ -290,19 +303,13 @@ class Block:
         for j in new[np.lexsort((-new, -self.open_cost[new]))]:
             rest = open_mask.copy()
             rest[j] = False
-            if s.objective == "p_median":
-                served = np.flatnonzero(C[:, j] <= best + 1e-9)
-                ok = (nearest_time(C[served], rest) <= best[served] + 1e-9).all()
-            else:
-                served = np.flatnonzero(C[:, j] <= self.T)
-                ok = (C[np.ix_(served, rest)] <= self.T).any(axis=1).all()
-            if ok:
+            if self.goal.still_served(self, C, best, int(j), rest):
                 open_mask, dropped = rest, dropped + 1
         if reopened:
             self.notes.append(f"{reopened} closable site(s) whose closure saved nothing were kept open")
         if dropped:
             self.notes.append(f"{dropped} chosen new site(s) that improved nobody's "
-                              + ("travel time" if s.objective == "p_median" else "coverage") + " were left out")
+                              + self.goal.improves + " were left out")
         return open_mask
 
     def solution(self, run, build: float, opts) -> Solution:
@@ -323,8 +330,7 @@ class Block:
             load = w @ X
         spent = float(self.open_cost[self.cand & open_mask].sum() + self.up_cost[up].sum()
                       - self.saving[self.closable & ~open_mask].sum())
-        value = spent if s.objective == "set_cover" else \
-            objective_of(s.objective, c, w, open_mask, self.T, shares=X, rows=self.rows)
+        value = self.goal.plan_value(self, open_mask, X, spent)
         sol = Solution(model=s.objective, status=run.status, objective=value, gap=None,
                        open_sites=np.flatnonzero(open_mask), new_sites=np.flatnonzero(open_mask & self.cand),
                        solve_seconds=run.seconds, build_seconds=build, n_variables=0, n_constraints=0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -11,19 +12,27 @@ import pulp
 from allocator.errors import AllocatorError
 from allocator.solve import highs
 from allocator.solve.checks import options
+from allocator.solve.objectives.max_coverage import MAX_COVERAGE
+from allocator.solve.objectives.set_cover import SET_COVER
 from allocator.solve.plan.block import Block
 from allocator.solve.plan.spec import PlanService, Sites
+from allocator.solve.solution import Solution
+
+#: how a check solves a plan of one service (``allocator.solve.plan.model.solve_plan``, which calls this module)
+PlanSolver = Callable[..., list[Solution]]
 
 _DIAGNOSE_SECONDS = 30.0   # at most this long spent explaining an infeasible plan
 
 
-def explain_infeasible(blocks: list[Block], shared_budget: float | None, threads: int = 1) -> AllocatorError:
+def explain_infeasible(blocks: list[Block], shared_budget: float | None, solve: PlanSolver,
+                       threads: int = 1) -> AllocatorError:
     """Name the rule (and the service, district or locations) that makes the plan impossible.
 
     Cheap arithmetic first (capacities, savings), then small feasibility
     checks of one rule at a time: ``max_time`` (how many new sites, or how
     much money, reaching every location within it takes, by set cover) and
-    each district floor on its own.  The error carries ``service`` (the
+    each district floor on its own (``solve`` solves the set covers of the
+    ``max_time`` check: the plan model itself).  The error carries ``service`` (the
     service's name) when one service is at fault; ``field`` is the scenario
     key relative to that service.
     """
@@ -32,7 +41,7 @@ def explain_infeasible(blocks: list[Block], shared_budget: float | None, threads
         s = b.service
         if b.capacity is not None:
             cap = float(np.where(np.isfinite(b.capacity), b.capacity, 1e300).sum() + b.up_cap.sum())
-            need = float(b.w[b.rows].sum()) if s.objective in ("p_median", "set_cover") else 0.0
+            need = float(b.w[b.rows].sum()) if b.goal.serves_everyone else 0.0
             if cap < need:
                 return _of(s, AllocatorError(
                     f"service {s.name}: every site together holds {cap:,.0f} people but {need:,.0f} must be served",
@@ -41,7 +50,7 @@ def explain_infeasible(blocks: list[Block], shared_budget: float | None, threads
             return _of(s, AllocatorError(f"service {s.name}: closing every closable site saves "
                                          f"{b.saving[b.closable].sum():,.0f}, less than the {-s.budget:,.0f} asked",
                                          field="budget", fix="raise the budget"))
-        if s.max_time is not None and (err := _max_time_shortfall(b, shared_budget, threads, deadline)):
+        if s.max_time is not None and (err := _max_time_shortfall(b, shared_budget, solve, threads, deadline)):
             return err
         if s.floors and (err := _floor_shortfall(b, shared_budget, threads, deadline)):
             return err
@@ -86,7 +95,7 @@ def _feasible(s: PlanService, threads: int, deadline: float) -> bool | None:
         return None
     prob = pulp.LpProblem("check", pulp.LpMinimize)
     try:
-        block = Block(prob, 0, s)
+        block = Block(prob, 0, s, MAX_COVERAGE)
     except AllocatorError:
         return False
     prob.setObjective(block.spend)
@@ -94,7 +103,8 @@ def _feasible(s: PlanService, threads: int, deadline: float) -> bool | None:
     return {"infeasible": False, "optimal": True, "time_limit": True}.get(run.status)
 
 
-def _max_time_shortfall(b: Block, shared_budget, threads: int, deadline: float) -> AllocatorError | None:
+def _max_time_shortfall(b: Block, shared_budget: float | None, solve: PlanSolver, threads: int,
+                        deadline: float) -> AllocatorError | None:
     """max_time: the locations no existing site reaches in time, and the fewest sites (cheapest set) reaching them."""
     s, c, w = b.service, b.c, b.w
     near = c <= s.max_time
@@ -109,13 +119,11 @@ def _max_time_shortfall(b: Block, shared_budget, threads: int, deadline: float) 
         left = _remaining(deadline)
         if left is None:
             return None
-        v = PlanService(name=s.name, objective="set_cover", cost=c, weight=np.where(need, w, 0.0),
+        v = PlanService(name=s.name, objective=SET_COVER.name, cost=c, weight=np.where(need, w, 0.0),
                         sites=Sites(kept=today, closable=np.zeros_like(today), open_cost=open_cost),
                         threshold=s.max_time)
         try:
-            from allocator.solve.plan.model import solve_plan  # the plan model solves the check (import cycle)
-
-            sol = solve_plan([v], time_limit=left, threads=threads)[0]
+            sol = solve([v], time_limit=left, threads=threads)[0]
         except AllocatorError:
             return None
         return sol.objective if sol.status == "optimal" else None
@@ -151,7 +159,7 @@ def _floor_shortfall(b: Block, shared_budget, threads: int, deadline: float) -> 
     budget, limits = _limits(s, shared_budget)
     alone, unknown = [], False
     for share, fl, members in below:
-        ok = _feasible(replace(s, objective="max_coverage", weight=np.where(members, w, 0.0), floors=[fl],
+        ok = _feasible(replace(s, objective=MAX_COVERAGE.name, weight=np.where(members, w, 0.0), floors=[fl],
                                max_time=None, budget=budget), threads, deadline)
         unknown |= ok is None
         if ok is False:
@@ -168,7 +176,7 @@ def _floor_shortfall(b: Block, shared_budget, threads: int, deadline: float) -> 
             f"site there: {names(alone)}", field="district_floor",
             fix="raise p or the budget, lower district_floor, or add candidate sites in those districts"))
     if not unknown:   # each floor can be met alone: are the floors together the trouble, or another rule?
-        together = _feasible(replace(s, objective="max_coverage", max_time=None, budget=budget), threads, deadline)
+        together = _feasible(replace(s, objective=MAX_COVERAGE.name, max_time=None, budget=budget), threads, deadline)
         if together is not False:
             return None
     how = "can each reach it on its own, but not all together" if not unknown else "cannot all reach it"

@@ -19,10 +19,13 @@ this module builds ONE exact integer program for one or several services:
   get one; locations with none are noted and left out of that rule.
 - **Coverage floors**: in each listed group of locations (a district) at least
   ``share`` of the people within the threshold.
-- **Objectives**: ``p_median`` (min person-minutes), ``max_coverage`` (max people
-  within the threshold, i.e. min underserved), ``set_cover`` (min net cost,
-  everyone coverable covered).  Services solved together must share the
-  objective's sense; each is weighted by ``priority``.
+- **Objectives**: those of the catalogue that are their own plan model
+  (:data:`allocator.solve.objectives.PLAN_OBJECTIVES`: ``p_median``, min
+  person-minutes; ``max_coverage``, max people within the threshold, i.e. min
+  underserved; ``set_cover``, min net cost, everyone coverable covered), each
+  building its rows as a :class:`~allocator.solve.plan.block.PlanObjective`.
+  Services solved together must share the objective; each is weighted by
+  ``priority``.
 
 The formulations (chained radius rows, coverage rows, the assignment model
 with capacities) are in docs/formulations/plans.md.  The rows of one service
@@ -41,21 +44,16 @@ import pulp
 
 from allocator.errors import AllocatorError
 from allocator.solve import highs
-from allocator.solve.checks import options
+from allocator.solve.checks import Options, options
 from allocator.solve.highs import relative_gap
-from allocator.solve.objectives import OBJECTIVES
-from allocator.solve.plan.block import Block, check_number
+from allocator.solve.objectives import plan_objective
+from allocator.solve.plan.block import Block, PlanObjective, check_number
 from allocator.solve.plan.diagnosis import explain_infeasible
 from allocator.solve.plan.levels import Levels
 from allocator.solve.plan.spec import Floor, PlanService, Sites
 from allocator.solve.solution import Solution
 
 __all__ = ["Floor", "PlanService", "Sites", "solve_plan"]
-
-#: the objectives a plan can have (those that are their own plan model), and each one's sense
-MEDIAN_FAMILY = {o.name: pulp.LpMinimize if o.sense == "min" else pulp.LpMaximize
-                 for o in OBJECTIVES.values() if o.plan_model == o.name}
-
 
 
 def solve_plan(services: list[PlanService], shared_budget: float | None = None, *, time_limit=None,
@@ -69,20 +67,9 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     sites, ``budget_used`` the net spending.  Raises :class:`AllocatorError`
     naming the rule that makes the plan impossible.
     """
-    if not services:
-        raise AllocatorError("a plan needs at least one service", field="services")
-    senses = {MEDIAN_FAMILY.get(s.objective) for s in services}
-    if None in senses:
-        bad = [s.objective for s in services if s.objective not in MEDIAN_FAMILY]
-        raise AllocatorError(f"objective {bad[0]} cannot be combined with budgets, closures or capacities",
-                             field="objective", fix="use p_median, max_coverage or set_cover")
-    if len({s.objective for s in services}) > 1:
-        raise AllocatorError("services that share a budget must have the same objective, got "
-                             + ", ".join(sorted({s.objective for s in services})),
-                             field="objective", fix="give them one objective, or separate budgets")
+    goals = _goals(services)
     opts = options(time_limit, gap_rel, threads)
-    sense = senses.pop()
-    assert sense is not None   # every objective has a sense: checked above
+    sense = pulp.LpMinimize if goals[0].sense == "min" else pulp.LpMaximize
     if shared_budget is not None:
         check_number(shared_budget, "shared_budget")
     levels: list[Levels | None] = [None] * len(services)
@@ -91,14 +78,14 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     rounds = 0
     while True:   # exact level generation for uncapacitated p-median services (see Levels)
         t0 = time.perf_counter()
-        prob, blocks = _build(services, shared_budget, sense, levels)
+        prob, blocks = _build(services, goals, shared_budget, sense, levels)
         build += time.perf_counter() - t0
         start = {v: previous[v.name] for b in blocks for v in b.y + b.v} if previous else None
         run = highs.solve(prob, opts, start)
         seconds += run.seconds
         rounds += 1
         if run.status == "infeasible":
-            raise explain_infeasible(blocks, shared_budget, threads=opts.threads)
+            raise explain_infeasible(blocks, shared_budget, solve_plan, threads=opts.threads)
         if run.status == "no_solution":
             raise AllocatorError("no plan was found within the time limit", field="time_limit",
                                  fix="raise solver.time_limit_s")
@@ -110,7 +97,24 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
             run = replace(run, status="time_limit")
             break
         previous = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
-    run = replace(run, seconds=seconds)
+    return _solutions(blocks, prob, replace(run, seconds=seconds), build, opts, rounds, shared_budget)
+
+
+def _goals(services: list[PlanService]) -> list[PlanObjective]:
+    """Each service's plan objective; services solved together must share it."""
+    if not services:
+        raise AllocatorError("a plan needs at least one service", field="services")
+    goals = [plan_objective(s.objective) for s in services]
+    if len({s.objective for s in services}) > 1:
+        raise AllocatorError("services that share a budget must have the same objective, got "
+                             + ", ".join(sorted({s.objective for s in services})),
+                             field="objective", fix="give them one objective, or separate budgets")
+    return goals
+
+
+def _solutions(blocks: list[Block], prob: pulp.LpProblem, run: highs.Run, build: float, opts: Options, rounds: int,
+               shared_budget: float | None) -> list[Solution]:
+    """One :class:`Solution` per service of the solved joint model, with its status, gap and notes."""
     solutions = [b.solution(run, build, opts) for b in blocks]
     if any(not math.isfinite(s.objective) for s in solutions):
         raise AllocatorError("no plan serving every location was found within the time limit",
@@ -135,11 +139,11 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     return solutions
 
 
-def _build(services: list[PlanService], shared_budget: float | None, sense: int,
+def _build(services: list[PlanService], goals: list[PlanObjective], shared_budget: float | None, sense: int,
            levels: list[Levels | None]) -> tuple[pulp.LpProblem, list[Block]]:
     """The joint integer program of the services, with p-median levels cut as ``levels`` say."""
     prob = pulp.LpProblem("plan", sense)
-    blocks = [Block(prob, k, s, lv) for k, (s, lv) in enumerate(zip(services, levels, strict=True))]
+    blocks = [Block(prob, k, s, goal, lv) for k, (s, goal, lv) in enumerate(zip(services, goals, levels, strict=True))]
     objective = pulp.LpAffineExpression()
     for b in blocks:
         objective += b.objective * b.service.priority

@@ -38,7 +38,7 @@ class PlanService:
     """One service of a plan: its matrix, demand, sites, objective and rules."""
 
     name: str
-    objective: str                 # p_median | max_coverage | set_cover
+    objective: str                 # the name of a plan objective (allocator.solve.objectives.PLAN_OBJECTIVES)
     cost: np.ndarray
     weight: np.ndarray
     sites: Sites

@@ -142,13 +142,3 @@ def test_the_files_a_scenario_names_resolve_for_the_readers(tmp_path: Path) -> N
         loaded.osm_path("sites.csv", "districts.osm")
     assert info.value.file == str(loaded.path) and info.value.field == "districts.osm"
 
-
-def test_schema_objectives_match_the_registry() -> None:
-    """The schema names the objectives without importing the solver; they must be the registry's."""
-    import typing
-
-    from allocator.scenario.schema import PLAN_OBJECTIVES, Objective
-    from allocator.solve.objectives import OBJECTIVES
-
-    assert set(typing.get_args(Objective)) == set(OBJECTIVES)
-    assert set(PLAN_OBJECTIVES) == {name for name, o in OBJECTIVES.items() if o.plan_rules}

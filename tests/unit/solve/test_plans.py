@@ -20,7 +20,7 @@ from scipy.optimize import linprog
 from allocator.errors import AllocatorError
 from allocator.solve.coverage import solve_max_coverage
 from allocator.solve.p_median import solve_p_median
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
+from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
 
 TOL = 1e-6
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from allocator.solve.coverage import solve_max_coverage
-from allocator.solve.objectives import objective_value as objective_on
+from allocator.solve.objectives import objective
 from allocator.solve.p_center import solve_p_center
 from allocator.solve.p_median import solve_p_median
-from allocator.solve.plan import PlanService, Sites, solve_plan
+from allocator.solve.plan.model import PlanService, Sites, solve_plan
 from allocator.solve.set_cover import solve_set_cover
 from allocator.traveltime.rounding import round_times
 
@@ -25,6 +25,11 @@ def test_round_times_rounds_half_up_to_the_step_and_keeps_unreachable() -> None:
     # 2.05 min is 123 s, 61.5 steps of 2 s: a half that binary floating point puts a hair below .5
     assert round_times(np.array([2.05]), 2)[0] == pytest.approx(124 / 60)
     assert round_times(cost, 0) is cost, "0 leaves the matrix as it is"
+
+
+def objective_on(name: str, cost: np.ndarray, sol, weight: np.ndarray, threshold: float) -> float:
+    """The catalogue's value of ``sol`` under objective ``name`` on the times ``cost``."""
+    return objective(name).value_of(cost, sol, weight, threshold)
 
 
 def _instance(seed: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,9 +24,9 @@ ENVIRONMENT = Environment(
 )
 
 
-def render(name: str, **context: Any) -> Markup:
-    """The template ``name`` (a path under ``templates/``) filled with ``context``, as safe markup."""
-    return Markup(ENVIRONMENT.get_template(name).render(**context))
+def render(template: str, /, **context: Any) -> Markup:
+    """The ``template`` (a path under ``templates/``) filled with ``context``, as safe markup."""
+    return Markup(ENVIRONMENT.get_template(template).render(**context))
 
 
 def template_names() -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,23 +50,34 @@ class Row:
     cells: list[Cell]
 
 
+def _csv_row(service: ServiceComparison, names: list[str], metric: str, when: str,
+             value: Callable[[PlanFigures], object]) -> dict:
+    """One row of comparison.csv: ``value`` of each run's plan (None where a run has no such service)."""
+    return {"service": service.name, "metric": metric, "when": when,
+            **{name: None if p is None else value(p) for p, name in zip(service.columns, names)}}
+
+
+def _overall_value(p: PlanFigures, key: str, when: str) -> object:
+    return p.overall(when).get(key)
+
+
+def _target_value(p: PlanFigures, i: int, what: str) -> object:
+    return p.equity["targets"][i][what]
+
+
 def comparison_frame(comparison: Comparison) -> pd.DataFrame:
     """comparison.csv: one row per service, metric and before/after; one column per scenario."""
     names = [r.scenario.spec.name for r in comparison.runs]
     rows = []
     for service in comparison.services:
-        def row(metric: str, when: str, value) -> dict:
-            return {"service": service.name, "metric": metric, "when": when,
-                    **{name: None if p is None else value(p) for p, name in zip(service.columns, names)}}
-
-        rows.append(row("new_sites", "after", lambda p: p.new_sites))
-        rows.append(row("objective", "", lambda p: p.result.service.objective))
-        rows += [row(key, when, lambda p, key=key, when=when: p.overall(when).get(key))
+        rows.append(_csv_row(service, names, "new_sites", "after", lambda p: p.new_sites))
+        rows.append(_csv_row(service, names, "objective", "", lambda p: p.result.service.objective))
+        rows += [_csv_row(service, names, key, when, functools.partial(_overall_value, key=key, when=when))
                  for key in OVERALL_KEYS for when in ("before", "after")]
         first = service.plans[0]
         for i, target in enumerate(first.equity["targets"]):
             text = target_text(target, "en", first.result.service.threshold_min)
-            rows += [row(f"target: {text}", what, lambda p, i=i, what=what: p.equity["targets"][i][what])
+            rows += [_csv_row(service, names, f"target: {text}", what, functools.partial(_target_value, i=i, what=what))
                      for what in ("after", "met_after")]
     return pd.DataFrame(rows, columns=["service", "metric", "when", *names])
 

@@ -70,6 +70,7 @@ from allocator.outputs.map_cells import (
     cell_data,
     cell_geometry,
     json_element,
+    page_of,
 )
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
@@ -178,7 +179,7 @@ def render_map(
         fmap.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
 
     compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
-    root = fmap.get_root()
+    root = page_of(fmap)
     root.header.add_child(RawHtml(render("map/head.html", title=title)), name="page_title")
     root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang)), name="title_box")
     root.html.add_child(RawHtml(legend_html(services, lang)), name="legend")
@@ -273,7 +274,7 @@ def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
     fmap.default_js = [] if inline else [("leaflet", LEAFLET_URLS["js"])]
     if not inline:
         return
-    fmap.get_root().header.add_child(RawHtml(leaflet_assets(inline=True)), name="leaflet")
+    page_of(fmap).header.add_child(RawHtml(leaflet_assets(inline=True)), name="leaflet")
 
 
 def leaflet_assets(inline: bool) -> Markup:
@@ -356,8 +357,8 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     geo = geometries.get(key)
     if geo is None:   # services on the same cells share one copy of the geometry
         geo = geometries[key] = f"allocatorGeo{len(geometries)}"
-        fmap.get_root().html.add_child(RawHtml(json_element(geo, cell_geometry(demand))), name=geo)
-    fmap.get_root().html.add_child(RawHtml(json_element(data, cell_data(name, demand, threshold, fills, lang))),
+        page_of(fmap).html.add_child(RawHtml(json_element(geo, cell_geometry(demand))), name=geo)
+    page_of(fmap).html.add_child(RawHtml(json_element(data, cell_data(name, demand, threshold, fills, lang))),
                                    name=data)
     shadings = []
     for which in ("after", "before", "change"):

@@ -19,7 +19,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 from markupsafe import Markup
 
@@ -130,6 +130,13 @@ class RawHtml(Element):
         super().__init__()
         self._name = "RawHtml"
         self.html = html
+
+
+def page_of(fmap: folium.Map) -> Figure:
+    """The page a map is drawn in (folium's root figure), whose header and body take our elements."""
+    root = fmap.get_root()
+    assert isinstance(root, Figure)
+    return root
 
 
 class Script(MacroElement):

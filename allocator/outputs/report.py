@@ -160,7 +160,8 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
         table["gain"] = table["within_share_after"].fillna(0) - table["within_share_before"].fillna(0)
         top = table[table["gain"] > 1e-9].sort_values("gain", ascending=False).head(3)
         if len(top):
-            names = L("and").join(f"{r.district_name} (+{100 * r.gain:.0f} {L('pp')})" for r in top.itertuples())
+            names = L("and").join(f"{name} (+{100 * float(g):.0f} {L('pp')})"
+                                  for name, g in zip(top["district_name"], top["gain"]))
             out.append(L("s_gains", n=gainers, people=people, list=names))
         else:
             out.append(L("s_gains_nodist", n=gainers, people=people, m=0.0))
@@ -204,9 +205,8 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
     L = functools.partial(translate, flang)
     t = s.service.threshold_min
     colours = {"before": "#9e9e9e", "after": "#1565c0"}
-    rc = {"font.family": [font, "sans-serif"]} if font else {}
     out = []
-    with plt.rc_context(rc):
+    with plt.rc_context({"font.family": [font, "sans-serif"]} if font else None):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
         ax.plot([0, 1], [0, 1], color="#444", lw=0.8, ls=":", label=L("equality"))
         for when in ("before", "after"):
@@ -222,7 +222,7 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
         pop = s.demand["population"].to_numpy(float)
         finite = [s.demand[f"time_{w}"].to_numpy(float) for w in ("before", "after")]
         top = max([np.nanmax(x) for x in finite if np.isfinite(x).any()] + [t]) * 1.02
-        bins = np.linspace(0, top, 40)
+        bins = np.linspace(0, top, 40).tolist()
         for when, times in zip(("before", "after"), finite):
             ok = np.isfinite(times)
             ax.hist(times[ok], bins=bins, weights=pop[ok], histtype="stepfilled" if when == "before" else "step",
@@ -283,12 +283,13 @@ def missed_targets(result) -> list[str]:
 def _site_rows(rows: pd.DataFrame, with_newly: bool) -> list[dict]:
     """The sites table's rows: rank, place, id and where, district, [people newly within T], served, trip."""
     out = []
-    for rank, r in enumerate(rows.itertuples(), start=1):
-        trip = "–" if r.mean_time_min is None or math.isnan(float(r.mean_time_min)) else f"{float(r.mean_time_min):.1f}"
-        out.append({"rank": str(rank), "place": str(r.place), "id": str(r.id),
-                    "at": f"{float(r.lat):.5f}, {float(r.lon):.5f}", "district": str(getattr(r, "district", "") or ""),
-                    "newly": f"{float(r.newly):,.0f}" if with_newly else None,
-                    "served": f"{float(r.assigned_population):,.0f}", "trip": trip})
+    for rank, r in enumerate(rows.to_dict("records"), start=1):
+        mean = r["mean_time_min"]
+        trip = "–" if mean is None or math.isnan(float(mean)) else f"{float(mean):.1f}"
+        out.append({"rank": str(rank), "place": str(r["place"]), "id": str(r["id"]),
+                    "at": f"{float(r['lat']):.5f}, {float(r['lon']):.5f}", "district": str(r.get("district", "") or ""),
+                    "newly": f"{float(r['newly']):,.0f}" if with_newly else None,
+                    "served": f"{float(r['assigned_population']):,.0f}", "trip": trip})
     return out
 
 

@@ -14,12 +14,13 @@ import math
 import branca.colormap as cm
 import folium
 import pandas as pd
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from jinja2 import Template
 from markupsafe import Markup
 
 from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
 from allocator.outputs.labels import translate
+from allocator.outputs.map_cells import RawHtml, page_of
 from allocator.outputs.templates import render
 from allocator.results import ServiceResult
 
@@ -165,7 +166,7 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None
         marker.add_child(HtmlTooltip(tip))
         marker.options["pane"] = pane   # folium drops a ``pane`` argument
         marker.add_to(group)
-    fmap.get_root().html.add_child(Element(_legend(float(facilities["wait_limit_min"].iloc[0]))),
+    page_of(fmap).html.add_child(RawHtml(_legend(float(facilities["wait_limit_min"].iloc[0]))),
                                    name="counters_legend")   # one per map (the last service's limit)
 
 

@@ -177,7 +177,11 @@ def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
             page = browser.new_page(viewport={"width": 1200, "height": 800})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            def dismiss(dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", dismiss)
             page.goto(offline_map.as_uri())
             page.wait_for_selector(".leaflet-control-layers")
 
@@ -318,3 +322,11 @@ def test_facilities_and_point_outlines_keep_their_panes(tmp_path: Path) -> None:
     layer.demand = layer.demand.set_geometry(gpd.GeoSeries(centres, crs="EPSG:4326"))
     text = render_map("panes", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
     assert '"pane":"facilities"' in text and "renderer(map, 'underserved')" in text
+
+
+def test_names_from_data_are_not_templates(tmp_path: Path) -> None:
+    """Text from data is placed as it is: ``{{ ... }}`` in a title or a cell id is not run as a template."""
+    layer = _layer()
+    layer.demand.loc[0, "id"] = "{{ 7 * 7 }}"
+    text = render_map("{{ 6 * 7 }} {% if true %}", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
+    assert "{{ 6 * 7 }} {% if true %}" in text and "{{ 7 * 7 }}" in text and ">42<" not in text

@@ -13,7 +13,8 @@ from markupsafe import Markup
 
 from allocator import ATTRIBUTION
 from allocator.outputs.labels import map_text
-from allocator.outputs.map import (  # the map's shading, colours, symbols, legend and assets: both pages look alike
+from allocator.outputs.map_cells import payload
+from allocator.outputs.map_style import (  # the map's shading, colours, symbols, legend, assets: both pages alike
     CARTO,
     CARTO_POSITRON,
     CLOSED,
@@ -28,7 +29,6 @@ from allocator.outputs.map import (  # the map's shading, colours, symbols, lege
     service_style,
     shades,
 )
-from allocator.outputs.map_cells import payload
 from allocator.outputs.templates import render
 
 

@@ -41,13 +41,10 @@ lines of inline JavaScript; folium's ``DualMap`` needs a CDN).
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import math
-import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +56,7 @@ import shapely
 from markupsafe import Markup
 
 from allocator import ATTRIBUTION
+from allocator.outputs.compare_map import compare_page
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import (
     CELLS_JS,
@@ -72,59 +70,38 @@ from allocator.outputs.map_cells import (
     json_element,
     page_of,
 )
+from allocator.outputs.map_style import (
+    CARTO,
+    CARTO_POSITRON,
+    CATCHMENT,
+    CLOSED_SYMBOL,
+    DECIMALS,
+    DISTRICT_STOPS,
+    EXISTING,
+    LEAFLET_URLS,
+    PEOPLE,
+    RAMP,
+    UNDERSERVED,
+    UNDERSERVED_BEFORE,
+    UNREACHABLE,
+    ServiceLayer,
+    count,
+    leaflet_assets,
+    legend_html,
+    pct,
+    service_style,
+    shades,
+)
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
 from allocator.outputs.templates import render
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
-# Colours: sequential green -> yellow -> red for 0 -> T -> 2T minutes.
-_RAMP = ("#1a9850", "#fee08b", "#d73027")
-# Diverging blue -> white -> red for -T -> 0 -> +T minutes of change (after - before).
-_CHANGE_RAMP = ("#2166ac", "#f7f7f7", "#b2182b")
-_NEWLY_REACHABLE = "#053061"
-_UNREACHABLE = "#7f7f7f"
-UNDERSERVED = "#67001f"
-_UNDERSERVED_BEFORE = "#000000"
-_CATCHMENT = "#3f3f3f"
-EXISTING = "#4a6fa5"
-NEW = "#1b9e3e"
-CLOSED = "#555555"
-# each service of a map: existing-facility colour, new-site colour and symbol (the first: a one-service map's)
-_SERVICE_STYLES = (
-    (EXISTING, NEW, Markup("&#9733;"), 30),          # blue circles, green stars
-    ("#7b3294", "#e66101", Markup("&#9670;"), 26),   # purple circles, orange diamonds
-    ("#a6611a", "#d01c8b", Markup("&#9650;"), 24),   # brown circles, magenta triangles
-    ("#008837", "#5e3c99", Markup("&#9632;"), 24),   # green circles, violet squares
-)
-_DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
 _STATUSES = ("existing", "new", "closed")
-_CLOSED_SYMBOL = (Markup("&#10006;"), CLOSED, 20)
-_EXISTING_SYMBOL = Markup("&#9679;")
-_PEOPLE = "#b2182b"   # the circles of underserved people
 COMPARE_SUFFIX = "_compare"
-DECIMALS = 5
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
-CARTO = "© CARTO"
-# Named by URL: xyzservices >= 2025 marks CartoDB as keyed and warns, the public basemap needs none.
-CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
-LEAFLET_URLS = {
-    "js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
-    "css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
-}
-
-
-@dataclass
-class ServiceLayer:
-    """One service's demand, facilities and headline figures, ready to map."""
-
-    name: str
-    kind: str
-    threshold_min: float
-    demand: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
-    headline: dict
 
 
 def render_map(
@@ -192,10 +169,6 @@ def render_map(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(stable_ids(fmap.get_root().render()), encoding="utf-8")   # folium.Map.save, stable ids
     if compare_path is not None:
-        from allocator.outputs.compare_map import (
-            compare_page,  # it uses this module's shading
-        )
-
         compare_path.write_text(stable_ids(compare_page(title, services, prepared, tiles, inline_assets, path.name,
                                                         lang)), encoding="utf-8")
     return path
@@ -277,69 +250,12 @@ def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
     page_of(fmap).header.add_child(RawHtml(leaflet_assets(inline=True)), name="leaflet")
 
 
-def leaflet_assets(inline: bool) -> Markup:
-    """Leaflet's CSS and JS for a page's head: inlined from the package, or linked from its CDN."""
-    if not inline:
-        return render("map/assets.html", inline=False, css_url=LEAFLET_URLS["css"], js_url=LEAFLET_URLS["js"])
-    css, js = leaflet_inline()
-    return render("map/assets.html", inline=True, css=css, js=js)
-
-
-def leaflet_inline() -> tuple[str, str]:
-    """Leaflet's CSS (icons as data: URLs) and JS, ready to inline."""
-    try:
-        static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
-    except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(
-            "inlining Leaflet needs the 'django-js-lib-leaflet' package "
-            "(pip install django-js-lib-leaflet), or call render_map(..., inline_assets=False)"
-        ) from exc
-    css = re.sub(
-        r"url\(images/([\w-]+\.png)\)",
-        lambda m: "url(data:image/png;base64,"
-        + base64.b64encode((static / "images" / m.group(1)).read_bytes()).decode()
-        + ")",
-        (static / "leaflet.css").read_text(encoding="utf-8"),
-    )
-    js = (static / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
-    return css, js
-
-
 def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Demand in EPSG:4326 with coordinates rounded to 5 decimals (about 1 m)."""
     out = demand.to_crs(4326) if demand.crs is not None else demand.copy()
     out = out[out.geometry.notna() & ~out.geometry.is_empty].copy()
     out["geometry"] = shapely.set_precision(out.geometry.values, 10.0**-DECIMALS)
     return out
-
-
-def _colormap(threshold: float) -> cm.LinearColormap:
-    """Green at 0, yellow at T, red at 2T minutes (values beyond are capped)."""
-    return cm.LinearColormap(_RAMP, index=[0, threshold, 2 * threshold], vmin=0, vmax=2 * threshold)
-
-
-def fmt_min(value: float) -> str:
-    return "unreachable" if value is None or math.isnan(value) else f"{value:.1f} min"
-
-
-def shades(threshold: float) -> tuple[Any, Any]:
-    """Colour functions for a time and for a change, both in 41 steps (keeps folium's style lookup small)."""
-    cmap = _colormap(threshold)
-    diverging = cm.LinearColormap(_CHANGE_RAMP, index=[-threshold, 0, threshold], vmin=-threshold, vmax=threshold)
-    step = threshold / 20
-
-    def time_colour(t: float) -> str:
-        return _UNREACHABLE if math.isnan(t) else cmap(min(round(t / step) * step, 2 * threshold))
-
-    def change_colour(before: float, after: float) -> str:
-        if math.isnan(after):
-            return _UNREACHABLE  # still (or newly) unreachable
-        if math.isnan(before):
-            return _NEWLY_REACHABLE
-        d = min(max(round((after - before) / step) * step, -threshold), threshold)
-        return diverging(d)
-
-    return time_colour, change_colour
 
 
 def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, index: int, lang: str,
@@ -368,8 +284,8 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
         shadings.append(layer.get_name())
     follow = []
     for kind, when, colour, dash, show in (("under", "after", UNDERSERVED, "4 3", True),
-                                           ("people", "after", _PEOPLE, None, False),
-                                           ("under", "before", _UNDERSERVED_BEFORE, "1 3", False)):
+                                           ("people", "after", PEOPLE, None, False),
+                                           ("under", "before", UNDERSERVED_BEFORE, "1 3", False)):
         text = map_text(lang, "people_layer") if kind == "people" else map_text(lang, f"under_{when}", t=threshold)
         layer = CellLayer(layer_name(name, text), data, geo,
                           {"kind": kind, "when": when, "colour": colour, "dash": dash},
@@ -404,7 +320,7 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities
-        popups = [_facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
+        popups = [facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
         marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
         _lazy(layer_name(service.name, map_text(lang, kind)), list(rows.geometry.values), {"tip": popups}, {},
               marker=marker, show=True).add_to(fmap)
@@ -430,7 +346,7 @@ def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facil
         who = f"{place} ({map_text(lang, str(facilities['status'].iloc[site]))})"
         people = f": {float(pop.iloc[site]):,.0f} {map_text(lang, 'tip')['people']}" if pop is not None else ""
         tips.append(map_text(lang, "catchment_of", who=who) + people)
-    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": _CATCHMENT, "weight": 1.5,
+    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": CATCHMENT, "weight": 1.5,
                                          "opacity": 0.9}).add_to(fmap)
 
 
@@ -438,7 +354,7 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
                    lang: str = "en") -> None:
     """Hidden layer: cells dissolved by ``district``, shaded by the share within T after the plan (tooltips: text)."""
     group = layer_name(name, map_text(lang, "districts"))
-    ramp = cm.LinearColormap(_RAMP[::-1], index=list(_DISTRICT_STOPS), vmin=_DISTRICT_STOPS[0], vmax=1)
+    ramp = cm.LinearColormap(RAMP[::-1], index=list(DISTRICT_STOPS), vmin=DISTRICT_STOPS[0], vmax=1)
     district = demand["district"]
     shapes, tips, fills = [], [], []
     for key in district.dropna().unique():
@@ -448,7 +364,7 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
         share = {when: (pop[rows[f"time_{when}"].astype(float).to_numpy() <= threshold].sum() / total if total else math.nan)
                  for when in ("before", "after")}
         shapes.append(_dissolve(rows.geometry.to_numpy(), points))
-        fills.append(_UNREACHABLE if math.isnan(share["after"]) else ramp(max(round(share["after"], 2), _DISTRICT_STOPS[0])))
+        fills.append(UNREACHABLE if math.isnan(share["after"]) else ramp(max(round(share["after"], 2), DISTRICT_STOPS[0])))
         label = rows["district_name"].iloc[0] if "district_name" in rows else key
         tips.append(map_text(lang, "district_tip", d=label, n=total, t=threshold, b=_share(share["before"]),
                              a=_share(share["after"])))
@@ -476,11 +392,6 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def service_style(index: int) -> tuple[str, str, str, int]:
-    """The ``index``-th service's existing colour, new colour, new symbol and its size (px)."""
-    return _SERVICE_STYLES[index % len(_SERVICE_STYLES)]
-
-
 def _existing_marker(colour: str = EXISTING) -> dict:
     """Circle-marker options of an existing facility, in the facilities pane (above any shading)."""
     return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
@@ -490,7 +401,7 @@ def _existing_marker(colour: str = EXISTING) -> dict:
 def _glyph(status: str, index: int) -> tuple[str, str, int]:
     """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
     if status == "closed":
-        return _CLOSED_SYMBOL
+        return CLOSED_SYMBOL
     _, colour, glyph, size = service_style(index)
     return glyph, colour, size
 
@@ -502,7 +413,7 @@ def _symbol_marker(status: str, index: int = 0) -> dict:
     return {"html": div, "size": size, "className": f"allocator-{status} allocator-service-{index}"}
 
 
-def _facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Markup:
+def facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Markup:
     """The popup HTML of one facility (``templates/map/popup.html``): its place, id, coordinates, district, service, status, count, people, time."""
     M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
 
@@ -525,14 +436,6 @@ def _facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Mark
     elif upgraded:
         cells.append((M("p_upgraded"), M("yes")))
     return render("map/popup.html", place=str(place), cells=[(str(k), str(v)) for k, v in cells])
-
-
-def pct(value: Any) -> str:
-    return f"{float(value):.1%}" if value is not None else "?"
-
-
-def count(value: Any) -> str:
-    return f"{float(value):,.0f}" if value is not None else "?"
 
 
 def _populated_beyond(service: ServiceLayer) -> int:
@@ -562,41 +465,6 @@ def _title_box(title: str, description: str, services: list[ServiceLayer], compa
     return render("map/title_box.html", title=title, description=description, services=rows,
                   compare=compare_path.name if compare_path is not None else "",
                   words={"min": M("min"), "of": M("of"), "side": M("side")})
-
-
-def legend_html(services: list[ServiceLayer], lang: str = "en") -> Markup:
-    """Fixed bottom-right legend, one block per service (only the chosen service's is shown)."""
-    words = {k: map_text(lang, k) for k in ("legend_time", "legend_change", "unreachable", "newly", "legend_under",
-                                             "legend_under_before", "legend_people", "legend_catch", "legend_districts")}
-    colours = {"time": _RAMP, "change": _CHANGE_RAMP, "districts": _RAMP[::-1], "unreachable": _UNREACHABLE,
-               "newly": _NEWLY_REACHABLE, "underserved": UNDERSERVED, "underserved_before": _UNDERSERVED_BEFORE,
-               "people": _PEOPLE, "catchment": _CATCHMENT}
-    blocks = [{"name": s.name, "t": f"{float(s.threshold_min):g}", "t2": f"{2 * float(s.threshold_min):g}",
-               "districts": "district" in s.demand.columns} for s in services]
-    return render("map/legend.html", services=blocks, words=words, colours=colours,
-                  keys=_facility_keys(services, lang))
-
-
-def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> list[dict]:
-    """The legend's facility symbols per service, for the statuses on the map only.
-
-    A greenfield map has no "existing" key and a plan without closures no
-    "closed", so the legend names nothing the reader cannot find.
-    """
-    def has(service: ServiceLayer, status: str) -> bool:
-        return bool(len(service.facilities)) and service.facilities["status"].astype(str).eq(status).any()
-
-    rows = []
-    for i, s in enumerate(services):
-        existing, new_colour, glyph, _ = service_style(i)
-        closed_glyph, closed_colour, _ = _CLOSED_SYMBOL
-        shown = (("existing", existing, 14, _EXISTING_SYMBOL), ("new", new_colour, 15, glyph),
-                 ("closed", closed_colour, 13, closed_glyph))
-        keys = [{"colour": colour, "size": size, "glyph": symbol, "word": map_text(lang, status)}
-                for status, colour, size, symbol in shown if has(s, status)]
-        if keys:
-            rows.append({"name": s.name if len(services) > 1 else "", "symbols": keys})
-    return rows
 
 
 def _footer(tiles: bool) -> Markup:

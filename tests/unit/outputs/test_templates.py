@@ -12,7 +12,7 @@ import pytest
 from markupsafe import Markup
 
 from allocator.outputs import report
-from allocator.outputs.map import _facility_popup
+from allocator.outputs.map import facility_popup
 from allocator.outputs.page import Status, html_page
 from allocator.outputs.report import caveats_section, data_section
 from allocator.outputs.staffing import HtmlTooltip
@@ -120,7 +120,7 @@ def test_report_sections_and_page_escape_names_from_data(monkeypatch) -> None:
 
 def test_a_popup_escapes_names_from_data() -> None:
     row = {"id": H, "name": H, "place": H, "lat": 1.0, "lon": 2.0, "district": H, "status": "new", "count": 1}
-    _inert(_facility_popup(row, H))
+    _inert(facility_popup(row, H))
 
 
 def test_a_counters_tooltip_reaches_the_script_as_json() -> None:

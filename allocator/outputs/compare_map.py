@@ -70,6 +70,6 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
     data_js = payload({"services": data, "tiles": CARTO_POSITRON if tiles else None,
                        "colours": {"underserved": UNDERSERVED},
                        "words": {"before": map_text(lang, "ubefore"), "after": map_text(lang, "uafter")}})
-    return render("map/compare.html", title=title, assets=leaflet_assets(inline_assets), data=Markup(data_js),
+    return render("map/compare.html", title=title, page_title=map_text(lang, "compare_title", title=title), assets=leaflet_assets(inline_assets), data=Markup(data_js),
                   credit=f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION, main=main_name, services=data,
                   legend=legend_html(services, lang), back=map_text(lang, "back"))

@@ -324,7 +324,7 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
         marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
         _lazy(layer_name(service.name, map_text(lang, kind)), list(rows.geometry.values), {"tip": popups}, {},
               marker=marker, show=True).add_to(fmap)
-    add_counters_layer(fmap, service.name, facilities)   # offices sized by counters, coloured by wait
+    add_counters_layer(fmap, service.name, facilities, lang)   # offices sized by counters, coloured by wait
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,

@@ -19,7 +19,7 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
-from allocator.outputs.labels import translate
+from allocator.outputs.labels import map_text, translate
 from allocator.outputs.map_cells import RawHtml, page_of
 from allocator.outputs.templates import render
 from allocator.results import ServiceResult
@@ -144,21 +144,22 @@ def wait_colour(wait: float, limit: float) -> str:
     return cm.LinearColormap(_WAIT_RAMP, vmin=0, vmax=2 * limit)(min(wait, 2 * limit))
 
 
-def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None:
+def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: str = "en") -> None:
     """Offices sized by their counters after the plan and coloured by the mean wait (a layer of its own)."""
     if "counters_after" not in facilities or not len(facilities):
         return
     pane = f"counters_{name}"   # service names are [A-Za-z0-9_-]
     folium.map.CustomPane(pane, z_index=470, pointer_events=True).add_to(fmap)   # above the facility markers
-    group = folium.FeatureGroup(name=f"{name} — counters (size) and mean wait (colour)", show=True).add_to(fmap)
+    group = folium.FeatureGroup(name=f"{name} — {map_text(lang, 'counters_layer')}", show=True).add_to(fmap)
     for _, r in facilities.iterrows():
         if r["counters_after"] <= 0 and r["counters_before"] <= 0:
             continue
         limit = float(r["wait_limit_min"])
         wait = float(r["mean_wait_min_after"]) if r["counters_after"] > 0 else math.nan
-        tip = render("map/counters_tip.html", place=_label(r), before=f"{r['counters_before']:.0f}",
-                     after=f"{r['counters_after']:.0f}", visitors=f"{r['visitors_per_h_after']:.1f}",
-                     wait_before=_fmt(r["mean_wait_min_before"]), wait_after=_fmt(r["mean_wait_min_after"]))
+        tip = render("map/counters_tip.html", text=map_text(
+            lang, "counters_tip", place=_label(r), b=f"{r['counters_before']:.0f}", a=f"{r['counters_after']:.0f}",
+            v=f"{r['visitors_per_h_after']:.1f}", wb=_fmt(r["mean_wait_min_before"], lang=lang),
+            wa=_fmt(r["mean_wait_min_after"], lang=lang)))
         marker = folium.CircleMarker(location=[float(r["lat"]), float(r["lon"])],
                                      radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
                                      color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
@@ -166,7 +167,7 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None
         marker.add_child(HtmlTooltip(tip))
         marker.options["pane"] = pane   # folium drops a ``pane`` argument
         marker.add_to(group)
-    page_of(fmap).html.add_child(RawHtml(_legend(float(facilities["wait_limit_min"].iloc[0]))),
+    page_of(fmap).html.add_child(RawHtml(_legend(float(facilities["wait_limit_min"].iloc[0]), lang)),
                                    name="counters_legend")   # one per map (the last service's limit)
 
 
@@ -187,6 +188,9 @@ class HtmlTooltip(MacroElement):
         self.html = html
 
 
-def _legend(limit: float) -> Markup:
+def _legend(limit: float, lang: str) -> Markup:
     """A small fixed legend (plain HTML: branca's own legend needs d3 from the internet)."""
-    return render("map/counters_legend.html", ramp=", ".join(_WAIT_RAMP), limit=f"{limit:g}", double=f"{2 * limit:g}")
+    M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
+    return render("map/counters_legend.html", ramp=", ".join(_WAIT_RAMP), offices=M("offices"),
+                  colon=M("tip")["colon"], legend=M("counters_legend"), limit=f"{limit:g} {M('min')}",
+                  high=M("counters_high", v=2 * limit))

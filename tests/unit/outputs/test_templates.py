@@ -79,10 +79,10 @@ CONTEXTS: dict[str, dict] = {
     "map/popup.html": {"place": H, "cells": [(H, H)]},
     "map/symbol.html": {"size": H, "colour": H, "glyph": H},
     "map/layer_name.html": {"service": H, "layer": H},
-    "map/counters_tip.html": {k: H for k in ("place", "before", "after", "visitors", "wait_before", "wait_after")},
-    "map/counters_legend.html": {"ramp": H, "limit": H, "double": H},
+    "map/counters_tip.html": {"text": H},
+    "map/counters_legend.html": {k: H for k in ("ramp", "offices", "colon", "legend", "limit", "high")},
     "map/json.html": {"element_id": H, "data": Markup("{}")},
-    "map/compare.html": {"title": H, "assets": Markup(""), "data": Markup("{}"), "credit": H, "main": H,
+    "map/compare.html": {"title": H, "page_title": H, "assets": Markup(""), "data": Markup("{}"), "credit": H, "main": H,
                          "services": [{"name": H}], "legend": Markup(""), "back": H},
 }
 
@@ -127,7 +127,7 @@ def test_a_counters_tooltip_reaches_the_script_as_json() -> None:
     """folium's Tooltip pastes text into a JS template literal: a backtick or ${...} there would run."""
     fmap = folium.Map(tiles=None)
     marker = folium.CircleMarker([0, 0]).add_to(fmap)
-    tip = render("map/counters_tip.html", place=H, before="1", after="2", visitors="3", wait_before="4", wait_after="5")
+    tip = render("map/counters_tip.html", text=H)
     marker.add_child(HtmlTooltip(tip))
     script = fmap.get_root().render()
     call = re.search(r"\.bindTooltip\((\".*?\"), \{\"sticky\": true\}\);", script)

@@ -6,8 +6,8 @@ two-service map 4 MB and froze the page while Leaflet built every layer on
 load. Here each service's cells travel once, as rounded coordinates plus
 per-cell numbers and palette indices; a layer is built on a canvas renderer
 only when it is first switched on, and a tooltip's text is made when the
-mouse reaches its cell. Strings from data travel as JSON (``<``, ``>``, ``&``
-escaped) and the page sets them as text, never as HTML.
+mouse reaches its cell. Strings from data travel as JSON (``<`` escaped) and
+the page sets them as text, never as HTML.
 """
 
 from __future__ import annotations
@@ -69,9 +69,12 @@ def cell_data(name: str, demand: gpd.GeoDataFrame, threshold: float, fills: dict
 
 
 def payload(value: Any) -> str:
-    """JSON safe inside a <script> element: ``<``, ``>`` and ``&`` as \\u escapes (the same value once parsed)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """JSON safe inside a <script> element: every ``<`` as ``\\u003c`` (the same value once parsed).
+
+    ``<`` is the one character that changes how a browser reads a script element (``</script>`` ends it,
+    ``<!--`` can make it swallow the page), so no text from data can do either.
+    """
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
 
 
 class CellLayer(folium.map.Layer):

@@ -252,7 +252,7 @@ def test_change_catchments_districts_and_statuses(tmp_path: Path) -> None:
     assert "#053061" in text  # newly reachable colour
     # a district's tooltip is plain text in the JSON, set as the tooltip's text (never parsed as HTML)
     raw = path.read_text(encoding="utf-8")
-    assert "district Centro <b>" in text and "Centro <b>" not in raw and "Centro \\u003cb\\u003e" in raw
+    assert "district Centro <b>" in text and "Centro <b>" not in raw and "Centro \\u003cb>" in raw
     assert "bindTooltip(allocatorText(f.properties.tip)" in raw
     assert "catchment of Nova UBS (new): 1,234,567 people" in text
     assert "1,234,567" in text and "12.5 min" in text and "3.2 min" in text

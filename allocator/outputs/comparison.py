@@ -1,15 +1,16 @@
 """Scenarios side by side: ``comparison.csv`` and ``comparison.html`` (``--compare``).
 
-Every scenario's services are evaluated again on the union of all targets and
-the first district grouping, so plans that answer different questions are
-compared on the same yardsticks.
+The figures are :func:`allocator.evaluate.comparison.compare`'s: every
+scenario's services evaluated again on the union of all targets and the first
+district grouping, so plans that answer different questions are compared on
+the same yardsticks. This module only writes them.
 
 ``comparison.html`` is made to choose from: per service, one or two computed
 sentences stating the trade-off, links to each plan's map and report, the
 targets first, then one table with "before" once and each plan's value after
 (the better one highlighted), the new sites the plans share, the sites serving
 very few people, and a chart placing the plans on two axes (share within T
-against the longest trip).
+against the longest trip). The markup is ``templates/comparison.html``.
 """
 
 from __future__ import annotations
@@ -17,170 +18,121 @@ from __future__ import annotations
 import functools
 import os
 import textwrap
-from html import escape as e
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from allocator.evaluate import equity
-from allocator.inputs.districts import assign_districts
+from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceComparison, best_columns, compare
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
-from allocator.outputs.page import footer_lines, html_page, status_html
-from allocator.outputs.report import appendix_section, objective_words, people_of, png_data, small_limit, small_loads
-
-#: metrics where more is better (every other shown metric: less is better)
-HIGHER_IS_BETTER = {"within_share", "access_2sfca_mean", "access_e2sfca_mean"}
-
-
-def _comparable(results) -> list:
-    """Every run's services re-evaluated on the union of all targets and the first district grouping.
-
-    So scenarios that differ only in their question are compared on the same
-    yardsticks; a scenario without districts borrows the first one's.
-    """
-    scenario_with_districts = next((r.scenario for r in results if r.scenario.spec.districts is not None), None)
-    targets = {}
-    for r in results:
-        for t in [*r.scenario.spec.targets, *(t for s in r.services for t in s.service.targets)]:
-            targets[t.model_dump_json()] = t
-    out = []
-    for r in results:
-        blocks = {}
-        for s in r.services:
-            demand = s.demand.copy()
-            if "district" not in demand and scenario_with_districts is not None:
-                source = scenario_with_districts
-                demand["district"], demand["district_name"] = assign_districts(
-                    demand, source.spec.districts, source.district_file(), source.origin("districts"),
-                    demand_layer=source.spec.demand[0], language=source.spec.language)
-            block = equity.service_equity(demand, s.service.threshold_min, list(targets.values()),
-                                          {"before": s.before, "after": s.after})
-            blocks[s.service.name] = (s, block)
-        out.append((r, blocks))
-    return out
+from allocator.outputs.page import Status, footer_lines, html_page, target_status
+from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
+from allocator.outputs.templates import render
+from allocator.results import RunResult
 
 
-def comparison_frame(results, evaluated: list | None = None) -> pd.DataFrame:
-    """comparison.csv: one row per service, metric and before/after; one column per scenario.
+@dataclass(frozen=True)
+class Cell:
+    """One value of the comparison tables: its text, a target's status, whether it is the better one."""
 
-    ``evaluated``: :func:`_comparable` of ``results`` when the caller has it already.
-    """
-    evaluated = evaluated if evaluated is not None else _comparable(results)
-    names = [r.scenario.spec.name for r in results]
-    services = list(dict.fromkeys(name for _, blocks in evaluated for name in blocks))
+    text: str
+    status: Status | None = None
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the comparison tables: its label, the value before (once) and each plan's value after."""
+
+    label: str
+    before: Cell
+    cells: list[Cell]
+
+
+def _csv_row(service: ServiceComparison, names: list[str], metric: str, when: str,
+             value: Callable[[PlanFigures], object]) -> dict:
+    """One row of comparison.csv: ``value`` of each run's plan (None where a run has no such service)."""
+    return {"service": service.name, "metric": metric, "when": when,
+            **{name: None if p is None else value(p) for p, name in zip(service.columns, names)}}
+
+
+def _overall_value(p: PlanFigures, key: str, when: str) -> object:
+    return p.overall(when).get(key)
+
+
+def _target_value(p: PlanFigures, i: int, what: str) -> object:
+    return p.equity["targets"][i][what]
+
+
+def comparison_frame(comparison: Comparison) -> pd.DataFrame:
+    """comparison.csv: one row per service, metric and before/after; one column per scenario."""
+    names = [r.scenario.spec.name for r in comparison.runs]
     rows = []
-    for service in services:
-        row = {"service": service, "metric": "new_sites", "when": "after"}
-        for (_r, blocks), name in zip(evaluated, names):
-            row[name] = int((blocks[service][0].facilities["status"] == "new").sum()) if service in blocks else None
-        rows.append(row)
-        row = {"service": service, "metric": "objective", "when": ""}
-        for (_r, blocks), name in zip(evaluated, names):
-            row[name] = blocks[service][0].service.objective if service in blocks else None
-        rows.append(row)
-        for key in OVERALL_KEYS:
-            for when in ("before", "after"):
-                row = {"service": service, "metric": key, "when": when}
-                for (_r, blocks), name in zip(evaluated, names):
-                    row[name] = _overall(*blocks[service], when).get(key) if service in blocks else None
-                rows.append(row)
-        first = next(blocks[service] for _, blocks in evaluated if service in blocks)
-        for i, target in enumerate(first[1]["targets"]):
-            text = target_text(target, "en", first[0].service.threshold_min)
-            for what in ("after", "met_after"):
-                row = {"service": service, "metric": f"target: {text}", "when": what}
-                for (_r, blocks), name in zip(evaluated, names):
-                    row[name] = blocks[service][1]["targets"][i][what] if service in blocks else None
-                rows.append(row)
+    for service in comparison.services:
+        rows.append(_csv_row(service, names, "new_sites", "after", lambda p: p.new_sites))
+        rows.append(_csv_row(service, names, "objective", "", lambda p: p.result.service.objective))
+        rows += [_csv_row(service, names, key, when, functools.partial(_overall_value, key=key, when=when))
+                 for key in OVERALL_KEYS for when in ("before", "after")]
+        first = service.plans[0]
+        for i, target in enumerate(first.equity["targets"]):
+            text = target_text(target, "en", first.result.service.threshold_min)
+            rows += [_csv_row(service, names, f"target: {text}", what, functools.partial(_target_value, i=i, what=what))
+                     for what in ("after", "met_after")]
     return pd.DataFrame(rows, columns=["service", "metric", "when", *names])
 
 
-def _overall(s, block: dict, when: str) -> dict:
-    """Every overall metric of a service ``when``: its access metrics and its equity block's."""
-    return {**getattr(s, when), **block["overall"][when]}
-
-
-
-def _plan_name(r) -> str:
+def _plan_name(r: RunResult) -> str:
     return r.scenario.spec.title or r.scenario.spec.name
 
 
-def _links(results, folder: Path, lang: str) -> str:
-    """Each plan's map and report, relative to the comparison folder."""
-    L = functools.partial(translate, lang)
-    items = []
+def _links(results: list[RunResult], folder: Path) -> list[dict]:
+    """Each plan's name and folder, relative to the comparison folder."""
+    out = []
     for r in results:
         target = folder.parent / r.scenario.spec.name
         target = target if target.is_dir() else r.scenario.output_dir
-        rel = Path(os.path.relpath(target, folder)).as_posix()
-        items.append(f"<li>{e(_plan_name(r))}{e(L('colon'))}<a class='map-link' href='{e(rel)}/map.html'>"
-                     f"{e(L('c_map'))}</a> · <a class='report-link' href='{e(rel)}/report.html'>{e(L('c_report'))}</a></li>")
-    return f"<ul class='links'>{''.join(items)}</ul>"
+        out.append({"name": _plan_name(r), "folder": Path(os.path.relpath(target, folder)).as_posix()})
+    return out
 
 
-def _best(key: str, values: list) -> set[int]:
-    """Which columns hold the better value of ``key`` (none when all are equal or missing)."""
-    nums = [v if isinstance(v, (int, float)) and v is not None and np.isfinite(v) else None for v in values]
-    present = [v for v in nums if v is not None]
-    if len(present) < 2 or max(present) - min(present) < 1e-9:
-        return set()
-    best = max(present) if key in HIGHER_IS_BETTER else min(present)
-    return {i for i, v in enumerate(nums) if v is not None and abs(v - best) < 1e-9}
-
-
-def _cells(values: list[str], best: set[int]) -> str:
-    return "".join(f"<td class='best'>{v}</td>" if i in best else f"<td>{v}</td>" for i, v in enumerate(values))
-
-
-def _table(headers: list[str], rows: list[str]) -> str:
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    return f"<table class='compare'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def tradeoff_sentences(plans: list, lang: str) -> list[str]:
+def tradeoff_sentences(service: ServiceComparison, lang: str) -> list[str]:
     """One or two sentences: who brings more people within T, who has the shorter longest trip."""
     L = functools.partial(translate, lang)
-    if len(plans) < 2:
+    plans, trade = service.plans, service.tradeoff
+    if trade is None:
         return []
-    r0, s0 = plans[0]
+    s0 = plans[0].result
     t = s0.service.threshold_min
-    people = people_of(r0, s0, lang)
-    within = [s.after["within"] or 0.0 for _, s in plans]
-    longest = [s.after["max_min"] if s.after["max_min"] is not None else np.inf for _, s in plans]
-    cover, far = int(np.argmax(within)), int(np.argmin(longest))
-    other_c = int(np.argmin(within))
-    other_f = int(np.argmax(longest))
-    name = [_plan_name(r) for r, _ in plans]
+    name = [_plan_name(p.run) for p in plans]
     parts = []
-    if within[cover] - within[other_c] > 0.5:
-        parts.append(L("c_sentence_cover", a=name[cover], b=name[other_c], d=within[cover] - within[other_c],
-                       people=people, t=t))
-    if longest[other_f] - longest[far] > 0.05:
-        parts.append(L("c_sentence_long", a=name[far], b=name[other_f], x=longest[far], y=longest[other_f]))
+    if trade.more_within is not None:
+        cover, fewer, gain = trade.more_within
+        parts.append(L("c_sentence_cover", a=name[cover], b=name[fewer], d=gain, people=people_of(plans[0].run, s0, lang),
+                       t=t))
+    if trade.shorter_trip is not None:
+        short, long, x, y = trade.shorter_trip
+        parts.append(L("c_sentence_long", a=name[short], b=name[long], x=x, y=y))
     if not parts:
         return [L("c_tie", a=name[0], b=name[1], t=t)]
     return [("; " if lang == "en" else "；").join(parts) + ("." if lang == "en" else "。")]
 
 
-def _site_notes(plans: list, lang: str) -> list[str]:
+def _site_notes(service: ServiceComparison, lang: str) -> list[str]:
     """The new sites every plan shares, and each plan's sites serving very few people."""
     L = functools.partial(translate, lang)
     out = []
-    new = [s.facilities[s.facilities["status"] == "new"] for _, s in plans]
-    if len(plans) > 1:
-        common = set.intersection(*(set(f["id"].astype(str)) for f in new))
-        places = [p for i, p in zip(new[0]["id"].astype(str), new[0]["place"]) if i in common]
-        out.append(L("c_shared", list=L("and").join(map(str, places))) if places else L("c_shared_none"))
-    for r, s in plans:
-        small = small_loads(s)
-        if len(small):
-            listed = L("and").join(f"{p} ({n:,.0f})" for p, n in zip(small["place"], small["assigned_population"]))
-            out.append(f"{_plan_name(r)}{L('colon')}" + L("c_small", limit=small_limit(s), list=listed))
+    if service.shared_places is not None:
+        places = service.shared_places
+        out.append(L("c_shared", list=L("and").join(places)) if places else L("c_shared_none"))
+    for p in service.plans:
+        if len(p.small):
+            listed = L("and").join(f"{place} ({n:,.0f})" for place, n in zip(p.small["place"], p.small["assigned_population"]))
+            out.append(f"{_plan_name(p.run)}{L('colon')}" + L("c_small", limit=p.small_limit, list=listed))
     return out
 
 
-def plans_chart(plans: list, lang: str) -> str:
+def plans_chart(plans: list[PlanFigures], lang: str) -> str:
     """The plans (and before) on two axes: longest trip (x) against share within T (y); base64 PNG."""
     import matplotlib
 
@@ -190,13 +142,13 @@ def plans_chart(plans: list, lang: str) -> str:
     font = cjk_font() if lang == "zh" else None
     flang = "zh" if font else "en"
     L = functools.partial(translate, flang)
-    t = plans[0][1].service.threshold_min
+    t = plans[0].result.service.threshold_min
     with plt.rc_context({"font.family": [font, "sans-serif"]} if font else {}):
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
-        b = plans[0][1].before
+        b = plans[0].result.before
         points = [(L("before"), b["max_min"], b["within_share"], "#9e9e9e")]
-        points += [(_plan_name(r), s.after["max_min"], s.after["within_share"], colour)
-                   for (r, s), colour in zip(plans, ("#1565c0", "#e65100", "#2e7d32", "#6a1b9a", "#00838f"))]
+        points += [(_plan_name(p.run), p.result.after["max_min"], p.result.after["within_share"], colour)
+                   for p, colour in zip(plans, ("#1565c0", "#e65100", "#2e7d32", "#6a1b9a", "#00838f"))]
         for label, x, y, colour in points:
             if x is None or y is None:
                 continue
@@ -208,48 +160,50 @@ def plans_chart(plans: list, lang: str) -> str:
         return png_data(fig)
 
 
-def service_comparison(service: str, evaluated: list, lang: str) -> str:
-    """One service: sentences, targets, metrics (before once, better value highlighted), sites, chart."""
+def _target_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
+    """Each target: its words, the value before (with its status) and each plan's after."""
+    t = plans[0].result.service.threshold_min
+    rows = []
+    for i, target in enumerate(plans[0].equity["targets"]):
+        values = [p.equity["targets"][i]["after"] for p in plans]
+        best = best_columns(target["metric"], values)
+        cells = [Cell(_fmt(target["metric"], v, lang), target_status(lang, p.equity["targets"][i]["met_after"]), k in best)
+                 for k, (v, p) in enumerate(zip(values, plans))]
+        before = Cell(_fmt(target["metric"], target["before"], lang), target_status(lang, target["met_before"]))
+        rows.append(Row(target_text(target, lang, t), before, cells))
+    return rows
+
+
+def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
+    """New sites, the question asked, then every shown metric: before once, each plan's after."""
     L = functools.partial(translate, lang)
-    plans = [(r, blocks[service][0]) for r, blocks in evaluated if service in blocks]
-    blocks = [blocks[service][1] for _, blocks in evaluated if service in blocks]
-    names = [_plan_name(r) for r, _ in plans]
-    s0 = plans[0][1]
-    t = s0.service.threshold_min
-    parts = [f"<h2>{e(service)} <small class='sub'>({e(L('threshold', t=t))})</small></h2>"]
-    parts += [f"<p class='lead'>{e(x)}</p>" for x in tradeoff_sentences(plans, lang)]
-    first = blocks[0]["targets"]
-    if first:
-        rows = []
-        for i, target in enumerate(first):
-            values = [b["targets"][i]["after"] for b in blocks]
-            cells = [f"{e(_fmt(target['metric'], v, lang))} {status_html(lang, b['targets'][i]['met_after'])}"
-                     for v, b in zip(values, blocks)]
-            before = f"{e(_fmt(target['metric'], target['before'], lang))} {status_html(lang, target['met_before'])}"
-            rows.append(f"<tr><td>{e(target_text(target, lang, t))}</td><td>{before}</td>"
-                        f"{_cells(cells, _best(target['metric'], values))}</tr>")
-        parts.append(f"<h3>{e(L('c_targets'))}</h3>" + _table([L("target"), L("c_before"), *names], rows))
-    has_districts = bool(blocks[0].get("districts"))
-    rows = [f"<tr><td>{e(L('new_sites'))}</td><td></td>"
-            + _cells([str(int((s.facilities['status'] == 'new').sum())) for _, s in plans], set()) + "</tr>",
-            f"<tr><td>{e(L('c_question'))}</td><td></td>"
-            + _cells([e(objective_words(r, s, lang)) for r, s in plans], set()) + "</tr>"]
+    t = plans[0].result.service.threshold_min
+    rows = [Row(L("new_sites"), Cell(""), [Cell(str(p.new_sites)) for p in plans]),
+            Row(L("c_question"), Cell(""), [Cell(objective_words(p.run, p.result, lang)) for p in plans])]
+    has_districts = bool(plans[0].equity.get("districts"))
     for key in SHOWN_KEYS:
         if key in ("theil_between", "theil_within") and not has_districts:
             continue
-        values = [_overall(s, b, "after").get(key) for (_, s), b in zip(plans, blocks)]
-        before = _overall(s0, blocks[0], "before").get(key)
+        values = [p.overall("after").get(key) for p in plans]
+        before = plans[0].overall("before").get(key)
         if before is None and all(v is None for v in values):
             continue
-        rows.append(f"<tr><td>{e(metric_name(lang, key, t))}</td><td>{e(_fmt(key, before, lang))}</td>"
-                    + _cells([e(_fmt(key, v, lang)) for v in values], _best(key, values)) + "</tr>")
-    parts.append(f"<h3>{e(L('overall'))}</h3>" + _table([L("metric"), L("c_before"), *names], rows))
-    notes = _site_notes(plans, lang)
-    if notes:
-        parts.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>")
-    parts.append(f"<figure><img class='chart' alt='{e(L('c_chart', t=t))}' "
-                 f"src='data:image/png;base64,{plans_chart(plans, lang)}'></figure>")
-    return "\n".join(parts)
+        best = best_columns(key, values)
+        rows.append(Row(metric_name(lang, key, t), Cell(_fmt(key, before, lang)),
+                        [Cell(_fmt(key, v, lang), best=k in best) for k, v in enumerate(values)]))
+    return rows
+
+
+def service_comparison(service: ServiceComparison, lang: str) -> dict:
+    """One service's block: sentences, targets, metrics (before once, better value marked), sites, chart."""
+    L = functools.partial(translate, lang)
+    plans = service.plans
+    names = [_plan_name(p.run) for p in plans]
+    t = plans[0].result.service.threshold_min
+    return {"name": service.name, "threshold": L("threshold", t=t), "sentences": tradeoff_sentences(service, lang),
+            "target_headers": [L("target"), L("c_before"), *names], "targets": _target_rows(plans, lang),
+            "metric_headers": [L("metric"), L("c_before"), *names], "metrics": _metric_rows(plans, lang),
+            "notes": _site_notes(service, lang), "chart_title": L("c_chart", t=t), "chart": plans_chart(plans, lang)}
 
 
 def _fmt(key: str, value, lang: str) -> str:
@@ -258,18 +212,18 @@ def _fmt(key: str, value, lang: str) -> str:
     return translate(lang, "t_min", v=text) if key.endswith("_min") and text != "–" else text
 
 
-def write_comparison(results, folder: Path, lang: str = "en") -> Path:
+def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -> Path:
     """Write ``comparison.csv`` and ``comparison.html`` into ``folder`` (created); return it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    evaluated = _comparable(results)
-    comparison_frame(results, evaluated).to_csv(folder / "comparison.csv", index=False)
-    services = list(dict.fromkeys(name for _, blocks in evaluated for name in blocks))
-    body = [_links(results, folder, lang)]
-    body += [service_comparison(service, evaluated, lang) for service in services]
-    body.append(appendix_section(results[0], lang))
+    comparison = compare(results)
+    comparison_frame(comparison).to_csv(folder / "comparison.csv", index=False)
+    L = functools.partial(translate, lang)
+    body = render("comparison.html", links=_links(results, folder), colon=L("colon"), map_word=L("c_map"),
+                  report_word=L("c_report"), targets_title=L("c_targets"), overall_title=L("overall"),
+                  services=[service_comparison(s, lang) for s in comparison.services],
+                  appendix=appendix_section(results[0], lang))
     titles = " · ".join(_plan_name(r) for r in results)
-    page = html_page(translate(lang, "comparison"), titles, "\n".join(body), lang,
-                     footer_lines(lang, results[0].scenario))
+    page = html_page(translate(lang, "comparison"), titles, body, lang, footer_lines(lang, results[0].scenario))
     (folder / "comparison.html").write_text(page, encoding="utf-8")
     return folder

@@ -405,6 +405,11 @@ MAP = {
         "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
         "back": "back to the full map", "ubefore": "before", "uafter": "after",
         "within_short": "within {t:g} min: {s}, beyond: {n} people",
+        "compare_title": "{title} — before | after",
+        "counters_layer": "counters (size) and mean wait (colour)",
+        "counters_tip": "{place}: {b} → {a} counters; {v} visitors/h; mean wait {wb} → {wa} min",
+        "offices": "offices", "counters_legend": "mean wait after (circle size: counters)",
+        "counters_high": "≥{v:g} or unstable",
     },
     "zh": {
         "tip": {"cell": "网格", "people": "人", "before": "规划前", "after": "规划后", "change": "变化",
@@ -428,6 +433,11 @@ MAP = {
         "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
         "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",
         "within_short": "{t:g} 分钟内：{s}，超过：{n} 人",
+        "compare_title": "{title} — 规划前 | 规划后",
+        "counters_layer": "窗口数（大小）与平均等候（颜色）",
+        "counters_tip": "{place}：窗口 {b} → {a} 个；每小时 {v} 人办事；平均等候 {wb} → {wa} 分钟",
+        "offices": "网点", "counters_legend": "规划后平均等候（圆圈大小：窗口数）",
+        "counters_high": "≥{v:g} 或不稳定",
     },
 }
 

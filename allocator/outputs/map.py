@@ -27,7 +27,8 @@ so a two-service map stays light and loads without long tasks. A collapsible
 title box counts people (not area), a legend per service explains colours and
 symbols, the layer control collapses (and collapses when a popup opens; popups
 pan clear of the title box), with a scale bar, a full-screen button and the
-attribution. Every string from data is HTML-escaped. The file is
+attribution. The markup is in ``templates/map/`` (autoescaped: every string
+from data is escaped; plain-text tooltips are set as text in the page). The file is
 self-contained: Leaflet's JavaScript and CSS are inlined from the
 ``django-js-lib-leaflet`` wheel (Leaflet 1.9.4), so with ``tiles=False`` it
 renders with no network at all. Words come from :data:`allocator.outputs.labels.MAP`
@@ -40,14 +41,10 @@ lines of inline JavaScript; folium's ``DualMap`` needs a CDN).
 
 from __future__ import annotations
 
-import base64
 import functools
-import html
 import json
 import math
-import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,71 +53,55 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from markupsafe import Markup
 
 from allocator import ATTRIBUTION
+from allocator.outputs.compare_map import compare_page
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import (
     CELLS_JS,
     CellLayer,
     EmptyLayer,
     LazyGeoJson,
+    RawHtml,
     Script,
     cell_data,
     cell_geometry,
     json_element,
+    page_of,
+)
+from allocator.outputs.map_style import (
+    CARTO,
+    CARTO_POSITRON,
+    CATCHMENT,
+    CLOSED_SYMBOL,
+    DECIMALS,
+    DISTRICT_STOPS,
+    EXISTING,
+    LEAFLET_URLS,
+    PEOPLE,
+    RAMP,
+    UNDERSERVED,
+    UNDERSERVED_BEFORE,
+    UNREACHABLE,
+    ServiceLayer,
+    count,
+    leaflet_assets,
+    legend_html,
+    pct,
+    service_style,
+    shades,
 )
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
+from allocator.outputs.templates import render
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
-# Colours: sequential green -> yellow -> red for 0 -> T -> 2T minutes.
-_RAMP = ("#1a9850", "#fee08b", "#d73027")
-# Diverging blue -> white -> red for -T -> 0 -> +T minutes of change (after - before).
-_CHANGE_RAMP = ("#2166ac", "#f7f7f7", "#b2182b")
-_NEWLY_REACHABLE = "#053061"
-_UNREACHABLE = "#7f7f7f"
-UNDERSERVED = "#67001f"
-_UNDERSERVED_BEFORE = "#000000"
-_CATCHMENT = "#3f3f3f"
-EXISTING = "#4a6fa5"
-NEW = "#1b9e3e"
-CLOSED = "#555555"
-# each service of a map: existing-facility colour, new-site colour and symbol (the first: a one-service map's)
-_SERVICE_STYLES = (
-    (EXISTING, NEW, "&#9733;", 30),          # blue circles, green stars
-    ("#7b3294", "#e66101", "&#9670;", 26),   # purple circles, orange diamonds
-    ("#a6611a", "#d01c8b", "&#9650;", 24),   # brown circles, magenta triangles
-    ("#008837", "#5e3c99", "&#9632;", 24),   # green circles, violet squares
-)
-_DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
 _STATUSES = ("existing", "new", "closed")
-_CLOSED_SYMBOL = ("&#10006;", CLOSED, 20)
-_PEOPLE = "#b2182b"   # the circles of underserved people
 COMPARE_SUFFIX = "_compare"
-DECIMALS = 5
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
-CARTO = "© CARTO"
-# Named by URL: xyzservices >= 2025 marks CartoDB as keyed and warns, the public basemap needs none.
-CARTO_POSITRON = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
-LEAFLET_URLS = {
-    "js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
-    "css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
-}
-
-
-@dataclass
-class ServiceLayer:
-    """One service's demand, facilities and headline figures, ready to map."""
-
-    name: str
-    kind: str
-    threshold_min: float
-    demand: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
-    headline: dict
 
 
 def render_map(
@@ -175,11 +156,11 @@ def render_map(
         fmap.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
 
     compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
-    root = fmap.get_root()
-    root.header.add_child(Element(f"<title>{html.escape(title)}</title><style>{_CSS}</style>"), name="page_title")
-    root.html.add_child(Element(_title_box(title, description, services, compare_path, lang)), name="title_box")
-    root.html.add_child(Element(legend_html(services, lang)), name="legend")
-    root.html.add_child(Element(_footer(tiles)), name="attribution")
+    root = page_of(fmap)
+    root.header.add_child(RawHtml(render("map/head.html", title=title)), name="page_title")
+    root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang)), name="title_box")
+    root.html.add_child(RawHtml(legend_html(services, lang)), name="legend")
+    root.html.add_child(RawHtml(_footer(tiles)), name="attribution")
     fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": json.dumps(map_text(lang, "full"))}),
                    name="fullscreen")
     fmap.add_child(Script(_SWITCH_JS % {"map": fmap.get_name(), "control": control.get_name(),
@@ -188,10 +169,6 @@ def render_map(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(stable_ids(fmap.get_root().render()), encoding="utf-8")   # folium.Map.save, stable ids
     if compare_path is not None:
-        from allocator.outputs.compare_map import (
-            compare_page,  # it uses this module's shading
-        )
-
         compare_path.write_text(stable_ids(compare_page(title, services, prepared, tiles, inline_assets, path.name,
                                                         lang)), encoding="utf-8")
     return path
@@ -238,15 +215,6 @@ _SWITCH_JS = """
 })(%(map)s, %(control)s, %(groups)s);
 """
 
-_CSS = """
-#allocator-title details>summary{cursor:pointer;list-style:none}
-#allocator-title details>summary::-webkit-details-marker{display:none}
-#allocator-title details>summary:after{content:' \\25BE';color:#666}
-#allocator-title details:not([open])>summary:after{content:' \\25B8'}
-.leaflet-control-layers label{font:13px/1.3 sans-serif}
-"""
-
-
 # A full-screen button of our own: folium.plugins.Fullscreen loads its script from a CDN (breaks offline).
 # The whole page goes full screen, so the title box and legend stay visible.
 _FULLSCREEN_JS = """
@@ -279,30 +247,7 @@ def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
     fmap.default_js = [] if inline else [("leaflet", LEAFLET_URLS["js"])]
     if not inline:
         return
-    css, js = leaflet_inline()
-    header = fmap.get_root().header
-    header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
-    header.add_child(Element(f"<script>{js}</script>"), name="leaflet")
-
-
-def leaflet_inline() -> tuple[str, str]:
-    """Leaflet's CSS (icons as data: URLs) and JS, ready to inline."""
-    try:
-        static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
-    except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(
-            "inlining Leaflet needs the 'django-js-lib-leaflet' package "
-            "(pip install django-js-lib-leaflet), or call render_map(..., inline_assets=False)"
-        ) from exc
-    css = re.sub(
-        r"url\(images/([\w-]+\.png)\)",
-        lambda m: "url(data:image/png;base64,"
-        + base64.b64encode((static / "images" / m.group(1)).read_bytes()).decode()
-        + ")",
-        (static / "leaflet.css").read_text(encoding="utf-8"),
-    )
-    js = (static / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
-    return css, js
+    page_of(fmap).header.add_child(RawHtml(leaflet_assets(inline=True)), name="leaflet")
 
 
 def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -311,35 +256,6 @@ def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = out[out.geometry.notna() & ~out.geometry.is_empty].copy()
     out["geometry"] = shapely.set_precision(out.geometry.values, 10.0**-DECIMALS)
     return out
-
-
-def _colormap(threshold: float) -> cm.LinearColormap:
-    """Green at 0, yellow at T, red at 2T minutes (values beyond are capped)."""
-    return cm.LinearColormap(_RAMP, index=[0, threshold, 2 * threshold], vmin=0, vmax=2 * threshold)
-
-
-def fmt_min(value: float) -> str:
-    return "unreachable" if value is None or math.isnan(value) else f"{value:.1f} min"
-
-
-def shades(threshold: float) -> tuple[Any, Any]:
-    """Colour functions for a time and for a change, both in 41 steps (keeps folium's style lookup small)."""
-    cmap = _colormap(threshold)
-    diverging = cm.LinearColormap(_CHANGE_RAMP, index=[-threshold, 0, threshold], vmin=-threshold, vmax=threshold)
-    step = threshold / 20
-
-    def time_colour(t: float) -> str:
-        return _UNREACHABLE if math.isnan(t) else cmap(min(round(t / step) * step, 2 * threshold))
-
-    def change_colour(before: float, after: float) -> str:
-        if math.isnan(after):
-            return _UNREACHABLE  # still (or newly) unreachable
-        if math.isnan(before):
-            return _NEWLY_REACHABLE
-        d = min(max(round((after - before) / step) * step, -threshold), threshold)
-        return diverging(d)
-
-    return time_colour, change_colour
 
 
 def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, index: int, lang: str,
@@ -357,22 +273,21 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     geo = geometries.get(key)
     if geo is None:   # services on the same cells share one copy of the geometry
         geo = geometries[key] = f"allocatorGeo{len(geometries)}"
-        fmap.get_root().html.add_child(Element(json_element(geo, cell_geometry(demand))), name=geo)
-    fmap.get_root().html.add_child(Element(json_element(data, cell_data(name, demand, threshold, fills, lang))),
+        page_of(fmap).html.add_child(RawHtml(json_element(geo, cell_geometry(demand))), name=geo)
+    page_of(fmap).html.add_child(RawHtml(json_element(data, cell_data(name, demand, threshold, fills, lang))),
                                    name=data)
-    label = html.escape(name)
     shadings = []
     for which in ("after", "before", "change"):
-        layer = CellLayer(f"{label} — {html.escape(map_text(lang, which))}", data, geo,
+        layer = CellLayer(layer_name(name, map_text(lang, which)), data, geo,
                           {"kind": "fill", "which": which}, overlay=False, show=index == 0 and which == "after")
         layer.add_to(fmap)
         shadings.append(layer.get_name())
     follow = []
     for kind, when, colour, dash, show in (("under", "after", UNDERSERVED, "4 3", True),
-                                           ("people", "after", _PEOPLE, None, False),
-                                           ("under", "before", _UNDERSERVED_BEFORE, "1 3", False)):
+                                           ("people", "after", PEOPLE, None, False),
+                                           ("under", "before", UNDERSERVED_BEFORE, "1 3", False)):
         text = map_text(lang, "people_layer") if kind == "people" else map_text(lang, f"under_{when}", t=threshold)
-        layer = CellLayer(f"{label} — {html.escape(text)}", data, geo,
+        layer = CellLayer(layer_name(name, text), data, geo,
                           {"kind": kind, "when": when, "colour": colour, "dash": dash},
                           overlay=True, show=show and index == 0)
         layer.add_to(fmap)
@@ -381,10 +296,15 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     geoms = demand.geometry.to_numpy()
     points = bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms)
     facilities = _facilities_4326(service)
-    _add_catchments(fmap, label, demand, facilities, points, lang)
+    _add_catchments(fmap, name, demand, facilities, points, lang)
     if "district" in demand.columns:
-        _add_districts(fmap, label, demand, threshold, points, lang)
+        _add_districts(fmap, name, demand, threshold, points, lang)
     return _Group(shadings, follow, f"allocator-legend-{index}")
+
+
+def layer_name(service: str, layer: str) -> Markup:
+    """A layer's name in the layer control ("clinics — travel time after"), as HTML (the control shows HTML)."""
+    return render("map/layer_name.html", service=service, layer=layer)
 
 
 def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
@@ -395,23 +315,22 @@ def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
 def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str) -> None:
     """One service's facilities by status: its own circle colour (existing) and symbol (new); closed: grey cross."""
     facilities = _facilities_4326(service)
-    label = html.escape(service.name)
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
     for kind in _STATUSES:
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities
-        popups = [_facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
+        popups = [facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
         marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
-        _lazy(f"{label} — {html.escape(map_text(lang, kind))}", list(rows.geometry.values), {"tip": popups}, {},
+        _lazy(layer_name(service.name, map_text(lang, kind)), list(rows.geometry.values), {"tip": popups}, {},
               marker=marker, show=True).add_to(fmap)
-    add_counters_layer(fmap, service.name, facilities)   # offices sized by counters, coloured by wait
+    add_counters_layer(fmap, service.name, facilities, lang)   # offices sized by counters, coloured by wait
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                     points: bool, lang: str = "en") -> None:
-    """Hidden layer: the cells each facility serves after the plan, dissolved per facility."""
-    group = f"{name} — {html.escape(map_text(lang, 'catchments'))}"
+    """Hidden layer: the cells each facility serves after the plan, dissolved per facility (tooltips: plain text)."""
+    group = layer_name(name, map_text(lang, "catchments"))
     if "assigned_facility" not in demand.columns or not len(demand) or not len(facilities):
         _lazy(group, [], {}, {}).add_to(fmap)
         return
@@ -426,16 +345,16 @@ def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facil
         place = facilities["place"].iloc[site] if "place" in facilities else facilities["name"].iloc[site]
         who = f"{place} ({map_text(lang, str(facilities['status'].iloc[site]))})"
         people = f": {float(pop.iloc[site]):,.0f} {map_text(lang, 'tip')['people']}" if pop is not None else ""
-        tips.append(html.escape(map_text(lang, "catchment_of", who=who) + people))
-    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": _CATCHMENT, "weight": 1.5,
+        tips.append(map_text(lang, "catchment_of", who=who) + people)
+    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": CATCHMENT, "weight": 1.5,
                                          "opacity": 0.9}).add_to(fmap)
 
 
 def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, threshold: float, points: bool,
                    lang: str = "en") -> None:
-    """Hidden layer: cells dissolved by ``district``, shaded by the population share within T after the plan."""
-    group = f"{name} — {html.escape(map_text(lang, 'districts'))}"
-    ramp = cm.LinearColormap(_RAMP[::-1], index=list(_DISTRICT_STOPS), vmin=_DISTRICT_STOPS[0], vmax=1)
+    """Hidden layer: cells dissolved by ``district``, shaded by the share within T after the plan (tooltips: text)."""
+    group = layer_name(name, map_text(lang, "districts"))
+    ramp = cm.LinearColormap(RAMP[::-1], index=list(DISTRICT_STOPS), vmin=DISTRICT_STOPS[0], vmax=1)
     district = demand["district"]
     shapes, tips, fills = [], [], []
     for key in district.dropna().unique():
@@ -445,10 +364,10 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
         share = {when: (pop[rows[f"time_{when}"].astype(float).to_numpy() <= threshold].sum() / total if total else math.nan)
                  for when in ("before", "after")}
         shapes.append(_dissolve(rows.geometry.to_numpy(), points))
-        fills.append(_UNREACHABLE if math.isnan(share["after"]) else ramp(max(round(share["after"], 2), _DISTRICT_STOPS[0])))
+        fills.append(UNREACHABLE if math.isnan(share["after"]) else ramp(max(round(share["after"], 2), DISTRICT_STOPS[0])))
         label = rows["district_name"].iloc[0] if "district_name" in rows else key
-        tips.append(html.escape(map_text(lang, "district_tip", d=label, n=total, t=threshold,
-                                         b=_share(share["before"]), a=_share(share["after"]))))
+        tips.append(map_text(lang, "district_tip", d=label, n=total, t=threshold, b=_share(share["before"]),
+                             a=_share(share["after"])))
     _lazy(group, shapes, {"tip": tips, "c": fills}, {"fillOpacity": 0.55, "color": "#222222", "weight": 2,
                                                      "opacity": 1}).add_to(fmap)
 
@@ -473,11 +392,6 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def service_style(index: int) -> tuple[str, str, str, int]:
-    """The ``index``-th service's existing colour, new colour, new symbol and its size (px)."""
-    return _SERVICE_STYLES[index % len(_SERVICE_STYLES)]
-
-
 def _existing_marker(colour: str = EXISTING) -> dict:
     """Circle-marker options of an existing facility, in the facilities pane (above any shading)."""
     return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
@@ -487,7 +401,7 @@ def _existing_marker(colour: str = EXISTING) -> dict:
 def _glyph(status: str, index: int) -> tuple[str, str, int]:
     """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
     if status == "closed":
-        return _CLOSED_SYMBOL
+        return CLOSED_SYMBOL
     _, colour, glyph, size = service_style(index)
     return glyph, colour, size
 
@@ -495,15 +409,12 @@ def _glyph(status: str, index: int) -> tuple[str, str, int]:
 def _symbol_marker(status: str, index: int = 0) -> dict:
     """A text symbol with a white halo: the service's new-site symbol, or a grey cross (closed)."""
     glyph, colour, size = _glyph(status, index)
-    div = (
-        f'<div style="font-size:{size}px;line-height:{size}px;color:{colour};text-align:center;'
-        f'text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #000;">{glyph}</div>'
-    )
+    div = render("map/symbol.html", size=size, colour=colour, glyph=glyph)
     return {"html": div, "size": size, "className": f"allocator-{status} allocator-service-{index}"}
 
 
-def _facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> str:
-    """Escaped HTML for one facility: its place, id, coordinates, district, service, status, count, people, time."""
+def facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Markup:
+    """The popup HTML of one facility (``templates/map/popup.html``): its place, id, coordinates, district, service, status, count, people, time."""
     M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
 
     place = row.get("place") or row["name"] or row.get("id", "")
@@ -524,17 +435,7 @@ def _facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> str:
         cells.append((M("p_capacity"), f"{float(cap):,.0f}" + (f" ({M('p_upgraded')})" if upgraded else "")))
     elif upgraded:
         cells.append((M("p_upgraded"), M("yes")))
-    body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{html.escape(str(k))}</th>"
-                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in cells)
-    return f"<b>{html.escape(str(place))}</b><table>{body}</table>"
-
-
-def pct(value: Any) -> str:
-    return f"{float(value):.1%}" if value is not None else "?"
-
-
-def count(value: Any) -> str:
-    return f"{float(value):,.0f}" if value is not None else "?"
+    return render("map/popup.html", place=str(place), cells=[(str(k), str(v)) for k, v in cells])
 
 
 def _populated_beyond(service: ServiceLayer) -> int:
@@ -548,114 +449,24 @@ def _populated_beyond(service: ServiceLayer) -> int:
 
 
 def _title_box(title: str, description: str, services: list[ServiceLayer], compare_path: Path | None = None,
-               lang: str = "en") -> str:
+               lang: str = "en") -> Markup:
     """Fixed top-left box (collapsible): title, description and each service's people before -> after."""
-    def M(key: str, **kw: Any) -> str:  # noqa: N802 - the pages' short name for their words
-        return html.escape(map_text(lang, key, **kw))
-
-    lines = []
-    for i, s in enumerate(services):
-        h = s.headline
-        mode = f", {M('mode_' + h['mode'])}" if h.get("mode") in ("walk", "bike", "drive") else ""
-        t = s.threshold_min
-        lines.append(
-            f"<div style='margin-top:4px'><span style='color:{service_style(i)[1]};font-size:15px'>{service_style(i)[2]}</span> "
-            f"<b>{html.escape(s.name)}</b> (T = {t:g} {M('min')}{mode})<br>"
-            f"{M('within', t=t)}: {pct(h.get('within_before'))} &rarr; <b>{pct(h.get('within_after'))}</b>"
-            f" {M('of')} {count(h.get('population'))}<br>"
-            f"{M('underserved', t=t)}: {count(h.get('underserved_before'))} &rarr; "
-            f"<b>{count(h.get('underserved_after'))}</b> {M('cells', n=_populated_beyond(s))}</div>"
-        )
-    desc = f"<div style='color:#444'>{html.escape(description)}</div>" if description else ""
-    link = (
-        f"<div style='margin-top:4px'><a id='allocator-compare-link' href='{html.escape(compare_path.name)}'>"
-        f"{M('side')}</a></div>" if compare_path is not None else ""
-    )
-    # Opaque: a translucent box let the hexagons beneath show through its middle.
-    return (
-        "<div id='allocator-title' style='position:fixed;top:10px;left:56px;z-index:1000;max-width:340px;"
-        "background:#ffffff;padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
-        "font:13px/1.35 sans-serif'><details open>"
-        f"<summary style='font-size:15px;font-weight:bold'>{html.escape(title)}</summary>"
-        f"{desc}{''.join(lines)}{link}</details></div>"
-    )
-
-
-def _swatch(style: str) -> str:
-    return f"<span style='display:inline-block;width:12px;height:10px;vertical-align:middle;{style}'></span>"
-
-
-def _ramp(colours: tuple[str, ...], labels: tuple[str, str, str]) -> str:
-    return (f"<div style='height:10px;width:200px;background:linear-gradient(to right,{','.join(colours)})'></div>"
-            "<div style='display:flex;justify-content:space-between;width:200px'>"
-            + "".join(f"<span>{x}</span>" for x in labels) + "</div>")
-
-
-def legend_html(services: list[ServiceLayer], lang: str = "en") -> str:
-    """Fixed bottom-right legend, one block per service (only the chosen service's is shown)."""
-    def M(key: str, **kw: Any) -> str:  # noqa: N802 - the pages' short name for their words
-        return html.escape(map_text(lang, key, **kw))
-
-    blocks = []
-    for i, s in enumerate(services):
-        t = float(s.threshold_min)
-        districts = ""
-        if "district" in s.demand.columns:
-            districts = f"<div style='margin-top:4px'>{M('legend_districts')}</div>" + _ramp(
-                _RAMP[::-1], ("&le;50%", "80%", "100%"))
-        blocks.append(
-            f"<div id='allocator-legend-{i}' class='allocator-legend-service' style='{'' if i == 0 else 'display:none'}'>"
-            f"<b>{html.escape(s.name)}</b> — {M('legend_time')}"
-            + _ramp(_RAMP, ("0", f"{t:g} (T)", f"&ge;{2 * t:g}"))
-            + f"<div style='margin-top:2px'>{M('legend_change')}</div>"
-            + _ramp(_CHANGE_RAMP, (f"&le;&minus;{t:g}", "0", f"+{t:g}"))
-            + f"<div style='margin-top:4px'>{_swatch(f'background:{_UNREACHABLE}')} {M('unreachable')} &nbsp;"
-            f"{_swatch(f'background:{_NEWLY_REACHABLE}')} {M('newly')}</div>"
-            f"<div>{_swatch(f'border:3px dashed {UNDERSERVED}')} {M('legend_under')}</div>"
-            f"<div>{_swatch(f'border:2px dotted {_UNDERSERVED_BEFORE}')} {M('legend_under_before')}</div>"
-            f"<div><span style='display:inline-block;width:12px;height:12px;border-radius:6px;background:{_PEOPLE};"
-            f"opacity:.6;vertical-align:middle'></span> {M('legend_people')}</div>"
-            f"<div>{_swatch(f'border:1.5px solid {_CATCHMENT}')} {M('legend_catch')}</div>{districts}</div>"
-        )
-    return (
-        "<div id='allocator-legend' style='position:fixed;bottom:22px;right:10px;z-index:1000;max-width:300px;"
-        "background:#ffffff;padding:6px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.35);"
-        "font:12px/1.3 sans-serif'>"
-        f"{''.join(blocks)}{_facility_keys(services, lang)}</div>"
-    )
-
-
-def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> str:
-    """The legend's facility symbols per service, for the statuses on the map only.
-
-    A greenfield map has no "existing" key and a plan without closures no
-    "closed", so the legend names nothing the reader cannot find.
-    """
-    def has(service: ServiceLayer, status: str) -> bool:
-        return bool(len(service.facilities)) and service.facilities["status"].astype(str).eq(status).any()
-
+    M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
     rows = []
     for i, s in enumerate(services):
-        existing, new_colour, glyph, _ = service_style(i)
-        keys = []
-        if has(s, "existing"):
-            keys.append(f"<span style='color:{existing};font-size:14px'>&#9679;</span> {html.escape(map_text(lang, 'existing'))}")
-        if has(s, "new"):
-            keys.append(f"<span style='color:{new_colour};font-size:15px'>{glyph}</span> {html.escape(map_text(lang, 'new'))}")
-        if has(s, "closed"):
-            g, colour, _ = _CLOSED_SYMBOL
-            keys.append(f"<span style='color:{colour};font-size:13px'>{g}</span> {html.escape(map_text(lang, 'closed'))}")
-        if keys:
-            name = f"{html.escape(s.name)}: " if len(services) > 1 else ""
-            rows.append(f"<div class='allocator-keys'>{name}{' &nbsp;'.join(keys)}</div>")
-    return f"<div style='margin-top:4px'>{''.join(rows)}</div>" if rows else ""
+        h = s.headline
+        t = s.threshold_min
+        rows.append({"colour": service_style(i)[1], "glyph": service_style(i)[2], "name": s.name, "t": f"{t:g}",
+                     "mode": M("mode_" + h["mode"]) if h.get("mode") in ("walk", "bike", "drive") else "",
+                     "within": M("within", t=t), "within_before": pct(h.get("within_before")),
+                     "within_after": pct(h.get("within_after")), "population": count(h.get("population")),
+                     "underserved": M("underserved", t=t), "underserved_before": count(h.get("underserved_before")),
+                     "underserved_after": count(h.get("underserved_after")), "cells": M("cells", n=_populated_beyond(s))})
+    return render("map/title_box.html", title=title, description=description, services=rows,
+                  compare=compare_path.name if compare_path is not None else "",
+                  words={"min": M("min"), "of": M("of"), "side": M("side")})
 
 
-def _footer(tiles: bool) -> str:
+def _footer(tiles: bool) -> Markup:
     """Visible attribution (Leaflet's own control is off so the credit is plain text in the page)."""
-    credit = html.escape(f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION)
-    return (
-        "<div id='allocator-attribution' style='position:fixed;bottom:0;right:0;z-index:1000;"
-        "background:rgba(255,255,255,0.8);padding:1px 6px;font:11px sans-serif;color:#333'>"
-        f"Leaflet | {credit}</div>"
-    )
+    return render("map/attribution.html", credit=f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION)

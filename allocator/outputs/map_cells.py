@@ -6,13 +6,12 @@ two-service map 4 MB and froze the page while Leaflet built every layer on
 load. Here each service's cells travel once, as rounded coordinates plus
 per-cell numbers and palette indices; a layer is built on a canvas renderer
 only when it is first switched on, and a tooltip's text is made when the
-mouse reaches its cell. Every string from data is HTML-escaped in Python
-before it reaches the page.
+mouse reaches its cell. Strings from data travel as JSON (``<`` escaped) and
+the page sets them as text, never as HTML.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from typing import Any
@@ -20,10 +19,12 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
+from markupsafe import Markup
 
 from allocator.outputs.labels import map_text
+from allocator.outputs.templates import render
 
 DECIMALS = 5
 
@@ -48,28 +49,32 @@ def _minutes(values: np.ndarray) -> list[float | None]:
 
 def cell_data(name: str, demand: gpd.GeoDataFrame, threshold: float, fills: dict[str, list[str]],
               lang: str) -> dict:
-    """One service's cells for :data:`CELLS_JS`: escaped ids, people, minutes, fill colours as palette indices."""
+    """One service's cells for :data:`CELLS_JS`: ids, people, minutes, fill colours as palette indices, words."""
     palette = sorted({c for colours in fills.values() for c in colours})
     index = {c: i for i, c in enumerate(palette)}
     pop = demand["population"].astype(float).to_numpy()
     geoms = demand.geometry.to_numpy()
     centres = [[round(c.y, DECIMALS), round(c.x, DECIMALS)] for c in (g.representative_point() for g in geoms)]
     return {
-        "name": html.escape(name), "t": threshold,
+        "name": name, "t": threshold,
         "points": bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms),
-        "ids": [html.escape(str(i)) for i in demand["id"]],
+        "ids": [str(i) for i in demand["id"]],
         "pop": [round(float(p)) for p in pop], "maxPop": float(pop.max()) if len(pop) and pop.max() > 0 else 1.0,
         "b": _minutes(demand["time_before"].astype(float).to_numpy()),
         "a": _minutes(demand["time_after"].astype(float).to_numpy()),
         "centres": centres, "palette": palette,
         "fills": {k: [index[c] for c in v] for k, v in fills.items()},
-        "text": {k: html.escape(v) for k, v in map_text(lang, "tip").items()},
+        "text": map_text(lang, "tip"),
     }
 
 
 def payload(value: Any) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    """JSON safe inside a <script> element: every ``<`` as ``\\u003c`` (the same value once parsed).
+
+    ``<`` is the one character that changes how a browser reads a script element (``</script>`` ends it,
+    ``<!--`` can make it swallow the page), so no text from data can do either.
+    """
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
 
 
 class CellLayer(folium.map.Layer):
@@ -86,11 +91,11 @@ var {{ this.get_name() }} = allocatorCells("{{ this.data }}", "{{ this.geo }}", 
 
 
 class LazyGeoJson(folium.map.Layer):
-    """A GeoJSON overlay built only when first switched on; ``tip`` properties (escaped) become tooltips.
+    """A GeoJSON overlay built only when first switched on; ``tip`` properties (plain text) become tooltips.
 
     ``style`` is a Leaflet path style; a feature's ``c`` property, when present, is its fill colour.
     ``marker`` draws points as facilities: circle-marker options, or ``{html, className, size}`` of a
-    symbol; their ``tip`` is then a popup.
+    symbol; their ``tip`` is then a popup's HTML (``templates/map/popup.html``).
     """
 
     _template = Template("""{% macro script(this, kwargs) %}
@@ -116,6 +121,27 @@ var {{ this.get_name() }} = L.layerGroup();
         self._name = "AllocatorEmpty"
 
 
+class RawHtml(Element):
+    """HTML (a template's output, or JSON for the page) placed as it is.
+
+    branca's ``Element(text)`` compiles ``text`` as a Jinja template, so ``{{`` in a name from data would run.
+    """
+
+    _template = Template("{{ this.html }}")
+
+    def __init__(self, html: Markup | str) -> None:
+        super().__init__()
+        self._name = "RawHtml"
+        self.html = html
+
+
+def page_of(fmap: folium.Map) -> Figure:
+    """The page a map is drawn in (folium's root figure), whose header and body take our elements."""
+    root = fmap.get_root()
+    assert isinstance(root, Figure)
+    return root
+
+
 class Script(MacroElement):
     """Inline JavaScript rendered in the map's script, in the order it was added."""
 
@@ -127,9 +153,9 @@ class Script(MacroElement):
         self.code = code
 
 
-def json_element(element_id: str, value: Any) -> str:
+def json_element(element_id: str, value: Any) -> Markup:
     """A ``<script type="application/json">`` element holding ``value`` (read by :data:`CELLS_JS`)."""
-    return f'<script type="application/json" id="{element_id}">{payload(value)}</script>'
+    return render("map/json.html", element_id=element_id, data=Markup(payload(value)))
 
 
 #: draws the cells: allocatorCells(data id, geometry id, {kind, which|when, colour, dash}) -> a lazy L.layerGroup
@@ -148,11 +174,18 @@ CELLS_JS = """
     if (b === null) return T.newly;
     var d = a - b; return (d >= 0 ? '+' : '\\u2212') + Math.abs(d).toFixed(1) + ' ' + T.min;
   }
+  window.allocatorText = function (text) {   // a tooltip of plain text: data never become HTML
+    var span = document.createElement('span');
+    span.textContent = text;
+    return span;
+  };
   window.allocatorTip = function (d, i) {
-    var T = d.text;
-    return '<b>' + d.name + '</b> \\u2014 ' + T.cell + ' ' + d.ids[i] + T.colon + num(d.pop[i]) + ' ' + T.people
-      + '<br>' + T.before + ' ' + mins(d.b[i], T) + ', ' + T.after + ' ' + mins(d.a[i], T)
-      + '; ' + T.change + ' ' + change(d.b[i], d.a[i], T);
+    var T = d.text, box = document.createElement('span'), name = document.createElement('b');
+    name.textContent = d.name;
+    box.append(name, ' \\u2014 ' + T.cell + ' ' + d.ids[i] + T.colon + num(d.pop[i]) + ' ' + T.people,
+      document.createElement('br'), T.before + ' ' + mins(d.b[i], T) + ', ' + T.after + ' ' + mins(d.a[i], T)
+      + '; ' + T.change + ' ' + change(d.b[i], d.a[i], T));
+    return box;
   };
   function beyond(d, i, when) {
     var t = when === 'before' ? d.b[i] : d.a[i];
@@ -217,8 +250,8 @@ CELLS_JS = """
           },
           onEachFeature: function (f, l) {
             if (!f.properties.tip) return;
-            if (marker) l.bindPopup(f.properties.tip, {autoPanPaddingTopLeft: [420, 10]});
-            else l.bindTooltip(f.properties.tip, {sticky: true});
+            if (marker) l.bindPopup(f.properties.tip, {autoPanPaddingTopLeft: [420, 10]});   // popup.html
+            else l.bindTooltip(allocatorText(f.properties.tip), {sticky: true});
           }
         }).eachLayer(function (l) { group.addLayer(l); });
       }, 0);

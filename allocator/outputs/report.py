@@ -7,11 +7,11 @@ it leaves (the people still underserved and where), the targets met and
 missed and the trade-offs. Then the details (tables and figures: Lorenz
 curves, the travel-time distribution, the share within T per district), the
 caveats (every note of the run), the method, the data and an appendix of
-terms. Every string that comes from data is escaped with :func:`html.escape`;
-the page prints cleanly to A4.
+terms. The markup is in ``templates/report/`` (autoescaped, so every string
+that comes from data is escaped); the page prints cleanly to A4.
 
 The page is the list :data:`SECTIONS` of small functions ``(result, lang) ->
-HTML``; another output adds its section with one line there (e.g. a staffing
+Markup``; another output adds its section with one line there (e.g. a staffing
 table or a sweep figure from its own module).
 
 Languages: English (``en``) and Simplified Chinese (``zh``), from the scenario
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import io
 import math
 import re
@@ -35,8 +34,10 @@ from pathlib import Path
 import h3
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from allocator.evaluate.contributions import site_contributions
+from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.place_names import district_labels
 from allocator.outputs.labels import (
     SHARES,
@@ -50,16 +51,13 @@ from allocator.outputs.labels import (
     translate,
     what_name,
 )
-from allocator.outputs.page import footer_lines, html_page, html_table, status_html
+from allocator.outputs.page import footer_lines, html_page, target_status
 from allocator.outputs.sources import data_sources
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
+from allocator.outputs.templates import render
 from allocator.traveltime.network import BIKE_SPEED_KPH, WALK_SPEED_KPH
 
-e = html.escape
-
-#: a new site serving fewer people than this share of the median open site's is flagged as a small load
-SMALL_LOAD_SHARE = 0.25
 #: how many places the brief names where people stay underserved
 WHERE_COUNT = 3
 
@@ -91,24 +89,6 @@ def new_site_table(s) -> pd.DataFrame:
     rows["newly"] = site_contributions(s.cost, s.demand["population"].to_numpy(float), open_mask(s), columns,
                                        s.service.threshold_min)
     return rows.sort_values(["newly", "assigned_population"], ascending=False)
-
-
-def small_loads(s) -> pd.DataFrame:
-    """New sites whose people served are under SMALL_LOAD_SHARE of the median open site's."""
-    fac = s.facilities
-    open_rows = fac[fac["status"] != "closed"]
-    if not len(open_rows):
-        return open_rows
-    limit = SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float)))
-    new = fac[fac["status"] == "new"]
-    return new[new["assigned_population"].to_numpy(float) < limit].assign(limit=limit)
-
-
-def small_limit(s) -> float:
-    """The small-load limit of a service (people), as :func:`small_loads` uses it."""
-    open_rows = s.facilities[s.facilities["status"] != "closed"]
-    return SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float))) \
-        if len(open_rows) else 0.0
 
 
 def underserved_places(s, streets, count: int = WHERE_COUNT) -> list[tuple[str, float]]:
@@ -180,7 +160,8 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
         table["gain"] = table["within_share_after"].fillna(0) - table["within_share_before"].fillna(0)
         top = table[table["gain"] > 1e-9].sort_values("gain", ascending=False).head(3)
         if len(top):
-            names = L("and").join(f"{r.district_name} (+{100 * r.gain:.0f} {L('pp')})" for r in top.itertuples())
+            names = L("and").join(f"{name} (+{100 * float(g):.0f} {L('pp')})"
+                                  for name, g in zip(top["district_name"], top["gain"]))
             out.append(L("s_gains", n=gainers, people=people, list=names))
         else:
             out.append(L("s_gains_nodist", n=gainers, people=people, m=0.0))
@@ -224,9 +205,8 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
     L = functools.partial(translate, flang)
     t = s.service.threshold_min
     colours = {"before": "#9e9e9e", "after": "#1565c0"}
-    rc = {"font.family": [font, "sans-serif"]} if font else {}
     out = []
-    with plt.rc_context(rc):
+    with plt.rc_context({"font.family": [font, "sans-serif"]} if font else None):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
         ax.plot([0, 1], [0, 1], color="#444", lw=0.8, ls=":", label=L("equality"))
         for when in ("before", "after"):
@@ -242,7 +222,7 @@ def figures(s, lang: str = "en", people: str | None = None) -> list[tuple[str, s
         pop = s.demand["population"].to_numpy(float)
         finite = [s.demand[f"time_{w}"].to_numpy(float) for w in ("before", "after")]
         top = max([np.nanmax(x) for x in finite if np.isfinite(x).any()] + [t]) * 1.02
-        bins = np.linspace(0, top, 40)
+        bins = np.linspace(0, top, 40).tolist()
         for when, times in zip(("before", "after"), finite):
             ok = np.isfinite(times)
             ax.hist(times[ok], bins=bins, weights=pop[ok], histtype="stepfilled" if when == "before" else "step",
@@ -300,50 +280,25 @@ def missed_targets(result) -> list[str]:
 
 # --- the decision brief -------------------------------------------------------------------------
 
-def _ul(items: list[str]) -> str:
-    return "<ul>" + "".join(f"<li>{x}</li>" for x in items) + "</ul>"
-
-
-def _site_rows(rows: pd.DataFrame, t: float, with_newly: bool) -> list[list[str]]:
+def _site_rows(rows: pd.DataFrame, with_newly: bool) -> list[dict]:
+    """The sites table's rows: rank, place, id and where, district, [people newly within T], served, trip."""
     out = []
-    for rank, r in enumerate(rows.itertuples(), start=1):
-        trip = "–" if r.mean_time_min is None or math.isnan(float(r.mean_time_min)) else f"{float(r.mean_time_min):.1f}"
-        cells = [str(rank), f"<b>{e(str(r.place))}</b><br><small>{e(str(r.id))} · {float(r.lat):.5f}, "
-                 f"{float(r.lon):.5f}</small>", e(str(getattr(r, "district", "") or ""))]
-        cells += [f"{float(r.newly):,.0f}"] if with_newly else []
-        cells += [f"{float(r.assigned_population):,.0f}", trip]
-        out.append(cells)
+    for rank, r in enumerate(rows.to_dict("records"), start=1):
+        mean = r["mean_time_min"]
+        trip = "–" if mean is None or math.isnan(float(mean)) else f"{float(mean):.1f}"
+        out.append({"rank": str(rank), "place": str(r["place"]), "id": str(r["id"]),
+                    "at": f"{float(r['lat']):.5f}, {float(r['lon']):.5f}", "district": str(r.get("district", "") or ""),
+                    "newly": f"{float(r['newly']):,.0f}" if with_newly else None,
+                    "served": f"{float(r['assigned_population']):,.0f}", "trip": trip})
     return out
 
 
-def decision_brief(result, s, lang: str) -> str:
-    """One service's decision: the sites, what the plan buys and leaves, targets, trade-offs."""
+def _buys_and_leaves(result, s, lang: str, people: str) -> tuple[list[str], list[str]]:
+    """What the plan buys (people within T, trips, inequality) and what it leaves (who is still beyond T, where)."""
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
-    people = people_of(result, s, lang)
-    what = what_name(lang, s.service.kind, s.service.name)
-    ranked = new_site_table(s)
-    fac = s.facilities
-    closed = fac[fac["status"] == "closed"]
-    upgraded = fac[fac["upgraded"].astype(bool)] if "upgraded" in fac else fac.iloc[0:0]
-    heads = [L("build", n=len(ranked), what=what)] if len(ranked) else [L("no_change", what=what)]
-    heads += [L("close", n=len(closed))] if len(closed) else []
-    heads += [L("upgrade", n=len(upgraded))] if len(upgraded) else []
     b, a = s.before, s.after
     gain = (a["within"] or 0) - (b["within"] or 0)
-    lead = L("lead", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
-             a=fmt_metric("within_share", a["within_share"]), total=a["population"], left=a["underserved"])
-    parts = [f"<section class='decision'><h2>{e(L('and').join(heads))}</h2><p class='lead'>{e(lead)}</p>"]
-    headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", L("district"), L("newly", t=t), L("served"),
-               L("trip")]
-    if len(ranked):
-        parts.append(html_table(headers, _site_rows(ranked, t, True), raw_cells=True, cls="sites")
-                     + f"<p class='note'>{e(L('newly_note', t=t))}</p>")
-    short = [h for i, h in enumerate(headers) if i != 3]
-    for label, rows in ((L("closed_sites"), closed), (L("upgraded_sites"), upgraded)):
-        if len(rows):
-            parts.append(f"<h3>{e(label)}</h3>" + html_table(short, _site_rows(rows, t, False), raw_cells=True,
-                                                             cls="sites"))
     ov = {"before": {**b, **s.equity["overall"]["before"]}, "after": {**a, **s.equity["overall"]["after"]}}
     buys = [L("b_within", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
               a=fmt_metric("within_share", a["within_share"]))]
@@ -362,23 +317,42 @@ def decision_brief(result, s, lang: str) -> str:
             leaves.append(L("l_where", list=L("and").join(f"{name} ({people_n:,.0f})" for name, people_n in where)))
     else:
         leaves = [L("l_none", t=t)]
-    parts.append("<div class='cols'>"
-                 f"<div><h3>{e(L('buys'))}</h3>{_ul([e(x) for x in buys])}</div>"
-                 f"<div><h3>{e(L('leaves'))}</h3>{_ul([e(x) for x in leaves])}</div></div>")
+    return buys, leaves
+
+
+def decision_brief(result, s, lang: str) -> Markup:
+    """One service's decision: the sites, what the plan buys and leaves, targets, trade-offs."""
+    L = functools.partial(translate, lang)
+    t = s.service.threshold_min
+    people = people_of(result, s, lang)
+    what = what_name(lang, s.service.kind, s.service.name)
+    ranked = new_site_table(s)
+    fac = s.facilities
+    closed = fac[fac["status"] == "closed"]
+    upgraded = fac[fac["upgraded"].astype(bool)] if "upgraded" in fac else fac.iloc[0:0]
+    heads = [L("build", n=len(ranked), what=what)] if len(ranked) else [L("no_change", what=what)]
+    heads += [L("close", n=len(closed))] if len(closed) else []
+    heads += [L("upgrade", n=len(upgraded))] if len(upgraded) else []
+    b, a = s.before, s.after
+    gain = (a["within"] or 0) - (b["within"] or 0)
+    lead = L("lead", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
+             a=fmt_metric("within_share", a["within_share"]), total=a["population"], left=a["underserved"])
+    headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", L("district"), L("newly", t=t), L("served"),
+               L("trip")]
+    groups = [{"label": label, "rows": _site_rows(rows, False)}
+              for label, rows in ((L("closed_sites"), closed), (L("upgraded_sites"), upgraded)) if len(rows)]
+    buys, leaves = _buys_and_leaves(result, s, lang, people)
     targets = s.equity.get("targets") or []
-    if targets:
-        met = sum(bool(x["met_after"]) for x in targets)
-        items = [f"{status_html(lang, x['met_after'])} {e(target_text(x, lang, t))}{e(L('colon'))}"
-                 f"{e(_target_value(x, lang))}" for x in targets]
-        parts.append(f"<h3>{e(L('targets_state', k=met, n=len(targets)))}</h3>{_ul(items)}")
-    else:
-        parts.append(f"<p>{e(L('no_targets_set'))}</p>")
-    parts.append(staffing_section(s, lang))   # counters and waiting (allocator.outputs.staffing; empty without)
-    trade = tradeoffs(result, s, ranked, lang)
-    if trade:
-        parts.append(f"<h3>{e(L('tradeoffs'))}</h3>{_ul([e(x) for x in trade])}")
-    parts.append("</section>")
-    return "\n".join(parts)
+    words = {"newly_note": L("newly_note", t=t), "buys": L("buys"), "leaves": L("leaves"), "colon": L("colon"),
+             "targets_state": L("targets_state", k=sum(bool(x["met_after"]) for x in targets), n=len(targets)),
+             "no_targets_set": L("no_targets_set"), "tradeoffs": L("tradeoffs")}
+    return render("report/decision.html", heading=L("and").join(heads), lead=lead, headers=headers,
+                  short_headers=[h for i, h in enumerate(headers) if i != 3], ranked=_site_rows(ranked, True),
+                  groups=groups, buys=buys, leaves=leaves, words=words,
+                  targets=[{"status": target_status(lang, x["met_after"]), "text": target_text(x, lang, t),
+                            "value": _target_value(x, lang)} for x in targets],
+                  staffing=staffing_section(s, lang),   # counters and waiting (allocator.outputs.staffing)
+                  tradeoffs=tradeoffs(result, s, ranked, lang))
 
 
 def _target_value(x: dict, lang: str) -> str:
@@ -394,10 +368,10 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
     out = []
-    small = small_loads(s)
+    small = small_loads(s.facilities)
     if len(small):
         names = L("and").join(f"{p} ({n:,.0f})" for p, n in zip(small["place"], small["assigned_population"]))
-        out.append(L("t_small", k=len(small), n=len(ranked), limit=small_limit(s), list=names))
+        out.append(L("t_small", k=len(small), n=len(ranked), limit=small_limit(s.facilities), list=names))
     if len(ranked) > 1:
         out.append(L("t_diminish", top=float(ranked["newly"].max()), low=float(ranked["newly"].min()), t=t))
     after = s.demand["time_after"].to_numpy(float)
@@ -414,19 +388,19 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
     return out
 
 
-def decision_section(result, lang: str) -> str:
+def decision_section(result, lang: str) -> Markup:
     """The first screen: each service's decision brief."""
-    return "\n".join(decision_brief(result, s, lang) for s in result.services)
+    return Markup("\n").join(decision_brief(result, s, lang) for s in result.services)
 
 
-def shared_budget_section(result, lang: str) -> str:
+def shared_budget_section(result, lang: str) -> Markup:
     """The shared budget's limit and what the services spend together (empty without a ``shared_budget``)."""
     if result.shared_budget_used is None:
-        return ""
+        return Markup()
     names = ", ".join(s.service.name for s in result.services)
     text = translate(lang, "s_shared", names=names, used=amount(result.shared_budget_used),
                      b=amount(result.scenario.spec.shared_budget))
-    return f"<h2>{e(translate(lang, 'shared_budget'))}</h2><ul class='summary'><li>{e(text)}</li></ul>"
+    return render("report/shared_budget.html", title=translate(lang, "shared_budget"), text=text)
 
 
 # --- details ------------------------------------------------------------------------------------
@@ -444,51 +418,54 @@ def _shown(key: str, s) -> bool:
     return not (key in ("theil_between", "theil_within") and not s.equity.get("districts"))
 
 
-def service_section(result, s, lang: str) -> str:
+def _target_states(x: dict, lang: str) -> list[dict]:
+    """A target before and after: its value, the worst district (per-district targets), met or not."""
+    out = []
+    for when in ("before", "after"):
+        worst = x.get(f"worst_district_{when}")
+        out.append({"value": fmt_metric(x["metric"], x[when]), "worst": translate(lang, "worst", d=worst) if worst else "",
+                    "status": target_status(lang, x[f"met_{when}"])})
+    return out
+
+
+def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str], list[list[str]]]:
+    """The districts table: headers and one row per populated district, most people first (none without)."""
+    if not districts:
+        return [], []
+    L = functools.partial(translate, lang)
+    keys = ("within_share", "mean_min", "max_min", "gini", "access_e2sfca_mean")
+    headers = [L("district"), L("population")] + [f"{metric_name(lang, k, t)}: {L('before')} → {L('after')}"
+                                                 for k in keys]
+    rows = [[str(d["district_name"]), fmt_metric("population", d["population"])]
+            + [f"{fmt_metric(k, d.get(f'{k}_before'))} → {fmt_metric(k, d.get(f'{k}_after'))}" for k in keys]
+            for d in sorted(districts, key=lambda d: -d["population"]) if d["population"] > 0]
+    return headers, rows
+
+
+def service_section(result, s, lang: str) -> Markup:
     """One service's details: summary sentences, targets, overall metrics, districts, figures."""
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
     people = people_of(result, s, lang)
     ov = {"before": {**s.before, **s.equity["overall"]["before"]}, "after": {**s.after, **s.equity["overall"]["after"]}}
-    parts = [f"<h2>{e(s.service.name)}{e(L('colon'))}{e(L('details'))} <small class='sub'>"
-             f"({e(L('threshold', t=t))})</small></h2>",
-             f"<h3>{e(L('summary'))}</h3><ul class='summary'>"
-             + "".join(f"<li>{e(x)}</li>" for x in summary_sentences(s, lang, people)) + "</ul>"]
-    targets = s.equity.get("targets") or []
-    if targets:
-        rows = []
-        for x in targets:
-            cells = []
-            for when in ("before", "after"):
-                value = e(fmt_metric(x["metric"], x[when]))
-                worst = x.get(f"worst_district_{when}")
-                if worst:
-                    value += f"<br><small>{e(L('worst', d=worst))}</small>"
-                cells += [value, status_html(lang, x[f"met_{when}"])]
-            rows.append([e(target_text(x, lang, t)), *cells])
-        parts.append(f"<h3>{e(L('targets'))}</h3>" + html_table(
-            [L("target"), L("before"), "", L("after"), ""], rows, raw_cells=True, cls="text"))
-    rows = [[metric_name(lang, k, t), fmt_metric(k, ov["before"].get(k)), fmt_metric(k, ov["after"].get(k)),
-             _change(k, ov["before"].get(k), ov["after"].get(k), lang)]
-            for k in SHOWN_KEYS if _shown(k, s) and (ov["before"].get(k) is not None or ov["after"].get(k) is not None)]
-    parts.append(f"<h3>{e(L('overall'))}</h3>" + html_table([L("metric"), L("before"), L("after"), L("change")], rows))
-    districts = s.equity.get("districts")
-    if districts:
-        keys = ("within_share", "mean_min", "max_min", "gini", "access_e2sfca_mean")
-        headers = [L("district"), L("population")] + [f"{metric_name(lang, k, t)}: {L('before')} → {L('after')}"
-                                                     for k in keys]
-        rows = [[str(d["district_name"]), fmt_metric("population", d["population"])]
-                + [f"{fmt_metric(k, d.get(f'{k}_before'))} → {fmt_metric(k, d.get(f'{k}_after'))}" for k in keys]
-                for d in sorted(districts, key=lambda d: -d["population"]) if d["population"] > 0]
-        parts.append(f"<h3>{e(L('districts'))}</h3><div class='scroll'>" + html_table(headers, rows) + "</div>")
-    figs = "".join(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{png}'></figure>"
-                   for title, png in figures(s, lang, people))
-    parts.append(f"<h3>{e(L('figures'))}</h3><div class='figs'>{figs}</div>")
-    return "\n".join(parts)
+    targets = [{"text": target_text(x, lang, t), "states": _target_states(x, lang)}
+               for x in s.equity.get("targets") or []]
+    overall = [[metric_name(lang, k, t), fmt_metric(k, ov["before"].get(k)), fmt_metric(k, ov["after"].get(k)),
+                _change(k, ov["before"].get(k), ov["after"].get(k), lang)]
+               for k in SHOWN_KEYS if _shown(k, s) and (ov["before"].get(k) is not None or ov["after"].get(k) is not None)]
+    district_headers, districts = _district_rows(s.equity.get("districts") or [], lang, t)
+    words = {k: L(k) for k in ("colon", "details", "summary", "targets", "overall", "districts", "figures")}
+    return render("report/details.html", name=s.service.name, words={**words, "threshold": L("threshold", t=t)},
+                  summary=summary_sentences(s, lang, people), targets=targets,
+                  target_headers=[L("target"), L("before"), "", L("after"), ""],
+                  overall_headers=[L("metric"), L("before"), L("after"), L("change")], overall=overall,
+                  district_headers=district_headers, districts=districts,
+                  figures=[{"title": title, "png": png} for title, png in figures(s, lang, people)])
 
 
-def details_section(result, lang: str) -> str:
-    return "\n".join(service_section(result, s, lang) for s in result.services)
+def details_section(result, lang: str) -> Markup:
+    """Each service's details."""
+    return Markup("\n").join(service_section(result, s, lang) for s in result.services)
 
 
 # --- caveats, method, data, appendix ------------------------------------------------------------
@@ -520,12 +497,12 @@ def plain_note(note: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def caveats_section(result, lang: str) -> str:
+def caveats_section(result, lang: str) -> Markup:
     """Every note of the run on its data and reach, per service, in plain words."""
     L = functools.partial(translate, lang)
-    items = [f"<b>{e(s.service.name)}</b>{e(L('colon'))}{e(plain_note(n))}" for s in result.services for n in s.notes
+    items = [{"service": s.service.name, "text": plain_note(n)} for s in result.services for n in s.notes
              if not _SOLVER_NOTE.match(n)]
-    return f"<h2>{e(L('caveats'))}</h2>" + (_ul(items) if items else f"<p>{e(L('no_caveats'))}</p>")
+    return render("report/caveats.html", title=L("caveats"), colon=L("colon"), items=items, empty=L("no_caveats"))
 
 
 def objective_words(result, s, lang: str) -> str:
@@ -533,7 +510,7 @@ def objective_words(result, s, lang: str) -> str:
     return translate(lang, f"obj_{s.service.objective}", people=people_of(result, s, lang), t=s.service.threshold_min)
 
 
-def method_section(result, lang: str) -> str:
+def method_section(result, lang: str) -> Markup:
     """Per service the question in words, the solver's status and gap; the travel rules and snapping limit."""
     L = functools.partial(translate, lang)
     items = []
@@ -545,36 +522,38 @@ def method_section(result, lang: str) -> str:
         status = L("m_status", status=sol.status if words == f"status_{sol.status}" else words, gap=gap, s=sol.solve_seconds, d=s.matrix_shape[0],
                    k=s.matrix_shape[1])
         solver_notes = " ".join(plain_note(n) + "." for n in s.notes if _SOLVER_NOTE.match(n))
-        items.append(f"<b>{e(s.service.name)}</b>{e(L('colon'))}{e(L('m_objective', words=objective_words(result, s, lang)))} "
-                     f"{e(status)} {e(solver_notes)}")
+        items.append({"service": s.service.name,
+                      "text": f"{L('m_objective', words=objective_words(result, s, lang))} {status} {solver_notes}"})
     spec = result.scenario.spec
     if spec.network is not None:
         mode = spec.network.mode
         speed = L(f"speed_{mode}", v={"walk": WALK_SPEED_KPH, "bike": BIKE_SPEED_KPH}.get(mode, 0))
-        items.append(e(L("m_travel", mode=L(f"mode_{mode}"), speed=speed, snap=spec.network.max_snap_m)))
+        items.append({"service": "", "text": L("m_travel", mode=L(f"mode_{mode}"), speed=speed,
+                                                 snap=spec.network.max_snap_m)})
     if spec.matrix is not None:
-        items.append(e(L("m_matrix", file=Path(spec.matrix.source).name)))
-    return f"<h2>{e(L('method'))}</h2>{_ul(items)}"
+        items.append({"service": "", "text": L("m_matrix", file=Path(spec.matrix.source).name)})
+    return render("report/method.html", title=L("method"), colon=L("colon"), items=items)
 
 
-def data_section(result, lang: str) -> str:
+def data_section(result, lang: str) -> Markup:
     """Each data source the run read: what it is used for, what it is, its licence and credit."""
     L = functools.partial(translate, lang)
     rows = [[d.role, d.name, d.description, d.year or L("d_no_year"), d.licence, d.attribution]
             for d in data_sources(result.scenario)]
-    return f"<h2>{e(L('data'))}</h2>" + html_table(
-        [L("d_role"), L("d_data"), L("d_about"), L("d_year"), L("d_licence"), L("d_credit")], rows, cls="text")
+    return render("report/data.html", title=L("data"), rows=rows,
+                  headers=[L("d_role"), L("d_data"), L("d_about"), L("d_year"), L("d_licence"), L("d_credit")])
 
 
-def appendix_section(result, lang: str) -> str:
+def appendix_section(result, lang: str) -> Markup:
     """Gini, Theil, 2SFCA, percentage points and percentiles in plain language."""
     L = functools.partial(translate, lang)
-    return f"<h2>{e(L('appendix'))}</h2>" + _ul([e(L(k)) for k in ("a_gini", "a_theil", "a_2sfca", "a_pp", "a_tail")])
+    return render("report/appendix.html", title=L("appendix"),
+                  items=[L(k) for k in ("a_gini", "a_theil", "a_2sfca", "a_pp", "a_tail")])
 
 
-#: report.html, in order: each is ``(result, lang) -> HTML`` ("" to leave it out). Another output adds its own
+#: report.html, in order: each is ``(result, lang) -> Markup`` (empty to leave it out). Another output adds its own
 #: section with one line here, from its own module.
-SECTIONS: list[Callable[..., str]] = [
+SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
     decision_section,
     sweep_section,        # with a sweep: what each extra site buys (allocator.outputs.sweep)
@@ -591,7 +570,7 @@ def render_report(result, lang: str | None = None) -> str:
     spec = result.scenario.spec
     lang = lang or spec.language
     title = f"{translate(lang, 'report')}{translate(lang, 'colon')}{spec.title or spec.name}"
-    body = "\n".join(part for part in (section(result, lang) for section in SECTIONS) if part)
+    body = Markup("\n").join(part for part in (section(result, lang) for section in SECTIONS) if part)
     return html_page(title, spec.description or "", body, lang, footer_lines(lang, result.scenario))
 
 

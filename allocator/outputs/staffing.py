@@ -1,24 +1,27 @@
 """The counters of a service in the outputs: sites.csv columns, summary.json, the report section, the map layer.
 
 Everything reads ``ServiceResult.staffing`` (:mod:`allocator.counters`);
-a service without a ``counters`` section gets nothing.  Names from data are
-HTML-escaped.
+a service without a ``counters`` section gets nothing. The markup is in
+``templates/staffing.html`` and ``templates/map/counters_*.html`` (autoescaped);
+a tooltip reaches the map's script as JSON.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from html import escape as e
 
 import branca.colormap as cm
 import folium
 import pandas as pd
-from branca.element import Element
+from branca.element import MacroElement
+from jinja2 import Template
+from markupsafe import Markup
 
 from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
-from allocator.outputs.labels import translate
-from allocator.outputs.page import html_table
+from allocator.outputs.labels import map_text, translate
+from allocator.outputs.map_cells import RawHtml, page_of
+from allocator.outputs.templates import render
 from allocator.results import ServiceResult
 
 _WAIT_RAMP = ("#fcfbfd", "#9e9ac8", "#3f007d")   # white -> purple -> dark purple: 0 -> limit -> 2 x limit min
@@ -97,11 +100,11 @@ def _fmt(value, share: bool = False, lang: str = "en") -> str:
     return f"{value:.1%}" if share else f"{value:.1f}"
 
 
-def report_section(s: ServiceResult, lang: str = "en") -> str:
+def report_section(s: ServiceResult, lang: str = "en") -> Markup:
     """The report's staffing section: the change in words, waits before/after overall and per office."""
     st = s.staffing
     if st is None:
-        return ""
+        return Markup()
     L = functools.partial(translate, lang)
     b, a = st.metrics["before"], st.metrics["after"]
     limit = st.limit_min
@@ -127,12 +130,11 @@ def report_section(s: ServiceResult, lang: str = "en") -> str:
              f"{_fmt(r['share_over_limit_before'], True, lang)} → {_fmt(r['share_over_limit_after'], True, lang)}"]
             for _, r in shown.iterrows()]
     queue = L("c_queue_ac") if s.service.counters and s.service.counters.service_cv != 1 else L("c_queue")
-    return (f"<h3>{e(L('c_title'))}</h3><ul class='summary'>" + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
-            + html_table([L("c_wait"), L("before"), L("after")], overall)
-            + f"<p class='sub'>{e(L('c_offices_changed' if len(changed) else 'c_offices', q=queue))}</p>"
-            + "<div class='scroll'>"
-            + html_table([L("c_office"), L("c_status"), L("c_counters_h"), L("c_visitors"), L("c_util"),
-                          L("c_mean_wait"), L("c_over", t=limit)], rows) + "</div>")
+    return render("staffing.html", title=L("c_title"), lines=lines,
+                  overall_headers=[L("c_wait"), L("before"), L("after")], overall=overall,
+                  offices_title=L("c_offices_changed" if len(changed) else "c_offices", q=queue), offices=rows,
+                  office_headers=[L("c_office"), L("c_status"), L("c_counters_h"), L("c_visitors"), L("c_util"),
+                                  L("c_mean_wait"), L("c_over", t=limit)])
 
 
 def wait_colour(wait: float, limit: float) -> str:
@@ -142,37 +144,53 @@ def wait_colour(wait: float, limit: float) -> str:
     return cm.LinearColormap(_WAIT_RAMP, vmin=0, vmax=2 * limit)(min(wait, 2 * limit))
 
 
-def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame) -> None:
+def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: str = "en") -> None:
     """Offices sized by their counters after the plan and coloured by the mean wait (a layer of its own)."""
     if "counters_after" not in facilities or not len(facilities):
         return
     pane = f"counters_{name}"   # service names are [A-Za-z0-9_-]
     folium.map.CustomPane(pane, z_index=470, pointer_events=True).add_to(fmap)   # above the facility markers
-    group = folium.FeatureGroup(name=f"{name} — counters (size) and mean wait (colour)", show=True).add_to(fmap)
+    group = folium.FeatureGroup(name=f"{name} — {map_text(lang, 'counters_layer')}", show=True).add_to(fmap)
     for _, r in facilities.iterrows():
         if r["counters_after"] <= 0 and r["counters_before"] <= 0:
             continue
         limit = float(r["wait_limit_min"])
         wait = float(r["mean_wait_min_after"]) if r["counters_after"] > 0 else math.nan
-        tip = (f"{_label(r)}: {r['counters_before']:.0f} → {r['counters_after']:.0f} counters; "
-               f"{r['visitors_per_h_after']:.1f} visitors/h; mean wait {_fmt(r['mean_wait_min_before'])} → "
-               f"{_fmt(r['mean_wait_min_after'])} min")
+        tip = render("map/counters_tip.html", text=map_text(
+            lang, "counters_tip", place=_label(r), b=f"{r['counters_before']:.0f}", a=f"{r['counters_after']:.0f}",
+            v=f"{r['visitors_per_h_after']:.1f}", wb=_fmt(r["mean_wait_min_before"], lang=lang),
+            wa=_fmt(r["mean_wait_min_after"], lang=lang)))
         marker = folium.CircleMarker(location=[float(r["lat"]), float(r["lon"])],
                                      radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
                                      color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
-                                     fill_opacity=0.9, tooltip=e(tip))
+                                     fill_opacity=0.9)
+        marker.add_child(HtmlTooltip(tip))
         marker.options["pane"] = pane   # folium drops a ``pane`` argument
         marker.add_to(group)
-    fmap.get_root().html.add_child(Element(_legend(float(facilities["wait_limit_min"].iloc[0]))),
+    page_of(fmap).html.add_child(RawHtml(_legend(float(facilities["wait_limit_min"].iloc[0]), lang)),
                                    name="counters_legend")   # one per map (the last service's limit)
 
 
-def _legend(limit: float) -> str:
+class HtmlTooltip(MacroElement):
+    """A sticky tooltip whose HTML (from a template) reaches the script as a JSON string.
+
+    folium's own Tooltip pastes its text into a JavaScript template literal, where a backtick or ``${`` in
+    a name would run as code.
+    """
+
+    _template = Template("""{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.bindTooltip({{ this.html|tojson }}, {"sticky": true});
+{% endmacro %}""")
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "HtmlTooltip"
+        self.html = html
+
+
+def _legend(limit: float, lang: str) -> Markup:
     """A small fixed legend (plain HTML: branca's own legend needs d3 from the internet)."""
-    ramp = ", ".join(_WAIT_RAMP)
-    return (f"<div style='position:fixed;left:10px;bottom:70px;z-index:1000;background:#fff;padding:6px 8px;"
-            f"border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif'>"
-            "<b>offices</b>: mean wait after (circle size: counters)<br>"
-            f"<div style='height:10px;width:180px;background:linear-gradient(to right,{ramp})'></div>"
-            f"<div style='width:180px;display:flex;justify-content:space-between'><span>0</span>"
-            f"<span>{limit:g} min</span><span>≥{2 * limit:g} or unstable</span></div></div>")
+    M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
+    return render("map/counters_legend.html", ramp=", ".join(_WAIT_RAMP), offices=M("offices"),
+                  colon=M("tip")["colon"], legend=M("counters_legend"), limit=f"{limit:g} {M('min')}",
+                  high=M("counters_high", v=2 * limit))

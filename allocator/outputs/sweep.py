@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import io
 from pathlib import Path
 
-from allocator.outputs.labels import translate, what_name
-from allocator.outputs.page import html_table
-from allocator.results import RunResult, SweepResult
+from markupsafe import Markup
 
-e = html.escape
+from allocator.outputs.labels import translate, what_name
+from allocator.outputs.templates import render
+from allocator.results import RunResult, SweepResult
 
 #: sweep.csv's columns after the parameter's
 COLUMNS = ["status", "gap", "objective", "within_share_before", "within_share", "underserved", "mean_min",
@@ -90,11 +89,11 @@ def sweep_png(sweep: SweepResult) -> bytes:
     return buffer.getvalue()
 
 
-def sweep_section(result: RunResult, lang: str = "en") -> str:
-    """The report's sweep section: what each point gives, the knee and the figure ("" without a sweep)."""
+def sweep_section(result: RunResult, lang: str = "en") -> Markup:
+    """The report's sweep section (``templates/sweep.html``): each point, the knee, the figure (empty without)."""
     sweep = result.sweep
     if sweep is None:
-        return ""
+        return Markup()
     table = sweep.table
     failed = len(table) - len(sweep.solved)
     L = functools.partial(translate, lang)
@@ -112,11 +111,9 @@ def sweep_section(result: RunResult, lang: str = "en") -> str:
     png = base64.b64encode(sweep_png(sweep)).decode("ascii")
     title = L("sw_title", what=what_name(lang, service.kind, service.name), param=param, lo=values.min(),
               hi=values.max())
-    return (f"<h2>{e(title)}</h2><ul class='summary'>"
-            + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>"
-            + f"<div class='figs'><figure><img alt='{e(title)}' src='data:image/png;base64,{png}'></figure></div>"
-            + html_table([param, L("sw_status"), L("sw_within"), L("sw_gain"), L("sw_mean"), L("sw_p90"), "Gini",
-                          L("sw_new")], rows))
+    return render("sweep.html", title=title, lines=lines, png=png, rows=rows,
+                  headers=[param, L("sw_status"), L("sw_within"), L("sw_gain"), L("sw_mean"), L("sw_p90"), "Gini",
+                           L("sw_new")])
 
 
 def _pct(value) -> str:

@@ -256,10 +256,10 @@ def test_two_services_one_shading_at_a_time(browser, shared_dir: Path) -> None:
     tip = page.evaluate("""() => {
         const map = Object.values(window).find(v => v instanceof L.Map);
         let text = null;
-        map.eachLayer(l => { if (!text && l instanceof L.Polygon && l.getTooltip()) text = l.getTooltip()._content(l); });
+        map.eachLayer(l => { if (!text && l instanceof L.Polygon && l.getTooltip()) text = l.getTooltip()._content(l).innerHTML; });
         return text;
     }""")
-    assert tip.startswith("<b>schools</b>")
+    assert tip.startswith("<b>schools</b>")   # the tooltip is an element: the name set as text, in bold
     page.close()
     assert [e for e in errors if "ERR_" not in e] == []
 

@@ -134,6 +134,8 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     zh = (tmp_path / "zh" / "counters" / "report.html").read_text()
     assert "窗口与等候" in zh and "将 2 个窗口调至Office &lt;e2&gt;（来自 Office &lt;e1&gt; 2）。" in zh
     assert "Move 2 counters" not in zh and "Visitors per hour" not in zh
+    zh_map = (tmp_path / "zh" / "counters" / "map.html").read_text()
+    assert "规划后平均等候（圆圈大小：窗口数）" in zh_map and "counters (size)" not in zh_map   # legend, layer
     demand = json.loads((folder / "demand.geojson").read_text())["features"]
     waits = [f["properties"]["wait_after_min_offices"] for f in demand]
     assert waits[0] == waits[1] and waits[2] == waits[3] and all(w is not None for w in waits)

@@ -97,7 +97,7 @@ def test_writes_safe_self_contained_html(offline_map: Path) -> None:
     assert ATTRIBUTION in text
     assert EVIL not in text and EVIL not in decoded
     assert EVIL_ESCAPED in decoded
-    assert "O&#x27;Brien &amp; &quot;Sons&quot;" in decoded
+    assert "O&#39;Brien &amp; &#34;Sons&#34;" in decoded   # a popup: HTML from its template, escaped
     assert "Porto Alegre &lt;b&gt;clinics&lt;/b&gt;" in text
     for layer in LAYERS:
         assert layer in decoded
@@ -178,7 +178,11 @@ def test_renders_in_chromium(offline_map: Path, tmp_path: Path) -> None:
             page = browser.new_page(viewport={"width": 1200, "height": 800})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            def dismiss(dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", dismiss)
             page.goto(offline_map.as_uri())
             page.wait_for_selector(".leaflet-control-layers")
 
@@ -247,7 +251,10 @@ def test_change_catchments_districts_and_statuses(tmp_path: Path) -> None:
                  "clinics — closed"):
         assert name in text
     assert "#053061" in text  # newly reachable colour
-    assert "district Centro &lt;b&gt;" in text and "Centro <b>" not in text
+    # a district's tooltip is plain text in the JSON, set as the tooltip's text (never parsed as HTML)
+    raw = path.read_text(encoding="utf-8")
+    assert "district Centro <b>" in text and "Centro <b>" not in raw and "Centro \\u003cb>" in raw
+    assert "bindTooltip(allocatorText(f.properties.tip)" in raw
     assert "catchment of Nova UBS (new): 1,234,567 people" in text
     assert "1,234,567" in text and "12.5 min" in text and "3.2 min" in text
     assert "allocator-closed" in text
@@ -280,7 +287,10 @@ def test_compare_page_is_offline_and_escaped(tmp_path: Path) -> None:
     main = (tmp_path / "map.html").read_text(encoding="utf-8")
     page = (tmp_path / "map_compare.html").read_text(encoding="utf-8")
     assert "href='map_compare.html'" in main
-    assert "<img src=x" not in page and "<img src=x" not in _unjson(page) and "&lt;img src=x" in page
+    assert "<img src=x" not in page and "&lt;img src=x" in page   # the service chooser's option
+    # in the data the name is plain text, and the page shows data only as text
+    script = page[page.index("var DATA"):]
+    assert '"name":"\\u003cimg src=x' in script and "innerHTML" not in script and "textContent" in script
     assert "&lt;b&gt;t&lt;/b&gt;" in page
     assert not re.search(r"<script[^>]+src=", page) and not any(h in page for h in TILE_HOSTS)
     assert "cdn." not in main.lower() and "cdn." not in page.lower()  # no Fullscreen or Leaflet.Sync from a CDN
@@ -313,3 +323,11 @@ def test_facilities_and_point_outlines_keep_their_panes(tmp_path: Path) -> None:
     layer.demand = layer.demand.set_geometry(gpd.GeoSeries(centres, crs="EPSG:4326"))
     text = render_map("panes", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
     assert '"pane":"facilities"' in text and "renderer(map, 'underserved')" in text
+
+
+def test_names_from_data_are_not_templates(tmp_path: Path) -> None:
+    """Text from data is placed as it is: ``{{ ... }}`` in a title or a cell id is not run as a template."""
+    layer = _layer()
+    layer.demand.loc[0, "id"] = "{{ 7 * 7 }}"
+    text = render_map("{{ 6 * 7 }} {% if true %}", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
+    assert "{{ 6 * 7 }} {% if true %}" in text and "{{ 7 * 7 }}" in text and ">42<" not in text

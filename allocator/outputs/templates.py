@@ -1,0 +1,34 @@
+"""The pages' HTML templates (``allocator/outputs/templates/``): one Jinja2 environment for every writer.
+
+Autoescape is on, so every value a writer passes in is escaped unless it is
+already :class:`markupsafe.Markup` (another template's output); a name in a
+template that the writer did not pass raises (``StrictUndefined``) instead of
+printing nothing. Writers compute plain values (words from
+:mod:`allocator.outputs.labels`, formatted numbers) and templates hold the
+markup. Data for JavaScript goes in as JSON (Jinja's ``tojson`` filter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("allocator.outputs", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(template: str, /, **context: Any) -> Markup:
+    """The ``template`` (a path under ``templates/``) filled with ``context``, as safe markup."""
+    return Markup(ENVIRONMENT.get_template(template).render(**context))
+
+
+def template_names() -> list[str]:
+    """Every page template (the macro library excluded), for tests and checks."""
+    return [n for n in ENVIRONMENT.list_templates(extensions=["html"]) if n != "macros.html"]

@@ -1,0 +1,71 @@
+"""allocator.evaluate.comparison: plans measured on the same targets, the better value, the trade-off."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import cast
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.evaluate.access import access_metrics
+from allocator.evaluate.comparison import best_columns, compare
+from allocator.results import RunResult
+from allocator.scenario.schema import TargetSpec
+
+POPULATION = np.array([100.0, 200.0, 300.0, 400.0])
+BEFORE = np.array([5.0, 20.0, 30.0, np.inf])
+
+
+def _run(name: str, after: list[float], new_ids: list[str], targets: list[TargetSpec]) -> RunResult:
+    """A run of one 'clinics' service on four demand locations (threshold 15 min), with ``new_ids`` built."""
+    times = np.array(after)
+    demand = pd.DataFrame({"population": POPULATION, "time_before": np.where(np.isinf(BEFORE), np.nan, BEFORE),
+                           "time_after": np.where(np.isinf(times), np.nan, times)})
+    ids = ["e1", *new_ids]
+    facilities = pd.DataFrame({"id": ids, "place": [f"place {i}" for i in ids],
+                               "status": ["existing"] + ["new"] * len(new_ids),
+                               "assigned_population": [500.0, 300.0, 20.0][:len(ids)]})
+    service = SimpleNamespace(name="clinics", threshold_min=15.0, targets=[], objective="max_coverage")
+    s = SimpleNamespace(service=service, demand=demand, facilities=facilities,
+                        before=access_metrics(BEFORE, POPULATION, 15.0), after=access_metrics(times, POPULATION, 15.0))
+    spec = SimpleNamespace(name=name, title=None, districts=None, targets=targets)
+    return cast(RunResult, SimpleNamespace(scenario=SimpleNamespace(spec=spec), services=[s]))   # what compare reads
+
+
+def test_plans_are_measured_on_every_runs_targets() -> None:
+    a = _run("a", [5.0, 10.0, 30.0, np.inf], ["n1", "n2"], [TargetSpec.model_validate({"metric": "within_share", "min": 0.5})])
+    b = _run("b", [5.0, 10.0, 12.0, 40.0], ["n2", "n3"], [TargetSpec.model_validate({"metric": "max_min", "max": 35})])
+    comparison = compare([a, b])
+    [service] = comparison.services
+    assert service.name == "clinics" and [p.run for p in service.plans] == [a, b]
+    for plan in service.plans:   # both targets, in first-seen order, for both plans
+        assert [t["metric"] for t in plan.equity["targets"]] == ["within_share", "max_min"]
+    within = [p.equity["targets"][0]["after"] for p in service.plans]
+    assert within == pytest.approx([300 / 1000, 600 / 1000])
+    assert [p.equity["targets"][1]["met_after"] for p in service.plans] == [True, False]
+    assert [p.new_sites for p in service.plans] == [2, 2]
+    assert service.shared_places == ["place n2"]
+    # b brings 300 more people within 15 min; a's longest trip (30) is shorter than b's (40)
+    assert service.tradeoff is not None
+    assert service.tradeoff.more_within == (1, 0, pytest.approx(300.0))
+    assert service.tradeoff.shorter_trip == (0, 1, 30.0, 40.0)
+    # small loads: new sites under a quarter of the median open site's people
+    assert list(service.plans[0].small["id"]) == ["n2"] and service.plans[0].small_limit == pytest.approx(75.0)
+
+
+def test_a_run_without_the_service_has_no_column() -> None:
+    a = _run("a", [5.0, 10.0, 30.0, np.inf], ["n1"], [])
+    other = _run("b", [5.0, 10.0, 30.0, np.inf], ["n1"], [])
+    other.services[0].service.name = "schools"
+    comparison = compare([a, other])
+    assert [s.name for s in comparison.services] == ["clinics", "schools"]
+    assert comparison.services[0].columns[1] is None and comparison.services[1].columns[0] is None
+    assert comparison.services[0].tradeoff is None and comparison.services[0].shared_places is None
+
+
+def test_best_columns() -> None:
+    assert best_columns("within_share", [0.5, 0.7, 0.7]) == {1, 2}      # more is better
+    assert best_columns("max_min", [30.0, 40.0, None]) == {0}           # less is better
+    assert best_columns("gini", [0.2, 0.2]) == set() and best_columns("gini", [0.2, None]) == set()

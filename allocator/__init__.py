@@ -14,4 +14,3 @@ The folders are the stages of a run (``docs/architecture.md``):
 """
 
 __version__ = "0.1.0"
-ATTRIBUTION = "© OpenStreetMap contributors"

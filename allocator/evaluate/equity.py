@@ -289,14 +289,3 @@ def service_equity(demand: pd.DataFrame, threshold: float, targets, access: dict
         "targets": evaluate_targets(targets, every, districts),
         "lorenz": curves,
     }
-
-
-def attach(scenario, result) -> None:
-    """Add the equity block to a ServiceResult (districts: the demand's columns, assigned when prepared)."""
-    demand = result.demand
-    spec = scenario.spec
-    targets = [*spec.targets, *result.service.targets]
-    waits = result.staffing.metrics if result.staffing is not None else {"before": {}, "after": {}}
-    result.equity = service_equity(demand, result.service.threshold_min, targets,
-                                   {"before": {**result.before, **waits["before"]},
-                                    "after": {**result.after, **waits["after"]}})

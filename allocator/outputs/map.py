@@ -58,7 +58,6 @@ import numpy as np
 import shapely
 from branca.element import Element
 
-from allocator import ATTRIBUTION
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import (
     CELLS_JS,
@@ -72,6 +71,7 @@ from allocator.outputs.map_cells import (
 )
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
+from allocator.solve.run_info import ATTRIBUTION
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 

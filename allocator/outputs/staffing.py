@@ -1,6 +1,6 @@
 """The counters of a service in the outputs: sites.csv columns, summary.json, the report section, the map layer.
 
-Everything reads ``ServiceResult.staffing`` (:mod:`allocator.counters`);
+Everything reads ``ServiceResult.staffing`` (:mod:`allocator.evaluate.waits`);
 a service without a ``counters`` section gets nothing.  Names from data are
 HTML-escaped.
 """
@@ -16,10 +16,10 @@ import folium
 import pandas as pd
 from branca.element import Element
 
-from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
+from allocator.evaluate.result import ServiceResult
+from allocator.evaluate.waits import OFFICE_COLUMNS, WAIT_METRICS
 from allocator.outputs.labels import translate
 from allocator.outputs.page import html_table
-from allocator.results import ServiceResult
 
 _WAIT_RAMP = ("#fcfbfd", "#9e9ac8", "#3f007d")   # white -> purple -> dark purple: 0 -> limit -> 2 x limit min
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from allocator.evaluate.facilities import facility_rows
 from allocator.evaluate.result import Staffing
+from allocator.inputs.sites import SiteStatus
 from allocator.scenario.counters import CountersSpec
 from allocator.solve.kernels import nearest_open
 from allocator.solve.queueing import QueueStats
@@ -54,7 +55,7 @@ def measure_waits(spec: CountersSpec, sites: pd.DataFrame, cost: np.ndarray, ope
     ``assigned_facility`` (the row of the facilities table serving it after).
     """
     model = queue_model(spec)
-    fixed = sites["status"].eq("existing").to_numpy()
+    fixed = sites["status"].eq(SiteStatus.EXISTING).to_numpy()
     shown = open_mask | fixed
     cols = np.flatnonzero(shown)
     rate = demand["population"].to_numpy(float) * spec.visits_per_person_hour

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate import equity
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
 from allocator.outputs.page import footer_lines, html_page, status_html
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data, small_limit, small_loads
@@ -69,7 +70,7 @@ def comparison_frame(results, evaluated: list | None = None) -> pd.DataFrame:
     for service in services:
         row = {"service": service, "metric": "new_sites", "when": "after"}
         for (_r, blocks), name in zip(evaluated, names):
-            row[name] = int((blocks[service][0].facilities["status"] == "new").sum()) if service in blocks else None
+            row[name] = int((blocks[service][0].facilities["status"] == SiteStatus.NEW).sum()) if service in blocks else None
         rows.append(row)
         row = {"service": service, "metric": "objective", "when": ""}
         for (_r, blocks), name in zip(evaluated, names):
@@ -163,7 +164,7 @@ def _site_notes(plans: list, lang: str) -> list[str]:
     """The new sites every plan shares, and each plan's sites serving very few people."""
     L = functools.partial(translate, lang)
     out = []
-    new = [s.facilities[s.facilities["status"] == "new"] for _, s in plans]
+    new = [s.facilities[s.facilities["status"] == SiteStatus.NEW] for _, s in plans]
     if len(plans) > 1:
         common = set.intersection(*(set(f["id"].astype(str)) for f in new))
         places = [p for i, p in zip(new[0]["id"].astype(str), new[0]["place"]) if i in common]

@@ -58,6 +58,7 @@ import numpy as np
 import shapely
 from branca.element import Element
 
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import (
     CELLS_JS,
@@ -486,7 +487,7 @@ def _existing_marker(colour: str = EXISTING) -> dict:
 
 def _glyph(status: str, index: int) -> tuple[str, str, int]:
     """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
-    if status == "closed":
+    if status == SiteStatus.CLOSED:
         return _CLOSED_SYMBOL
     _, colour, glyph, size = service_style(index)
     return glyph, colour, size

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.inputs.place_names import district_labels
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import (
     SHARES,
     SHOWN_KEYS,
@@ -73,7 +74,7 @@ def people_of(result, s, lang: str) -> str:
 def new_site_table(s) -> pd.DataFrame:
     """The new sites, ranked by the people each alone brings within T (the loss if it alone were dropped)."""
     fac = s.facilities
-    rows = fac[fac["status"] == "new"].copy()
+    rows = fac[fac["status"] == SiteStatus.NEW].copy()
     if not len(rows):
         return rows.assign(newly=pd.Series(dtype=float))
     rows["newly"] = s.contributions   # allocator.evaluate.result.ServiceResult.contributions
@@ -83,17 +84,17 @@ def new_site_table(s) -> pd.DataFrame:
 def small_loads(s) -> pd.DataFrame:
     """New sites whose people served are under SMALL_LOAD_SHARE of the median open site's."""
     fac = s.facilities
-    open_rows = fac[fac["status"] != "closed"]
+    open_rows = fac[fac["status"] != SiteStatus.CLOSED]
     if not len(open_rows):
         return open_rows
     limit = SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float)))
-    new = fac[fac["status"] == "new"]
+    new = fac[fac["status"] == SiteStatus.NEW]
     return new[new["assigned_population"].to_numpy(float) < limit].assign(limit=limit)
 
 
 def small_limit(s) -> float:
     """The small-load limit of a service (people), as :func:`small_loads` uses it."""
-    open_rows = s.facilities[s.facilities["status"] != "closed"]
+    open_rows = s.facilities[s.facilities["status"] != SiteStatus.CLOSED]
     return SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float))) \
         if len(open_rows) else 0.0
 
@@ -132,13 +133,13 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
     people = people or translate(lang, "people_default")
     t = s.service.threshold_min
     b, a = ({**s.before, **s.equity["overall"]["before"]}, {**s.after, **s.equity["overall"]["after"]})
-    new = int((s.facilities["status"] == "new").sum())
+    new = int((s.facilities["status"] == SiteStatus.NEW).sum())
     out = [L("s_change", n=new, what=what_name(lang, s.service.kind, s.service.name), people=people, t=t,
              b=fmt_metric("within_share", b["within_share"]), a=fmt_metric("within_share", a["within_share"]),
              d=(a["within"] or 0) - (b["within"] or 0))]
     if s.solution.budget_used is not None:   # the plan model: closures, upgrades, spending
         fac = s.facilities
-        closed, upgraded = int((fac["status"] == "closed").sum()), int(fac["upgraded"].astype(bool).sum())
+        closed, upgraded = int((fac["status"] == SiteStatus.CLOSED).sum()), int(fac["upgraded"].astype(bool).sum())
         changes = ([L("s_closes", n=closed)] if closed else []) + ([L("s_upgrades", n=upgraded)] if upgraded else [])
         spend = {"spent": amount(s.solution.budget_used),
                  "limit": L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""}
@@ -311,7 +312,7 @@ def decision_brief(result, s, lang: str) -> str:
     what = what_name(lang, s.service.kind, s.service.name)
     ranked = new_site_table(s)
     fac = s.facilities
-    closed = fac[fac["status"] == "closed"]
+    closed = fac[fac["status"] == SiteStatus.CLOSED]
     upgraded = fac[fac["upgraded"].astype(bool)] if "upgraded" in fac else fac.iloc[0:0]
     heads = [L("build", n=len(ranked), what=what)] if len(ranked) else [L("no_change", what=what)]
     heads += [L("close", n=len(closed))] if len(closed) else []

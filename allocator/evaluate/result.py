@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from allocator.evaluate.access import AccessMetrics
 from allocator.evaluate.contributions import site_contributions
 from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.place_names import StreetIndex
@@ -55,17 +56,27 @@ class ServiceResult:
                                    # assigned_population, mean_time_min (of the people it serves after; NaN: nobody),
                                    # place, district; with counters: allocator.evaluate.waits.OFFICE_COLUMNS
     solution: Solution             # with solver.round_s: solved on the rounded times; objective as reported
-    cost: np.ndarray               # exact minutes, demand rows x `sites` columns (inf: unreachable)
-    sites: pd.DataFrame            # every site the model could open, in cost-column order (existing, then candidates):
-                                   # id, name, count, lon, lat, status (SiteStatus.EXISTING | NEW)
-    before: dict                   # allocator.evaluate.access.access_metrics
-    after: dict
+    cost: np.ndarray               # exact minutes, demand rows x `site_columns` columns (inf: unreachable)
+    site_columns: pd.DataFrame     # every site the model could open, in cost-column order (existing, then
+                                   # candidates): id, name, count, lon, lat, status (SiteStatus.EXISTING | NEW)
+    before: AccessMetrics          # on the exact times, before the plan
+    after: AccessMetrics           # and after it
     notes: list[str]
     matrix_shape: tuple[int, int]
     matrix_seconds: float
     equity: dict = field(default_factory=dict)   # allocator.evaluate.equity.service_equity
     rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
     staffing: Staffing | None = None         # with a counters section: allocator.evaluate.waits.staffing
+
+    @property
+    def locations(self) -> gpd.GeoDataFrame:
+        """Each demand location with its times before and after and the site serving it (``demand``)."""
+        return self.demand
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        """The sites after the plan: id, name, status (:class:`SiteStatus`), people served, ... (``facilities``)."""
+        return self.facilities
 
     @functools.cached_property
     def contributions(self) -> pd.Series:
@@ -75,8 +86,8 @@ class ServiceResult:
         """
         fac = self.facilities
         rows = fac.index[fac["status"] == SiteStatus.NEW]
-        opened = self.solution.open_mask(len(self.sites))
-        shown = opened | self.sites["status"].eq(SiteStatus.EXISTING).to_numpy()
+        opened = self.solution.open_mask(len(self.site_columns))
+        shown = opened | self.site_columns["status"].eq(SiteStatus.EXISTING).to_numpy()
         columns = np.flatnonzero(shown)[rows.to_numpy()]   # facilities list the shown sites in site order
         values = site_contributions(self.cost, self.demand["population"].to_numpy(float), opened, columns,
                                     self.service.threshold_min) if len(rows) else np.zeros(0)
@@ -94,6 +105,33 @@ class RunResult:
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
     sweep: SweepResult | None = None             # with a ``sweep:`` section: every point (this run is the chosen one)
     streets: StreetIndex | None = None   # the road network's named streets (labels of places)
+
+    @property
+    def only(self) -> ServiceResult:
+        """The run's one service (an error when it has several: use ``services``)."""
+        if len(self.services) != 1:
+            raise ValueError(f"the run has {len(self.services)} services: pick one from result.services")
+        return self.services[0]
+
+    @property
+    def locations(self) -> gpd.GeoDataFrame:
+        """The demand locations of a single-service run (:attr:`ServiceResult.locations`)."""
+        return self.only.locations
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        """The sites after the plan of a single-service run (:attr:`ServiceResult.sites`)."""
+        return self.only.sites
+
+    @property
+    def before(self) -> AccessMetrics:
+        """The access before the plan of a single-service run."""
+        return self.only.before
+
+    @property
+    def after(self) -> AccessMetrics:
+        """The access after the plan of a single-service run."""
+        return self.only.after
 
     @property
     def shared_budget_used(self) -> float | None:

@@ -78,7 +78,7 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
     block = equity.service_equity(demand, service.threshold_min, [*targets, *service.targets],
                                   {"before": {**before, **wait["before"]}, "after": {**after, **wait["after"]}})
     return ServiceResult(service=service, demand=demand, facilities=facilities, solution=solution, cost=cost,
-                         sites=problem.sites, before=before, after=after,
+                         site_columns=problem.sites, before=before, after=after,
                          notes=list(dict.fromkeys(notes)),   # each note once, in order
                          matrix_shape=cost.shape, matrix_seconds=problem.matrix_seconds, equity=block,
                          rounding=rounding, staffing=staffing)

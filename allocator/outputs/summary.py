@@ -7,6 +7,7 @@ The fields are documented in ``docs/outputs.md``; every duration sits under
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from allocator import __version__
 from allocator.evaluate.result import RunResult, ServiceResult
@@ -132,7 +133,7 @@ def _service_summary(s: ServiceResult) -> dict:
 
 def json_safe(value):
     """JSON-safe copy: NaN/inf become null, numpy scalars become Python numbers."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):   # dicts, and metric blocks such as AccessMetrics
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]

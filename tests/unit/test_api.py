@@ -51,7 +51,11 @@ def covered(threshold: float):
 
 def test_from_cost_matrix_max_coverage_is_the_brute_force_optimum() -> None:
     problem = al.Problem.from_cost_matrix(TIMES, PEOPLE, existing=["a"])
-    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=2, threshold_min=10))
+    plan = al.solve(problem, objective="max_coverage", p=2, threshold_min=10)
+    columns, solved = list(problem.services[0].demand.columns), plan.solution.objective
+    result = al.evaluate(problem, plan)
+    assert list(problem.services[0].demand.columns) == columns, "evaluation adds columns to new frames only"
+    assert plan.solution.objective == solved and al.evaluate(problem, plan).after == result.after
     best, value, second = brute_force(TIMES.to_numpy(), PEOPLE, [0], [1, 2, 3, 4], 2, covered(10))
     assert value > second, "the instance has one optimum"
     assert sorted(result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"]) == \

@@ -178,3 +178,26 @@ def test_from_scenario_solves_as_the_yaml_run(tmp_path: Path, mirror: Path, monk
     again = al.run_scenario(path, out=tmp_path / "out")
     assert (tmp_path / "out" / "spo_api" / "summary.json").is_file()
     assert again.after == reference.after
+
+
+def test_porto_alegre_clinics_from_geodataframes_as_the_yaml_run(mirror: Path, tmp_path: Path, monkeypatch) -> None:
+    """The README's question asked from Python: the same ten cells, the same access, as scenarios/poa_clinics.yaml."""
+    import h3
+
+    from allocator.scenario import catalog
+
+    monkeypatch.setenv("ALLOCATOR_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("ALLOCATOR_CACHE", os.environ.get("ALLOCATOR_CACHE") or str(tmp_path / "cache"))
+    cells = pd.read_csv(catalog.resolve("catalog:porto_alegre/poa_hexgrid.csv"), dtype={"id": str})
+    lat, lon = zip(*(h3.cell_to_latlng(c) for c in cells["id"]), strict=True)
+    grid = gpd.GeoDataFrame(cells, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")   # cell centres
+    clinics = grid[grid["healthcare"].fillna(0) > 0].rename(columns={"healthcare": "count"})
+    candidates = grid[~grid["id"].isin(clinics["id"])]
+    problem = al.Problem.from_geodataframes(grid, clinics, candidates, mode="walk",
+                                            network=catalog.resolve("catalog:porto_alegre/poa_osm.pbf"))
+    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=10, threshold_min=15))
+    reference = al.run_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "poa_clinics.yaml")
+    new = result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"]
+    assert sorted(new) == sorted(reference.sites.loc[reference.sites["status"] == "new", "id"]) and len(new) == 10
+    assert dict(result.after) == pytest.approx(dict(reference.after), rel=1e-9)
+    assert dict(result.before) == pytest.approx(dict(reference.before), rel=1e-9)

@@ -421,12 +421,20 @@ def write(result: RunResult, out: str | Path, *, tiles: bool | None = None, lang
     Path
         ``out``.
 
+    Raises
+    ------
+    ValueError
+        When the demand or the sites have no coordinates (a problem from a cost matrix).
+
     Examples
     --------
     >>> import allocator as al
     >>> al.write(al.run_scenario("scenarios/poa_clinics.yaml"), "maps/poa_clinics")   # doctest: +SKIP
     PosixPath('maps/poa_clinics')
     """
+    if any(s.demand["lon"].isna().any() or s.facilities["lon"].isna().any() for s in result.services):
+        raise ValueError("the maps and the report need the places of the demand and the sites: a problem from "
+                         "a cost matrix has none (build it with Problem.from_geodataframes)")
     return write_outputs(result, Path(out), tiles=result.info.tiles if tiles is None else tiles, lang=lang)
 
 

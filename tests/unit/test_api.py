@@ -8,6 +8,7 @@ YAML run of the same scenario.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def grid_graph(n: int = 4) -> nx.MultiDiGraph:
     return graph
 
 
-def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum() -> None:
+def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum(tmp_path: Path) -> None:
     graph = grid_graph()
     xy = {node: (data["x"], data["y"]) for node, data in graph.nodes(data=True)}
     homes = [0, 3, 5, 10, 12, 15]
@@ -140,6 +141,10 @@ def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum() -> None:
     twice = al.evaluate(again, al.solve(again, objective="p_median", p=1, threshold_min=5))
     assert twice.sites["id"].tolist() == result.sites["id"].tolist()
     assert dict(twice.after) == pytest.approx(dict(result.after), rel=1e-6)
+
+    written = al.write(result, tmp_path / "out", tiles=False)   # every output, as a scenario's run writes them
+    doc = json.loads((written / "summary.json").read_text())
+    assert [s["id"] for s in doc["services"][0]["new_sites"]] == new and (written / "report.html").is_file()
 
 
 # --- from a scenario: the same as the YAML run --------------------------------------------------
@@ -201,3 +206,11 @@ def test_porto_alegre_clinics_from_geodataframes_as_the_yaml_run(mirror: Path, t
     assert sorted(new) == sorted(reference.sites.loc[reference.sites["status"] == "new", "id"]) and len(new) == 10
     assert dict(result.after) == pytest.approx(dict(reference.after), rel=1e-9)
     assert dict(result.before) == pytest.approx(dict(reference.before), rel=1e-9)
+
+
+def test_a_cost_matrix_problem_cannot_be_drawn(tmp_path: Path) -> None:
+    problem = al.Problem.from_cost_matrix(TIMES, PEOPLE)
+    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=1, threshold_min=10))
+    with pytest.raises(ValueError, match="Problem.from_geodataframes"):
+        al.write(result, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -180,6 +180,10 @@ def test_from_scenario_solves_as_the_yaml_run(tmp_path: Path, mirror: Path, monk
     ours.pop("timings"), theirs.pop("timings")
     assert ours == theirs   # every figure of summary.json, equity and districts included
 
+    fewer = al.evaluate(problem, al.solve(problem, p=2))   # a rule given in Python replaces the scenario's
+    assert (fewer.sites["status"] == al.SiteStatus.NEW).sum() == 2 and fewer.after.within <= result.after.within
+    assert fewer.info.resolved["services"][0]["p"] == 2 and result.info.resolved["services"][0]["p"] == 3
+
     again = al.run_scenario(path, out=tmp_path / "out")
     assert (tmp_path / "out" / "spo_api" / "summary.json").is_file()
     assert again.after == reference.after

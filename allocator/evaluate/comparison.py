@@ -18,8 +18,9 @@ import pandas as pd
 
 from allocator.evaluate import equity
 from allocator.evaluate.loads import small_limit, small_loads
-from allocator.inputs.districts import assign_districts
-from allocator.results import RunResult, ServiceResult
+from allocator.evaluate.result import RunResult, ServiceResult
+from allocator.inputs.sites import SiteStatus
+from allocator.solve.run_info import DistrictAssigner
 
 #: metrics where more is better (every other shown metric: less is better)
 HIGHER_IS_BETTER = {"within_share", "access_2sfca_mean", "access_e2sfca_mean"}
@@ -82,20 +83,18 @@ def common_targets(results: list[RunResult]) -> list:
     """The union of every run's scenario and service targets, each once, in first-seen order."""
     targets = {}
     for r in results:
-        for t in [*r.scenario.spec.targets, *(t for s in r.services for t in s.service.targets)]:
+        for t in [*r.info.targets, *(t for s in r.services for t in s.service.targets)]:
             targets[t.model_dump_json()] = t
     return list(targets.values())
 
 
-def plan_figures(run: RunResult, s: ServiceResult, targets: list, borrowed) -> PlanFigures:
+def plan_figures(run: RunResult, s: ServiceResult, targets: list, borrowed: DistrictAssigner | None) -> PlanFigures:
     """A service's figures on ``targets``, its demand grouped by ``borrowed`` districts when it has none."""
     demand = s.demand.copy()
     if "district" not in demand and borrowed is not None:
-        demand["district"], demand["district_name"] = assign_districts(
-            demand, borrowed.spec.districts, borrowed.district_file(), borrowed.origin("districts"),
-            demand_layer=borrowed.spec.demand[0], language=borrowed.spec.language)
+        demand["district"], demand["district_name"] = borrowed(demand)
     block = equity.service_equity(demand, s.service.threshold_min, targets, {"before": s.before, "after": s.after})
-    return PlanFigures(run, s, block, int((s.facilities["status"] == "new").sum()), small_loads(s.facilities),
+    return PlanFigures(run, s, block, int((s.facilities["status"] == SiteStatus.NEW).sum()), small_loads(s.facilities),
                        small_limit(s.facilities))
 
 
@@ -103,7 +102,7 @@ def shared_places(plans: list[PlanFigures]) -> list[str] | None:
     """The new sites every plan builds, by place, in the first plan's order (None with a single plan)."""
     if len(plans) < 2:
         return None
-    new = [p.result.facilities[p.result.facilities["status"] == "new"] for p in plans]
+    new = [p.result.facilities[p.result.facilities["status"] == SiteStatus.NEW] for p in plans]
     common = set.intersection(*(set(f["id"].astype(str)) for f in new))
     return [str(place) for i, place in zip(new[0]["id"].astype(str), new[0]["place"]) if i in common]
 
@@ -135,7 +134,7 @@ def best_columns(key: str, values: list) -> set[int]:
 
 def compare(results: list[RunResult]) -> Comparison:
     """Every run's services on the union of all targets and the first district grouping."""
-    borrowed = next((r.scenario for r in results if r.scenario.spec.districts is not None), None)
+    borrowed = next((r.info.assign_districts for r in results if r.info.assign_districts is not None), None)
     targets = common_targets(results)
     columns = [{s.service.name: plan_figures(r, s, targets, borrowed) for s in r.services} for r in results]
     names = list(dict.fromkeys(name for run in columns for name in run))

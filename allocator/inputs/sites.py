@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from enum import StrEnum
 
 import pandas as pd
 
@@ -20,6 +21,14 @@ from allocator.inputs.layers import location_keys
 from allocator.inputs.osm_features import read_features
 from allocator.scenario.paths import Origin
 from allocator.scenario.schema import LayerSpec, Service
+
+
+class SiteStatus(StrEnum):
+    """A site's part in a plan; equal to its string, so tables and JSON show the plain word."""
+
+    EXISTING = "existing"   # a facility in place today (and kept)
+    NEW = "new"             # a candidate the plan opens (before solving: any candidate)
+    CLOSED = "closed"       # an existing facility the plan closes
 
 
 def existing_sites(service: Service, path: Path | None, origin: Origin, language: str = "en") -> pd.DataFrame:

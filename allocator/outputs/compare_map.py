@@ -11,7 +11,6 @@ import geopandas as gpd
 import shapely
 from markupsafe import Markup
 
-from allocator import ATTRIBUTION
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import payload
 from allocator.outputs.map_style import (  # the map's shading, colours, symbols, legend, assets: both pages alike
@@ -30,6 +29,7 @@ from allocator.outputs.map_style import (  # the map's shading, colours, symbols
     shades,
 )
 from allocator.outputs.templates import render
+from allocator.solve.run_info import ATTRIBUTION
 
 
 def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,

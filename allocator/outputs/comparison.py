@@ -29,7 +29,7 @@ from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_met
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
 from allocator.outputs.templates import render
-from allocator.results import RunResult
+from allocator.evaluate.result import RunResult
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _target_value(p: PlanFigures, i: int, what: str) -> object:
 
 def comparison_frame(comparison: Comparison) -> pd.DataFrame:
     """comparison.csv: one row per service, metric and before/after; one column per scenario."""
-    names = [r.scenario.spec.name for r in comparison.runs]
+    names = [r.info.name for r in comparison.runs]
     rows = []
     for service in comparison.services:
         rows.append(_csv_row(service, names, "new_sites", "after", lambda p: p.new_sites))
@@ -83,15 +83,15 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
 
 
 def _plan_name(r: RunResult) -> str:
-    return r.scenario.spec.title or r.scenario.spec.name
+    return r.info.title
 
 
 def _links(results: list[RunResult], folder: Path) -> list[dict]:
     """Each plan's name and folder, relative to the comparison folder."""
     out = []
     for r in results:
-        target = folder.parent / r.scenario.spec.name
-        target = target if target.is_dir() else r.scenario.output_dir
+        target = folder.parent / r.info.name
+        target = target if target.is_dir() else r.info.output_dir
         out.append({"name": _plan_name(r), "folder": Path(os.path.relpath(target, folder)).as_posix()})
     return out
 
@@ -224,6 +224,6 @@ def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -
                   services=[service_comparison(s, lang) for s in comparison.services],
                   appendix=appendix_section(results[0], lang))
     titles = " · ".join(_plan_name(r) for r in results)
-    page = html_page(translate(lang, "comparison"), titles, body, lang, footer_lines(lang, results[0].scenario))
+    page = html_page(translate(lang, "comparison"), titles, body, lang, footer_lines(lang, results[0].info.attributions))
     (folder / "comparison.html").write_text(page, encoding="utf-8")
     return folder

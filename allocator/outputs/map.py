@@ -55,7 +55,7 @@ import numpy as np
 import shapely
 from markupsafe import Markup
 
-from allocator import ATTRIBUTION
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.compare_map import compare_page
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import (
@@ -95,6 +95,7 @@ from allocator.outputs.map_style import (
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
 from allocator.outputs.templates import render
+from allocator.solve.run_info import ATTRIBUTION
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
@@ -400,7 +401,7 @@ def _existing_marker(colour: str = EXISTING) -> dict:
 
 def _glyph(status: str, index: int) -> tuple[str, str, int]:
     """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
-    if status == "closed":
+    if status == SiteStatus.CLOSED:
         return CLOSED_SYMBOL
     _, colour, glyph, size = service_style(index)
     return glyph, colour, size

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from allocator import ATTRIBUTION
 from allocator.outputs.labels import cjk_font, translate
-from allocator.outputs.sources import attributions
 from allocator.outputs.templates import render
+from allocator.solve.run_info import ATTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,8 @@ def html_page(title: str, subtitle: str, body: Markup, lang: str, footer: list[s
                   body=body, footer=footer) + "\n"
 
 
-def footer_lines(lang: str, scenario=None) -> list[str]:
-    """The page's footer: the credit lines of the data used (OpenStreetMap when none is known)."""
-    credits = attributions(scenario) if scenario is not None else [ATTRIBUTION]
+def footer_lines(lang: str, credits: list[str] | None = None) -> list[str]:
+    """The page's footer: the credit lines of the data used (``RunInfo.attributions``; OpenStreetMap when none)."""
     lines = [translate(lang, "data_credit", credits="; ".join(credits or [ATTRIBUTION]))]
     if lang == "zh" and cjk_font() is None:
         lines.insert(0, translate(lang, "font_note"))

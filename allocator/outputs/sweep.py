@@ -22,9 +22,9 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from allocator.evaluate.result import RunResult, SweepResult
 from allocator.outputs.labels import translate, what_name
 from allocator.outputs.templates import render
-from allocator.results import RunResult, SweepResult
 
 #: sweep.csv's columns after the parameter's
 COLUMNS = ["status", "gap", "objective", "within_share_before", "within_share", "underserved", "mean_min",

@@ -230,8 +230,8 @@ def write_matrix_csv(path: str | Path, origin_ids: Ids, site_ids: Ids, cost: np.
 
     Only finite pairs are written: a missing pair means unreachable.  The
     column names default to those ``matrix:`` expects.  From a
-    run: ``write_matrix_csv(path, s.demand["id"], s.sites["id"], s.cost)`` for
-    a :class:`allocator.results.ServiceResult` ``s``.  Returns the rows written.
+    run: ``write_matrix_csv(path, s.demand["id"], s.site_columns["id"], s.cost)`` for
+    a :class:`allocator.evaluate.result.ServiceResult` ``s``.  Returns the rows written.
     """
     cost = np.asarray(cost, dtype=float)
     origins, sites = np.asarray(origin_ids, dtype=str), np.asarray(site_ids, dtype=str)

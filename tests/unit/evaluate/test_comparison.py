@@ -11,7 +11,7 @@ import pytest
 
 from allocator.evaluate.access import access_metrics
 from allocator.evaluate.comparison import best_columns, compare
-from allocator.results import RunResult
+from allocator.evaluate.result import RunResult
 from allocator.scenario.schema import TargetSpec
 
 POPULATION = np.array([100.0, 200.0, 300.0, 400.0])
@@ -30,8 +30,8 @@ def _run(name: str, after: list[float], new_ids: list[str], targets: list[Target
     service = SimpleNamespace(name="clinics", threshold_min=15.0, targets=[], objective="max_coverage")
     s = SimpleNamespace(service=service, demand=demand, facilities=facilities,
                         before=access_metrics(BEFORE, POPULATION, 15.0), after=access_metrics(times, POPULATION, 15.0))
-    spec = SimpleNamespace(name=name, title=None, districts=None, targets=targets)
-    return cast(RunResult, SimpleNamespace(scenario=SimpleNamespace(spec=spec), services=[s]))   # what compare reads
+    info = SimpleNamespace(name=name, title=name, assign_districts=None, targets=targets)
+    return cast(RunResult, SimpleNamespace(info=info, services=[s]))   # what compare reads
 
 
 def test_plans_are_measured_on_every_runs_targets() -> None:

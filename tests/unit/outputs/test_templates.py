@@ -11,7 +11,6 @@ import jinja2
 import pytest
 from markupsafe import Markup
 
-from allocator.outputs import report
 from allocator.outputs.map import facility_popup
 from allocator.outputs.page import Status, html_page
 from allocator.outputs.report import caveats_section, data_section
@@ -106,12 +105,11 @@ def test_a_missing_value_raises(name: str) -> None:
         render(name, **context)
 
 
-def test_report_sections_and_page_escape_names_from_data(monkeypatch) -> None:
+def test_report_sections_and_page_escape_names_from_data() -> None:
     service = SimpleNamespace(service=SimpleNamespace(name=H), notes=[H])
-    result = SimpleNamespace(services=[service], scenario=None)
-    _inert(caveats_section(result, "en"))
     source = SimpleNamespace(role=H, name=H, description=H, year=None, licence=H, attribution=H)
-    monkeypatch.setattr(report, "data_sources", lambda scenario: [source])
+    result = SimpleNamespace(services=[service], info=SimpleNamespace(sources=[source]))
+    _inert(caveats_section(result, "en"))
     _inert(data_section(result, "en"))
     page = html_page(H, H, caveats_section(result, "en"), "en", [H])
     _inert(page)

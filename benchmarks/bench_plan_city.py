@@ -33,9 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
-from allocator.solve.plan.model import PlanService, Sites, solve_plan  # noqa: E402
 from allocator.solve.plan import levels as plan_levels  # noqa: E402
 from allocator.solve.plan.block import Block  # noqa: E402
+from allocator.solve.plan.model import PlanService, Sites, solve_plan  # noqa: E402
 
 
 def services(d: _poa.CityData) -> dict[str, PlanService]:

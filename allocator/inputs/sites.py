@@ -9,9 +9,9 @@ of OpenStreetMap names.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from enum import StrEnum
 
 import pandas as pd
 

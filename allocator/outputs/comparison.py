@@ -25,11 +25,11 @@ from pathlib import Path
 import pandas as pd
 
 from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceComparison, best_columns, compare
+from allocator.evaluate.result import RunResult
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
 from allocator.outputs.templates import render
-from allocator.evaluate.result import RunResult
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,7 @@ import pandas as pd
 from allocator.inputs.place_names import StreetIndex
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.schema import Service
-from allocator.solve.kernels import nearest_open
-from allocator.solve.kernels import split_times
+from allocator.solve.kernels import nearest_open, split_times
 from allocator.solve.run_info import RunInfo
 from allocator.solve.solution import Solution
 from allocator.traveltime.network import NetworkReport

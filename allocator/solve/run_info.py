@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.scenario.paths import NETWORK
 from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
+from allocator.scenario.paths import NETWORK
 from allocator.scenario.schema import DistrictSpec, LayerSpec, TargetSpec
 from allocator.scenario.sweep import SweepSpec
 from allocator.traveltime.network import BIKE_SPEED_KPH, WALK_SPEED_KPH

@@ -53,8 +53,8 @@ def test_objective_on_the_solved_matrix_is_the_models_own_value() -> None:
         "p_center": solve_p_center(cost, w, 2, fixed),
         "weighted_p_center": solve_p_center(cost, w, 2, fixed, weighted=True),
     }
-    for objective, sol in solved.items():
-        assert objective_on(objective, cost, sol, w, T) == pytest.approx(sol.objective), objective
+    for name, sol in solved.items():
+        assert objective_on(name, cost, sol, w, T) == pytest.approx(sol.objective), name
     covered = solved["max_coverage"].objective
     assert objective_on("min_underserved", cost, solved["max_coverage"], w, T) == pytest.approx(w.sum() - covered)
 

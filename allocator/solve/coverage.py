@@ -19,7 +19,7 @@ from allocator.solve.checks import Options, check_inputs, check_p, check_thresho
 from allocator.solve.cover import Cover, coverage_sets, undominated, unique_rows
 from allocator.solve.highs import Run, add_row, affine, binary_values, relative_gap
 from allocator.solve.kernels import nearest_time, people_within
-from allocator.solve.solution import EMPTY, Sizes, Solution, finish
+from allocator.solve.solution import EMPTY, Outcome, Sizes, Solution, finish
 
 #: HiGHS search options for the maximal-covering model: presolve and the
 #: feasibility-jump heuristic (which runs even with a MIP start) cost more than
@@ -131,7 +131,7 @@ def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limi
         notes.append(f"time limit reached: best solution found, proven gap {gap:.2%}")
     elif gap > 0:
         notes.append(f"stopped at the requested gap_rel={opts.gap_rel:g} (proven gap {gap:.2e})")
-    return finish("max_coverage", status=status, objective=obj, gap=gap, open_mask=open_mask, fixed=fixed,
+    return finish("max_coverage", Outcome(status, obj, gap), open_mask=open_mask, fixed=fixed,
                   sizes=Sizes(nv, nc, build, solve), notes=notes, uncoverable=uncov)
 
 

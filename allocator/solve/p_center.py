@@ -18,7 +18,7 @@ from allocator.solve.checks import Options, check_inputs, check_p, client_filter
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import longest_time, nearest_time
 from allocator.solve.p_median import pmedian_core, raise_unservable
-from allocator.solve.solution import Sizes, Solution, finish
+from allocator.solve.solution import Outcome, Sizes, Solution, finish
 
 
 @dataclass
@@ -153,7 +153,7 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
         open_mask = fixed.copy()
         open_mask[cand[:p]] = True
         notes.append("no client with positive weight can be served: any sites are optimal")
-        return finish("p_center", status="optimal", objective=0.0, gap=0.0, open_mask=open_mask, fixed=fixed,
+        return finish("p_center", Outcome("optimal", 0.0, 0.0), open_mask=open_mask, fixed=fixed,
                       sizes=Sizes(), notes=notes, uncoverable=bad)
     C, wr = c[rows], w[rows]
     S = C * wr[:, None] if weighted else C      # what the maximum is taken over
@@ -187,5 +187,5 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     status = "time_limit" if (timed_out and gap > 0) else "optimal"
     if status == "time_limit":
         notes.append(f"time limit reached: best value {obj:g} min, proven lower bound {lower:g} min")
-    return finish(model, status=status, objective=obj, gap=gap, open_mask=open_mask, fixed=fixed,
+    return finish(model, Outcome(status, obj, gap), open_mask=open_mask, fixed=fixed,
                   sizes=tally.sizes(), notes=notes, uncoverable=bad)

@@ -21,7 +21,7 @@ from allocator.solve.checks import Options, check_inputs, check_p, client_filter
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import nearest_time
 from allocator.solve.radius import radius_mip, true_value
-from allocator.solve.solution import Sizes, Solution, finish
+from allocator.solve.solution import Outcome, Sizes, Solution, finish
 
 #: Lagrangian reduction: _FIRST_ITERS subgradient steps on every candidate,
 #: then rounds of _ROUND_ITERS steps on the candidates left (warm started, the
@@ -238,7 +238,7 @@ def solve_p_median(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
         open_mask = fixed.copy()
         open_mask[np.flatnonzero(~fixed)[:p]] = True
         notes.append("no client with positive weight can be served: any sites are optimal")
-        return finish("p_median", status="optimal", objective=0.0, gap=0.0, open_mask=open_mask, fixed=fixed,
+        return finish("p_median", Outcome("optimal", 0.0, 0.0), open_mask=open_mask, fixed=fixed,
                       sizes=Sizes(build_s=time.perf_counter() - t0), notes=notes, uncoverable=bad)
     core = pmedian_core(C, wr, fixed, p, opts, notes)
     obj = float(wr @ nearest_time(C, core.open_mask))
@@ -247,5 +247,5 @@ def solve_p_median(cost, weight, p, fixed_open=None, *, time_limit=None, gap_rel
         notes.append(f"stopped at the requested gap_rel={opts.gap_rel:g} (proven gap {gap:.2e})")
     if core.status == "time_limit":
         notes.append(f"time limit reached: best solution found, proven gap {gap:.2%}")
-    return finish("p_median", status=core.status, objective=obj, gap=gap, open_mask=core.open_mask, fixed=fixed,
+    return finish("p_median", Outcome(core.status, obj, gap), open_mask=core.open_mask, fixed=fixed,
                   sizes=core.sizes, notes=notes, uncoverable=bad)

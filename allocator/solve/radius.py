@@ -112,8 +112,8 @@ def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos
         t1 = time.perf_counter()
         rep, Wr = merge_truncated(Wa, levels, members, t_idx, K, fa, u_idx)
         rep_levels = [levels[g] for g in rep]
-        prob, y, zs, tails = build_radius(Wr, rep_levels, [members[g] for g in rep], t_idx[rep], K[rep],
-                                          fa[rep], n_cand, p, u_idx[rep])
+        groups = Groups(Wr, rep_levels, [members[g] for g in rep], K[rep], fa[rep])
+        prob, y, zs, tails = build_radius(groups, t_idx[rep], n_cand, p, u_idx[rep])
         nv = len(y) + sum(len(z) for z in zs) + sum(v is not None for v in tails)
         nc = len(prob.constraints())
         start = radius_start(y, zs, rep_levels, best_pos, Ca[rep], fa[rep], tails, u_idx[rep])
@@ -170,7 +170,19 @@ def merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.nda
     return rep, np.bincount(inv, weights=W, minlength=len(first))
 
 
-def build_radius(W, levels, members, t_idx, K, fa, n_cand, p, u_idx):
+@dataclass(frozen=True)
+class Groups:
+    """The client groups of a radius model: weights ``W``, each group's sorted distinct ``levels`` and the
+    sites at each level (``members``; :func:`radius_levels`), its level count ``K`` and nearest fixed site ``fa``."""
+
+    W: np.ndarray
+    levels: list[np.ndarray]
+    members: list[list[np.ndarray]]
+    K: np.ndarray
+    fa: np.ndarray
+
+
+def build_radius(groups: Groups, t_idx: np.ndarray, n_cand: int, p: int, u_idx: np.ndarray):
     """The chained radius model (Elloumi 2010; García, Labbé & Marín 2011), truncated after level
     ``t_idx + 1`` per group, with a one-row tail ring up to level ``u_idx`` (a relaxation: never more
     than the true cost).  See docs/formulations/p-median.md, "The chained radius model".
@@ -178,7 +190,8 @@ def build_radius(W, levels, members, t_idx, K, fa, n_cand, p, u_idx):
     """
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
     y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
-    obj, zs, _ = radius_rows(prob, y, W, levels, members, t_idx, K, fa)
+    obj, zs, _ = radius_rows(prob, y, groups, t_idx)
+    W, levels, members = groups.W, groups.levels, groups.members
     tails: list = []
     for g in range(len(levels)):
         t, u = int(t_idx[g]), int(u_idx[g])
@@ -195,10 +208,11 @@ def build_radius(W, levels, members, t_idx, K, fa, n_cand, p, u_idx):
     return prob, y, zs, tails
 
 
-def radius_rows(prob: pulp.LpProblem, y: list, W, levels, members, t_idx, K, fa, prefix: str = ""):
+def radius_rows(prob: pulp.LpProblem, y: list, groups: Groups, t_idx: np.ndarray, prefix: str = ""):
     """Add the chained radius rows of :func:`build_radius` for every group to
     ``prob`` (over the site variables ``y``); returns ``(objective pairs, z
     variables per group, objective constant)``."""
+    W, levels, members, K, fa = groups.W, groups.levels, groups.members, groups.K, groups.fa
     obj: list = []
     mconst = 0.0
     zs = []

@@ -9,7 +9,7 @@ from allocator.solve import cover
 from allocator.solve.checks import check_inputs, check_threshold, options
 from allocator.solve.cover import coverage_sets
 from allocator.solve.highs import relative_gap
-from allocator.solve.solution import Solution, finish
+from allocator.solve.solution import Outcome, Solution, finish
 
 
 def solve_set_cover(cost, weight, threshold, fixed_open=None, *, time_limit=None, gap_rel=None,
@@ -41,6 +41,6 @@ def solve_set_cover(cost, weight, threshold, fixed_open=None, *, time_limit=None
     status = cov.status
     if status == "time_limit":
         notes.append(f"time limit reached: best cover found, at least {cov.lower:g} sites needed")
-    return finish("set_cover", status=status, objective=obj, gap=gap, open_mask=open_mask, fixed=fixed,
+    return finish("set_cover", Outcome(status, obj, gap), open_mask=open_mask, fixed=fixed,
                   sizes=cov.sizes, notes=notes, uncoverable=uncov)
 

@@ -70,11 +70,20 @@ class Sizes:
     solve_s: float = 0.0
 
 
-def finish(model: str, *, status: str, objective: float, gap: float | None, open_mask: np.ndarray,
-           fixed: np.ndarray, sizes: Sizes, notes: list[str], uncoverable: np.ndarray) -> Solution:
+@dataclass(frozen=True)
+class Outcome:
+    """What a solver said: its status, the objective value and the relative gap (None: unknown)."""
+
+    status: str
+    objective: float
+    gap: float | None
+
+
+def finish(model: str, outcome: Outcome, *, open_mask: np.ndarray, fixed: np.ndarray, sizes: Sizes,
+           notes: list[str], uncoverable: np.ndarray) -> Solution:
     """The :class:`Solution` of a classic model from its open-site mask (fixed sites included)."""
-    return Solution(model=model, status=status, objective=float(objective),
-                    gap=None if gap is None else float(gap),
+    return Solution(model=model, status=outcome.status, objective=float(outcome.objective),
+                    gap=None if outcome.gap is None else float(outcome.gap),
                     open_sites=np.flatnonzero(open_mask).astype(np.int64),
                     new_sites=np.flatnonzero(open_mask & ~fixed).astype(np.int64),
                     solve_seconds=float(sizes.solve_s), build_seconds=float(sizes.build_s),

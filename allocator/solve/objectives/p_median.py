@@ -11,7 +11,7 @@ from allocator.solve.kernels import nearest_time, person_minutes
 from allocator.solve.objectives.base import ModelInput, Objective, SolveOptions
 from allocator.solve.plan.block import Block, PlanObjective
 from allocator.solve.plan.levels import Levels
-from allocator.solve.radius import radius_rows
+from allocator.solve.radius import Groups, radius_rows
 from allocator.solve.solution import Solution
 
 
@@ -52,8 +52,8 @@ class PMedian(Objective, PlanObjective):
             block.levels = Levels.first(c[np.ix_(block.rows, block.var)], fa[block.rows], w[block.rows],
                                         block.open_estimate())
         lv = block.levels
-        obj, _, const = radius_rows(prob, block.y, w[block.rows], lv.levels, lv.members, lv.t, lv.K, lv.fa,
-                                    prefix=block.prefix)
+        groups = Groups(w[block.rows], lv.levels, lv.members, lv.K, lv.fa)
+        obj, _, const = radius_rows(prob, block.y, groups, lv.t, prefix=block.prefix)
         block.obj_const = const
         return pulp.LpAffineExpression(obj)
 

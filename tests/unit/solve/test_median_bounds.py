@@ -204,7 +204,7 @@ def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
     import pulp
 
     from allocator.solve.highs import quiet_highs
-    from allocator.solve.radius import build_radius, radius_levels
+    from allocator.solve.radius import Groups, build_radius, radius_levels
 
     Ca = np.array([[1., 2., 3., 4., 6.]])
     fa = np.array([np.inf])
@@ -213,7 +213,7 @@ def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
     charged = []
     quiet_highs()
     for j in range(5):
-        prob, y, zs, tails = build_radius(np.array([1.0]), levels, members, t, K, fa, 5, 1, u)
+        prob, y, zs, tails = build_radius(Groups(np.array([1.0]), levels, members, K, fa), t, 5, 1, u)
         for k, v in enumerate(y):
             v.lowBound = v.upBound = float(k == j)
         prob.solve(pulp.HiGHS(msg=False))

@@ -21,7 +21,7 @@ from allocator.errors import AllocatorError
 from allocator.outputs.labels import LABELS, translate
 from allocator.solve.objectives import OBJECTIVES, ModelInput, Objective, SolveOptions
 from allocator.solve.plan.model import PlanService, Sites, solve_plan
-from allocator.solve.solution import EMPTY, Sizes, Solution, finish
+from allocator.solve.solution import EMPTY, Outcome, Sizes, Solution, finish
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "models.md"
 SEEDS = range(40)
@@ -54,7 +54,7 @@ def site_sets(fixed: np.ndarray, sizes: range | list[int]) -> Iterator[np.ndarra
 
 
 def as_solution(mask: np.ndarray, fixed: np.ndarray) -> Solution:
-    return finish("brute_force", status="optimal", objective=np.nan, gap=0.0, open_mask=mask, fixed=fixed,
+    return finish("brute_force", Outcome("optimal", np.nan, 0.0), open_mask=mask, fixed=fixed,
                   sizes=Sizes(), notes=[], uncoverable=EMPTY)
 
 

@@ -65,8 +65,9 @@ def test_most_arrivals_is_the_boundary_of_meets():
         assert MODEL.meets(k, top) and not MODEL.meets(k, top * 1.0001)
 
 
-def brute_open_and_staff(cost, pop, rate_pp, existing, today, model, p, budget, open_cost, counter_cost):
+def brute_open_and_staff(cost, pop, rate_pp, existing, today, model, limits: JointLimits):
     """Every set of new sites: nearest-open catchments, fewest counters meeting the target, cheapest feasible."""
+    p, budget, open_cost, counter_cost = limits.p, limits.budget, limits.open_cost, limits.counter_cost
     n, m = cost.shape
     new = [j for j in range(m) if not existing[j]]
     best = (np.inf, None)
@@ -107,7 +108,8 @@ def test_open_and_staff_equals_brute_force(seed):
         p = None
     model = QueueModel(service_min=10.0, limit_min=10.0, share_within=0.8) if seed % 2 else \
         QueueModel(service_min=10.0, mean_wait_max_min=6.0)
-    travel, chosen = brute_open_and_staff(cost, pop, rate_pp, existing, today, model, p, budget, open_cost, 1.0)
+    limits = JointLimits(p=p, budget=budget, open_cost=open_cost, counter_cost=1.0)
+    travel, chosen = brute_open_and_staff(cost, pop, rate_pp, existing, today, model, limits)
     if chosen is None:
         with pytest.raises(AllocatorError, match="wait target"):
             open_and_staff(cost, pop, rate_pp, existing, today, model, JointLimits(p=p, budget=budget, open_cost=open_cost))

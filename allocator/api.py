@@ -13,9 +13,7 @@ problem built in Python gives what the scenario that describes it gives.
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 
 from allocator import pipeline
@@ -33,14 +30,13 @@ from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.files import write_outputs
 from allocator.scale.sweep import run_sweep
-from allocator.scenario import catalog
 from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import Service, SolverSpec
 from allocator.solve.problem import RunProblem, ServiceProblem
 from allocator.solve.run_info import ATTRIBUTION, MODE_SPEEDS_KPH, DataSource, InputFile, RunInfo
 from allocator.solve.solution import Solution
-from allocator.traveltime.graph import network_arrays, snap_points, travel_time_matrix
-from allocator.traveltime.network import NetworkReport, add_travel_times, check_graph, load_network
+from allocator.traveltime.network_report import NetworkReport
+from allocator.traveltime.network_source import road_network, times_on_graph
 from allocator.traveltime.table import MatrixReport
 
 #: a set of sites: a boolean mask over the sites, or site ids, or site positions
@@ -161,8 +157,12 @@ class Problem:
             Where new facilities may go: points with ``id`` and optional ``name``.
         network
             The road network: a ``.osm.pbf``/``.osm``/``.graphml`` file, or a
-            networkx graph with ``x``/``y`` (lon/lat) on its nodes and ``length``
-            (metres) or ``travel_time`` (seconds) on its edges.
+            networkx graph with ``x``/``y`` (lon/lat) on its nodes.  A graph
+            is taken as built for ``mode``, never changed nor simplified: when
+            every edge has a finite ``travel_time`` (seconds) those times are
+            kept, else every edge gets the mode's time from its ``length``
+            (metres); then its largest strongly connected part is kept
+            (:func:`allocator.traveltime.network_source.road_network`).
         mode
             ``walk``, ``bike`` or ``drive`` (the network's travel mode).
         matrix
@@ -207,13 +207,12 @@ class Problem:
             cost = _matrix(matrix, demand_frame["id"], sites["id"])
             return cls._of(demand_frame, sites, cost, TravelTimes(_matrix_report(cost), "matrix"))
         assert network is not None
-        graph, net_report, source = _network(network, mode)
-        arrays = network_arrays(graph)
-        cost = travel_time_matrix(
-            arrays, snap_points(arrays, demand_frame["lon"].to_numpy(), demand_frame["lat"].to_numpy(), max_snap_m),
-            snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap_m))
-        return cls._of(demand_frame, sites, cost, TravelTimes(net_report, "network", mode=mode, max_snap_m=max_snap_m,
-                                                              source=source, streets=street_index(graph)))
+        road = road_network(network, mode)
+        cost = times_on_graph(road.graph, demand_frame[["lon", "lat"]].to_numpy(float),
+                              sites[["lon", "lat"]].to_numpy(float), max_snap_m)
+        source = road.file if road.file is not None else road.report.source
+        return cls._of(demand_frame, sites, cost, TravelTimes(road.report, "network", mode=mode, max_snap_m=max_snap_m,
+                                                              source=source, streets=street_index(road.graph)))
 
     @classmethod
     def from_scenario(cls, path: str | Path, *, quiet: bool = True) -> Problem:
@@ -520,26 +519,3 @@ def _matrix_report(cost: np.ndarray) -> MatrixReport:
     """The account of travel times given as an array (summary.json's ``matrix`` block)."""
     return MatrixReport(source=IN_MEMORY, rows=cost.size, pairs=cost.size, unreachable=int(np.isinf(cost).sum()),
                         origins=cost.shape[0], destinations=cost.shape[1], seconds=0.0)
-
-
-def _network(network: str | Path | nx.MultiDiGraph, mode: str,
-             log: Callable[[str], None] | None = None) -> tuple[nx.MultiDiGraph, NetworkReport, Path | str]:
-    """The road graph with edge travel times, what was kept, and where it came from."""
-    if not isinstance(network, nx.MultiDiGraph):
-        path = Path(network).expanduser()
-        graph, report = load_network(path, mode, cache_dir=catalog.cache_dir() / "networks", log=log)
-        return graph, report, path
-    start = time.perf_counter()
-    check_graph(network, "networkx graph")
-    graph = network
-    if any(not isinstance(t, (int, float)) or not math.isfinite(t) for *_, t in graph.edges(data="travel_time")):
-        graph = network.copy()
-        add_travel_times(graph, mode)
-    kept = ox.truncate.largest_component(graph, strongly=True)
-    report = NetworkReport(source="networkx graph", mode=mode, ways_read=0, ways_without_highway=0,
-                           nodes_loaded=graph.number_of_nodes(), edges_loaded=graph.number_of_edges(),
-                           nodes_kept=kept.number_of_nodes(), edges_kept=kept.number_of_edges(),
-                           dropped_node_share=1.0 - kept.number_of_nodes() / max(graph.number_of_nodes(), 1),
-                           edges_default_speed=sum(1 for *_, fb in kept.edges(data="speed_fallback") if fb),
-                           from_cache=False, seconds=time.perf_counter() - start)
-    return kept, report, "networkx graph"

@@ -67,7 +67,17 @@ Travel times are computed on the raw segments, then the topology is simplified
 with ``osmnx.simplify_graph`` (summing ``length`` and ``travel_time``, so both
 are preserved exactly) and only the largest strongly connected component is
 kept: every node can reach every other one, so no travel time is infinite for
-want of a way back.  With ``cache_dir`` the prepared graph is cached as verified JSON (:mod:`.cache`), keyed by
+want of a way back.  A ``.graphml`` file is prepared the same way (its travel
+times recomputed from ``length`` for the mode; simplified unless its
+``simplified`` graph attribute says it is).
+
+A graph given in Python (:func:`prepare_graph`) is the user's own: it is
+never changed and never simplified (simplifying removes nodes the user's
+points may lie on).  When every edge has a finite ``travel_time`` (seconds)
+those times are kept (the user's own speeds; a time below
+:data:`MIN_TRAVEL_TIME_S` is raised to it); otherwise every edge gets the
+mode's time from its ``length`` (:func:`add_travel_times`), on a copy.  Then
+its largest strongly connected component is kept, as for a file.  With ``cache_dir`` the prepared graph is cached as verified JSON (:mod:`.cache`), keyed by
 the source's sha256, the mode and :data:`~allocator.traveltime.network_report.RULES_VERSION` (bump it whenever
 a rule in this module changes).
 """
@@ -100,8 +110,8 @@ from allocator.traveltime import cache
 from allocator.traveltime.network_report import NetworkReport
 
 MODES = ("walk", "bike", "drive")
-#: how errors name a graph given in Python (:func:`prepare_graph`)
-GIVEN_GRAPH = "the given road graph"
+#: how errors and reports name a graph given in Python (:func:`prepare_graph`)
+GIVEN_GRAPH = "networkx graph"
 
 WALK_SPEED_KPH = 4.8
 BIKE_SPEED_KPH = 15.0
@@ -310,18 +320,73 @@ def load_network(
     return kept, report
 
 
-def prepare_graph(graph: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
-    """A road graph built elsewhere (e.g. by osmnx) prepared as :func:`load_network` prepares a GraphML file.
+def prepare_graph(graph: nx.MultiDiGraph, mode: str) -> tuple[nx.MultiDiGraph, NetworkReport]:
+    """A road graph built elsewhere (e.g. by osmnx) ready for snapping and shortest paths, and its report.
 
-    ``graph`` needs nodes with ``x``/``y`` (lon/lat) and edges with ``length``
-    (metres), as osmnx gives them; it is taken as already built for ``mode``
-    (no filter) and is not changed: the travel times are set on a copy, which
-    is simplified unless ``graph.graph["simplified"]`` says it is, then cut to
-    its largest strongly connected component.
+    ``graph`` needs nodes with ``x``/``y`` (lon/lat in degrees) and, unless
+    every edge has a finite ``travel_time``, edges with ``length`` (metres),
+    as osmnx gives them.  It is taken as already built for ``mode`` (no
+    filter) and is never changed nor simplified:
+
+    - every edge has a finite ``travel_time`` (seconds, >= 0): those times are
+      kept, a user's own speeds (a time below :data:`MIN_TRAVEL_TIME_S` is
+      raised to it on a copy, as :func:`load_network` floors its own);
+    - otherwise every edge's time is computed from its ``length`` at the
+      mode's speed (:func:`add_travel_times`, on a copy), as for a file.
+
+    The result is the largest strongly connected component (the graph itself
+    when it is strongly connected and nothing had to change).
+
+    Raises
+    ------
+    AllocatorError
+        Unknown mode, a node without a finite position, an edge without a
+        valid length (when times are computed) or with a negative
+        ``travel_time``, no edges, or no two nodes connected both ways.
     """
+    start = time.perf_counter()
     _check_mode(mode)
     check_graph(graph, GIVEN_GRAPH)
-    return _prepared(graph.copy(), mode, GIVEN_GRAPH)[1]
+    loaded = _with_travel_times(graph, mode)
+    kept = _largest_component(loaded, mode, GIVEN_GRAPH)
+    report = NetworkReport(
+        source=GIVEN_GRAPH,
+        mode=mode,
+        ways_read=0,
+        ways_without_highway=0,
+        nodes_loaded=loaded.number_of_nodes(),
+        edges_loaded=loaded.number_of_edges(),
+        nodes_kept=kept.number_of_nodes(),
+        edges_kept=kept.number_of_edges(),
+        dropped_node_share=1.0 - kept.number_of_nodes() / loaded.number_of_nodes(),
+        edges_default_speed=sum(1 for *_, fb in kept.edges(data="speed_fallback") if fb),
+        from_cache=False,
+        seconds=time.perf_counter() - start,
+    )
+    return kept, report
+
+
+def _with_travel_times(graph: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
+    """``graph`` with its own travel times when every edge has a finite one, else a copy with the mode's."""
+    times = [seconds for *_, seconds in graph.edges(data="travel_time")]
+    if not all(_finite(seconds) for seconds in times):
+        copy = graph.copy()
+        try:
+            add_travel_times(copy, mode)
+        except AllocatorError as exc:
+            raise exc.with_file(GIVEN_GRAPH) from None
+        return copy
+    for u, v, seconds in graph.edges(data="travel_time"):
+        if seconds < 0:
+            raise AllocatorError(f"edge {u}-{v} has a negative travel_time ({seconds!r})", file=GIVEN_GRAPH,
+                                 field="travel_time", fix="give travel times in seconds >= 0, or drop the "
+                                 "travel_time attribute to compute them from length for the mode")
+    if all(seconds >= MIN_TRAVEL_TIME_S for seconds in times):
+        return graph
+    copy = graph.copy()
+    for *_, data in copy.edges(data=True):
+        data["travel_time"] = max(data["travel_time"], MIN_TRAVEL_TIME_S)
+    return copy
 
 
 def _check_mode(mode: str) -> None:
@@ -332,13 +397,7 @@ def _check_mode(mode: str) -> None:
 def _prepared(graph: nx.MultiDiGraph, mode: str, description: str) -> tuple[nx.MultiDiGraph, nx.MultiDiGraph]:
     """Travel times set on ``graph`` (in place), then the graph simplified and its largest strongly connected
     component: (the simplified graph, the component)."""
-    if graph.number_of_edges() == 0:
-        raise AllocatorError(
-            f"no roads usable by {mode} in this source",
-            file=description,
-            fix="check that the source covers the study area and has highway=* ways for this mode, "
-            "or choose another mode",
-        )
+    _check_edges(graph, mode, description)
     try:
         add_travel_times(graph, mode)
     except AllocatorError as exc:
@@ -348,14 +407,31 @@ def _prepared(graph: nx.MultiDiGraph, mode: str, description: str) -> tuple[nx.M
         if graph.graph.get("simplified")
         else ox.simplify_graph(graph, edge_attr_aggs={"length": sum, "travel_time": sum, "speed_fallback": any})
     )
-    kept = ox.truncate.largest_component(loaded, strongly=True)
+    return loaded, _largest_component(loaded, mode, description)
+
+
+def _check_edges(graph: nx.MultiDiGraph, mode: str, description: str) -> None:
+    """An error when ``graph`` has no edges (no roads for ``mode``)."""
+    if graph.number_of_edges() == 0:
+        raise AllocatorError(
+            f"no roads usable by {mode} in this source",
+            file=description,
+            fix="check that the source covers the study area and has highway=* ways for this mode, "
+            "or choose another mode",
+        )
+
+
+def _largest_component(graph: nx.MultiDiGraph, mode: str, description: str) -> nx.MultiDiGraph:
+    """The largest strongly connected component of ``graph``, which must have an edge."""
+    _check_edges(graph, mode, description)
+    kept = ox.truncate.largest_component(graph, strongly=True)
     if kept.number_of_edges() == 0:
         raise AllocatorError(
             f"the {mode} network of this source has no two places connected both ways",
             file=description,
             fix="use a larger extract or another mode",
         )
-    return loaded, kept
+    return kept
 
 
 def edge_speed_kph(mode: str, highway: str | list[str] | None, maxspeed: Any = None) -> tuple[float, bool]:

@@ -1,8 +1,12 @@
 """Travel times on the road network: snap demand and sites to it, then shortest paths (:mod:`.graph`).
 
-:class:`NetworkSource` is a scenario's network as a travel-time source;
-:func:`times_on_network` is the same computation without a scenario, for
-callers that hold a road network and points (the Python API).
+:func:`road_network` is the one way from a road source (a file, an online
+query or a networkx graph) to a prepared graph with its report, and
+:func:`times_on_graph` the one way from such a graph and points to minutes;
+:func:`times_on_network` is the two together.  :class:`NetworkSource` is a
+scenario's network as a travel-time source; the Python API
+(:meth:`allocator.api.Problem.from_geodataframes`) uses :func:`road_network`
+and :func:`times_on_graph`.
 """
 
 from __future__ import annotations
@@ -57,14 +61,15 @@ class NetworkSource:
         ``source`` field and the scenario file.
         """
         try:
-            graph, report = load_network(source, spec.mode, cache_dir=network_cache_dir(), log=log)
+            road = road_network(source, spec.mode, log=log)
         except AllocatorError as exc:
             exc.field = exc.field or origin.at("source").field
             raise (exc if origin.scenario is None else exc.with_file(origin.scenario)) from None
+        report = road.report
         log(f"network ({spec.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
             f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
             + (" (from cache)" if report.from_cache else ""))
-        return cls(spec, network_arrays(graph), report, origin.scenario, streets=street_index(graph))
+        return cls(spec, network_arrays(road.graph), report, origin.scenario, streets=street_index(road.graph))
 
     def service_times(self, service: Service, field: str, demand: pd.DataFrame,
                       sites: pd.DataFrame) -> ServiceTimes:
@@ -85,14 +90,87 @@ class NetworkSource:
         return ServiceTimes(travel_time_matrix(self.arrays, demand_snap, site_snap), notes)
 
 
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A road graph ready for snapping and shortest paths (every edge with a finite positive ``travel_time``,
+    in seconds; strongly connected), what was read and kept, and the file it came from (``None`` for a graph
+    given in Python or an online query)."""
+
+    graph: nx.MultiDiGraph
+    report: NetworkReport
+    file: Path | None = None
+
+
+def road_network(network: str | Path | dict[str, Any] | nx.MultiDiGraph, mode: str, *,
+                 cache_dir: Path | None = None, log: Callable[[str], None] | None = None) -> RoadNetwork:
+    """The road network of ``network`` for ``mode``, prepared once for travel times.
+
+    Parameters
+    ----------
+    network
+        A road network file (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.xml`` or
+        ``.graphml``; ``~`` expanded) or an online osmnx query ``dict``: read
+        by :func:`allocator.traveltime.network.load_network` (filtered for the
+        mode, travel times from ``length`` at the mode's speeds, simplified,
+        cached).  Or a ``networkx.MultiDiGraph`` as osmnx builds it (nodes
+        with ``x``/``y`` in degrees): taken as built for the mode by
+        :func:`allocator.traveltime.network.prepare_graph`, never changed nor
+        simplified; its own ``travel_time`` (seconds) is kept when every edge
+        has a finite one, else every edge gets the mode's time from its
+        ``length`` (metres).  Either way only the largest strongly connected
+        component is kept.
+    mode
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    cache_dir
+        Where a file's or query's prepared graph is cached (default: the user
+        cache, :func:`network_cache_dir`); unused for a graph.
+    log
+        Told when a cache entry is discarded and rebuilt.
+
+    Raises
+    ------
+    AllocatorError
+        An unreadable network, an unknown mode, a graph without positions or
+        lengths, or a network with no two places connected both ways.
+    """
+    if isinstance(network, nx.MultiDiGraph):
+        return RoadNetwork(*prepare_graph(network, mode))
+    source: Path | dict[str, Any] = network if isinstance(network, dict) else Path(network).expanduser()
+    graph, report = load_network(source, mode, cache_dir=network_cache_dir() if cache_dir is None else cache_dir,
+                                 log=log)
+    return RoadNetwork(graph, report, source if isinstance(source, Path) else None)
+
+
+def times_on_graph(graph: nx.MultiDiGraph, demand: ArrayLike, sites: ArrayLike,
+                   max_snap_m: float = MAX_SNAP_M) -> np.ndarray:
+    """Exact door-to-door travel minutes from each demand point to each site on a prepared road graph.
+
+    ``graph`` is one :func:`road_network` prepared (``RoadNetwork.graph``):
+    edges with ``travel_time`` in seconds.  Each point is snapped to its
+    nearest node, and a trip is the walk to that node, the fastest path on the
+    graph and the walk from the site's node
+    (:func:`allocator.traveltime.graph.travel_time_matrix`).  ``demand`` and
+    ``sites`` are ``(lon, lat)`` pairs in degrees, shape ``(n, 2)``; a point
+    farther than ``max_snap_m`` metres from every node is unreachable
+    (``inf``).  Returns minutes, shape ``(len(demand), len(sites))``.
+    """
+    demand_lon, demand_lat = _lon_lat(demand, "demand")
+    site_lon, site_lat = _lon_lat(sites, "sites")
+    arrays = network_arrays(graph)
+    return travel_time_matrix(arrays, snap_points(arrays, demand_lon, demand_lat, max_snap_m),
+                              snap_points(arrays, site_lon, site_lat, max_snap_m))
+
+
 def times_on_network(network: str | Path | nx.MultiDiGraph, mode: Mode, demand: ArrayLike, sites: ArrayLike, *,
                      max_snap_m: float = MAX_SNAP_M, cache_dir: Path | None = None) -> np.ndarray:
     """Exact door-to-door travel minutes from each demand point to each site on a road network.
 
-    The same computation as a scenario run on its ``network:`` section:
-    each point is snapped to its nearest network node, and a trip is the walk
-    to that node, the fastest path on the network for ``mode`` and the walk
-    from the site's node (:func:`allocator.traveltime.graph.travel_time_matrix`).
+    The same computation as a scenario run on its ``network:`` section and as
+    :meth:`allocator.api.Problem.from_geodataframes`: :func:`road_network`
+    then :func:`times_on_graph`.  Each point is snapped to its nearest network
+    node, and a trip is the walk to that node, the fastest path on the network
+    for ``mode`` and the walk from the site's node
+    (:func:`allocator.traveltime.graph.travel_time_matrix`).
 
     Parameters
     ----------
@@ -100,8 +178,9 @@ def times_on_network(network: str | Path | nx.MultiDiGraph, mode: Mode, demand: 
         A road network file (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.xml`` or
         ``.graphml``, read by :func:`allocator.traveltime.network.load_network`),
         or a ``networkx.MultiDiGraph`` as osmnx builds it (nodes with ``x``/``y``
-        in degrees, edges with ``length`` in metres), taken as built for
-        ``mode`` (:func:`allocator.traveltime.network.prepare_graph`; not changed).
+        in degrees, edges with ``length`` in metres or every edge with its own
+        ``travel_time`` in seconds), taken as built for ``mode`` and not changed
+        (:func:`road_network` says which times a graph gets).
     mode
         ``"walk"``, ``"bike"`` or ``"drive"``: the roads used and their speeds.
     demand, sites
@@ -131,15 +210,7 @@ def times_on_network(network: str | Path | nx.MultiDiGraph, mode: Mode, demand: 
     >>> times.shape  # doctest: +SKIP
     (1, 1)
     """
-    if isinstance(network, nx.MultiDiGraph):
-        graph = prepare_graph(network, mode)
-    else:
-        graph, _ = load_network(network, mode, cache_dir=network_cache_dir() if cache_dir is None else cache_dir)
-    arrays = network_arrays(graph)
-    demand_lon, demand_lat = _lon_lat(demand, "demand")
-    site_lon, site_lat = _lon_lat(sites, "sites")
-    return travel_time_matrix(arrays, snap_points(arrays, demand_lon, demand_lat, max_snap_m),
-                              snap_points(arrays, site_lon, site_lat, max_snap_m))
+    return times_on_graph(road_network(network, mode, cache_dir=cache_dir).graph, demand, sites, max_snap_m)
 
 
 def _lon_lat(points: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:

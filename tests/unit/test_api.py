@@ -25,6 +25,7 @@ from allocator import pipeline
 from allocator.outputs.summary import summary
 from allocator.scenario.loader import load_scenario
 from allocator.traveltime.network import WALK_SPEED_KPH
+from allocator.traveltime.network_source import times_on_network
 
 INF = np.inf
 #: 6 demand locations x 5 sites (site "a" exists today); minutes, inf: unreachable
@@ -146,6 +147,25 @@ def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum(tmp_path: Pa
     doc = json.loads((written / "summary.json").read_text())
     assert [s["id"] for s in doc["services"][0]["new_sites"]] == new and (written / "report.html").is_file()
 
+
+
+def test_from_geodataframes_keeps_a_graphs_own_travel_times_as_times_on_network_does() -> None:
+    graph = grid_graph()
+    for u, v, data in graph.edges(data=True):   # the user's own speeds, slower one way than the other
+        data["travel_time"] = data["length"] / (2.0 if u < v else 0.5)
+    xy = {node: (data["x"], data["y"]) for node, data in graph.nodes(data=True)}
+    homes, spots = [0, 3, 5, 10, 12, 15], [6, 9, 11, 14]
+    demand = gpd.GeoDataFrame({"id": [f"h{k}" for k in homes], "population": PEOPLE},
+                              geometry=[Point(xy[k]) for k in homes], crs="EPSG:4326")
+    candidates = gpd.GeoDataFrame({"id": [f"c{k}" for k in spots]}, geometry=[Point(xy[k]) for k in spots],
+                                  crs="EPSG:4326")
+    problem = al.Problem.from_geodataframes(demand, None, candidates, network=graph, mode="drive")
+    minutes = np.array([[nx.shortest_path_length(graph, h, s, weight="travel_time") / 60 for s in spots]
+                        for h in homes])
+    np.testing.assert_allclose(problem.services[0].cost, minutes, rtol=1e-9, atol=1e-9)
+    same = times_on_network(graph, "drive", [xy[k] for k in homes], [xy[k] for k in spots], max_snap_m=500.0)
+    np.testing.assert_allclose(problem.services[0].cost, same, rtol=1e-9)   # the points located alike, ~1e-12
+    assert problem.prepared.network is not None and problem.prepared.network.nodes_kept == graph.number_of_nodes()
 
 # --- from a scenario: the same as the YAML run --------------------------------------------------
 

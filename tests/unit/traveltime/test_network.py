@@ -18,12 +18,15 @@ from allocator.errors import AllocatorError
 from allocator.traveltime.network import (
     DRIVE_DEFAULT_KPH,
     DRIVE_FALLBACK_KPH,
+    GIVEN_GRAPH,
+    MIN_TRAVEL_TIME_S,
     MODES,
+    WALK_SPEED_KPH,
     edge_speed_kph,
     load_network,
 )
 from allocator.traveltime.network_report import NetworkReport
-from allocator.traveltime.network_source import times_on_network
+from allocator.traveltime.network_source import road_network, times_on_graph, times_on_network
 
 # A 4-node block near Porto Alegre: way 1 is a oneway street A->B->C, way 2 a
 # two-way street C->D->A, way 3 a dead end A-E, way 4 a footway B-D and way 5
@@ -364,3 +367,96 @@ def test_times_on_network_unreachable_points_and_bad_input(tiny_osm, tmp_path):
     assert info.value.field == "demand"
     with pytest.raises(AllocatorError, match="unknown travel mode"):
         times_on_network(nx.MultiDiGraph(), "fly", [TINY_NODES[1]], [TINY_NODES[2]])
+
+
+# --- a graph given in Python: its own travel times, or the mode's from length --------------------
+
+GRID_STEP = 0.001   # degrees between grid nodes (about 111 m)
+
+
+def _grid_with_a_dead_end() -> nx.MultiDiGraph:
+    """A 3 x 3 two-way street grid (lengths in metres, primary and residential streets; the middle nodes of
+    each side have two neighbours, so osmnx's simplification would remove them) and node 9 reached by a
+    one-way street only (outside the largest strongly connected part)."""
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for i in range(3):
+        for j in range(3):
+            graph.add_node(3 * i + j, x=-51.2 + j * GRID_STEP, y=-30.03 + i * GRID_STEP)
+    graph.add_node(9, x=-51.2 + 3 * GRID_STEP, y=-30.03)
+    for i in range(3):
+        for j in range(3):
+            for di, dj in ((0, 1), (1, 0)):
+                if i + di < 3 and j + dj < 3:
+                    u, v = 3 * i + j, 3 * (i + di) + j + dj
+                    length = 111.0 * (1.0 + 0.4 * ((u * v) % 3))
+                    highway = "primary" if i == 0 or di == 1 and j == 0 else "residential"
+                    graph.add_edge(u, v, length=length, highway=highway)
+                    graph.add_edge(v, u, length=length, highway=highway)
+    graph.add_edge(2, 9, length=111.0, highway="residential")
+    return graph
+
+
+def _edges(graph: nx.MultiDiGraph) -> list[str]:
+    return sorted(map(str, graph.edges(keys=True, data=True)))
+
+
+def _expected_minutes(graph: nx.MultiDiGraph, nodes: list[int], weight) -> np.ndarray:
+    """Minutes between nodes by networkx's own Dijkstra (``weight`` in seconds)."""
+    return np.array([[nx.shortest_path_length(graph, a, b, weight=weight) / 60.0 for b in nodes] for a in nodes])
+
+
+def test_a_graph_with_travel_time_on_every_edge_keeps_its_own_times():
+    graph = _grid_with_a_dead_end()
+    rng = np.random.default_rng(7)
+    for *_, data in graph.edges(data=True):   # the user's own speeds: nothing like length / a mode's speed
+        data["travel_time"] = float(rng.uniform(5.0, 200.0))
+    before = _edges(graph)
+    nodes = list(range(9))
+    points = [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes]
+    expected = _expected_minutes(graph, nodes, "travel_time")
+
+    for mode in MODES:   # the mode does not change a user's own times
+        np.testing.assert_allclose(times_on_network(graph, mode, points, points), expected, rtol=1e-9)
+    road = road_network(graph, "drive")
+    np.testing.assert_allclose(times_on_graph(road.graph, points, points), expected, rtol=1e-9)
+    # not simplified: every node of the strongly connected part is kept, the dead end dropped
+    assert sorted(road.graph.nodes) == nodes
+    assert (road.report.source, road.report.nodes_loaded, road.report.nodes_kept) == (GIVEN_GRAPH, 10, 9)
+    assert road.report.dropped_node_share == pytest.approx(0.1) and road.file is None
+    assert _edges(graph) == before   # the caller's graph is not changed
+
+
+def test_a_graph_with_lengths_only_gets_the_modes_times():
+    graph = _grid_with_a_dead_end()
+    graph.edges[0, 1, 0]["travel_time"] = 3.0   # one edge's time is not every edge's: all come from length
+    before = _edges(graph)
+    nodes = list(range(9))
+    points = [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes]
+
+    def drive_seconds(_u, _v, parallel):
+        return min(d["length"] / (DRIVE_DEFAULT_KPH[d["highway"]] / 3.6) for d in parallel.values())
+
+    def walk_seconds(_u, _v, parallel):
+        return min(d["length"] for d in parallel.values()) / (WALK_SPEED_KPH / 3.6)
+
+    drive = times_on_network(graph, "drive", points, points)
+    np.testing.assert_allclose(drive, _expected_minutes(graph, nodes, drive_seconds), rtol=1e-9)
+    walk = times_on_network(graph, "walk", points, points)
+    np.testing.assert_allclose(walk, _expected_minutes(graph, nodes, walk_seconds), rtol=1e-9)
+    road = road_network(graph, "drive")
+    assert sorted(road.graph.nodes) == nodes and road.report.edges_default_speed == road.report.edges_kept
+    assert _edges(graph) == before
+
+
+def test_a_graph_given_in_python_floors_tiny_times_and_refuses_negative_ones():
+    graph = _grid_with_a_dead_end()
+    for *_, data in graph.edges(data=True):
+        data["travel_time"] = 60.0
+    graph.edges[0, 1, 0]["travel_time"] = 0.0   # two nodes joined for free: floored, as load_network does
+    road = road_network(graph, "walk")
+    assert road.graph.edges[0, 1, 0]["travel_time"] == MIN_TRAVEL_TIME_S
+    assert graph.edges[0, 1, 0]["travel_time"] == 0.0
+    graph.edges[0, 1, 0]["travel_time"] = -1.0
+    with pytest.raises(AllocatorError, match="negative travel_time") as info:
+        road_network(graph, "walk")
+    assert info.value.field == "travel_time" and info.value.file == GIVEN_GRAPH

@@ -56,8 +56,8 @@ def street_index(graph: nx.MultiDiGraph) -> StreetIndex | None:
     nodes = graph.nodes
     for u, v, data in graph.edges(data=True):
         name = data.get("name")
-        if isinstance(name, list):   # osmnx merges the tags of simplified ways
-            name = next((n for n in name if isinstance(n, str) and n.strip()), None)
+        if isinstance(name, list):   # osmnx merges the tags of simplified ways through a set: any order
+            name = min((n.strip() for n in name if isinstance(n, str) and n.strip()), default=None)
         if not isinstance(name, str) or not name.strip():
             continue
         names.append(name.strip())

@@ -13,9 +13,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from allocator import ATTRIBUTION, __version__
+from allocator import __version__
 from allocator.errors import AllocatorError
 from allocator.outputs.labels import amount
+from allocator.solve.run_info import ATTRIBUTION
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
 #: the command-line option of each solver field it overrides
@@ -134,24 +135,25 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     from allocator.scale.sweep import run_sweep
     from allocator.scenario.loader import load_scenario
 
-    scenario = load_scenario(path) if result is None else result.scenario
-    spec = scenario.spec
-    solver = solver_for(spec, args)
+    scenario = load_scenario(path) if result is None else None
     log = Progress(quiet=args.quiet)
-    out_dir = (out_root(args) / spec.name) if args.out else scenario.output_dir
+    name, output_dir = (scenario.spec.name, scenario.output_dir) if scenario is not None else \
+        (result.info.name, result.info.output_dir)
+    out_dir = (out_root(args) / name) if args.out else output_dir
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
-    if result is None and spec.sweep is not None:
-        result = run_sweep(scenario, solver=solver, client=cluster.get() if cluster else None, log=log,
-                           quiet=args.quiet)
-    elif result is None:
-        result = run(scenario, solver=solver, log=log)
-    write_outputs(result, out_dir, tiles=spec.output.tiles and not args.no_tiles, lang=args.lang)
+    if scenario is not None and scenario.spec.sweep is not None:
+        result = run_sweep(scenario, solver=solver_for(scenario.spec, args),
+                           client=cluster.get() if cluster else None, log=log, quiet=args.quiet)
+    elif scenario is not None:
+        result = run(scenario, solver=solver_for(scenario.spec, args), log=log)
+    info = result.info
+    write_outputs(result, out_dir, tiles=info.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 
-    print(f"\n{spec.title or spec.name}")
-    if spec.shared_budget is not None:
-        print(f"  shared budget: {amount(result.shared_budget_used)} of {amount(spec.shared_budget)} spent, "
+    print(f"\n{info.title}")
+    if info.shared_budget is not None:
+        print(f"  shared budget: {amount(result.shared_budget_used)} of {amount(info.shared_budget)} spent, "
               "solved jointly")
     for s in result.services:
         h = headline(s)
@@ -245,14 +247,14 @@ def _missed(results) -> list[str]:
     """Every target missed after the change, as "scenario / service: target (after: value)"."""
     from allocator.outputs.report import missed_targets
 
-    return [f"{r.scenario.spec.name} / {line}" for r in results for line in missed_targets(r)]
+    return [f"{r.info.name} / {line}" for r in results for line in missed_targets(r)]
 
 
 def write_compare(results, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
     from allocator.outputs.comparison import write_comparison
 
-    root = out_root(args) if args.out else results[0].scenario.output_dir.parent
-    lang = args.lang or results[0].scenario.spec.language
+    root = out_root(args) if args.out else results[0].info.output_dir.parent
+    lang = args.lang or results[0].info.language
     folder = write_comparison(results, root / "compare", lang=lang)
     print(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")

@@ -14,36 +14,38 @@ leaves earlier results untouched.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from allocator import counters
 from allocator.errors import AllocatorError
-from allocator.evaluate import equity
-from allocator.evaluate.access import access_metrics
-from allocator.evaluate.facilities import facility_rows, served
-from allocator.evaluate.objective import RoundingEffect
+from allocator.evaluate.result import RunResult
+from allocator.evaluate.service import evaluate_service
 from allocator.inputs.demand import read_demand
 from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers
-from allocator.inputs.place_names import StreetIndex, district_labels, name_sites
-from allocator.inputs.sites import candidate_sites, existing_sites
-from allocator.results import PreparedRun, PreparedService, RunResult, ServiceResult
+from allocator.inputs.place_names import StreetIndex, district_labels
+from allocator.inputs.sites import SiteStatus, candidate_sites, existing_sites
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service, SolverSpec
-from allocator.solve.kernels import nearest_open
-from allocator.solve.objectives import Problem, SolveOptions, objective, objective_value
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan, split_times
+from allocator.solve.objectives import Problem, SolveOptions, objective
+from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
+from allocator.solve.problem import RunProblem, ServiceProblem
+from allocator.solve.run_info import RunInfo, run_info
 from allocator.solve.solution import Solution
+from allocator.solve.staffing import decide_counters, open_solution
+from allocator.traveltime.network import NetworkReport
 from allocator.traveltime.rounding import round_times
 from allocator.traveltime.source import TravelTimeSource, open_source
+from allocator.traveltime.table import MatrixReport
 
 
 class Progress:
@@ -74,7 +76,7 @@ def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
 
 
 def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
-            log: Callable[[str], None] | None = None) -> PreparedRun:
+            log: Callable[[str], None] | None = None) -> RunProblem:
     """Read the layers and travel times of every service of ``scenario``: everything the models need."""
     log = log or Progress()
     spec = scenario.spec
@@ -93,40 +95,55 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     streets = getattr(times, "streets", None)
     services = [_prepare(scenario, i, service, layers, times, solver.round_s, log, streets)
                 for i, service in enumerate(spec.services)]
-    return PreparedRun(scenario=scenario, network=times.report, services=services, timings=timings, streets=streets)
+    districts = functools.partial(assign_districts, spec=spec.districts, scenario=scenario) \
+        if spec.districts is not None else None
+    report = times.report
+    assert isinstance(report, (NetworkReport, MatrixReport)), report
+    return RunProblem(info=run_info(scenario, districts), network=report, services=services, timings=timings,
+                      streets=streets)
 
 
-def solve(prepared: PreparedRun, solver: SolverSpec) -> list[Solution]:
-    """Solve every prepared service: together when they share a budget, else one by one."""
-    return _solve_all(prepared.scenario, prepared.services, solver)
+def solve(prepared: RunProblem, solver: SolverSpec) -> list[Solution]:
+    """Solve every prepared service (together when they share a budget, else one by one), then take the
+    staffing decision of each service with a ``counters`` section (:func:`allocator.solve.staffing.decide_counters`).
+    """
+    solutions = _solve_all(prepared.info, prepared.services, solver)
+    return [_with_counters(prep, solution, prepared.info) for prep, solution in zip(prepared.services, solutions,
+                                                                                   strict=True)]
 
 
-def evaluate(prepared: PreparedRun, solutions: list[Solution], *, solver: SolverSpec | None = None,
+def _with_counters(prep: ServiceProblem, solution: Solution, info: RunInfo) -> Solution:
+    """The solution with its counters decided (the solution itself without a ``counters`` section)."""
+    if prep.service.counters is None:
+        return solution
+    try:
+        return replace(solution, counters=decide_counters(prep, solution))
+    except AllocatorError as exc:
+        raise exc.with_file(info.path) from None
+
+
+def evaluate(prepared: RunProblem, solutions: list[Solution], *, solver: SolverSpec,
              log: Callable[[str], None] | None = None, solve_s: float | None = None) -> RunResult:
     """Measure each solved service before and after on the exact times, with its equity block.
 
     ``solve_s`` (the duration of :func:`solve`) goes into the timings when given.
+    Nothing of ``prepared`` or ``solutions`` is changed.
     """
     log = log or Progress()
-    scenario = prepared.scenario
-    solver = solver or scenario.spec.solver
     timings = dict(prepared.timings)
     if solve_s is not None:
         timings["solve_s"] = solve_s
     results = []
     for prep, solution in zip(prepared.services, solutions, strict=True):
         t0 = time.perf_counter()
-        results.append(_result(prep, solution, log))
-        name_sites(results[-1].facilities, results[-1].demand, prepared.streets)
-        if prep.service.counters is not None:   # before the equity block: its targets see the waits
-            counters.attach(results[-1], prep.field, scenario.path)
-        equity.attach(scenario, results[-1])
+        results.append(evaluate_service(prep, solution, targets=prepared.info.targets, streets=prepared.streets,
+                                        log=log))
         timings[f"service_{prep.service.name}_s"] = time.perf_counter() - t0 + prep.seconds
     used = {"name": "HiGHS (highspy, through PuLP)", "time_limit_s": solver.time_limit_s,
             "gap_rel": solver.gap_rel if solver.gap_rel is not None else 0.0,
             "threads": solver.threads if solver.threads is not None else 1, "random_seed": 0,
             "round_s": solver.round_s}
-    return RunResult(scenario=scenario, network=prepared.network, services=results, timings=timings, solver=used,
+    return RunResult(info=prepared.info, network=prepared.network, services=results, timings=timings, solver=used,
                      streets=prepared.streets)
 
 
@@ -139,7 +156,7 @@ def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | N
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
              times: TravelTimeSource, round_s: float, log: Callable[[str], None],
-             streets: StreetIndex | None = None) -> PreparedService:
+             streets: StreetIndex | None = None) -> ServiceProblem:
     """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
     t_start = time.perf_counter()
     spec = scenario.spec
@@ -158,7 +175,7 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
             f"p = {service.p} new sites requested but there are only {len(candidates)} candidate sites",
             file=scenario.path, field=f"{field}.p",
             fix=f"lower p to at most {len(candidates)} or add candidate sites")
-    sites = pd.concat([existing.assign(status="existing"), candidates.assign(status="new", count=1)],
+    sites = pd.concat([existing.assign(status=SiteStatus.EXISTING), candidates.assign(status=SiteStatus.NEW, count=1)],
                       ignore_index=True)
     t0 = time.perf_counter()
     found = times.service_times(service, field, demand, sites)
@@ -172,14 +189,14 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     if spec.districts is not None:   # once, for district floors and the equity block
         demand["district"], demand["district_name"] = assign_districts(demand, spec.districts, scenario)
         demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], streets)
-    return PreparedService(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
-                     time.perf_counter() - t_start)
+    return ServiceProblem(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
+                          time.perf_counter() - t_start)
 
 
-def _solve_all(scenario: LoadedScenario, prepared: list[PreparedService], solver: SolverSpec) -> list[Solution]:
+def _solve_all(info: RunInfo, prepared: list[ServiceProblem], solver: SolverSpec) -> list[Solution]:
     """Solve every service: together when they share a budget, else one by one."""
     options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
-    shared = scenario.spec.shared_budget
+    shared = info.shared_budget
     if shared is not None:
         try:
             return solve_plan([_plan_service(prep) for prep in prepared], shared_budget=shared, **options)
@@ -189,8 +206,8 @@ def _solve_all(scenario: LoadedScenario, prepared: list[PreparedService], solver
                 exc.field = f"{at[0]}.{_plan_field(exc.field)}" if exc.field else at[0]
             else:
                 exc.field = f"shared_budget ({_plan_field(exc.field)})" if exc.field else "shared_budget"
-            raise exc.with_file(scenario.path) from None
-    return [_solve(prep, options, scenario) for prep in prepared]
+            raise exc.with_file(info.path) from None
+    return [_solve(prep, options, info) for prep in prepared]
 
 
 #: allocator.solve.plan.model' names for what the scenario calls otherwise
@@ -203,7 +220,7 @@ def _plan_field(name: str) -> str:
     return _PLAN_FIELDS.get(name, name)
 
 
-def _plan_service(prep: PreparedService) -> PlanService:
+def _plan_service(prep: ServiceProblem) -> PlanService:
     """The plan-model view of a prepared service (allocator.solve.plan.model)."""
     service, sites = prep.service, prep.sites
     existing = prep.existing
@@ -229,71 +246,6 @@ def _plan_service(prep: PreparedService) -> PlanService:
         max_time=service.max_time_min, floors=floors, priority=service.priority)
 
 
-def _result(prep: PreparedService, solution: Solution, log: Callable[[str], None]) -> ServiceResult:
-    """Measure before/after (on the exact times) and build the tables of one solved service."""
-    service, demand, sites, cost = prep.service, prep.demand, prep.sites, prep.cost
-    notes = list(prep.notes)
-    population = prep.population
-    fixed = prep.existing
-    if solution.uncoverable.size and objective(service.objective).uses_threshold:
-        ids = ", ".join(demand["id"].iloc[solution.uncoverable[:5]].astype(str))
-        more = ", ..." if solution.uncoverable.size > 5 else ""
-        notes.append(f"{solution.uncoverable.size} demand location(s) "
-                     f"({population[solution.uncoverable].sum():,.0f} people) have no site within "
-                     f"{service.threshold_min:g} min and were excluded: ids {ids}{more}")
-    notes += solution.notes
-    solution.objective = objective(service.objective).reported(solution.objective, population)
-    rounding = None
-    if prep.round_s:
-        rounding = RoundingEffect(prep.round_s, solution.objective,
-                                  objective_value(service.objective, cost, solution, population, service.threshold_min))
-        notes.append(rounding.note)
-    log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}"
-        + (f" on times rounded to {prep.round_s:g} s, {rounding.objective_exact:,.1f} on the exact times"
-           if rounding else "")
-        + f", {len(solution.new_sites)} new site(s)"
-        + (f", {len(solution.closed_sites)} closed" if len(solution.closed_sites) else "")
-        + f", solved in {solution.solve_seconds:.1f}s")
-
-    opened = np.zeros(len(sites), dtype=bool)   # every open site after the plan: existing and new
-    opened[solution.open_sites] = True
-    before_times = nearest_open(cost, fixed)[1]
-    after_site, after_times = nearest_open(cost, opened)
-    if solution.shares is not None:             # capacities: the model's (split) assignment, not the nearest
-        after_site, after_times = solution.assignment, split_times(solution.shares, cost)
-    before = access_metrics(before_times, population, service.threshold_min)
-    after = access_metrics(after_times, population, service.threshold_min)
-    # tables and maps show "no reachable facility" as missing (NaN -> null in GeoJSON), not infinity
-    demand["time_before"] = np.where(np.isfinite(before_times), before_times, np.nan)
-    demand["time_after"] = np.where(np.isfinite(after_times), after_times, np.nan)
-    # accessibility scores (2SFCA, E2SFCA; allocator.evaluate.equity): a facility's capacity is its count
-    supply = sites["count"].to_numpy(float)
-    for when, mask in (("before", fixed), ("after", opened)):
-        demand[f"access_2sfca_{when}"] = equity.two_sfca(cost[:, mask], supply[mask], population, service.threshold_min)
-        demand[f"access_e2sfca_{when}"] = equity.e2sfca(cost[:, mask], supply[mask], population, service.threshold_min)
-    # the facilities table: open sites in site order, then the closed ones
-    shown = opened | (fixed & ~opened)
-    chosen = sites[shown].copy()
-    chosen.loc[~opened[shown], "status"] = "closed"
-    chosen["upgraded"] = np.isin(np.flatnonzero(shown), solution.upgraded_sites)
-    if "capacity" in chosen:   # the capacity in force after the plan: an upgrade adds upgrade_capacity
-        extra = chosen["upgrade_capacity"].fillna(0.0) if "upgrade_capacity" in chosen else 0.0
-        chosen["capacity"] = chosen["capacity"].fillna(np.inf) + np.where(chosen["upgraded"], extra, 0.0)
-    # assignment: each demand location goes to its nearest open site after the plan
-    demand["assigned_facility"] = facility_rows(after_site, shown)
-    chosen["assigned_population"], chosen["mean_time_min"] = served(demand, len(chosen))
-    if solution.site_load is not None:
-        chosen["assigned_population"] = solution.site_load[shown]
-    columns = ["id", "name", "status", "count", "lon", "lat", "assigned_population", "mean_time_min", "upgraded"]
-    columns += [c for c in ("capacity", "upgrade_capacity", "upgrade_cost", "open_cost", "saving") if c in chosen]
-    facilities = gpd.GeoDataFrame(chosen[columns], geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]),
-                                  crs="EPSG:4326")
-    return ServiceResult(service=service, demand=demand, facilities=facilities.reset_index(drop=True),
-                         solution=solution, cost=cost, sites=sites, before=before, after=after,
-                         notes=list(dict.fromkeys(notes)),   # each note once, in order
-                         matrix_shape=cost.shape, matrix_seconds=prep.matrix_seconds, rounding=rounding)
-
-
 def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service, demand: pd.DataFrame,
                      scenario: LoadedScenario, field: str) -> None:
     """A set cover where no populated location has any site within the threshold is an error."""
@@ -307,16 +259,16 @@ def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service,
             fix="raise threshold_min, or add candidate sites near the demand")
 
 
-def _solve(prep: PreparedService, options: dict, scenario: LoadedScenario) -> Solution:
+def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
     """Call the model the service asks for, attributing model errors to its fields."""
     service = prep.service
     try:
         if service.counters is not None and service.counters.decision == "open":
-            return counters.open_solution(prep, options["time_limit"])
+            return open_solution(prep, options["time_limit"])
         if service.uses_plan_rules:
             return solve_plan([_plan_service(prep)], **options)[0]
         problem = Problem(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)
         return objective(service.objective).solver(problem, SolveOptions(**options))
     except AllocatorError as exc:
         exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
-        raise exc.with_file(scenario.path) from None
+        raise exc.with_file(info.path) from None

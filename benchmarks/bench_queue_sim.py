@@ -19,7 +19,7 @@ import statistics
 import ciw
 import numpy as np
 
-from allocator.evaluate.queueing import queue
+from allocator.solve.queueing import queue
 
 QUEUES = [(1, 4.0, 10.0, 1.0), (3, 15.0, 10.0, 1.0), (10, 50.0, 10.0, 1.0), (25, 140.0, 10.0, 1.0),
           (3, 15.0, 10.0, 0.0), (3, 15.0, 10.0, 0.5), (10, 50.0, 10.0, 0.5), (3, 15.0, 10.0, 1.5)]

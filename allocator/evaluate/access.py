@@ -14,6 +14,10 @@ Definitions (all population-weighted; times in minutes):
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -25,7 +29,42 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(values[order][min(index, len(values) - 1)])
 
 
-def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float) -> dict[str, float | None]:
+@dataclass(frozen=True, eq=False)
+class AccessMetrics(Mapping[str, float | None]):
+    """One service's access indicators at one moment (before or after the plan; see the module docstring).
+
+    Also a read-only mapping from field name to value, in field order, so it
+    can be spread into a dict (``{**metrics}``), looked up by name
+    (``metrics["within_share"]``) and written to JSON as it is.
+    """
+
+    population: float
+    within: float
+    within_share: float | None
+    underserved: float
+    underserved_share: float | None
+    unreachable: float
+    mean_min: float | None
+    median_min: float | None
+    p90_min: float | None
+    max_min: float | None
+
+    def __getitem__(self, key: str) -> float | None:
+        if key not in _FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_FIELDS)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(AccessMetrics))
+
+
+def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float) -> AccessMetrics:
     """Before/after indicators of one service (see the module docstring).
 
     ``times`` holds each location's minutes to its nearest open facility, with
@@ -44,15 +83,15 @@ def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float) 
         "p90": weighted_quantile(times[reachable], reach_pop, 0.9) if has_people else None,
         "max": float(times[reachable][reach_pop > 0].max()) if has_people else None,
     }
-    return {
-        "population": total,
-        "within": within,
-        "within_share": within / total if total else None,
-        "underserved": total - within,
-        "underserved_share": (total - within) / total if total else None,
-        "unreachable": float(population[~reachable].sum()),
-        "mean_min": stats["mean"],
-        "median_min": stats["median"],
-        "p90_min": stats["p90"],
-        "max_min": stats["max"],
-    }
+    return AccessMetrics(
+        population=total,
+        within=within,
+        within_share=within / total if total else None,
+        underserved=total - within,
+        underserved_share=(total - within) / total if total else None,
+        unreachable=float(population[~reachable].sum()),
+        mean_min=stats["mean"],
+        median_min=stats["median"],
+        p90_min=stats["p90"],
+        max_min=stats["max"],
+    )

@@ -40,12 +40,13 @@ Definitions (``x_i`` travel time of location ``i``, ``w_i`` its population,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from allocator.evaluate.access import access_metrics, weighted_quantile
+from allocator.evaluate.access import AccessMetrics, access_metrics, weighted_quantile
 
 PER = 10_000.0  # accessibility scores: facilities per 10,000 residents
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
@@ -206,7 +207,7 @@ def snapshot(demand: pd.DataFrame, when: str, groups=None) -> dict:
     return out
 
 
-def access_of(demand: pd.DataFrame, when: str, threshold: float) -> dict:
+def access_of(demand: pd.DataFrame, when: str, threshold: float) -> AccessMetrics:
     """The access metrics of ``demand``'s ``time_<when>`` column (NaN: no facility reachable)."""
     times = demand[f"time_{when}"].to_numpy(float)
     return access_metrics(np.nan_to_num(times, nan=np.inf), demand["population"].to_numpy(float), threshold)
@@ -263,7 +264,8 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
     return out
 
 
-def service_equity(demand: pd.DataFrame, threshold: float, targets, access: dict[str, dict] | None = None,
+def service_equity(demand: pd.DataFrame, threshold: float, targets,
+                   access: Mapping[str, Mapping[str, Any]] | None = None,
                    lorenz_points: int = 101) -> dict:
     """The "equity" block of one service: overall inequality, districts, targets, Lorenz curves.
 
@@ -289,14 +291,3 @@ def service_equity(demand: pd.DataFrame, threshold: float, targets, access: dict
         "targets": evaluate_targets(targets, every, districts),
         "lorenz": curves,
     }
-
-
-def attach(scenario, result) -> None:
-    """Add the equity block to a ServiceResult (districts: the demand's columns, assigned when prepared)."""
-    demand = result.demand
-    spec = scenario.spec
-    targets = [*spec.targets, *result.service.targets]
-    waits = result.staffing.metrics if result.staffing is not None else {"before": {}, "after": {}}
-    result.equity = service_equity(demand, result.service.threshold_min, targets,
-                                   {"before": {**result.before, **waits["before"]},
-                                    "after": {**result.after, **waits["after"]}})

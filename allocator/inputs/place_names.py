@@ -127,12 +127,17 @@ def compass(dx: float, dy: float) -> str:
     return sectors[int(((math.degrees(math.atan2(dy, dx)) + 22.5) % 360) // 45)]
 
 
-def name_sites(facilities: pd.DataFrame, demand: pd.DataFrame, streets: StreetIndex | None) -> None:
-    """Add ``place`` (a label a person recognises) and ``district`` (of the nearest demand location) to ``facilities``."""
-    facilities["place"] = place_labels(facilities, streets) if len(facilities) else pd.Series(dtype=object)
-    if "district_name" not in demand or not len(demand) or not len(facilities):
-        facilities["district"] = ""
-        return
+def name_sites(facilities: pd.DataFrame, demand: pd.DataFrame, streets: StreetIndex | None) -> pd.DataFrame:
+    """``facilities`` with ``place`` (a label a person recognises) and ``district`` (of the nearest demand location).
+
+    A new frame; ``facilities`` is left as it is.
+    """
+    out = facilities.copy()
+    out["place"] = place_labels(out, streets) if len(out) else pd.Series(dtype=object)
+    if "district_name" not in demand or not len(demand) or not len(out):
+        out["district"] = ""
+        return out
     tree = cKDTree(np.column_stack([demand["lon"].to_numpy(float), demand["lat"].to_numpy(float)]))
-    _, nearest = tree.query(np.column_stack([facilities["lon"].to_numpy(float), facilities["lat"].to_numpy(float)]))
-    facilities["district"] = demand["district_name"].astype(str).to_numpy()[nearest]
+    _, nearest = tree.query(np.column_stack([out["lon"].to_numpy(float), out["lat"].to_numpy(float)]))
+    out["district"] = demand["district_name"].astype(str).to_numpy()[nearest]
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pandas as pd
 
 from allocator.errors import AllocatorError
@@ -9,6 +11,14 @@ from allocator.inputs.layers import location_keys, read_layer
 from allocator.inputs.osm_features import osm_file, read_features
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import LayerSpec, Service
+
+
+class SiteStatus(StrEnum):
+    """A site's part in a plan; equal to its string, so tables and JSON show the plain word."""
+
+    EXISTING = "existing"   # a facility in place today (and kept)
+    NEW = "new"             # a candidate the plan opens (before solving: any candidate)
+    CLOSED = "closed"       # an existing facility the plan closes
 
 
 def existing_sites(scenario: LoadedScenario, service: Service, field: str) -> pd.DataFrame:

@@ -9,7 +9,6 @@ import math
 import geopandas as gpd
 import shapely
 
-from allocator import ATTRIBUTION
 from allocator.outputs.labels import map_text
 from allocator.outputs.map import (  # the map's shading, colours, symbols, legend and assets: both pages look alike
     CARTO,
@@ -27,6 +26,7 @@ from allocator.outputs.map import (  # the map's shading, colours, symbols, lege
     service_style,
     shades,
 )
+from allocator.solve.run_info import ATTRIBUTION
 
 
 def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,

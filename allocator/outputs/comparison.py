@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate import equity
-from allocator.inputs.districts import assign_districts
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
 from allocator.outputs.page import footer_lines, html_page, status_html
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data, small_limit, small_loads
@@ -39,19 +39,18 @@ def _comparable(results) -> list:
     So scenarios that differ only in their question are compared on the same
     yardsticks; a scenario without districts borrows the first one's.
     """
-    scenario_with_districts = next((r.scenario for r in results if r.scenario.spec.districts is not None), None)
+    assign = next((r.info.assign_districts for r in results if r.info.assign_districts is not None), None)
     targets = {}
     for r in results:
-        for t in [*r.scenario.spec.targets, *(t for s in r.services for t in s.service.targets)]:
+        for t in [*r.info.targets, *(t for s in r.services for t in s.service.targets)]:
             targets[t.model_dump_json()] = t
     out = []
     for r in results:
         blocks = {}
         for s in r.services:
             demand = s.demand.copy()
-            if "district" not in demand and scenario_with_districts is not None:
-                spec = scenario_with_districts.spec.districts
-                demand["district"], demand["district_name"] = assign_districts(demand, spec, scenario_with_districts)
+            if "district" not in demand and assign is not None:
+                demand["district"], demand["district_name"] = assign(demand)
             block = equity.service_equity(demand, s.service.threshold_min, list(targets.values()),
                                           {"before": s.before, "after": s.after})
             blocks[s.service.name] = (s, block)
@@ -65,13 +64,13 @@ def comparison_frame(results, evaluated: list | None = None) -> pd.DataFrame:
     ``evaluated``: :func:`_comparable` of ``results`` when the caller has it already.
     """
     evaluated = evaluated if evaluated is not None else _comparable(results)
-    names = [r.scenario.spec.name for r in results]
+    names = [r.info.name for r in results]
     services = list(dict.fromkeys(name for _, blocks in evaluated for name in blocks))
     rows = []
     for service in services:
         row = {"service": service, "metric": "new_sites", "when": "after"}
         for (_r, blocks), name in zip(evaluated, names):
-            row[name] = int((blocks[service][0].facilities["status"] == "new").sum()) if service in blocks else None
+            row[name] = int((blocks[service][0].facilities["status"] == SiteStatus.NEW).sum()) if service in blocks else None
         rows.append(row)
         row = {"service": service, "metric": "objective", "when": ""}
         for (_r, blocks), name in zip(evaluated, names):
@@ -101,7 +100,7 @@ def _overall(s, block: dict, when: str) -> dict:
 
 
 def _plan_name(r) -> str:
-    return r.scenario.spec.title or r.scenario.spec.name
+    return r.info.title
 
 
 def _links(results, folder: Path, lang: str) -> str:
@@ -109,8 +108,8 @@ def _links(results, folder: Path, lang: str) -> str:
     L = functools.partial(translate, lang)
     items = []
     for r in results:
-        target = folder.parent / r.scenario.spec.name
-        target = target if target.is_dir() else r.scenario.output_dir
+        target = folder.parent / r.info.name
+        target = target if target.is_dir() else r.info.output_dir
         rel = Path(os.path.relpath(target, folder)).as_posix()
         items.append(f"<li>{e(_plan_name(r))}{e(L('colon'))}<a class='map-link' href='{e(rel)}/map.html'>"
                      f"{e(L('c_map'))}</a> · <a class='report-link' href='{e(rel)}/report.html'>{e(L('c_report'))}</a></li>")
@@ -165,7 +164,7 @@ def _site_notes(plans: list, lang: str) -> list[str]:
     """The new sites every plan shares, and each plan's sites serving very few people."""
     L = functools.partial(translate, lang)
     out = []
-    new = [s.facilities[s.facilities["status"] == "new"] for _, s in plans]
+    new = [s.facilities[s.facilities["status"] == SiteStatus.NEW] for _, s in plans]
     if len(plans) > 1:
         common = set.intersection(*(set(f["id"].astype(str)) for f in new))
         places = [p for i, p in zip(new[0]["id"].astype(str), new[0]["place"]) if i in common]
@@ -268,6 +267,6 @@ def write_comparison(results, folder: Path, lang: str = "en") -> Path:
     body.append(appendix_section(results[0], lang))
     titles = " · ".join(_plan_name(r) for r in results)
     page = html_page(translate(lang, "comparison"), titles, "\n".join(body), lang,
-                     footer_lines(lang, results[0].scenario))
+                     footer_lines(lang, results[0].info.attributions))
     (folder / "comparison.html").write_text(page, encoding="utf-8")
     return folder

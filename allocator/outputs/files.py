@@ -35,6 +35,7 @@ import geopandas as gpd
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.evaluate.result import RunResult
 from allocator.outputs.lock import folder_lock
 from allocator.outputs.manifest import build_manifest
 from allocator.outputs.map import ServiceLayer, render_map
@@ -42,7 +43,6 @@ from allocator.outputs.report import write_report
 from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, json_safe, summary
 from allocator.outputs.sweep import write_sweep
-from allocator.results import RunResult
 
 
 def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
@@ -145,7 +145,7 @@ def _running(pid: int) -> bool:
 
 
 def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None = None) -> None:
-    spec = result.scenario.spec
+    info = result.info
     doc = summary(result)
     (folder / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     manifest = build_manifest(result, solver=result.solver, timings=doc["timings"])
@@ -187,8 +187,8 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
                            demand=s.demand, facilities=s.facilities,
                            headline={**headline(s), "mode": result.network.mode})
               for s in result.services]
-    render_map(spec.title or spec.name, layers, folder / "map.html", tiles=tiles, description=spec.description,
-               lang=lang or spec.language)
+    render_map(info.title, layers, folder / "map.html", tiles=tiles, description=info.description,
+               lang=lang or info.language)
     write_report(result, folder, lang)   # report.html, districts.csv, targets.csv (allocator.outputs.report)
     write_sweep(result, folder)          # sweep.csv, sweep.png with a sweep (allocator.outputs.sweep)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator import __version__
+from allocator.evaluate.result import RunResult
 from allocator.scenario import catalog
 
 MANIFEST_SCHEMA = "allocator.outputs.manifest/1"
@@ -40,47 +41,25 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def input_files(result) -> list[dict[str, Any]]:
-    """Every local file the run read, with its role (``demand[0]``, ``network``, ...)."""
-    scenario = result.scenario
-    spec = scenario.spec
-    refs: list[tuple[str, str | Path]] = [("scenario", scenario.path)]
-    refs += [(f"demand[{i}]", layer.source) for i, layer in enumerate(spec.demand)]
-    for i, service in enumerate(spec.services):
-        if service.existing is not None:
-            refs.append((f"services[{i}].existing", service.existing.source or service.existing.osm))
-        refs.append((f"services[{i}].candidates", service.candidates.source or service.candidates.osm))
-    refs += [(f"demand[{i}].raster.zones", layer.raster.zones) for i, layer in enumerate(spec.demand)
-             if layer.raster is not None and layer.raster.zones is not None]
-    refs += [(f"demand[{i}].dasymetric", layer.dasymetric.osm) for i, layer in enumerate(spec.demand)
-             if layer.dasymetric is not None]
-    if spec.districts is not None and spec.districts.osm is not None:
-        refs.append(("districts", spec.districts.osm))
-    refs = [(role, ref) for role, ref in refs if ref is not None and ref != "network"]   # 'network': listed below
-    if spec.network is not None and isinstance(spec.network.source, str):
-        refs.append(("network", spec.network.source))
-    if spec.matrix is not None:
-        refs.append(("matrix", spec.matrix.source))
+def input_files(result: RunResult) -> list[dict[str, Any]]:
+    """Every local file the run read, with its roles (``demand[0]``, ``network``, ...), size and sha256."""
     seen: dict[Path, dict[str, Any]] = {}
-    for role, ref in refs:
-        path = Path(ref) if isinstance(ref, Path) else (
-            catalog.resolve(ref) if catalog.is_catalog_ref(ref) else (scenario.base_dir / ref).expanduser())
-        path = path.resolve()
-        if path in seen:
-            seen[path]["roles"].append(role)
+    for item in result.info.inputs:
+        if item.path in seen:
+            seen[item.path]["roles"].append(item.role)
             continue
-        seen[path] = {"roles": [role], "source": str(ref), "path": str(path),
-                      "sha256": catalog.sha256_file(path), "bytes": path.stat().st_size}
+        seen[item.path] = {"roles": [item.role], "source": item.source, "path": str(item.path),
+                           "sha256": catalog.sha256_file(item.path), "bytes": item.path.stat().st_size}
     return list(seen.values())
 
 
-def build_manifest(result, solver: dict[str, Any] | None = None, timings: dict[str, Any] | None = None) -> dict:
+def build_manifest(result: RunResult, solver: dict[str, Any] | None = None,
+                   timings: dict[str, Any] | None = None) -> dict:
     """The manifest.json document of ``result`` (see the module docstring)."""
-    spec = result.scenario.spec
     return {
         "schema": MANIFEST_SCHEMA,
         "allocator_version": __version__,
-        "scenario": {"file": str(result.scenario.path), "resolved": spec.model_dump(mode="json")},
+        "scenario": {"file": str(result.info.path), "resolved": result.info.resolved},
         "inputs": input_files(result),
         "environment": {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
                         "platform": platform.platform(), "packages": package_versions()},

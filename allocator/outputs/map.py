@@ -58,7 +58,7 @@ import numpy as np
 import shapely
 from branca.element import Element
 
-from allocator import ATTRIBUTION
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import (
     CELLS_JS,
@@ -72,6 +72,7 @@ from allocator.outputs.map_cells import (
 )
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
+from allocator.solve.run_info import ATTRIBUTION
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
@@ -486,7 +487,7 @@ def _existing_marker(colour: str = EXISTING) -> dict:
 
 def _glyph(status: str, index: int) -> tuple[str, str, int]:
     """(symbol, colour, size) of a new or closed site of the ``index``-th service."""
-    if status == "closed":
+    if status == SiteStatus.CLOSED:
         return _CLOSED_SYMBOL
     _, colour, glyph, size = service_style(index)
     return glyph, colour, size

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from html import escape as e
 
-from allocator import ATTRIBUTION
 from allocator.outputs.labels import cjk_font, translate
-from allocator.outputs.sources import attributions
+from allocator.solve.run_info import ATTRIBUTION
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","Noto Sans",sans-serif;
@@ -56,9 +55,8 @@ def html_page(title: str, subtitle: str, body: str, lang: str, footer: list[str]
             "<footer>" + "".join(f"<p>{e(x)}</p>" for x in footer) + "</footer></body></html>\n")
 
 
-def footer_lines(lang: str, scenario=None) -> list[str]:
-    """The page's footer: the credit lines of the data used (OpenStreetMap when none is known)."""
-    credits = attributions(scenario) if scenario is not None else [ATTRIBUTION]
+def footer_lines(lang: str, credits: list[str] | None = None) -> list[str]:
+    """The page's footer: the credit lines of the data used (``RunInfo.attributions``; OpenStreetMap when none)."""
     lines = [translate(lang, "data_credit", credits="; ".join(credits or [ATTRIBUTION]))]
     if lang == "zh" and cjk_font() is None:
         lines.insert(0, translate(lang, "font_note"))

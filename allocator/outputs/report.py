@@ -36,8 +36,8 @@ import h3
 import numpy as np
 import pandas as pd
 
-from allocator.evaluate.contributions import site_contributions
 from allocator.inputs.place_names import district_labels
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import (
     SHARES,
     SHOWN_KEYS,
@@ -51,10 +51,8 @@ from allocator.outputs.labels import (
     what_name,
 )
 from allocator.outputs.page import footer_lines, html_page, html_table, status_html
-from allocator.outputs.sources import data_sources
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
-from allocator.traveltime.network import BIKE_SPEED_KPH, WALK_SPEED_KPH
 
 e = html.escape
 
@@ -69,44 +67,34 @@ WHERE_COUNT = 3
 def people_of(result, s, lang: str) -> str:
     """The population a service counts, by its demand layers' names ("residents", "children")."""
     weights = s.service.demand_weights
-    layers = [d.name for d in result.scenario.spec.demand if weights is None or weights.get(d.name, 0) > 0]
+    layers = [name for name in result.info.demand_layers if weights is None or weights.get(name, 0) > 0]
     return people_name(lang, layers)
-
-
-def open_mask(s) -> np.ndarray:
-    """Every site open after the plan, as a mask over the service's site columns."""
-    mask = np.zeros(len(s.sites), dtype=bool)
-    mask[s.solution.open_sites] = True
-    return mask
 
 
 def new_site_table(s) -> pd.DataFrame:
     """The new sites, ranked by the people each alone brings within T (the loss if it alone were dropped)."""
     fac = s.facilities
-    rows = fac[fac["status"] == "new"].copy()
+    rows = fac[fac["status"] == SiteStatus.NEW].copy()
     if not len(rows):
         return rows.assign(newly=pd.Series(dtype=float))
-    shown = open_mask(s) | s.sites["status"].eq("existing").to_numpy()
-    columns = np.flatnonzero(shown)[rows.index.to_numpy()]   # facilities list the shown sites in site order
-    rows["newly"] = site_contributions(s.cost, s.demand["population"].to_numpy(float), open_mask(s), columns,
-                                       s.service.threshold_min)
+    rows["newly"] = s.contributions   # allocator.evaluate.result.ServiceResult.contributions
     return rows.sort_values(["newly", "assigned_population"], ascending=False)
 
 
 def small_loads(s) -> pd.DataFrame:
     """New sites whose people served are under SMALL_LOAD_SHARE of the median open site's."""
     fac = s.facilities
-    open_rows = fac[fac["status"] != "closed"]
+    open_rows = fac[fac["status"] != SiteStatus.CLOSED]
     if not len(open_rows):
         return open_rows
     limit = SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float)))
-    new = fac[fac["status"] == "new"]
+    new = fac[fac["status"] == SiteStatus.NEW]
     return new[new["assigned_population"].to_numpy(float) < limit].assign(limit=limit)
 
 
 def small_limit(s) -> float:
     """The small-load limit of a service (people), as :func:`small_loads` uses it."""
-    open_rows = s.facilities[s.facilities["status"] != "closed"]
+    open_rows = s.facilities[s.facilities["status"] != SiteStatus.CLOSED]
     return SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float))) \
         if len(open_rows) else 0.0
 
@@ -145,13 +133,13 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
     people = people or translate(lang, "people_default")
     t = s.service.threshold_min
     b, a = ({**s.before, **s.equity["overall"]["before"]}, {**s.after, **s.equity["overall"]["after"]})
-    new = int((s.facilities["status"] == "new").sum())
+    new = int((s.facilities["status"] == SiteStatus.NEW).sum())
     out = [L("s_change", n=new, what=what_name(lang, s.service.kind, s.service.name), people=people, t=t,
              b=fmt_metric("within_share", b["within_share"]), a=fmt_metric("within_share", a["within_share"]),
              d=(a["within"] or 0) - (b["within"] or 0))]
     if s.solution.budget_used is not None:   # the plan model: closures, upgrades, spending
         fac = s.facilities
-        closed, upgraded = int((fac["status"] == "closed").sum()), int(fac["upgraded"].astype(bool).sum())
+        closed, upgraded = int((fac["status"] == SiteStatus.CLOSED).sum()), int(fac["upgraded"].astype(bool).sum())
         changes = ([L("s_closes", n=closed)] if closed else []) + ([L("s_upgrades", n=upgraded)] if upgraded else [])
         spend = {"spent": amount(s.solution.budget_used),
                  "limit": L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""}
@@ -324,7 +312,7 @@ def decision_brief(result, s, lang: str) -> str:
     what = what_name(lang, s.service.kind, s.service.name)
     ranked = new_site_table(s)
     fac = s.facilities
-    closed = fac[fac["status"] == "closed"]
+    closed = fac[fac["status"] == SiteStatus.CLOSED]
     upgraded = fac[fac["upgraded"].astype(bool)] if "upgraded" in fac else fac.iloc[0:0]
     heads = [L("build", n=len(ranked), what=what)] if len(ranked) else [L("no_change", what=what)]
     heads += [L("close", n=len(closed))] if len(closed) else []
@@ -356,8 +344,8 @@ def decision_brief(result, s, lang: str) -> str:
     if a["underserved"] > 0:
         leaves = [L("l_left", left=a["underserved"], people=people, t=t,
                     share=fmt_metric("within_share", a["underserved_share"]), total=a["population"])]
-        if a["unreachable"] > 0 and result.scenario.spec.network is not None:
-            leaves.append(L("l_unreach", n=a["unreachable"], m=result.scenario.spec.network.max_snap_m))
+        if a["unreachable"] > 0 and result.info.max_snap_m is not None:
+            leaves.append(L("l_unreach", n=a["unreachable"], m=result.info.max_snap_m))
         if where:
             leaves.append(L("l_where", list=L("and").join(f"{name} ({people_n:,.0f})" for name, people_n in where)))
     else:
@@ -425,7 +413,7 @@ def shared_budget_section(result, lang: str) -> str:
         return ""
     names = ", ".join(s.service.name for s in result.services)
     text = translate(lang, "s_shared", names=names, used=amount(result.shared_budget_used),
-                     b=amount(result.scenario.spec.shared_budget))
+                     b=amount(result.info.shared_budget))
     return f"<h2>{e(translate(lang, 'shared_budget'))}</h2><ul class='summary'><li>{e(text)}</li></ul>"
 
 
@@ -547,13 +535,12 @@ def method_section(result, lang: str) -> str:
         solver_notes = " ".join(plain_note(n) + "." for n in s.notes if _SOLVER_NOTE.match(n))
         items.append(f"<b>{e(s.service.name)}</b>{e(L('colon'))}{e(L('m_objective', words=objective_words(result, s, lang)))} "
                      f"{e(status)} {e(solver_notes)}")
-    spec = result.scenario.spec
-    if spec.network is not None:
-        mode = spec.network.mode
-        speed = L(f"speed_{mode}", v={"walk": WALK_SPEED_KPH, "bike": BIKE_SPEED_KPH}.get(mode, 0))
-        items.append(e(L("m_travel", mode=L(f"mode_{mode}"), speed=speed, snap=spec.network.max_snap_m)))
-    if spec.matrix is not None:
-        items.append(e(L("m_matrix", file=Path(spec.matrix.source).name)))
+    info = result.info
+    if info.mode is not None:
+        speed = L(f"speed_{info.mode}", v=info.speed_kph)
+        items.append(e(L("m_travel", mode=L(f"mode_{info.mode}"), speed=speed, snap=info.max_snap_m)))
+    if info.matrix_file is not None:
+        items.append(e(L("m_matrix", file=info.matrix_file)))
     return f"<h2>{e(L('method'))}</h2>{_ul(items)}"
 
 
@@ -561,7 +548,7 @@ def data_section(result, lang: str) -> str:
     """Each data source the run read: what it is used for, what it is, its licence and credit."""
     L = functools.partial(translate, lang)
     rows = [[d.role, d.name, d.description, d.year or L("d_no_year"), d.licence, d.attribution]
-            for d in data_sources(result.scenario)]
+            for d in result.info.sources]
     return f"<h2>{e(L('data'))}</h2>" + html_table(
         [L("d_role"), L("d_data"), L("d_about"), L("d_year"), L("d_licence"), L("d_credit")], rows, cls="text")
 
@@ -588,11 +575,11 @@ SECTIONS: list[Callable[..., str]] = [
 
 def render_report(result, lang: str | None = None) -> str:
     """The whole report.html text of one run."""
-    spec = result.scenario.spec
-    lang = lang or spec.language
-    title = f"{translate(lang, 'report')}{translate(lang, 'colon')}{spec.title or spec.name}"
+    info = result.info
+    lang = lang or info.language
+    title = f"{translate(lang, 'report')}{translate(lang, 'colon')}{info.title}"
     body = "\n".join(part for part in (section(result, lang) for section in SECTIONS) if part)
-    return html_page(title, spec.description or "", body, lang, footer_lines(lang, result.scenario))
+    return html_page(title, info.description or "", body, lang, footer_lines(lang, info.attributions))
 
 
 def write_report(result, folder: Path, lang: str | None = None) -> None:

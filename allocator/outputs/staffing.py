@@ -1,6 +1,6 @@
 """The counters of a service in the outputs: sites.csv columns, summary.json, the report section, the map layer.
 
-Everything reads ``ServiceResult.staffing`` (:mod:`allocator.counters`);
+Everything reads ``ServiceResult.staffing`` (:mod:`allocator.evaluate.waits`);
 a service without a ``counters`` section gets nothing.  Names from data are
 HTML-escaped.
 """
@@ -16,10 +16,11 @@ import folium
 import pandas as pd
 from branca.element import Element
 
-from allocator.counters import OFFICE_COLUMNS, WAIT_METRICS
+from allocator.evaluate.result import ServiceResult
+from allocator.evaluate.waits import OFFICE_COLUMNS, WAIT_METRICS
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import translate
 from allocator.outputs.page import html_table
-from allocator.results import ServiceResult
 
 _WAIT_RAMP = ("#fcfbfd", "#9e9ac8", "#3f007d")   # white -> purple -> dark purple: 0 -> limit -> 2 x limit min
 
@@ -75,7 +76,7 @@ def moves(s: ServiceResult, lang: str = "en") -> list[str]:
             left -= n
             if giver[1] == 0:
                 givers.pop(0)
-        office = _label(fac.loc[j]) + (L("c_new_office") if fac.loc[j, "status"] == "new" else "")
+        office = _label(fac.loc[j]) + (L("c_new_office") if fac.loc[j, "status"] == SiteStatus.NEW else "")
         if sources:
             out.append(L("c_move", n=_counters(d - left, lang), to=office, sources=L("c_list").join(sources)))
         if left:
@@ -117,7 +118,7 @@ def report_section(s: ServiceResult, lang: str = "en") -> str:
     overall = [[names[k], _fmt(b[k], k.endswith("share"), lang), _fmt(a[k], k.endswith("share"), lang)]
                for k in WAIT_METRICS]
     fac = s.facilities
-    changed = fac[(fac["counters_before"] != fac["counters_after"]) | (fac["status"] != "existing")]
+    changed = fac[(fac["counters_before"] != fac["counters_after"]) | (fac["status"] != SiteStatus.EXISTING)]
     shown = changed if len(changed) else fac
     shown = shown.sort_values("visitors_per_h_after", ascending=False).head(40)
     rows = [[_label(r), L(f"c_status_{r['status']}"), f"{r['counters_before']:.0f} → {r['counters_after']:.0f}",

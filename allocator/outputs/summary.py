@@ -7,11 +7,12 @@ The fields are documented in ``docs/outputs.md``; every duration sits under
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from allocator import __version__
-from allocator.outputs.sources import attributions
+from allocator.evaluate.result import RunResult, ServiceResult
+from allocator.inputs.sites import SiteStatus
 from allocator.outputs.staffing import summary_block
-from allocator.results import RunResult, ServiceResult
 
 SUMMARY_SCHEMA = "allocator.summary/2"
 _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go under summary.json's "timings"
@@ -19,16 +20,16 @@ _DURATIONS = ("seconds", "from_cache")   # travel-time report fields that go und
 
 def summary(result: RunResult) -> dict:
     """The summary.json document (schema ``allocator.summary/2``, see README)."""
-    spec = result.scenario.spec
+    info = result.info
     return json_safe({
         "schema": SUMMARY_SCHEMA,
         "allocator_version": __version__,
-        "scenario": {"name": spec.name, "title": spec.title or spec.name, "description": spec.description,
-                     "file": str(result.scenario.path)},
+        "scenario": {"name": info.name, "title": info.title, "description": info.description,
+                     "file": str(info.path)},
         **_travel_times(result),
         **_shared_budget(result),
         "services": [_service_summary(s) for s in result.services],
-        "attribution": attributions(result.scenario),
+        "attribution": info.attributions,
         "timings": timings(result),
     })
 
@@ -46,15 +47,14 @@ def timings(result: RunResult) -> dict:
 
 def _travel_time_key(result: RunResult) -> str:
     """Where a run's travel times came from: ``network`` or ``matrix`` (its key in summary.json)."""
-    return "network" if result.scenario.spec.matrix is None else "matrix"
+    return result.info.travel_times
 
 
 def _travel_times(result: RunResult) -> dict:
     """summary.json's account of the road network, or of the matrix file, durations aside."""
     report = {k: v for k, v in result.network.as_dict().items() if k not in _DURATIONS}
-    network = result.scenario.spec.network
-    if network is not None:
-        report["max_snap_m"] = network.max_snap_m
+    if result.info.max_snap_m is not None:
+        report["max_snap_m"] = result.info.max_snap_m
     return {_travel_time_key(result): report}
 
 
@@ -72,7 +72,7 @@ def headline(service: ServiceResult) -> dict:
 
 def _shared_budget(result: RunResult) -> dict:
     """summary.json's ``shared_budget`` (only when the services share one): the limit and the net spending."""
-    limit = result.scenario.spec.shared_budget
+    limit = result.info.shared_budget
     if limit is None:
         return {}
     return {"shared_budget": {"budget": limit, "used": result.shared_budget_used,
@@ -92,7 +92,7 @@ def plan_changes(s: ServiceResult) -> dict:
         return out
     ex = service.existing
     if ex is not None and ex.closable:
-        out["closed_sites"] = _site_list(fac[fac["status"] == "closed"])
+        out["closed_sites"] = _site_list(fac[fac["status"] == SiteStatus.CLOSED])
     if ex is not None and ex.upgrade_capacity is not None:
         out["upgraded_sites"] = _site_list(fac[fac["upgraded"].astype(bool)])
     out["budget"] = service.budget
@@ -106,7 +106,7 @@ def _site_list(rows) -> list[dict]:
 
 
 def _service_summary(s: ServiceResult) -> dict:
-    new = s.facilities[s.facilities["status"] == "new"]
+    new = s.facilities[s.facilities["status"] == SiteStatus.NEW]
     sol = s.solution
     return {
         "name": s.service.name,
@@ -119,7 +119,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "gap": sol.gap,
         "model_size": {"variables": sol.n_variables, "constraints": sol.n_constraints},
         "matrix": {"demand": s.matrix_shape[0], "sites": s.matrix_shape[1]},
-        "existing_sites": int((s.facilities["status"] == "existing").sum()),
+        "existing_sites": int((s.facilities["status"] == SiteStatus.EXISTING).sum()),
         "new_sites": _site_list(new),
         **plan_changes(s),
         **summary_block(s),   # counters: allocator.outputs.staffing
@@ -133,7 +133,7 @@ def _service_summary(s: ServiceResult) -> dict:
 
 def json_safe(value):
     """JSON-safe copy: NaN/inf become null, numpy scalars become Python numbers."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):   # dicts, and metric blocks such as AccessMetrics
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]

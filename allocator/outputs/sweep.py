@@ -21,9 +21,9 @@ import html
 import io
 from pathlib import Path
 
+from allocator.evaluate.result import RunResult, SweepResult
 from allocator.outputs.labels import translate, what_name
 from allocator.outputs.page import html_table
-from allocator.results import RunResult, SweepResult
 
 e = html.escape
 

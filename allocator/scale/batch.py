@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from allocator import pipeline
-from allocator.results import RunResult
+from allocator.evaluate.result import RunResult
 from allocator.scale.cluster import run_tasks
 from allocator.scale.sweep import run_sweep
 from allocator.scenario.loader import LoadedScenario

@@ -18,7 +18,6 @@ The knee is the last point before the gain drops below ``min_gain``.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,11 +27,13 @@ import pandas as pd
 
 from allocator import pipeline
 from allocator.errors import AllocatorError
-from allocator.results import FAILED, PreparedRun, RunResult, ServiceResult, SweepResult
+from allocator.evaluate.result import FAILED, RunResult, ServiceResult, SweepResult
+from allocator.inputs.sites import SiteStatus
 from allocator.scale.cluster import Outcome, run_tasks
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
 from allocator.scenario.sweep import SweepSpec
+from allocator.solve.problem import RunProblem
 from allocator.solve.solution import Solution
 
 
@@ -40,7 +41,7 @@ from allocator.solve.solution import Solution
 class SweepJob:
     """What every point needs: the prepared run and the solver options (scattered to the workers once)."""
 
-    prepared: PreparedRun
+    prepared: RunProblem
     solver: SolverSpec
 
 
@@ -52,29 +53,29 @@ class PointResult:
     solutions: list[Solution]
 
 
-def sweep_of(prepared: PreparedRun) -> tuple[SweepSpec, int]:
+def sweep_of(prepared: RunProblem) -> tuple[SweepSpec, int]:
     """The scenario's sweep and the index of the service it varies."""
-    spec = prepared.scenario.spec
-    if spec.sweep is None:
+    sweep = prepared.info.sweep
+    if sweep is None:
         raise ValueError("the scenario has no sweep")
-    return spec.sweep, spec.sweep.service_index([s.name for s in spec.services])
+    return sweep, sweep.service_index([p.service.name for p in prepared.services])
 
 
-def point_run(prepared: PreparedRun, value: float, *, every_service: bool = False) -> PreparedRun:
-    """A copy of ``prepared`` whose swept service has its parameter at ``value``.
+def point_run(prepared: RunProblem, value: float, *, every_service: bool = False) -> RunProblem:
+    """``prepared`` with its swept service's parameter at ``value`` (a new problem; the frames are shared).
 
     It holds only the swept service (all of them with ``every_service`` or a
-    shared budget, which solves them together); the travel times are shared,
-    the demand tables copied (evaluation adds columns to them).
+    shared budget, which solves them together); the manifest's resolved
+    scenario shows the point's value.
     """
-    spec = prepared.scenario.spec
+    info = prepared.info
     sweep, index = sweep_of(prepared)
-    services = list(spec.services)
-    services[index] = sweep.variant(services[index], value, {"shared_budget": spec.shared_budget is not None})
-    scenario = prepared.scenario.model_copy(update={"spec": spec.model_copy(update={"services": services})})
-    keep = every_service or spec.shared_budget is not None
-    return replace(prepared, scenario=scenario,
-                   services=[replace(p, service=services[p.index], demand=p.demand.copy())
+    variant = sweep.variant(prepared.services[index].service, value, {"shared_budget": info.shared_budget is not None})
+    services = [*info.resolved["services"]]
+    services[index] = variant.model_dump(mode="json")
+    keep = every_service or info.shared_budget is not None
+    return replace(prepared, info=replace(info, resolved={**info.resolved, "services": services}),
+                   services=[replace(p, service=variant) if p.index == index else p
                              for p in prepared.services if keep or p.index == index])
 
 
@@ -83,9 +84,9 @@ def solve_point(job: SweepJob, value: float) -> PointResult:
     t0 = time.perf_counter()
     run = point_run(job.prepared, value)
     solutions = pipeline.solve(run, job.solver)
-    result = pipeline.evaluate(run, copy.deepcopy(solutions), solver=job.solver, log=pipeline.Progress(quiet=True))
+    result = pipeline.evaluate(run, solutions, solver=job.solver, log=pipeline.Progress(quiet=True))
     sweep, index = sweep_of(job.prepared)
-    name = job.prepared.scenario.spec.services[index].name
+    name = job.prepared.services[index].service.name
     service = next(s for s in result.services if s.service.name == name)
     row = point_row(sweep.parameter, sweep.value(value), service)
     row["seconds"] = time.perf_counter() - t0
@@ -94,7 +95,7 @@ def solve_point(job: SweepJob, value: float) -> PointResult:
 
 def point_row(parameter: str, value: float, s: ServiceResult) -> dict:
     """One row of sweep.csv: the point's value and what its plan gives (after the change)."""
-    new = s.facilities[s.facilities["status"] == "new"]
+    new = s.facilities[s.facilities["status"] == SiteStatus.NEW]
     return {parameter: value, "status": s.solution.status, "gap": s.solution.gap, "objective": s.solution.objective,
             "within_share_before": s.before["within_share"], "within_share": s.after["within_share"],
             "underserved": s.after["underserved"], "mean_min": s.after["mean_min"], "p90_min": s.after["p90_min"],
@@ -102,7 +103,7 @@ def point_row(parameter: str, value: float, s: ServiceResult) -> dict:
             "budget_used": s.solution.budget_used, "sites": " ".join(new["id"].astype(str))}
 
 
-def check_points(prepared: PreparedRun) -> None:
+def check_points(prepared: RunProblem) -> None:
     """A ``p`` sweep asks for at most as many new sites as there are candidates."""
     sweep, index = sweep_of(prepared)
     prep = next(p for p in prepared.services if p.index == index)
@@ -110,7 +111,7 @@ def check_points(prepared: PreparedRun) -> None:
     if sweep.parameter == "p" and max(sweep.points) > candidates:
         raise AllocatorError(
             f"the sweep asks for up to p = {max(sweep.points):g} new sites but service '{prep.service.name}' has "
-            f"only {candidates} candidate sites", file=prepared.scenario.path, field="sweep.values",
+            f"only {candidates} candidate sites", file=prepared.info.path, field="sweep.values",
             fix=f"keep the values at most {candidates} or add candidate sites")
 
 
@@ -132,10 +133,12 @@ def marginal_gains(table: pd.DataFrame, parameter: str) -> np.ndarray:
         ok = table["status"] != FAILED
         if ok.any():
             previous = (float(table.loc[ok, "within_share_before"].iloc[0]), 0.0)
-    for k, row in enumerate(table.itertuples(index=False)):
-        if row.status == FAILED:
-            continue
-        share, sites = float(row.within_share), float(row.new_sites)
+    solved = np.flatnonzero(table["status"].to_numpy() != FAILED)
+    if not solved.size:
+        return gains
+    shares, new_sites = table["within_share"].to_numpy(float), table["new_sites"].to_numpy(float)
+    for k in solved:
+        share, sites = float(shares[k]), float(new_sites[k])
         if previous is not None:
             extra = sites - previous[1]
             gains[k] = (share - previous[0]) / extra if extra > 0 else share - previous[0]
@@ -166,7 +169,7 @@ def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | Non
     job = SweepJob(prepared, solver)
     t0 = time.perf_counter()
     outcomes = run_tasks(client, solve_point, sweep.points, shared=job, quiet=quiet,
-                         label=f"{scenario.spec.name}: {sweep.parameter} sweep")
+                         label=f"{prepared.info.name}: {sweep.parameter} sweep")
     log(f"sweep: {len(outcomes)} point(s) of {sweep.parameter} in {time.perf_counter() - t0:.1f}s"
         + (f", {sum(o.error is not None for o in outcomes)} failed" if any(o.error for o in outcomes) else ""))
     return chosen_run(job, outcomes, log)
@@ -179,7 +182,7 @@ def chosen_run(job: SweepJob, outcomes: list[Outcome], log) -> RunResult:
     table = sweep_table(sweep, [o.value.row if o.value else None for o in outcomes], [o.error for o in outcomes])
     at_knee = knee(table, sweep.parameter, sweep.min_gain)
     if at_knee is None:
-        raise AllocatorError(f"every point of the sweep failed ({outcomes[0].error})", file=prepared.scenario.path,
+        raise AllocatorError(f"every point of the sweep failed ({outcomes[0].error})", file=prepared.info.path,
                              field="sweep", fix="run one point on its own (without 'sweep') to see why")
     notes = []
     chosen = sweep.chosen if sweep.chosen is not None else at_knee
@@ -190,12 +193,12 @@ def chosen_run(job: SweepJob, outcomes: list[Outcome], log) -> RunResult:
     run = point_run(prepared, chosen, every_service=True)
     point = solved[chosen]
     if len(point.solutions) == len(run.services):
-        solutions = copy.deepcopy(point.solutions)
+        solutions = point.solutions
     else:   # the other services do not depend on the swept value: solve them once, here
         others = replace(run, services=[p for p in run.services if p.index != index])
         rest = iter(pipeline.solve(others, job.solver))
-        solutions = [copy.deepcopy(point.solutions[0]) if p.index == index else next(rest) for p in run.services]
+        solutions = [point.solutions[0] if p.index == index else next(rest) for p in run.services]
     result = pipeline.evaluate(run, solutions, solver=job.solver, log=log)
-    result.sweep = SweepResult(service=prepared.scenario.spec.services[index].name, parameter=sweep.parameter,
-                               table=table, chosen=chosen, knee=at_knee, min_gain=sweep.min_gain, notes=notes)
-    return result
+    return replace(result, sweep=SweepResult(service=prepared.services[index].service.name,
+                                             parameter=sweep.parameter, table=table, chosen=chosen, knee=at_knee,
+                                             min_gain=sweep.min_gain, notes=notes))

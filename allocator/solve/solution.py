@@ -10,6 +10,14 @@ import numpy as np
 EMPTY = np.zeros(0, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class CounterDecision:
+    """The counters a service's offices get after the plan (``counters`` section; :mod:`allocator.solve.staffing`)."""
+
+    counters: np.ndarray    # per site column: counters in place after the plan (0: closed or not opened)
+    spent: float | None     # add / open: cost of the added counters (and, for open, the new offices)
+
+
 @dataclass
 class Solution:
     """The result of one model solve.
@@ -40,6 +48,16 @@ class Solution:
     shares: np.ndarray | None = None       # client x site: share of each client's people a site serves (capacitated)
     site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
     assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
+    counters: CounterDecision | None = None   # set by allocator.solve.staffing.decide_counters (counters section)
+
+    def open_mask(self, n_sites: int) -> np.ndarray:
+        """Every site open after the plan (existing kept and new), as a mask over the ``n_sites`` site columns.
+
+        The one answer to "which sites are open after the plan"; every stage asks it here.
+        """
+        mask = np.zeros(n_sites, dtype=bool)
+        mask[self.open_sites] = True
+        return mask
 
 
 @dataclass(frozen=True)

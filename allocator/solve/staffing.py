@@ -1,5 +1,9 @@
 """How many counters each office gets: fixed catchments (greedy, exact) and offices chosen with them (MILP, exact).
 
+:func:`decide_counters` takes a solved service's staffing decision (its
+``counters`` section: reassign, add or open) for the catchments after the plan;
+the waits it leads to are measured in :mod:`allocator.evaluate.waits`.
+
 With each office's visitors fixed (its catchment does not change), the
 person-minutes of waiting per hour ``λ_j Wq_j(c)`` are convex and decreasing
 in ``c`` (Dyer & Proll 1977 for M/M/c; the Allen–Cunneen factor is a
@@ -24,12 +28,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pulp
 
 from allocator.errors import AllocatorError
-from allocator.evaluate.queueing import QueueStats, min_stable_counters, queue
+from allocator.inputs.sites import SiteStatus
+from allocator.scenario.counters import CountersSpec
 from allocator.solve import highs
 from allocator.solve.checks import options
+from allocator.solve.problem import ServiceProblem
+from allocator.solve.queueing import QueueStats, min_stable_counters, queue
+from allocator.solve.solution import CounterDecision, Solution
 
 
 @dataclass(frozen=True)
@@ -240,3 +249,127 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
                      travel=float(pulp.value(prob.objective) or 0.0), spent=float(pulp.value(spent) or 0.0),
                      status=run.status, seconds=run.seconds, variables=prob.numVariables(),
                      constraints=prob.numConstraints())
+
+
+# --- one service's counters: the decision the scenario's ``counters`` section asks for -----------------------
+
+def queue_model(spec: CountersSpec) -> QueueModel:
+    """The queue every office of the service shares (service time, its CV and the targets)."""
+    return QueueModel(service_min=spec.service_min, cv=spec.service_cv, limit_min=spec.wait_limit_min,
+                      share_within=spec.target_share, mean_wait_max_min=spec.mean_wait_max_min)
+
+
+def today_counters(sites: pd.DataFrame, spec: CountersSpec, prefix: str = "") -> np.ndarray:
+    """Counters at every site today (0 at candidates): ``counters.today`` or the existing layer's count."""
+    existing = sites["status"].eq(SiteStatus.EXISTING).to_numpy()
+    column = "counters_today" if "counters_today" in sites else "count"
+    values = sites[column].to_numpy(float)
+    bad = existing & ~(np.isfinite(values) & (values >= 0) & (np.round(values) == values))
+    if bad.any():
+        raise AllocatorError(f"counters today must be whole numbers >= 0; site {sites['id'].iloc[np.argmax(bad)]!r} "
+                             f"has {values[np.argmax(bad)]!r}", field=f"{prefix}counters.today",
+                             fix="give a whole number of counters per existing office (or a column of them)")
+    return np.where(existing, np.nan_to_num(values), 0).astype(int)
+
+
+def visitors_per_hour(site: np.ndarray, population: np.ndarray, spec: CountersSpec, n_sites: int) -> np.ndarray:
+    """Visitors per hour at each site column, from the site serving each demand location (-1: none)."""
+    rate = population * spec.visits_per_person_hour
+    ok = site >= 0
+    return np.bincount(site[ok], weights=rate[ok], minlength=n_sites)
+
+
+def open_solution(problem: ServiceProblem, time_limit: float | None = None) -> Solution:
+    """``counters.decision: open``: the new offices and their counters together (:func:`open_and_staff`)."""
+    service, sites = problem.service, problem.sites
+    spec = service.counters
+    assert spec is not None
+    today = today_counters(sites, spec)
+    opening = sites["open_cost"].fillna(0.0).to_numpy(float) if "open_cost" in sites else None
+    plan = open_and_staff(problem.model_cost, problem.population, spec.visits_per_person_hour, problem.existing,
+                          today, queue_model(spec), p=service.p, budget=spec.budget, open_cost=opening,
+                          counter_cost=spec.counter_cost, max_counters=spec.max_per_office, time_limit=time_limit)
+    opened = plan.open | problem.existing
+    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel,
+                    gap=0.0 if plan.status == "optimal" else None,
+                    open_sites=np.flatnonzero(opened), new_sites=np.flatnonzero(opened & ~problem.existing),
+                    solve_seconds=plan.seconds, build_seconds=0.0, n_variables=plan.variables,
+                    n_constraints=plan.constraints)
+
+
+@dataclass(frozen=True)
+class Offices:
+    """The offices of a solved service (every site open after the plan, then the existing ones it closes)."""
+
+    columns: np.ndarray    # their site columns, in site order
+    names: list[str]       # name, else id (for messages)
+    is_open: np.ndarray
+    is_new: np.ndarray
+    open_cost: np.ndarray | None   # candidates.cost (None: not given)
+
+
+def decide_counters(problem: ServiceProblem, solution: Solution) -> CounterDecision:
+    """The service's staffing decision, for the catchments after the plan (people go to their nearest office).
+
+    The waits do not change the catchments, so the decision is exact for them;
+    errors name the service's ``counters`` fields.
+    """
+    spec = problem.service.counters
+    assert spec is not None
+    sites = problem.sites
+    opened = solution.open_mask(len(sites))
+    columns = np.flatnonzero(opened | problem.existing)
+    today = today_counters(sites, spec, f"{problem.field}.")
+    lam = visitors_per_hour(problem.served_after(solution)[0], problem.population, spec, len(sites))[columns]
+    shown = sites.iloc[columns]
+    offices = Offices(columns=columns, names=[str(n or i) for n, i in zip(shown["name"], shown["id"], strict=True)],
+                      is_open=opened[columns], is_new=(opened & ~problem.existing)[columns],
+                      open_cost=shown["open_cost"].to_numpy(float) if "open_cost" in shown else None)
+    after, spent = _decide(spec, lam, today[columns], offices, problem.field)
+    counters = np.zeros(len(sites), dtype=int)
+    counters[columns] = np.where(offices.is_open, after, 0)
+    return CounterDecision(counters=counters, spent=spent)
+
+
+def _decide(spec: CountersSpec, lam: np.ndarray, today: np.ndarray, offices: Offices,
+            field: str) -> tuple[np.ndarray, float | None]:
+    """Counters per office after the decision, and what the added counters cost (add / open)."""
+    model = queue_model(spec)
+    cap = None if spec.max_per_office is None else np.full(len(lam), spec.max_per_office)
+    target = spec.goal == "meet_target" or spec.decision == "open"
+    stable = np.array([max(1, min_stable_counters(r, spec.service_min)) for r in lam])
+    need = fewest_meeting(lam, model, cap=cap) if target else stable
+    if cap is not None and ((need < 0) | (need > cap)).any():
+        j = int(np.argmax((need < 0) | (need > cap)))
+        what = "meet the wait target" if target else "keep the queue stable"
+        raise AllocatorError(
+            f"office {offices.names[j]} has {lam[j]:,.1f} visitors per hour and cannot "
+            f"{what} with at most {spec.max_per_office} counters", field=f"{field}.counters.max_per_office",
+            fix="raise max_per_office, open more offices nearby (p), shorten service_min or relax the target")
+    need = np.where(offices.is_open, need, 0)
+    if spec.decision == "reassign":
+        total = int(today.sum()) if spec.staff is None else spec.staff
+        if need.sum() > total:
+            what = "meet the wait target at every office" if target else "keep every office's queue stable"
+            raise AllocatorError(
+                f"{int(need.sum())} counters are needed to {what}, but the staff is {total}",
+                field=f"{field}.counters.staff",
+                fix=f"raise counters.staff to at least {int(need.sum())}, or use decision: add with a budget")
+        return allocate(lam, need, total - int(need.sum()), model, cap), None
+    floor = np.where(offices.is_open, np.maximum(today, 1), 0)
+    need = np.maximum(need, floor)
+    forced = spec.counter_cost * float((need - today).clip(min=0).sum())
+    if spec.budget is not None and spec.decision == "add" and forced > spec.budget + 1e-9:
+        what = "meet the wait target" if target else "make every office's queue stable"
+        raise AllocatorError(f"adding the counters needed to {what} costs {forced:,.2f}, the budget is "
+                             f"{spec.budget:,.2f}", field=f"{field}.counters.budget",
+                             fix=f"raise counters.budget to at least {forced:,.2f}")
+    if spec.decision == "add" and not target:
+        extra = math.floor(((spec.budget or 0.0) - forced) / spec.counter_cost + 1e-9)
+        need = allocate(lam, need, extra, model, cap)
+    spent = spec.counter_cost * float((need - today).clip(min=0).sum())
+    if spec.decision == "open":   # and the new offices, at candidates.cost (default 1)
+        new = offices.is_new
+        spent += float(np.nan_to_num(offices.open_cost, nan=1.0)[new].sum()) if offices.open_cost is not None \
+            else float(new.sum())
+    return need, spent

@@ -228,7 +228,7 @@ def write_matrix_csv(path: str | Path, origin_ids: Sequence[str], site_ids: Sequ
 
     Only finite pairs are written: a missing pair means unreachable.  The
     column names default to those ``matrix:`` expects.  From a
-    run: ``write_matrix_csv(path, s.demand["id"], s.sites["id"], s.cost)`` for
+    run: ``write_matrix_csv(path, s.demand["id"], s.site_columns["id"], s.cost)`` for
     a :class:`allocator.results.ServiceResult` ``s``.  Returns the rows written.
     """
     cost = np.asarray(cost, dtype=float)

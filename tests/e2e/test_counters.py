@@ -14,7 +14,7 @@ import yaml
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.evaluate.queueing import queue
+from allocator.solve.queueing import queue
 from allocator.pipeline import Progress, run
 from allocator.scenario.loader import load_scenario
 

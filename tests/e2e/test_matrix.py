@@ -376,7 +376,7 @@ def test_round_trip_network_matrix_gives_the_same_sites_and_objective(tmp_path: 
     (tmp_path / "net.yaml").write_text(yaml.safe_dump(SPO))
     network_run = run(load_scenario(tmp_path / "net.yaml"), log=Progress(quiet=True))
     clinics = network_run.services[0]
-    written = write_matrix_csv(tmp_path / "times.csv", clinics.demand["id"], clinics.sites["id"], clinics.cost,
+    written = write_matrix_csv(tmp_path / "times.csv", clinics.demand["id"], clinics.site_columns["id"], clinics.cost,
                                origin="origin_id", destination="destination_id")
     assert written == np.isfinite(clinics.cost).sum() > 100_000
 

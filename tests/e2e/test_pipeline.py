@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from allocator import ATTRIBUTION
 from allocator.cli import main
+from allocator.solve.run_info import ATTRIBUTION
 
 REPO = Path(__file__).resolve().parents[2]
 HEX = "catalog:sao_paulo/spo_hexgrid.csv"

@@ -26,7 +26,7 @@ from conftest import mirrored_env
 
 from allocator.cli import main
 from allocator.pipeline import run
-from allocator.results import RunResult
+from allocator.evaluate.result import RunResult
 from allocator.scenario.loader import load_scenario
 from allocator.solve.models import solve_max_coverage
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
@@ -131,13 +131,13 @@ def test_budget_spends_at_most_the_budget_and_matches_solve_plan(cost, tmp_path,
 
     # the same matrix straight into solve_plan gives the same sites
     res = r.result().services[0]
-    existing = res.sites["status"].eq("existing").to_numpy()
+    existing = res.site_columns["status"].eq("existing").to_numpy()
     pop = res.demand["population"].to_numpy(float)
     direct = solve_plan([PlanService(
         "clinics", "max_coverage", res.cost, pop,
-        Sites(kept=existing, closable=np.zeros_like(existing), open_cost=res.sites["open_cost"].fillna(1.0).to_numpy()),
+        Sites(kept=existing, closable=np.zeros_like(existing), open_cost=res.site_columns["open_cost"].fillna(1.0).to_numpy()),
         threshold=8, budget=4.5)])[0]
-    assert ids(res.sites.iloc[direct.new_sites]) == new
+    assert ids(res.site_columns.iloc[direct.new_sites]) == new
     assert direct.objective == pytest.approx(s["objective_value"]) and direct.budget_used == pytest.approx(s["budget_used"])
     if cost == 1.5:   # a uniform cost is a count: 4.5 / 1.5 = 3 sites, as the classic model opens them
         assert s["objective_value"] == pytest.approx(solve_max_coverage(res.cost, pop, 3, 8, existing).objective)
@@ -304,7 +304,7 @@ def test_shared_budget_is_at_least_as_good_as_every_split(tmp_path, capsys) -> N
     def covered(name: str, p: int) -> float:
         s = res[name]
         return solve_max_coverage(s.cost, s.demand["population"].to_numpy(float), p, s.service.threshold_min,
-                                  s.sites["status"].eq("existing").to_numpy()).objective
+                                  s.site_columns["status"].eq("existing").to_numpy()).objective
 
     splits = {n: covered("clinics", n) + covered("schools", math.floor(6 - 1.5 * n + TOL)) for n in range(5)}
     best = max(splits.values())

@@ -53,8 +53,9 @@ def test_districts_get_labels_and_sites_their_district() -> None:
     assert list(twice[:2]) == ["around Main Street [A]", "around Main Street [D]"]
     demand["district_name"] = named
     sites = pd.DataFrame({"name": [""], "lon": [0.0506], "lat": [0.0502]})
-    name_sites(sites, demand, streets)
-    assert sites.loc[0, "place"] == "Far Lane" and sites.loc[0, "district"] == "Bairro B"
+    named_sites = name_sites(sites, demand, streets)
+    assert named_sites.loc[0, "place"] == "Far Lane" and named_sites.loc[0, "district"] == "Bairro B"
+    assert list(sites.columns) == ["name", "lon", "lat"]   # a new frame: the input is left as it is
 
 
 def test_compass() -> None:

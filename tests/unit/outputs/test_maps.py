@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, Polygon
 
-from allocator import ATTRIBUTION
 from allocator.outputs.map import ServiceLayer, render_map
+from allocator.solve.run_info import ATTRIBUTION
 
 CHROMIUM = Path("/usr/bin/chromium")
 EVIL = "<script>alert(1)</script>"

@@ -201,14 +201,15 @@ def test_data_table_gives_the_year_the_source_states() -> None:
     """The report's data section shows each catalog entry's year, and says so when the source gives none."""
     from types import SimpleNamespace
 
-    from allocator.outputs.sources import data_sources
     from allocator.scenario.loader import load_scenario
+    from allocator.solve.run_info import data_sources, run_info
 
     scenario = load_scenario(Path(__file__).resolve().parents[3] / "scenarios" / "poa_clinics.yaml")
     years = {d.name: d.year for d in data_sources(scenario)}
     assert years == {"porto_alegre/poa_hexgrid.csv": "2010 (census)", "porto_alegre/poa_osm.pbf": ""}
-    section = report.data_section(SimpleNamespace(scenario=scenario), "en")
+    info = run_info(scenario)
+    section = report.data_section(SimpleNamespace(info=info), "en")
     rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)
     assert any("poa_hexgrid.csv" in r and "2010 (census)" in r for r in rows)
     assert any("poa_osm.pbf" in r and "not stated" in r for r in rows)
-    assert "年份" in report.data_section(SimpleNamespace(scenario=scenario), "zh")
+    assert "年份" in report.data_section(SimpleNamespace(info=info), "zh")

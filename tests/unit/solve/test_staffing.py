@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from allocator.errors import AllocatorError
-from allocator.evaluate.queueing import min_stable_counters
+from allocator.solve.queueing import min_stable_counters
 from allocator.solve.kernels import nearest_open
 from allocator.solve.staffing import QueueModel, allocate, fewest_meeting, open_and_staff, total_wait
 

@@ -1,4 +1,4 @@
-"""The queueing formulas (allocator.evaluate.queueing) against closed forms, tables, exact fractions and ciw."""
+"""The queueing formulas (allocator.solve.queueing) against closed forms, tables, exact fractions and ciw."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import ciw
 import numpy as np
 import pytest
 
-from allocator.evaluate.queueing import erlang_b, erlang_c, min_stable_counters, queue
+from allocator.solve.queueing import erlang_b, erlang_c, min_stable_counters, queue
 
 
 def erlang_c_fraction(load: Fraction, c: int) -> Fraction:

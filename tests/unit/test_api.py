@@ -1,0 +1,176 @@
+"""The Python face (allocator.api): problems from arrays, from GeoDataFrames and from a scenario.
+
+Each answer is checked against one derived independently: brute force over
+every set of candidate sites, shortest paths computed by networkx, or the
+YAML run of the same scenario.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from shapely.geometry import Point, box
+
+import allocator as al
+from allocator import pipeline
+from allocator.outputs.summary import summary
+from allocator.scenario.loader import load_scenario
+from allocator.traveltime.network import WALK_SPEED_KPH
+
+INF = np.inf
+#: 6 demand locations x 5 sites (site "a" exists today); minutes, inf: unreachable
+TIMES = pd.DataFrame([[3.0, 12.0, 25.0, 8.0, INF],
+                      [14.0, 4.0, 30.0, 11.0, 16.0],
+                      [22.0, 9.0, 6.0, 13.0, 7.0],
+                      [INF, 18.0, 5.0, 21.0, 9.0],
+                      [17.0, 26.0, 11.0, 2.0, 15.0],
+                      [28.0, 13.0, 19.0, 24.0, 3.0]],
+                     index=[f"d{i}" for i in range(6)], columns=["a", "b", "c", "d", "e"])
+PEOPLE = np.array([120.0, 80.0, 60.0, 150.0, 40.0, 90.0])
+
+
+def brute_force(times: np.ndarray, people: np.ndarray, existing: list[int], candidates: list[int], p: int,
+                value) -> tuple[tuple[int, ...], float, float]:
+    """The best and second-best value of ``value(nearest minutes)`` over every set of ``p`` candidates."""
+    scored = sorted(((value(times[:, existing + list(chosen)].min(axis=1)), chosen)
+                     for chosen in itertools.combinations(candidates, p)), key=lambda t: -t[0])
+    return scored[0][1], scored[0][0], scored[1][0]
+
+
+def covered(threshold: float):
+    return lambda nearest: float(PEOPLE[nearest <= threshold].sum())
+
+
+def test_from_cost_matrix_max_coverage_is_the_brute_force_optimum() -> None:
+    problem = al.Problem.from_cost_matrix(TIMES, PEOPLE, existing=["a"])
+    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=2, threshold_min=10))
+    best, value, second = brute_force(TIMES.to_numpy(), PEOPLE, [0], [1, 2, 3, 4], 2, covered(10))
+    assert value > second, "the instance has one optimum"
+    assert sorted(result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"]) == \
+        sorted(TIMES.columns[list(best)])
+    assert result.after.within == value
+    assert result.before.within == covered(10)(TIMES[["a"]].to_numpy().min(axis=1))
+    assert result.after.within_share == pytest.approx(value / PEOPLE.sum())
+
+
+def test_from_cost_matrix_p_median_is_the_brute_force_optimum() -> None:
+    finite = TIMES.replace(INF, 60.0)
+    problem = al.Problem.from_cost_matrix(finite.to_numpy(), PEOPLE, existing=[True, False, False, False, False])
+    plan = al.solve(problem, objective="p_median", p=1, threshold_min=15)
+    best, value, second = brute_force(finite.to_numpy(), PEOPLE, [0], [1, 2, 3, 4], 1,
+                                      lambda nearest: -float(PEOPLE @ nearest))
+    assert value > second
+    assert plan.solution.new_sites.tolist() == [best[0]]   # positions: the existing site first, then candidates
+    result = al.evaluate(problem, plan)
+    assert result.after.mean_min == pytest.approx(-value / PEOPLE.sum(), rel=1e-12)
+    assert result.sites["status"].tolist() == ["existing", "new"]
+
+
+def test_from_cost_matrix_site_choice_and_errors() -> None:
+    only = al.Problem.from_cost_matrix(TIMES, PEOPLE, existing=["a"], candidates=["c", "e"])
+    assert only.services[0].sites["id"].tolist() == ["a", "c", "e"]   # sites in neither set are left out
+    np.testing.assert_array_equal(only.services[0].cost, TIMES[["a", "c", "e"]].to_numpy())
+    with pytest.raises(ValueError, match="both existing and a candidate"):
+        al.Problem.from_cost_matrix(TIMES, PEOPLE, existing=["a"], candidates=["a", "b"])
+    with pytest.raises(ValueError, match="objective= and threshold_min="):
+        al.solve(only, p=1)
+
+
+# --- from GeoDataFrames, on a small synthetic road graph ---------------------------------------
+
+STEP = 0.001   # degrees between grid nodes (about 111 m)
+
+
+def grid_graph(n: int = 4) -> nx.MultiDiGraph:
+    """An n x n street grid near (0, 0), both directions, lengths in metres (no travel times yet)."""
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for i, j in itertools.product(range(n), range(n)):
+        graph.add_node(i * n + j, x=j * STEP, y=i * STEP)
+    for i, j in itertools.product(range(n), range(n)):
+        for di, dj in ((0, 1), (1, 0)):
+            if i + di < n and j + dj < n:
+                u, v = i * n + j, (i + di) * n + j + dj
+                length = 111.0 * (1.0 + 0.3 * ((u + v) % 3))   # uneven blocks: one shortest path
+                graph.add_edge(u, v, length=length)
+                graph.add_edge(v, u, length=length)
+    return graph
+
+
+def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum() -> None:
+    graph = grid_graph()
+    xy = {node: (data["x"], data["y"]) for node, data in graph.nodes(data=True)}
+    homes = [0, 3, 5, 10, 12, 15]
+    demand = gpd.GeoDataFrame({"id": [f"h{k}" for k in homes], "population": PEOPLE},
+                              geometry=[box(xy[k][0] - 1e-4, xy[k][1] - 1e-4, xy[k][0] + 1e-4, xy[k][1] + 1e-4)
+                                        for k in homes], crs="EPSG:4326")   # polygons centred on nodes
+    existing = gpd.GeoDataFrame({"id": ["s0"], "name": ["Old clinic"]}, geometry=[Point(xy[0])], crs="EPSG:4326")
+    spots = [6, 9, 11, 14]
+    candidates = gpd.GeoDataFrame({"id": [f"c{k}" for k in spots]}, geometry=[Point(xy[k]) for k in spots],
+                                  crs="EPSG:4326")
+    problem = al.Problem.from_geodataframes(demand, existing, candidates, network=graph, mode="walk")
+    plan = al.solve(problem, objective="p_median", p=1, threshold_min=5)
+    result = al.evaluate(problem, plan)
+
+    metres_per_min = WALK_SPEED_KPH * 1000 / 60
+    minutes = np.array([[nx.shortest_path_length(graph, h, s, weight="length") / metres_per_min
+                         for s in [0, *spots]] for h in homes])
+    best, value, second = brute_force(minutes, PEOPLE, [0], [1, 2, 3, 4], 1, lambda t: -float(PEOPLE @ t))
+    assert value > second
+    new = result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"].tolist()
+    assert new == [f"c{spots[best[0] - 1]}"]
+    assert result.after.mean_min == pytest.approx(-value / PEOPLE.sum(), rel=1e-6)
+    np.testing.assert_allclose(problem.services[0].cost, minutes, rtol=1e-6, atol=1e-6)   # polygon centroids: ~0 m off
+    assert result.sites["name"].tolist()[0] == "Old clinic"
+
+    # the same problem with the travel times given as a matrix (by ids) gives the same plan and metrics
+    matrix = pd.DataFrame(minutes, index=demand["id"], columns=["s0", *candidates["id"]])
+    again = al.Problem.from_geodataframes(demand, existing, candidates, matrix=matrix)
+    twice = al.evaluate(again, al.solve(again, objective="p_median", p=1, threshold_min=5))
+    assert twice.sites["id"].tolist() == result.sites["id"].tolist()
+    assert dict(twice.after) == pytest.approx(dict(result.after), rel=1e-6)
+
+
+# --- from a scenario: the same as the YAML run --------------------------------------------------
+
+HEX = "catalog:sao_paulo/spo_hexgrid.csv"
+CELLS = {"source": HEX, "h3": "id", "id": "id"}
+SCENARIO = {
+    "name": "spo_api",
+    "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk", "max_snap_m": 500},
+    "demand": [{"name": "residents", **CELLS, "population": "population"}],
+    "districts": {"h3_parent": 7},
+    "services": [{"name": "clinics", "kind": "clinic", "objective": "max_coverage", "threshold_min": 8, "p": 3,
+                  "existing": {**CELLS, "count": "healthcare"}, "candidates": CELLS}],
+    "output": {"tiles": False},
+}
+
+
+def test_from_scenario_solves_as_the_yaml_run(tmp_path: Path, mirror: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ALLOCATOR_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("ALLOCATOR_CACHE", os.environ.get("ALLOCATOR_CACHE") or str(tmp_path / "cache"))
+    path = tmp_path / "spo.yaml"
+    path.write_text(yaml.safe_dump(SCENARIO))
+    scenario = load_scenario(path)
+    reference = pipeline.run(scenario, log=pipeline.Progress(quiet=True))
+
+    problem = al.Problem.from_scenario(path)
+    result = al.evaluate(problem, al.solve(problem))
+    new = result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"].tolist()
+    assert len(new) == 3
+    assert new == reference.sites.loc[reference.sites["status"] == "new", "id"].tolist()
+    assert result.before == reference.before and result.after == reference.after
+    ours, theirs = summary(result), summary(reference)
+    ours.pop("timings"), theirs.pop("timings")
+    assert ours == theirs   # every figure of summary.json, equity and districts included
+
+    again = al.run_scenario(path, out=tmp_path / "out")
+    assert (tmp_path / "out" / "spo_api" / "summary.json").is_file()
+    assert again.after == reference.after

@@ -421,12 +421,20 @@ def write(result: RunResult, out: str | Path, *, tiles: bool | None = None, lang
     Path
         ``out``.
 
+    Raises
+    ------
+    ValueError
+        When the demand or the sites have no coordinates (a problem from a cost matrix).
+
     Examples
     --------
     >>> import allocator as al
     >>> al.write(al.run_scenario("scenarios/poa_clinics.yaml"), "maps/poa_clinics")   # doctest: +SKIP
     PosixPath('maps/poa_clinics')
     """
+    if any(s.demand["lon"].isna().any() or s.facilities["lon"].isna().any() for s in result.services):
+        raise ValueError("the maps and the report need the places of the demand and the sites: a problem from "
+                         "a cost matrix has none (build it with Problem.from_geodataframes)")
     return write_outputs(result, Path(out), tiles=result.info.tiles if tiles is None else tiles, lang=lang)
 
 
@@ -451,7 +459,7 @@ def _split_sites(ids: list[str], existing: SiteSelection, candidates: SiteSelect
     return is_existing, is_candidate
 
 
-def _selection(ids: list[str], chosen: Any, name: str) -> np.ndarray:
+def _selection(ids: list[str], chosen: SiteSelection, name: str) -> np.ndarray:
     """A boolean mask over ``ids`` from a mask, site ids or positions."""
     values = np.asarray(chosen)
     if values.dtype == bool:
@@ -460,8 +468,8 @@ def _selection(ids: list[str], chosen: Any, name: str) -> np.ndarray:
         return values.copy()
     mask = np.zeros(len(ids), bool)
     position = {site: j for j, site in enumerate(ids)}
-    for item in values.tolist():
-        j = position.get(str(item)) if str(item) in position else item if isinstance(item, int) else None
+    for item in values.tolist():   # an id first (ids may look like numbers), else a position
+        j = position.get(str(item), item if isinstance(item, int) else None)
         if j is None or not 0 <= j < len(ids):
             raise ValueError(f"{name}: {item!r} is neither a site id nor a column position")
         mask[j] = True

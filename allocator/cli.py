@@ -13,9 +13,21 @@ import sys
 import traceback
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from allocator import __version__
 from allocator.errors import AllocatorError
+from allocator.outputs.comparison import write_comparison
+from allocator.outputs.files import recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
+from allocator.outputs.report import missed_targets
+from allocator.outputs.summary import headline, plan_changes
+from allocator.pipeline import Progress, run
+from allocator.scale.batch import run_parallel as run_batch
+from allocator.scale.cluster import LazyClient
+from allocator.scale.sweep import run_sweep
+from allocator.scenario.loader import load_scenario
+from allocator.scenario.schema import SolverSpec
 from allocator.solve.run_info import ATTRIBUTION
 
 EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after the change
@@ -62,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         solver_options(args)
         if args.out:
             out_root(args)
-        from allocator.scale.cluster import LazyClient
-
         cluster = LazyClient(args.scheduler, args.workers)
         results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
                                                                      for path in args.scenario]
@@ -106,17 +116,11 @@ def _at_least_one(text: str) -> int:
 
 def solver_for(spec, args: argparse.Namespace):
     """The scenario's solver options with the command line's --time-limit, --gap and --threads on top."""
-    from allocator.scenario.schema import SolverSpec
-
     return SolverSpec(**{**spec.solver.model_dump(), **solver_options(args)})
 
 
 def run_parallel(args: argparse.Namespace, cluster) -> list:
     """--parallel: every scenario solved on the cluster at once, then written and printed in order."""
-    from allocator.pipeline import Progress
-    from allocator.scale.batch import run_parallel as run_batch
-    from allocator.scenario.loader import load_scenario
-
     scenarios = [load_scenario(path) for path in args.scenario]
     jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in scenarios]
     computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet)
@@ -129,12 +133,6 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     A scenario with a sweep solves its points on ``cluster`` (a :class:`~allocator.scale.cluster.LazyClient`);
     ``result`` is the scenario's run when it is already solved (--parallel).
     """
-    from allocator.outputs.files import recover_interrupted_swap, write_outputs  # heavy imports after parsing
-    from allocator.outputs.summary import headline, plan_changes
-    from allocator.pipeline import Progress, run
-    from allocator.scale.sweep import run_sweep
-    from allocator.scenario.loader import load_scenario
-
     scenario = load_scenario(path) if result is None else None
     log = Progress(quiet=args.quiet)
     name, output_dir = (scenario.spec.name, scenario.output_dir) if scenario is not None else \
@@ -192,10 +190,6 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
 
 def solver_options(args: argparse.Namespace) -> dict:
     """The solver options given on the command line, checked by the schema's :class:`SolverSpec` bounds."""
-    from pydantic import ValidationError
-
-    from allocator.scenario.schema import SolverSpec
-
     given = {"time_limit_s": args.time_limit, "gap_rel": args.gap, "threads": args.threads}
     given = {k: v for k, v in given.items() if v is not None}
     try:
@@ -245,15 +239,11 @@ def _wait(metrics: dict) -> str:
 
 def _missed(results) -> list[str]:
     """Every target missed after the change, as "scenario / service: target (after: value)"."""
-    from allocator.outputs.report import missed_targets
-
     return [f"{r.info.name} / {line}" for r in results for line in missed_targets(r)]
 
 
 def write_compare(results, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
-    from allocator.outputs.comparison import write_comparison
-
     root = out_root(args) if args.out else results[0].info.output_dir.parent
     lang = args.lang or results[0].info.language
     folder = write_comparison(results, root / "compare", lang=lang)

@@ -15,11 +15,9 @@ leaves earlier results untouched.
 from __future__ import annotations
 
 import functools
-import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,14 +32,14 @@ from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers
 from allocator.inputs.place_names import StreetIndex, district_labels
 from allocator.inputs.sites import SiteStatus, candidate_sites, existing_sites
+from allocator.outputs.files import write_outputs
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import Service, SolverSpec
-from allocator.solve.objectives import Problem, SolveOptions, objective
-from allocator.solve.plan import Floor, PlanService, Sites, solve_plan
+from allocator.solve.objectives import objective
 from allocator.solve.problem import RunProblem, ServiceProblem
-from allocator.solve.run_info import RunInfo, run_info
+from allocator.solve.run import solve_run
+from allocator.solve.run_info import run_info
 from allocator.solve.solution import Solution
-from allocator.solve.staffing import decide_counters, open_solution
 from allocator.traveltime.network import NetworkReport
 from allocator.traveltime.rounding import round_times
 from allocator.traveltime.source import TravelTimeSource, open_source
@@ -105,21 +103,9 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
 
 def solve(prepared: RunProblem, solver: SolverSpec) -> list[Solution]:
     """Solve every prepared service (together when they share a budget, else one by one), then take the
-    staffing decision of each service with a ``counters`` section (:func:`allocator.solve.staffing.decide_counters`).
+    staffing decision of each service with a ``counters`` section (:func:`allocator.solve.run.solve_run`).
     """
-    solutions = _solve_all(prepared.info, prepared.services, solver)
-    return [_with_counters(prep, solution, prepared.info) for prep, solution in zip(prepared.services, solutions,
-                                                                                   strict=True)]
-
-
-def _with_counters(prep: ServiceProblem, solution: Solution, info: RunInfo) -> Solution:
-    """The solution with its counters decided (the solution itself without a ``counters`` section)."""
-    if prep.service.counters is None:
-        return solution
-    try:
-        return replace(solution, counters=decide_counters(prep, solution))
-    except AllocatorError as exc:
-        raise exc.with_file(info.path) from None
+    return solve_run(prepared, solver)
 
 
 def evaluate(prepared: RunProblem, solutions: list[Solution], *, solver: SolverSpec,
@@ -149,8 +135,6 @@ def evaluate(prepared: RunProblem, solutions: list[Solution], *, solver: SolverS
 
 def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
     """Write every output of ``result`` into ``out_dir`` atomically (:func:`allocator.outputs.files.write_outputs`)."""
-    from allocator.outputs.files import write_outputs
-
     return write_outputs(result, out_dir, tiles=tiles, lang=lang)
 
 
@@ -193,59 +177,6 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
                           time.perf_counter() - t_start)
 
 
-def _solve_all(info: RunInfo, prepared: list[ServiceProblem], solver: SolverSpec) -> list[Solution]:
-    """Solve every service: together when they share a budget, else one by one."""
-    options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
-    shared = info.shared_budget
-    if shared is not None:
-        try:
-            return solve_plan([_plan_service(prep) for prep in prepared], shared_budget=shared, **options)
-        except AllocatorError as exc:
-            at = [prep.field for prep in prepared if prep.service.name == getattr(exc, "service", None)]
-            if at:   # one service's rule is at fault
-                exc.field = f"{at[0]}.{_plan_field(exc.field)}" if exc.field else at[0]
-            else:
-                exc.field = f"shared_budget ({_plan_field(exc.field)})" if exc.field else "shared_budget"
-            raise exc.with_file(info.path) from None
-    return [_solve(prep, options, info) for prep in prepared]
-
-
-#: allocator.solve.plan.model' names for what the scenario calls otherwise
-_PLAN_FIELDS = {"open_cost": "candidates.cost", "saving": "existing.saving", "max_time": "max_time_min",
-                "upgrade_capacity": "existing.upgrade_capacity", "upgrade_cost": "existing.upgrade_cost",
-                "floors": "district_floor", "threshold": "threshold_min"}
-
-
-def _plan_field(name: str) -> str:
-    return _PLAN_FIELDS.get(name, name)
-
-
-def _plan_service(prep: ServiceProblem) -> PlanService:
-    """The plan-model view of a prepared service (allocator.solve.plan.model)."""
-    service, sites = prep.service, prep.sites
-    existing = prep.existing
-    closable = existing & bool(service.existing and service.existing.closable)
-
-    def column(name: str, default: float) -> np.ndarray | None:
-        return sites[name].fillna(default).to_numpy(float) if name in sites else None
-
-    capacity = column("capacity", math.inf)
-    floors = []
-    if service.district_floor is not None:
-        names = prep.demand["district_name"]
-        for key, part in prep.demand.groupby("district", sort=True):
-            mask = prep.demand.index.isin(part.index)
-            name = names[part.index[0]]
-            floors.append(Floor(mask, service.district_floor, f"district {key}" + (f" ({name})" if name != key else "")))
-    return PlanService(
-        name=service.name, objective=objective(service.objective).plan_model, cost=prep.model_cost, weight=prep.population,
-        sites=Sites(kept=existing & ~closable, closable=closable, open_cost=column("open_cost", 1.0),
-                    saving=column("saving", 0.0), capacity=capacity,
-                    upgrade_capacity=column("upgrade_capacity", 0.0), upgrade_cost=column("upgrade_cost", 0.0)),
-        threshold=service.threshold_min, p=service.p, relocate=service.relocate, budget=service.budget,
-        max_time=service.max_time_min, floors=floors, priority=service.priority)
-
-
 def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service, demand: pd.DataFrame,
                      scenario: LoadedScenario, field: str) -> None:
     """A set cover where no populated location has any site within the threshold is an error."""
@@ -257,18 +188,3 @@ def _check_coverable(cost: np.ndarray, population: np.ndarray, service: Service,
             f"the set cover has nothing to cover",
             file=scenario.path, field=f"{field}.threshold_min",
             fix="raise threshold_min, or add candidate sites near the demand")
-
-
-def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
-    """Call the model the service asks for, attributing model errors to its fields."""
-    service = prep.service
-    try:
-        if service.counters is not None and service.counters.decision == "open":
-            return open_solution(prep, options["time_limit"])
-        if service.uses_plan_rules:
-            return solve_plan([_plan_service(prep)], **options)[0]
-        problem = Problem(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min)
-        return objective(service.objective).solver(problem, SolveOptions(**options))
-    except AllocatorError as exc:
-        exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
-        raise exc.with_file(info.path) from None

@@ -41,7 +41,7 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
     """Measure one solved service before and after on the exact times; ``targets``: the run's, besides its own."""
     service, cost = problem.service, problem.cost
     population = problem.population
-    notes = _uncoverable_notes(problem, solution) + list(solution.notes)
+    notes = list(problem.notes) + _uncoverable_notes(problem, solution) + list(solution.notes)
     solution = replace(solution, objective=objective(service.objective).reported(solution.objective, population))
     rounding = None
     if problem.round_s:

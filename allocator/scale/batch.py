@@ -30,9 +30,9 @@ def run_parallel(jobs: list[tuple[LoadedScenario, SolverSpec]], client: Any, *, 
     """Every (scenario, solver options) of ``jobs`` on ``client``'s cluster; the first failure is raised."""
     plain = [job for job in jobs if job[0].spec.sweep is None]
     outcomes = run_tasks(client, run_scenario_task, plain, label="scenarios", quiet=quiet, retries=0)
-    failed = next((o for o in outcomes if o.exception is not None), None)
+    failed = next((o.exception for o in outcomes if o.exception is not None), None)
     if failed is not None:
-        raise failed.exception   # an input error stays one (exit status 2)
+        raise failed   # an input error stays one (exit status 2)
     done = {id(o.item[0]): o.value for o in outcomes}
     return [done[id(scenario)] if scenario.spec.sweep is None
             else run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)

@@ -3,8 +3,9 @@
 :func:`run_sweep` prepares the scenario once (:func:`allocator.pipeline.prepare`:
 layers, snapping, the travel-time matrix), sends it to the workers once, and
 solves every point there (:func:`solve_point`: :func:`allocator.pipeline.solve`
-and :func:`~allocator.pipeline.evaluate` on a copy of the prepared run whose
-service has the point's value). Each point gives one row of ``sweep.csv``
+and :func:`~allocator.pipeline.evaluate` on the prepared run with the
+point's value for its service; no stage changes what it is given, so nothing
+is copied). Each point gives one row of ``sweep.csv``
 (:mod:`allocator.outputs.sweep`) and its solutions; the chosen point (the
 ``chosen`` value, else the knee) is then evaluated in full from its solutions,
 so its outputs are those of a single run with that value.

@@ -4,8 +4,9 @@ Visitors per hour at an office are its catchment's population times the visit
 rate per person per day (``visits_per_person_day``, or
 ``visits_per_person_year / opening_days_per_year``), spread evenly over
 ``opening_hours`` and multiplied by ``peak_factor`` (the busiest hour over an
-average hour).  :mod:`allocator.counters` does the arithmetic and
-the staffing; docs/counters.md documents every field.
+average hour).  :mod:`allocator.solve.staffing` takes the staffing decision
+and :mod:`allocator.evaluate.waits` measures the waits; docs/counters.md
+documents every field.
 """
 
 from __future__ import annotations

@@ -255,7 +255,7 @@ TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_
                        "gini", "theil", "theil_between", "theil_within", "p90_median_ratio",
                        "worst_decile_ratio", "access_e2sfca_mean", "access_2sfca_mean",
                        "access_e2sfca_gini", "access_2sfca_gini",
-                       # with a counters section (allocator.counters.WAIT_METRICS)
+                       # with a counters section (allocator.evaluate.waits.WAIT_METRICS)
                        "wait_mean_min", "wait_within_share", "wait_worst_office_min", "travel_wait_mean_min"]
 
 

@@ -182,28 +182,39 @@ def _closest_rows(prob: pulp.LpProblem, i: int, sites: list[int], times: np.ndar
     prob += previous == 1, f"serve_{i}"
 
 
+@dataclass(frozen=True)
+class JointLimits:
+    """What bounds :func:`open_and_staff`: new offices (``p``), spending, and counters per office."""
+
+    p: int | None = None                    # at most this many new offices
+    budget: float | None = None             # opening costs + added counters at most this
+    open_cost: np.ndarray | None = None     # per site: cost of opening it (default 1)
+    counter_cost: float = 1.0               # cost of each added counter
+    max_counters: int | None = None         # counters per office at most this
+
+
 def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
-                   today: np.ndarray, model: QueueModel, *, p: int | None = None, budget: float | None = None,
-                   open_cost: np.ndarray | None = None, counter_cost: float = 1.0, max_counters: int | None = None,
+                   today: np.ndarray, model: QueueModel, limits: JointLimits = JointLimits(),
                    time_limit: float | None = None) -> JointPlan:
-    """Open new offices (at most ``p``, within ``budget``) and staff every office so each meets the target.
+    """Open new offices (at most ``limits.p``, within ``limits.budget``) and staff every office so each meets the target.
 
     ``cost`` minutes clients x sites (inf: unreachable), ``existing`` the sites
     open today (kept, and keeping their ``today`` counters at least), counters
-    added anywhere cost ``counter_cost``, a new site ``open_cost``.  Variables:
+    added anywhere cost ``limits.counter_cost``, a new site ``limits.open_cost``.  Variables:
     ``y[j, k]`` site ``j`` open with ``k`` counters, ``x[i, j]`` client ``i``
     served by ``j`` (reachable pairs only); rows: one ``k`` per open site, each
     client served once and by an office no farther than any open one
     (closest assignment, in the compact cumulative form of :func:`_closest_rows`), and the visitors of each office at most what its
     ``k`` counters serve within the target (:meth:`QueueModel.most_arrivals`).
     """
+    p, budget, counter_cost = limits.p, limits.budget, limits.counter_cost
     cost = np.asarray(cost, dtype=float)
     n, m = cost.shape
     existing = np.asarray(existing, dtype=bool)
     today = np.asarray(today, dtype=int)
     rate = np.asarray(population, dtype=float) * visits_per_person_h
-    opening = np.ones(m) if open_cost is None else np.asarray(open_cost, dtype=float)
-    kmax = max_counters or max(int(today.max(initial=1)), model.fewest(float(rate.sum())) or 1)
+    opening = np.ones(m) if limits.open_cost is None else np.asarray(limits.open_cost, dtype=float)
+    kmax = limits.max_counters or max(int(today.max(initial=1)), model.fewest(float(rate.sum())) or 1)
     serve = [model.most_arrivals(k) for k in range(kmax + 1)]
     prob = pulp.LpProblem("open_and_staff", pulp.LpMinimize)
     y = {(j, k): prob.add_variable(f"y{j:07d}_{k:05d}", 0, 1, pulp.LpBinary)
@@ -286,9 +297,10 @@ def open_solution(problem: ServiceProblem, time_limit: float | None = None) -> S
     assert spec is not None
     today = today_counters(sites, spec)
     opening = sites["open_cost"].fillna(0.0).to_numpy(float) if "open_cost" in sites else None
+    limits = JointLimits(p=service.p, budget=spec.budget, open_cost=opening, counter_cost=spec.counter_cost,
+                         max_counters=spec.max_per_office)
     plan = open_and_staff(problem.model_cost, problem.population, spec.visits_per_person_hour, problem.existing,
-                          today, queue_model(spec), p=service.p, budget=spec.budget, open_cost=opening,
-                          counter_cost=spec.counter_cost, max_counters=spec.max_per_office, time_limit=time_limit)
+                          today, queue_model(spec), limits, time_limit=time_limit)
     opened = plan.open | problem.existing
     return Solution(model="open_and_staff", status=plan.status, objective=plan.travel,
                     gap=0.0 if plan.status == "optimal" else None,

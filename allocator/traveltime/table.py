@@ -229,7 +229,7 @@ def write_matrix_csv(path: str | Path, origin_ids: Sequence[str], site_ids: Sequ
     Only finite pairs are written: a missing pair means unreachable.  The
     column names default to those ``matrix:`` expects.  From a
     run: ``write_matrix_csv(path, s.demand["id"], s.site_columns["id"], s.cost)`` for
-    a :class:`allocator.results.ServiceResult` ``s``.  Returns the rows written.
+    a :class:`allocator.evaluate.result.ServiceResult` ``s``.  Returns the rows written.
     """
     cost = np.asarray(cost, dtype=float)
     origin_ids, site_ids = np.asarray(origin_ids, dtype=str), np.asarray(site_ids, dtype=str)

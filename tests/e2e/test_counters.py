@@ -14,9 +14,9 @@ import yaml
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
-from allocator.solve.queueing import queue
 from allocator.pipeline import Progress, run
 from allocator.scenario.loader import load_scenario
+from allocator.solve.queueing import queue
 
 POINTS = {"a": (-51.20, -30.03), "b": (-51.21, -30.03), "c": (-51.22, -30.04), "d": (-51.23, -30.04),
           "e1": (-51.205, -30.031), "e2": (-51.225, -30.041), "s1": (-51.23, -30.05)}

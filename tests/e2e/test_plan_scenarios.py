@@ -25,8 +25,8 @@ import yaml
 from conftest import mirrored_env
 
 from allocator.cli import main
-from allocator.pipeline import run
 from allocator.evaluate.result import RunResult
+from allocator.pipeline import run
 from allocator.scenario.loader import load_scenario
 from allocator.solve.models import solve_max_coverage
 from allocator.solve.plan import Floor, PlanService, Sites, solve_plan

@@ -8,6 +8,7 @@ YAML run of the same scenario.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -51,7 +52,11 @@ def covered(threshold: float):
 
 def test_from_cost_matrix_max_coverage_is_the_brute_force_optimum() -> None:
     problem = al.Problem.from_cost_matrix(TIMES, PEOPLE, existing=["a"])
-    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=2, threshold_min=10))
+    plan = al.solve(problem, objective="max_coverage", p=2, threshold_min=10)
+    columns, solved = list(problem.services[0].demand.columns), plan.solution.objective
+    result = al.evaluate(problem, plan)
+    assert list(problem.services[0].demand.columns) == columns, "evaluation adds columns to new frames only"
+    assert plan.solution.objective == solved and al.evaluate(problem, plan).after == result.after
     best, value, second = brute_force(TIMES.to_numpy(), PEOPLE, [0], [1, 2, 3, 4], 2, covered(10))
     assert value > second, "the instance has one optimum"
     assert sorted(result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"]) == \
@@ -104,7 +109,7 @@ def grid_graph(n: int = 4) -> nx.MultiDiGraph:
     return graph
 
 
-def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum() -> None:
+def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum(tmp_path: Path) -> None:
     graph = grid_graph()
     xy = {node: (data["x"], data["y"]) for node, data in graph.nodes(data=True)}
     homes = [0, 3, 5, 10, 12, 15]
@@ -136,6 +141,10 @@ def test_from_geodataframes_on_a_graph_is_the_shortest_path_optimum() -> None:
     twice = al.evaluate(again, al.solve(again, objective="p_median", p=1, threshold_min=5))
     assert twice.sites["id"].tolist() == result.sites["id"].tolist()
     assert dict(twice.after) == pytest.approx(dict(result.after), rel=1e-6)
+
+    written = al.write(result, tmp_path / "out", tiles=False)   # every output, as a scenario's run writes them
+    doc = json.loads((written / "summary.json").read_text())
+    assert [s["id"] for s in doc["services"][0]["new_sites"]] == new and (written / "report.html").is_file()
 
 
 # --- from a scenario: the same as the YAML run --------------------------------------------------
@@ -171,6 +180,41 @@ def test_from_scenario_solves_as_the_yaml_run(tmp_path: Path, mirror: Path, monk
     ours.pop("timings"), theirs.pop("timings")
     assert ours == theirs   # every figure of summary.json, equity and districts included
 
+    fewer = al.evaluate(problem, al.solve(problem, p=2))   # a rule given in Python replaces the scenario's
+    assert (fewer.sites["status"] == al.SiteStatus.NEW).sum() == 2 and fewer.after.within <= result.after.within
+    assert fewer.info.resolved["services"][0]["p"] == 2 and result.info.resolved["services"][0]["p"] == 3
+
     again = al.run_scenario(path, out=tmp_path / "out")
     assert (tmp_path / "out" / "spo_api" / "summary.json").is_file()
     assert again.after == reference.after
+
+
+def test_porto_alegre_clinics_from_geodataframes_as_the_yaml_run(mirror: Path, tmp_path: Path, monkeypatch) -> None:
+    """The README's question asked from Python: the same ten cells, the same access, as scenarios/poa_clinics.yaml."""
+    import h3
+
+    from allocator.scenario import catalog
+
+    monkeypatch.setenv("ALLOCATOR_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("ALLOCATOR_CACHE", os.environ.get("ALLOCATOR_CACHE") or str(tmp_path / "cache"))
+    cells = pd.read_csv(catalog.resolve("catalog:porto_alegre/poa_hexgrid.csv"), dtype={"id": str})
+    lat, lon = zip(*(h3.cell_to_latlng(c) for c in cells["id"]), strict=True)
+    grid = gpd.GeoDataFrame(cells, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")   # cell centres
+    clinics = grid[grid["healthcare"].fillna(0) > 0].rename(columns={"healthcare": "count"})
+    candidates = grid[~grid["id"].isin(clinics["id"])]
+    problem = al.Problem.from_geodataframes(grid, clinics, candidates, mode="walk",
+                                            network=catalog.resolve("catalog:porto_alegre/poa_osm.pbf"))
+    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=10, threshold_min=15))
+    reference = al.run_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "poa_clinics.yaml")
+    new = result.sites.loc[result.sites["status"] == al.SiteStatus.NEW, "id"]
+    assert sorted(new) == sorted(reference.sites.loc[reference.sites["status"] == "new", "id"]) and len(new) == 10
+    assert dict(result.after) == pytest.approx(dict(reference.after), rel=1e-9)
+    assert dict(result.before) == pytest.approx(dict(reference.before), rel=1e-9)
+
+
+def test_a_cost_matrix_problem_cannot_be_drawn(tmp_path: Path) -> None:
+    problem = al.Problem.from_cost_matrix(TIMES, PEOPLE)
+    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=1, threshold_min=10))
+    with pytest.raises(ValueError, match="Problem.from_geodataframes"):
+        al.write(result, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -6,6 +6,8 @@ inputs < traveltime < solve < evaluate < outputs < top (``pipeline.py``,
 module under ``allocator/`` is read with :mod:`ast` -- at module level, inside
 functions and inside ``if TYPE_CHECKING:`` blocks alike -- and an import of a
 higher stage fails the test, naming the file, the line and both stages.
+The package root is the top stage; only its ``__version__`` may be imported
+from below.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ STAGES = ("base", "scenario", "inputs", "traveltime", "solve", "evaluate", "outp
 #: modules directly under allocator/ and the stage each belongs to
 ROOT_MODULES = {"errors": "base", "files": "base", "pipeline": "top", "api": "top", "cli": "top",
                 "__init__": "top", "__main__": "top"}
+#: names of the package root that any stage may import (set before the root imports the stages)
+BELOW_EVERY_STAGE = {"__version__"}
 
 
 def stage_of(module: str) -> str:
@@ -59,10 +63,14 @@ def imported(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, st
                 name = ".".join([*base, node.module] if node.module else base)
             else:
                 name = node.module or ""
-            found.append((node.lineno, name))
-            # ``from allocator import pipeline``: the names may be submodules
-            found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names
-                      if name == "allocator" and alias.name in ROOT_MODULES | dict.fromkeys(STAGES + ("scale",))]
+            if name != "allocator":
+                found.append((node.lineno, name))
+                continue
+            for alias in node.names:   # ``from allocator import pipeline``: a submodule, else a name of the root
+                if alias.name in ROOT_MODULES or alias.name in STAGES or alias.name == "scale":
+                    found.append((node.lineno, f"allocator.{alias.name}"))
+                elif alias.name not in BELOW_EVERY_STAGE:
+                    found.append((node.lineno, "allocator"))
     return [(line, name) for line, name in found if name == "allocator" or name.startswith("allocator.")]
 
 
@@ -75,8 +83,6 @@ def upward_imports() -> list[str]:
         own = stage_of(module if module != "allocator.__init__" else "allocator")
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for line, name in imported(tree, module, path.name == "__init__.py"):
-            if name == "allocator":
-                continue   # the package root (e.g. __version__) is imported by name, below every stage
             other = stage_of(name)
             if rank[other] > rank[own]:
                 problems.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {own} imports {other} ({name})")
@@ -90,6 +96,7 @@ def test_no_import_runs_up_the_stages() -> None:
 
 @pytest.mark.parametrize(("source", "expected"), [
     ("from allocator.outputs import files\n", ["allocator.outputs"]),
+    ("from allocator import Problem, __version__, pipeline\n", ["allocator", "allocator.pipeline"]),
     ("def f():\n    from allocator.pipeline import run\n", ["allocator.pipeline"]),
     ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import allocator.evaluate.access\n",
      ["allocator.evaluate.access"]),

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from allocator.errors import AllocatorError
-from allocator.solve.queueing import min_stable_counters
 from allocator.solve.kernels import nearest_open
-from allocator.solve.staffing import QueueModel, allocate, fewest_meeting, open_and_staff, total_wait
+from allocator.solve.queueing import min_stable_counters
+from allocator.solve.staffing import JointLimits, QueueModel, allocate, fewest_meeting, open_and_staff, total_wait
 
 MODEL = QueueModel(service_min=12.0, cv=1.0, limit_min=15.0, share_within=0.9)
 
@@ -110,9 +110,9 @@ def test_open_and_staff_equals_brute_force(seed):
     travel, chosen = brute_open_and_staff(cost, pop, rate_pp, existing, today, model, p, budget, open_cost, 1.0)
     if chosen is None:
         with pytest.raises(AllocatorError, match="wait target"):
-            open_and_staff(cost, pop, rate_pp, existing, today, model, p=p, budget=budget, open_cost=open_cost)
+            open_and_staff(cost, pop, rate_pp, existing, today, model, JointLimits(p=p, budget=budget, open_cost=open_cost))
         return
-    plan = open_and_staff(cost, pop, rate_pp, existing, today, model, p=p, budget=budget, open_cost=open_cost)
+    plan = open_and_staff(cost, pop, rate_pp, existing, today, model, JointLimits(p=p, budget=budget, open_cost=open_cost))
     assert plan.travel == pytest.approx(travel, rel=1e-7)
     # the plan itself: nearest-open catchments, every office meets the target, within budget and p
     site, t = nearest_open(cost, plan.open)
@@ -128,10 +128,10 @@ def test_open_and_staff_says_when_the_budget_cannot_meet_the_target():
     pop = np.array([5000.0, 5000.0])
     model = QueueModel(service_min=10.0, mean_wait_max_min=5.0)
     with pytest.raises(AllocatorError, match="wait target") as err:
-        open_and_staff(cost, pop, 0.002, np.array([True, False]), np.array([1, 0]), model, budget=2.0)
+        open_and_staff(cost, pop, 0.002, np.array([True, False]), np.array([1, 0]), model, JointLimits(budget=2.0))
     assert err.value.fix and "budget" in err.value.fix
     # with enough budget: site 1 opens and both offices are staffed to the target (10 visitors/h each)
-    plan = open_and_staff(cost, pop, 0.002, np.array([True, False]), np.array([1, 0]), model, budget=10.0)
+    plan = open_and_staff(cost, pop, 0.002, np.array([True, False]), np.array([1, 0]), model, JointLimits(budget=10.0))
     assert plan.open.all() and plan.travel == pytest.approx(10_000.0)
     assert plan.counters.tolist() == fewest_meeting(np.array([10.0, 10.0]), model).tolist()
 
@@ -147,7 +147,7 @@ def test_open_and_staff_with_tied_times_is_the_p_median(seed):
     existing = np.zeros(m, dtype=bool)
     existing[0] = True
     model = QueueModel(service_min=1.0, mean_wait_max_min=1e6)
-    plan = open_and_staff(cost, pop, 1e-4, existing, np.where(existing, 1, 0), model, p=p)
+    plan = open_and_staff(cost, pop, 1e-4, existing, np.where(existing, 1, 0), model, JointLimits(p=p))
     best = min(float((pop * cost[:, [0, *chosen]].min(axis=1)).sum())
                for chosen in itertools.combinations(range(1, m), p))
     assert plan.travel == pytest.approx(best, rel=1e-9)

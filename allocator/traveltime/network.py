@@ -301,20 +301,7 @@ def load_network(
 
     raw = src.read(mode)
     loaded, kept = _prepared(raw.graph, mode, src.description)
-    report = NetworkReport(
-        source=src.description,
-        mode=mode,
-        ways_read=raw.ways_read,
-        ways_without_highway=raw.ways_without_highway,
-        nodes_loaded=loaded.number_of_nodes(),
-        edges_loaded=loaded.number_of_edges(),
-        nodes_kept=kept.number_of_nodes(),
-        edges_kept=kept.number_of_edges(),
-        dropped_node_share=1.0 - kept.number_of_nodes() / loaded.number_of_nodes(),
-        edges_default_speed=sum(1 for *_, fb in kept.edges(data="speed_fallback") if fb),
-        from_cache=False,
-        seconds=time.perf_counter() - start,
-    )
+    report = graph_report(src.description, mode, loaded, kept, start, ways=(raw.ways_read, raw.ways_without_highway))
     if cache_file is not None:
         cache.write_cache(cache_file, key, kept, report)
     return kept, report
@@ -349,11 +336,19 @@ def prepare_graph(graph: nx.MultiDiGraph, mode: str) -> tuple[nx.MultiDiGraph, N
     check_graph(graph, GIVEN_GRAPH)
     loaded = _with_travel_times(graph, mode)
     kept = _largest_component(loaded, mode, GIVEN_GRAPH)
-    report = NetworkReport(
-        source=GIVEN_GRAPH,
+    return kept, graph_report(GIVEN_GRAPH, mode, loaded, kept, start)
+
+
+def graph_report(source: str, mode: str, loaded: nx.MultiDiGraph, kept: nx.MultiDiGraph, start: float, *,
+                 ways: tuple[int, int] = (0, 0)) -> NetworkReport:
+    """What a freshly prepared graph kept: ``loaded`` (with travel times) against ``kept`` (its largest
+    strongly connected component); ``ways``: OSM ways read and those without a highway tag (none for a graph);
+    ``start``: the perf_counter when preparing began."""
+    return NetworkReport(
+        source=source,
         mode=mode,
-        ways_read=0,
-        ways_without_highway=0,
+        ways_read=ways[0],
+        ways_without_highway=ways[1],
         nodes_loaded=loaded.number_of_nodes(),
         edges_loaded=loaded.number_of_edges(),
         nodes_kept=kept.number_of_nodes(),
@@ -363,7 +358,6 @@ def prepare_graph(graph: nx.MultiDiGraph, mode: str) -> tuple[nx.MultiDiGraph, N
         from_cache=False,
         seconds=time.perf_counter() - start,
     )
-    return kept, report
 
 
 def _with_travel_times(graph: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate.access import AccessMetrics
+from allocator.evaluate.brief import BriefFacts, brief_facts
 from allocator.evaluate.contributions import site_contributions
 from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.place_names import StreetIndex
@@ -67,6 +68,7 @@ class ServiceResult:
     equity: dict = field(default_factory=dict)   # allocator.evaluate.equity.service_equity
     rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
     staffing: Staffing | None = None         # with a counters section: allocator.evaluate.waits.staffing
+    streets: StreetIndex | None = None       # the road network's named streets (labels of places in ``brief``)
 
     @property
     def locations(self) -> gpd.GeoDataFrame:
@@ -92,6 +94,14 @@ class ServiceResult:
         values = site_contributions(self.cost, self.demand["population"].to_numpy(float), opened, columns,
                                     self.service.threshold_min) if len(rows) else np.zeros(0)
         return pd.Series(values, index=rows, dtype=float)
+
+    @functools.cached_property
+    def brief(self) -> BriefFacts:
+        """What the decision brief states: where people stay beyond T, who gains, the longest trip.
+
+        Computed on first use (:func:`allocator.evaluate.brief.brief_facts`).
+        """
+        return brief_facts(self, self.streets)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
                          site_columns=problem.sites, before=before, after=after,
                          notes=list(dict.fromkeys(notes)),   # each note once, in order
                          matrix_shape=cost.shape, matrix_seconds=problem.matrix_seconds, equity=block,
-                         rounding=rounding, staffing=staffing)
+                         rounding=rounding, staffing=staffing, streets=streets)
 
 
 def _uncoverable_notes(problem: ServiceProblem, solution: Solution) -> list[str]:

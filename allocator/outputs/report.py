@@ -31,13 +31,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import h3
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from allocator.evaluate.loads import small_limit, small_loads
-from allocator.inputs.place_names import district_labels
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import (
     SHARES,
@@ -56,10 +54,6 @@ from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
 
-#: how many places the brief names where people stay underserved
-WHERE_COUNT = 3
-
-
 # --- facts of one service -----------------------------------------------------------------------
 
 def people_of(result, s, lang: str) -> str:
@@ -77,24 +71,6 @@ def new_site_table(s) -> pd.DataFrame:
         return rows.assign(newly=pd.Series(dtype=float))
     rows["newly"] = s.contributions   # allocator.evaluate.result.ServiceResult.contributions
     return rows.sort_values(["newly", "assigned_population"], ascending=False)
-
-
-def underserved_places(s, streets, count: int = WHERE_COUNT) -> list[tuple[str, float]]:
-    """Where the people still beyond T live: the districts (else H3 resolution-7 areas) holding most of them."""
-    demand = s.demand
-    after = demand["time_after"].to_numpy(float)
-    pop = demand["population"].to_numpy(float)
-    left = (np.isnan(after) | (after > s.service.threshold_min)) & (pop > 0)
-    if not left.any():
-        return []
-    if "district_name" in demand:
-        names = demand["district_name"].astype(str)
-    else:
-        keys = pd.Series([h3.latlng_to_cell(lat, lon, 7) for lon, lat in zip(demand["lon"], demand["lat"])],
-                         index=demand.index)
-        names = district_labels(demand, keys, keys, streets)
-    by = pd.Series(pop[left], index=names[left].to_numpy()).groupby(level=0).sum().sort_values(ascending=False)
-    return [(str(k), float(v)) for k, v in by.head(count).items()]
 
 
 def _verb(lang: str, b: float, a: float) -> tuple[str, str]:
@@ -136,27 +112,15 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
             out.append(L("s_gini", verb=verb, g=g, share=a["theil_between"] / a["theil"]))
         else:
             out.append(L("s_gini_nodist", verb=verb, g=g))
-    demand = s.demand
-    before = demand["time_before"].fillna(np.inf).to_numpy(float)
-    after = demand["time_after"].fillna(np.inf).to_numpy(float)
-    gain = after < before - 1e-9
-    pop = demand["population"].to_numpy(float)
-    gainers = float(pop[gain].sum())
-    districts = s.equity.get("districts")
-    if districts:
-        table = pd.DataFrame(districts)
-        table["gain"] = table["within_share_after"].fillna(0) - table["within_share_before"].fillna(0)
-        top = table[table["gain"] > 1e-9].sort_values("gain", ascending=False).head(3)
-        if len(top):
-            names = L("and").join(f"{name} (+{100 * float(g):.0f} {L('pp')})"
-                                  for name, g in zip(top["district_name"], top["gain"]))
-            out.append(L("s_gains", n=gainers, people=people, list=names))
-        else:
-            out.append(L("s_gains_nodist", n=gainers, people=people, m=0.0))
+    gains = s.brief.gains   # allocator.evaluate.result.ServiceResult.brief
+    if s.equity.get("districts"):
+        if gains.top_districts:
+            names = L("and").join(f"{d.name} (+{100 * d.gain:.0f} {L('pp')})" for d in gains.top_districts)
+            out.append(L("s_gains", n=gains.people, people=people, list=names))
+        else:   # districts, none gaining: the sentence says 0.0 minutes, as it always has
+            out.append(L("s_gains_nodist", n=gains.people, people=people, m=0.0))
     else:
-        finite = gain & np.isfinite(before)
-        saved = float(np.average(before[finite] - after[finite], weights=pop[finite])) if pop[finite].sum() > 0 else 0.0
-        out.append(L("s_gains_nodist", n=gainers, people=people, m=saved))
+        out.append(L("s_gains_nodist", n=gains.people, people=people, m=gains.minutes_saved))
     targets = s.equity.get("targets") or []
     if targets:
         met = [x for x in targets if x["met_after"]]
@@ -295,14 +259,14 @@ def _buys_and_leaves(result, s, lang: str, people: str) -> tuple[list[str], list
     if ov["before"].get("gini") is not None and ov["after"].get("gini") is not None:
         verb, g = _verb(lang, ov["before"]["gini"], ov["after"]["gini"])
         buys.append(L("b_gini", verb=verb, g=g))
-    where = underserved_places(s, result.streets)
+    where = s.brief.underserved   # allocator.evaluate.result.ServiceResult.brief
     if a["underserved"] > 0:
         leaves = [L("l_left", left=a["underserved"], people=people, t=t,
                     share=fmt_metric("within_share", a["underserved_share"]), total=a["population"])]
         if a["unreachable"] > 0 and result.info.max_snap_m is not None:
             leaves.append(L("l_unreach", n=a["unreachable"], m=result.info.max_snap_m))
         if where:
-            leaves.append(L("l_where", list=L("and").join(f"{name} ({people_n:,.0f})" for name, people_n in where)))
+            leaves.append(L("l_where", list=L("and").join(f"{u.place} ({u.people:,.0f})" for u in where)))
     else:
         leaves = [L("l_none", t=t)]
     return buys, leaves
@@ -362,14 +326,9 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
         out.append(L("t_small", k=len(small), n=len(ranked), limit=small_limit(s.facilities), list=names))
     if len(ranked) > 1:
         out.append(L("t_diminish", top=float(ranked["newly"].max()), low=float(ranked["newly"].min()), t=t))
-    after = s.demand["time_after"].to_numpy(float)
-    pop = s.demand["population"].to_numpy(float)
-    reach = np.isfinite(after) & (pop > 0)
-    if reach.any():
-        i = int(np.flatnonzero(reach)[np.argmax(after[reach])])
-        row = s.demand.iloc[i]
-        where = str(row["district_name"]) if "district_name" in s.demand else f"{row['lat']:.5f}, {row['lon']:.5f}"
-        out.append(L("t_longest", x=after[i], where=where))
+    longest = s.brief.longest
+    if longest is not None:
+        out.append(L("t_longest", x=longest.minutes, where=longest.where))
     if s.solution.budget_used is not None:
         out.append(L("t_budget", spent=amount(s.solution.budget_used),
                      limit=L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""))

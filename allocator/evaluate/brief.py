@@ -90,9 +90,13 @@ def underserved_places(s: ServiceResult, streets: StreetIndex | None = None,
     if "district_name" in demand:
         names = demand["district_name"].astype(str)
     else:
-        keys = pd.Series([h3.latlng_to_cell(lat, lon, WHERE_H3_RESOLUTION)
-                          for lon, lat in zip(demand["lon"], demand["lat"])], index=demand.index)
-        names = district_labels(demand, keys, keys, streets)
+        located = np.isfinite(demand[["lon", "lat"]].to_numpy(float)).all(axis=1)
+        if located.all():
+            keys = pd.Series([h3.latlng_to_cell(lat, lon, WHERE_H3_RESOLUTION)
+                              for lon, lat in zip(demand["lon"], demand["lat"])], index=demand.index)
+            names = district_labels(demand, keys, keys, streets)
+        else:   # a problem from a cost matrix: no coordinates, each location is named by its id
+            names = demand["id"].astype(str)
     by = pd.Series(pop[left], index=names[left].to_numpy()).groupby(level=0).sum().sort_values(ascending=False)
     return tuple(Underserved(str(k), float(v)) for k, v in by.head(count).items())
 
@@ -126,5 +130,10 @@ def longest_trip(s: ServiceResult) -> LongestTrip | None:
         return None
     i = int(np.flatnonzero(reach)[np.argmax(after[reach])])
     row = demand.iloc[i]
-    where = str(row["district_name"]) if "district_name" in demand else f"{row['lat']:.5f}, {row['lon']:.5f}"
+    if "district_name" in demand:
+        where = str(row["district_name"])
+    elif np.isfinite([row["lon"], row["lat"]]).all():
+        where = f"{row['lat']:.5f}, {row['lon']:.5f}"
+    else:   # a problem from a cost matrix: no coordinates
+        where = str(row["id"])
     return LongestTrip(minutes=float(after[i]), where=where)

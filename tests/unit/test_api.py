@@ -238,3 +238,15 @@ def test_a_cost_matrix_problem_cannot_be_drawn(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Problem.from_geodataframes"):
         al.write(result, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_brief_of_a_cost_matrix_problem_names_locations_by_their_ids() -> None:
+    """A problem from a cost matrix has no coordinates: who is still beyond T, and the longest trip, are named
+    by the demand ids (by hand: only site s0 covers both "a" and "c", so it opens; "b" reaches it in 30 min, beyond T = 10)."""
+    times = pd.DataFrame([[5.0, 20.0, 12.0], [30.0, 40.0, 42.0], [8.0, 8.0, 3.0]], index=["a", "b", "c"],
+                         columns=["s0", "s1", "s2"])
+    problem = al.Problem.from_cost_matrix(times, [100, 50, 70])
+    result = al.evaluate(problem, al.solve(problem, objective="max_coverage", p=1, threshold_min=10))
+    brief = result.services[0].brief
+    assert [(u.place, u.people) for u in brief.underserved] == [("b", 50.0)]
+    assert brief.longest is not None and (brief.longest.where, brief.longest.minutes) == ("b", 30.0)

@@ -12,6 +12,7 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -35,8 +36,16 @@ EXIT_TARGET_MISSED = 3   # --strict: a target of the scenario is missed after th
 SOLVER_OPTIONS = {"time_limit_s": "--time-limit", "gap_rel": "--gap", "threads": "--threads"}
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors in the form of every other input error: the message, a fix line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n  fix: '{self.prog} --help' lists every option and the values it takes\n"
+                     f"{self.format_usage()}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="run_scenario.py",
         description="Solve a facility-location scenario on a real road network and write "
                     "its map, summary and tables to <output.dir>/<scenario name>/.",

@@ -270,6 +270,20 @@ def test_bad_command_line_options_exit_2_naming_the_option(tmp_path: Path, capsy
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("args, words", [
+    (["--workers", "0"], "--workers"), (["--workers", "-1"], "--workers"), (["--lang", "xx"], "--lang"),
+    (["--bogus"], "--bogus"), ([], "scenario")])
+def test_option_errors_of_the_parser_exit_2_with_a_fix(tmp_path: Path, capsys, args: list[str], words: str) -> None:
+    """argparse's own errors (a value its type or choices refuse, an unknown option, no scenario) read like
+    every other input error."""
+    (tmp_path / "s.yaml").write_text(scenario_text())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main([*([str(tmp_path / "s.yaml")] if words != "scenario" else []), *args])
+    assert_clean_error(int(info.value.code or 0), capsys.readouterr().err, words, "--help")
+    assert not (tmp_path / "out").exists()
+
+
 def test_solver_threads_in_yaml_are_bounded(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(scenario_text(solver={"threads": 100000}))
     with pytest.raises(AllocatorError, match="less than or equal to 256") as info:

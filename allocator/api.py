@@ -29,11 +29,11 @@ from allocator.inputs.layers import locate
 from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.files import write_outputs
-from allocator.scale.sweep import run_sweep
+from allocator.scale.sweep import run_loaded
 from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import Service, SolverSpec
 from allocator.solve.problem import RunProblem, ServiceProblem
-from allocator.solve.run_info import ATTRIBUTION, MODE_SPEEDS_KPH, DataSource, InputFile, RunInfo
+from allocator.solve.run_info import ATTRIBUTION, DataSource, InputFile, RunInfo, mode_speed
 from allocator.solve.solution import Solution
 from allocator.traveltime.network_report import NetworkReport
 from allocator.traveltime.network_source import road_network, times_on_graph
@@ -260,7 +260,7 @@ class Problem:
         info = RunInfo(name=PYTHON_NAME, title=PYTHON_NAME, description="", language="en",
                        path=Path(PYTHON_NAME), output_dir=(Path.cwd() / "maps" / PYTHON_NAME).resolve(), tiles=True,
                        shared_budget=None, targets=(), districts=None, travel_times=travel.kind, mode=mode,
-                       speed_kph=MODE_SPEEDS_KPH.get(mode, 0) if mode is not None else 0,
+                       speed_kph=mode_speed(mode),
                        max_snap_m=travel.max_snap_m, matrix_file=None, demand_layers=("demand",), sources=sources,
                        inputs=inputs, resolved={"name": PYTHON_NAME, "services": [service.model_dump(mode="json")]})
         run = RunProblem(info=info, network=travel.report, services=[problem], streets=travel.streets)
@@ -390,10 +390,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, *, quiet: bool
     scenario = load_scenario(path)
     spec = scenario.spec
     log = pipeline.Progress(quiet=quiet)
-    if spec.sweep is not None:
-        result = run_sweep(scenario, solver=spec.solver, client=None, log=log, quiet=quiet)
-    else:
-        result = pipeline.run(scenario, solver=spec.solver, log=log)
+    result = run_loaded(scenario, solver=spec.solver, client=None, log=log, quiet=quiet)
     if out is not None:
         write(result, Path(out) / spec.name)
     elif spec.output.dir is not None:

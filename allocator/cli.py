@@ -23,10 +23,10 @@ from allocator.outputs.files import recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
 from allocator.outputs.report import missed_targets
 from allocator.outputs.summary import headline, plan_changes
-from allocator.pipeline import Progress, run
+from allocator.pipeline import Progress
 from allocator.scale.batch import run_parallel as run_batch
 from allocator.scale.cluster import LazyClient
-from allocator.scale.sweep import run_sweep
+from allocator.scale.sweep import run_loaded
 from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import SolverSpec
 from allocator.solve.run_info import ATTRIBUTION
@@ -149,11 +149,10 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     out_dir = (out_root(args) / name) if args.out else output_dir
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
-    if scenario is not None and scenario.spec.sweep is not None:
-        result = run_sweep(scenario, solver=solver_for(scenario.spec, args),
-                           client=cluster.get() if cluster else None, log=log, quiet=args.quiet)
-    elif scenario is not None:
-        result = run(scenario, solver=solver_for(scenario.spec, args), log=log)
+    if scenario is not None:
+        result = run_loaded(scenario, solver=solver_for(scenario.spec, args),
+                            client=cluster.get() if cluster and scenario.spec.sweep is not None else None, log=log,
+                            quiet=args.quiet)
     info = result.info
     write_outputs(result, out_dir, tiles=info.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")

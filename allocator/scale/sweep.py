@@ -159,6 +159,14 @@ def knee(table: pd.DataFrame, parameter: str, min_gain: float) -> float | None:
     return float(ok[parameter].iloc[last])
 
 
+def run_loaded(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
+               quiet: bool = False) -> RunResult:
+    """The run of a loaded scenario: its sweep (:func:`run_sweep`) when it has one, else :func:`pipeline.run`."""
+    if scenario.spec.sweep is not None:
+        return run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)
+    return pipeline.run(scenario, solver=solver, log=log or pipeline.Progress(quiet))
+
+
 def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
               quiet: bool = False) -> RunResult:
     """Prepare ``scenario`` once, solve every point of its sweep (on ``client``'s cluster, or here) and

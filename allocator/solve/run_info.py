@@ -30,6 +30,11 @@ ATTRIBUTION = "© OpenStreetMap contributors"
 #: the assumed speed of each network mode with a fixed speed (km/h; driving uses the roads' own speeds)
 MODE_SPEEDS_KPH = {"walk": WALK_SPEED_KPH, "bike": BIKE_SPEED_KPH}
 
+
+def mode_speed(mode: str | None) -> float:
+    """The report's speed of a network ``mode`` (km/h); 0 for driving (the roads' own speeds) or no network."""
+    return MODE_SPEEDS_KPH.get(mode, 0) if mode is not None else 0
+
 #: district key and display name of each demand location (allocator.inputs.districts.assign_districts)
 DistrictAssigner = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
 
@@ -97,7 +102,7 @@ def run_info(scenario: LoadedScenario, assign_districts: DistrictAssigner | None
         shared_budget=spec.shared_budget, targets=tuple(spec.targets), districts=spec.districts,
         travel_times="network" if spec.matrix is None else "matrix",
         mode=network.mode if network is not None else None,
-        speed_kph=MODE_SPEEDS_KPH.get(network.mode, 0) if network is not None else 0,
+        speed_kph=mode_speed(network.mode if network is not None else None),
         max_snap_m=network.max_snap_m if network is not None else None,
         matrix_file=Path(spec.matrix.source).name if spec.matrix is not None else None,
         demand_layers=tuple(d.name for d in spec.demand), sources=tuple(data_sources(scenario)),

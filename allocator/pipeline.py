@@ -30,7 +30,7 @@ from allocator.evaluate.service import evaluate_service
 from allocator.inputs.demand import read_demand
 from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers
-from allocator.inputs.place_names import StreetIndex, district_labels
+from allocator.inputs.place_names import district_labels
 from allocator.inputs.sites import SiteStatus, candidate_sites, existing_sites
 from allocator.outputs.files import write_outputs
 from allocator.scenario.loader import LoadedScenario
@@ -38,7 +38,7 @@ from allocator.scenario.schema import Service, SolverSpec
 from allocator.solve.objectives import objective
 from allocator.solve.problem import RunProblem, ServiceProblem
 from allocator.solve.run import solve_run
-from allocator.solve.run_info import run_info
+from allocator.solve.run_info import DistrictAssigner, run_info
 from allocator.solve.solution import Solution
 from allocator.traveltime.network_report import NetworkReport
 from allocator.traveltime.open_source import open_source
@@ -92,16 +92,15 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     times = open_source(scenario.travel_spec, scenario.travel_source(), log, scenario.path)
     timings[times.timing_key] = time.perf_counter() - t0
 
-    streets = times.streets
-    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log, streets)
-                for i, service in enumerate(spec.services)]
     districts = functools.partial(
         assign_districts, spec=spec.districts, path=scenario.district_file(), origin=scenario.origin("districts"),
         demand_layer=spec.demand[0], language=spec.language) if spec.districts is not None else None
+    services = [_prepare(scenario, i, service, layers, times, solver.round_s, log, districts)
+                for i, service in enumerate(spec.services)]
     report = times.report
     assert isinstance(report, (NetworkReport, MatrixReport)), report
     return RunProblem(info=run_info(scenario, districts), network=report, services=services, timings=timings,
-                      streets=streets)
+                      streets=times.streets)
 
 
 def solve(prepared: RunProblem, solver: SolverSpec) -> list[Solution]:
@@ -143,8 +142,9 @@ def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | N
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
              times: TravelTimeSource, round_s: float, log: Callable[[str], None],
-             streets: StreetIndex | None = None) -> ServiceProblem:
-    """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it)."""
+             districts: DistrictAssigner | None) -> ServiceProblem:
+    """Demand, sites and the travel-time matrix of one service (exact, and as the model sees it);
+    ``districts``: the scenario's district grouping, when it has one."""
     t_start = time.perf_counter()
     spec = scenario.spec
     field = f"services[{index}]"
@@ -176,11 +176,9 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     model_cost = round_times(cost, round_s)
     if objective(service.objective).covers_all:
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
-    if spec.districts is not None:   # once, for district floors and the equity block
-        demand["district"], demand["district_name"] = assign_districts(
-            demand, spec.districts, scenario.district_file(), scenario.origin("districts"),
-            demand_layer=spec.demand[0], language=spec.language)
-        demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], streets)
+    if districts is not None:   # once, for district floors and the equity block
+        demand["district"], demand["district_name"] = districts(demand)
+        demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], times.streets)
     return ServiceProblem(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                           time.perf_counter() - t_start)
 

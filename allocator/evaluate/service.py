@@ -56,7 +56,7 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
         + (f", {len(solution.closed_sites)} closed" if len(solution.closed_sites) else "")
         + f", solved in {solution.solve_seconds:.1f}s")
 
-    before_times = nearest_open(cost, problem.existing)[1]
+    before_site, before_times = nearest_open(cost, problem.existing)
     after_site, after_times = problem.served_after(solution)
     demand = access_columns(problem, solution, before_times, after_times)
     facilities, demand["assigned_facility"] = facility_table(problem, solution, after_site)
@@ -70,7 +70,7 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
     staffing = None
     if service.counters is not None:   # before the equity block: its targets see the waits
         assert solution.counters is not None, "the counters are decided when solving (decide_counters)"
-        waits = measure_waits(service.counters, problem.sites, cost, solution.open_mask(len(problem.sites)),
+        waits = measure_waits(service.counters, problem.sites, _shown(problem, solution), before_site,
                               solution.counters.counters, solution.counters.spent, demand)
         staffing = waits.staffing
         facilities = with_offices(facilities, staffing)

@@ -16,9 +16,7 @@ import pandas as pd
 
 from allocator.evaluate.facilities import facility_rows
 from allocator.evaluate.result import Staffing
-from allocator.inputs.sites import SiteStatus
 from allocator.scenario.counters import CountersSpec
-from allocator.solve.kernels import nearest_open
 from allocator.solve.queueing import QueueStats
 from allocator.solve.staffing import queue_model, today_counters
 
@@ -47,19 +45,19 @@ def with_offices(facilities: pd.DataFrame, staffing: Staffing) -> pd.DataFrame:
     return out
 
 
-def measure_waits(spec: CountersSpec, sites: pd.DataFrame, cost: np.ndarray, open_mask: np.ndarray,
+def measure_waits(spec: CountersSpec, sites: pd.DataFrame, shown: np.ndarray, before_site: np.ndarray,
                   counters_after: np.ndarray, spent: float | None, demand: pd.DataFrame) -> Waits:
     """The waits before (existing offices, today's counters) and after (every open office, the decision's counters).
 
-    ``demand`` has ``population``, ``time_before``, ``time_after`` and
-    ``assigned_facility`` (the row of the facilities table serving it after).
+    ``shown``: the sites of the facilities table (open after the plan, and the existing ones);
+    ``before_site``: each demand location's nearest existing site (-1: none). ``demand`` has
+    ``population``, ``time_before``, ``time_after`` and ``assigned_facility`` (its row of the
+    facilities table after).
     """
     model = queue_model(spec)
-    fixed = sites["status"].eq(SiteStatus.EXISTING).to_numpy()
-    shown = open_mask | fixed
     cols = np.flatnonzero(shown)
     rate = demand["population"].to_numpy(float) * spec.visits_per_person_hour
-    rows = {"before": facility_rows(nearest_open(cost, fixed)[0], shown),
+    rows = {"before": facility_rows(before_site, shown),
             "after": demand["assigned_facility"].to_numpy()}
     lam = {when: _visitors(rows[when], rate, len(cols)) for when in ("before", "after")}
     counters = {"before": today_counters(sites, spec)[cols], "after": counters_after[cols]}

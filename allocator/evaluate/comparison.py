@@ -94,8 +94,9 @@ def plan_figures(run: RunResult, s: ServiceResult, targets: list, borrowed: Dist
     if "district" not in demand and borrowed is not None:
         demand["district"], demand["district_name"] = borrowed(demand)
     block = equity.service_equity(demand, s.service.threshold_min, targets, {"before": s.before, "after": s.after})
-    return PlanFigures(run, s, block, int((s.facilities["status"] == SiteStatus.NEW).sum()), small_loads(s.facilities),
-                       small_limit(s.facilities))
+    limit = small_limit(s.facilities)
+    return PlanFigures(run, s, block, int((s.facilities["status"] == SiteStatus.NEW).sum()),
+                       small_loads(s.facilities, limit), limit)
 
 
 def shared_places(plans: list[PlanFigures]) -> list[str] | None:

@@ -23,10 +23,7 @@ def small_limit(facilities: pd.DataFrame) -> float:
     return SMALL_LOAD_SHARE * float(np.nanmedian(open_rows["assigned_population"].to_numpy(float)))
 
 
-def small_loads(facilities: pd.DataFrame) -> pd.DataFrame:
-    """The new sites (rows of ``facilities``) serving fewer people than :func:`small_limit`, with a ``limit`` column."""
-    if not len(facilities[facilities["status"] != SiteStatus.CLOSED]):
-        return facilities.iloc[0:0]
-    limit = small_limit(facilities)
+def small_loads(facilities: pd.DataFrame, limit: float) -> pd.DataFrame:
+    """The new sites (rows of ``facilities``) serving fewer people than ``limit`` (:func:`small_limit`)."""
     new = facilities[facilities["status"] == SiteStatus.NEW]
-    return new[new["assigned_population"].to_numpy(float) < limit].assign(limit=limit)
+    return new[new["assigned_population"].to_numpy(float) < limit]

@@ -320,10 +320,11 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
     out = []
-    small = small_loads(s.facilities)
+    limit = small_limit(s.facilities)
+    small = small_loads(s.facilities, limit)
     if len(small):
         names = L("and").join(f"{p} ({n:,.0f})" for p, n in zip(small["place"], small["assigned_population"]))
-        out.append(L("t_small", k=len(small), n=len(ranked), limit=small_limit(s.facilities), list=names))
+        out.append(L("t_small", k=len(small), n=len(ranked), limit=limit, list=names))
     if len(ranked) > 1:
         out.append(L("t_diminish", top=float(ranked["newly"].max()), low=float(ranked["newly"].min()), t=t))
     longest = s.brief.longest

@@ -291,7 +291,8 @@ def load_network(
         if cached.graph is not None and cached.report is not None:
             try:
                 check_graph(cached.graph, str(cache_file), travel_times=True)
-                return cached.graph, dataclasses.replace(cached.report, from_cache=True,
+                # the cache is keyed by the file's content: the same roads read from another path say that path
+                return cached.graph, dataclasses.replace(cached.report, source=src.description, from_cache=True,
                                                          seconds=time.perf_counter() - start)
             except AllocatorError as exc:   # verified but unusable downstream: never serve it again
                 cache.discard(cache_file)

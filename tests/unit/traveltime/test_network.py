@@ -210,6 +210,16 @@ def test_cache_hit_and_corrupt_cache_rebuilt(spo_pbf, tmp_path):
     assert len(list(tmp_path.glob("network-*"))) == 2  # keyed by mode too
 
 
+def test_a_cache_hit_names_the_file_read_not_the_one_cached(tiny_osm, tmp_path):
+    """The cache is keyed by content: a copy of the roads at another path is served from it, under its own name."""
+    copy = tmp_path / "copy" / tiny_osm.name
+    copy.parent.mkdir()
+    copy.write_bytes(tiny_osm.read_bytes())
+    _, first = load_network(tiny_osm, "walk", cache_dir=tmp_path / "cache")
+    _, second = load_network(copy, "walk", cache_dir=tmp_path / "cache")
+    assert second.from_cache and str(copy) in second.source and str(copy) not in first.source
+
+
 def test_graphml_round_trip(tiny_osm, tmp_path):
     drive, _ = load_network(tiny_osm, "drive")
     path = tmp_path / "tiny.graphml"

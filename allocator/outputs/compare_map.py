@@ -49,7 +49,7 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
                 "b": time_colour(b), "a": time_colour(a), "p": round(float(p)),
                 "ub": bool(p > 0 and (math.isnan(b) or b > threshold)), "ua": bool(p > 0 and (math.isnan(a) or a > threshold)),
                 "tip": f"{service.name} — {tip['cell']} {i}{tip['colon']}{p:,.0f} {tip['people']}; "
-                       f"{tip['before']} {fmt_min(b)}, {tip['after']} {fmt_min(a)}",
+                       f"{tip['before']} {fmt_min(b, tip)}, {tip['after']} {fmt_min(a, tip)}",
             }})
         fac = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
         places = fac["place"].astype(str) if "place" in fac else fac["name"].astype(str)

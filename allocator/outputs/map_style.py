@@ -98,8 +98,9 @@ def _colormap(threshold: float) -> cm.LinearColormap:
     return cm.LinearColormap(RAMP, index=[0, threshold, 2 * threshold], vmin=0, vmax=2 * threshold)
 
 
-def fmt_min(value: float) -> str:
-    return "unreachable" if value is None or math.isnan(value) else f"{value:.1f} min"
+def fmt_min(value: float, tip: dict[str, str]) -> str:
+    """Minutes in a tooltip, in the words of ``tip`` (``labels.MAP[lang]["tip"]``)."""
+    return tip["unreachable"] if value is None or math.isnan(value) else f"{value:.1f} {tip['min']}"
 
 
 def shades(threshold: float) -> tuple[Any, Any]:

@@ -331,3 +331,11 @@ def test_names_from_data_are_not_templates(tmp_path: Path) -> None:
     layer.demand.loc[0, "id"] = "{{ 7 * 7 }}"
     text = render_map("{{ 6 * 7 }} {% if true %}", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
     assert "{{ 6 * 7 }} {% if true %}" in text and "{{ 7 * 7 }}" in text and ">42<" not in text
+
+
+def test_compare_tooltip_minutes_speak_the_page_language() -> None:
+    from allocator.outputs.labels import MAP
+    from allocator.outputs.map_style import fmt_min
+
+    assert fmt_min(3.04, MAP["zh"]["tip"]) == "3.0 分钟" and fmt_min(float("nan"), MAP["zh"]["tip"]) == "不可达"
+    assert fmt_min(3.04, MAP["en"]["tip"]) == "3.0 min" and fmt_min(float("nan"), MAP["en"]["tip"]) == "unreachable"

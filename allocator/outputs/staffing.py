@@ -116,8 +116,7 @@ def report_section(s: ServiceResult, lang: str = "en") -> Markup:
              *(m[0].upper() + m[1:] + L("c_end") for m in moves(s, lang) or [L("c_no_change")])]
     if b["unstable_offices"] or a["unstable_offices"]:
         lines.append(L("c_unstable", b=b["unstable_offices"], a=a["unstable_offices"]))
-    names = {"wait_mean_min": L("c_wait_mean"), "wait_within_share": L("c_wait_within", t=limit),
-             "wait_worst_office_min": L("c_wait_worst"), "travel_wait_mean_min": L("c_travel_wait")}
+    names = {k: L(k) for k in WAIT_METRICS} | {"wait_within_share": L("c_wait_within", t=limit)}
     overall = [[names[k], _fmt(b[k], k.endswith("share"), lang), _fmt(a[k], k.endswith("share"), lang)]
                for k in WAIT_METRICS]
     fac = s.facilities

@@ -129,14 +129,12 @@ def sweep_table(sweep: SweepSpec, rows: list[dict | None], errors: list[str | No
 def marginal_gains(table: pd.DataFrame, parameter: str) -> np.ndarray:
     """Each solved point's gain in within-share over the previous solved point, per extra site (NaN: none)."""
     gains = np.full(len(table), np.nan)
-    previous: tuple[float, float] | None = None
-    if parameter != "threshold_min" and "within_share_before" in table:
-        ok = table["status"] != FAILED
-        if ok.any():
-            previous = (float(table.loc[ok, "within_share_before"].iloc[0]), 0.0)
     solved = np.flatnonzero(table["status"].to_numpy() != FAILED)
     if not solved.size:
         return gains
+    previous: tuple[float, float] | None = None
+    if parameter != "threshold_min" and "within_share_before" in table:
+        previous = (float(table["within_share_before"].iloc[solved[0]]), 0.0)
     shares, new_sites = table["within_share"].to_numpy(float), table["new_sites"].to_numpy(float)
     for k in solved:
         share, sites = float(shares[k]), float(new_sites[k])

@@ -80,6 +80,10 @@ class ServiceResult:
         """The sites after the plan: id, name, status (:class:`SiteStatus`), people served, ... (``facilities``)."""
         return self.facilities
 
+    def overall(self, when: str) -> dict:
+        """Every overall metric ``when`` (before, after): the access metrics and the equity block's."""
+        return {**getattr(self, when), **self.equity["overall"][when]}
+
     @functools.cached_property
     def contributions(self) -> pd.Series:
         """People each new site alone brings within the threshold, by row of ``facilities`` (new sites only).

@@ -88,7 +88,7 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
     L = functools.partial(translate, lang)
     people = people or translate(lang, "people_default")
     t = s.service.threshold_min
-    b, a = ({**s.before, **s.equity["overall"]["before"]}, {**s.after, **s.equity["overall"]["after"]})
+    b, a = s.overall("before"), s.overall("after")
     new = int((s.facilities["status"] == SiteStatus.NEW).sum())
     out = [L("s_change", n=new, what=what_name(lang, s.service.kind, s.service.name), people=people, t=t,
              b=fmt_metric("within_share", b["within_share"]), a=fmt_metric("within_share", a["within_share"]),
@@ -245,13 +245,13 @@ def _site_rows(rows: pd.DataFrame, with_newly: bool) -> list[dict]:
     return out
 
 
-def _buys_and_leaves(result, s, lang: str, people: str) -> tuple[list[str], list[str]]:
-    """What the plan buys (people within T, trips, inequality) and what it leaves (who is still beyond T, where)."""
+def _buys_and_leaves(result, s, lang: str, people: str, gain: float) -> tuple[list[str], list[str]]:
+    """What the plan buys (``gain`` more people within T, trips, inequality) and what it leaves (who is still
+    beyond T, where)."""
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
     b, a = s.before, s.after
-    gain = (a["within"] or 0) - (b["within"] or 0)
-    ov = {"before": {**b, **s.equity["overall"]["before"]}, "after": {**a, **s.equity["overall"]["after"]}}
+    ov = {when: s.overall(when) for when in ("before", "after")}
     buys = [L("b_within", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
               a=fmt_metric("within_share", a["within_share"]))]
     if None not in (b["mean_min"], a["mean_min"], b["max_min"], a["max_min"]):
@@ -293,7 +293,7 @@ def decision_brief(result, s, lang: str) -> Markup:
                L("trip")]
     groups = [{"label": label, "rows": _site_rows(rows, False)}
               for label, rows in ((L("closed_sites"), closed), (L("upgraded_sites"), upgraded)) if len(rows)]
-    buys, leaves = _buys_and_leaves(result, s, lang, people)
+    buys, leaves = _buys_and_leaves(result, s, lang, people, gain)
     targets = s.equity.get("targets") or []
     words = {"newly_note": L("newly_note", t=t), "buys": L("buys"), "leaves": L("leaves"), "colon": L("colon"),
              "targets_state": L("targets_state", k=sum(bool(x["met_after"]) for x in targets), n=len(targets)),
@@ -395,7 +395,7 @@ def service_section(result, s, lang: str) -> Markup:
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
     people = people_of(result, s, lang)
-    ov = {"before": {**s.before, **s.equity["overall"]["before"]}, "after": {**s.after, **s.equity["overall"]["after"]}}
+    ov = {when: s.overall(when) for when in ("before", "after")}
     targets = [{"text": target_text(x, lang, t), "states": _target_states(x, lang)}
                for x in s.equity.get("targets") or []]
     overall = [[metric_name(lang, k, t), fmt_metric(k, ov["before"].get(k)), fmt_metric(k, ov["after"].get(k)),

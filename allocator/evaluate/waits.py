@@ -18,7 +18,7 @@ from allocator.evaluate.facilities import facility_rows
 from allocator.evaluate.result import Staffing
 from allocator.scenario.counters import CountersSpec
 from allocator.solve.queueing import QueueStats
-from allocator.solve.staffing import queue_model, today_counters
+from allocator.solve.staffing import queue_model, today_counters, visitors_per_hour
 
 #: the wait metrics a target can name (per service, before and after)
 WAIT_METRICS = ("wait_mean_min", "wait_within_share", "wait_worst_office_min", "travel_wait_mean_min")
@@ -56,10 +56,10 @@ def measure_waits(spec: CountersSpec, sites: pd.DataFrame, shown: np.ndarray, be
     """
     model = queue_model(spec)
     cols = np.flatnonzero(shown)
-    rate = demand["population"].to_numpy(float) * spec.visits_per_person_hour
+    population = demand["population"].to_numpy(float)
     rows = {"before": facility_rows(before_site, shown),
             "after": demand["assigned_facility"].to_numpy()}
-    lam = {when: _visitors(rows[when], rate, len(cols)) for when in ("before", "after")}
+    lam = {when: visitors_per_hour(rows[when], population, spec, len(cols)) for when in ("before", "after")}
     counters = {"before": today_counters(sites, spec)[cols], "after": counters_after[cols]}
     stats = {when: [model.stats(int(c), float(r)) for c, r in zip(counters[when], lam[when], strict=True)]
              for when in ("before", "after")}
@@ -77,11 +77,6 @@ def measure_waits(spec: CountersSpec, sites: pd.DataFrame, shown: np.ndarray, be
     staffing = Staffing(offices=offices, metrics=metrics, decision=spec.decision, goal=spec.goal,
                         limit_min=spec.wait_limit_min, spent=spent, staff=int(counters["after"].sum()))
     return Waits(staffing, {f"wait_{when}": waits[when] for when in ("before", "after")})
-
-
-def _visitors(rows: np.ndarray, rate: np.ndarray, n: int) -> np.ndarray:
-    ok = rows >= 0
-    return np.bincount(rows[ok], weights=rate[ok], minlength=n)
 
 
 def _wait_of_person(stats: list[QueueStats], rows: np.ndarray) -> np.ndarray:

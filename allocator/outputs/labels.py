@@ -441,6 +441,11 @@ MAP = {
 
 
 def map_text(lang: str, key: str, **kw):
-    """A word of the map in ``lang`` (English when missing); ``tip`` gives the tooltip words as a dict."""
-    text = MAP.get(lang, MAP["en"]).get(key, MAP["en"].get(key, key))
+    """A word of the map in ``lang`` (English when missing); ``tip`` gives the tooltip words as a dict.
+
+    A key no table has raises ``KeyError``, as in :func:`translate`: a map must not show a raw key.
+    """
+    text = MAP.get(lang, MAP["en"]).get(key, MAP["en"].get(key))
+    if text is None:
+        raise KeyError(f"no map label {key!r} in allocator/outputs/labels.py (MAP)")
     return text.format(**kw) if kw and isinstance(text, str) else text

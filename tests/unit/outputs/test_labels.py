@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from allocator.outputs.labels import LABELS, metric_name, translate
+from allocator.outputs.labels import LABELS, map_text, metric_name, translate
 
 
 def test_a_missing_key_raises_instead_of_showing_the_key() -> None:
@@ -12,6 +12,9 @@ def test_a_missing_key_raises_instead_of_showing_the_key() -> None:
         translate("en", "no_such_words")
     with pytest.raises(KeyError):
         translate("zh", "no_such_words")
+    with pytest.raises(KeyError, match="no map label 'no_such_words'"):
+        map_text("zh", "no_such_words")
+    assert map_text("zh", "counters_layer") != "counters_layer"
 
 
 def test_every_language_has_every_english_key() -> None:

@@ -82,9 +82,6 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["service", "metric", "when", *names])
 
 
-def _plan_name(r: RunResult) -> str:
-    return r.info.title
-
 
 def _links(results: list[RunResult], folder: Path) -> list[dict]:
     """Each plan's name and folder, relative to the comparison folder."""
@@ -92,7 +89,7 @@ def _links(results: list[RunResult], folder: Path) -> list[dict]:
     for r in results:
         target = folder.parent / r.info.name
         target = target if target.is_dir() else r.info.output_dir
-        out.append({"name": _plan_name(r), "folder": Path(os.path.relpath(target, folder)).as_posix()})
+        out.append({"name": r.info.title, "folder": Path(os.path.relpath(target, folder)).as_posix()})
     return out
 
 
@@ -104,7 +101,7 @@ def tradeoff_sentences(service: ServiceComparison, lang: str) -> list[str]:
         return []
     s0 = plans[0].result
     t = s0.service.threshold_min
-    name = [_plan_name(p.run) for p in plans]
+    name = [p.run.info.title for p in plans]
     parts = []
     if trade.more_within is not None:
         cover, fewer, gain = trade.more_within
@@ -128,7 +125,7 @@ def _site_notes(service: ServiceComparison, lang: str) -> list[str]:
     for p in service.plans:
         if len(p.small):
             listed = L("and").join(f"{place} ({n:,.0f})" for place, n in zip(p.small["place"], p.small["assigned_population"]))
-            out.append(f"{_plan_name(p.run)}{L('colon')}" + L("c_small", limit=p.small_limit, list=listed))
+            out.append(f"{p.run.info.title}{L('colon')}" + L("c_small", limit=p.small_limit, list=listed))
     return out
 
 
@@ -147,7 +144,7 @@ def plans_chart(plans: list[PlanFigures], lang: str) -> str:
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
         b = plans[0].result.before
         points = [(L("before"), b["max_min"], b["within_share"], "#9e9e9e")]
-        points += [(_plan_name(p.run), p.result.after["max_min"], p.result.after["within_share"], colour)
+        points += [(p.run.info.title, p.result.after["max_min"], p.result.after["within_share"], colour)
                    for p, colour in zip(plans, ("#1565c0", "#e65100", "#2e7d32", "#6a1b9a", "#00838f"))]
         for label, x, y, colour in points:
             if x is None or y is None:
@@ -198,7 +195,7 @@ def service_comparison(service: ServiceComparison, lang: str) -> dict:
     """One service's block: sentences, targets, metrics (before once, better value marked), sites, chart."""
     L = functools.partial(translate, lang)
     plans = service.plans
-    names = [_plan_name(p.run) for p in plans]
+    names = [p.run.info.title for p in plans]
     t = plans[0].result.service.threshold_min
     return {"name": service.name, "threshold": L("threshold", t=t), "sentences": tradeoff_sentences(service, lang),
             "target_headers": [L("target"), L("c_before"), *names], "targets": _target_rows(plans, lang),
@@ -223,7 +220,7 @@ def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -
                   report_word=L("c_report"), targets_title=L("c_targets"), overall_title=L("overall"),
                   services=[service_comparison(s, lang) for s in comparison.services],
                   appendix=appendix_section(results[0], lang))
-    titles = " · ".join(_plan_name(r) for r in results)
+    titles = " · ".join(r.info.title for r in results)
     page = html_page(translate(lang, "comparison"), titles, body, lang, footer_lines(lang, results[0].info.attributions))
     (folder / "comparison.html").write_text(page, encoding="utf-8")
     return folder

@@ -99,7 +99,6 @@ from allocator.solve.run_info import ATTRIBUTION
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
-_STATUSES = ("existing", "new", "closed")
 COMPARE_SUFFIX = "_compare"
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
@@ -317,7 +316,7 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
     """One service's facilities by status: its own circle colour (existing) and symbol (new); closed: grey cross."""
     facilities = _facilities_4326(service)
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
-    for kind in _STATUSES:
+    for kind in SiteStatus:
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities

@@ -24,9 +24,8 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from allocator.outputs.labels import map_text
+from allocator.outputs.map_style import DECIMALS
 from allocator.outputs.templates import render
-
-DECIMALS = 5
 
 
 def _rings(geom: Any) -> list:

@@ -38,16 +38,11 @@ def timings(result: RunResult) -> dict:
     """Every duration of the run (the only values that differ between identical runs)."""
     return json_safe({
         "steps": result.timings,
-        _travel_time_key(result): {k: v for k, v in result.network.as_dict().items() if k in _DURATIONS},
+        result.info.travel_times: {k: v for k, v in result.network.as_dict().items() if k in _DURATIONS},
         "services": {s.service.name: {"build_seconds": s.solution.build_seconds,
                                       "solve_seconds": s.solution.solve_seconds,
                                       "matrix_seconds": s.matrix_seconds} for s in result.services},
     })
-
-
-def _travel_time_key(result: RunResult) -> str:
-    """Where a run's travel times came from: ``network`` or ``matrix`` (its key in summary.json)."""
-    return result.info.travel_times
 
 
 def _travel_times(result: RunResult) -> dict:
@@ -55,7 +50,7 @@ def _travel_times(result: RunResult) -> dict:
     report = {k: v for k, v in result.network.as_dict().items() if k not in _DURATIONS}
     if result.info.max_snap_m is not None:
         report["max_snap_m"] = result.info.max_snap_m
-    return {_travel_time_key(result): report}
+    return {result.info.travel_times: report}
 
 
 def headline(service: ServiceResult) -> dict:

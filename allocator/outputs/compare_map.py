@@ -14,7 +14,6 @@ from markupsafe import Markup
 from allocator.outputs.labels import map_text
 from allocator.outputs.map_cells import payload
 from allocator.outputs.map_style import (  # the map's shading, colours, symbols, legend, assets: both pages alike
-    CARTO,
     CARTO_POSITRON,
     CLOSED,
     DECIMALS,
@@ -22,14 +21,15 @@ from allocator.outputs.map_style import (  # the map's shading, colours, symbols
     ServiceLayer,
     count,
     fmt_min,
+    in_degrees,
     leaflet_assets,
     legend_html,
+    map_credit,
     pct,
     service_style,
     shades,
 )
 from allocator.outputs.templates import render
-from allocator.solve.run_info import ATTRIBUTION
 
 
 def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.GeoDataFrame], tiles: bool,
@@ -51,7 +51,7 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
                 "tip": f"{service.name} — {tip['cell']} {i}{tip['colon']}{p:,.0f} {tip['people']}; "
                        f"{tip['before']} {fmt_min(b, tip)}, {tip['after']} {fmt_min(a, tip)}",
             }})
-        fac = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
+        fac = in_degrees(service.facilities)
         places = fac["place"].astype(str) if "place" in fac else fac["name"].astype(str)
         sites = [{"lat": round(g.y, DECIMALS), "lon": round(g.x, DECIMALS), "s": str(st),
                   "tip": f"{n} ({map_text(lang, str(st))})"}
@@ -71,5 +71,5 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
                        "colours": {"underserved": UNDERSERVED},
                        "words": {"before": map_text(lang, "ubefore"), "after": map_text(lang, "uafter")}})
     return render("map/compare.html", title=title, page_title=map_text(lang, "compare_title", title=title), assets=leaflet_assets(inline_assets), data=Markup(data_js),
-                  credit=f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION, main=main_name, services=data,
+                  credit=map_credit(tiles), main=main_name, services=data,
                   legend=legend_html(services, lang), back=map_text(lang, "back"))

@@ -86,8 +86,11 @@ from allocator.outputs.map_style import (
     UNREACHABLE,
     ServiceLayer,
     count,
+    in_degrees,
+    layer_name,
     leaflet_assets,
     legend_html,
+    map_credit,
     pct,
     service_style,
     shades,
@@ -302,14 +305,8 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
     return _Group(shadings, follow, f"allocator-legend-{index}")
 
 
-def layer_name(service: str, layer: str) -> Markup:
-    """A layer's name in the layer control ("clinics — travel time after"), as HTML (the control shows HTML)."""
-    return render("map/layer_name.html", service=service, layer=layer)
-
-
 def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
-    facilities = service.facilities.to_crs(4326) if service.facilities.crs is not None else service.facilities
-    return facilities.reset_index(drop=True)
+    return in_degrees(service.facilities).reset_index(drop=True)
 
 
 def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str) -> None:
@@ -469,4 +466,4 @@ def _title_box(title: str, description: str, services: list[ServiceLayer], compa
 
 def _footer(tiles: bool) -> Markup:
     """Visible attribution (Leaflet's own control is off so the credit is plain text in the page)."""
-    return render("map/attribution.html", credit=f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION)
+    return render("map/attribution.html", credit=map_credit(tiles))

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from allocator.outputs.labels import map_text
 from allocator.outputs.templates import render
+from allocator.solve.run_info import ATTRIBUTION
 
 # Colours: sequential green -> yellow -> red for 0 -> T -> 2T minutes.
 RAMP = ("#1a9850", "#fee08b", "#d73027")
@@ -169,3 +170,18 @@ def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> list[dict]
         if keys:
             rows.append({"name": s.name if len(services) > 1 else "", "symbols": keys})
     return rows
+
+
+def layer_name(service: str, layer: str) -> Markup:
+    """A layer's name in the layer control ("clinics — travel time after"), as HTML (the control shows HTML)."""
+    return render("map/layer_name.html", service=service, layer=layer)
+
+
+def map_credit(tiles: bool) -> str:
+    """The map's credit line: OpenStreetMap's, and CARTO's when its tiles are shown."""
+    return f"{ATTRIBUTION} {CARTO}" if tiles else ATTRIBUTION
+
+
+def in_degrees(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` in longitude/latitude (EPSG:4326), as the map draws it (a frame without a CRS: as it is)."""
+    return frame.to_crs(4326) if frame.crs is not None else frame

@@ -23,6 +23,7 @@ from allocator.evaluate.waits import OFFICE_COLUMNS, WAIT_METRICS
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import map_text, translate
 from allocator.outputs.map_cells import RawHtml, page_of
+from allocator.outputs.map_style import layer_name
 from allocator.outputs.templates import render
 
 _WAIT_RAMP = ("#fcfbfd", "#9e9ac8", "#3f007d")   # white -> purple -> dark purple: 0 -> limit -> 2 x limit min
@@ -150,7 +151,7 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: s
         return
     pane = f"counters_{name}"   # service names are [A-Za-z0-9_-]
     folium.map.CustomPane(pane, z_index=470, pointer_events=True).add_to(fmap)   # above the facility markers
-    group = folium.FeatureGroup(name=f"{name} — {map_text(lang, 'counters_layer')}", show=True).add_to(fmap)
+    group = folium.FeatureGroup(name=layer_name(name, map_text(lang, "counters_layer")), show=True).add_to(fmap)
     for _, r in facilities.iterrows():
         if r["counters_after"] <= 0 and r["counters_before"] <= 0:
             continue

@@ -69,6 +69,12 @@ def data_file_cap() -> int:
     return int(megabytes * (1 << 20))
 
 
+def megabytes(size: float) -> str:
+    """``size`` bytes in MB for a message: whole megabytes, two digits below 1 MB."""
+    mb = size / (1 << 20)
+    return f"{mb:,.0f}" if mb >= 1 else f"{mb:.2g}"
+
+
 def decoded_limit(size: int, cap: int | None = None) -> int:
     """The most bytes a file of ``size`` bytes may decode to: ``cap`` (default :func:`data_file_cap`),
     and :data:`MAX_EXPANSION` times its size once above :data:`MIN_DECODED_BYTES`."""
@@ -84,10 +90,10 @@ def decoded_size_error(path: Path, what: str, limit: int, field: str | None, *, 
     """
     size = path.stat().st_size
     if limit == max(MAX_EXPANSION * size, MIN_DECODED_BYTES):
-        return AllocatorError(f"{what} more than {limit / (1 << 20):,.0f} MB, over {MAX_EXPANSION} times "
+        return AllocatorError(f"{what} more than {megabytes(limit)} MB, over {MAX_EXPANSION} times "
                               f"the file's {size:,} bytes (a decompression bomb?)", file=path, field=field,
                               fix=f"check that this is the right file; {fix}")
-    return AllocatorError(f"{what} more than {limit / (1 << 20):,.0f} MB", file=path, field=field,
+    return AllocatorError(f"{what} more than {megabytes(limit)} MB", file=path, field=field,
                           fix=f"check that this is the right file; for a larger data file set {MAX_FILE_ENV}")
 
 
@@ -113,7 +119,7 @@ def checked_file(path: str | Path, *, field: str | None = None, max_bytes: int |
                              fix="give a path to a data file; pipes, devices and folders are not read")
     if info.st_size > cap:
         raise AllocatorError(
-            f"the file is {info.st_size / (1 << 20):,.1f} MB, above the {cap / (1 << 20):,.0f} MB limit",
+            f"the file is {info.st_size / (1 << 20):,.1f} MB, above the {megabytes(cap)} MB limit",
             file=path, field=field,
             fix=f"check that this is the right file; for a larger data file set {MAX_FILE_ENV}"
                 if max_bytes is None else "check that this is the right file (a scenario is a short YAML file)")

@@ -60,7 +60,7 @@ from rasterio.windows import Window
 from shapely.geometry import Polygon
 
 from allocator.errors import AllocatorError
-from allocator.files import decoded_limit, decoded_size_error
+from allocator.files import decoded_limit, decoded_size_error, megabytes
 from allocator.inputs.layers import COLUMNS, MAX_VALUE, read_layer
 from allocator.scenario.schema import DemandLayer, LayerSpec, RasterSpec
 
@@ -188,7 +188,7 @@ def _check(src: rasterio.DatasetReader, spec: RasterSpec, path: Path, field: str
     limit = decoded_limit(path.stat().st_size)
     if decoded > limit:
         raise decoded_size_error(path, f"the raster declares {src.width:,} x {src.height:,} pixels x {src.count} "
-                                 f"band(s), {decoded / (1 << 20):,.0f} MB decoded:", limit, f"{field}.source",
+                                 f"band(s), {megabytes(decoded)} MB decoded:", limit, f"{field}.source",
                                  fix="if it is, crop it to the area planned for (gdal_translate -projwin) "
                                      "or split it into smaller files")
     if spec.band > src.count:
@@ -249,11 +249,16 @@ def _bounded_windows(src: rasterio.DatasetReader, band: int) -> Iterator[Window]
 
 
 def _h3_resolution_that_fits(src: rasterio.DatasetReader) -> int:
-    """The finest H3 resolution whose average cells, tiling the raster's extent, number at most MAX_PIXELS."""
+    """The finest H3 resolution at which at most MAX_PIXELS cells overlap the raster's extent (so however
+    its pixels are populated, they fall in at most that many cells); 0 when none does."""
     west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
-    area, _ = pyproj.Geod(ellps="WGS84").geometry_area_perimeter(shapely.box(west, south, east, north))
-    fits = [res for res in range(16) if abs(area) / h3.average_hexagon_area(res, unit="m^2") <= MAX_PIXELS]
-    return max(fits, default=0)
+    extent = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
+    fits = 0
+    for res in range(16):
+        if len(h3.h3shape_to_cells_experimental(extent, res, contain="overlap")) > MAX_PIXELS:
+            break
+        fits = res
+    return fits
 
 
 class _Totals:

@@ -5,7 +5,9 @@ runs out, a directory or a symlink loop fails deep inside a parser with an
 unrelated message.  :func:`checked_file` turns all of these into an
 :class:`~allocator.errors.AllocatorError` naming the file, before any reader
 opens it; every reader (scenario YAML, CSV and vector layers, road networks,
-travel-time matrices, rasters) calls it first.  A compressed file (``.gz``,
+travel-time matrices, rasters) calls it first.  Its first bytes must be of the
+format its suffix names where GDAL reads it (:data:`MAGIC`), and no GDAL VRT
+(XML that makes GDAL read other files or URLs).  A compressed file (``.gz``,
 ``.bz2``, ``.xz``, ``.zip``: every member) is also decompressed once, without
 keeping the data, to check that it is complete and that its content is under
 :func:`decoded_limit` (no decompression bomb); readers that decode blocks
@@ -45,6 +47,17 @@ MAX_ZIP_MEMBERS = 1000
 #: the decompressor of each compressed suffix (``.zip`` is read member by member)
 _STREAMS: dict[str, Callable[[Path], BufferedIOBase]] = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
 _UNZIP_FIX = "if it is, decompress it and give the decompressed file"
+_TIFF = ("GeoTIFF", (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"))
+_GEOJSON = ("GeoJSON", (b"{", b"\x1e"))
+#: the format and first bytes of each suffix GDAL reads (it opens a file by its content, whatever its name)
+MAGIC: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    ".tif": _TIFF, ".tiff": _TIFF, ".gpkg": ("GeoPackage", (b"SQLite format 3\0",)),
+    ".fgb": ("FlatGeobuf", (b"fgb\x03",)), ".shp": ("Shapefile", (b"\0\0\x27\x0a",)),
+    ".geojson": _GEOJSON, ".json": _GEOJSON}
+#: the root elements of GDAL's XML virtual formats, which read other files, URLs or run Python
+VRT_ROOTS = (b"<VRTDataset", b"<OGRVRTDataSource")
+#: bytes of a file's start read to check its format
+HEAD_BYTES = 1024
 
 
 def data_file_cap() -> int:
@@ -123,10 +136,33 @@ def checked_file(path: str | Path, *, field: str | None = None, max_bytes: int |
             file=path, field=field,
             fix=f"check that this is the right file; for a larger data file set {MAX_FILE_ENV}"
                 if max_bytes is None else "check that this is the right file (a scenario is a short YAML file)")
+    try:
+        with path.open("rb") as handle:
+            _check_content(path.name, handle.read(HEAD_BYTES), path, field)
+    except OSError as exc:
+        raise AllocatorError(f"cannot read the file ({exc.strerror or exc})", file=path, field=field,
+                             fix="check the file's permissions") from None
     suffix = path.suffix.lower()
     if suffix in _STREAMS or suffix == ".zip":
         _check_compressed(path, suffix, decoded_limit(info.st_size, cap), field)
     return path
+
+
+def _check_content(name: str, head: bytes, path: Path, field: str | None) -> None:
+    """``head``, the first bytes of the file (or zip member) ``name``, is no GDAL VRT and, for a suffix in
+    :data:`MAGIC`, of that format: GDAL would otherwise open a renamed VRT and read the files or URLs it names."""
+    where = "the file" if name == path.name else f"the file {name} in the zip file"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<") and any(root in text for root in VRT_ROOTS):
+        raise AllocatorError(f"{where} is a GDAL virtual dataset (VRT: XML naming other files or URLs), "
+                             "which is never read", file=path, field=field,
+                             fix="give the data file itself (e.g. gdal_translate or ogr2ogr the VRT into a GeoTIFF "
+                                 "or GeoPackage)")
+    suffix = Path(name).suffix.lower()
+    if suffix in MAGIC and not text.startswith(MAGIC[suffix][1]):
+        kind = MAGIC[suffix][0]
+        raise AllocatorError(f"{where} is not a {kind} file (it begins with {head[:12]!r})", file=path, field=field,
+                             fix=f"give a {kind} file: a file of another format renamed to {suffix} is not read")
 
 
 def _check_compressed(path: Path, suffix: str, limit: int, field: str | None) -> None:
@@ -158,7 +194,9 @@ def _check_zip(path: Path, limit: int, field: str | None) -> None:
         left = limit
         for member in members:
             with archive.open(member) as handle:
-                left -= _drain(handle, left, path, field)
+                head = handle.read(HEAD_BYTES)
+                _check_content(member.filename, head, path, field)
+                left -= len(head) + _drain(handle, left - len(head), path, field)
 
 
 def _drain(handle: BufferedIOBase | IO[bytes], limit: int, path: Path, field: str | None) -> int:

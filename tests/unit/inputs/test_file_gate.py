@@ -162,6 +162,53 @@ def test_a_zipped_geojson_still_reads(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- #
+# the format a GDAL file's suffix names, and no VRT                           #
+# --------------------------------------------------------------------------- #
+
+PASSWD_VRT = b"""<OGRVRTDataSource><OGRVRTLayer name="pw">
+  <SrcDataSource>CSV:/etc/passwd</SrcDataSource><SrcLayer>passwd</SrcLayer>
+</OGRVRTLayer></OGRVRTDataSource>"""
+
+
+def test_a_vrt_named_geojson_cannot_read_another_file(tmp_path: Path, capsys) -> None:
+    import geopandas as gpd
+
+    (tmp_path / "d.geojson").write_bytes(PASSWD_VRT)
+    assert "root" in " ".join(gpd.read_file(tmp_path / "d.geojson").columns)   # what GDAL alone would do
+    with pytest.raises(AllocatorError, match="GDAL virtual dataset") as info:
+        read_layer(tmp_path / "d.geojson", DemandLayer(source="d.geojson", population="p"), value_column="p",
+                   field="demand[0]")
+    assert info.value.file == str(tmp_path / "d.geojson") and info.value.field == "demand[0].source"
+    doc = {**SMALL, "demand": [{"name": "residents", "source": "d.geojson", "population": "p"}]}
+    code, err = cli(tmp_path, doc, capsys)
+    assert_clean_error(code, err, "d.geojson: demand[0].source: the file is a GDAL virtual dataset")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("member", ["d.geojson", "d.vrt"])
+def test_a_vrt_inside_a_zip_is_refused(tmp_path: Path, member: str) -> None:
+    (tmp_path / "d.zip").write_bytes(_zip(b"\xef\xbb\xbf\n  " + PASSWD_VRT, member))
+    with pytest.raises(AllocatorError, match=f"the file {member} in the zip file is a GDAL virtual dataset"):
+        checked_file(tmp_path / "d.zip", field="demand[0].source")
+
+
+@pytest.mark.parametrize(("name", "data", "kind"), [
+    ("d.gpkg", b"id,lon,lat\n", "GeoPackage"), ("d.geojson", b"<gml:FeatureCollection>", "GeoJSON"),
+    ("p.tif", b"\x89PNG\r\n", "GeoTIFF"), ("d.fgb", b"", "FlatGeobuf"), ("d.shp", b"PK\x03\x04", "Shapefile")])
+def test_a_file_renamed_from_another_format_is_refused(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(AllocatorError, match=f"the file is not a {kind} file") as info:
+        checked_file(tmp_path / name, field="demand[0].source")
+    assert info.value.file == str(tmp_path / name) and "renamed" in info.value.fix
+
+
+def test_geojson_with_a_byte_order_mark_and_blank_lines_passes(tmp_path: Path) -> None:
+    text = '{"type": "FeatureCollection", "features": [' + _feature(0) + "]}"
+    (tmp_path / "d.geojson").write_bytes(b"\xef\xbb\xbf\n\n  " + text.encode())
+    assert checked_file(tmp_path / "d.geojson") == tmp_path / "d.geojson"
+
+
+# --------------------------------------------------------------------------- #
 # ALLOCATOR_MAX_FILE_MB                                                       #
 # --------------------------------------------------------------------------- #
 

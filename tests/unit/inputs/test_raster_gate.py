@@ -69,8 +69,8 @@ def test_a_vrt_named_tif_cannot_read_another_file(tmp_path: Path, capsys) -> Non
     with pytest.raises(AllocatorError, match=r"cannot read the raster \(.*not recognized") as info:
         read_raster(path, RasterSpec(), "demand[0]")
     assert info.value.file == str(path) and info.value.field == "demand[0].source"
-    code, err = _cli(_scenario(tmp_path, "p.tif"), capsys)
-    assert_clean_error(code, err, "p.tif", "demand[0].source", "not recognized")
+    code, err = _cli(_scenario(tmp_path, "p.tif"), capsys)   # the file gate refuses it before GDAL sees it
+    assert_clean_error(code, err, "p.tif: demand[0].source: the file is a GDAL virtual dataset")
     assert not (tmp_path / "out").exists()
 
 

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from test_raster import CRS, write_tif
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
@@ -28,8 +27,10 @@ from allocator.inputs import raster
 from allocator.inputs.raster import read_raster
 from allocator.scenario.schema import RasterSpec
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
+TESTS = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(TESTS / "e2e"), str(TESTS / "unit" / "inputs")]   # also when another module runs this one
 from test_hostile import assert_clean_error, run_child  # noqa: E402
+from test_raster import CRS, write_tif  # noqa: E402
 
 #: a VRT band reading the raw bytes of /etc/hostname as pixels (8 x 1, one byte each)
 HOSTNAME_VRT = """<VRTDataset rasterXSize="8" rasterYSize="1">

@@ -73,8 +73,7 @@ GDAL_CACHE_MB = 64
 #: GDAL's configuration while a raster is read: the block cache, no sibling files (``.ovr``, ``.aux.xml``),
 #: no Python code in VRT pixel functions, no HTTP (the file itself is opened with the GTiff driver only)
 GDAL_OPTIONS = {"GDAL_CACHEMAX": GDAL_CACHE_MB, "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-                "GDAL_VRT_ENABLE_PYTHON": "NO", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none",
-                "GDAL_HTTP_MAX_RETRY": "0"}
+                "GDAL_VRT_ENABLE_PYTHON": "NO", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none"}
 #: how to write a raster GDAL reads again (the fix of a damaged or oddly built file)
 REEXPORT = "re-export the raster as a tiled GeoTIFF, e.g. gdal_translate -co TILED=YES -co COMPRESS=DEFLATE in.tif out.tif"
 
@@ -233,7 +232,7 @@ def _windows(src: rasterio.DatasetReader, band: int, to_wgs84: pyproj.Transforme
         cols = cols + window.col_off
         x, y = src.transform @ (cols + 0.5, rows + 0.5)
         lon, lat = to_wgs84.transform(np.asarray(x, float), np.asarray(y, float))
-        if not (np.isfinite(lon).all() and (np.abs(lat) <= 90).all()):
+        if not ((np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all()):   # also false for NaN
             raise AllocatorError("pixel centres fall outside the Earth's longitudes and latitudes", file=path,
                                  field=f"{field}.source",
                                  fix="check the raster's CRS and geotransform (gdalinfo FILE.tif)")
@@ -250,8 +249,10 @@ def _bounded_windows(src: rasterio.DatasetReader, band: int) -> Iterator[Window]
 
 def _h3_resolution_that_fits(src: rasterio.DatasetReader) -> int:
     """The finest H3 resolution at which at most MAX_PIXELS cells overlap the raster's extent (so however
-    its pixels are populated, they fall in at most that many cells); 0 when none does."""
+    its pixels are populated, they fall in at most that many cells; resolution 0 has 122 cells)."""
     west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    west, east = max(west, -180.0), min(east, 180.0)
+    south, north = max(south, -90.0), min(north, 90.0)
     extent = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
     fits = 0
     for res in range(16):

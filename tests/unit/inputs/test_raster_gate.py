@@ -342,3 +342,14 @@ def test_h3_resolution_15_on_a_large_raster_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "p.tif: demand[0].raster.h3_resolution: h3_resolution 15 gives more than 200,000" in done.stderr
     assert "fix: choose a coarser resolution: h3_resolution: " in done.stderr
+
+
+@pytest.mark.parametrize("origin", [(500.0, -23.5), (-46.6, 95.0)])
+def test_pixels_off_the_earth_are_an_input_error(tmp_path: Path, population, origin: tuple[float, float]) -> None:
+    path = tmp_path / "p.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="float32", crs="EPSG:4326",
+                       transform=rasterio.Affine(0.001, 0, origin[0], 0, -0.001, origin[1])) as dst:
+        dst.write(population, 1)
+    with pytest.raises(AllocatorError, match="outside the Earth's longitudes and latitudes") as info:
+        read_raster(path, RasterSpec(aggregate="h3", h3_resolution=8), "demand[0]")
+    assert info.value.file == str(path) and info.value.field == "demand[0].source"

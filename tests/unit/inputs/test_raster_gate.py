@@ -315,6 +315,24 @@ def test_a_damaged_tiff_is_an_input_error(tmp_path: Path, population, capsys, da
     assert_clean_error(code, err, "p.tif: demand[0].source", "re-export")
 
 
+def test_a_strip_claiming_2_gb_is_an_input_error(tmp_path: Path, population) -> None:
+    """One deflate strip whose StripByteCounts says 2 GB in a file of a few kB."""
+    path = tmp_path / "p.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="float32", crs=CRS,
+                       transform=rasterio.Affine(100, 0, 385_000, 0, -100, 6_675_000), blockysize=64,
+                       compress="deflate") as dst:
+        dst.write(population, 1)
+    data = bytearray(path.read_bytes())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    entries = [ifd + 2 + 12 * i for i in range(struct.unpack("<H", data[ifd:ifd + 2])[0])]
+    (entry,) = [e for e in entries if struct.unpack("<HHI", data[e:e + 8]) == (279, 4, 1)]   # StripByteCounts
+    data[entry + 8:entry + 12] = struct.pack("<I", 0x7FFFFFFF)
+    path.write_bytes(bytes(data))
+    with pytest.raises(AllocatorError, match="cannot read the raster's pixels") as info:
+        read_raster(path, RasterSpec(), "demand[0]")
+    assert info.value.file == str(path) and info.value.field == "demand[0].source" and "re-export" in info.value.fix
+
+
 # --------------------------------------------------------------------------- #
 # aggregate: h3 capped like pixels                                            #
 # --------------------------------------------------------------------------- #

@@ -5,7 +5,8 @@ runs out, a directory or a symlink loop fails deep inside a parser with an
 unrelated message.  :func:`checked_file` turns all of these into an
 :class:`~allocator.errors.AllocatorError` naming the file, before any reader
 opens it; every reader (scenario YAML, CSV and vector layers, road networks,
-travel-time matrices, rasters) calls it first.  Its first bytes must be of the
+travel-time matrices, rasters) calls it first, and a shapefile's parts
+(``.dbf``, ``.shx``, ...) pass it with the ``.shp``.  Its first bytes must be of the
 format its suffix names where GDAL reads it (:data:`MAGIC`), and no GDAL VRT
 (XML that makes GDAL read other files or URLs).  A compressed file (``.gz``,
 ``.bz2``, ``.xz``, ``.zip``: every member) is also decompressed once, without
@@ -58,6 +59,8 @@ MAGIC: dict[str, tuple[str, tuple[bytes, ...]]] = {
 VRT_ROOTS = (b"<VRTDataset", b"<OGRVRTDataSource")
 #: bytes of a file's start read to check its format
 HEAD_BYTES = 1024
+#: the files GDAL opens next to a ``.shp`` (lower or upper case): each must pass the gate as the ``.shp`` does
+SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
 def data_file_cap() -> int:
@@ -145,6 +148,11 @@ def checked_file(path: str | Path, *, field: str | None = None, max_bytes: int |
     suffix = path.suffix.lower()
     if suffix in _STREAMS or suffix == ".zip":
         _check_compressed(path, suffix, decoded_limit(info.st_size, cap), field)
+    if suffix == ".shp":
+        for part in SHAPEFILE_PARTS:
+            for sibling in {path.with_suffix(part), path.with_suffix(part.upper())}:
+                if sibling.exists():
+                    checked_file(sibling, field=field, max_bytes=max_bytes)
     return path
 
 

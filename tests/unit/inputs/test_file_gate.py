@@ -208,6 +208,26 @@ def test_geojson_with_a_byte_order_mark_and_blank_lines_passes(tmp_path: Path) -
     assert checked_file(tmp_path / "d.geojson") == tmp_path / "d.geojson"
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_shapefile_part_that_is_no_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    """GDAL opens the .dbf next to the .shp: a named pipe there would block the run forever."""
+    import os
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gpd.GeoDataFrame({"p": [1]}, geometry=[Point(-46.63, -23.55)], crs=4326).to_file(tmp_path / "d.shp")
+    assert checked_file(tmp_path / "d.shp") == tmp_path / "d.shp"
+    (tmp_path / "d.dbf").unlink()
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "d.dbf")
+    else:
+        (tmp_path / "d.dbf").symlink_to("/dev/zero")
+    with pytest.raises(AllocatorError, match="not a regular file") as info:
+        checked_file(tmp_path / "d.shp", field="demand[0].source")
+    assert info.value.file == str(tmp_path / "d.dbf") and info.value.field == "demand[0].source"
+
+
 # --------------------------------------------------------------------------- #
 # ALLOCATOR_MAX_FILE_MB                                                       #
 # --------------------------------------------------------------------------- #

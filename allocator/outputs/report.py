@@ -37,6 +37,7 @@ from markupsafe import Markup
 
 from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.sites import SiteStatus
+from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.labels import (
     SHARES,
     SHOWN_KEYS,
@@ -136,9 +137,16 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
 # --- figures ------------------------------------------------------------------------------------
 
 def png_data(fig) -> str:
-    """A matplotlib figure as base64 PNG text (the figure is closed)."""
-    import matplotlib.pyplot as plt
+    """A matplotlib figure as base64 PNG text (the figure is closed).
 
+    Every text is drawn as it is: names from data (district names, plan titles) with ``$`` would otherwise be
+    read as mathtext, drawn changed or failing the run (``$\\frac$``).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -525,5 +533,5 @@ def write_report(result, folder: Path, lang: str | None = None) -> None:
     """Write report.html, districts.csv and targets.csv into ``folder``."""
     folder = Path(folder)
     (folder / "report.html").write_text(render_report(result, lang), encoding="utf-8")
-    districts_frame(result).to_csv(folder / "districts.csv", index=False)
-    targets_frame(result).to_csv(folder / "targets.csv", index=False)
+    write_csv(districts_frame(result), folder / "districts.csv")
+    write_csv(targets_frame(result), folder / "targets.csv")

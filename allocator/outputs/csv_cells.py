@@ -5,6 +5,7 @@ run as a formula in Excel, LibreOffice or Google Sheets. As OWASP advises for CS
 begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading ``'``, which
 spreadsheets show as text; dropping that one ``'`` gives the original back. Numbers stay numbers: numeric
 columns, and text cells that are a plain number (a negative id such as ``-12``), are written as they are.
+Rows end in CRLF as RFC 4180 has it, so a cell holding a carriage return is quoted and stays one cell.
 """
 
 from __future__ import annotations
@@ -33,4 +34,4 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         if not pd.api.types.is_numeric_dtype(dtype):
             safe.isetitem(i, safe.iloc[:, i].map(spreadsheet_text).to_numpy())
     safe.columns = [spreadsheet_text(str(c)) for c in safe.columns]
-    safe.to_csv(path, index=False)
+    safe.to_csv(path, index=False, lineterminator="\r\n")   # RFC 4180: a cell holding a lone CR is then quoted

@@ -18,6 +18,7 @@ import html
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ import pandas as pd
 import pytest
 import yaml
 from test_browser import ARGS, CHROMIUM
-from test_hostile import REPO, TIMEOUT_S, _limit_memory
+from test_hostile import MEMORY_LIMIT, REPO, TIMEOUT_S
 
 from allocator.outputs.csv_cells import FORMULA_START, spreadsheet_text, write_csv
 from allocator.outputs.map_cells import TextTooltip, payload
@@ -200,6 +201,11 @@ def _scenario(name: str, *, osm_names: bool, p: int) -> dict:
     }
 
 
+def _bounded() -> None:
+    """In the child: at most test_hostile's MEMORY_LIMIT of address space (two scenario files: not run_child)."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
 @pytest.fixture(scope="module")
 def town(tmp_path_factory) -> Path:
     """Both scenarios run with --compare in a child process; the output folder."""
@@ -210,7 +216,7 @@ def town(tmp_path_factory) -> Path:
                                                             allow_unicode=True, sort_keys=False), encoding="utf-8")
     done = subprocess.run([sys.executable, str(REPO / "run_scenario.py"), "town_osm.yaml", "town_csv.yaml",
                            "--compare", "--quiet", "--out", "out"], capture_output=True, text=True, cwd=folder,
-                          timeout=TIMEOUT_S, preexec_fn=_limit_memory,
+                          timeout=TIMEOUT_S, preexec_fn=_bounded,
                           env={**os.environ, "ALLOCATOR_CACHE": str(folder / "cache")})
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr   # a glyph no font has in a name is drawn, not warned about

@@ -26,6 +26,7 @@ import pandas as pd
 
 from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceComparison, best_columns, compare
 from allocator.evaluate.result import RunResult
+from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
@@ -214,7 +215,7 @@ def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     comparison = compare(results)
-    comparison_frame(comparison).to_csv(folder / "comparison.csv", index=False)
+    write_csv(comparison_frame(comparison), folder / "comparison.csv")
     L = functools.partial(translate, lang)
     body = render("comparison.html", links=_links(results, folder), colon=L("colon"), map_word=L("c_map"),
                   report_word=L("c_report"), targets_title=L("c_targets"), overall_title=L("overall"),

@@ -18,6 +18,10 @@ Files in ``<output dir>/<scenario name>/``:
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
 - ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
 - ``sweep.csv``, ``sweep.png``   with a ``sweep:`` section, every point (see :mod:`allocator.outputs.sweep`)
+
+Every CSV (and ``comparison.csv`` of ``--compare``) is written by :func:`allocator.outputs.csv_cells.write_csv`:
+a text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so a
+spreadsheet shows it as text instead of running it as a formula (numbers are written as they are).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import pandas as pd
 
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import RunResult
+from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.lock import folder_lock
 from allocator.outputs.manifest import build_manifest
 from allocator.outputs.map import ServiceLayer, render_map
@@ -164,7 +169,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
                                     "assigned_population", "mean_time_min", *plan, *office_columns(sites),
                                     "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
-    pd.DataFrame(sites.drop(columns="geometry")).to_csv(folder / "sites.csv", index=False)
+    write_csv(pd.DataFrame(sites.drop(columns="geometry")), folder / "sites.csv")
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
 
     first = result.services[0].demand

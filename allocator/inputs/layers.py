@@ -53,7 +53,7 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
     With ``nan_value_is_zero`` empty cells count as 0 (facility counts);
     otherwise they are an error (population).  ``extra_columns`` maps output
     names to more numeric columns to read the same way (e.g. capacities);
-    ``labels`` gives the scenario key of an output name where they differ, for messages.
+    ``labels`` gives the scenario field of an output name (default ``field.name``), for messages.
     A GeoTIFF is read by :func:`allocator.inputs.layer_file.read_layer_file`.
     """
     checked_file(path, field=f"{field}.source")
@@ -82,7 +82,7 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
         crs="EPSG:4326",
     )
     for name, column in (extra_columns or {}).items():
-        frame[name] = _values(table, column, path, field, False, label=(labels or {}).get(name, name))
+        frame[name] = _values(table, column, path, field, False, label=(labels or {}).get(name, f"{field}.{name}"))
     bad = ~(np.isfinite(frame["lon"]) & np.isfinite(frame["lat"]))
     if bad.any():
         raise AllocatorError(
@@ -201,7 +201,7 @@ def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan
     """The numbers of ``column``: finite, >= 0 and at most :data:`MAX_VALUE`; errors name the first bad line."""
     if column is None:
         return np.ones(len(table))
-    sub = f"{field}.{label or ('count' if nan_is_zero else 'population')}"
+    sub = label or f"{field}.{'count' if nan_is_zero else 'population'}"
     raw = _column(table, column, path, sub)
     values = pd.to_numeric(raw, errors="coerce")
 

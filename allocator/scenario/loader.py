@@ -185,8 +185,25 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Alloc
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown):,} characters)"
     got = f" (got {shown})" if loc and not isinstance(value, (dict, list)) else ""
-    return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario",
-                          line=line, fix="see the scenario reference in README.md")
+    return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario", line=line,
+                          fix=(err["type"] in BOUND_ERRORS and _description(loc)) or "see the scenario reference in README.md")
+
+
+#: pydantic's error types for a number out of its bounds: the fix quotes the field's description, which says why
+BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _description(loc: tuple) -> str | None:
+    """'key: description' of the field at ``loc`` (its bounds and their reason), when the schema gives one."""
+    names = tuple(part for part in loc if not _is_tag(part))
+    model = _model_at(names[:-1]) if names else None
+    info = model.model_fields.get(str(names[-1])) if model else None
+    return f"{names[-1]}: {info.description}" if info and info.description else None
+
+
+def _is_tag(part: Any) -> bool:
+    """A part of a pydantic location that names a validator or a member of a union, not a key."""
+    return isinstance(part, str) and (part.startswith(("function-", "constrained-")) or part in {"str", "dict[str,any]"})
 
 
 def _dotted(loc: tuple) -> str:
@@ -194,7 +211,7 @@ def _dotted(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not (isinstance(part, str) and (part.startswith("function-") or part in {"str", "dict[str,any]"})):
+        elif not _is_tag(part):
             out += ("." if out else "") + str(part)
     return out
 

@@ -106,6 +106,7 @@ def check_replaceable(out_dir: Path, legacy: Collection[str] = ()) -> None:
     """
     try:
         if not out_dir.exists() and not out_dir.is_symlink():
+            _check_creatable(out_dir)
             return
         if out_dir.is_symlink() or not out_dir.is_dir():
             what = f"this is a {'symlink' if out_dir.is_symlink() else 'file'}, not an output folder of allocator"
@@ -120,6 +121,15 @@ def check_replaceable(out_dir: Path, legacy: Collection[str] = ()) -> None:
                          file=out_dir, field=FIELD,
                          fix="choose another --out or output.dir, or another name: for the scenario "
                              "(or move that away yourself)")
+
+
+def _check_creatable(out_dir: Path) -> None:
+    """Raise the OSError creating ``out_dir`` would (a file in its path, no permission), before any work."""
+    existing = next(parent for parent in out_dir.parents if parent.exists() or parent.is_symlink())
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"no permission to create folders in {existing}")
 
 
 def recover_interrupted_swap(out_dir: Path) -> bool:
@@ -175,10 +185,10 @@ def write_error(exc: OSError, out_dir: Path) -> AllocatorError:
     """The input error for an OS failure on an output folder (disk full, quota, permissions, a path too long,
     a file where a folder goes).
 
-    The previous outputs were kept when the folder is still there (a failed swap is undone), else nothing was
-    written.
+    The previous outputs were kept when the folder is still there (a failed swap is undone), else the folder
+    was not created.
     """
-    kept = "the previous outputs were kept" if os.path.isdir(out_dir) else "nothing was written"
+    kept = "the previous outputs were kept" if os.path.isdir(out_dir) else "this folder was not created"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return AllocatorError(f"no space left on {out_dir.parent}; {kept}", file=out_dir,
                               field=FIELD, fix="free some space there, or write elsewhere with --out")

@@ -18,7 +18,6 @@ against the longest trip). The markup is ``templates/comparison.html``.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import textwrap
 from collections.abc import Callable
@@ -31,10 +30,9 @@ from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceCompar
 from allocator.evaluate.result import RunResult
 from allocator.outputs.files import write_folder
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
-from allocator.outputs.manifest import MANIFEST_FILE, comparison_manifest
+from allocator.outputs.manifest import comparison_manifest, write_manifest
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
-from allocator.outputs.summary import json_safe
 from allocator.outputs.templates import render
 
 #: what ``compare/`` held before it had a manifest.json: such a folder is still replaced
@@ -231,11 +229,10 @@ def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -
                   appendix=appendix_section(results[0], lang))
     titles = " · ".join(r.info.title for r in results)
     page = html_page(translate(lang, "comparison"), titles, body, lang, footer_lines(lang, results[0].info.attributions))
-    manifest = json.dumps(json_safe(comparison_manifest(results)), indent=2, ensure_ascii=False) + "\n"
 
     def write(staging: Path) -> None:
         frame.to_csv(staging / "comparison.csv", index=False)
         (staging / "comparison.html").write_text(page, encoding="utf-8")
-        (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+        write_manifest(staging, comparison_manifest(results))
 
     return write_folder(folder, write, legacy=WRITTEN_BEFORE_MARKER)

@@ -54,11 +54,11 @@ import pandas as pd
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import RunResult
 from allocator.outputs.lock import folder_lock
-from allocator.outputs.manifest import MANIFEST_FILE, build_manifest, written_by_allocator
+from allocator.outputs.manifest import MANIFEST_FILE, build_manifest, write_manifest, written_by_allocator
 from allocator.outputs.map import ServiceLayer, render_map
 from allocator.outputs.report import write_report
 from allocator.outputs.staffing import office_columns
-from allocator.outputs.summary import headline, json_safe, summary
+from allocator.outputs.summary import headline, summary
 from allocator.outputs.sweep import write_sweep
 
 FIELD = "output.dir (or --out)"
@@ -232,8 +232,7 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     doc = summary(result)
     (folder / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     manifest = build_manifest(result, solver=result.solver, timings=doc["timings"])
-    (folder / MANIFEST_FILE).write_text(json.dumps(json_safe(manifest), indent=2, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
+    write_manifest(folder, manifest)
 
     sites = pd.concat([s.facilities.assign(service=s.service.name, kind=s.service.kind) for s in result.services],
                       ignore_index=True)

@@ -32,13 +32,14 @@ from typing import Any
 
 from allocator import __version__
 from allocator.evaluate.result import RunResult
+from allocator.outputs.summary import json_safe
 from allocator.scenario import catalog
 
 MANIFEST_SCHEMA = "allocator.outputs.manifest/1"
 #: every schema manifest.json has had: a folder holding one of these is an earlier output of allocator
 WRITTEN_SCHEMAS = (MANIFEST_SCHEMA, "allocator.manifest/1")
 MANIFEST_FILE = "manifest.json"
-#: a larger manifest.json is not one allocator wrote (its largest part, the resolved scenario, is capped far below)
+#: a larger manifest.json is not read, so not taken for allocator's (a resolved scenario is far smaller)
 MAX_MANIFEST_BYTES = 64 << 20
 PACKAGES = ("allocator", "pulp", "highspy", "numpy", "scipy", "osmnx", "geopandas", "pydantic", "folium")
 
@@ -91,6 +92,12 @@ def comparison_manifest(results: list[RunResult]) -> dict:
     return {"schema": MANIFEST_SCHEMA, "allocator_version": __version__,
             "comparison": [{"name": r.info.name, "file": str(r.info.path)} for r in results],
             "environment": environment()}
+
+
+def write_manifest(folder: Path, doc: dict) -> None:
+    """Write ``doc`` as ``folder``/manifest.json, the folder's marker."""
+    (folder / MANIFEST_FILE).write_text(json.dumps(json_safe(doc), indent=2, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
 
 
 def written_by_allocator(folder: Path) -> bool:

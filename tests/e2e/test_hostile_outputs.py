@@ -172,6 +172,22 @@ def test_cleanup_touches_only_allocators_exact_names(tmp_path: Path) -> None:
     assert (tmp_path / ".hand.tmp-zzzzzzzz").is_dir()
 
 
+def test_a_killed_writers_staging_folder_is_recognised_and_removed(tmp_path: Path) -> None:
+    names = []
+
+    def killed(staging: Path) -> None:   # the name mkdtemp really gives, then the run dies
+        names.append(staging.name)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_folder(tmp_path / "hand", killed)
+    left = tmp_path / names[0].replace(f"-{os.getpid()}-", f"-{DEAD_PID}-")   # as a dead process left it
+    assert left != tmp_path / names[0]
+    aged(mark(left))
+    write_folder(tmp_path / "hand", marked_write)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hand"]
+
+
 def test_recovery_needs_the_marker(tmp_path: Path) -> None:
     user = tmp_path / f".hand.old-{DEAD_PID}"
     user.mkdir()

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from allocator import __version__
 from allocator.errors import AllocatorError
 from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
-from allocator.outputs.files import check_replaceable, recover_interrupted_swap, write_outputs
+from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
 from allocator.outputs.report import missed_targets
 from allocator.outputs.summary import headline, plan_changes
@@ -238,8 +238,9 @@ def output_folders(args: argparse.Namespace) -> list[Path]:
                                      "other")
         writers[folder] = scenario.path
     folders = list(writers)
-    for folder in folders:
+    for folder, path in writers.items():
         check_replaceable(folder)
+        check_inputs_outside(folder, [("scenario", path)])   # its data files: once resolved (write_outputs)
     if args.compare:
         compare = compare_folder(folders)
         if compare in writers:

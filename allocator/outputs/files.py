@@ -15,7 +15,8 @@ folder.  Anything else where the folder goes (a folder of the user's files, a
 file, a symlink) is an input error and nothing is touched
 (:func:`check_replaceable`): checked when a run starts, before the solve, and
 again under the lock just before the swap.  Files a user adds inside an
-allocator folder go with it when it is replaced.  Clean-up touches only
+allocator folder go with it when it is replaced, except a file the run reads
+(:func:`check_inputs_outside`), which is an input error too.  Clean-up touches only
 allocator's own names: ``.<name>.tmp-<pid>-<8 characters>`` (made by
 ``mkdtemp``) and ``.<name>.old-<pid>`` holding the marker (or empty), of a
 process that no longer runs.
@@ -45,7 +46,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -68,7 +69,21 @@ _MKDTEMP_SUFFIX = r"[a-z0-9_]{8}"
 
 def write_outputs(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
     """Write every output of ``result`` into ``out_dir`` atomically; return ``out_dir``."""
-    return write_folder(Path(out_dir), functools.partial(_write_all, result, tiles=tiles, lang=lang))
+    out_dir = Path(out_dir)
+    check_inputs_outside(out_dir, [(item.role, item.path) for item in result.info.inputs])
+    return write_folder(out_dir, functools.partial(_write_all, result, tiles=tiles, lang=lang))
+
+
+def check_inputs_outside(out_dir: Path, inputs: Iterable[tuple[str, Path]]) -> None:
+    """An input error when a file a run reads (``(role, path)``, its scenario included) lies inside ``out_dir``:
+    replacing the folder would delete it, even an earlier output the user edited and fed back."""
+    folder = os.path.realpath(out_dir) + os.sep
+    for role, path in inputs:
+        if os.path.realpath(path).startswith(folder):
+            raise AllocatorError(f"{role} is {path}, inside this output folder: replacing the folder would "
+                                 "delete it, so nothing was changed", file=out_dir, field=FIELD,
+                                 fix="keep the inputs outside <output.dir>/<name> (copy the file elsewhere), or "
+                                     "choose another --out or output.dir")
 
 
 def write_folder(out_dir: Path, write: Callable[[Path], None], *, legacy: Collection[str] = ()) -> Path:

@@ -188,6 +188,31 @@ def test_a_killed_writers_staging_folder_is_recognised_and_removed(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hand"]
 
 
+@pytest.mark.parametrize("make, words", [
+    (lambda lock, home: lock.symlink_to(home), "a symlink"),
+    (lambda lock, home: lock.write_text("my notes: do not lock the hand folder"), "a file allocator did not write"),
+    (lambda lock, home: os.mkfifo(lock), "not a file"),
+    (lambda lock, home: lock.mkdir(), "not a file"),
+], ids=["symlink", "user-file", "fifo", "folder"])
+def test_only_allocators_own_lock_file_is_used(tmp_path: Path, make, words: str) -> None:
+    important = tmp_path / "important.txt"
+    important.write_text("a user's file the lock must never truncate")
+    target = mark(tmp_path / "hand")
+    make(tmp_path / ".hand.lock", important)
+    before = snapshot(tmp_path)
+    with pytest.raises(AllocatorError, match=words) as info:
+        write_folder(target, marked_write)
+    assert info.value.file == str(target) and ".hand.lock" in info.value.fix
+    assert snapshot(tmp_path) == before
+
+
+def test_a_stale_lock_file_of_a_killed_run_is_reused(tmp_path: Path) -> None:
+    for text in ("", DEAD_PID, f"{DEAD_PID}\n"):
+        (tmp_path / ".hand.lock").write_text(text)
+        write_folder(tmp_path / "hand", marked_write)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["hand"]
+
+
 def test_recovery_needs_the_marker(tmp_path: Path) -> None:
     user = tmp_path / f".hand.old-{DEAD_PID}"
     user.mkdir()
@@ -312,6 +337,30 @@ def test_look_alike_names_beside_the_folder_survive_a_run(tmp_path: Path, scenar
     assert {k: v for k, v in after.items() if not k.startswith("out/hand")} == \
         {k: v for k, v in before.items() if not k.startswith("out/hand")}
     assert written_by_allocator(out / "hand")
+
+
+def test_an_input_inside_the_output_folder_is_not_replaced(tmp_path: Path, scenario: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code, err = run(capsys, scenario, "--out", out)
+    assert code == 0, err
+    (out / "hand" / "d.csv").write_bytes((scenario.parent / "d.csv").read_bytes())   # the user's copy, fed back
+    with_keys(scenario, demand=[{**yaml.safe_load(scenario.read_text())["demand"][0],
+                                 "source": str(out / "hand" / "d.csv")}])
+    before = snapshot(out)
+    code, err = run(capsys, scenario, "--out", out)
+    assert_clean_error(code, err, str(out / "hand"), "demand[0] is", str(out / "hand" / "d.csv"),
+                       "nothing was changed")
+    assert snapshot(out) == before
+    inside = out / "hand" / "s.yaml"   # the scenario itself: refused before the run
+    doc = yaml.safe_load(scenario.read_text())
+    doc["matrix"]["source"] = str(scenario.parent / "m.csv")
+    doc["services"] = [{**s, "candidates": {**s["candidates"], "source": str(scenario.parent / s["candidates"]["source"])}}
+                       for s in doc["services"]]
+    inside.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = snapshot(out)
+    code, err = run(capsys, inside, "--out", out)
+    assert_clean_error(code, err, "scenario is", str(inside))
+    assert snapshot(out) == before
 
 
 @pytest.mark.parametrize("how", ["name", "output.dir", "parallel"])

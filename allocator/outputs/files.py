@@ -131,7 +131,7 @@ def check_replaceable(out_dir: Path, legacy: Collection[str] = ()) -> None:
         else:
             what = f"this folder was not written by allocator (it holds no {MANIFEST_FILE} of an earlier run)"
     except OSError as exc:   # a path too long, a parent that is a file, no permission
-        raise write_error(exc, out_dir) from None
+        raise write_error(exc, out_dir, kept="nothing was changed") from None
     raise AllocatorError(f"{what}; allocator replaces only the folders it wrote, so nothing was changed",
                          file=out_dir, field=FIELD,
                          fix="choose another --out or output.dir, or another name: for the scenario "
@@ -196,14 +196,13 @@ def _running_pid(text: str) -> bool:
     return text.isdigit() and int(text) != os.getpid() and _running(int(text))
 
 
-def write_error(exc: OSError, out_dir: Path) -> AllocatorError:
+def write_error(exc: OSError, out_dir: Path, kept: str | None = None) -> AllocatorError:
     """The input error for an OS failure on an output folder (disk full, quota, permissions, a path too long,
-    a file where a folder goes).
-
-    The previous outputs were kept when the folder is still there (a failed swap is undone), else the folder
-    was not created.
+    a file where a folder goes), saying what became of the folder: ``kept``, else the previous outputs were kept
+    when it is still there (a failed swap is undone), else it was not created.
     """
-    kept = "the previous outputs were kept" if os.path.isdir(out_dir) else "this folder was not created"
+    if kept is None:
+        kept = "the previous outputs were kept" if os.path.isdir(out_dir) else "this folder was not created"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return AllocatorError(f"no space left on {out_dir.parent}; {kept}", file=out_dir,
                               field=FIELD, fix="free some space there, or write elsewhere with --out")

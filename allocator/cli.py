@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from allocator import __version__
 from allocator.errors import AllocatorError
-from allocator.outputs.comparison import write_comparison
-from allocator.outputs.files import recover_interrupted_swap, write_outputs
+from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
+from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
 from allocator.outputs.report import missed_targets
 from allocator.outputs.summary import headline, plan_changes
@@ -81,13 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     cluster = None
     try:
         solver_options(args)
-        if args.out:
-            out_root(args)
+        folders = output_folders(args)
         cluster = LazyClient(args.scheduler, args.workers)
         results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
                                                                      for path in args.scenario]
         if args.compare:
-            write_compare(results, args)
+            write_compare(results, compare_folder(folders), args)
         if args.strict and (missed := _missed(results)):
             print("targets missed after the change (--strict):\n  " + "\n  ".join(missed), file=sys.stderr)
             return EXIT_TARGET_MISSED
@@ -146,7 +145,7 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     log = Progress(quiet=args.quiet)
     name, output_dir = (scenario.spec.name, scenario.output_dir) if scenario is not None else \
         (result.info.name, result.info.output_dir)
-    out_dir = (out_root(args) / name) if args.out else output_dir
+    out_dir = output_folder(args, name, output_dir)
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
     if scenario is not None:
@@ -211,12 +210,50 @@ def solver_options(args: argparse.Namespace) -> dict:
 
 
 def out_root(args: argparse.Namespace) -> Path:
-    """``--out`` as an absolute path (a symlink loop or an unusable path is an input error)."""
+    """``--out`` as an absolute path, ``~`` expanded as in input paths (a symlink loop or an unusable path is an
+    input error)."""
     try:
-        return args.out.resolve()
-    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13)
+        return args.out.expanduser().resolve()
+    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13), or no home for ~user
         raise AllocatorError(f"cannot use this output folder ({exc})", file=args.out, field="--out",
                              fix="give a folder path without symlink loops") from None
+
+
+def output_folder(args: argparse.Namespace, name: str, output_dir: Path) -> Path:
+    """Where scenario ``name`` writes: ``<--out>/<name>``, else its own ``<output.dir>/<name>`` (``output_dir``)."""
+    return out_root(args) / name if args.out else output_dir
+
+
+def output_folders(args: argparse.Namespace) -> list[Path]:
+    """Every scenario's output folder, checked before anything runs: each replaceable (only a folder allocator
+    wrote is replaced) and none written twice (by two scenarios, or by one and ``--compare``)."""
+    writers: dict[Path, Path] = {}
+    for path in args.scenario:
+        scenario = load_scenario(path)
+        folder = output_folder(args, scenario.spec.name, scenario.output_dir)
+        if folder in writers:
+            raise AllocatorError(f"{writers[folder]} and {scenario.path} both write their outputs to {folder}",
+                                 file=scenario.path, field="name",
+                                 fix="give each scenario its own name: (or output.dir) so neither overwrites the "
+                                     "other")
+        writers[folder] = scenario.path
+    folders = list(writers)
+    for folder, path in writers.items():
+        check_replaceable(folder)
+        check_inputs_outside(folder, [("scenario", path)])   # its data files: once resolved (write_outputs)
+    if args.compare:
+        compare = compare_folder(folders)
+        if compare in writers:
+            raise AllocatorError(f"{writers[compare]} writes its outputs to {compare}, where --compare writes the "
+                                 "comparison", file=writers[compare], field="name",
+                                 fix="rename that scenario (name:), or run --compare with another --out")
+        check_replaceable(compare, WRITTEN_BEFORE_MARKER)
+    return folders
+
+
+def compare_folder(folders: list[Path]) -> Path:
+    """``--compare``'s folder: ``compare/`` beside the first scenario's outputs (in --out, else its output.dir)."""
+    return folders[0].parent / "compare"
 
 
 def sweep_line(sweep) -> str:
@@ -250,9 +287,8 @@ def _missed(results) -> list[str]:
     return [f"{r.info.name} / {line}" for r in results for line in missed_targets(r)]
 
 
-def write_compare(results, args: argparse.Namespace) -> None:
-    """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
-    root = out_root(args) if args.out else results[0].info.output_dir.parent
+def write_compare(results, folder: Path, args: argparse.Namespace) -> None:
+    """``--compare``: comparison.csv and comparison.html in ``folder`` (:func:`compare_folder`)."""
     lang = args.lang or results[0].info.language
-    folder = write_comparison(results, root / "compare", lang=lang)
+    folder = write_comparison(results, folder, lang=lang)
     print(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")

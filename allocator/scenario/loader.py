@@ -128,8 +128,15 @@ class LoadedScenario(BaseModel):
 
     @property
     def output_dir(self) -> Path:
-        root = Path.cwd() / "maps" if self.spec.output.dir is None else self.base_dir / self.spec.output.dir
-        return (root / self.spec.name).resolve()
+        """``<output.dir>/<name>``, absolute: ``output.dir`` resolves against the scenario's folder, ``~``
+        expanded as in input paths; without it, ``maps/`` under the current folder."""
+        given = self.spec.output.dir
+        try:
+            root = Path.cwd() / "maps" if given is None else self.base_dir / Path(given).expanduser()
+            return (root / self.spec.name).resolve()
+        except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13), or no home for ~user
+            raise AllocatorError(f"cannot use this output folder ({exc})", file=self.path, field="output.dir",
+                                 fix="give a folder path you can write to, without symlink loops") from None
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:

@@ -62,6 +62,14 @@ def metric_crs(lon: float, lat: float) -> str:
     return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs"
 
 
+def shapes_metric_crs(geometry: gpd.GeoSeries) -> str:
+    """:func:`metric_crs` at the centre of the bounds of ``geometry`` (in EPSG:4326), where geopandas'
+    ``estimate_utm_crs`` looks; Web Mercator for no shapes (nothing is measured then)."""
+    west, south, east, north = geometry.to_crs("EPSG:4326").total_bounds
+    centre = ((west + east) / 2, (south + north) / 2)
+    return metric_crs(*centre) if np.isfinite(centre).all() else "EPSG:3857"
+
+
 def wgs84_shapes(frame: gpd.GeoDataFrame, *, file: str | Path, field: str) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The rows of ``frame`` with a shape (their index kept), in EPSG:4326, checked in range and made valid;
     and the run notes.

@@ -33,7 +33,7 @@ from shapely.geometry import Point, Polygon
 
 from allocator.errors import AllocatorError
 from allocator.files import checked_file
-from allocator.inputs.crs import check_lonlat, metric_crs, wgs84_shapes
+from allocator.inputs.crs import check_lonlat, shapes_metric_crs, wgs84_shapes
 from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
 from allocator.scenario.schema import LayerSpec
 
@@ -165,14 +165,11 @@ def _read_vector(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame,
 def locate(geometry: gpd.GeoSeries) -> pd.DataFrame:
     """``lon``, ``lat`` and ``geometry`` of each shape: its centroid, or a point inside a polygon whose centroid is not.
 
-    Centroids are taken in the shapes' metric CRS (:func:`allocator.inputs.crs.metric_crs` of the centre of their
-    bounds: their UTM zone), so they are true area centroids.
+    Centroids are taken in the shapes' metric CRS (:func:`allocator.inputs.crs.shapes_metric_crs`: their UTM
+    zone), so they are true area centroids.
     """
     geometry = geometry.to_crs("EPSG:4326")
-    west, south, east, north = geometry.total_bounds
-    centre = ((west + east) / 2, (south + north) / 2)
-    metric = metric_crs(*centre) if len(geometry) and np.isfinite(centre).all() else "EPSG:3857"
-    projected = geometry.to_crs(metric)
+    projected = geometry.to_crs(shapes_metric_crs(geometry))
     points = projected.centroid
     outside = ~projected.contains(points) & projected.geom_type.isin(["Polygon", "MultiPolygon"])
     points[outside] = projected[outside].representative_point()

@@ -88,6 +88,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -505,7 +506,7 @@ def _resolve_source(source: str | Path | dict[str, Any], progress: bool) -> _Sou
             file=path,
             fix="give an OpenStreetMap .osm.pbf, .osm, .osm.bz2 or .xml file, or an osmnx .graphml file",
         )
-    if not path.exists() and not path.is_symlink():
+    if not os.path.lexists(path):   # never raises, unlike Path.exists on a name too long for the system
         raise AllocatorError(
             "road network file not found",
             file=path,

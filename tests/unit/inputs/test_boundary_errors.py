@@ -26,8 +26,9 @@ from shapely.geometry import Point, Polygon, box
 
 from allocator.errors import AllocatorError
 from allocator.inputs.crs import metric_crs
+from allocator.inputs.dasymetric import spread_over_buildings
 from allocator.inputs.districts import OUTSIDE_NAME, assign_districts
-from allocator.inputs.layers import combine_layers, read_layer
+from allocator.inputs.layers import combine_layers, locate, read_layer
 from allocator.inputs.osm_features import read_features
 from allocator.scenario.paths import Origin
 from allocator.scenario.schema import DemandLayer, DistrictSpec, LayerSpec
@@ -118,6 +119,18 @@ def test_a_network_near_the_pole_snaps_in_metres() -> None:
     snapped = snap_points(arrays, np.array([0.0]), np.array([89.501]), max_distance_m=1000)
     assert snapped.node.tolist() == [0]
     assert snapped.distance_m[0] == pytest.approx(111.7, rel=0.01)   # 0.001° of latitude
+
+
+def test_buildings_near_the_pole_are_measured_for_dasymetric_spreading() -> None:
+    zones = gpd.GeoDataFrame({"id": ["z"], "value": [90.0], "name": ["Z"], "lon": [0.5], "lat": [89.55]},
+                             geometry=[box(0, 89.5, 1, 89.6)], crs="EPSG:4326")
+    houses = [box(0.1, 89.51, 0.2, 89.52), box(0.3, 89.51, 0.5, 89.52)]   # the second twice as wide
+    located = locate(gpd.GeoSeries(houses, crs="EPSG:4326"))
+    buildings = gpd.GeoDataFrame({"id": ["a", "b"], "value": 1.0, "name": "", "lon": located["lon"],
+                                  "lat": located["lat"]}, geometry=houses, crs="EPSG:4326")
+    frame, spread = spread_over_buildings(zones, buildings)
+    assert frame["id"].tolist() == ["z/a", "z/b"] and spread.buildings == 2
+    assert frame["value"].tolist() == pytest.approx([30.0, 60.0], rel=1e-3)
 
 
 # --------------------------------------------------------------------------- #

@@ -70,8 +70,9 @@ def _column_keys(demand: pd.DataFrame, column: str, path: Path, layer: LayerSpec
     if path.suffix.lower() == ".csv":
         with reading_csv(path, field):
             table = pd.read_csv(path, dtype=str, **CSV_OPTIONS)
-    else:
-        table = pd.DataFrame(gpd.read_file(path, layer=layer.layer).drop(columns="geometry"))
+    else:   # the rows read_layer keeps (those with a shape), so row-number ids match
+        frame, _ = wgs84_shapes(gpd.read_file(path, layer=layer.layer), file=path, field=field)
+        table = pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index(drop=True)
     if column not in table:
         raise AllocatorError(f"column '{column}' is not in the demand layer", file=origin.scenario,
                              field=field, fix=f"columns are: {', '.join(map(str, table.columns))}")

@@ -54,9 +54,9 @@ def scan(path: Path, processor: osmium.FileProcessor) -> Iterator[Any]:
 
 
 def area_geometry(area: osmium.osm.Area, factory: osmium.geom.WKBFactory) -> BaseGeometry | None:
-    """An assembled area as a shapely (multi)polygon, ``None`` when osmium cannot build it."""
+    """An assembled area as a valid shapely (multi)polygon, ``None`` when osmium cannot build it."""
     try:
-        return shapely.wkb.loads(factory.create_multipolygon(area), hex=True)
+        return shapely.make_valid(shapely.wkb.loads(factory.create_multipolygon(area), hex=True))
     except RuntimeError:   # invalid rings
         return None
 

@@ -225,6 +225,15 @@ def test_district_column_matches_opaque_ids(tmp_path: Path) -> None:
                                    "come from another demand layer): district 'unknown'"]
 
 
+def test_district_column_of_a_vector_layer_keeps_the_rows_the_layer_keeps(tmp_path: Path) -> None:
+    gpd.GeoDataFrame({"pop": [1, 2, 3], "bairro": ["X", "gone", "Z"]}, geometry=[Point(0.1, 0.1), None, Point(0.3, 0.3)],
+                     crs="EPSG:4326").to_file(tmp_path / "p.gpkg")
+    spec = DemandLayer(source="p.gpkg", population="pop")   # no id column: ids are row numbers of the kept rows
+    demand = read_layer(tmp_path / "p.gpkg", spec, value_column="pop", field="demand[0]")
+    keys, _ = assign_districts(demand, DistrictSpec(column="bairro"), tmp_path / "p.gpkg", ORIGIN, demand_layer=spec)
+    assert demand["id"].tolist() == ["0", "1"] and keys.tolist() == ["X", "Z"]
+
+
 def test_district_column_matching_no_demand_id_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "p.csv").write_text("id,pop,bairro\na,1,X\nb,2,Y\n")
     layer = DemandLayer(source="p.csv", id="id", population="pop")

@@ -30,22 +30,17 @@ from shapely.errors import ShapelyError
 from allocator.errors import AllocatorError
 
 
-def check_lonlat(lon: np.ndarray, lat: np.ndarray, *, file: str | Path | None, field: str,
-                 labels: np.ndarray | None = None) -> None:
-    """An :class:`AllocatorError` naming ``file`` and ``field`` when a finite ``lon``/``lat`` is out of range.
-
-    ``labels`` (one per coordinate, e.g. row ids) name the first bad one; row numbers otherwise.
-    Non-finite values are left to the caller (an empty cell is another error).
-    """
+def check_lonlat(lon: np.ndarray, lat: np.ndarray, *, file: str | Path, field: str) -> None:
+    """An :class:`AllocatorError` naming ``file`` and ``field`` when a finite ``lon``/``lat`` (one per row of
+    the file) is out of range; non-finite values are left to the caller (an empty cell is another error)."""
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
     if not bad.any():
         return
     first = int(np.flatnonzero(bad)[0])
-    where = f"id {labels[first]!r}" if labels is not None else f"row {first + 1}"
     raise AllocatorError(
         f"{int(bad.sum()):,} rows have coordinates out of range for longitude/latitude "
-        f"(first: {where} at lon={lon[first]:g}, lat={lat[first]:g})", file=file, field=field,
+        f"(first: row {first + 1} at lon={lon[first]:g}, lat={lat[first]:g})", file=file, field=field,
         fix="is the layer's CRS right? Longitudes must lie in -180..180 and latitudes in -90..90 once converted "
             "to WGS84 (EPSG:4326); set the CRS the coordinates are really in (e.g. in QGIS) and save the file again")
 

@@ -181,7 +181,7 @@ def _is_cell(text: str) -> bool:
     """Whether ``text`` is an H3 index (h3 raises OverflowError for numbers beyond 64 bits or negative)."""
     try:
         return bool(h3.is_valid_cell(text))
-    except (OverflowError, ValueError, h3.H3BaseException):
+    except OverflowError:
         return False
 
 

@@ -30,6 +30,7 @@ from allocator.inputs.dasymetric import spread_over_buildings
 from allocator.inputs.districts import OUTSIDE_NAME, assign_districts
 from allocator.inputs.layers import combine_layers, locate, read_layer
 from allocator.inputs.osm_features import read_features
+from allocator.inputs.raster import read_raster_layer
 from allocator.scenario.paths import Origin
 from allocator.scenario.schema import DemandLayer, DistrictSpec, LayerSpec
 from allocator.traveltime import cache
@@ -84,6 +85,19 @@ def test_csv_lon_lat_out_of_range_names_the_columns(tmp_path: Path) -> None:
     with pytest.raises(AllocatorError) as info:
         _read(tmp_path / "d.csv", id="id", lon="lon", lat="lat")
     assert info.value.field == "demand[0].lon/lat" and "row 2" in info.value.message and CRS_HINT in info.value.fix
+
+
+def test_raster_zones_in_metres_declared_as_degrees_name_the_zones_file(tmp_path: Path) -> None:
+    from test_raster import ORIGIN, write_tif
+
+    tif = write_tif(tmp_path / "p.tif", np.ones((64, 64), dtype="float32"))
+    zone = box(ORIGIN[0], ORIGIN[1] - 6400, ORIGIN[0] + 6400, ORIGIN[1])   # the raster's UTM metres, said to be degrees
+    gpd.GeoDataFrame({"code": ["z"]}, geometry=[zone], crs="EPSG:4326").to_file(tmp_path / "zones.gpkg")
+    layer = DemandLayer(source="p.tif", raster={"aggregate": "polygons", "zones": "zones.gpkg"})
+    with pytest.raises(AllocatorError, match="out of range") as info:
+        read_raster_layer(tif, layer, "demand[0]", tmp_path / "zones.gpkg")
+    assert info.value.file == str(tmp_path / "zones.gpkg") and info.value.field == "demand[0].raster.zones.source"
+    assert CRS_HINT in info.value.fix
 
 
 def test_layer_crs_without_a_way_to_wgs84_is_an_input_error(tmp_path: Path) -> None:

@@ -69,9 +69,9 @@ def wgs84_shapes(frame: gpd.GeoDataFrame, *, file: str | Path, field: str) -> tu
     """The rows of ``frame`` with a shape (their index kept), in EPSG:4326, checked in range and made valid;
     and the run notes.
 
-    A missing or unusable CRS, coordinates out of range or a shape GEOS cannot
-    repair is an :class:`AllocatorError` naming ``file`` and ``field``; repaired
-    shapes are told in a note.
+    A missing or unusable CRS, coordinates out of range or not finite, or a shape
+    GEOS cannot repair is an :class:`AllocatorError` naming ``file`` and ``field``;
+    repaired shapes are told in a note.
     """
     if frame.crs is None:
         raise AllocatorError("the layer has no CRS", file=file, field=field,
@@ -79,18 +79,30 @@ def wgs84_shapes(frame: gpd.GeoDataFrame, *, file: str | Path, field: str) -> tu
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     try:
         frame = frame.to_crs("EPSG:4326")
-        bounds = frame.geometry.bounds.to_numpy(float)   # minx, miny, maxx, maxy
-        invalid = ~frame.geometry.is_valid.to_numpy()
-        if invalid.any():
-            frame = frame.copy()
-            frame.loc[invalid, frame.geometry.name] = shapely.make_valid(frame.geometry.to_numpy()[invalid])
-    except (pyproj.exceptions.ProjError, ShapelyError) as exc:
-        raise AllocatorError(f"cannot convert the layer's shapes to WGS84 ({exc})", file=file, field=field,
-                             fix="check the layer's CRS and shapes (e.g. in QGIS: Vector > Geometry Tools > "
-                                 "Check Validity) and save it again") from None
+    except pyproj.exceptions.ProjError as exc:
+        raise AllocatorError(f"cannot convert the layer's CRS to WGS84 ({exc})", file=file, field=field,
+                             fix="is the layer's CRS right? Give it a CRS with a known relation to WGS84 "
+                                 "(e.g. an EPSG code) and save it again") from None
+    coords, row = shapely.get_coordinates(frame.geometry.to_numpy(), return_index=True)
+    unknown = np.unique(row[~np.isfinite(coords).all(axis=1)])
+    if unknown.size:
+        raise AllocatorError(f"{unknown.size:,} rows have coordinates that are not finite numbers (first: row "
+                             f"{int(unknown[0]) + 1})", file=file, field=field,
+                             fix="fix or remove those shapes (NaN or infinite coordinates)")
+    bounds = frame.geometry.bounds.to_numpy(float)   # minx, miny, maxx, maxy
     extreme = [np.where(np.abs(bounds[:, lo]) > np.abs(bounds[:, hi]), bounds[:, lo], bounds[:, hi])
                for lo, hi in ((0, 2), (1, 3))]
     check_lonlat(extreme[0], extreme[1], file=file, field=field)
+    invalid = ~frame.geometry.is_valid.to_numpy()
+    if invalid.any():
+        try:
+            repaired = shapely.make_valid(frame.geometry.to_numpy()[invalid])
+        except ShapelyError as exc:
+            raise AllocatorError(f"cannot repair {int(invalid.sum()):,} invalid shapes ({exc})", file=file,
+                                 field=field, fix="fix the shapes (e.g. in QGIS: Vector > Geometry Tools > "
+                                                  "Check Validity) and save the layer again") from None
+        frame = frame.copy()
+        frame.loc[invalid, frame.geometry.name] = repaired
     notes = [f"{field}: {int(invalid.sum()):,} invalid shapes in {Path(file).name} (e.g. self-intersecting) "
              f"were repaired with make_valid"] if invalid.any() else []
     return frame, notes

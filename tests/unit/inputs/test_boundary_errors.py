@@ -103,9 +103,19 @@ def test_raster_zones_in_metres_declared_as_degrees_name_the_zones_file(tmp_path
 def test_layer_crs_without_a_way_to_wgs84_is_an_input_error(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame({"pop": [1]}, geometry=[Point(10, 10)], crs=pyproj.CRS.from_wkt(ENGINEERING_CRS))
     frame.to_file(tmp_path / "site.gpkg")
-    with pytest.raises(AllocatorError, match="cannot convert the layer's shapes to WGS84") as info:
+    with pytest.raises(AllocatorError, match="cannot convert the layer's CRS to WGS84") as info:
         _read(tmp_path / "site.gpkg")
     assert info.value.file == str(tmp_path / "site.gpkg") and info.value.field == "demand[0].source"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity"])
+def test_shapes_with_coordinates_that_are_not_numbers_name_the_row(tmp_path: Path, number: str) -> None:
+    features = [f'{{"type": "Feature", "properties": {{"pop": 1}}, "geometry": {{"type": "Polygon", "coordinates": '
+                f'[[[1, 1], [2, 1], [2, {y}], [1, 1]]]}}}}' for y in ("2", number)]
+    path = tmp_path / "n.geojson"
+    path.write_text(f'{{"type": "FeatureCollection", "features": [{", ".join(features)}]}}')
+    with pytest.raises(AllocatorError, match="1 rows have coordinates that are not finite numbers \\(first: row 2\\)"):
+        _read(path)
 
 
 def test_metric_crs_is_utm_where_defined_and_equal_area_near_the_poles() -> None:

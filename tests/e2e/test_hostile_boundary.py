@@ -88,6 +88,20 @@ def test_district_polygons_covering_no_demand_are_an_error_naming_them(tmp_path:
     assert not (tmp_path / "out").exists()
 
 
+def test_demand_outside_the_districts_and_empty_districts_are_run_notes(tmp_path: Path, capsys) -> None:
+    west, far = box(-46.70, -23.60, -46.635, -23.50), box(10, 10, 11, 11)   # half the demand, and none
+    gpd.GeoDataFrame({"code": ["W", "far"]}, geometry=[west, far], crs="EPSG:4326").to_file(tmp_path / "d.gpkg")
+    code, err = cli(tmp_path, _scenario(districts={"source": "d.gpkg", "id": "code"}), capsys)
+    assert code == 0, err
+    notes = _summary_notes(tmp_path)
+    assert any(n.startswith("districts.source: ") and "fall outside every district polygon of d.gpkg" in n
+               for n in notes), notes
+    assert "districts.source: 1 districts of d.gpkg contain no demand location (first: far); they are left out " \
+           "of the district figures" in notes
+    districts = pd.read_csv(tmp_path / "out" / "hs" / "districts.csv")
+    assert set(districts["district"]) == {"W", "outside"}
+
+
 def test_district_column_with_empty_cells_names_file_column_and_lines(tmp_path: Path, capsys,
                                                                       hexgrid: pd.DataFrame) -> None:
     table = hexgrid.assign(bairro=["A", "B"] * (len(hexgrid) // 2) + ["A"] * (len(hexgrid) % 2))

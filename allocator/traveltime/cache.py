@@ -87,7 +87,7 @@ def read_cache(path: Path, key: CacheKey) -> CacheRead:
             if report.mode == key.mode:
                 return CacheRead(graph, report)
             problem = f"it holds the {report.mode} network"
-        except (ValueError, TypeError, KeyError):   # a verified payload of another version of the classes
+        except (ValueError, TypeError, KeyError, RecursionError):   # another version of the classes, or nested too deep
             problem = "its content no longer loads"
     discard(path)
     return CacheRead(note=f"cache file {path.name} was discarded and the network rebuilt: {problem}")

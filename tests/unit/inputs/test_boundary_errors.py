@@ -352,3 +352,12 @@ def test_cache_entry_with_the_right_size_is_read(tmp_path: Path) -> None:
     (entry,) = (tmp_path / "cache").glob("network-*.json")
     key = cache.CacheKey(json.loads(entry.read_bytes().split(b"\n", 1)[0])["source_key"], "walk")
     assert cache.read_cache(entry, key).graph is not None
+
+
+def test_cache_entry_nested_too_deep_is_rebuilt(tmp_path: Path) -> None:
+    key = cache.CacheKey("some source", "walk")
+    payload = b"[" * 200_000 + b"]" * 200_000   # well-formed and correctly hashed, but beyond json's recursion
+    entry = tmp_path / "entry.json"
+    entry.write_bytes(json.dumps(key.header(payload)).encode() + b"\n" + payload)
+    read = cache.read_cache(entry, key)
+    assert read.graph is None and read.note.endswith("its content no longer loads") and not entry.exists()

@@ -23,6 +23,7 @@ coordinates to 1e-7 degrees, about 1 cm).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -100,7 +101,8 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
 
     Each layer's ``value`` is multiplied by its weight; rows at the same
     coordinates (to 1e-7 degrees) are summed and keep the first row's id,
-    name and geometry. Order follows first appearance, so results are stable.
+    name and geometry; an id another layer already used gets a ``~n`` suffix
+    (ids are otherwise kept as given). Order follows first appearance, so results are stable.
     """
     weighted = []
     for frame, weight in layers:
@@ -118,9 +120,21 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
             field="demand[].weight / services[].demand_weights",
             fix="check the layers' weights: weight x population must stay a count of people")
     if first["id"].duplicated().any():
-        first["id"] = [f"{i}" if n == 0 else f"{i}~{n}" for i, n in
-                       zip(first["id"], first.groupby("id").cumcount(), strict=True)]
+        first["id"] = _unique_ids(first["id"].tolist())
     return gpd.GeoDataFrame(first.reset_index(drop=True)[COLUMNS], geometry="geometry", crs="EPSG:4326")
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    """``ids`` with each repeat given the first free ``~n`` suffix: the first of an id keeps it, and no new id
+    equals another (a layer may already hold ``a~1``)."""
+    taken, seen, out = set(ids), set(), []
+    for i in ids:
+        if i in seen:
+            i = next(f"{i}~{n}" for n in itertools.count(1) if f"{i}~{n}" not in taken)
+            taken.add(i)
+        seen.add(i)
+        out.append(i)
+    return out
 
 
 def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:

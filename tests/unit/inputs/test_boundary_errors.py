@@ -249,6 +249,15 @@ def test_district_column_matches_opaque_ids(tmp_path: Path) -> None:
                                    "come from another demand layer): district 'unknown'"]
 
 
+def test_combined_ids_stay_unique_when_a_layer_already_holds_a_suffix() -> None:
+    def layer(ids: list[str], lon: list[float]) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame({"id": ids, "value": 1.0, "name": "", "lon": lon, "lat": 0.0},
+                                geometry=gpd.points_from_xy(lon, [0.0] * len(lon)), crs="EPSG:4326")
+
+    demand = combine_layers([(layer(["a", "a~1"], [0.0, 1.0]), 1.0), (layer(["a", "a~1"], [2.0, 3.0]), 1.0)])
+    assert demand["id"].tolist() == ["a", "a~1", "a~2", "a~1~1"]
+
+
 def test_district_column_of_a_vector_layer_keeps_the_rows_the_layer_keeps(tmp_path: Path) -> None:
     gpd.GeoDataFrame({"pop": [1, 2, 3], "bairro": ["X", "gone", "Z"]}, geometry=[Point(0.1, 0.1), None, Point(0.3, 0.3)],
                      crs="EPSG:4326").to_file(tmp_path / "p.gpkg")

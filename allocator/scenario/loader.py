@@ -8,6 +8,7 @@ closest valid key as a suggestion.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Any, cast
@@ -63,7 +64,7 @@ class LoadedScenario(BaseModel):
                 exc.field = exc.field or field
                 raise (exc.with_file(self.path) if exc.file is None else exc) from None
         path = (self.base_dir / source).expanduser()
-        if not path.exists() and not path.is_symlink():
+        if not os.path.lexists(path):   # never raises (a name too long for the system is not there either)
             raise AllocatorError(
                 f"file not found: {path}", file=self.path, field=field,
                 fix="check the path (relative paths start at the scenario file's folder) or use catalog:<key>",

@@ -254,10 +254,16 @@ def _use_leaflet_assets(fmap: folium.Map, inline: bool) -> None:
 
 
 def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Demand in EPSG:4326 with coordinates rounded to 5 decimals (about 1 m)."""
+    """Demand in EPSG:4326 with coordinates rounded to 5 decimals (about 1 m).
+
+    A shape smaller than the rounding (an H3 cell of resolution 15 is under a metre across) would round to
+    nothing: it keeps its exact coordinates.
+    """
     out = demand.to_crs(4326) if demand.crs is not None else demand.copy()
     out = out[out.geometry.notna() & ~out.geometry.is_empty].copy()
-    out["geometry"] = shapely.set_precision(out.geometry.values, 10.0**-DECIMALS)
+    exact = out.geometry.to_numpy()
+    rounded = shapely.set_precision(exact, 10.0**-DECIMALS)
+    out["geometry"] = np.where(shapely.is_empty(rounded), exact, rounded)
     return out
 
 

@@ -341,3 +341,13 @@ def test_compare_tooltip_minutes_speak_the_page_language() -> None:
 
     assert fmt_min(3.04, MAP["zh"]["tip"]) == "3.0 分钟" and fmt_min(float("nan"), MAP["zh"]["tip"]) == "不可达"
     assert fmt_min(3.04, MAP["en"]["tip"]) == "3.0 min" and fmt_min(float("nan"), MAP["en"]["tip"]) == "unreachable"
+
+
+def test_cells_smaller_than_the_rounding_are_still_drawn(tmp_path: Path) -> None:
+    """H3 resolution-15 cells (under a metre across) round to nothing at 5 decimals: they keep their shape."""
+    layer = _layer()
+    cells = [h3.cell_to_center_child(c, 15) for c in layer.demand["id"]]
+    tiny = [Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
+    layer.demand = layer.demand.assign(id=cells).set_geometry(gpd.GeoSeries(tiny, crs="EPSG:4326"))
+    text = render_map("tiny", [layer], tmp_path / "map.html", tiles=False).read_text(encoding="utf-8")
+    assert all(cell in text for cell in cells)

@@ -63,13 +63,21 @@ class LoadedScenario(BaseModel):
             except AllocatorError as exc:
                 exc.field = exc.field or field
                 raise (exc.with_file(self.path) if exc.file is None else exc) from None
-        path = (self.base_dir / source).expanduser()
+        path = self.local_path(source, field)
         if not os.path.lexists(path):   # never raises (a name too long for the system is not there either)
             raise AllocatorError(
                 f"file not found: {path}", file=self.path, field=field,
                 fix="check the path (relative paths start at the scenario file's folder) or use catalog:<key>",
             )
         return checked_file(path, field=field)
+
+    def local_path(self, given: str, field: str) -> Path:
+        """A path the scenario names, ``~`` expanded first, relative to the scenario's folder."""
+        try:
+            return self.base_dir / Path(given).expanduser()
+        except RuntimeError as exc:   # ~user of a user this machine does not have
+            raise AllocatorError(f"cannot use this path ({exc})", file=self.path, field=field,
+                                 fix="write the folder out in full, or start it with ~/ for your home folder") from None
 
     def origin(self, field: str) -> Origin:
         """Where the section at ``field`` came from: this scenario's file."""
@@ -133,7 +141,7 @@ class LoadedScenario(BaseModel):
         expanded as in input paths; without it, ``maps/`` under the current folder."""
         given = self.spec.output.dir
         try:
-            root = Path.cwd() / "maps" if given is None else self.base_dir / Path(given).expanduser()
+            root = Path.cwd() / "maps" if given is None else self.local_path(given, "output.dir")
             return (root / self.spec.name).resolve()
         except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13), or no home for ~user
             raise AllocatorError(f"cannot use this output folder ({exc})", file=self.path, field="output.dir",

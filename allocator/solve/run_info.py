@@ -188,6 +188,6 @@ def input_files(scenario: LoadedScenario) -> list[InputFile]:
     for role, ref in refs:
         assert ref is not None
         path = ref if isinstance(ref, Path) else (
-            catalog.resolve(ref) if catalog.is_catalog_ref(ref) else (scenario.base_dir / ref).expanduser())
+            catalog.resolve(ref) if catalog.is_catalog_ref(ref) else scenario.local_path(ref, role))
         out.append(InputFile(role, str(ref), path.resolve()))
     return out

@@ -398,6 +398,19 @@ def test_tilde_in_output_dir_is_the_home_folder(tmp_path: Path, scenario: Path, 
     assert not any(p.name == "~" for p in tmp_path.rglob("*"))
 
 
+def test_tilde_in_input_paths_is_the_home_folder(tmp_path: Path, scenario: Path, capsys, monkeypatch) -> None:
+    """``~/m.csv`` is the home folder's file, as in output.dir, and the manifest names that file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (scenario.parent / "m.csv").rename(home / "m.csv")
+    with_keys(scenario, matrix={"source": "~/m.csv"})
+    code, err = run(capsys, scenario, "--out", tmp_path / "out")
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "out" / "hand" / "manifest.json").read_text())
+    assert str(home / "m.csv") in {item["path"] for item in manifest["inputs"]}
+
+
 @pytest.mark.parametrize("out", [
     lambda t: t / ("x" * 300),                              # a name longer than the file system allows
     lambda t: t.joinpath(*["y" * 200] * 25),                # a path longer than PATH_MAX

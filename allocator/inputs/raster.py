@@ -123,7 +123,7 @@ def read_raster_layer(path: Path, spec: LayerSpec, field: str, zones: Path | Non
                                           name_column=options.zones_name),
                                 value_column=None, field=zone_field)
     frame, read = read_raster(path, options, field, zone_frame)
-    frame.attrs["notes"] = [read.note(path)]
+    frame.attrs["notes"] = [*(zone_frame.attrs.get("notes", []) if zone_frame is not None else []), read.note(path)]
     return frame
 
 

@@ -100,6 +100,19 @@ def test_raster_zones_in_metres_declared_as_degrees_name_the_zones_file(tmp_path
     assert CRS_HINT in info.value.fix
 
 
+def test_raster_zones_repaired_are_told_in_the_layers_notes(tmp_path: Path) -> None:
+    """A self-intersecting zone is repaired and the repair reaches the run notes beside the raster's note."""
+    from test_raster import CRS, ORIGIN, write_tif
+
+    tif = write_tif(tmp_path / "p.tif", np.ones((64, 64), dtype="float32"))
+    x, y = ORIGIN[0] + 3200, ORIGIN[1] - 3200
+    bowtie = Polygon([(x - 3000, y - 3000), (x + 3000, y + 3000), (x + 3000, y - 3000), (x - 3000, y + 3000)])
+    gpd.GeoDataFrame({"code": ["z"]}, geometry=[bowtie], crs=CRS).to_file(tmp_path / "zones.gpkg")
+    layer = DemandLayer(source="p.tif", raster={"aggregate": "polygons", "zones": "zones.gpkg"})
+    notes = read_raster_layer(tif, layer, "demand[0]", tmp_path / "zones.gpkg").attrs["notes"]
+    assert len(notes) == 2 and "invalid shapes in zones.gpkg" in notes[0] and "p.tif" in notes[1]
+
+
 def test_layer_crs_without_a_way_to_wgs84_is_an_input_error(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame({"pop": [1]}, geometry=[Point(10, 10)], crs=pyproj.CRS.from_wkt(ENGINEERING_CRS))
     frame.to_file(tmp_path / "site.gpkg")

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate.access import AccessMetrics, access_metrics, weighted_quantile
+from allocator.inputs.districts import OUTSIDE_KEY
 
 PER = 10_000.0  # accessibility scores: facilities per 10,000 residents
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
@@ -233,8 +234,9 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
 
     ``overall`` is {"before": metrics, "after": metrics}, every metric a target can name. A per-district
     target takes the worst district (the lowest value for a ``min`` target,
-    the highest for a ``max`` target) over districts with people; it is met
-    when that district meets it.
+    the highest for a ``max`` target) over districts with people (the people
+    outside every district polygon are no district); it is met when that
+    district meets it.
     """
     out = []
     for t in targets:
@@ -249,7 +251,8 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
                 if districts is None or column not in districts:
                     value = None
                 else:
-                    vals = districts.loc[districts["population"] > 0, ["district_name", column]].dropna()
+                    real = (districts["population"] > 0) & (districts["district"] != OUTSIDE_KEY)
+                    vals = districts.loc[real, ["district_name", column]].dropna()
                     if vals.empty:
                         value = None
                     else:

@@ -16,7 +16,8 @@ from allocator.inputs.osm_districts import read_districts
 from allocator.scenario.paths import Origin
 from allocator.scenario.schema import DistrictSpec, LayerSpec
 
-#: the display name of the demand outside every district polygon (its key is "outside")
+#: the key and display name of the demand outside every district polygon (not a district: no floor applies)
+OUTSIDE_KEY = "outside"
 OUTSIDE_NAME = "outside every district"
 
 
@@ -100,7 +101,7 @@ def _column_keys(demand: pd.DataFrame, column: str, path: Path, layer: LayerSpec
 
 def _polygon_keys(demand: pd.DataFrame, polygons: gpd.GeoDataFrame, spec: DistrictSpec, path: Path,
                   origin: Origin) -> tuple[pd.Series, pd.Series]:
-    """Key and name of the polygon each demand point falls in ("outside" for none).
+    """Key and name of the polygon each demand point falls in (:data:`OUTSIDE_KEY` for none).
 
     No demand location in any polygon is an error (the polygons' CRS is the usual cause); some
     outside every polygon, or polygons without demand, are told in a note (``keys.attrs["notes"]``).
@@ -136,7 +137,7 @@ def _polygon_keys(demand: pd.DataFrame, polygons: gpd.GeoDataFrame, spec: Distri
     if len(empty):
         notes.append(f"{field}: {len(empty):,} districts of {path.name} contain no demand location (first: "
                      f"{empty[0]}); they are left out of the district figures")
-    keys = pd.Series(joined["_key"].fillna("outside").to_numpy(str), index=demand.index, dtype=str)
+    keys = pd.Series(joined["_key"].fillna(OUTSIDE_KEY).to_numpy(str), index=demand.index, dtype=str)
     names = pd.Series(joined["_name"].fillna(OUTSIDE_NAME).to_numpy(str), index=demand.index, dtype=str)
     keys.attrs["notes"] = notes
     return keys, names

@@ -224,7 +224,8 @@ class DistrictSpec(Strict):
     """How demand locations are grouped into districts for equity reporting (one form only).
 
     - ``{source: FILE, id: COL, name_column: COL}``: polygons; each demand point
-      takes the polygon it falls in (points outside every polygon: key "outside", named "outside every district");
+      takes the polygon it falls in (points outside every polygon: key "outside", named "outside every district": no district, so no
+      district floor or per-district target applies to them);
     - ``{h3_parent: 6}``: the demand point's resolution-9 H3 cell (from its
       lon/lat, h3.latlng_to_cell) grouped by its parent at that resolution;
     - ``{column: COL}``: a column of the demand layer's own file, matched by id.

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from allocator.errors import AllocatorError
+from allocator.inputs.districts import OUTSIDE_KEY
 from allocator.scenario.schema import SolverSpec
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
@@ -82,6 +83,8 @@ def plan_service(prep: ServiceProblem) -> PlanService:
     if service.district_floor is not None:
         names = prep.demand["district_name"]
         for key, part in prep.demand.groupby("district", sort=True):
+            if key == OUTSIDE_KEY:   # the people outside every district polygon are no district
+                continue
             mask = prep.demand.index.isin(part.index)
             name = names[part.index[0]]
             floors.append(Floor(mask, service.district_floor, f"district {key}" + (f" ({name})" if name != key else "")))

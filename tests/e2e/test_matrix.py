@@ -13,11 +13,13 @@ import json
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import mirrored_env
+from shapely.geometry import box
 
 from allocator.cli import main
 from allocator.errors import AllocatorError
@@ -413,3 +415,24 @@ def test_round_trip_network_matrix_gives_the_same_sites_and_objective(tmp_path: 
     assert "network" not in sha and manifest["scenario"]["resolved"]["network"] is None
     for name in ("map.html", "report.html", "sites.csv", "demand.geojson"):
         assert (folder / name).stat().st_size > 0
+
+
+def test_people_outside_every_district_are_no_district(tmp_path: Path) -> None:
+    """A district floor binds the districts only: here the one polygon holds a alone (within 5 min of s1 only).
+
+    Worked out by hand: had "outside every district" (b, c) been a district too, a floor of 1 would need both
+    s1 (for a) and s2 (for c) with p = 1: infeasible.  With the district alone, s1 opens and covers a and b.
+    """
+    x, y = DEMAND_POINTS[0]
+    gpd.GeoDataFrame({"code": ["A"], "label": ["Centro"]}, geometry=[box(x - 5e-4, y - 5e-4, x + 5e-4, y + 5e-4)], crs="EPSG:4326") \
+        .to_file(tmp_path / "z.geojson")
+    services = [{**HAND["services"][0], "district_floor": 1.0}]
+    targets = [{"metric": "within_share", "min": 1.0, "per_district": True, "label": "every district"}]
+    path = hand_files(tmp_path, services=services, targets=targets,
+                      districts={"source": "z.geojson", "id": "code", "name_column": "label"})
+    coverage, = run(load_scenario(path), log=Progress(quiet=True)).services
+    assert coverage.facilities["id"].tolist() == ["s1"]
+    assert coverage.solution.objective == pytest.approx(300)
+    target, = coverage.equity["targets"]
+    assert target["after"] == 1.0 and target["worst_district_after"] == "Centro" and target["met_after"]
+    assert any("outside every district" in note for note in coverage.notes)

@@ -118,6 +118,10 @@ def _polygon_keys(demand: pd.DataFrame, polygons: gpd.GeoDataFrame, spec: Distri
         raise AllocatorError(f"{int(polygons['_key'].isna().sum()):,} district polygons have no id in "
                              f"column '{spec.id}'", file=path, field=origin.at("id").field,
                              fix=f"give every polygon an id in '{spec.id}', or remove those polygons")
+    if (polygons["_key"] == OUTSIDE_KEY).any():
+        raise AllocatorError(f"a district polygon has the id '{OUTSIDE_KEY}', the key of the people outside every "
+                             "district", file=path, field=origin.at("id").field,
+                             fix=f"rename that polygon's id in '{spec.id}'")
     polygons["_name"] = (_text(polygons[spec.name_column]) if spec.name_column else polygons["_key"]).fillna(
         polygons["_key"])
     points = gpd.GeoDataFrame({"_row": np.arange(len(demand))},

@@ -383,3 +383,10 @@ def test_cache_entry_nested_too_deep_is_rebuilt(tmp_path: Path) -> None:
     entry.write_bytes(json.dumps(key.header(payload)).encode() + b"\n" + payload)
     read = cache.read_cache(entry, key)
     assert read.graph is None and read.note.endswith("its content no longer loads") and not entry.exists()
+
+
+def test_a_district_polygon_may_not_take_the_key_of_the_people_outside(tmp_path: Path) -> None:
+    path = _districts(tmp_path / "d.gpkg", [box(0, 0, 1, 1), box(1, 0, 2, 1)], ["W", "outside"])
+    with pytest.raises(AllocatorError, match="the id 'outside'") as info:
+        assign_districts(_demand(["a"], [0.5], [0.5]), DistrictSpec(source="d.gpkg", id="code"), path, ORIGIN)
+    assert info.value.file == str(path) and info.value.field == "districts.id"

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from allocator import __version__
 from allocator.errors import AllocatorError
+from allocator.evaluate.result import FAILED
 from allocator.outputs.comparison import write_comparison
 from allocator.outputs.files import recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
@@ -27,7 +28,7 @@ from allocator.pipeline import Progress
 from allocator.scale.batch import run_parallel as run_batch
 from allocator.scale.cluster import LazyClient
 from allocator.scale.sweep import run_loaded
-from allocator.scenario.loader import load_scenario
+from allocator.scenario.loader import LoadedScenario, load_scenario
 from allocator.scenario.schema import SolverSpec
 from allocator.solve.run_info import ATTRIBUTION
 
@@ -58,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, metavar="N", help="solver threads")
     parser.add_argument("--no-tiles", action="store_true", help="map without a background tile layer (fully offline)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (and what --verbose shows)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the Dask cluster's log, with the traceback of each failed sweep point or scenario")
     parser.add_argument("--lang", choices=("en", "zh"), help="language of report.html (default: the scenario's 'language', en)")
     parser.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_TARGET_MISSED} when any target is missed after the change")
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         solver_options(args)
         if args.out:
             out_root(args)
-        cluster = LazyClient(args.scheduler, args.workers)
+        cluster = LazyClient(args.scheduler, args.workers, verbose=args.verbose or args.debug)
         results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
                                                                      for path in args.scenario]
         if args.compare:
@@ -129,11 +132,47 @@ def solver_for(spec, args: argparse.Namespace):
 
 
 def run_parallel(args: argparse.Namespace, cluster) -> list:
-    """--parallel: every scenario solved on the cluster at once, then written and printed in order."""
-    scenarios = [load_scenario(path) for path in args.scenario]
-    jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in scenarios]
-    computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet)
-    return [run_one(scenario.path, args, cluster, result) for scenario, result in zip(scenarios, computed)]
+    """--parallel: every scenario solved on the cluster at once, then written and printed in order.
+
+    A scenario that cannot run (a bad file, an input error on a worker) does
+    not stop the others: theirs are written, then one error names every
+    scenario that failed and why (a bug among them is raised as it is).
+    """
+    loaded: dict[int, LoadedScenario] = {}
+    failed: dict[int, AllocatorError] = {}
+    for i, path in enumerate(args.scenario):
+        try:
+            loaded[i] = load_scenario(path)
+        except AllocatorError as exc:
+            failed[i] = exc
+    jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in loaded.values()]
+    computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet) if jobs else []
+    results, bugs = [], []
+    for (i, scenario), outcome in zip(loaded.items(), computed, strict=True):
+        try:
+            if not isinstance(outcome, Exception):
+                results.append(run_one(scenario.path, args, cluster, outcome))
+            elif isinstance(outcome, AllocatorError):
+                failed[i] = outcome
+            else:
+                bugs.append(outcome)
+        except AllocatorError as exc:   # writing this scenario's outputs
+            failed[i] = exc
+    if bugs:
+        raise bugs[0]   # after the others are written
+    if failed:
+        raise batch_error({args.scenario[i]: failed[i] for i in sorted(failed)}, len(args.scenario))
+    return results
+
+
+def batch_error(failed: dict[Path, AllocatorError], total: int) -> AllocatorError:
+    """One input error naming each scenario of a --parallel batch that failed, with its own message."""
+    lines = [f"{len(failed)} of {total} scenario(s) failed (the outputs of the others were written):"]
+    for path, exc in failed.items():
+        lines.append(f"  {path}: " + str(AllocatorError(exc.message, file=exc.file, field=exc.field, line=exc.line)))
+        if exc.fix:
+            lines.append(f"    fix: {exc.fix}")
+    return AllocatorError("\n".join(lines), fix="correct the scenario(s) named above and run them again")
 
 
 def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
@@ -220,13 +259,17 @@ def out_root(args: argparse.Namespace) -> Path:
 
 
 def sweep_line(sweep) -> str:
-    """The console's account of a sweep: how many points, the knee and the point shown."""
+    """The console's account of a sweep: how many points, the knee, the point shown, and one line per failed
+    point with its value and error (the traceback is in the cluster's log with --verbose)."""
     failed = len(sweep.table) - len(sweep.solved)
     knee = f"knee at {sweep.parameter} = {sweep.knee:g}" if sweep.knee is not None else "no knee"
+    points = sweep.table[sweep.table["status"] == FAILED]
     return (f"sweep of {sweep.service}.{sweep.parameter}: {len(sweep.table)} point(s)"
             + (f" ({failed} failed, see sweep.csv)" if failed else "")
             + f", {knee} (gain per extra site below {100 * sweep.min_gain:g} % after it); "
-            f"outputs for {sweep.parameter} = {sweep.chosen:g}")
+            f"outputs for {sweep.parameter} = {sweep.chosen:g}"
+            + "".join(f"\n    {sweep.parameter} = {value:g} failed: {error}"
+                      for value, error in zip(points[sweep.parameter], points["error"], strict=True)))
 
 
 def _fmt(value, spec: str) -> str:

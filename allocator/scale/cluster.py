@@ -208,7 +208,7 @@ class Outcome:
     item: Any
     value: Any = None
     error: str | None = None
-    exception: BaseException | None = None
+    exception: Exception | None = None
 
 
 def run_tasks(client: Any | None, task: Callable, items: Sequence, *, shared: Any = None, label: str = "tasks",

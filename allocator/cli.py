@@ -9,6 +9,7 @@ a list of the missed targets and exit status 3 (outputs are still written).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -167,11 +168,13 @@ def run_parallel(args: argparse.Namespace, cluster) -> list:
 
 def batch_error(failed: dict[Path, AllocatorError], total: int) -> AllocatorError:
     """One input error naming each scenario of a --parallel batch that failed, with its own message."""
-    lines = [f"{len(failed)} of {total} scenario(s) failed (the outputs of the others were written):"]
+    others = " (the outputs of the others were written)" if len(failed) < total else ""
+    lines = [f"{len(failed)} of {total} scenario(s) failed{others}:"]
     for path, exc in failed.items():
-        lines.append(f"  {path}: " + str(AllocatorError(exc.message, file=exc.file, field=exc.field, line=exc.line)))
-        if exc.fix:
-            lines.append(f"    fix: {exc.fix}")
+        text = str(AllocatorError(exc.message, file=exc.file, field=exc.field, line=exc.line))
+        if exc.file is None or os.path.abspath(exc.file) != os.path.abspath(path):
+            text = f"{path}: {text}"   # the scenario, then the data file at fault
+        lines += [f"  {text}"] + ([f"    fix: {exc.fix}"] if exc.fix else [])
     return AllocatorError("\n".join(lines), fix="correct the scenario(s) named above and run them again")
 
 

@@ -49,14 +49,15 @@ SCATTER_ROUNDS = 3
 def check_address(address: str, field: str = "--scheduler") -> str:
     """``address`` when it has the form ``[tcp://]host:port``, else an input error naming ``field``."""
     match = ADDRESS.match(address)
-    protocol = (match["protocol"] or "tcp").lower() if match else None
-    if match is None or protocol != "tcp" or not 0 < int(match["port"]) < 65536:
-        why = f"the {protocol}:// protocol is not supported: {UNSUPPORTED.get(protocol or '', 'allocator connects over tcp only')}" \
-            if match is not None and protocol != "tcp" else "it is not a Dask scheduler address"
-        raise AllocatorError(f"'{address}': {why}", field=field,
-                             fix="give it as tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786; start the scheduler with "
-                                 "'dask scheduler --protocol tcp'), or leave it out to start a local cluster")
-    return address
+    if match is None or not 0 < int(match["port"]) < 65536:
+        why = "it is not a Dask scheduler address"
+    elif (protocol := (match["protocol"] or "tcp").lower()) != "tcp":
+        why = f"the {protocol}:// protocol is not supported: {UNSUPPORTED.get(protocol, 'allocator speaks tcp only')}"
+    else:
+        return address
+    raise AllocatorError(f"'{address}': {why}", field=field,
+                         fix="give it as tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786; start the scheduler with "
+                             "'dask scheduler --protocol tcp'), or leave it out to start a local cluster")
 
 
 def scheduler_address(given: str | None) -> str | None:
@@ -276,7 +277,7 @@ def finished(client: Any, task: Callable, handle: Any, items: dict[int, Any], ke
             yield futures[future], future.result(), None
         except CancelledError as exc:
             if client.status != "running":
-                raise ConnectionError(f"the connection to the scheduler was lost ({exc})") from None
+                raise ConnectionError("the connection to the scheduler was lost") from exc
             yield futures[future], None, exc
         except Exception as exc:   # the task raised after its retries, or its workers kept dying (KilledWorker)
             yield futures[future], None, exc

@@ -115,8 +115,11 @@ def open_client(scheduler: str | None = None, workers: int | None = None, *,
         if address is None:
             # one task at a time per worker thread: a worker that dies takes only the task it was running with it
             with dask.config.set({"distributed.scheduler.worker-saturation": 1.0, **WORKER_CONFIG}):
+                # no dashboard; the scheduler's HTTP server (metrics) on a free port, not on 8787 with a
+                # warning when another cluster has it
                 cluster = stack.enter_context(LocalCluster(n_workers=workers or cores(), threads_per_worker=1,
                                                            processes=True, dashboard_address=None,
+                                                           scheduler_kwargs={"dashboard_address": ":0"},
                                                            silence_logs=level))
             client = stack.enter_context(Client(cluster))
         else:

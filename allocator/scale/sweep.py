@@ -30,18 +30,19 @@ from allocator import pipeline
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED, RunResult, ServiceResult, SweepResult
 from allocator.inputs.sites import SiteStatus
-from allocator.scale.cluster import Outcome, run_tasks
+from allocator.scale.cluster import LazyClient, Outcome, run_tasks
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
-from allocator.scenario.sweep import SweepSpec
+from allocator.scenario.sweep import MAX_POINTS, SweepSpec
 from allocator.solve.problem import RunProblem
 from allocator.solve.solution import Solution
 
 #: the most work a sweep may ask for, in travel-time cells solved (:func:`sweep_cost`): enough for p = 1..100
-#: on a city's worth of H3 cells, far below what a 10,001-point sweep asks for on a few hundred
+#: on a city's worth of H3 cells
 MAX_SWEEP_CELLS = 200_000_000
-#: what a point costs at least whatever its size (building the model, evaluating the plan), in cells
-MIN_POINT_CELLS = 100_000
+#: what a point costs at least whatever its size (building the model, evaluating the plan), in cells: the
+#: schema's cap on the points is this bound for the smallest problems
+MIN_POINT_CELLS = MAX_SWEEP_CELLS // MAX_POINTS
 #: models solved for one point: the centre objectives search their radius over a series of models
 MODELS_PER_POINT = {"p_center": 10, "weighted_p_center": 10}
 
@@ -196,13 +197,16 @@ def run_loaded(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | No
 def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
               quiet: bool = False) -> RunResult:
     """Prepare ``scenario`` once, solve every point of its sweep (on ``client``'s cluster, or here) and
-    return the chosen point's run, with every point in its ``sweep``."""
+    return the chosen point's run, with every point in its ``sweep``. A :class:`LazyClient` starts its
+    cluster only once the sweep is checked."""
     log = log or pipeline.Progress(quiet)
     prepared = pipeline.prepare(scenario, solver=solver, log=log)
     check_points(prepared)
     sweep, _ = sweep_of(prepared)
     job = SweepJob(prepared, solver)
     t0 = time.perf_counter()
+    if isinstance(client, LazyClient):   # started only now that the sweep is known to fit
+        client = client.get()
     outcomes = run_tasks(client, solve_point, sweep.points, shared=job, quiet=quiet,
                          label=f"{prepared.info.name}: {sweep.parameter} sweep")
     log(f"sweep: {len(outcomes)} point(s) of {sweep.parameter} in {time.perf_counter() - t0:.1f}s"

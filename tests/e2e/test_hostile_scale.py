@@ -33,6 +33,7 @@ from allocator.evaluate.result import FAILED, SweepResult
 from allocator.scale.cluster import CONNECT_TIMEOUT_S, LazyClient, cores, scheduler_errors
 from allocator.scale.sweep import MAX_SWEEP_CELLS, sweep_cost
 from allocator.scenario.loader import load_scenario
+from allocator.scenario.sweep import MAX_POINTS
 
 REPO = Path(__file__).resolve().parents[2]
 #: seconds a refused scheduler may take, the connect timeout included
@@ -55,14 +56,27 @@ def write(folder: Path, file_name: str = "s.yaml", **top) -> Path:
 # sweeps: bounded by a cost estimate                                           #
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.parametrize("sweep, words", [
+    ({"parameter": "threshold_min", "range": {"start": 0.06, "stop": 600, "step": 0.06}},
+     ["sweep.range", f"at most {MAX_POINTS:,} points", "this range 10,000", "raise range.step"]),
+    ({"parameter": "threshold_min", "values": [1 + k / 10 for k in range(10_001)]},
+     ["sweep.values", f"at most {MAX_POINTS}"])])
+def test_ten_thousand_points_are_refused_on_loading(tmp_path: Path, capsys, sweep: dict, words: list[str]) -> None:
+    """10,001 points were schema-valid, and solving them all ran for a long time."""
+    code, err = cli(tmp_path, scenario_text(sweep=sweep), capsys)
+    assert_clean_error(code, err, "s.yaml", *words)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
-def test_a_ten_thousand_point_sweep_is_refused_before_solving(tmp_path: Path) -> None:
-    """10,000 threshold values are schema-valid; solving them all would run for a long time."""
-    path = write(tmp_path, sweep={"parameter": "threshold_min", "range": {"start": 0.06, "stop": 600, "step": 0.06}})
-    assert len(load_scenario(path).spec.sweep.points) == 10_000
+def test_a_sweep_beyond_the_cost_estimate_is_refused_before_solving(tmp_path: Path) -> None:
+    """Few enough points for the schema, but each a series of models on the whole matrix (p_center)."""
+    services = [{**SMALL["services"][0], "objective": "p_center"}]
+    path = write(tmp_path, services=services, sweep={"parameter": "threshold_min", "range": {"start": 1, "stop": 500}})
+    assert len(load_scenario(path).spec.sweep.points) == 500
     done = run_child(path)
-    assert_clean_error(done.returncode, done.stderr, str(path), "sweep:", "10,000 points", "travel-time cells",
-                       f"{MAX_SWEEP_CELLS:.2g}", "sweep at most")
+    assert_clean_error(done.returncode, done.stderr, str(path), "sweep:", "500 points", "p_center",
+                       "travel-time cells", f"{MAX_SWEEP_CELLS:.2g}", "sweep at most")
     assert not (tmp_path / "out").exists()
 
 

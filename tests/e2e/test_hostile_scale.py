@@ -326,7 +326,7 @@ def test_parallel_writes_the_good_scenarios_and_names_every_bad_one(tmp_path: Pa
     code = main([str(unloadable), str(good), str(on_worker), "--parallel", "--workers", "1", "--quiet",
                  "--out", str(out)])
     err = capsys.readouterr().err
-    assert_clean_error(code, err, "2 of 3 scenario(s) failed", f"{unloadable}: ", f"{on_worker}: ",
+    assert_clean_error(code, err, "2 of 3 scenario(s) failed", f"{unloadable}:", f"{on_worker}: ",
                        "no_such_column", "services")
     assert err.index(str(unloadable)) < err.index(str(on_worker)), "in the order given"
     assert (out / "good" / "summary.json").is_file() and (out / "good" / "map.html").is_file()

@@ -192,8 +192,7 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
     if scenario is not None:
-        result = run_loaded(scenario, solver=solver_for(scenario.spec, args),
-                            client=cluster, log=log,
+        result = run_loaded(scenario, solver=solver_for(scenario.spec, args), client=cluster, log=log,
                             quiet=args.quiet)
     info = result.info
     write_outputs(result, out_dir, tiles=info.tiles and not args.no_tiles, lang=args.lang)

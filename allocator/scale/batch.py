@@ -4,8 +4,8 @@ Scenarios without a sweep run as one task each (:func:`allocator.pipeline.run`
 on a worker: the workers read the data, so a remote cluster needs the same
 data paths or catalog mirror); then each sweep spreads its points over the
 whole cluster (:func:`allocator.scale.sweep.run_sweep`). The results come
-back in the order given, to be written where the command line is; a scenario that fails
-gives its exception in its place and the others go on.
+back in the order given, to be written where the command line is; a
+scenario that fails gives its exception in its place and the others go on.
 """
 
 from __future__ import annotations
@@ -45,4 +45,3 @@ def sweep_or_error(scenario: LoadedScenario, solver: SolverSpec, client: Any, lo
         return run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)
     except Exception as exc:   # reported with the scenario's name once the others are written
         return exc
-

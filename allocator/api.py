@@ -28,7 +28,7 @@ from allocator.evaluate.result import RunResult
 from allocator.inputs.layers import locate
 from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.inputs.sites import SiteStatus
-from allocator.outputs.files import write_outputs
+from allocator.outputs.files import check_replaceable, write_outputs
 from allocator.scale.sweep import run_loaded
 from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import Service, SolverSpec
@@ -390,11 +390,16 @@ def run_scenario(path: str | Path, out: str | Path | None = None, *, quiet: bool
     scenario = load_scenario(path)
     spec = scenario.spec
     log = pipeline.Progress(quiet=quiet)
-    result = run_loaded(scenario, solver=spec.solver, client=None, log=log, quiet=quiet)
+    folder = None
     if out is not None:
-        write(result, Path(out) / spec.name)
+        folder = Path(out).expanduser() / spec.name
     elif spec.output.dir is not None:
-        write(result, scenario.output_dir)
+        folder = scenario.output_dir
+    if folder is not None:
+        check_replaceable(folder)   # before the solve: only a folder allocator wrote is replaced
+    result = run_loaded(scenario, solver=spec.solver, client=None, log=log, quiet=quiet)
+    if folder is not None:
+        write(result, folder)
     return result
 
 
@@ -406,7 +411,9 @@ def write(result: RunResult, out: str | Path, *, tiles: bool | None = None, lang
     result
         From :func:`evaluate` or :func:`run_scenario`.
     out
-        The output folder (replaced as a whole).
+        The output folder (replaced as a whole; ``~`` is expanded).  Only a folder allocator wrote (it holds
+        its manifest.json) or an empty one is replaced: anything else there is an
+        :class:`~allocator.errors.AllocatorError` and is left as it is.
     tiles
         A basemap under the map (default: the scenario's ``output.tiles``).
     lang
@@ -421,6 +428,8 @@ def write(result: RunResult, out: str | Path, *, tiles: bool | None = None, lang
     ------
     ValueError
         When the demand or the sites have no coordinates (a problem from a cost matrix).
+    AllocatorError
+        When ``out`` is not a folder allocator may replace, or cannot be written (nothing is changed then).
 
     Examples
     --------
@@ -431,7 +440,8 @@ def write(result: RunResult, out: str | Path, *, tiles: bool | None = None, lang
     if any(s.demand["lon"].isna().any() or s.facilities["lon"].isna().any() for s in result.services):
         raise ValueError("the maps and the report need the places of the demand and the sites: a problem from "
                          "a cost matrix has none (build it with Problem.from_geodataframes)")
-    return write_outputs(result, Path(out), tiles=result.info.tiles if tiles is None else tiles, lang=lang)
+    return write_outputs(result, Path(out).expanduser(), tiles=result.info.tiles if tiles is None else tiles,
+                         lang=lang)
 
 
 def _with_services(prepared: RunProblem, services: Sequence[Service]) -> RunProblem:

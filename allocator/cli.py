@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from allocator import __version__
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED
-from allocator.outputs.comparison import write_comparison
-from allocator.outputs.files import recover_interrupted_swap, write_outputs
+from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
+from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
 from allocator.outputs.report import missed_targets
 from allocator.outputs.summary import headline, plan_changes
@@ -29,7 +29,7 @@ from allocator.pipeline import Progress
 from allocator.scale.batch import run_parallel as run_batch
 from allocator.scale.cluster import LazyClient
 from allocator.scale.sweep import run_loaded
-from allocator.scenario.loader import LoadedScenario, load_scenario
+from allocator.scenario.loader import load_scenario
 from allocator.scenario.schema import SolverSpec
 from allocator.solve.run_info import ATTRIBUTION
 
@@ -85,13 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     cluster = None
     try:
         solver_options(args)
-        if args.out:
-            out_root(args)
+        folders = output_folders(args)
         cluster = LazyClient(args.scheduler, args.workers, verbose=args.verbose or args.debug)
         results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
                                                                      for path in args.scenario]
         if args.compare:
-            write_compare(results, args)
+            write_compare(results, compare_folder(folders), args)
         if args.strict and (missed := _missed(results)):
             print("targets missed after the change (--strict):\n  " + "\n  ".join(missed), file=sys.stderr)
             return EXIT_TARGET_MISSED
@@ -135,34 +134,29 @@ def solver_for(spec, args: argparse.Namespace):
 def run_parallel(args: argparse.Namespace, cluster) -> list:
     """--parallel: every scenario solved on the cluster at once, then written and printed in order.
 
-    A scenario that cannot run (a bad file, an input error on a worker) does
-    not stop the others: theirs are written, then one error names every
+    The files were checked by :func:`output_folders`; a scenario that fails
+    while running (an input error in its data, on a worker, or in writing)
+    does not stop the others: theirs are written, then one error names every
     scenario that failed and why (a bug among them is raised as it is).
     """
-    loaded: dict[int, LoadedScenario] = {}
-    failed: dict[int, AllocatorError] = {}
-    for i, path in enumerate(args.scenario):
-        try:
-            loaded[i] = load_scenario(path)
-        except AllocatorError as exc:
-            failed[i] = exc
-    jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in loaded.values()]
-    computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet) if jobs else []
-    results, bugs = [], []
-    for (i, scenario), outcome in zip(loaded.items(), computed, strict=True):
+    scenarios = [load_scenario(path) for path in args.scenario]
+    jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in scenarios]
+    computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet)
+    results, bugs, failed = [], [], {}
+    for scenario, outcome in zip(scenarios, computed, strict=True):
         try:
             if not isinstance(outcome, Exception):
                 results.append(run_one(scenario.path, args, cluster, outcome))
             elif isinstance(outcome, AllocatorError):
-                failed[i] = outcome
+                failed[scenario.path] = outcome
             else:
                 bugs.append(outcome)
         except AllocatorError as exc:   # writing this scenario's outputs
-            failed[i] = exc
+            failed[scenario.path] = exc
     if bugs:
         raise bugs[0]   # after the others are written
     if failed:
-        raise batch_error({args.scenario[i]: failed[i] for i in sorted(failed)}, len(args.scenario))
+        raise batch_error(failed, len(scenarios))
     return results
 
 
@@ -188,7 +182,7 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     log = Progress(quiet=args.quiet)
     name, output_dir = (scenario.spec.name, scenario.output_dir) if scenario is not None else \
         (result.info.name, result.info.output_dir)
-    out_dir = (out_root(args) / name) if args.out else output_dir
+    out_dir = output_folder(args, name, output_dir)
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
     if scenario is not None:
@@ -252,12 +246,50 @@ def solver_options(args: argparse.Namespace) -> dict:
 
 
 def out_root(args: argparse.Namespace) -> Path:
-    """``--out`` as an absolute path (a symlink loop or an unusable path is an input error)."""
+    """``--out`` as an absolute path, ``~`` expanded as in input paths (a symlink loop or an unusable path is an
+    input error)."""
     try:
-        return args.out.resolve()
-    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13)
+        return args.out.expanduser().resolve()
+    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13), or no home for ~user
         raise AllocatorError(f"cannot use this output folder ({exc})", file=args.out, field="--out",
                              fix="give a folder path without symlink loops") from None
+
+
+def output_folder(args: argparse.Namespace, name: str, output_dir: Path) -> Path:
+    """Where scenario ``name`` writes: ``<--out>/<name>``, else its own ``<output.dir>/<name>`` (``output_dir``)."""
+    return out_root(args) / name if args.out else output_dir
+
+
+def output_folders(args: argparse.Namespace) -> list[Path]:
+    """Every scenario's output folder, checked before anything runs: each replaceable (only a folder allocator
+    wrote is replaced) and none written twice (by two scenarios, or by one and ``--compare``)."""
+    writers: dict[Path, Path] = {}
+    for path in args.scenario:
+        scenario = load_scenario(path)
+        folder = output_folder(args, scenario.spec.name, scenario.output_dir)
+        if folder in writers:
+            raise AllocatorError(f"{writers[folder]} and {scenario.path} both write their outputs to {folder}",
+                                 file=scenario.path, field="name",
+                                 fix="give each scenario its own name: (or output.dir) so neither overwrites the "
+                                     "other")
+        writers[folder] = scenario.path
+    folders = list(writers)
+    for folder, path in writers.items():
+        check_replaceable(folder)
+        check_inputs_outside(folder, [("scenario", path)])   # its data files: once resolved (write_outputs)
+    if args.compare:
+        compare = compare_folder(folders)
+        if compare in writers:
+            raise AllocatorError(f"{writers[compare]} writes its outputs to {compare}, where --compare writes the "
+                                 "comparison", file=writers[compare], field="name",
+                                 fix="rename that scenario (name:), or run --compare with another --out")
+        check_replaceable(compare, WRITTEN_BEFORE_MARKER)
+    return folders
+
+
+def compare_folder(folders: list[Path]) -> Path:
+    """``--compare``'s folder: ``compare/`` beside the first scenario's outputs (in --out, else its output.dir)."""
+    return folders[0].parent / "compare"
 
 
 def sweep_line(sweep) -> str:
@@ -295,9 +327,8 @@ def _missed(results) -> list[str]:
     return [f"{r.info.name} / {line}" for r in results for line in missed_targets(r)]
 
 
-def write_compare(results, args: argparse.Namespace) -> None:
-    """``--compare``: comparison.csv and comparison.html in <--out or maps/>/compare/."""
-    root = out_root(args) if args.out else results[0].info.output_dir.parent
+def write_compare(results, folder: Path, args: argparse.Namespace) -> None:
+    """``--compare``: comparison.csv and comparison.html in ``folder`` (:func:`compare_folder`)."""
     lang = args.lang or results[0].info.language
-    folder = write_comparison(results, root / "compare", lang=lang)
+    folder = write_comparison(results, folder, lang=lang)
     print(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")

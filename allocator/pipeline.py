@@ -177,7 +177,9 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
     if objective(service.objective).covers_all:
         _check_coverable(model_cost, demand["population"].to_numpy(float), service, demand, scenario, field)
     if districts is not None:   # once, for district floors and the equity block
-        demand["district"], demand["district_name"] = districts(demand)
+        keys, names = districts(demand)
+        notes += keys.attrs.get("notes", [])   # districts without demand, demand outside every district
+        demand["district"], demand["district_name"] = keys, names
         demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], times.streets)
     return ServiceProblem(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                           time.perf_counter() - t_start)

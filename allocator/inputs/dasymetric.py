@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from allocator.inputs.crs import shapes_metric_crs
 from allocator.inputs.layers import COLUMNS
 
 
@@ -45,8 +46,7 @@ def spread_over_buildings(zones: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) 
     A building row's id is ``<zone id>/<building id>`` and its name the zone's.
     """
     zones = zones.reset_index(drop=True)
-    metric = buildings.geometry.estimate_utm_crs()
-    area = buildings.geometry.to_crs(metric).area.to_numpy()
+    area = buildings.geometry.to_crs(shapes_metric_crs(buildings.geometry)).area.to_numpy()
     area = np.where(buildings.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy(), area, 0.0)
     houses = buildings.assign(_area=area)[area > 0].reset_index(drop=True)
     has_area = zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy() & (zones["value"] > 0).to_numpy()

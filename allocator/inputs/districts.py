@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError
+from allocator.inputs.crs import wgs84_shapes
+from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
 from allocator.inputs.osm_districts import read_districts
 from allocator.scenario.paths import Origin
 from allocator.scenario.schema import DistrictSpec, LayerSpec
@@ -58,42 +60,95 @@ def assign_districts(demand: pd.DataFrame, spec: DistrictSpec, path: Path | None
             raise AllocatorError(f"cannot read the district polygons ({exc})", file=origin.scenario,
                                  field=origin.at("source").field, fix="give a GeoPackage, GeoJSON, Shapefile or "
                                  "FlatGeobuf of polygons (and, for a GeoPackage, its 'layer')") from None
-    return _polygon_keys(demand, polygons, spec, origin)
+    return _polygon_keys(demand, polygons, spec, path, origin)
 
 
 def _column_keys(demand: pd.DataFrame, column: str, path: Path, layer: LayerSpec, origin: Origin) -> pd.Series:
-    """The district of each demand location from a column of its layer's file, matched by id."""
+    """The district of each demand location from a column of its layer's file, matched by id (ids are opaque
+    strings). A row without a district is an error; locations of no row (other layers) are "unknown", told in a note."""
+    field = origin.at("column").field
     if path.suffix.lower() == ".csv":
-        table = pd.read_csv(path, dtype=str)
-    else:
-        table = pd.DataFrame(gpd.read_file(path, layer=layer.layer).drop(columns="geometry"))
+        with reading_csv(path, field):
+            table = pd.read_csv(path, dtype=str, **CSV_OPTIONS)
+    else:   # the rows read_layer keeps (those with a shape), so row-number ids match
+        frame, _ = wgs84_shapes(gpd.read_file(path, layer=layer.layer), file=path, field=field)
+        table = pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index(drop=True)
     if column not in table:
         raise AllocatorError(f"column '{column}' is not in the demand layer", file=origin.scenario,
-                             field=origin.at("column").field, fix=f"columns are: {', '.join(map(str, table.columns))}")
+                             field=field, fix=f"columns are: {', '.join(map(str, table.columns))}")
+    values = _text(table[column])
+    missing = np.flatnonzero(values.isna().to_numpy())
+    if missing.size:
+        rows = ", ".join(f"line {r + 2}" if path.suffix.lower() == ".csv" else f"row {r + 1}" for r in missing[:5])
+        raise AllocatorError(f"{missing.size:,} rows have no district in column '{column}' ({rows}"
+                             f"{', ...' if missing.size > 5 else ''})", file=path, field=field,
+                             fix=f"give every row a district in '{column}' (a name or a code), or remove those rows")
     ids = table[layer.id].astype(str) if layer.id else pd.Series(range(len(table))).astype(str)
-    lookup = dict(zip(ids, table[column].astype(str)))
-    return pd.Series([lookup.get(str(i).split("~")[0], "unknown") for i in demand["id"]], index=demand.index,
-                     dtype=str)
+    lookup = dict(zip(ids, values, strict=True))
+    keys = pd.Series([lookup.get(str(i)) for i in demand["id"]], index=demand.index, dtype=object)
+    unmatched = keys.isna().to_numpy()
+    if unmatched.all() and len(keys):
+        raise AllocatorError(f"no demand location's id is the id of a row of {path.name}", file=path, field=field,
+                             fix="districts: {column: ...} matches demand locations by the first demand layer's "
+                                 "'id' column; give that layer an id column (a dasymetric layer's locations are "
+                                 "buildings: use district polygons instead)")
+    keys = keys.fillna("unknown").astype(str)
+    keys.attrs["notes"] = [f"{field}: {_locations(demand, unmatched)} are not rows of {path.name} (they come from "
+                           f"another demand layer): district 'unknown'"] if unmatched.any() else []
+    return keys
 
 
-def _polygon_keys(demand: pd.DataFrame, polygons: gpd.GeoDataFrame, spec: DistrictSpec,
+def _polygon_keys(demand: pd.DataFrame, polygons: gpd.GeoDataFrame, spec: DistrictSpec, path: Path,
                   origin: Origin) -> tuple[pd.Series, pd.Series]:
-    """Key and name of the polygon each demand point falls in ("outside" for none)."""
-    if polygons.crs is None:
-        raise AllocatorError("the district layer has no CRS", file=origin.scenario, field=origin.at("source").field,
-                             fix="save the polygons with a coordinate reference system")
+    """Key and name of the polygon each demand point falls in ("outside" for none).
+
+    No demand location in any polygon is an error (the polygons' CRS is the usual cause); some
+    outside every polygon, or polygons without demand, are told in a note (``keys.attrs["notes"]``).
+    """
+    field = origin.at("osm" if spec.osm is not None else "source").field
     for column, name in ((spec.id, "id"), (spec.name_column, "name_column")):
         if column is not None and column not in polygons:
             raise AllocatorError(f"column '{column}' is not in the district layer", file=origin.scenario,
                                  field=origin.at(name).field,
                                  fix=f"columns are: {', '.join(map(str, polygons.columns))}")
-    polygons = polygons.to_crs("EPSG:4326").reset_index(drop=True)
-    polygons["_key"] = polygons[spec.id].astype(str) if spec.id else polygons.index.astype(str)
-    polygons["_name"] = polygons[spec.name_column].astype(str) if spec.name_column else polygons["_key"]
+    polygons, notes = wgs84_shapes(polygons.reset_index(drop=True), file=path, field=field)   # index: row number
+    polygons["_key"] = _text(polygons[spec.id]) if spec.id else polygons.index.astype(str)
+    if polygons["_key"].isna().any():
+        raise AllocatorError(f"{int(polygons['_key'].isna().sum()):,} district polygons have no id in "
+                             f"column '{spec.id}'", file=path, field=origin.at("id").field,
+                             fix=f"give every polygon an id in '{spec.id}', or remove those polygons")
+    polygons["_name"] = (_text(polygons[spec.name_column]) if spec.name_column else polygons["_key"]).fillna(
+        polygons["_key"])
     points = gpd.GeoDataFrame({"_row": np.arange(len(demand))},
                               geometry=gpd.points_from_xy(demand["lon"], demand["lat"]), crs="EPSG:4326")
     joined = gpd.sjoin(points, polygons[["_key", "_name", "geometry"]], how="left", predicate="within")
     joined = joined.drop_duplicates("_row").sort_values("_row")
+    outside = joined["_key"].isna().to_numpy()
+    if outside.all() and len(demand):
+        raise AllocatorError(
+            f"no demand location falls inside any of the {len(polygons):,} district polygons", file=path, field=field,
+            fix="is the district layer's CRS right? The polygons must cover the demand: open both in QGIS and check "
+                "that they overlap (or set the polygons' CRS and save them again)")
+    if outside.any():
+        notes.append(f"{field}: {_locations(demand, outside)} fall outside every district polygon of {path.name}: "
+                     f"grouped as '{OUTSIDE_NAME}'")
+    empty = polygons["_name"][~polygons["_key"].isin(joined["_key"])].unique()
+    if len(empty):
+        notes.append(f"{field}: {len(empty):,} districts of {path.name} contain no demand location (first: "
+                     f"{empty[0]}); they are left out of the district figures")
     keys = pd.Series(joined["_key"].fillna("outside").to_numpy(str), index=demand.index, dtype=str)
     names = pd.Series(joined["_name"].fillna(OUTSIDE_NAME).to_numpy(str), index=demand.index, dtype=str)
+    keys.attrs["notes"] = notes
     return keys, names
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """``values`` as stripped strings, with empty cells (blank, or read as NaN) missing."""
+    text = values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v).strip())
+    return text.where(text != "", None)
+
+
+def _locations(demand: pd.DataFrame, rows: np.ndarray) -> str:
+    """"N demand locations (P people)" for the ``rows`` (a mask) of ``demand``."""
+    people = f" ({demand['population'].to_numpy(float)[rows].sum():,.0f} people)" if "population" in demand else ""
+    return f"{int(rows.sum()):,} demand locations{people}"

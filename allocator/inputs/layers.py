@@ -23,6 +23,7 @@ coordinates to 1e-7 degrees, about 1 cm).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,6 +34,7 @@ from shapely.geometry import Point, Polygon
 
 from allocator.errors import AllocatorError
 from allocator.files import checked_file
+from allocator.inputs.crs import check_lonlat, shapes_metric_crs, wgs84_shapes
 from allocator.inputs.csvfile import CSV_OPTIONS, reading_csv
 from allocator.scenario.schema import LayerSpec
 
@@ -53,15 +55,16 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
     With ``nan_value_is_zero`` empty cells count as 0 (facility counts);
     otherwise they are an error (population).  ``extra_columns`` maps output
     names to more numeric columns to read the same way (e.g. capacities);
-    ``labels`` gives the scenario key of an output name where they differ, for messages.
+    ``labels`` gives the scenario field of an output name (default ``field.name``), for messages.
     A GeoTIFF is read by :func:`allocator.inputs.layer_file.read_layer_file`.
     """
     checked_file(path, field=f"{field}.source")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
     if suffix == ".csv":
         table, located = _read_csv(path, spec, field)
+        notes: list[str] = []
     elif path.suffix.lower() in VECTOR_SUFFIXES:
-        table, located = _read_vector(path, spec, field)
+        table, located, notes = _read_vector(path, spec, field)
     else:
         raise AllocatorError(
             f"unsupported file format '{path.suffix}'", file=path, field=f"{field}.source",
@@ -82,13 +85,14 @@ def read_layer(path: Path, spec: LayerSpec, *, value_column: str | None, field: 
         crs="EPSG:4326",
     )
     for name, column in (extra_columns or {}).items():
-        frame[name] = _values(table, column, path, field, False, label=(labels or {}).get(name, name))
+        frame[name] = _values(table, column, path, field, False, label=(labels or {}).get(name, f"{field}.{name}"))
     bad = ~(np.isfinite(frame["lon"]) & np.isfinite(frame["lat"]))
     if bad.any():
         raise AllocatorError(
             f"{int(bad.sum())} rows have no valid location (first id: {frame['id'][bad].iloc[0]})",
             file=path, field=field, fix="fill in or remove those rows",
         )
+    frame.attrs["notes"] = notes   # repaired shapes (allocator.inputs.crs.wgs84_shapes)
     return frame
 
 
@@ -97,7 +101,8 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
 
     Each layer's ``value`` is multiplied by its weight; rows at the same
     coordinates (to 1e-7 degrees) are summed and keep the first row's id,
-    name and geometry. Order follows first appearance, so results are stable.
+    name and geometry; an id another layer already used gets a ``~n`` suffix
+    (ids are otherwise kept as given). Order follows first appearance, so results are stable.
     """
     weighted = []
     for frame, weight in layers:
@@ -115,9 +120,21 @@ def combine_layers(layers: list[tuple[gpd.GeoDataFrame, float]]) -> gpd.GeoDataF
             field="demand[].weight / services[].demand_weights",
             fix="check the layers' weights: weight x population must stay a count of people")
     if first["id"].duplicated().any():
-        first["id"] = [f"{i}" if n == 0 else f"{i}~{n}" for i, n in
-                       zip(first["id"], first.groupby("id").cumcount(), strict=True)]
+        first["id"] = _unique_ids(first["id"].tolist())
     return gpd.GeoDataFrame(first.reset_index(drop=True)[COLUMNS], geometry="geometry", crs="EPSG:4326")
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    """``ids`` with each repeat given the first free ``~n`` suffix: the first of an id keeps it, and no new id
+    equals another (a layer may already hold ``a~1``)."""
+    taken, seen, out = set(ids), set(), []
+    for i in ids:
+        if i in seen:
+            i = next(f"{i}~{n}" for n in itertools.count(1) if f"{i}~{n}" not in taken)
+            taken.add(i)
+        seen.add(i)
+        out.append(i)
+    return out
 
 
 def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -125,7 +142,7 @@ def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd
         table = pd.read_csv(path, dtype={c: str for c in (spec.id, spec.h3) if c}, **CSV_OPTIONS)
     if spec.h3:
         cells = _column(table, spec.h3, path, f"{field}.h3").astype(str).str.strip()
-        invalid = ~cells.map(h3.is_valid_cell)
+        invalid = ~cells.map(_is_cell).astype(bool)
         if invalid.any():
             raise AllocatorError(
                 f"{int(invalid.sum())} values are not valid H3 cells (first: {cells[invalid].iloc[0]!r})",
@@ -140,9 +157,7 @@ def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd
     elif spec.lon and spec.lat:
         lon = pd.to_numeric(_column(table, spec.lon, path, f"{field}.lon"), errors="coerce")
         lat = pd.to_numeric(_column(table, spec.lat, path, f"{field}.lat"), errors="coerce")
-        if ((lon.abs() > 180) | (lat.abs() > 90)).any():
-            raise AllocatorError("lon/lat values out of range", file=path, field=f"{field}.lon",
-                                 fix="lon and lat must be WGS84 degrees (EPSG:4326)")
+        check_lonlat(lon.to_numpy(float), lat.to_numpy(float), file=path, field=f"{field}.lon/lat")
         located = pd.DataFrame({"lon": lon, "lat": lat,
                                 "geometry": [Point(x, y) for x, y in zip(lon, lat)]})
     else:
@@ -151,32 +166,37 @@ def _read_csv(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd
     return table, located
 
 
-def _read_vector(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_vector(path: Path, spec: LayerSpec, field: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     try:
         frame = gpd.read_file(path, layer=spec.layer) if spec.layer else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
         raise AllocatorError(f"cannot read the layer ({exc})", file=path, field=f"{field}.source",
                              fix="check the file and, for a GeoPackage, the 'layer' name") from None
-    if frame.crs is None:
-        raise AllocatorError("the layer has no CRS", file=path, field=f"{field}.source",
-                             fix="set the layer's CRS (e.g. in QGIS, or geopandas .set_crs) and save it again")
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].to_crs("EPSG:4326")
-    return pd.DataFrame(frame.drop(columns="geometry")).reset_index(drop=True), locate(frame.geometry)
+    frame, notes = wgs84_shapes(frame, file=path, field=f"{field}.source")
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index(drop=True), locate(frame.geometry), notes
 
 
 def locate(geometry: gpd.GeoSeries) -> pd.DataFrame:
     """``lon``, ``lat`` and ``geometry`` of each shape: its centroid, or a point inside a polygon whose centroid is not.
 
-    Centroids are taken in the shapes' UTM zone, so they are true area centroids.
+    Centroids are taken in the shapes' metric CRS (:func:`allocator.inputs.crs.shapes_metric_crs`: their UTM
+    zone), so they are true area centroids.
     """
     geometry = geometry.to_crs("EPSG:4326")
-    metric = geometry.estimate_utm_crs() if len(geometry) else "EPSG:3857"
-    projected = geometry.to_crs(metric)
+    projected = geometry.to_crs(shapes_metric_crs(geometry))
     points = projected.centroid
     outside = ~projected.contains(points) & projected.geom_type.isin(["Polygon", "MultiPolygon"])
     points[outside] = projected[outside].representative_point()
     points = points.to_crs("EPSG:4326")
     return pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(), "geometry": geometry.to_numpy()})
+
+
+def _is_cell(text: str) -> bool:
+    """Whether ``text`` is an H3 index (h3 raises OverflowError for numbers beyond 64 bits or negative)."""
+    try:
+        return bool(h3.is_valid_cell(text))
+    except OverflowError:
+        return False
 
 
 def _column(table: pd.DataFrame, name: str, path: Path, field: str) -> pd.Series:
@@ -201,7 +221,7 @@ def _values(table: pd.DataFrame, column: str | None, path: Path, field: str, nan
     """The numbers of ``column``: finite, >= 0 and at most :data:`MAX_VALUE`; errors name the first bad line."""
     if column is None:
         return np.ones(len(table))
-    sub = f"{field}.{label or ('count' if nan_is_zero else 'population')}"
+    sub = label or f"{field}.{'count' if nan_is_zero else 'population'}"
     raw = _column(table, column, path, sub)
     values = pd.to_numeric(raw, errors="coerce")
 

@@ -40,18 +40,23 @@ from allocator.inputs.layers import COLUMNS, locate
 
 
 def scan(path: Path, processor: osmium.FileProcessor) -> Iterator[Any]:
-    """The objects of ``processor``, with libosmium's read errors as an :class:`AllocatorError`."""
+    """The objects of ``processor``, with libosmium's read errors (and coordinates out of range) as an
+    :class:`AllocatorError` naming ``path``."""
     try:
         yield from processor
+    except osmium.InvalidLocationError as exc:   # an XML coordinate out of range (lon -466): not a RuntimeError
+        raise AllocatorError(f"a node's coordinates are out of range ({exc})", file=path,
+                             fix="OpenStreetMap coordinates are WGS84 degrees (longitude -180..180, latitude -90..90): "
+                                 "fix the node, or export the file again") from None
     except RuntimeError as exc:  # libosmium reports unreadable input as RuntimeError
         raise AllocatorError(f"cannot read OpenStreetMap data: {exc}", file=path,
                              fix="check that the file is a complete OSM PBF or XML file (try `osmium fileinfo`)") from None
 
 
 def area_geometry(area: osmium.osm.Area, factory: osmium.geom.WKBFactory) -> BaseGeometry | None:
-    """An assembled area as a shapely (multi)polygon, ``None`` when osmium cannot build it."""
+    """An assembled area as a valid shapely (multi)polygon, ``None`` when osmium cannot build it."""
     try:
-        return shapely.wkb.loads(factory.create_multipolygon(area), hex=True)
+        return shapely.make_valid(shapely.wkb.loads(factory.create_multipolygon(area), hex=True))
     except RuntimeError:   # invalid rings
         return None
 

@@ -1,8 +1,20 @@
 """Population rasters (GeoTIFF): people per pixel read window by window into demand locations.
 
-A pixel's value is the number of people living in it. Pixels flagged as the
-band's nodata value, and pixels with 0 people, are skipped; every other value
-must be a finite number >= 0. The raster is read one block window at a time
+A pixel's value is the number of people living in it, as GDAL reads it
+(``value * scale + offset`` when the band has a scale or offset). Pixels
+outside the band's mask (its nodata value, an internal mask or an alpha band)
+and pixels with 0 people are skipped; every other value must be a finite
+number >= 0, and the raster's total at most :data:`allocator.inputs.layers.MAX_VALUE`.
+Complex-valued bands are refused.
+
+The file is opened as a GeoTIFF only (GDAL's ``GTiff`` driver, no sibling
+files, no ``/vsi`` path), so a ``.tif`` that is really a VRT or another format
+cannot make GDAL read other files or URLs. Before any pixel is read, the
+decoded size the file declares (width x height x bands x bytes per value) must
+be under :func:`allocator.files.decoded_limit` of its size: a small file
+declaring billions of pixels, or many tiles pointing at one compressed tile,
+is refused at once. A read that fails (a truncated or damaged file) is an
+input error naming the file. The raster is read one block window at a time
 (``rasterio``'s ``block_windows``, a block larger than
 :data:`MAX_WINDOW_PIXELS` in bands of rows), so a country's 100 m raster is
 never held in memory whole: only the populated pixels of the current window,
@@ -16,7 +28,8 @@ Three ways to turn pixels into demand locations (``raster.aggregate``):
     drawn as the pixel's square);
 ``h3``
     the pixels summed per H3 cell of ``h3_resolution``: a pixel counts whole
-    in the cell holding its centre (``h3.latlng_to_cell``);
+    in the cell holding its centre (``h3.latlng_to_cell``); at most
+    :data:`MAX_PIXELS` cells, like pixels;
 ``polygons``
     the pixels summed per zone polygon (``zones``): a pixel counts whole in the
     zone holding its centre (a centre on a shared border goes to the first such
@@ -42,19 +55,27 @@ import pyproj
 import rasterio
 import shapely
 from rasterio.errors import RasterioError
+from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from shapely.geometry import Polygon
 
 from allocator.errors import AllocatorError
-from allocator.inputs.layers import COLUMNS, read_layer
+from allocator.files import decoded_limit, decoded_size_error, megabytes
+from allocator.inputs.layers import COLUMNS, MAX_VALUE, read_layer
 from allocator.scenario.schema import DemandLayer, LayerSpec, RasterSpec
 
-#: most populated pixels one layer may give as demand points (beyond that the matrix would not fit: aggregate)
+#: most populated pixels (or H3 cells) one layer may give as demand points (beyond that the matrix would not fit)
 MAX_PIXELS = 200_000
 #: most pixels read at once: a block larger than this (a striped file written as one strip) is read in row bands
 MAX_WINDOW_PIXELS = 1 << 22
 #: GDAL's block cache while reading (MB): decoded blocks are read once, so a small cache bounds memory
 GDAL_CACHE_MB = 64
+#: GDAL's configuration while a raster is read: the block cache, no sibling files (``.ovr``, ``.aux.xml``),
+#: no Python code in VRT pixel functions, no HTTP (the file itself is opened with the GTiff driver only)
+GDAL_OPTIONS = {"GDAL_CACHEMAX": GDAL_CACHE_MB, "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+                "GDAL_VRT_ENABLE_PYTHON": "NO", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none"}
+#: how to write a raster GDAL reads again (the fix of a damaged or oddly built file)
+REEXPORT = "re-export the raster as a tiled GeoTIFF, e.g. gdal_translate -co TILED=YES -co COMPRESS=DEFLATE in.tif out.tif"
 
 
 @dataclass(frozen=True)
@@ -114,29 +135,42 @@ def read_raster(path: Path, spec: RasterSpec, field: str,
     is needed for ``aggregate: polygons``. The frame has the layer columns
     :data:`allocator.inputs.layers.COLUMNS`.
     """
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        return _read(path, spec, field, zones)
+    if str(path).startswith("/vsi"):
+        raise AllocatorError("a GDAL virtual path is not read as a raster", file=path, field=f"{field}.source",
+                             fix="give the path of a GeoTIFF file on this computer")
+    with rasterio.Env(**GDAL_OPTIONS):
+        try:
+            src = rasterio.open(path, driver="GTiff")
+        except (RasterioError, OSError) as exc:
+            raise AllocatorError(f"cannot read the raster ({exc})", file=path, field=f"{field}.source",
+                                 fix="give a GeoTIFF (.tif) with people per pixel") from None
+        with src:
+            _check(src, spec, path, field)
+            try:
+                return _read(src, path, spec, field, zones)
+            except (RasterioError, MemoryError) as exc:   # a truncated or damaged block, a block too large
+                detail = exc.__cause__ or exc
+                raise AllocatorError(f"cannot read the raster's pixels ({type(detail).__name__}: {detail})",
+                                     file=path, field=f"{field}.source", fix=REEXPORT) from None
 
 
-def _read(path: Path, spec: RasterSpec, field: str,
+def _read(src: rasterio.DatasetReader, path: Path, spec: RasterSpec, field: str,
           zones: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, RasterRead]:
-    try:
-        src = rasterio.open(path)
-    except (RasterioError, OSError) as exc:
-        raise AllocatorError(f"cannot read the raster ({exc})", file=path, field=f"{field}.source",
-                             fix="give a GeoTIFF (.tif) with people per pixel") from None
-    with src:
-        _check(src, spec, path, field)
-        to_wgs84 = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True)
-        totals = _Totals(spec, zones, path, field)
-        windows = largest = 0
-        total = 0.0
-        for pixels, size in _windows(src, spec.band, to_wgs84, path, field):
-            windows += 1
-            largest = max(largest, size)
-            total += float(pixels.value.sum())
-            totals.add(pixels)
-        frame = totals.frame(src)
+    to_wgs84 = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True)
+    totals = _Totals(spec, zones, path, field, src)
+    windows = largest = 0
+    total = 0.0
+    for pixels, size in _windows(src, spec.band, to_wgs84, path, field):
+        windows += 1
+        largest = max(largest, size)
+        total += float(pixels.value.sum())
+        if not total <= MAX_VALUE:
+            raise AllocatorError(f"the raster holds more than {MAX_VALUE:g} people (its largest pixel: "
+                                 f"{pixels.value.max():g})", file=path, field=f"{field}.source",
+                                 fix="people per pixel are counts of people: check the band, its scale and "
+                                     "its nodata value")
+        totals.add(pixels)
+    frame = totals.frame(src)
     read = RasterRead(total=total, pixels=totals.pixels, windows=windows, largest_window=largest,
                       outside_zones=totals.outside)
     if frame.empty:
@@ -147,10 +181,22 @@ def _read(path: Path, spec: RasterSpec, field: str,
 
 
 def _check(src: rasterio.DatasetReader, spec: RasterSpec, path: Path, field: str) -> None:
-    """The band exists and the CRS has units (degrees or a length)."""
+    """The declared size fits the decoded-size budget, the band exists and holds real numbers, and the
+    CRS has units (degrees or a length)."""
+    decoded = src.width * src.height * sum(np.dtype(dtype).itemsize for dtype in src.dtypes)
+    limit = decoded_limit(path.stat().st_size)
+    if decoded > limit:
+        raise decoded_size_error(path, f"the raster declares {src.width:,} x {src.height:,} pixels x {src.count} "
+                                 f"band(s), {megabytes(decoded)} MB decoded:", limit, f"{field}.source",
+                                 fix="if it is, crop it to the area planned for (gdal_translate -projwin) "
+                                     "or split it into smaller files")
     if spec.band > src.count:
         raise AllocatorError(f"the raster has {src.count} band(s), not band {spec.band}", file=path,
                              field=f"{field}.raster.band", fix=f"choose a band from 1 to {src.count}")
+    if np.dtype(src.dtypes[spec.band - 1]).kind == "c":
+        raise AllocatorError(f"band {spec.band} holds complex numbers ({src.dtypes[spec.band - 1]}), not people",
+                             file=path, field=f"{field}.raster.band",
+                             fix="give a band of real numbers (people per pixel), e.g. gdal_translate -ot Float32")
     crs = src.crs
     if crs is None:
         raise AllocatorError("the raster has no CRS", file=path, field=f"{field}.source",
@@ -163,12 +209,11 @@ def _check(src: rasterio.DatasetReader, spec: RasterSpec, path: Path, field: str
 
 def _windows(src: rasterio.DatasetReader, band: int, to_wgs84: pyproj.Transformer, path: Path,
              field: str) -> Iterator[tuple[_Pixels, int]]:
-    """The populated pixels of each block window, with the window's size in pixels."""
-    nodata = src.nodatavals[band - 1]
+    """The populated pixels of each block window (scaled, masked), with the window's size in pixels."""
+    nodata, scale, offset = src.nodatavals[band - 1], src.scales[band - 1], src.offsets[band - 1]
     for window in _bounded_windows(src, band):
-        data = src.read(band, window=window).astype(np.float64)
-        valid = np.ones(data.shape, dtype=bool) if nodata is None else ~(
-            np.isnan(data) if np.isnan(nodata) else data == nodata)
+        data = src.read(band, window=window).astype(np.float64) * scale + offset
+        valid = src.read_masks(band, window=window) > 0
         bad = valid & ~np.isfinite(data)
         if bad.any():
             raise AllocatorError(f"the raster has {int(bad.sum())} empty (NaN) or infinite pixels in window "
@@ -187,6 +232,10 @@ def _windows(src: rasterio.DatasetReader, band: int, to_wgs84: pyproj.Transforme
         cols = cols + window.col_off
         x, y = src.transform @ (cols + 0.5, rows + 0.5)
         lon, lat = to_wgs84.transform(np.asarray(x, float), np.asarray(y, float))
+        if not ((np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all()):   # also false for NaN
+            raise AllocatorError("pixel centres fall outside the Earth's longitudes and latitudes", file=path,
+                                 field=f"{field}.source",
+                                 fix="check the raster's CRS and geotransform (gdalinfo FILE.tif)")
         yield _Pixels(rows, cols, np.asarray(lon), np.asarray(lat), value), int(data.size)
 
 
@@ -198,11 +247,27 @@ def _bounded_windows(src: rasterio.DatasetReader, band: int) -> Iterator[Window]
             yield Window(block.col_off, block.row_off + start, block.width, min(rows, int(block.height) - start))
 
 
+def _h3_resolution_that_fits(src: rasterio.DatasetReader) -> int:
+    """The finest H3 resolution at which at most MAX_PIXELS cells overlap the raster's extent (so however
+    its pixels are populated, they fall in at most that many cells; resolution 0 has 122 cells)."""
+    west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    west, east = max(west, -180.0), min(east, 180.0)
+    south, north = max(south, -90.0), min(north, 90.0)
+    extent = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
+    fits = 0
+    for res in range(16):
+        if len(h3.h3shape_to_cells_experimental(extent, res, contain="overlap")) > MAX_PIXELS:
+            break
+        fits = res
+    return fits
+
+
 class _Totals:
     """The running result: populated pixels kept, or people summed per H3 cell or per zone."""
 
-    def __init__(self, spec: RasterSpec, zones: gpd.GeoDataFrame | None, path: Path, field: str) -> None:
-        self.spec, self.zones, self.path, self.field = spec, zones, path, field
+    def __init__(self, spec: RasterSpec, zones: gpd.GeoDataFrame | None, path: Path, field: str,
+                 src: rasterio.DatasetReader) -> None:
+        self.spec, self.zones, self.path, self.field, self.src = spec, zones, path, field, src
         self.parts: list[_Pixels] = []
         self.cells: dict[str, float] = {}
         self.zone_sums = np.zeros(0 if zones is None else len(zones))
@@ -224,6 +289,12 @@ class _Totals:
                 [h3.latlng_to_cell(la, lo, res) for lo, la in zip(pixels.lon, pixels.lat)]).sum()
             for cell, value in cells.items():
                 self.cells[str(cell)] = self.cells.get(str(cell), 0.0) + float(value)
+            if len(self.cells) > MAX_PIXELS:
+                raise AllocatorError(
+                    f"h3_resolution {res} gives more than {MAX_PIXELS:,} populated cells: too many demand points "
+                    "for a travel-time matrix", file=self.path, field=f"{self.field}.raster.h3_resolution",
+                    fix=f"choose a coarser resolution: h3_resolution: {_h3_resolution_that_fits(self.src)} or less "
+                        "gives at most that many cells over the raster")
         else:
             zone = self._zone_of(pixels)
             inside = zone >= 0

@@ -45,7 +45,8 @@ def existing_sites(service: Service, path: Path | None, origin: Origin, language
     values = {"saving": spec.saving, "capacity": spec.capacity, "upgrade_capacity": spec.upgrade_capacity,
               "upgrade_cost": spec.upgrade_cost, "counters_today": service.counters.today if service.counters else None}
     frame = _site_layer(spec, path, origin.at("existing").field, language, value_column=spec.count,
-                        nan_value_is_zero=True, extra_columns=_columns_of(values))
+                        nan_value_is_zero=True, extra_columns=_columns_of(values),
+                        labels={"counters_today": origin.at("counters.today").field})
     frame = frame[frame["value"] > 0].rename(columns={"value": "count"})
     frame["count"] = frame["count"].round().astype(int)
     return pd.DataFrame(_with_values(frame, values)[columns + [k for k, v in values.items() if v is not None]])
@@ -58,7 +59,7 @@ def candidate_sites(service: Service, path: Path, origin: Origin, existing: pd.D
     spec = service.candidates
     values = {"open_cost": spec.cost, "capacity": spec.capacity}
     frame = _site_layer(spec, path, origin.at("candidates").field, language, value_column=None,
-                        extra_columns=_columns_of(values), labels={"open_cost": "cost"})
+                        extra_columns=_columns_of(values), labels={"open_cost": origin.at("candidates.cost").field})
     frame = _with_values(frame, values)
     if spec.exclude_existing and len(existing):
         taken = set(location_keys(existing))

@@ -3,7 +3,9 @@
 The figures are :func:`allocator.evaluate.comparison.compare`'s: every
 scenario's services evaluated again on the union of all targets and the first
 district grouping, so plans that answer different questions are compared on
-the same yardsticks. This module only writes them.
+the same yardsticks. This module only writes them, into ``compare/`` with a
+manifest.json, under the contract of every output folder (atomic, locked, only
+replacing a folder allocator wrote: :mod:`allocator.outputs.files`).
 
 ``comparison.html`` is made to choose from: per service, one or two computed
 sentences stating the trade-off, links to each plan's map and report, the
@@ -26,10 +28,16 @@ import pandas as pd
 
 from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceComparison, best_columns, compare
 from allocator.evaluate.result import RunResult
+from allocator.outputs.csv_cells import write_csv
+from allocator.outputs.files import write_folder
 from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
+from allocator.outputs.manifest import comparison_manifest, write_manifest
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
 from allocator.outputs.templates import render
+
+#: what ``compare/`` held before it had a manifest.json: such a folder is still replaced
+WRITTEN_BEFORE_MARKER = frozenset({"comparison.csv", "comparison.html"})
 
 
 @dataclass(frozen=True)
@@ -210,11 +218,11 @@ def _fmt(key: str, value, lang: str) -> str:
 
 
 def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -> Path:
-    """Write ``comparison.csv`` and ``comparison.html`` into ``folder`` (created); return it."""
+    """Write ``comparison.csv`` and ``comparison.html`` into ``folder`` (with its manifest.json), replacing it
+    as a run's folder is replaced (:func:`allocator.outputs.files.write_folder`); return it."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     comparison = compare(results)
-    comparison_frame(comparison).to_csv(folder / "comparison.csv", index=False)
+    frame = comparison_frame(comparison)
     L = functools.partial(translate, lang)
     body = render("comparison.html", links=_links(results, folder), colon=L("colon"), map_word=L("c_map"),
                   report_word=L("c_report"), targets_title=L("c_targets"), overall_title=L("overall"),
@@ -222,5 +230,10 @@ def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -
                   appendix=appendix_section(results[0], lang))
     titles = " · ".join(r.info.title for r in results)
     page = html_page(translate(lang, "comparison"), titles, body, lang, footer_lines(lang, results[0].info.attributions))
-    (folder / "comparison.html").write_text(page, encoding="utf-8")
-    return folder
+
+    def write(staging: Path) -> None:
+        write_csv(frame, staging / "comparison.csv")
+        (staging / "comparison.html").write_text(page, encoding="utf-8")
+        write_manifest(staging, comparison_manifest(results))
+
+    return write_folder(folder, write, legacy=WRITTEN_BEFORE_MARKER)

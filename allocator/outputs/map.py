@@ -42,7 +42,6 @@ lines of inline JavaScript; folium's ``DualMap`` needs a CDN).
 from __future__ import annotations
 
 import functools
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,7 @@ from allocator.outputs.map_cells import (
     cell_geometry,
     json_element,
     page_of,
+    payload,
 )
 from allocator.outputs.map_style import (
     CARTO,
@@ -164,7 +164,7 @@ def render_map(
     root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang)), name="title_box")
     root.html.add_child(RawHtml(legend_html(services, lang)), name="legend")
     root.html.add_child(RawHtml(_footer(tiles)), name="attribution")
-    fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": json.dumps(map_text(lang, "full"))}),
+    fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": payload(map_text(lang, "full"))}),
                    name="fullscreen")
     fmap.add_child(Script(_SWITCH_JS % {"map": fmap.get_name(), "control": control.get_name(),
                                         "groups": _groups_js(groups)}), name="switch")
@@ -188,7 +188,7 @@ class _Group:
 
 def _groups_js(groups: list[_Group]) -> str:
     return "[" + ",".join(f"{{shadings:[{','.join(g.shadings)}],follow:[{','.join(g.follow)}],"
-                          f"legend:{json.dumps(g.legend)}}}" for g in groups) + "]"
+                          f"legend:{payload(g.legend)}}}" for g in groups) + "]"
 
 
 # One service at a time: choosing a service's shading moves the underserved layers and the legend to it;

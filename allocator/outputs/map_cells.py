@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import folium
@@ -67,13 +68,24 @@ def cell_data(name: str, demand: gpd.GeoDataFrame, threshold: float, fills: dict
     }
 
 
-def payload(value: Any) -> str:
-    """JSON safe inside a <script> element: every ``<`` as ``\\u003c`` (the same value once parsed).
+#: characters written as JSON escapes in a script: ``<`` (``</script>`` ends the element, ``<!--`` can make it
+#: swallow the page) and the line separators U+2028/U+2029 (line ends in JavaScript before ES2019)
+_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+#: a ``{`` that opens a Jinja tag (``{{``, ``{%``, ``{#``): in compact JSON only inside a string, where ``\u007b``
+#: is the same character
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 
-    ``<`` is the one character that changes how a browser reads a script element (``</script>`` ends it,
-    ``<!--`` can make it swallow the page), so no text from data can do either.
+
+def payload(value: Any) -> str:
+    """``value`` as JSON safe anywhere in a <script> element (a JavaScript value or a JSON data block).
+
+    The one function that puts data into the pages' scripts: the value once parsed is the same, and no text
+    from data can end the script, open a comment or break a line of it, nor open a Jinja tag: branca compiles
+    the script of every folium element as a Jinja template once more, so ``{{7*7}}`` in a name became ``49``
+    and ``{{ lipsum.__globals__ ... }}`` would have run Python while the map was written.
     """
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(_SCRIPT_UNSAFE)
+    return _JINJA_OPEN.sub(r"\\u007b", text)
 
 
 class CellLayer(folium.map.Layer):
@@ -106,6 +118,24 @@ var {{ this.get_name() }} = allocatorLazy({{ this.data }}, {{ this.style }}, {{ 
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "AllocatorLazy"
         self.data, self.style, self.marker = payload(features), payload(style), payload(marker)
+
+
+class TextTooltip(MacroElement):
+    """A sticky tooltip of plain text on its parent layer: the text reaches the script as JSON, the page sets it
+    as text (``allocatorText`` of :data:`CELLS_JS`).
+
+    folium's own Tooltip pastes its text into a JavaScript template literal, where a backtick or ``${`` in
+    a name would run as code.
+    """
+
+    _template = Template("""{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.bindTooltip(allocatorText({{ this.text }}), {"sticky": true});
+{% endmacro %}""")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "TextTooltip"
+        self.text = payload(text)
 
 
 class EmptyLayer(folium.map.Layer):

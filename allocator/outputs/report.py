@@ -37,6 +37,7 @@ from markupsafe import Markup
 
 from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.sites import SiteStatus
+from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.labels import (
     SHARES,
     SHOWN_KEYS,
@@ -136,11 +137,26 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
 # --- figures ------------------------------------------------------------------------------------
 
 def png_data(fig) -> str:
-    """A matplotlib figure as base64 PNG text (the figure is closed)."""
-    import matplotlib.pyplot as plt
+    """A matplotlib figure as base64 PNG text (the figure is closed).
 
+    Every text is drawn as it is, whatever the page's language: names from data (district names, plan titles)
+    with ``$`` would otherwise be read as mathtext, drawn changed or failing the run (``$\\frac$``); Chinese
+    names fall back to the CJK font; a glyph no font has (a tab in a name) is a box, not a warning on stderr.
+    """
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    fallback = cjk_font()
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        if fallback is not None and fallback not in text.get_fontfamily():
+            text.set_fontfamily([*text.get_fontfamily(), fallback])
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -525,5 +541,5 @@ def write_report(result, folder: Path, lang: str | None = None) -> None:
     """Write report.html, districts.csv and targets.csv into ``folder``."""
     folder = Path(folder)
     (folder / "report.html").write_text(render_report(result, lang), encoding="utf-8")
-    districts_frame(result).to_csv(folder / "districts.csv", index=False)
-    targets_frame(result).to_csv(folder / "targets.csv", index=False)
+    write_csv(districts_frame(result), folder / "districts.csv")
+    write_csv(targets_frame(result), folder / "targets.csv")

@@ -2,8 +2,8 @@
 
 Everything reads ``ServiceResult.staffing`` (:mod:`allocator.evaluate.waits`);
 a service without a ``counters`` section gets nothing. The markup is in
-``templates/staffing.html`` and ``templates/map/counters_*.html`` (autoescaped);
-a tooltip reaches the map's script as JSON.
+``templates/staffing.html`` and ``templates/map/counters_legend.html`` (autoescaped);
+an office's tooltip is plain text set in the page (:class:`allocator.outputs.map_cells.TextTooltip`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import math
 import branca.colormap as cm
 import folium
 import pandas as pd
-from branca.element import MacroElement
-from jinja2 import Template
 from markupsafe import Markup
 
 from allocator.evaluate.result import ServiceResult
 from allocator.evaluate.waits import OFFICE_COLUMNS, WAIT_METRICS
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.labels import map_text, translate
-from allocator.outputs.map_cells import RawHtml, page_of
+from allocator.outputs.map_cells import RawHtml, TextTooltip, page_of
 from allocator.outputs.map_style import layer_name
 from allocator.outputs.templates import render
 
@@ -157,36 +155,19 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: s
             continue
         limit = float(r["wait_limit_min"])
         wait = float(r["mean_wait_min_after"]) if r["counters_after"] > 0 else math.nan
-        tip = render("map/counters_tip.html", text=map_text(
+        tip = map_text(
             lang, "counters_tip", place=_label(r), b=f"{r['counters_before']:.0f}", a=f"{r['counters_after']:.0f}",
             v=f"{r['visitors_per_h_after']:.1f}", wb=_fmt(r["mean_wait_min_before"], lang=lang),
-            wa=_fmt(r["mean_wait_min_after"], lang=lang)))
+            wa=_fmt(r["mean_wait_min_after"], lang=lang))
         marker = folium.CircleMarker(location=[float(r["lat"]), float(r["lon"])],
                                      radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
                                      color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
                                      fill_opacity=0.9)
-        marker.add_child(HtmlTooltip(tip))
+        marker.add_child(TextTooltip(tip))
         marker.options["pane"] = pane   # folium drops a ``pane`` argument
         marker.add_to(group)
     page_of(fmap).html.add_child(RawHtml(_legend(float(facilities["wait_limit_min"].iloc[0]), lang)),
                                    name="counters_legend")   # one per map (the last service's limit)
-
-
-class HtmlTooltip(MacroElement):
-    """A sticky tooltip whose HTML (from a template) reaches the script as a JSON string.
-
-    folium's own Tooltip pastes its text into a JavaScript template literal, where a backtick or ``${`` in
-    a name would run as code.
-    """
-
-    _template = Template("""{% macro script(this, kwargs) %}
-{{ this._parent.get_name() }}.bindTooltip({{ this.html|tojson }}, {"sticky": true});
-{% endmacro %}""")
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self._name = "HtmlTooltip"
-        self.html = html
 
 
 def _legend(limit: float, lang: str) -> Markup:

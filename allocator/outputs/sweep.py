@@ -23,6 +23,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from allocator.evaluate.result import RunResult, SweepResult
+from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.labels import translate, what_name
 from allocator.outputs.templates import render
 
@@ -42,7 +43,7 @@ def write_sweep(result: RunResult, folder: Path) -> None:
     """sweep.csv and sweep.png into ``folder`` (nothing without a sweep)."""
     if result.sweep is None:
         return
-    sweep_frame(result.sweep).to_csv(Path(folder) / "sweep.csv", index=False)
+    write_csv(sweep_frame(result.sweep), Path(folder) / "sweep.csv")
     (Path(folder) / "sweep.png").write_bytes(sweep_png(result.sweep))
 
 

@@ -5,7 +5,10 @@ already :class:`markupsafe.Markup` (another template's output); a name in a
 template that the writer did not pass raises (``StrictUndefined``) instead of
 printing nothing. Writers compute plain values (words from
 :mod:`allocator.outputs.labels`, formatted numbers) and templates hold the
-markup. Data for JavaScript goes in as JSON (Jinja's ``tojson`` filter).
+markup. Data for a page's script goes in as JSON made by
+:func:`allocator.outputs.map_cells.payload` (safe inside ``<script>``), and the
+script sets it as text (``textContent``); the only HTML a script shows is a
+template's output (a facility's popup), escaped here.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ closest valid key as a suggestion.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Any, cast
@@ -63,7 +64,7 @@ class LoadedScenario(BaseModel):
                 exc.field = exc.field or field
                 raise (exc.with_file(self.path) if exc.file is None else exc) from None
         path = (self.base_dir / source).expanduser()
-        if not path.exists() and not path.is_symlink():
+        if not os.path.lexists(path):   # never raises (a name too long for the system is not there either)
             raise AllocatorError(
                 f"file not found: {path}", file=self.path, field=field,
                 fix="check the path (relative paths start at the scenario file's folder) or use catalog:<key>",
@@ -128,8 +129,15 @@ class LoadedScenario(BaseModel):
 
     @property
     def output_dir(self) -> Path:
-        root = Path.cwd() / "maps" if self.spec.output.dir is None else self.base_dir / self.spec.output.dir
-        return (root / self.spec.name).resolve()
+        """``<output.dir>/<name>``, absolute: ``output.dir`` resolves against the scenario's folder, ``~``
+        expanded as in input paths; without it, ``maps/`` under the current folder."""
+        given = self.spec.output.dir
+        try:
+            root = Path.cwd() / "maps" if given is None else self.base_dir / Path(given).expanduser()
+            return (root / self.spec.name).resolve()
+        except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13), or no home for ~user
+            raise AllocatorError(f"cannot use this output folder ({exc})", file=self.path, field="output.dir",
+                                 fix="give a folder path you can write to, without symlink loops") from None
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -185,8 +193,25 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Alloc
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown):,} characters)"
     got = f" (got {shown})" if loc and not isinstance(value, (dict, list)) else ""
-    return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario",
-                          line=line, fix="see the scenario reference in README.md")
+    return AllocatorError(f"{message}{got}{more}", file=path, field=field or "scenario", line=line,
+                          fix=(err["type"] in BOUND_ERRORS and _description(loc)) or "see the scenario reference in README.md")
+
+
+#: pydantic's error types for a number out of its bounds: the fix quotes the field's description, which says why
+BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _description(loc: tuple) -> str | None:
+    """'key: description' of the field at ``loc`` (its bounds and their reason), when the schema gives one."""
+    names = tuple(part for part in loc if not _is_tag(part))
+    model = _model_at(names[:-1]) if names else None
+    info = model.model_fields.get(str(names[-1])) if model else None
+    return f"{names[-1]}: {info.description}" if info and info.description else None
+
+
+def _is_tag(part: Any) -> bool:
+    """A part of a pydantic location that names a validator or a member of a union, not a key."""
+    return isinstance(part, str) and (part.startswith(("function-", "constrained-")) or part in {"str", "dict[str,any]"})
 
 
 def _dotted(loc: tuple) -> str:
@@ -194,7 +219,7 @@ def _dotted(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not (isinstance(part, str) and (part.startswith("function-") or part in {"str", "dict[str,any]"})):
+        elif not _is_tag(part):
             out += ("." if out else "") + str(part)
     return out
 

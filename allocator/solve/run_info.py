@@ -35,7 +35,8 @@ def mode_speed(mode: str | None) -> float:
     """The report's speed of a network ``mode`` (km/h); 0 for driving (the roads' own speeds) or no network."""
     return MODE_SPEEDS_KPH.get(mode, 0) if mode is not None else 0
 
-#: district key and display name of each demand location (allocator.inputs.districts.assign_districts)
+#: district key and display name of each demand location (allocator.inputs.districts.assign_districts;
+#: its run notes in the keys' ``attrs["notes"]``)
 DistrictAssigner = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -33,11 +34,11 @@ import pulp
 
 from allocator.errors import AllocatorError
 from allocator.inputs.sites import SiteStatus
-from allocator.scenario.counters import CountersSpec
+from allocator.scenario.counters import MAX_COUNTERS_PER_OFFICE, CountersSpec
 from allocator.solve import highs
 from allocator.solve.checks import options
 from allocator.solve.problem import ServiceProblem
-from allocator.solve.queueing import QueueStats, min_stable_counters, queue
+from allocator.solve.queueing import QueueStats, min_stable_counters, queue, queues_from
 from allocator.solve.solution import CounterDecision, Solution
 
 
@@ -56,14 +57,11 @@ class QueueModel:
 
     def wait_cost(self, counters: int, arrivals_per_h: float) -> float:
         """Person-minutes of waiting per hour at one office (inf when unstable, 0 with no visitors)."""
-        if arrivals_per_h <= 0:
-            return 0.0
-        return arrivals_per_h * self.stats(counters, arrivals_per_h).mean_wait_min
+        return waiting(self.stats(counters, arrivals_per_h))
 
-    def meets(self, counters: int, arrivals_per_h: float) -> bool:
-        """True when the office's waits meet every target given (stability alone without targets)."""
-        q = self.stats(counters, arrivals_per_h)
-        if arrivals_per_h > 0 and not q.stable:
+    def holds(self, q: QueueStats) -> bool:
+        """True when an office's waits ``q`` meet every target given (stability alone without targets)."""
+        if q.arrivals_per_h > 0 and not q.stable:
             return False
         if self.mean_wait_max_min is not None and q.mean_wait_min > self.mean_wait_max_min * (1 + 1e-12):
             return False
@@ -71,18 +69,20 @@ class QueueModel:
             return q.share_longer(self.limit_min) <= 1.0 - self.share_within + 1e-12
         return True
 
-    def fewest(self, arrivals_per_h: float, cap: int | None = None) -> int | None:
+    def meets(self, counters: int, arrivals_per_h: float) -> bool:
+        """True when ``counters`` serve ``arrivals_per_h`` within every target given (:meth:`holds`)."""
+        return self.holds(self.stats(counters, arrivals_per_h))
+
+    def fewest(self, arrivals_per_h: float, cap: int = MAX_COUNTERS_PER_OFFICE) -> int | None:
         """Fewest counters (at least 1) meeting the targets for ``arrivals_per_h``; None if more than ``cap``.
 
-        Without ``cap`` it always ends: the Erlang C probability falls faster than geometrically in
-        ``c`` and reaches 0.0 in floating point, where every target holds.
+        Walks up from the stable minimum, one O(1) step per counter (:func:`queues_from`), at most to ``cap``.
         """
-        c = max(1, min_stable_counters(arrivals_per_h, self.service_min))
-        while cap is None or c <= cap:
-            if self.meets(c, arrivals_per_h):
-                return c
-            c += 1
-        return None
+        first = max(1, min_stable_counters(arrivals_per_h, self.service_min))
+        if first > cap:
+            return None
+        walk = queues_from(first, arrivals_per_h, self.service_min, self.cv)
+        return next((c for c, q in zip(range(first, cap + 1), walk, strict=False) if self.holds(q)), None)
 
     def most_arrivals(self, counters: int) -> float:
         """Largest visitors per hour ``counters`` serve within the targets (bisection; monotone in load)."""
@@ -96,41 +96,58 @@ class QueueModel:
         return lo
 
 
+def waiting(q: QueueStats) -> float:
+    """Person-minutes of waiting per hour at an office with waits ``q`` (inf when unstable, 0 with no visitors)."""
+    return 0.0 if q.arrivals_per_h <= 0 else q.arrivals_per_h * q.mean_wait_min
+
+
 def allocate(arrivals_per_h: np.ndarray, start: np.ndarray, extra: int, model: QueueModel,
              cap: np.ndarray | None = None) -> np.ndarray:
-    """Add ``extra`` counters to ``start``, one at a time where they cut waiting most (exact, see module).
+    """Add at most ``extra`` counters to ``start`` where they cut waiting most: the one-at-a-time greedy (exact).
 
-    Offices still unstable come first (their waiting is infinite); counters
-    no office can use (every office at ``cap`` or without visitors) stay unused.
+    Its work is bounded by the counters that cut waiting, not by ``extra``: the greedy first brings the
+    unstable offices (infinite waiting), in office order, to their stable minimum in one step each; then
+    adds one counter at a time (a heap, O(1) a step: :func:`queues_from`) and stops when no counter cuts
+    the waiting any more (its wait is 0.0 in double precision).  Counters no office can use (every office
+    at ``cap``, without visitors, or without waiting) stay unused.
     """
     counters = np.asarray(start, dtype=int).copy()
     lam = np.asarray(arrivals_per_h, dtype=float)
     top = np.full(len(lam), np.iinfo(np.int64).max) if cap is None else np.asarray(cap, dtype=int)
-
-    def gain(j: int) -> float:
-        now, nxt = model.wait_cost(int(counters[j]), lam[j]), model.wait_cost(int(counters[j]) + 1, lam[j])
-        return math.inf if math.isinf(now) else now - nxt
-
-    heap = [(-gain(j), j) for j in range(len(lam)) if lam[j] > 0 and counters[j] < top[j]]
+    left = extra
+    for office in np.flatnonzero(lam > 0):   # the unstable ones, as the greedy takes them (infinite gains, by office)
+        have, most = int(counters[office]), int(top[office])
+        add = max(0, min(left, min_stable_counters(float(lam[office]), model.service_min) - have, most - have))
+        counters[office] += add
+        left -= add
+    walks = {int(j): queues_from(int(counters[j]), float(lam[j]), model.service_min, model.cv)
+             for j in np.flatnonzero((lam > 0) & (counters < top))}
+    now = {j: waiting(next(walk)) for j, walk in walks.items()}
+    after = {j: waiting(next(walk)) for j, walk in walks.items()}
+    heap = [(after[j] - now[j], j) for j in walks]
     heapq.heapify(heap)
-    for _ in range(extra):
-        if not heap:
-            break
+    while left > 0 and heap and heap[0][0] < 0:
         _, j = heapq.heappop(heap)
         counters[j] += 1
+        left -= 1
         if counters[j] < top[j]:
-            heapq.heappush(heap, (-gain(j), j))
+            now[j], after[j] = after[j], waiting(next(walks[j]))
+            heapq.heappush(heap, (after[j] - now[j], j))
     return counters
 
 
 def fewest_meeting(arrivals_per_h: np.ndarray, model: QueueModel, floor: np.ndarray | None = None,
                    cap: np.ndarray | None = None) -> np.ndarray:
-    """Per office, the fewest counters (at least ``floor``) meeting the targets; -1 where ``cap`` is too low."""
+    """Per office, the fewest counters (at least ``floor``) meeting the targets; -1 where ``cap`` is too low.
+
+    ``cap`` defaults to the most counters one office holds (MAX_COUNTERS_PER_OFFICE).
+    """
     lam = np.asarray(arrivals_per_h, dtype=float)
     low = np.ones(len(lam), dtype=int) if floor is None else np.asarray(floor, dtype=int)
+    top = np.full(len(lam), MAX_COUNTERS_PER_OFFICE) if cap is None else np.asarray(cap, dtype=int)
     out = np.empty(len(lam), dtype=int)
     for j, rate in enumerate(lam):
-        need = model.fewest(rate, None if cap is None else int(cap[j]))
+        need = model.fewest(rate, int(top[j]))
         out[j] = -1 if need is None else max(need, int(low[j]))
     return out
 
@@ -138,6 +155,13 @@ def fewest_meeting(arrivals_per_h: np.ndarray, model: QueueModel, floor: np.ndar
 def total_wait(arrivals_per_h: np.ndarray, counters: np.ndarray, model: QueueModel) -> float:
     """Person-minutes of waiting per hour over all offices."""
     return float(sum(model.wait_cost(int(c), float(r)) for c, r in zip(counters, arrivals_per_h, strict=True)))
+
+
+#: the most (site, counters) choices :func:`open_and_staff` models, and the most counters per office it
+#: considers: beyond them the integer model (and finding what k counters serve) is far beyond the tens of
+#: sites it is meant for
+MAX_OPEN_CHOICES = 20_000
+MAX_OPEN_COUNTERS = 500
 
 
 @dataclass
@@ -193,6 +217,28 @@ class JointLimits:
     max_counters: int | None = None         # counters per office at most this
 
 
+def open_counters(rate: np.ndarray, existing: np.ndarray, today: np.ndarray, model: QueueModel,
+                  cap: int | None) -> int:
+    """The most counters :func:`open_and_staff` gives one office, checked against the model's size limits.
+
+    No office needs more than all the visitors need (the target is monotone in the load) nor fewer than
+    it has today; ``cap`` (max_per_office) bounds both.  Raises before any work when the model would be
+    too large (MAX_OPEN_COUNTERS, MAX_OPEN_CHOICES).
+    """
+    top = cap or MAX_COUNTERS_PER_OFFICE
+    kmax = min(top, max(int(today.max(initial=1)), model.fewest(float(rate.sum()), top) or top))
+    choices = int(np.where(existing, kmax + 1 - np.maximum(today, 1), kmax).clip(min=0).sum())
+    if kmax > MAX_OPEN_COUNTERS or choices > MAX_OPEN_CHOICES:
+        raise AllocatorError(
+            f"decision open would weigh up to {kmax:,} counters at each of {len(existing):,} sites "
+            f"({choices:,} choices of site and counters; it handles at most {MAX_OPEN_COUNTERS:,} counters per "
+            f"office and {MAX_OPEN_CHOICES:,} choices)", field="counters.decision",
+            fix="decision open is for tens of sites and offices of tens of counters: give fewer candidates, "
+                "a smaller counters.max_per_office, or plan the offices (p_median) and use decision add or "
+                "reassign")
+    return kmax
+
+
 def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
                    today: np.ndarray, model: QueueModel, limits: JointLimits = JointLimits(),
                    time_limit: float | None = None) -> JointPlan:
@@ -214,7 +260,7 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     today = np.asarray(today, dtype=int)
     rate = np.asarray(population, dtype=float) * visits_per_person_h
     opening = np.ones(m) if limits.open_cost is None else np.asarray(limits.open_cost, dtype=float)
-    kmax = limits.max_counters or max(int(today.max(initial=1)), model.fewest(float(rate.sum())) or 1)
+    kmax = open_counters(rate, existing, today, model, limits.max_counters)
     serve = [model.most_arrivals(k) for k in range(kmax + 1)]
     prob = pulp.LpProblem("open_and_staff", pulp.LpMinimize)
     y = {(j, k): prob.add_variable(f"y{j:07d}_{k:05d}", 0, 1, pulp.LpBinary)
@@ -271,15 +317,21 @@ def queue_model(spec: CountersSpec) -> QueueModel:
 
 
 def today_counters(sites: pd.DataFrame, spec: CountersSpec, prefix: str = "") -> np.ndarray:
-    """Counters at every site today (0 at candidates): ``counters.today`` or the existing layer's count."""
+    """Counters at every site today (0 at candidates): ``counters.today`` or the existing layer's count.
+
+    Whole numbers from 0 to MAX_COUNTERS_PER_OFFICE at every existing office, else an error naming the site.
+    """
     existing = sites["status"].eq(SiteStatus.EXISTING).to_numpy()
     column = "counters_today" if "counters_today" in sites else "count"
     values = sites[column].to_numpy(float)
-    bad = existing & ~(np.isfinite(values) & (values >= 0) & (np.round(values) == values))
+    bad = existing & ~(np.isfinite(values) & (values >= 0) & (np.round(values) == values)
+                       & (values <= MAX_COUNTERS_PER_OFFICE))
     if bad.any():
-        raise AllocatorError(f"counters today must be whole numbers >= 0; site {sites['id'].iloc[np.argmax(bad)]!r} "
-                             f"has {values[np.argmax(bad)]!r}", field=f"{prefix}counters.today",
-                             fix="give a whole number of counters per existing office (or a column of them)")
+        raise AllocatorError(f"counters today must be whole numbers from 0 to {MAX_COUNTERS_PER_OFFICE:,} (the most "
+                             f"one office holds); site {sites['id'].iloc[np.argmax(bad)]!r} has "
+                             f"{values[np.argmax(bad)]!r}", field=f"{prefix}counters.today",
+                             fix="give a whole number of counters per existing office (or a column of them); "
+                                 "without counters.today they are the existing layer's count")
     return np.where(existing, np.nan_to_num(values), 0).astype(int)
 
 
@@ -347,17 +399,17 @@ def _decide(spec: CountersSpec, lam: np.ndarray, today: np.ndarray, offices: Off
             field: str) -> tuple[np.ndarray, float | None]:
     """Counters per office after the decision, and what the added counters cost (add / open)."""
     model = queue_model(spec)
-    cap = None if spec.max_per_office is None else np.full(len(lam), spec.max_per_office)
+    limit = spec.max_per_office or MAX_COUNTERS_PER_OFFICE
+    cap = np.full(len(lam), limit)
     target = spec.goal == "meet_target" or spec.decision == "open"
-    stable = np.array([max(1, min_stable_counters(r, spec.service_min)) for r in lam])
-    need = fewest_meeting(lam, model, cap=cap) if target else stable
-    if cap is not None and ((need < 0) | (need > cap)).any():
-        j = int(np.argmax((need < 0) | (need > cap)))
-        what = "meet the wait target" if target else "keep the queue stable"
-        raise AllocatorError(
-            f"office {offices.names[j]} has {lam[j]:,.1f} visitors per hour and cannot "
-            f"{what} with at most {spec.max_per_office} counters", field=f"{field}.counters.max_per_office",
-            fix="raise max_per_office, open more offices nearby (p), shorten service_min or relax the target")
+    stable = [max(1, min_stable_counters(r, spec.service_min)) for r in lam]
+    over = [j for j, c in enumerate(stable) if c > limit]
+    if over:   # before any walk: no office takes more than `limit` counters
+        _too_many(spec, offices.names[over[0]], lam[over[0]], f"{field}.counters", "keep the queue stable")
+    need = fewest_meeting(lam, model, cap=cap) if target else np.array(stable, dtype=int)
+    if (need < 0).any():
+        j = int(np.argmax(need < 0))
+        _too_many(spec, offices.names[j], lam[j], f"{field}.counters", "meet the wait target")
     need = np.where(offices.is_open, need, 0)
     if spec.decision == "reassign":
         total = int(today.sum()) if spec.staff is None else spec.staff
@@ -385,3 +437,18 @@ def _decide(spec: CountersSpec, lam: np.ndarray, today: np.ndarray, offices: Off
         spent += float(np.nan_to_num(offices.open_cost, nan=1.0)[new].sum()) if offices.open_cost is not None \
             else float(new.sum())
     return need, spent
+
+
+def _too_many(spec: CountersSpec, office: str, visitors_per_h: float, field: str, what: str) -> NoReturn:
+    """Raise the error for an office that the most counters it may hold cannot serve (``field``: its counters)."""
+    if spec.max_per_office is not None:
+        raise AllocatorError(
+            f"office {office} has {visitors_per_h:,.1f} visitors per hour and cannot {what} with at most "
+            f"{spec.max_per_office} counters", field=f"{field}.max_per_office",
+            fix="raise max_per_office, open more offices nearby (p), shorten service_min or relax the target")
+    rate = "visits_per_person_day" if spec.visits_per_person_day is not None else "visits_per_person_year"
+    raise AllocatorError(
+        f"office {office} has {visitors_per_h:,.1f} visitors per hour and cannot {what} with "
+        f"{MAX_COUNTERS_PER_OFFICE:,} counters, the most one office holds", field=f"{field}.{rate}",
+        fix=f"check {rate}, opening_hours, peak_factor and service_min, and that the demand's population "
+            "counts people; or open more offices nearby (p)")

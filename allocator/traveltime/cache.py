@@ -87,7 +87,7 @@ def read_cache(path: Path, key: CacheKey) -> CacheRead:
             if report.mode == key.mode:
                 return CacheRead(graph, report)
             problem = f"it holds the {report.mode} network"
-        except (ValueError, TypeError, KeyError):   # a verified payload of another version of the classes
+        except (ValueError, TypeError, KeyError, RecursionError):   # another version of the classes, or nested too deep
             problem = "its content no longer loads"
     discard(path)
     return CacheRead(note=f"cache file {path.name} was discarded and the network rebuilt: {problem}")
@@ -99,11 +99,17 @@ def _verified_payload(path: Path, key: CacheKey) -> bytes | str:
         with path.open("rb") as handle:
             line = handle.readline(_HEADER_MAX)
             header = json.loads(line)
-            payload = handle.read(int(header["bytes"]) + 1)
-    except (OSError, ValueError, TypeError, KeyError):
+            if not isinstance(header, dict):
+                return "its header is unreadable"
+            size = header.get("bytes")
+            # the size the header claims is checked against the file before anything that large is read
+            if type(size) is not int or size != os.fstat(handle.fileno()).st_size - len(line):
+                return f"its header claims {size!r} bytes of content, which the file does not hold"
+            payload = handle.read(size)
+    except (OSError, ValueError):
         return "its header is unreadable"
-    if not isinstance(header, dict):
-        return "its header is unreadable"
+    except MemoryError:   # a (sparse) file as large as its header claims, beyond this machine's memory
+        return "it is too large to read"
     expected = key.header(payload)
     for field in ("format", "source_key", "mode", "rules_version"):
         if header.get(field) != expected[field]:

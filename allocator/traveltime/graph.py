@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 from tqdm import tqdm
 
 from allocator.errors import AllocatorError
+from allocator.inputs.crs import metric_crs
 from allocator.traveltime.network import WALK_SPEED_KPH
 
 #: Walking speed between a point and its network node (access and egress).
@@ -47,7 +48,7 @@ class NetworkArrays:
     lon: np.ndarray
     lat: np.ndarray
     crs_metric: str
-    """A local UTM CRS, for distances in metres."""
+    """A local metric CRS (the UTM zone; near a pole, :func:`allocator.inputs.crs.metric_crs`), for metres."""
 
 
 def network_arrays(graph: nx.MultiDiGraph) -> NetworkArrays:
@@ -79,17 +80,8 @@ def network_arrays(graph: nx.MultiDiGraph) -> NetworkArrays:
     first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
     n = len(node_ids)
     csr = scipy.sparse.csr_matrix((minutes[first], (u[first], v[first])), shape=(n, n))
-    crs_metric = _utm_crs(float(np.mean(lon)), float(np.mean(lat)))
+    crs_metric = metric_crs(float(np.mean(lon)), float(np.mean(lat)))
     return NetworkArrays(csr=csr, node_ids=node_ids, lon=lon, lat=lat, crs_metric=crs_metric)
-
-
-def _utm_crs(lon: float, lat: float) -> str:
-    """The WGS 84 / UTM zone containing (lon, lat), as ``EPSG:326zz``/``327zz``."""
-    info = pyproj.database.query_utm_crs_info(
-        datum_name="WGS 84",
-        area_of_interest=pyproj.aoi.AreaOfInterest(lon, lat, lon, lat),
-    )
-    return f"{info[0].auth_name}:{info[0].code}"
 
 
 @dataclass(frozen=True, eq=False)

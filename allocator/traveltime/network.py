@@ -88,6 +88,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -105,6 +106,7 @@ from tqdm import tqdm
 
 from allocator.errors import AllocatorError
 from allocator.files import checked_file
+from allocator.inputs.osm_features import scan
 from allocator.scenario.catalog import sha256_file
 from allocator.traveltime import cache
 from allocator.traveltime.network_report import NetworkReport
@@ -504,7 +506,7 @@ def _resolve_source(source: str | Path | dict[str, Any], progress: bool) -> _Sou
             file=path,
             fix="give an OpenStreetMap .osm.pbf, .osm, .osm.bz2 or .xml file, or an osmnx .graphml file",
         )
-    if not path.exists() and not path.is_symlink():
+    if not os.path.lexists(path):   # never raises, unlike Path.exists on a name too long for the system
         raise AllocatorError(
             "road network file not found",
             file=path,
@@ -527,23 +529,16 @@ def _read_osm_file(path: Path, mode: str, *, progress: bool) -> _RawNetwork:
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
     )
-    try:
-        for way in tqdm(processor, desc=f"reading {path.name}", unit=" ways", disable=not progress):
-            ways_read += 1
-            tags = {tag.k: tag.v for tag in way.tags}
-            if "highway" not in tags:
-                ways_without_highway += 1
-            elif rule.accepts(tags):
-                located = [
-                    (node.ref, node.lon, node.lat) if node.location.valid() else None for node in way.nodes
-                ]
-                edges += _way_edges(way.id, tags, located, rule.bidirectional, nodes)
-    except RuntimeError as exc:  # libosmium reports unreadable input as RuntimeError
-        raise AllocatorError(
-            f"cannot read OpenStreetMap data: {exc}",
-            file=path,
-            fix="check that the file is a complete OSM PBF or XML file (try `osmium fileinfo` on it)",
-        ) from exc
+    for way in tqdm(scan(path, processor), desc=f"reading {path.name}", unit=" ways", disable=not progress):
+        ways_read += 1
+        tags = {tag.k: tag.v for tag in way.tags}
+        if "highway" not in tags:
+            ways_without_highway += 1
+        elif rule.accepts(tags):
+            located = [
+                (node.ref, node.lon, node.lat) if node.location.valid() else None for node in way.nodes
+            ]
+            edges += _way_edges(way.id, tags, located, rule.bidirectional, nodes)
     graph = nx.MultiDiGraph(crs="EPSG:4326")
     graph.add_nodes_from(nodes.items())
     graph.add_edges_from(edges)

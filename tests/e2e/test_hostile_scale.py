@@ -316,18 +316,30 @@ def test_each_failed_point_has_its_own_line() -> None:
 
 @pytest.mark.slow
 def test_parallel_writes_the_good_scenarios_and_names_every_bad_one(tmp_path: Path, capsys) -> None:
+    """Scenarios that fail on their worker (their data) leave the others' outputs written, and are all named."""
     good = write(tmp_path, "good.yaml", name="good")
-    unloadable = write(tmp_path, "unloadable.yaml", name="unloadable", services="not a list")
     demand = copy.deepcopy(SMALL["demand"])
-    demand[0]["population"] = "no_such_column"   # fails on the worker, reading the data
-    on_worker = write(tmp_path, "on_worker.yaml", name="on_worker", demand=demand)
+    demand[0]["population"] = "no_such_column"
+    no_column = write(tmp_path, "no_column.yaml", name="no_column", demand=demand)
+    services = copy.deepcopy(SMALL["services"])
+    services[0]["candidates"]["id"] = "no_such_id"
+    no_id = write(tmp_path, "no_id.yaml", name="no_id", services=services)
     out = tmp_path / "out"
     capsys.readouterr()
-    code = main([str(unloadable), str(good), str(on_worker), "--parallel", "--workers", "1", "--quiet",
-                 "--out", str(out)])
+    code = main([str(no_column), str(good), str(no_id), "--parallel", "--workers", "1", "--quiet", "--out", str(out)])
     err = capsys.readouterr().err
-    assert_clean_error(code, err, "2 of 3 scenario(s) failed", f"{unloadable}:", f"{on_worker}: ",
-                       "no_such_column", "services")
-    assert err.index(str(unloadable)) < err.index(str(on_worker)), "in the order given"
+    assert_clean_error(code, err, "2 of 3 scenario(s) failed", "the outputs of the others were written",
+                       f"{no_column}: ", "no_such_column", f"{no_id}: ", "no_such_id")
+    assert err.index(str(no_column)) < err.index(str(no_id)), "in the order given"
     assert (out / "good" / "summary.json").is_file() and (out / "good" / "map.html").is_file()
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["good"]
+    assert good.is_file()
+
+
+def test_parallel_refuses_a_scenario_that_does_not_load_before_running_any(tmp_path: Path, capsys) -> None:
+    good = write(tmp_path, "good.yaml", name="good")
+    unloadable = write(tmp_path, "unloadable.yaml", name="unloadable", services="not a list")
+    capsys.readouterr()
+    code = main([str(good), str(unloadable), "--parallel", "--quiet", "--out", str(tmp_path / "out")])
+    assert_clean_error(code, capsys.readouterr().err, str(unloadable), "services")
+    assert not (tmp_path / "out").exists()

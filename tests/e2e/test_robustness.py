@@ -309,15 +309,17 @@ def test_killed_run_keeps_previous_outputs_and_stale_staging_is_cleaned(tmp_path
                 proc.kill()
             proc.stderr.close()
         assert _digest(target) == before, "previous outputs are byte-identical after a kill"
-    # simulate the leftovers of killed runs (dead pids, older than the next run)
-    for name in (".rb.tmp-999999999-abc", ".rb.old-999999999", ".rb.tmp-xyz"):
+    # simulate the leftovers of killed runs (dead pids, older than the next run): a staging folder as mkdtemp
+    # names it, a swapped-out folder holding its manifest; a look-alike name is not allocator's to remove
+    for name in (".rb.tmp-999999999-abcd_123", ".rb.old-999999999", ".rb.tmp-xyz"):
         (tmp_path / "out" / name).mkdir(exist_ok=True)
         (tmp_path / "out" / name / "summary.json").write_text("{}")
         os.utime(tmp_path / "out" / name, (time.time() - 60, time.time() - 60))
+    shutil.copy(target / "manifest.json", tmp_path / "out" / ".rb.old-999999999")
     (tmp_path / "out" / ".other.tmp-1-x").mkdir()  # another scenario's folder is not ours to remove
     code, _, err = cli(tmp_path, SMALL, capsys)
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".other.tmp-1-x", "rb"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".other.tmp-1-x", ".rb.tmp-xyz", "rb"]
     assert json.loads((target / "summary.json").read_text())["schema"] == "allocator.summary/2"
 
 

@@ -12,9 +12,9 @@ import pytest
 from markupsafe import Markup
 
 from allocator.outputs.map import facility_popup
+from allocator.outputs.map_cells import TextTooltip, payload
 from allocator.outputs.page import Status, html_page
 from allocator.outputs.report import caveats_section, data_section
-from allocator.outputs.staffing import HtmlTooltip
 from allocator.outputs.templates import render, template_names
 
 #: a name from data that would run as script, break out of an attribute, or run inside a JS template literal
@@ -78,7 +78,6 @@ CONTEXTS: dict[str, dict] = {
     "map/popup.html": {"place": H, "cells": [(H, H)]},
     "map/symbol.html": {"size": H, "colour": H, "glyph": H},
     "map/layer_name.html": {"service": H, "layer": H},
-    "map/counters_tip.html": {"text": H},
     "map/counters_legend.html": {k: H for k in ("ramp", "offices", "colon", "legend", "limit", "high")},
     "map/json.html": {"element_id": H, "data": Markup("{}")},
     "map/compare.html": {"title": H, "page_title": H, "assets": Markup(""), "data": Markup("{}"), "credit": H, "main": H,
@@ -121,14 +120,21 @@ def test_a_popup_escapes_names_from_data() -> None:
     _inert(facility_popup(row, H))
 
 
-def test_a_counters_tooltip_reaches_the_script_as_json() -> None:
+def test_a_counters_tooltip_reaches_the_script_as_json_text() -> None:
     """folium's Tooltip pastes text into a JS template literal: a backtick or ${...} there would run."""
     fmap = folium.Map(tiles=None)
     marker = folium.CircleMarker([0, 0]).add_to(fmap)
-    tip = render("map/counters_tip.html", text=H)
-    marker.add_child(HtmlTooltip(tip))
+    marker.add_child(TextTooltip(H + "</script><!--\u2028"))
     script = fmap.get_root().render()
-    call = re.search(r"\.bindTooltip\((\".*?\"), \{\"sticky\": true\}\);", script)
+    call = re.search(r"\.bindTooltip\(allocatorText\((\".*?\")\), \{\"sticky\": true\}\);", script)
     assert call is not None
-    assert json.loads(call.group(1)) == tip and ESCAPED in tip   # one JSON string: the template's escaped HTML
-    assert "bindTooltip(`" not in script                         # no template literal for ${x} to run in
+    assert json.loads(call.group(1)) == H + "</script><!--\u2028"   # one JSON string, set as text by the page
+    assert "</script><" not in call.group(1) and "<!--" not in call.group(1) and "\u2028" not in call.group(1)
+    assert "bindTooltip(`" not in script                              # no template literal for ${x} to run in
+
+
+def test_payload_cannot_leave_a_script() -> None:
+    text = "</script><script>x()</script><!-- \u2028 \u2029 ${x} `"
+    out = payload({"name": text})
+    assert json.loads(out) == {"name": text}
+    assert "<" not in out and "\u2028" not in out and "\u2029" not in out

@@ -9,6 +9,7 @@ a list of the missed targets and exit status 3 (outputs are still written).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from allocator import __version__
 from allocator.errors import AllocatorError
+from allocator.evaluate.result import FAILED
 from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
 from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
@@ -58,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, metavar="N", help="solver threads")
     parser.add_argument("--no-tiles", action="store_true", help="map without a background tile layer (fully offline)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (and what --verbose shows)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the Dask cluster's log, with the traceback of each failed sweep point or scenario")
     parser.add_argument("--lang", choices=("en", "zh"), help="language of report.html (default: the scenario's 'language', en)")
     parser.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_TARGET_MISSED} when any target is missed after the change")
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         solver_options(args)
         folders = output_folders(args)
-        cluster = LazyClient(args.scheduler, args.workers)
+        cluster = LazyClient(args.scheduler, args.workers, verbose=args.verbose or args.debug)
         results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
                                                                      for path in args.scenario]
         if args.compare:
@@ -128,11 +132,44 @@ def solver_for(spec, args: argparse.Namespace):
 
 
 def run_parallel(args: argparse.Namespace, cluster) -> list:
-    """--parallel: every scenario solved on the cluster at once, then written and printed in order."""
+    """--parallel: every scenario solved on the cluster at once, then written and printed in order.
+
+    The files were checked by :func:`output_folders`; a scenario that fails
+    while running (an input error in its data, on a worker, or in writing)
+    does not stop the others: theirs are written, then one error names every
+    scenario that failed and why (a bug among them is raised as it is).
+    """
     scenarios = [load_scenario(path) for path in args.scenario]
     jobs = [(scenario, solver_for(scenario.spec, args)) for scenario in scenarios]
     computed = run_batch(jobs, cluster.get(), log=Progress(quiet=args.quiet), quiet=args.quiet)
-    return [run_one(scenario.path, args, cluster, result) for scenario, result in zip(scenarios, computed)]
+    results, bugs, failed = [], [], {}
+    for scenario, outcome in zip(scenarios, computed, strict=True):
+        try:
+            if not isinstance(outcome, Exception):
+                results.append(run_one(scenario.path, args, cluster, outcome))
+            elif isinstance(outcome, AllocatorError):
+                failed[scenario.path] = outcome
+            else:
+                bugs.append(outcome)
+        except AllocatorError as exc:   # writing this scenario's outputs
+            failed[scenario.path] = exc
+    if bugs:
+        raise bugs[0]   # after the others are written
+    if failed:
+        raise batch_error(failed, len(scenarios))
+    return results
+
+
+def batch_error(failed: dict[Path, AllocatorError], total: int) -> AllocatorError:
+    """One input error naming each scenario of a --parallel batch that failed, with its own message."""
+    others = " (the outputs of the others were written)" if len(failed) < total else ""
+    lines = [f"{len(failed)} of {total} scenario(s) failed{others}:"]
+    for path, exc in failed.items():
+        text = str(AllocatorError(exc.message, file=exc.file, field=exc.field, line=exc.line))
+        if exc.file is None or os.path.abspath(exc.file) != os.path.abspath(path):
+            text = f"{path}: {text}"   # the scenario, then the data file at fault
+        lines += [f"  {text}"] + ([f"    fix: {exc.fix}"] if exc.fix else [])
+    return AllocatorError("\n".join(lines), fix="correct the scenario(s) named above and run them again")
 
 
 def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
@@ -149,8 +186,7 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     if recover_interrupted_swap(out_dir):
         log(f"restored the previous outputs of {out_dir} (a run was killed while replacing them)")
     if scenario is not None:
-        result = run_loaded(scenario, solver=solver_for(scenario.spec, args),
-                            client=cluster.get() if cluster and scenario.spec.sweep is not None else None, log=log,
+        result = run_loaded(scenario, solver=solver_for(scenario.spec, args), client=cluster, log=log,
                             quiet=args.quiet)
     info = result.info
     write_outputs(result, out_dir, tiles=info.tiles and not args.no_tiles, lang=args.lang)
@@ -257,13 +293,17 @@ def compare_folder(folders: list[Path]) -> Path:
 
 
 def sweep_line(sweep) -> str:
-    """The console's account of a sweep: how many points, the knee and the point shown."""
+    """The console's account of a sweep: how many points, the knee, the point shown, and one line per failed
+    point with its value and error (the traceback is in the cluster's log with --verbose)."""
     failed = len(sweep.table) - len(sweep.solved)
     knee = f"knee at {sweep.parameter} = {sweep.knee:g}" if sweep.knee is not None else "no knee"
+    points = sweep.table[sweep.table["status"] == FAILED]
     return (f"sweep of {sweep.service}.{sweep.parameter}: {len(sweep.table)} point(s)"
             + (f" ({failed} failed, see sweep.csv)" if failed else "")
             + f", {knee} (gain per extra site below {100 * sweep.min_gain:g} % after it); "
-            f"outputs for {sweep.parameter} = {sweep.chosen:g}")
+            f"outputs for {sweep.parameter} = {sweep.chosen:g}"
+            + "".join(f"\n    {sweep.parameter} = {value:g} failed: {error}"
+                      for value, error in zip(points[sweep.parameter], points["error"], strict=True)))
 
 
 def _fmt(value, spec: str) -> str:

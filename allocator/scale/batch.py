@@ -4,7 +4,8 @@ Scenarios without a sweep run as one task each (:func:`allocator.pipeline.run`
 on a worker: the workers read the data, so a remote cluster needs the same
 data paths or catalog mirror); then each sweep spreads its points over the
 whole cluster (:func:`allocator.scale.sweep.run_sweep`). The results come
-back in the order given, to be written where the command line is.
+back in the order given, to be written where the command line is; a
+scenario that fails gives its exception in its place and the others go on.
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ def run_scenario_task(job: tuple[LoadedScenario, SolverSpec]) -> RunResult:
 
 
 def run_parallel(jobs: list[tuple[LoadedScenario, SolverSpec]], client: Any, *, log=None,
-                 quiet: bool = False) -> list[RunResult]:
-    """Every (scenario, solver options) of ``jobs`` on ``client``'s cluster; the first failure is raised."""
+                 quiet: bool = False) -> list[RunResult | Exception]:
+    """Every (scenario, solver options) of ``jobs`` on ``client``'s cluster, in order: its run, or the exception
+    that ended it (one scenario's failure does not stop the others)."""
     plain = [job for job in jobs if job[0].spec.sweep is None]
     outcomes = run_tasks(client, run_scenario_task, plain, label="scenarios", quiet=quiet, retries=0)
-    failed = next((o.exception for o in outcomes if o.exception is not None), None)
-    if failed is not None:
-        raise failed   # an input error stays one (exit status 2)
-    done = {id(o.item[0]): o.value for o in outcomes}
-    return [done[id(scenario)] if scenario.spec.sweep is None
-            else run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)
+    done: dict[int, RunResult | Exception] = {}
+    for o in outcomes:
+        done[id(o.item[0])] = o.value if o.exception is None else o.exception
+    return [done[id(scenario)] if scenario.spec.sweep is None else sweep_or_error(scenario, solver, client, log, quiet)
             for scenario, solver in jobs]
+
+
+def sweep_or_error(scenario: LoadedScenario, solver: SolverSpec, client: Any, log, quiet: bool) -> RunResult | Exception:
+    """:func:`run_sweep`, or the exception that ended it."""
+    try:
+        return run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)
+    except Exception as exc:   # reported with the scenario's name once the others are written
+        return exc

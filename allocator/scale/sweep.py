@@ -30,12 +30,21 @@ from allocator import pipeline
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED, RunResult, ServiceResult, SweepResult
 from allocator.inputs.sites import SiteStatus
-from allocator.scale.cluster import Outcome, run_tasks
+from allocator.scale.cluster import LazyClient, Outcome, run_tasks
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
-from allocator.scenario.sweep import SweepSpec
+from allocator.scenario.sweep import MAX_POINTS, SweepSpec
 from allocator.solve.problem import RunProblem
 from allocator.solve.solution import Solution
+
+#: the most work a sweep may ask for, in travel-time cells solved (:func:`sweep_cost`): enough for p = 1..100
+#: on a city's worth of H3 cells
+MAX_SWEEP_CELLS = 200_000_000
+#: what a point costs at least whatever its size (building the model, evaluating the plan), in cells: the
+#: schema's cap on the points is this bound for the smallest problems
+MIN_POINT_CELLS = MAX_SWEEP_CELLS // MAX_POINTS
+#: models solved for one point: the centre objectives search their radius over a series of models
+MODELS_PER_POINT = {"p_center": 10, "weighted_p_center": 10}
 
 
 @dataclass
@@ -105,7 +114,8 @@ def point_row(parameter: str, value: float, s: ServiceResult) -> dict:
 
 
 def check_points(prepared: RunProblem) -> None:
-    """A ``p`` sweep asks for at most as many new sites as there are candidates."""
+    """A ``p`` sweep asks for at most as many new sites as there are candidates, and for bounded work
+    (:func:`sweep_cost`): both checked before any point is solved."""
     sweep, index = sweep_of(prepared)
     prep = next(p for p in prepared.services if p.index == index)
     candidates = int((~prep.existing).sum())
@@ -114,6 +124,25 @@ def check_points(prepared: RunProblem) -> None:
             f"the sweep asks for up to p = {max(sweep.points):g} new sites but service '{prep.service.name}' has "
             f"only {candidates} candidate sites", file=prepared.info.path, field="sweep.values",
             fix=f"keep the values at most {candidates} or add candidate sites")
+    cost = sweep_cost(prepared)
+    if cost > MAX_SWEEP_CELLS:
+        per_point = cost // len(sweep.points)
+        raise AllocatorError(
+            f"the sweep's {len(sweep.points):,} points of service '{prep.service.name}' "
+            f"({prep.cost.shape[0]:,} demand locations x {prep.cost.shape[1]:,} sites, {prep.service.objective}) "
+            f"are an estimated {cost:.2g} travel-time cells to solve, above the limit of {MAX_SWEEP_CELLS:.2g}",
+            file=prepared.info.path, field="sweep",
+            fix=f"sweep at most {max(MAX_SWEEP_CELLS // per_point, 1):,} values (a larger range.step, or the "
+                "values you need), or fewer demand locations or candidate sites")
+
+
+def sweep_cost(prepared: RunProblem) -> int:
+    """The work of a sweep in travel-time cells: points x the cells of every model a point solves (demand x
+    sites, times the models its objective needs; at least :data:`MIN_POINT_CELLS` a point)."""
+    sweep, index = sweep_of(prepared)
+    solved = [p for p in prepared.services if p.index == index or prepared.info.shared_budget is not None]
+    cells = sum(p.cost.size * MODELS_PER_POINT.get(p.service.objective, 1) for p in solved)
+    return len(sweep.points) * max(cells, MIN_POINT_CELLS)
 
 
 def sweep_table(sweep: SweepSpec, rows: list[dict | None], errors: list[str | None]) -> pd.DataFrame:
@@ -168,13 +197,16 @@ def run_loaded(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | No
 def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
               quiet: bool = False) -> RunResult:
     """Prepare ``scenario`` once, solve every point of its sweep (on ``client``'s cluster, or here) and
-    return the chosen point's run, with every point in its ``sweep``."""
+    return the chosen point's run, with every point in its ``sweep``. A :class:`LazyClient` starts its
+    cluster only once the sweep is checked."""
     log = log or pipeline.Progress(quiet)
     prepared = pipeline.prepare(scenario, solver=solver, log=log)
     check_points(prepared)
     sweep, _ = sweep_of(prepared)
     job = SweepJob(prepared, solver)
     t0 = time.perf_counter()
+    if isinstance(client, LazyClient):   # started only now that the sweep is known to fit
+        client = client.get()
     outcomes = run_tasks(client, solve_point, sweep.points, shared=job, quiet=quiet,
                          label=f"{prepared.info.name}: {sweep.parameter} sweep")
     log(f"sweep: {len(outcomes)} point(s) of {sweep.parameter} in {time.perf_counter() - t0:.1f}s"

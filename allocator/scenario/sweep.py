@@ -20,6 +20,9 @@ from allocator.scenario.base import Strict
 SweepParameter = Literal["p", "budget", "threshold_min"]
 #: the parameters counted in whole sites (their values must be integers)
 WHOLE = ("p",)
+#: the most points a sweep may have, whatever its size: each costs a model and an evaluation
+#: (allocator.scale.sweep bounds the whole sweep's work once the matrix is known)
+MAX_POINTS = 2_000
 
 
 class SweepRange(Strict):
@@ -33,8 +36,9 @@ class SweepRange(Strict):
     def _ordered(self) -> SweepRange:
         if self.stop < self.start:
             raise ValueError("range.stop must be at least range.start")
-        if (self.stop - self.start) / self.step > 10_000:
-            raise ValueError("a sweep has at most 10,001 points: raise range.step")
+        if (self.stop - self.start) / self.step + 1 > MAX_POINTS:
+            raise ValueError(f"a sweep has at most {MAX_POINTS:,} points, this range "
+                             f"{math.floor((self.stop - self.start) / self.step) + 1:,}: raise range.step")
         return self
 
     def values(self) -> list[float]:
@@ -47,7 +51,7 @@ class SweepSpec(Strict):
 
     service: str | None = Field(default=None, description="the service to vary (default: the scenario's only service)")
     parameter: SweepParameter = Field(description="p (new sites), budget, or threshold_min (minutes)")
-    values: list[float] | None = Field(default=None, min_length=1, max_length=10_001, description="the values, in any order")
+    values: list[float] | None = Field(default=None, min_length=1, max_length=MAX_POINTS, description="the values, in any order")
     range: SweepRange | None = Field(default=None, description="{start, stop, step}: the values from start to stop")
     min_gain: Annotated[float, Field(gt=0, lt=1)] = Field(
         default=0.01, description="the knee: the last point before an extra site brings less than this share of people")

@@ -117,10 +117,16 @@ def open_client(scheduler: str | None = None, workers: int | None = None, *,
             with dask.config.set({"distributed.scheduler.worker-saturation": 1.0, **WORKER_CONFIG}):
                 # no dashboard; the scheduler's HTTP server (metrics) on a free port, not on 8787 with a
                 # warning when another cluster has it
-                cluster = stack.enter_context(LocalCluster(n_workers=workers or cores(), threads_per_worker=1,
-                                                           processes=True, dashboard_address=None,
-                                                           scheduler_kwargs={"dashboard_address": ":0"},
-                                                           silence_logs=level))
+                try:
+                    cluster = stack.enter_context(LocalCluster(n_workers=workers or cores(), threads_per_worker=1,
+                                                               processes=True, dashboard_address=None,
+                                                               scheduler_kwargs={"dashboard_address": ":0"},
+                                                               silence_logs=level))
+                except (RuntimeError, OSError, TimeoutError) as exc:   # workers that cannot start (memory, limits)
+                    raise AllocatorError(f"the local Dask cluster did not start ({type(exc).__name__}: {exc})",
+                                         field="--workers",
+                                         fix="give fewer --workers, free memory or raise the process limits, or "
+                                             "give an existing cluster with --scheduler") from None
             client = stack.enter_context(Client(cluster))
         else:
             client = stack.enter_context(connect(address, scheduler_field(scheduler)))

@@ -343,3 +343,18 @@ def test_parallel_refuses_a_scenario_that_does_not_load_before_running_any(tmp_p
     code = main([str(good), str(unloadable), "--parallel", "--quiet", "--out", str(tmp_path / "out")])
     assert_clean_error(code, capsys.readouterr().err, str(unloadable), "services")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_local_cluster_that_cannot_start_is_an_input_error(monkeypatch) -> None:
+    """Workers that cannot start (no memory, a process limit) end in exit 2 with a fix, not a RuntimeError."""
+    import distributed
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start")
+
+    monkeypatch.setattr(distributed, "LocalCluster", refuse)
+    cluster = LazyClient(workers=1)
+    with pytest.raises(AllocatorError, match="did not start") as info:
+        cluster.get()
+    assert info.value.field == "--workers" and "--scheduler" in info.value.fix
+    cluster.close()

@@ -25,7 +25,7 @@ from allocator.outputs.files import check_inputs_outside, check_replaceable, rec
 from allocator.outputs.labels import amount
 from allocator.outputs.report import missed_targets
 from allocator.outputs.summary import headline, plan_changes
-from allocator.pipeline import Progress
+from allocator.pipeline import Progress, plain
 from allocator.scale.batch import run_parallel as run_batch
 from allocator.scale.cluster import LazyClient
 from allocator.scale.sweep import run_loaded
@@ -44,6 +44,11 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message}\n  fix: '{self.prog} --help' lists every option and the values it takes\n"
                      f"{self.format_usage()}")
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """One console line (or paragraph) on stdout, or stderr with ``err``, through :func:`plain`."""
+    print(plain(text), file=sys.stderr if err else sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,22 +97,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare:
             write_compare(results, compare_folder(folders), args)
         if args.strict and (missed := _missed(results)):
-            print("targets missed after the change (--strict):\n  " + "\n  ".join(missed), file=sys.stderr)
+            say("targets missed after the change (--strict):\n  " + "\n  ".join(missed), err=True)
             return EXIT_TARGET_MISSED
     except AllocatorError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted: earlier results were left as they were", file=sys.stderr)
+        say("interrupted: earlier results were left as they were", err=True)
         return 130
     except Exception as exc:  # a bug, not bad input: still no raw traceback unless asked for
         if args.debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in allocator; "
+        say(f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in allocator; "
               "rerun with --debug for the traceback and report it. Earlier results were left as they were.",
-              file=sys.stderr)
+              err=True)
         return 1
     finally:
         if cluster is not None:
@@ -192,14 +197,14 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     write_outputs(result, out_dir, tiles=info.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 
-    print(f"\n{info.title}")
+    say(f"\n{info.title}")
     if info.shared_budget is not None:
-        print(f"  shared budget: {amount(result.shared_budget_used)} of {amount(info.shared_budget)} spent, "
+        say(f"  shared budget: {amount(result.shared_budget_used)} of {amount(info.shared_budget)} spent, "
               "solved jointly")
     for s in result.services:
         h = headline(s)
         t = s.service.threshold_min
-        print(f"  {s.service.name} ({s.service.objective}, {s.solution.status}): {h['new_sites']} new site(s)")
+        say(f"  {s.service.name} ({s.service.objective}, {s.solution.status}): {h['new_sites']} new site(s)")
         if changes := plan_changes(s):
             parts = [f"{len(changes['closed_sites'])} existing site(s) closed"] if "closed_sites" in changes else []
             parts += [f"{len(changes['upgraded_sites'])} upgraded"] if "upgraded_sites" in changes else []
@@ -207,27 +212,27 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
             parts.append(f"spent {amount(changes['budget_used'])}"
                          + (f" of a budget of {amount(budget)}" if budget is not None else "")
                          + " (opening costs + upgrades - savings)")
-            print("    plan: " + ", ".join(parts))
-        print(f"    population within {t:g} min ({result.network.mode}): "
+            say("    plan: " + ", ".join(parts))
+        say(f"    population within {t:g} min ({result.network.mode}): "
               f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
-        print(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
-        print(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "
+        say(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
+        say(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "
               f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min")
         if s.staffing is not None:
             st, limit = s.staffing.metrics, s.staffing.limit_min
-            print(f"    counters: {int(s.staffing.offices['counters_before'].sum())} -> {s.staffing.staff}; "
+            say(f"    counters: {int(s.staffing.offices['counters_before'].sum())} -> {s.staffing.staff}; "
                   f"mean wait {_wait(st['before'])} -> {_wait(st['after'])}; waiting <= {limit:g} min: {_fmt(st['before']['wait_within_share'], '.1%')} -> "
                   f"{_fmt(st['after']['wait_within_share'], '.1%')} (moves in report.html, summary.json)")
         for note in s.notes:
-            print(f"    note: {note}")
+            say(f"    note: {note}")
     if result.sweep is not None:
-        print("  " + sweep_line(result.sweep))
-    print(f"  map:     {out_dir / 'map.html'}")
-    print(f"  summary: {out_dir / 'summary.json'}")
-    print(f"  report:  {out_dir / 'report.html'}")
+        say("  " + sweep_line(result.sweep))
+    say(f"  map:     {out_dir / 'map.html'}")
+    say(f"  summary: {out_dir / 'summary.json'}")
+    say(f"  report:  {out_dir / 'report.html'}")
     if result.sweep is not None:
-        print(f"  sweep:   {out_dir / 'sweep.csv'}, {out_dir / 'sweep.png'}")
-    print(f"  data {ATTRIBUTION}")
+        say(f"  sweep:   {out_dir / 'sweep.csv'}, {out_dir / 'sweep.png'}")
+    say(f"  data {ATTRIBUTION}")
     return result
 
 
@@ -331,4 +336,4 @@ def write_compare(results, folder: Path, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in ``folder`` (:func:`compare_folder`)."""
     lang = args.lang or results[0].info.language
     folder = write_comparison(results, folder, lang=lang)
-    print(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")
+    say(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")

@@ -46,6 +46,19 @@ from allocator.traveltime.rounding import round_times
 from allocator.traveltime.source import TravelTimeSource
 from allocator.traveltime.table import MatrixReport
 
+#: characters never written to the console as they are: controls (an escape sequence in a name from the data
+#: would drive the user's terminal) and the bidirectional overrides that reorder what is shown
+_UNSHOWN = {*range(0x00, 0x20), *range(0x7f, 0xa0), *range(0x202a, 0x202f), *range(0x2066, 0x206a)} - {0x0a, 0x09}
+
+
+def plain(text: str) -> str:
+    """``text`` for the console: every control character written as an escape (``\\x1b``), new lines kept."""
+    return "".join(_escaped(c) if ord(c) in _UNSHOWN else c for c in text)
+
+
+def _escaped(char: str) -> str:
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
 
 class Progress:
     """Timestamped progress lines on stderr (silent when ``quiet``)."""
@@ -56,7 +69,7 @@ class Progress:
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
-            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+            print(plain(f"[{time.perf_counter() - self.start:6.1f}s] {message}"), file=sys.stderr, flush=True)
 
 
 def run(scenario: LoadedScenario, *, solver: SolverSpec | None = None,

@@ -368,3 +368,22 @@ def test_no_name_runs_as_script_and_every_name_shows_as_text(town: Path, chromiu
     if page.endswith("/map.html"):   # the counters layer: each office's tooltip names it by its street, as text
         counters = {norm(t.split(": ", 1)[0]) for t in seen["texts"] if " counters; " in t}
         assert counters == {norm(n) for n in HOSTILE}, counters
+
+
+def test_console_never_writes_control_characters_from_the_data(tmp_path: Path, capsys) -> None:
+    """A title, a district name or an error message holding a terminal escape is shown escaped, not obeyed."""
+    from test_matrix import hand_files
+
+    from allocator.cli import main
+
+    title = "Plan \x1b]0;owned\x07 \x1b[2J\u202eevil"
+    path = hand_files(tmp_path, title=title, description="d\x1b[31m")
+    capsys.readouterr()
+    assert main([str(path), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert "Plan \\x1b]0;owned\\x07 \\x1b[2J\\u202eevil" in out
+    assert not any(ch in out + err for ch in ("\x1b", "\x07", "\u202e"))
+    bad = hand_files(tmp_path, matrix={"source": "m.csv", "origin": "o\x1b[2J"})
+    assert main([str(bad), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "o\\x1b[2J" in err and "\x1b" not in err

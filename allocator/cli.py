@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
@@ -85,8 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run each scenario given; return the exit status."""
+    """Run each scenario given; return the exit status.
+
+    A library's warning is one ``warning:`` line on the console (its source line and code only with
+    ``--debug``), through :func:`allocator.pipeline.plain` as every other line.
+    """
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():   # showwarning is put back on leaving
+        if not args.debug:
+            warnings.showwarning = _warning_line
+        return _run(args)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    say(f"warning: {message}", err=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """:func:`main` once the command line is parsed."""
     cluster = None
     try:
         solver_options(args)

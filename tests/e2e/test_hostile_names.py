@@ -387,3 +387,26 @@ def test_console_never_writes_control_characters_from_the_data(tmp_path: Path, c
     assert main([str(bad), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "o\\x1b[2J" in err and "\x1b" not in err
+
+
+def test_library_warnings_are_one_plain_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A warning raised inside a run shows as ``warning: <message>``, without the library's file and code."""
+    import warnings
+
+    from test_matrix import hand_files
+
+    import allocator.cli as cli_module
+
+    checked = cli_module.output_folders
+
+    def warn_then_check(args):
+        warnings.warn("invalid value encountered in from_wkb \x1b[2J", RuntimeWarning, stacklevel=1)
+        return checked(args)
+
+    monkeypatch.setattr(cli_module, "output_folders", warn_then_check)
+    path = hand_files(tmp_path)
+    capsys.readouterr()
+    assert cli_module.main([str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: invalid value encountered in from_wkb \\x1b[2J\n" in err
+    assert "RuntimeWarning" not in err and ".py:" not in err and "\x1b" not in err

@@ -4,6 +4,7 @@ tiny synthetic problems come from one factory, ``make_problem``."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,3 +99,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         dest = Path(target) / path.relative_to(base)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest)
+
+
+@contextmanager
+def no_hang(seconds: int = 30) -> Iterator[None]:
+    """Fail (instead of hanging the suite) when the block runs longer than ``seconds``."""
+    def expired(signum, frame) -> None:
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

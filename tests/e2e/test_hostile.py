@@ -11,15 +11,13 @@ from __future__ import annotations
 import copy
 import os
 import resource
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import mirrored_env
+from conftest import mirrored_env, no_hang
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -830,21 +828,6 @@ def test_identical_runs_write_identical_files(tmp_path: Path, capsys) -> None:
 
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-@contextmanager
-def no_hang(seconds: int = 30):
-    """Fail (instead of hanging the suite) when the block runs longer than ``seconds``."""
-    def expired(signum, frame):
-        raise TimeoutError(f"took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _load_outcome(path: Path) -> AllocatorError | None:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import heapq
 import math
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import no_hang
 from pydantic import ValidationError
 from scipy import stats
 
@@ -36,20 +34,6 @@ from allocator.solve.staffing import (
 )
 
 MODEL = QueueModel(service_min=20.0, cv=1.0, limit_min=15.0, share_within=0.9)
-
-
-@contextmanager
-def within(seconds: int) -> Iterator[None]:
-    """Fail (instead of hanging) when the block takes longer than ``seconds``."""
-    def expire(*_) -> None:
-        raise TimeoutError(f"took more than {seconds} s")
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def plain_erlang_b(load: float, counters: int) -> float:
@@ -107,7 +91,7 @@ def test_erlang_b_with_a_skipped_start_equals_the_exact_value(load: float, c: in
 
 
 def test_erlang_b_work_is_bounded_whatever_the_counters() -> None:
-    with within(10):
+    with no_hang(10):
         assert erlang_b(5.0, 10 ** 12) == 0.0 == erlang_b(1e-9, 10 ** 15)   # underflowed: the recursion stays 0
         big = erlang_b(1e8, 10 ** 8 + 1)
     # Poisson pmf / cdf, an independent formula (scipy's log-pmf loses digits at this size)
@@ -142,7 +126,7 @@ def test_allocate_equals_the_one_at_a_time_greedy(seed: int) -> None:
 
 def test_allocate_stops_where_counters_no_longer_cut_waiting() -> None:
     lam, start = np.array([7.5, 9.375, 0.0]), np.array([1, 2, 1])
-    with within(10):
+    with no_hang(10):
         got = allocate(lam, start, 10 ** 25, MODEL)
     assert got.tolist() == greedy_one_at_a_time(lam, start, 10 ** 6, MODEL).tolist()
     assert got[2] == 1                                       # no visitors: nothing added
@@ -153,7 +137,7 @@ def test_allocate_stops_where_counters_no_longer_cut_waiting() -> None:
 def test_allocate_brings_unstable_offices_to_stable_at_once() -> None:
     lam = np.array([1e9, 3.0])        # a billion visitors an hour: stable at 333,333,334 counters
     stable = min_stable_counters(1e9, 20.0)
-    with within(10):
+    with no_hang(10):
         assert allocate(lam, np.array([0, 1]), stable + 1, MODEL).tolist() == [stable, 2]
     assert allocate(lam, np.array([0, 1]), 5, MODEL).tolist() == [5, 1]   # the unstable office first
 
@@ -172,7 +156,7 @@ def test_fewest_equals_the_linear_search(seed: int) -> None:
 
 def test_fewest_is_bounded_by_the_cap() -> None:
     tiny = QueueModel(service_min=20.0, mean_wait_max_min=1e-300)   # met only where the wait underflows
-    with within(10):
+    with no_hang(10):
         got = fewest_meeting(np.array([29_000.0, 1e12, 5.0]), tiny).tolist()
         assert MODEL.fewest(1e12) is None                             # needs 3e11 counters: beyond every office
     assert got[:2] == [-1, -1]                                        # beyond MAX_COUNTERS_PER_OFFICE
@@ -183,7 +167,7 @@ def test_open_weighs_no_more_counters_than_all_visitors_need() -> None:
     cost = np.array([[2.0, 9.0], [8.0, 1.0]])
     pop, existing, today = np.array([1000.0, 800.0]), np.array([True, False]), np.array([1, 0])
     model = QueueModel(service_min=20.0, mean_wait_max_min=10.0)
-    with within(60):
+    with no_hang(60):
         wide = open_and_staff(cost, pop, 0.002, existing, today, model, JointLimits(p=1, max_counters=10_000))
     narrow = open_and_staff(cost, pop, 0.002, existing, today, model, JointLimits(p=1))
     assert wide.travel == pytest.approx(narrow.travel) and wide.counters.tolist() == narrow.counters.tolist()
@@ -192,7 +176,7 @@ def test_open_weighs_no_more_counters_than_all_visitors_need() -> None:
 
 def test_open_too_large_is_an_error_before_any_work() -> None:
     model = QueueModel(service_min=20.0, mean_wait_max_min=10.0)
-    with within(10), pytest.raises(AllocatorError, match="decision open would weigh up to") as err:
+    with no_hang(10), pytest.raises(AllocatorError, match="decision open would weigh up to") as err:
         open_counters(np.array([60_000.0, 1.0]), np.array([True, False]), np.array([1, 0]), model, None)
     assert err.value.field == "counters.decision" and "max_per_office" in (err.value.fix or "")
     assert open_counters(np.array([60.0 * MAX_OPEN_COUNTERS / 20.0 - 50.0]), np.array([False]), np.array([0]),

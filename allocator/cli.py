@@ -109,8 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         solver_options(args)
         folders = output_folders(args)
         cluster = LazyClient(args.scheduler, args.workers, verbose=args.verbose or args.debug)
-        results = run_parallel(args, cluster) if args.parallel else [run_one(path, args, cluster)
-                                                                     for path in args.scenario]
+        results = run_parallel(args, cluster) if args.parallel else run_each(args, cluster)
         if args.compare:
             write_compare(results, compare_folder(folders), args)
         if args.strict and (missed := _missed(results)):
@@ -153,6 +152,22 @@ def solver_for(spec, args: argparse.Namespace):
     return SolverSpec(**{**spec.solver.model_dump(), **solver_options(args)})
 
 
+def run_each(args: argparse.Namespace, cluster) -> list:
+    """Without --parallel: the scenarios one after the other. As with :func:`run_parallel`, one failing while
+    running does not stop the next: the others are written, then one error names each that failed."""
+    if len(args.scenario) == 1:
+        return [run_one(args.scenario[0], args, cluster)]
+    results, failed = [], {}
+    for path in args.scenario:
+        try:
+            results.append(run_one(path, args, cluster))
+        except AllocatorError as exc:
+            failed[path] = exc
+    if failed:
+        raise batch_error(failed, len(args.scenario))
+    return results
+
+
 def run_parallel(args: argparse.Namespace, cluster) -> list:
     """--parallel: every scenario solved on the cluster at once, then written and printed in order.
 
@@ -183,7 +198,7 @@ def run_parallel(args: argparse.Namespace, cluster) -> list:
 
 
 def batch_error(failed: dict[Path, AllocatorError], total: int) -> AllocatorError:
-    """One input error naming each scenario of a --parallel batch that failed, with its own message."""
+    """One input error naming each scenario of a batch that failed, with its own message."""
     others = " (the outputs of the others were written)" if len(failed) < total else ""
     lines = [f"{len(failed)} of {total} scenario(s) failed{others}:"]
     for path, exc in failed.items():

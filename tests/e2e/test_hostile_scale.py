@@ -315,8 +315,9 @@ def test_each_failed_point_has_its_own_line() -> None:
 # --------------------------------------------------------------------------- #
 
 @pytest.mark.slow
-def test_parallel_writes_the_good_scenarios_and_names_every_bad_one(tmp_path: Path, capsys) -> None:
-    """Scenarios that fail on their worker (their data) leave the others' outputs written, and are all named."""
+@pytest.mark.parametrize("how", [["--parallel", "--workers", "1"], []], ids=["parallel", "one-after-the-other"])
+def test_a_batch_writes_the_good_scenarios_and_names_every_bad_one(tmp_path: Path, capsys, how: list[str]) -> None:
+    """Scenarios that fail while running (their data) leave the others' outputs written, and are all named."""
     good = write(tmp_path, "good.yaml", name="good")
     demand = copy.deepcopy(SMALL["demand"])
     demand[0]["population"] = "no_such_column"
@@ -326,7 +327,7 @@ def test_parallel_writes_the_good_scenarios_and_names_every_bad_one(tmp_path: Pa
     no_id = write(tmp_path, "no_id.yaml", name="no_id", services=services)
     out = tmp_path / "out"
     capsys.readouterr()
-    code = main([str(no_column), str(good), str(no_id), "--parallel", "--workers", "1", "--quiet", "--out", str(out)])
+    code = main([str(no_column), str(good), str(no_id), *how, "--quiet", "--out", str(out)])
     err = capsys.readouterr().err
     assert_clean_error(code, err, "2 of 3 scenario(s) failed", "the outputs of the others were written",
                        f"{no_column}: ", "no_such_column", f"{no_id}: ", "no_such_id")

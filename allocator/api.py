@@ -25,6 +25,7 @@ import pandas as pd
 
 from allocator import pipeline
 from allocator.evaluate.result import RunResult
+from allocator.files import expand_home
 from allocator.inputs.layers import locate
 from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.inputs.sites import SiteStatus
@@ -392,7 +393,7 @@ def run_scenario(path: str | Path, out: str | Path | None = None, *, quiet: bool
     log = pipeline.Progress(quiet=quiet)
     folder = None
     if out is not None:
-        folder = Path(out).expanduser() / spec.name
+        folder = expand_home(out, "out") / spec.name
     elif spec.output.dir is not None:
         folder = scenario.output_dir
     if folder is not None:
@@ -440,7 +441,7 @@ def write(result: RunResult, out: str | Path, *, tiles: bool | None = None, lang
     if any(s.demand["lon"].isna().any() or s.facilities["lon"].isna().any() for s in result.services):
         raise ValueError("the maps and the report need the places of the demand and the sites: a problem from "
                          "a cost matrix has none (build it with Problem.from_geodataframes)")
-    return write_outputs(result, Path(out).expanduser(), tiles=result.info.tiles if tiles is None else tiles,
+    return write_outputs(result, expand_home(out, "folder"), tiles=result.info.tiles if tiles is None else tiles,
                          lang=lang)
 
 

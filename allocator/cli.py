@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from allocator import __version__
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED
+from allocator.files import expand_home
 from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
 from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
 from allocator.outputs.labels import amount
@@ -286,8 +287,8 @@ def out_root(args: argparse.Namespace) -> Path:
     """``--out`` as an absolute path, ``~`` expanded as in input paths (a symlink loop or an unusable path is an
     input error)."""
     try:
-        return args.out.expanduser().resolve()
-    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13), or no home for ~user
+        return expand_home(args.out, "--out").resolve()
+    except (OSError, RuntimeError) as exc:   # RuntimeError: a symlink loop (Python < 3.13)
         raise AllocatorError(f"cannot use this output folder ({exc})", file=args.out, field="--out",
                              fix="give a folder path without symlink loops") from None
 

@@ -85,6 +85,16 @@ def data_file_cap() -> int:
     return int(megabytes * (1 << 20))
 
 
+def expand_home(path: str | Path, field: str) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` made the home folder, as a shell would; an unknown user is an
+    input error naming ``field``."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError as exc:   # ~user of a user this machine does not have
+        raise AllocatorError(f"cannot use the path {str(path)[:200]!r} ({exc})", field=field,
+                             fix="write the folder out in full, or start it with ~/ for your home folder") from None
+
+
 def megabytes(size: float) -> str:
     """``size`` bytes in MB for a message: whole megabytes, two digits below 1 MB."""
     mb = size / (1 << 20)

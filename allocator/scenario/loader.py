@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from allocator.errors import AllocatorError
-from allocator.files import MAX_SCENARIO_BYTES, checked_file, read_text
+from allocator.files import MAX_SCENARIO_BYTES, checked_file, expand_home, read_text
 from allocator.scenario import catalog
 from allocator.scenario.paths import NETWORK, OSM_SUFFIXES, LayerFiles, Origin
 from allocator.scenario.schema import DemandLayer, LayerSpec, MatrixSpec, NetworkSpec, Scenario
@@ -72,12 +72,12 @@ class LoadedScenario(BaseModel):
         return checked_file(path, field=field)
 
     def local_path(self, given: str, field: str) -> Path:
-        """A path the scenario names, ``~`` expanded first, relative to the scenario's folder."""
+        """A path the scenario names, ``~`` expanded first (:func:`allocator.files.expand_home`), relative to the
+        scenario's folder."""
         try:
-            return self.base_dir / Path(given).expanduser()
-        except RuntimeError as exc:   # ~user of a user this machine does not have
-            raise AllocatorError(f"cannot use this path ({exc})", file=self.path, field=field,
-                                 fix="write the folder out in full, or start it with ~/ for your home folder") from None
+            return self.base_dir / expand_home(given, field)
+        except AllocatorError as exc:
+            raise exc.with_file(self.path) from None
 
     def origin(self, field: str) -> Origin:
         """Where the section at ``field`` came from: this scenario's file."""

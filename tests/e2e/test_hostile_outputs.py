@@ -411,6 +411,18 @@ def test_tilde_in_input_paths_is_the_home_folder(tmp_path: Path, scenario: Path,
     assert str(home / "m.csv") in {item["path"] for item in manifest["inputs"]}
 
 
+@pytest.mark.parametrize("where", ["--out", "output.dir", "matrix.source"])
+def test_home_of_an_unknown_user_is_an_input_error(tmp_path: Path, scenario: Path, capsys, where: str) -> None:
+    path = "~no_such_user_r27/x"
+    if where == "--out":
+        code, err = run(capsys, scenario, "--out", path)
+    else:
+        with_keys(scenario, **({"output": {"dir": path}} if where == "output.dir" else {"matrix": {"source": path}}))
+        code, err = run(capsys, scenario)
+    assert_clean_error(code, err, where, "~no_such_user_r27")
+    assert not (tmp_path / "project" / "~no_such_user_r27").exists()
+
+
 @pytest.mark.parametrize("out", [
     lambda t: t / ("x" * 300),                              # a name longer than the file system allows
     lambda t: t.joinpath(*["y" * 200] * 25),                # a path longer than PATH_MAX

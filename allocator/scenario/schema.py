@@ -292,7 +292,7 @@ class Service(Strict):
     budget: float | None = Field(default=None, description="most this service may spend: opening costs + upgrades - savings")
     relocate: bool = Field(default=False, description="closing an existing site frees one of the p new sites")
     max_time_min: Annotated[float, Field(gt=0)] | None = Field(
-        default=None, description="p_median: everyone who can be within this many minutes must be")
+        default=None, description="p_median, kolm_pollak: everyone who can be within this many minutes must be")
     district_floor: Annotated[float, Field(ge=0, le=1)] | None = Field(
         default=None, description="every district at least this share of its people within threshold_min")
     priority: Annotated[float, Field(gt=0)] = Field(default=1.0, description="weight of this service in a shared-budget plan")

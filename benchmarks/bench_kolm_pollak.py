@@ -8,9 +8,9 @@ here the 117 cells with a clinic (hexgrid ``healthcare`` > 0) are the
 existing sites, kept open, so that ``kappa`` has its meaning: it is fixed
 from the distribution before the plan (``service_kappa``, epsilon -1).  p = 20
 new sites among the other cells.  The greenfield case is tried too: there
-``kappa`` comes from the times to the nearest of all sites (each cell's own,
-about 0), and the transformed costs span far beyond 1e9, so the objective is
-refused (printed).
+``kappa`` comes from the times to the nearest of all sites (each cell's own),
+and when the transformed costs span more than 1e9 the objective is refused
+(the error is printed).
 
 Per instance: the p-median (``solve_p_median``) and ``kolm_pollak``
 (``KOLM_POLLAK.solve``) alternately ``--repeat`` times, medians and their

@@ -69,7 +69,7 @@ def transformed_cost(cost: np.ndarray, kappa_: float) -> np.ndarray:
 def service_kappa(cost: np.ndarray, weight: np.ndarray, existing: np.ndarray, epsilon: float) -> float:
     """The one ``kappa`` of a service: from its BEFORE distribution (each person's minutes to the nearest
     existing site, ``existing`` a mask of the columns of ``cost``) with ``epsilon``; when nobody reaches an
-    existing site (or there is none), from the minutes to the nearest of all sites (docs/metrics.md)."""
+    existing site (or there is none), from the minutes to the nearest of all sites (docs/formulations/kolm-pollak.md)."""
     c = np.asarray(cost, dtype=float)
     w = np.asarray(weight, dtype=float)
     before = nearest_time(c, np.asarray(existing, dtype=bool))

@@ -248,6 +248,7 @@ BRIEF = {
         "obj_min_underserved": "leave as few {people} as possible beyond {t:g} minutes",
         "obj_set_cover": "the fewest sites that bring everyone who can be reached within {t:g} minutes",
         "obj_p_median": "the shortest average trip",
+        "obj_kolm_pollak": "the shortest equally-distributed equivalent trip (Kolm-Pollak)",
         "obj_p_center": "the shortest longest trip",
         "obj_weighted_p_center": "the smallest largest person-weighted trip",
         "a_gini": "Gini of travel time: 0 when everyone travels equally long, towards 1 when a few travel far "
@@ -335,6 +336,7 @@ BRIEF = {
         "obj_set_cover": "用最少的设施使所有可达的人都在 {t:g} 分钟以内",
         "obj_p_median": "使平均出行时间最短", "obj_p_center": "使最长出行时间最短",
         "obj_weighted_p_center": "使按人数加权的最长出行最短",
+        "obj_kolm_pollak": "使等分配等效出行时间（Kolm-Pollak）最短",
         "a_gini": "出行时间基尼系数：人人出行时间相同时为 0；少数人出行很远、多数人很近时趋近于 1；按人计算。",
         "a_theil": "泰尔指数：另一种不均衡度量（0 = 完全均衡），可精确分解为分区之间与分区之内两部分。",
         "a_2sfca": "2SFCA / E2SFCA 可达性：可到达的设施数（每万人），并与能到达同一设施的其他人分摊"

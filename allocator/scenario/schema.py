@@ -292,10 +292,13 @@ class Service(Strict):
     budget: float | None = Field(default=None, description="most this service may spend: opening costs + upgrades - savings")
     relocate: bool = Field(default=False, description="closing an existing site frees one of the p new sites")
     max_time_min: Annotated[float, Field(gt=0)] | None = Field(
-        default=None, description="p_median: everyone who can be within this many minutes must be")
+        default=None, description="p_median, kolm_pollak: everyone who can be within this many minutes must be")
     district_floor: Annotated[float, Field(ge=0, le=1)] | None = Field(
         default=None, description="every district at least this share of its people within threshold_min")
     priority: Annotated[float, Field(gt=0)] = Field(default=1.0, description="weight of this service in a shared-budget plan")
+    epsilon: Annotated[float, Field(lt=0)] | None = Field(
+        default=None, description="kolm_pollak: aversion to unequal travel times (< 0; default -1, as Horton et "
+                                  "al.; further from 0 weighs the longest trips more; docs/models.md)")
     demand_weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
         default=None, description="weight per demand layer name for this service (default: every layer, weight 1)"
     )
@@ -320,6 +323,9 @@ class Service(Strict):
                              + ", ".join(PLAN_MODEL))
         if self.relocate and not (self.existing and self.existing.closable and self.p is not None):
             raise ValueError("relocate needs 'p' and existing.closable: true")
+        if self.epsilon is not None and self.objective != "kolm_pollak":
+            raise ValueError(f"epsilon is the inequality aversion of objective kolm_pollak, not {self.objective}: "
+                             "remove it or set objective: kolm_pollak")
         if self.max_time_min is not None and self.objective not in TAKE_MAX_TIME:
             raise ValueError(f"max_time_min applies to {' and '.join(TAKE_MAX_TIME)} "
                              "(coverage models already use threshold_min)")

@@ -49,6 +49,7 @@ class Solution:
     site_load: np.ndarray | None = None    # people assigned to each site (capacitated models)
     assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
     counters: CounterDecision | None = None   # set by allocator.solve.staffing.decide_counters (counters section)
+    kappa: float | None = None             # kolm_pollak: the kappa its plan was chosen and is valued with
 
     def open_mask(self, n_sites: int) -> np.ndarray:
         """Every site open after the plan (existing kept and new), as a mask over the ``n_sites`` site columns.

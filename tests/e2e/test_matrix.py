@@ -436,3 +436,33 @@ def test_people_outside_every_district_are_no_district(tmp_path: Path) -> None:
     target, = coverage.equity["targets"]
     assert target["after"] == 1.0 and target["worst_district_after"] == "Centro" and target["met_after"]
     assert any("outside every district" in note for note in coverage.notes)
+
+
+# a: 100, b: 200, c: 300 people; s1 is next to b and c but 30 min from a, s2 is 6-8 min from everyone
+EQUITY = """origin,destination,minutes
+a,s1,30
+a,s2,8
+b,s1,1
+b,s2,6
+c,s1,1
+c,s2,6
+"""
+
+
+def test_kolm_pollak_opens_the_site_that_shortens_the_longest_trip(tmp_path: Path) -> None:
+    """p_median: s1 3500 person-minutes < s2 3800.  kolm_pollak (no existing site: kappa from the nearest of
+    all sites, times 8, 1, 1): kappa = -1300/6900, EDE s1 20.6 min > s2 6.4 min: open s2."""
+    candidates = {"source": "c12.csv", "id": "id", "lon": "lon", "lat": "lat"}
+    services = [{"name": "median", "objective": "p_median", "threshold_min": 10, "p": 1, "candidates": candidates},
+                {"name": "equal", "objective": "kolm_pollak", "epsilon": -1.0, "threshold_min": 10, "p": 1,
+                 "candidates": candidates}]
+    path = hand_files(tmp_path, times=EQUITY, services=services)
+    result = run(load_scenario(path), log=Progress(quiet=True))
+    median, equal = result.services
+    assert median.facilities["id"].tolist() == ["s1"] and median.solution.objective == pytest.approx(3500)
+    assert equal.facilities["id"].tolist() == ["s2"]
+    k = -1300 / 6900
+    ede = -np.log((100 * np.exp(-k * 8) + 500 * np.exp(-k * 6)) / 600) / k
+    assert equal.solution.objective == pytest.approx(ede) and ede == pytest.approx(6.39, abs=0.01)
+    assert equal.solution.kappa == pytest.approx(k)
+    assert summary(result)["services"][1]["objective"] == "kolm_pollak"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from allocator.errors import AllocatorError
 from allocator.solve.objectives.base import ModelInput, Objective, SolveOptions
+from allocator.solve.objectives.kolm_pollak import KOLM_POLLAK
 from allocator.solve.objectives.max_coverage import MAX_COVERAGE
 from allocator.solve.objectives.min_underserved import MIN_UNDERSERVED
 from allocator.solve.objectives.p_center import P_CENTER
@@ -27,7 +28,7 @@ __all__ = ["OBJECTIVES", "PLAN_OBJECTIVES", "ModelInput", "Objective", "SolveOpt
 
 #: every objective, by name, in the order the scenario reference lists them
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
-    P_MEDIAN, MAX_COVERAGE, MIN_UNDERSERVED, SET_COVER, P_CENTER, WEIGHTED_P_CENTER,
+    P_MEDIAN, MAX_COVERAGE, MIN_UNDERSERVED, SET_COVER, P_CENTER, WEIGHTED_P_CENTER, KOLM_POLLAK,
 )}
 
 #: the objectives that are their own plan model (the others with plan rules are solved by one of these)

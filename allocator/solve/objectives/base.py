@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON
 from allocator.solve.solution import Solution
 
 
@@ -26,13 +27,15 @@ class SolveOptions:
 @dataclass(frozen=True)
 class ModelInput:
     """One service's classic model: travel minutes (demand x sites), people per row, the sites already open,
-    how many new sites and the threshold of the coverage objectives (minutes)."""
+    how many new sites, the threshold of the coverage objectives (minutes) and the inequality aversion of
+    ``kolm_pollak``."""
 
     cost: np.ndarray
     weight: np.ndarray
     fixed: np.ndarray
     p: int | None
     threshold: float
+    epsilon: float = DEFAULT_EPSILON
 
     @property
     def count(self) -> int:

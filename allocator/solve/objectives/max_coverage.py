@@ -42,7 +42,7 @@ class MaxCoverage(Objective, ThresholdPlan):
         if block.capacity is not None:
             coverable = block.coverable()
             block.note_beyond_threshold()
-            return block.assignment(prob, require=np.zeros(0, int), cost=False, among=coverable)
+            return block.assignment(prob, require=np.zeros(0, int), cost=None, among=coverable)
         covered = block.covered_by_kept()
         block.note_beyond_threshold()
         block.obj_const = float(w[block.rows][covered[block.rows]].sum())

@@ -42,11 +42,15 @@ class PMedian(Objective, PlanObjective):
                                      **options.as_kwargs())
 
     def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
-        c, w = block.c, block.w
+        return self.median_rows(block, prob, block.c)
+
+    def median_rows(self, block: Block, prob: pulp.LpProblem, c: np.ndarray) -> pulp.LpAffineExpression:
+        """The p-median rows charging people x ``c`` (minutes, or any cost increasing with them)."""
+        w = block.w
         if block.service.max_time is not None:
             max_time_rows(block, prob, block.service.max_time)
         if block.capacity is not None:
-            return block.assignment(prob, require=block.rows, cost=True)
+            return block.assignment(prob, require=block.rows, cost=c)
         if block.levels is None:
             fa = nearest_time(c, block.kept)
             block.levels = Levels.first(c[np.ix_(block.rows, block.var)], fa[block.rows], w[block.rows],

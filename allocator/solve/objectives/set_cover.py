@@ -48,7 +48,7 @@ class SetCover(Objective, ThresholdPlan):
         if block.capacity is not None:
             coverable = block.coverable()
             block.note_beyond_threshold()
-            block.assignment(prob, require=coverable, cost=False)
+            block.assignment(prob, require=coverable, cost=None)
             return block.net_cost()
         covered = block.covered_by_kept()
         block.note_beyond_threshold()

@@ -18,6 +18,7 @@ from allocator.errors import AllocatorError
 from allocator.solve.checks import check_cost, check_threshold, check_weight
 from allocator.solve.highs import add_row, binary_values
 from allocator.solve.kernels import nearest_time
+from allocator.solve.kolm_pollak import ProxyCost
 from allocator.solve.plan.levels import Levels
 from allocator.solve.plan.spec import PlanService
 from allocator.solve.solution import Solution
@@ -46,6 +47,8 @@ class PlanObjective(ABC):
     keeps_free_closures: ClassVar[bool] = False
     #: what a chosen new site must improve for someone, in words (the note on dropped sites)
     improves: ClassVar[str] = "coverage"
+    #: the values of several services add up to the value of a joint plan (a shared budget)
+    adds_up: ClassVar[bool] = True
 
     @abstractmethod
     def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
@@ -68,6 +71,10 @@ class PlanObjective(ABC):
     def plan_value(self, block: Block, open_mask: np.ndarray, shares: np.ndarray | None, spent: float) -> float:
         """The plan's value: the objective of the open sites (or of the assignment ``shares``) on its rows."""
         return self.evaluate(block.c, block.w, open_mask, block.T, shares=shares, rows=block.rows)
+
+    def bound_value(self, block: Block, bound: float) -> float:
+        """The bound on the plan's value that a bound on the model's objective (constant included) gives."""
+        return bound
 
 
 class ThresholdPlan(PlanObjective):
@@ -125,6 +132,7 @@ class Block:
         self.x: dict = {}
         self.u: dict[int, pulp.LpVariable] = {}
         self.obj_const = 0.0
+        self.proxy: ProxyCost | None = None   # kolm_pollak: the transformed costs its rows charge
         self.objective = self._objective(prob)
         self._floors(prob)
 
@@ -208,10 +216,11 @@ class Block:
         self.obj_const = self.spend_const
         return self.spend
 
-    def assignment(self, prob: pulp.LpProblem, require: np.ndarray, cost: bool,
+    def assignment(self, prob: pulp.LpProblem, require: np.ndarray, cost: np.ndarray | None,
                    among: np.ndarray | None = None) -> pulp.LpAffineExpression:
-        """Split assignment x_ij over usable pairs, capacity rows, x_ij <= y_j."""
-        c, w = self.c, self.w
+        """Split assignment x_ij over usable pairs, capacity rows, x_ij <= y_j; the objective charges
+        people x ``cost`` (None: people)."""
+        w = self.w
         clients = self.rows if among is None else among
         req = set(int(i) for i in require)
         load: dict[int, list[tuple[pulp.LpVariable, float]]] = {}
@@ -224,7 +233,7 @@ class Block:
             for j, x in zip(sites, xs, strict=True):
                 self.x[(int(i), int(j))] = x
                 load.setdefault(int(j), []).append((x, w[i]))
-                obj.append((x, w[i] * (c[i, j] if cost else 1.0)))
+                obj.append((x, w[i] * (1.0 if cost is None else cost[i, j])))
                 if not self.kept[j]:
                     add_row(prob, [(x, 1.0), (self.yof[int(j)], -1.0)], pulp.LpConstraintLE, 0,
                              f"{self.prefix}xy{i}_{j}")
@@ -334,7 +343,7 @@ class Block:
         sol = Solution(model=s.objective, status=run.status, objective=value, gap=None,
                        open_sites=np.flatnonzero(open_mask), new_sites=np.flatnonzero(open_mask & self.cand),
                        solve_seconds=run.seconds, build_seconds=build, n_variables=0, n_constraints=0,
-                       notes=list(self.notes))
+                       notes=list(self.notes), kappa=None if self.proxy is None else self.proxy.kappa)
         sol.closed_sites = np.flatnonzero(self.closable & ~open_mask)
         sol.upgraded_sites = np.asarray(up, dtype=np.int64)
         sol.budget_used = spent

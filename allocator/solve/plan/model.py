@@ -105,6 +105,10 @@ def _goals(services: list[PlanService]) -> list[PlanObjective]:
     if not services:
         raise AllocatorError("a plan needs at least one service", field="services")
     goals = [plan_objective(s.objective) for s in services]
+    if len(services) > 1 and not goals[0].adds_up:
+        raise AllocatorError(f"{services[0].objective} cannot be solved jointly: the values of several services "
+                             "do not add up to one model", field="objective",
+                             fix="give each service its own budget, or solve them with p_median")
     if len({s.objective for s in services}) > 1:
         raise AllocatorError("services that share a budget must have the same objective, got "
                              + ", ".join(sorted({s.objective for s in services})),
@@ -126,8 +130,10 @@ def _solutions(blocks: list[Block], prob: pulp.LpProblem, run: highs.Run, build:
     for s in solutions:   # the size of the whole (joint) model
         s.n_variables, s.n_constraints = len(prob.variables()), len(prob.constraints())
     total = sum(s.objective * b.service.priority for s, b in zip(solutions, blocks, strict=True))
-    gap = relative_gap(total, run.bound + sum(b.obj_const * b.service.priority for b in blocks),
-               maximise=prob.sense == pulp.LpMaximize)
+    bound = run.bound + sum(b.obj_const * b.service.priority for b in blocks)
+    if len(blocks) == 1:   # the plan's value may be a function of the model's (kolm_pollak)
+        bound = blocks[0].goal.bound_value(blocks[0], bound / blocks[0].service.priority) * blocks[0].service.priority
+    gap = relative_gap(total, bound, maximise=prob.sense == pulp.LpMaximize)
     for s in solutions:
         s.gap = gap
         s.status = run.status

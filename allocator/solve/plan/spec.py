@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON
+
 
 @dataclass
 class Sites:
@@ -49,4 +51,5 @@ class PlanService:
     max_time: float | None = None
     floors: list[Floor] = field(default_factory=list)
     priority: float = 1.0
+    epsilon: float = DEFAULT_EPSILON   # the inequality aversion of kolm_pollak
 

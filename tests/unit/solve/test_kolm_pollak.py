@@ -1,0 +1,213 @@
+"""Objective kolm_pollak: the chosen sites have the smallest EDE (the service's kappa), checked by brute force.
+
+Brute force enumerates every site set (and, in plans, every closure within the budget) and takes the
+EDE itself (allocator.solve.kolm_pollak.ede, logsumexp), not the p-median proxy the model minimises.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import make_problem
+
+from allocator.errors import AllocatorError
+from allocator.scenario.loader import load_scenario
+from allocator.solve.kernels import nearest_time
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ede, kappa, service_kappa
+from allocator.solve.objectives import ModelInput, SolveOptions, objective
+from allocator.solve.objectives.kolm_pollak import KOLM_POLLAK, KolmPollak
+from allocator.solve.plan.model import PlanService, Sites, solve_plan
+
+EPSILONS = (DEFAULT_EPSILON, -0.5, -3.0)
+
+
+def brute_ede(cost: np.ndarray, weight: np.ndarray, mask: np.ndarray, k: float) -> float:
+    """The EDE of the nearest open site per location with people reaching some site (inf: one reaches none)."""
+    rows = (weight > 0) & np.isfinite(cost).any(axis=1)
+    t = nearest_time(cost[rows], mask)
+    return ede(t, weight[rows], k) if np.isfinite(t).all() else math.inf
+
+
+def test_service_kappa_is_the_before_distributions_and_else_all_sites() -> None:
+    cost = np.array([[2.0, 1.0], [6.0, 1.0], [np.inf, 3.0]])
+    w = np.array([1.0, 2.0, 5.0])
+    before = np.array([2.0, 6.0, np.inf])   # the third reaches no existing site: left out of kappa
+    assert service_kappa(cost, w, np.array([True, False]), -2.0) == pytest.approx(kappa(before, w, -2.0))
+    assert kappa(before, w, -2.0) == pytest.approx(-2.0 * (2 + 12) / (4 + 72))
+    everyone = np.array([1.0, 1.0, 3.0])    # no existing site: the nearest of all sites
+    assert service_kappa(cost, w, np.array([False, False]), -1.0) == pytest.approx(kappa(everyone, w, -1.0))
+    assert service_kappa(cost[2:], w[2:], np.array([True, False]), -1.0) == pytest.approx(-1 / 3)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_chosen_sites_have_the_smallest_ede_of_every_p_subset(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tp = make_problem(int(rng.integers(4, 12)), int(rng.integers(4, 8)), rng, existing=0.3, unreachable=0.1,
+                      weights=(0, 30), side=20.0, decimals=int(rng.integers(0, 2)))
+    cand = np.flatnonzero(~tp.existing)
+    if cand.size < 2:
+        return
+    p, eps = int(rng.integers(1, min(3, cand.size) + 1)), EPSILONS[seed % 3]
+    k = service_kappa(tp.cost, tp.weight, tp.existing, eps)
+    values = {}
+    for combo in itertools.combinations(cand, p):
+        mask = tp.existing.copy()
+        mask[list(combo)] = True
+        values[combo] = brute_ede(tp.cost, tp.weight, mask, k)
+    best = min(values.values())
+    problem = ModelInput(tp.cost, tp.weight, tp.existing, p, 10.0, eps)
+    if not math.isfinite(best):
+        with pytest.raises(AllocatorError):
+            KOLM_POLLAK.solve(problem, SolveOptions())
+        return
+    sol = KOLM_POLLAK.solve(problem, SolveOptions())
+    assert sol.status == "optimal" and sol.kappa == k and sol.gap == 0
+    assert values[tuple(sol.new_sites)] == pytest.approx(best, rel=1e-12, abs=1e-12)
+    assert sol.objective == pytest.approx(best, rel=1e-12, abs=1e-12)   # reported in minutes: the EDE
+    assert KolmPollak(k).evaluate(tp.cost, tp.weight, sol.open_sites, None) == pytest.approx(best)
+    assert KOLM_POLLAK.value_of(tp.cost, sol, tp.weight, 10.0) == pytest.approx(best)
+
+
+def test_kept_sites_set_kappa_and_the_plan_differs_from_the_p_median() -> None:
+    """One far location: the p-median saves more person-minutes near, the EDE shortens the longest trip."""
+    cost = np.array([[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0], [40.0, 40.0, 40.0, 12.0]])
+    weight = np.array([10.0, 20.0, 20.0, 1.0])
+    existing = np.array([True, False, False, False])
+    median = objective("p_median").solve(ModelInput(cost, weight, existing, 1, 10.0), SolveOptions())
+    kp = KOLM_POLLAK.solve(ModelInput(cost, weight, existing, 1, 10.0), SolveOptions())
+    assert median.new_sites.tolist() == [1] and kp.new_sites.tolist() == [3]
+    k = service_kappa(cost, weight, existing, DEFAULT_EPSILON)
+    assert kp.kappa == pytest.approx(k)
+    for sites in ([0, 1], [0, 2]):
+        assert kp.objective < brute_ede(cost, weight, np.isin(np.arange(4), sites), k)
+
+
+def plan_brute_force(tp, closable: np.ndarray, open_cost: np.ndarray, saving: np.ndarray, budget: float,
+                     p: int | None, k: float) -> float:
+    """The smallest EDE over every plan (new sites, closures) within the budget and at most ``p`` new sites."""
+    cand = np.flatnonzero(~tp.existing)
+    best = math.inf
+    for n_new in range(cand.size + 1 if p is None else p + 1):
+        for new in itertools.combinations(cand, n_new):
+            for n_closed in range(int(closable.sum()) + 1):
+                for closed in itertools.combinations(np.flatnonzero(closable), n_closed):
+                    if open_cost[list(new)].sum() - saving[list(closed)].sum() > budget + 1e-9:
+                        continue
+                    mask = tp.existing.copy()
+                    mask[list(new)] = True
+                    mask[list(closed)] = False
+                    best = min(best, brute_ede(tp.cost, tp.weight, mask, k))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_plan_with_a_budget_and_closures_has_the_smallest_ede(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    tp = make_problem(int(rng.integers(4, 9)), 6, rng, existing=0.4, weights=(1, 30), side=20.0)
+    if tp.existing.sum() == 0 or (~tp.existing).sum() < 2:
+        return
+    closable = tp.existing & (rng.random(6) < 0.6)
+    open_cost = rng.integers(1, 4, 6).astype(float)
+    saving = np.where(closable, rng.integers(0, 3, 6), 0).astype(float)
+    budget, p, eps = float(rng.integers(1, 5)), (None, 2)[seed % 2], EPSILONS[seed % 3]
+    k = service_kappa(tp.cost, tp.weight, tp.existing, eps)
+    best = plan_brute_force(tp, closable, open_cost, saving, budget, p, k)
+    service = PlanService("s", "kolm_pollak", tp.cost, tp.weight,
+                          Sites(kept=tp.existing & ~closable, closable=closable, open_cost=open_cost, saving=saving),
+                          p=p, budget=budget, epsilon=eps)
+    sol = solve_plan([service])[0]
+    assert sol.status == "optimal" and sol.kappa == pytest.approx(k)
+    assert sol.objective == pytest.approx(best, rel=1e-12)
+    assert brute_ede(tp.cost, tp.weight, sol.open_mask(6), k) == pytest.approx(best, rel=1e-12)
+    assert sol.budget_used is not None and sol.budget_used <= budget + 1e-9
+    assert sol.gap is not None and sol.gap <= 1e-9
+
+
+def test_a_capacitated_plan_values_every_share_at_its_own_site() -> None:
+    """Two sites of capacity 10 for 15 people near site 0: 5 go to site 1 (9 min); the EDE counts them there."""
+    cost = np.array([[1.0, 9.0], [2.0, 9.0]])
+    weight = np.array([10.0, 5.0])
+    sites = Sites(kept=np.array([True, True]), closable=np.zeros(2, bool), capacity=np.array([10.0, 10.0]))
+    sol = solve_plan([PlanService("s", "kolm_pollak", cost, weight, sites, p=0)])[0]
+    k = sol.kappa
+    assert k == pytest.approx(service_kappa(cost, weight, np.array([True, True]), DEFAULT_EPSILON))
+    # best split: the 5 people 1 min away (not 2) cross to site 1: 5 at 1, 5 at 2 stays... check every split
+    splits = [ede(np.array([1.0, 9.0, 2.0, 9.0]), np.array([10 - a, a, 5 - b, b]), k)
+              for a in range(11) for b in range(6) if 10 - a + 5 - b <= 10 and a + b <= 10]
+    assert sol.objective == pytest.approx(min(splits), rel=1e-9)
+
+
+def test_several_kolm_pollak_services_cannot_share_a_budget() -> None:
+    tp = make_problem(4, 3, 0)
+    service = PlanService("s", "kolm_pollak", tp.cost, tp.weight, Sites(kept=tp.existing, closable=~tp.existing & False),
+                          budget=1.0)
+    with pytest.raises(AllocatorError, match="cannot be solved jointly") as info:
+        solve_plan([service, service], shared_budget=2.0)
+    assert info.value.field == "objective"
+
+
+def test_a_spread_beyond_1e9_is_refused_naming_epsilon() -> None:
+    cost = np.array([[0.0, 500.0], [1.0, 2.0], [600.0, 1.0]])
+    weight = np.ones(3)
+    with pytest.raises(AllocatorError, match="epsilon") as info:
+        KOLM_POLLAK.solve(ModelInput(cost, weight, np.zeros(2, bool), 1, 10.0, -20.0), SolveOptions())
+    assert info.value.field == "epsilon" and "closer to 0" in info.value.fix
+    assert KOLM_POLLAK.solve(ModelInput(cost, weight, np.zeros(2, bool), 1, 10.0, -0.03), SolveOptions()).status == "optimal"
+
+
+def test_evaluate_needs_the_services_kappa() -> None:
+    with pytest.raises(ValueError, match="kappa"):
+        KOLM_POLLAK.evaluate(np.ones((1, 1)), np.ones(1), np.array([0]), None)
+
+
+def test_a_refitted_kappa_may_rank_plans_otherwise() -> None:
+    """The example of docs/formulations/kolm-pollak.md: fixed kappa picks site 1, each plan's own kappa site 4."""
+    cost = np.array([[12, 12, 8, 7, 4], [6, 4, 6, 12, 8], [11, 1, 4, 12, 3], [6, 6, 10, 12, 1],
+                     [1, 12, 12, 12, 11], [2, 3, 9, 4, 11]], dtype=float)
+    w = np.array([1, 9, 6, 3, 3, 2], dtype=float)
+    existing = np.array([True, False, False, False, False])
+    k0 = service_kappa(cost, w, existing, -1.0)
+    fixed, own = {}, {}
+    for j in range(1, 5):
+        t = nearest_time(cost, np.isin(np.arange(5), [0, j]))
+        fixed[j], own[j] = ede(t, w, k0), ede(t, w, kappa(t, w, -1.0))
+    assert round(k0, 4) == -0.1196 and round(fixed[1], 3) == 3.743 and round(own[4], 3) == 4.016
+    assert min(fixed, key=fixed.get) == 1 and min(own, key=own.get) == 4
+    assert KOLM_POLLAK.solve(ModelInput(cost, w, existing, 1, 10.0), SolveOptions()).new_sites.tolist() == [1]
+
+
+SCENARIO = {
+    "name": "t", "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk"},
+    "demand": [{"name": "residents", "source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id",
+                "population": "population"}],
+    "services": [{"name": "clinics", "objective": "kolm_pollak", "threshold_min": 10, "p": 3,
+                  "candidates": {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}}],
+}
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"epsilon": 0.0}, "less than 0"),
+    ({"epsilon": 0.5}, "less than 0"),
+    ({"objective": "p_median", "epsilon": -1.0}, "epsilon is the inequality aversion of objective kolm_pollak"),
+])
+def test_epsilon_is_negative_and_only_for_kolm_pollak(tmp_path: Path, change: dict, words: str) -> None:
+    doc = yaml.safe_load(yaml.safe_dump(SCENARIO))
+    doc["services"][0].update(change)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(AllocatorError, match=words) as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert "services[0]" in str(info.value)
+
+
+def test_epsilon_is_optional_and_kept(tmp_path: Path) -> None:
+    doc = yaml.safe_load(yaml.safe_dump(SCENARIO))
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    assert load_scenario(tmp_path / "s.yaml").spec.services[0].epsilon is None
+    doc["services"][0]["epsilon"] = -2.5
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    assert load_scenario(tmp_path / "s.yaml").spec.services[0].epsilon == -2.5

@@ -93,7 +93,8 @@ def plan_figures(run: RunResult, s: ServiceResult, targets: list, borrowed: Dist
     demand = s.demand.copy()
     if "district" not in demand and borrowed is not None:
         demand["district"], demand["district_name"] = borrowed(demand)
-    block = equity.service_equity(demand, s.service.threshold_min, targets, {"before": s.before, "after": s.after})
+    block = equity.service_equity(demand, s.service.threshold_min, targets, {"before": s.before, "after": s.after},
+                                  s.ede_kappa)
     limit = small_limit(s.facilities)
     return PlanFigures(run, s, block, int((s.facilities["status"] == SiteStatus.NEW).sum()),
                        small_loads(s.facilities, limit), limit)

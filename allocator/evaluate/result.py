@@ -24,6 +24,7 @@ from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.place_names import StreetIndex
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.schema import Service
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON
 from allocator.solve.run_info import RunInfo
 from allocator.solve.solution import Solution
 from allocator.traveltime.network import NetworkReport
@@ -69,6 +70,9 @@ class ServiceResult:
     rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
     staffing: Staffing | None = None         # with a counters section: allocator.evaluate.waits.staffing
     streets: StreetIndex | None = None       # the road network's named streets (labels of places in ``brief``)
+    ede_epsilon: float = DEFAULT_EPSILON     # the service's Kolm-Pollak inequality aversion
+    ede_kappa: float = 0.0                   # its kappa (allocator.solve.kolm_pollak.service_kappa; 0: the EDE is
+                                             # the mean), the one of before, after, every district and compared plan
 
     @property
     def locations(self) -> gpd.GeoDataFrame:

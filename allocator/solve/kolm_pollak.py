@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from allocator.solve.kernels import nearest_open
+
 #: the inequality aversion for travel time unless a scenario says otherwise (Horton et al. use -1 throughout)
 DEFAULT_EPSILON = -1.0
 
@@ -59,3 +61,17 @@ def transformed_cost(cost: np.ndarray, kappa_: float) -> np.ndarray:
     (the EDE is increasing in that sum for a fixed ``kappa``); unreachable stays inf."""
     with np.errstate(over="ignore"):
         return np.exp(-kappa_ * np.asarray(cost, dtype=float))
+
+
+def service_kappa(cost: np.ndarray, weight: np.ndarray, existing: np.ndarray, epsilon: float) -> float:
+    """A service's ``kappa``, fixed once from its distribution before the plan (see docs/metrics.md).
+
+    The times are each person's minutes to the nearest existing site (the ``existing`` columns of ``cost``);
+    when nobody reaches one (no existing sites), to the nearest of all sites.  The same ``kappa`` then
+    measures before, after, every district and every plan compared with the same before.
+    """
+    w = np.asarray(weight, dtype=float)
+    times = nearest_open(cost, existing)[1]
+    if not (np.isfinite(times) & (w > 0)).any():
+        times = nearest_open(cost, np.ones(np.shape(cost)[1], dtype=bool))[1]
+    return kappa(times, w, epsilon)

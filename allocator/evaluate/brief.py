@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 WHERE_COUNT = 3
 #: how many districts the brief names among those whose share within T grows most
 TOP_DISTRICTS = 3
+#: a Gini or Theil change smaller than this is no move (the report prints them to 3 decimals)
+RELATIVE_TIE = 5e-4
+#: a mean or EDE change smaller than this (minutes) is no move
+MINUTES_TIE = 0.005
 #: the H3 resolution of the areas that name where people stay underserved when the run has no districts
 WHERE_H3_RESOLUTION = 7
 
@@ -65,6 +69,15 @@ class LongestTrip:
 
 
 @dataclass(frozen=True)
+class RelativeShift:
+    """Relative inequality (Gini, Theil) moving against the absolute picture (the mean and the EDE)."""
+
+    measures: tuple[str, ...]   # "gini", "theil": those that moved the other way
+    rises: bool                 # True: they rise while the mean and EDE fall; False: the reverse
+    nobody_slower: bool         # nobody's trip after is longer than before (losing a site counts as longer)
+
+
+@dataclass(frozen=True)
 class BriefFacts:
     """What the decision brief says about one service's plan."""
 
@@ -76,6 +89,31 @@ class BriefFacts:
 def brief_facts(s: ServiceResult, streets: StreetIndex | None = None) -> BriefFacts:
     """The brief's facts of one service result; ``streets`` label H3 areas when the run has no districts."""
     return BriefFacts(underserved=underserved_places(s, streets), gains=gains(s), longest=longest_trip(s))
+
+
+def relative_shift(s: ServiceResult) -> RelativeShift | None:
+    """Gini or Theil moving against the mean and the EDE, when both of those move the same way (else None;
+    :attr:`ServiceResult.relative <allocator.evaluate.result.ServiceResult.relative>`).
+
+    A relative measure compares each trip with the mean: when short trips shorten more than long ones it rises
+    although everyone gains, and the report says so rather than let it read as "worse".
+    """
+    b, a = s.overall("before"), s.overall("after")
+    if None in (b["mean_min"], a["mean_min"], b["ede_min"], a["ede_min"]):
+        return None
+    steps = [a[k] - b[k] for k in ("mean_min", "ede_min")]
+    if not (all(d < -MINUTES_TIE for d in steps) or all(d > MINUTES_TIE for d in steps)):
+        return None
+    better = steps[0] < 0
+    against = tuple(k for k in ("gini", "theil") if b.get(k) is not None and a.get(k) is not None
+                    and (a[k] - b[k] > RELATIVE_TIE if better else b[k] - a[k] > RELATIVE_TIE))
+    if not against:
+        return None
+    demand = s.demand
+    before = demand["time_before"].fillna(np.inf).to_numpy(float)
+    after = demand["time_after"].fillna(np.inf).to_numpy(float)
+    slower = (demand["population"].to_numpy(float) > 0) & (after > before + 1e-9)
+    return RelativeShift(against, rises=better, nobody_slower=not slower.any())
 
 
 def underserved_places(s: ServiceResult, streets: StreetIndex | None = None,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate.access import AccessMetrics
-from allocator.evaluate.brief import BriefFacts, brief_facts
+from allocator.evaluate.brief import BriefFacts, RelativeShift, brief_facts, relative_shift
 from allocator.evaluate.contributions import site_contributions
 from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.place_names import StreetIndex
@@ -110,6 +110,11 @@ class ServiceResult:
         Computed on first use (:func:`allocator.evaluate.brief.brief_facts`).
         """
         return brief_facts(self, self.streets)
+
+    @functools.cached_property
+    def relative(self) -> RelativeShift | None:
+        """Gini or Theil moving against the mean and the EDE (:func:`allocator.evaluate.brief.relative_shift`)."""
+        return relative_shift(self)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,17 @@ from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceCompar
 from allocator.evaluate.result import RunResult
 from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.files import write_folder
-from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
+from allocator.outputs.labels import (
+    OVERALL_KEYS,
+    REACH_KEYS,
+    SHOWN_KEYS,
+    cjk_font,
+    fmt_metric,
+    metric_name,
+    reach_note,
+    target_text,
+    translate,
+)
 from allocator.outputs.manifest import comparison_manifest, write_manifest
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
@@ -186,6 +196,9 @@ def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
     rows = [Row(L("new_sites"), Cell(""), [Cell(str(p.new_sites)) for p in plans]),
             Row(L("c_question"), Cell(""), [Cell(objective_words(p.run, p.result, lang)) for p in plans])]
     has_districts = bool(plans[0].equity.get("districts"))
+    total = plans[0].result.before["population"]
+    of = reach_note(lang, [total - plans[0].result.before["unreachable"],
+                           *(total - p.result.after["unreachable"] for p in plans)], total)
     for key in SHOWN_KEYS:
         if key in ("theil_between", "theil_within") and not has_districts:
             continue
@@ -194,7 +207,7 @@ def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
         if before is None and all(v is None for v in values):
             continue
         best = best_columns(key, values)
-        rows.append(Row(metric_name(lang, key, t), Cell(_fmt(key, before, lang)),
+        rows.append(Row(metric_name(lang, key, t) + (of if key in REACH_KEYS else ""), Cell(_fmt(key, before, lang)),
                         [Cell(_fmt(key, v, lang), best=k in best) for k, v in enumerate(values)]))
     return rows
 

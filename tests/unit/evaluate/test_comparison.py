@@ -13,7 +13,7 @@ from allocator.evaluate.access import access_metrics
 from allocator.evaluate.comparison import best_columns, compare
 from allocator.evaluate.result import RunResult
 from allocator.scenario.schema import TargetSpec
-from allocator.solve.kolm_pollak import ede, kappa
+from allocator.solve.kolm_pollak import kappa
 
 POPULATION = np.array([100.0, 200.0, 300.0, 400.0])
 BEFORE = np.array([5.0, 20.0, 30.0, np.inf])

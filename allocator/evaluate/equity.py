@@ -273,9 +273,9 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
                     else:
                         rank = vals[column].where(~cut_off, np.inf)
                         idx = rank.idxmin() if bound == "min" else rank.idxmax()
-                        value, worst = vals.at[idx, column], vals.at[idx, "district_name"]  # type: ignore[arg-type]
-                        value = None if pd.isna(value) else float(value)  # type: ignore[arg-type]
-                        unreachable = float(vals.at[idx, f"unreachable_{when}"])  # type: ignore[arg-type]
+                        value, worst = vals.at[idx, column], vals.at[idx, "district_name"]
+                        value = None if pd.isna(value) else float(value)
+                        unreachable = float(vals.at[idx, f"unreachable_{when}"])
             else:
                 value = overall[when].get(t.metric)
                 unreachable = float(overall[when].get("unreachable") or 0.0)

@@ -196,9 +196,9 @@ def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
     rows = [Row(L("new_sites"), Cell(""), [Cell(str(p.new_sites)) for p in plans]),
             Row(L("c_question"), Cell(""), [Cell(objective_words(p.run, p.result, lang)) for p in plans])]
     has_districts = bool(plans[0].equity.get("districts"))
-    total = plans[0].result.before["population"]
-    of = reach_note(lang, [total - plans[0].result.before["unreachable"],
-                           *(total - p.result.after["unreachable"] for p in plans)], total)
+    total = plans[0].result.before.population
+    of = reach_note(lang, [total - plans[0].result.before.unreachable,
+                           *(total - p.result.after.unreachable for p in plans)], total)
     for key in SHOWN_KEYS:
         if key in ("theil_between", "theil_within") and not has_districts:
             continue

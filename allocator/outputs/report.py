@@ -78,8 +78,8 @@ def new_site_table(s) -> pd.DataFrame:
 
 def of_reach(s, lang: str) -> str:
     """" (of the 811,711 who can reach a site)" when someone cannot, before or after (else "")."""
-    total = s.after["population"]
-    return reach_note(lang, [total - s.before["unreachable"], total - s.after["unreachable"]], total)
+    total = s.after.population
+    return reach_note(lang, [total - s.before.unreachable, total - s.after.unreachable], total)
 
 
 def ede_sentence(result, s, lang: str) -> str | None:

@@ -9,8 +9,9 @@ The report (:mod:`allocator.outputs.report`) only puts them into words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import h3
 import numpy as np
@@ -72,9 +73,10 @@ class LongestTrip:
 class RelativeShift:
     """Relative inequality (Gini, Theil) moving against the absolute picture (the mean and the EDE)."""
 
-    measures: tuple[str, ...]   # "gini", "theil": those that moved the other way
+    measures: tuple[str, ...]   # "gini", "theil": those that moved the other way (empty: only in districts)
     rises: bool                 # True: they rise while the mean and EDE fall; False: the reverse
     nobody_slower: bool         # nobody's trip after is longer than before (losing a site counts as longer)
+    districts: tuple[str, ...] = ()   # the districts whose Gini rises while their mean and EDE fall
 
 
 @dataclass(frozen=True)
@@ -92,28 +94,42 @@ def brief_facts(s: ServiceResult, streets: StreetIndex | None = None) -> BriefFa
 
 
 def relative_shift(s: ServiceResult) -> RelativeShift | None:
-    """Gini or Theil moving against the mean and the EDE, when both of those move the same way (else None;
-    :attr:`ServiceResult.relative <allocator.evaluate.result.ServiceResult.relative>`).
+    """Gini or Theil moving against the mean and the EDE, when both of those move the same way, city-wide or in
+    a district (the Gini; else None; :attr:`ServiceResult.relative <allocator.evaluate.result.ServiceResult.relative>`).
 
     A relative measure compares each trip with the mean: when short trips shorten more than long ones it rises
     although everyone gains, and the report says so rather than let it read as "worse".
     """
     b, a = s.overall("before"), s.overall("after")
-    if None in (b["mean_min"], a["mean_min"], b["ede_min"], a["ede_min"]):
-        return None
-    steps = [a[k] - b[k] for k in ("mean_min", "ede_min")]
-    if not (all(d < -MINUTES_TIE for d in steps) or all(d > MINUTES_TIE for d in steps)):
-        return None
-    better = steps[0] < 0
-    against = tuple(k for k in ("gini", "theil") if b.get(k) is not None and a.get(k) is not None
-                    and (a[k] - b[k] > RELATIVE_TIE if better else b[k] - a[k] > RELATIVE_TIE))
-    if not against:
+    up = _against(b, a, ("gini", "theil"), rises=True)
+    down = () if up else _against(b, a, ("gini", "theil"), rises=False)
+    keys = ("mean_min", "ede_min", "gini")
+    districts = tuple(str(d["district_name"]) for d in s.equity.get("districts") or []
+                      if _against({k: d.get(f"{k}_before") for k in keys}, {k: d.get(f"{k}_after") for k in keys},
+                                  ("gini",), rises=True))
+    if not (up or down or districts):
         return None
     demand = s.demand
     before = demand["time_before"].fillna(np.inf).to_numpy(float)
     after = demand["time_after"].fillna(np.inf).to_numpy(float)
     slower = (demand["population"].to_numpy(float) > 0) & (after > before + 1e-9)
-    return RelativeShift(against, rises=better, nobody_slower=not slower.any())
+    return RelativeShift(up or down, rises=not down, nobody_slower=not slower.any(), districts=districts)
+
+
+def _against(before: Mapping[str, Any], after: Mapping[str, Any], measures: tuple[str, ...],
+             rises: bool) -> tuple[str, ...]:
+    """The ``measures`` that rise (``rises``; else fall) while the mean and the EDE move the other way, beyond
+    the ties (a missing figure: none)."""
+    step = {}
+    for k in ("mean_min", "ede_min", *measures):
+        x, y = before.get(k), after.get(k)
+        step[k] = y - x if x is not None and y is not None and np.isfinite(x) and np.isfinite(y) else None
+    sign = 1 if rises else -1
+    for k in ("mean_min", "ede_min"):
+        d = step[k]
+        if d is None or -sign * d <= MINUTES_TIE:
+            return ()
+    return tuple(k for k in measures if (d := step[k]) is not None and sign * d > RELATIVE_TIE)
 
 
 def underserved_places(s: ServiceResult, streets: StreetIndex | None = None,

@@ -210,6 +210,9 @@ BRIEF = {
         "b_relative_down": "Relative inequality ({which}) falls although the mean trip and the equally-distributed "
                            "equivalent rise: relative measures compare each trip with the mean, not whether anyone "
                            "is better off.",
+        "b_relative_districts": "In {list} the Gini of travel time rises although the mean trip and the "
+                                "equally-distributed equivalent fall there: the Gini compares each trip with the "
+                                "district's mean, not whether anyone is worse off.",
         "nobody_slower": "nobody travels longer and ", "gini_short": "Gini", "theil_short": "Theil",
         "r_of": " (of the {n} who can reach a site)",
         "unreach_missed": "{n:,.0f} people cannot reach a site: missed",
@@ -314,6 +317,8 @@ BRIEF = {
                          "相对指标将每次出行与平均值比较，短途出行缩短得比长途更多时它们就会上升。",
         "b_relative_down": "相对不平等指标（{which}）下降，但平均出行时间和等效均等出行时间均上升："
                            "相对指标将每次出行与平均值比较，并不反映是否有人受益。",
+        "b_relative_districts": "{list}的出行时间基尼系数上升，但该处平均出行时间和等效均等出行时间均下降："
+                                "基尼系数将每次出行与分区平均值比较，并不反映是否有人变差。",
         "nobody_slower": "没有人出行时间变长，且", "gini_short": "基尼系数", "theil_short": "泰尔指数",
         "r_of": "（以 {n} 名可到达设施的人计）",
         "unreach_missed": "{n:,.0f} 人无法到达任何设施：未达成",

@@ -92,15 +92,20 @@ def ede_sentence(result, s, lang: str) -> str | None:
     return translate(lang, "b_ede", trip=trip, b=b, a=a, of=of_reach(s, lang), e=s.ede_epsilon)
 
 
-def relative_sentence(s, lang: str) -> str | None:
-    """The sentence saying Gini or Theil moved against the mean and the EDE (None: they did not)."""
+def relative_sentences(s, lang: str) -> list[str]:
+    """The sentences saying Gini or Theil moved against the mean and the EDE, city-wide and in districts."""
     shift = s.relative
     if shift is None:
-        return None
-    which = translate(lang, "and").join(translate(lang, "gini_short" if k == "gini" else "theil_short")
-                                        for k in shift.measures)
-    nobody = translate(lang, "nobody_slower") if shift.nobody_slower else ""
-    return translate(lang, "b_relative_up" if shift.rises else "b_relative_down", which=which, nobody=nobody)
+        return []
+    out = []
+    if shift.measures:
+        which = translate(lang, "and").join(translate(lang, "gini_short" if k == "gini" else "theil_short")
+                                            for k in shift.measures)
+        nobody = translate(lang, "nobody_slower") if shift.nobody_slower else ""
+        out.append(translate(lang, "b_relative_up" if shift.rises else "b_relative_down", which=which, nobody=nobody))
+    if shift.districts:
+        out.append(translate(lang, "b_relative_districts", list=translate(lang, "and").join(shift.districts)))
+    return out
 
 
 def _verb(lang: str, b: float, a: float) -> tuple[str, str]:
@@ -307,7 +312,7 @@ def _buys_and_leaves(result, s, lang: str, people: str, gain: float) -> tuple[li
     if ov["before"].get("gini") is not None and ov["after"].get("gini") is not None:
         verb, g = _verb(lang, ov["before"]["gini"], ov["after"]["gini"])
         buys.append(L("b_gini", verb=verb, g=g, of=of_reach(s, lang)))
-    buys += [x for x in (relative_sentence(s, lang),) if x]
+    buys += relative_sentences(s, lang)
     where = s.brief.underserved   # allocator.evaluate.result.ServiceResult.brief
     if a["underserved"] > 0:
         leaves = [L("l_left", left=a["underserved"], people=people, t=t,
@@ -442,7 +447,7 @@ def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str
     if not districts:
         return [], []
     L = functools.partial(translate, lang)
-    keys = ("within_share", "mean_min", "ede_min", "max_min", "gini", "access_e2sfca_mean")
+    keys = ("within_share", "mean_min", "ede_min", "max_min", "gini")
     headers = [L("district"), L("population")] + [f"{metric_name(lang, k, t)}: {L('before')} → {L('after')}"
                                                  for k in keys]
     rows = [[str(d["district_name"]), fmt_metric("population", d["population"])]

@@ -164,7 +164,7 @@ def _service(before: list[float], after: list[float], pop: list[float]) -> Any:
     k = kappa(np.array(before), p)
     block = equity.service_equity(demand, 15, [], None, k)
     metrics = {when: {**equity.access_of(demand, when, 15, k), **block["overall"][when]} for when in ("before", "after")}
-    return SimpleNamespace(demand=demand, overall=lambda when: metrics[when])
+    return SimpleNamespace(demand=demand, overall=lambda when: metrics[when], equity={})
 
 
 def test_gini_rising_while_nobody_is_slower_is_said() -> None:
@@ -179,3 +179,16 @@ def test_gini_rising_while_nobody_is_slower_is_said() -> None:
     # someone is slower: still said, without "nobody is slower"
     shift = relative_shift(_service([10.0, 10.0, 30.0, 5.0], [2.0, 2.0, 28.0, 6.0], [1.0, 1.0, 1.0, 0.1]))
     assert shift is not None and shift.rises and not shift.nobody_slower
+
+
+def test_a_district_whose_gini_rises_while_its_mean_and_ede_fall_is_named() -> None:
+    s = _service([10.0, 10.0, 30.0, 20.0, 40.0], [9.0, 9.0, 20.0, 2.0, 38.0], [1.0, 1.0, 1.0, 1.0, 1.0])
+    rows = [{"district_name": "Calm", "mean_min_before": 10.0, "mean_min_after": 9.0, "ede_min_before": 11.0,
+             "ede_min_after": 10.0, "gini_before": 0.2, "gini_after": 0.1},
+            {"district_name": "La Paz", "mean_min_before": 16.4, "mean_min_after": 8.6, "ede_min_before": 17.1,
+             "ede_min_after": 9.0, "gini_before": 0.161, "gini_after": 0.227},
+            {"district_name": "Empty", "mean_min_before": None, "mean_min_after": None, "ede_min_before": None,
+             "ede_min_after": None, "gini_before": None, "gini_after": None}]
+    s.equity = {"districts": rows}
+    shift = relative_shift(s)
+    assert shift is not None and shift.districts == ("La Paz",)

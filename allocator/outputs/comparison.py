@@ -112,7 +112,7 @@ def _links(results: list[RunResult], folder: Path) -> list[dict]:
 
 
 def tradeoff_sentences(service: ServiceComparison, lang: str) -> list[str]:
-    """One or two sentences: who brings more people within T, who has the shorter longest trip."""
+    """One sentence: who brings more people within T, who has the shorter longest trip, the lower EDE."""
     L = functools.partial(translate, lang)
     plans, trade = service.plans, service.tradeoff
     if trade is None:
@@ -128,6 +128,9 @@ def tradeoff_sentences(service: ServiceComparison, lang: str) -> list[str]:
     if trade.shorter_trip is not None:
         short, long, x, y = trade.shorter_trip
         parts.append(L("c_sentence_long", a=name[short], b=name[long], x=x, y=y))
+    if trade.lower_ede is not None:
+        low, high, x, y = trade.lower_ede
+        parts.append(L("c_sentence_ede", a=name[low], b=name[high], x=x, y=y))
     if not parts:
         return [L("c_tie", a=name[0], b=name[1], t=t)]
     return [("; " if lang == "en" else "；").join(parts) + ("." if lang == "en" else "。")]

@@ -290,7 +290,9 @@ BRIEF = {
         "c_targets": "Targets", "c_question": "Question answered", "c_before": "Before (all plans)", "c_better": "better",
         "c_sentence_cover": "{a} brings {d:,.0f} more {people} within {t:g} minutes than {b}",
         "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes ({b}: {y:.0f})",
-        "c_tie": "{a} and {b} are equal on people within {t:g} minutes and on the longest trip.",
+        "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes ({b}: {y:.1f})",
+        "c_tie": "{a} and {b} are equal on people within {t:g} minutes, on the longest trip and on the "
+                 "equally-distributed equivalent trip.",
         "c_shared": "Sites both plans choose: {list}.", "c_shared_none": "The plans share no new site.",
         "c_small": "Sites serving fewer than {limit:,.0f} people: {list}.",
         "c_links": "Open", "c_map": "map", "c_report": "report", "c_chart": "Plans: share within {t:g} minutes "
@@ -387,7 +389,8 @@ BRIEF = {
         "c_targets": "目标", "c_question": "回答的问题", "c_before": "规划前（各方案相同）", "c_better": "更优",
         "c_sentence_cover": "{a} 比 {b} 多使 {d:,.0f} 名{people}进入 {t:g} 分钟范围",
         "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟）",
-        "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数和最长出行时间上相同。",
+        "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟）",
+        "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数、最长出行时间和等效均等出行时间上相同。",
         "c_shared": "两个方案共同选择的设施：{list}。", "c_shared_none": "两个方案没有共同的新设施。",
         "c_small": "服务不足 {limit:,.0f} 人的设施：{list}。",
         "c_links": "打开", "c_map": "地图", "c_report": "报告", "c_chart": "各方案：{t:g} 分钟内人口比例与最长出行时间",

@@ -13,7 +13,7 @@ from allocator.evaluate.access import access_metrics
 from allocator.evaluate.comparison import best_columns, compare
 from allocator.evaluate.result import RunResult
 from allocator.scenario.schema import TargetSpec
-from allocator.solve.kolm_pollak import kappa
+from allocator.solve.kolm_pollak import ede, kappa
 
 POPULATION = np.array([100.0, 200.0, 300.0, 400.0])
 BEFORE = np.array([5.0, 20.0, 30.0, np.inf])
@@ -55,6 +55,14 @@ def test_plans_are_measured_on_every_runs_targets() -> None:
     assert service.tradeoff is not None
     assert service.tradeoff.more_within == (1, 0, pytest.approx(300.0))
     assert service.tradeoff.shorter_trip == (0, 1, 30.0, 40.0)
+    # each plan's EDE with the one kappa of the service (from the shared before); a's (21.4) is below b's (26.3)
+    # only because a's 400 unreachable people do not count in it: what the pages say beside every such figure
+    k = kappa(BEFORE, POPULATION)
+    edes = [p.result.after["ede_min"] for p in service.plans]
+    assert edes == pytest.approx([ede(np.array([5.0, 10.0, 30.0, np.inf]), POPULATION, k),
+                                  ede(np.array([5.0, 10.0, 12.0, 40.0]), POPULATION, k)])
+    assert edes == pytest.approx([21.384, 26.321], abs=1e-3)
+    assert service.tradeoff.lower_ede == (0, 1, pytest.approx(edes[0]), pytest.approx(edes[1]))
     # small loads: new sites under a quarter of the median open site's people
     assert list(service.plans[0].small["id"]) == ["n2"] and service.plans[0].small_limit == pytest.approx(75.0)
 

@@ -375,7 +375,7 @@ def _reach_words(x: dict, when: str, lang: str, of: str) -> str:
     """What a target's value ``when`` leaves out: those who cannot reach a site (a missed ``max_min``), else ``of``
     for a metric over those who can (per-district values: their district's, not said)."""
     if x.get(f"unreachable_{when}"):
-        return f" ({translate(lang, 'unreach_missed', n=x[f'unreachable_{when}'])})"
+        return translate(lang, "unreach_missed", n=x[f"unreachable_{when}"])
     return of if x["metric"] in REACH_KEYS and not x["per_district"] else ""
 
 

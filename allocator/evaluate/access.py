@@ -10,6 +10,9 @@ Definitions (all population-weighted; times in minutes):
   Quantiles use the inverted weighted CDF: the smallest time t such that at
   least q of the reachable population travels t or less (no interpolation, so
   the value is a real travel time of some location).
+- ``ede``: the Kolm-Pollak equally-distributed equivalent travel time
+  (:func:`allocator.solve.kolm_pollak.ede`) over the reachable population, with
+  the service's ``kappa`` (:func:`allocator.solve.kolm_pollak.service_kappa`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from allocator.solve.kolm_pollak import ede
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -48,6 +53,7 @@ class AccessMetrics(Mapping[str, float | None]):
     median_min: float | None
     p90_min: float | None
     max_min: float | None
+    ede_min: float | None = None   # None: measured without a kappa (the contributions of single sites)
 
     def __getitem__(self, key: str) -> float | None:
         if key not in _FIELDS:
@@ -64,11 +70,13 @@ class AccessMetrics(Mapping[str, float | None]):
 _FIELDS = tuple(f.name for f in dataclasses.fields(AccessMetrics))
 
 
-def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float) -> AccessMetrics:
+def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float,
+                   kappa_: float | None = None) -> AccessMetrics:
     """Before/after indicators of one service (see the module docstring).
 
     ``times`` holds each location's minutes to its nearest open facility, with
-    ``inf`` or ``nan`` where it cannot reach one.
+    ``inf`` or ``nan`` where it cannot reach one; ``kappa_`` the service's
+    Kolm-Pollak kappa (None: no ``ede_min``).
     """
     times = np.asarray(times, dtype=float)
     population = np.asarray(population, dtype=float)
@@ -94,4 +102,5 @@ def access_metrics(times: np.ndarray, population: np.ndarray, threshold: float) 
         median_min=stats["median"],
         p90_min=stats["p90"],
         max_min=stats["max"],
+        ede_min=ede(times, population, kappa_) if has_people and kappa_ is not None else None,
     )

@@ -9,8 +9,9 @@ The report (:mod:`allocator.outputs.report`) only puts them into words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import h3
 import numpy as np
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 WHERE_COUNT = 3
 #: how many districts the brief names among those whose share within T grows most
 TOP_DISTRICTS = 3
+#: a Gini or Theil change smaller than this is no move (the report prints them to 3 decimals)
+RELATIVE_TIE = 5e-4
+#: a mean or EDE change smaller than this (minutes) is no move
+MINUTES_TIE = 0.005
 #: the H3 resolution of the areas that name where people stay underserved when the run has no districts
 WHERE_H3_RESOLUTION = 7
 
@@ -65,6 +70,16 @@ class LongestTrip:
 
 
 @dataclass(frozen=True)
+class RelativeShift:
+    """Relative inequality (Gini, Theil) moving against the absolute picture (the mean and the EDE)."""
+
+    measures: tuple[str, ...]   # "gini", "theil": those that moved the other way (empty: only in districts)
+    rises: bool                 # True: they rise while the mean and EDE fall; False: the reverse
+    nobody_slower: bool         # nobody's trip after is longer than before (losing a site counts as longer)
+    districts: tuple[str, ...] = ()   # the districts whose Gini rises while their mean and EDE fall
+
+
+@dataclass(frozen=True)
 class BriefFacts:
     """What the decision brief says about one service's plan."""
 
@@ -76,6 +91,45 @@ class BriefFacts:
 def brief_facts(s: ServiceResult, streets: StreetIndex | None = None) -> BriefFacts:
     """The brief's facts of one service result; ``streets`` label H3 areas when the run has no districts."""
     return BriefFacts(underserved=underserved_places(s, streets), gains=gains(s), longest=longest_trip(s))
+
+
+def relative_shift(s: ServiceResult) -> RelativeShift | None:
+    """Gini or Theil moving against the mean and the EDE, when both of those move the same way, city-wide or in
+    a district (the Gini; else None; :attr:`ServiceResult.relative <allocator.evaluate.result.ServiceResult.relative>`).
+
+    A relative measure compares each trip with the mean: when short trips shorten more than long ones it rises
+    although everyone gains, and the report says so rather than let it read as "worse".
+    """
+    b, a = s.overall("before"), s.overall("after")
+    up = _against(b, a, ("gini", "theil"), rises=True)
+    down = () if up else _against(b, a, ("gini", "theil"), rises=False)
+    keys = ("mean_min", "ede_min", "gini")
+    districts = tuple(str(d["district_name"]) for d in s.equity.get("districts") or []
+                      if _against({k: d.get(f"{k}_before") for k in keys}, {k: d.get(f"{k}_after") for k in keys},
+                                  ("gini",), rises=True))
+    if not (up or down or districts):
+        return None
+    demand = s.demand
+    before = demand["time_before"].fillna(np.inf).to_numpy(float)
+    after = demand["time_after"].fillna(np.inf).to_numpy(float)
+    slower = (demand["population"].to_numpy(float) > 0) & (after > before + 1e-9)
+    return RelativeShift(up or down, rises=not down, nobody_slower=not slower.any(), districts=districts)
+
+
+def _against(before: Mapping[str, Any], after: Mapping[str, Any], measures: tuple[str, ...],
+             rises: bool) -> tuple[str, ...]:
+    """The ``measures`` that rise (``rises``; else fall) while the mean and the EDE move the other way, beyond
+    the ties (a missing figure: none)."""
+    step = {}
+    for k in ("mean_min", "ede_min", *measures):
+        x, y = before.get(k), after.get(k)
+        step[k] = y - x if x is not None and y is not None and np.isfinite(x) and np.isfinite(y) else None
+    sign = 1 if rises else -1
+    for k in ("mean_min", "ede_min"):
+        d = step[k]
+        if d is None or -sign * d <= MINUTES_TIE:
+            return ()
+    return tuple(k for k in measures if (d := step[k]) is not None and sign * d > RELATIVE_TIE)
 
 
 def underserved_places(s: ServiceResult, streets: StreetIndex | None = None,

@@ -28,6 +28,8 @@ HIGHER_IS_BETTER = {"within_share", "access_2sfca_mean", "access_e2sfca_mean"}
 COVER_TIE = 0.5
 #: longest trips closer than this (minutes) are no telling difference
 LONGEST_TIE = 0.05
+#: equally-distributed equivalent trips closer than this (minutes) are no telling difference
+EDE_TIE = 0.05
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Tradeoff:
                                                           # fewest, how many more
     shorter_trip: tuple[int, int, float, float] | None    # the plan with the shortest longest trip, the one with
                                                           # the longest, their longest trips (min)
+    lower_ede: tuple[int, int, float, float] | None = None   # the plan with the lowest EDE (the service's kappa),
+                                                              # the one with the highest, their EDEs (min)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ def plan_figures(run: RunResult, s: ServiceResult, targets: list, borrowed: Dist
     demand = s.demand.copy()
     if "district" not in demand and borrowed is not None:
         demand["district"], demand["district_name"] = borrowed(demand)
-    block = equity.service_equity(demand, s.service.threshold_min, targets, {"before": s.before, "after": s.after})
+    block = equity.service_equity(demand, s.service.threshold_min, targets, {"before": s.before, "after": s.after},
+                                  s.ede_kappa)
     limit = small_limit(s.facilities)
     return PlanFigures(run, s, block, int((s.facilities["status"] == SiteStatus.NEW).sum()),
                        small_loads(s.facilities, limit), limit)
@@ -109,7 +114,7 @@ def shared_places(plans: list[PlanFigures]) -> list[str] | None:
 
 
 def tradeoff(plans: list[PlanFigures]) -> Tradeoff | None:
-    """Who brings more people within T, who has the shorter longest trip (None with a single plan)."""
+    """Who brings more people within T, who has the shorter longest trip, the lower EDE (None with a single plan)."""
     if len(plans) < 2:
         return None
     within = [p.result.after["within"] or 0.0 for p in plans]
@@ -117,9 +122,12 @@ def tradeoff(plans: list[PlanFigures]) -> Tradeoff | None:
     cover, fewer = int(np.argmax(within)), int(np.argmin(within))
     short, long = int(np.argmin(longest)), int(np.argmax(longest))
     gain = within[cover] - within[fewer]
+    ede = [p.result.after["ede_min"] if p.result.after["ede_min"] is not None else np.inf for p in plans]
+    low, high = int(np.argmin(ede)), int(np.argmax(ede))
     return Tradeoff(
         (cover, fewer, gain) if gain > COVER_TIE else None,
         (short, long, longest[short], longest[long]) if longest[long] - longest[short] > LONGEST_TIE else None,
+        (low, high, ede[low], ede[high]) if np.isfinite(ede[low]) and ede[high] - ede[low] > EDE_TIE else None,
     )
 
 

@@ -17,7 +17,8 @@ Definitions (``x_i`` travel time of location ``i``, ``w_i`` its population,
 - **Theil T** ``T = (1/W) sum_i w_i (x_i/mu) ln(x_i/mu)``, split over districts
   ``g`` (population ``W_g``, mean ``mu_g``, time share ``s_g = W_g mu_g / (W mu)``)
   into ``T_between = sum_g s_g ln(mu_g/mu)`` and ``T_within = sum_g s_g T_g``;
-  ``T = T_between + T_within`` exactly (Theil 1967; Shorrocks 1980).
+  ``T = T_between + T_within`` exactly (Theil 1967; Shorrocks 1980). Without
+  districts the split is not defined: both parts are None.
 - **p90/median ratio**: weighted 90th percentile over the weighted median
   (both as in :func:`allocator.evaluate.access.weighted_quantile`: the smallest real
   travel time reached by at least that share of people).
@@ -51,7 +52,8 @@ from allocator.inputs.districts import OUTSIDE_KEY
 
 PER = 10_000.0  # accessibility scores: facilities per 10,000 residents
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
-ACCESS_KEYS = ("within_share", "underserved_share", "mean_min", "median_min", "p90_min", "max_min")
+ACCESS_KEYS = ("within_share", "underserved_share", "unreachable", "mean_min", "median_min", "p90_min", "max_min",
+               "ede_min")
 
 
 # --- inequality ---------------------------------------------------------------------------------
@@ -93,9 +95,11 @@ def _theil_part(x: np.ndarray, w: np.ndarray, mu: float) -> float:
 
 
 def theil(values, weights, groups=None) -> dict[str, float | None]:
-    """Theil T index and its between/within split over ``groups`` (see the module docstring)."""
+    """Theil T index and its between/within split over ``groups`` (see the module docstring; no ``groups``:
+    the split is None)."""
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
+    split = groups is not None
     groups = np.zeros(len(values), dtype=int) if groups is None else np.asarray(groups, dtype=object)
     keep = np.isfinite(values) & (weights > 0)
     x, w, g = values[keep], weights[keep], groups[keep]
@@ -112,6 +116,8 @@ def theil(values, weights, groups=None) -> dict[str, float | None]:
         if mu_g > 0:
             between += share * np.log(mu_g / mu)
             within += share * _theil_part(xg, wg, mu_g)
+    if not split:
+        return {"total": total, "between": None, "within": None}
     return {"total": total, "between": float(between), "within": float(within)}
 
 
@@ -208,21 +214,23 @@ def snapshot(demand: pd.DataFrame, when: str, groups=None) -> dict:
     return out
 
 
-def access_of(demand: pd.DataFrame, when: str, threshold: float) -> AccessMetrics:
-    """The access metrics of ``demand``'s ``time_<when>`` column (NaN: no facility reachable)."""
+def access_of(demand: pd.DataFrame, when: str, threshold: float, kappa_: float | None = None) -> AccessMetrics:
+    """The access metrics of ``demand``'s ``time_<when>`` column (NaN: no facility reachable), the EDE with
+    the service's ``kappa_``."""
     times = demand[f"time_{when}"].to_numpy(float)
-    return access_metrics(np.nan_to_num(times, nan=np.inf), demand["population"].to_numpy(float), threshold)
+    return access_metrics(np.nan_to_num(times, nan=np.inf), demand["population"].to_numpy(float), threshold, kappa_)
 
 
-def district_table(demand: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """One row per district: population and before/after metrics (needs a ``district`` column)."""
+def district_table(demand: pd.DataFrame, threshold: float, kappa_: float | None = None) -> pd.DataFrame:
+    """One row per district: population and before/after metrics (needs a ``district`` column); the EDE with
+    the service's ``kappa_``, the same in every district."""
     rows = []
     names = demand["district_name"] if "district_name" in demand else demand["district"]
     for key, part in demand.groupby("district", sort=True):
         row: dict[str, Any] = {"district": key, "district_name": str(names[part.index[0]]),
                "locations": len(part), "population": float(part["population"].sum())}
         for when in ("before", "after"):
-            snap = {**access_of(part, when, threshold), **snapshot(part, when)}
+            snap = {**access_of(part, when, threshold, kappa_), **snapshot(part, when)}
             for k in (*ACCESS_KEYS, "gini", "access_2sfca_mean", "access_e2sfca_mean"):
                 row[f"{k}_{when}"] = snap.get(k)
         rows.append(row)
@@ -236,7 +244,10 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
     target takes the worst district (the lowest value for a ``min`` target,
     the highest for a ``max`` target) over districts with people (the people
     outside every district polygon are no district); it is met when that
-    district meets it.
+    district meets it.  A ``max_min`` target with ``count_unreachable`` (the
+    default) is missed wherever someone cannot reach a site: that person's trip
+    has no end, whatever the longest trip of the others (a district with such
+    people is the worst district).
     """
     out = []
     for t in targets:
@@ -246,42 +257,55 @@ def evaluate_targets(targets, overall: dict[str, dict], districts: pd.DataFrame 
                "label": t.label}
         for when in ("before", "after"):
             worst = None
+            endless = t.metric == "max_min" and t.count_unreachable
+            unreachable = 0.0
             if t.per_district:
                 column = f"{t.metric}_{when}"
                 if districts is None or column not in districts:
                     value = None
                 else:
                     real = (districts["population"] > 0) & (districts["district"] != OUTSIDE_KEY)
-                    vals = districts.loc[real, ["district_name", column]].dropna()
+                    vals = districts.loc[real, ["district_name", column, f"unreachable_{when}"]]
+                    cut_off = endless & (vals[f"unreachable_{when}"] > 0)
+                    vals, cut_off = vals[vals[column].notna() | cut_off], cut_off[vals[column].notna() | cut_off]
                     if vals.empty:
                         value = None
                     else:
-                        idx = vals[column].idxmin() if bound == "min" else vals[column].idxmax()
-                        value, worst = float(vals.at[idx, column]), vals.at[idx, "district_name"]  # type: ignore[arg-type]
+                        rank = vals[column].where(~cut_off, np.inf)
+                        idx = rank.idxmin() if bound == "min" else rank.idxmax()
+                        value, worst = vals.at[idx, column], vals.at[idx, "district_name"]
+                        value = None if pd.isna(value) else float(value)
+                        unreachable = float(vals.at[idx, f"unreachable_{when}"])
             else:
                 value = overall[when].get(t.metric)
+                unreachable = float(overall[when].get("unreachable") or 0.0)
             row[when] = value
             row[f"worst_district_{when}"] = worst
-            row[f"met_{when}"] = None if value is None else bool(value >= limit if bound == "min" else value <= limit)
+            row[f"unreachable_{when}"] = unreachable if endless else None
+            if endless and unreachable > 0:
+                row[f"met_{when}"] = False
+            else:
+                row[f"met_{when}"] = None if value is None else bool(value >= limit if bound == "min" else value <= limit)
         out.append(row)
     return out
 
 
 def service_equity(demand: pd.DataFrame, threshold: float, targets,
-                   access: Mapping[str, Mapping[str, Any]] | None = None,
+                   access: Mapping[str, Mapping[str, Any]] | None = None, kappa_: float | None = None,
                    lorenz_points: int = 101) -> dict:
     """The "equity" block of one service: overall inequality, districts, targets, Lorenz curves.
 
     ``access`` is {"before": access metrics, "after": access metrics} as the
     service already has them (computed from ``demand`` when not given); the
     block's ``overall`` holds only the other metrics, the targets see both.
+    ``kappa_`` is the service's Kolm-Pollak kappa (the districts' EDE; None: no EDE).
     """
     groups = demand["district"].to_numpy(object) if "district" in demand else None
     overall = {when: snapshot(demand, when, groups) for when in ("before", "after")}
     if access is None:
-        access = {when: access_of(demand, when, threshold) for when in ("before", "after")}
+        access = {when: access_of(demand, when, threshold, kappa_) for when in ("before", "after")}
     every = {when: {**access[when], **overall[when]} for when in ("before", "after")}
-    districts = district_table(demand, threshold) if groups is not None else None
+    districts = district_table(demand, threshold, kappa_) if groups is not None else None
     curves = {}
     for when in ("before", "after"):
         p, share = lorenz(demand[f"time_{when}"], demand["population"])

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from allocator.evaluate.access import AccessMetrics
-from allocator.evaluate.brief import BriefFacts, brief_facts
+from allocator.evaluate.brief import BriefFacts, RelativeShift, brief_facts, relative_shift
 from allocator.evaluate.contributions import site_contributions
 from allocator.evaluate.objective import RoundingEffect
 from allocator.inputs.place_names import StreetIndex
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.schema import Service
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON
 from allocator.solve.run_info import RunInfo
 from allocator.solve.solution import Solution
 from allocator.traveltime.network import NetworkReport
@@ -69,6 +70,9 @@ class ServiceResult:
     rounding: RoundingEffect | None = None   # with solver.round_s > 0: the objective rounded and exact
     staffing: Staffing | None = None         # with a counters section: allocator.evaluate.waits.staffing
     streets: StreetIndex | None = None       # the road network's named streets (labels of places in ``brief``)
+    ede_epsilon: float = DEFAULT_EPSILON     # the service's Kolm-Pollak inequality aversion
+    ede_kappa: float = 0.0                   # its kappa (allocator.solve.kolm_pollak.service_kappa; 0: the EDE is
+                                             # the mean), the one of before, after, every district and compared plan
 
     @property
     def locations(self) -> gpd.GeoDataFrame:
@@ -106,6 +110,11 @@ class ServiceResult:
         Computed on first use (:func:`allocator.evaluate.brief.brief_facts`).
         """
         return brief_facts(self, self.streets)
+
+    @functools.cached_property
+    def relative(self) -> RelativeShift | None:
+        """Gini or Theil moving against the mean and the EDE (:func:`allocator.evaluate.brief.relative_shift`)."""
+        return relative_shift(self)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from allocator.inputs.place_names import StreetIndex, name_sites
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.schema import TargetSpec
 from allocator.solve.kernels import nearest_open
+from allocator.solve.kolm_pollak import service_epsilon, service_kappa
 from allocator.solve.objectives import objective
 from allocator.solve.problem import ServiceProblem
 from allocator.solve.solution import Solution
@@ -65,8 +66,10 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
         facilities["assigned_population"] = solution.site_load[_shown(problem, solution)]
     facilities = _as_points(facilities)
     facilities = name_sites(facilities, demand, streets)
-    before = access_metrics(before_times, population, service.threshold_min)
-    after = access_metrics(after_times, population, service.threshold_min)
+    epsilon = service_epsilon(service)
+    kappa_ = service_kappa(cost, population, problem.existing, epsilon)
+    before = access_metrics(before_times, population, service.threshold_min, kappa_)
+    after = access_metrics(after_times, population, service.threshold_min, kappa_)
     staffing = None
     if service.counters is not None:   # before the equity block: its targets see the waits
         assert solution.counters is not None, "the counters are decided when solving (decide_counters)"
@@ -77,12 +80,14 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
         demand = demand.assign(**waits.demand_columns)
     wait = staffing.metrics if staffing is not None else {"before": {}, "after": {}}
     block = equity.service_equity(demand, service.threshold_min, [*targets, *service.targets],
-                                  {"before": {**before, **wait["before"]}, "after": {**after, **wait["after"]}})
+                                  {"before": {**before, **wait["before"]}, "after": {**after, **wait["after"]}},
+                                  kappa_)
     return ServiceResult(service=service, demand=demand, facilities=facilities, solution=solution, cost=cost,
                          site_columns=problem.sites, before=before, after=after,
                          notes=list(dict.fromkeys(notes)),   # each note once, in order
                          matrix_shape=cost.shape, matrix_seconds=problem.matrix_seconds, equity=block,
-                         rounding=rounding, staffing=staffing, streets=streets)
+                         rounding=rounding, staffing=staffing, streets=streets, ede_epsilon=epsilon,
+                         ede_kappa=kappa_)
 
 
 def _uncoverable_notes(problem: ServiceProblem, solution: Solution) -> list[str]:

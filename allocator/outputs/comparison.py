@@ -30,7 +30,17 @@ from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceCompar
 from allocator.evaluate.result import RunResult
 from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.files import write_folder
-from allocator.outputs.labels import OVERALL_KEYS, SHOWN_KEYS, cjk_font, fmt_metric, metric_name, target_text, translate
+from allocator.outputs.labels import (
+    OVERALL_KEYS,
+    REACH_KEYS,
+    SHOWN_KEYS,
+    cjk_font,
+    fmt_metric,
+    metric_name,
+    reach_note,
+    target_text,
+    translate,
+)
 from allocator.outputs.manifest import comparison_manifest, write_manifest
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
@@ -102,7 +112,7 @@ def _links(results: list[RunResult], folder: Path) -> list[dict]:
 
 
 def tradeoff_sentences(service: ServiceComparison, lang: str) -> list[str]:
-    """One or two sentences: who brings more people within T, who has the shorter longest trip."""
+    """One sentence: who brings more people within T, who has the shorter longest trip, the lower EDE."""
     L = functools.partial(translate, lang)
     plans, trade = service.plans, service.tradeoff
     if trade is None:
@@ -118,6 +128,9 @@ def tradeoff_sentences(service: ServiceComparison, lang: str) -> list[str]:
     if trade.shorter_trip is not None:
         short, long, x, y = trade.shorter_trip
         parts.append(L("c_sentence_long", a=name[short], b=name[long], x=x, y=y))
+    if trade.lower_ede is not None:
+        low, high, x, y = trade.lower_ede
+        parts.append(L("c_sentence_ede", a=name[low], b=name[high], x=x, y=y))
     if not parts:
         return [L("c_tie", a=name[0], b=name[1], t=t)]
     return [("; " if lang == "en" else "；").join(parts) + ("." if lang == "en" else "。")]
@@ -186,6 +199,9 @@ def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
     rows = [Row(L("new_sites"), Cell(""), [Cell(str(p.new_sites)) for p in plans]),
             Row(L("c_question"), Cell(""), [Cell(objective_words(p.run, p.result, lang)) for p in plans])]
     has_districts = bool(plans[0].equity.get("districts"))
+    total = plans[0].result.before.population
+    of = reach_note(lang, [total - plans[0].result.before.unreachable,
+                           *(total - p.result.after.unreachable for p in plans)], total)
     for key in SHOWN_KEYS:
         if key in ("theil_between", "theil_within") and not has_districts:
             continue
@@ -194,7 +210,7 @@ def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
         if before is None and all(v is None for v in values):
             continue
         best = best_columns(key, values)
-        rows.append(Row(metric_name(lang, key, t), Cell(_fmt(key, before, lang)),
+        rows.append(Row(metric_name(lang, key, t) + (of if key in REACH_KEYS else ""), Cell(_fmt(key, before, lang)),
                         [Cell(_fmt(key, v, lang), best=k in best) for k, v in enumerate(values)]))
     return rows
 

@@ -272,8 +272,9 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     demand = gpd.GeoDataFrame(first[["id", "lon", "lat"]].copy(), geometry=first.geometry, crs="EPSG:4326")
     for s in result.services:
         demand[f"population_{s.service.name}"] = s.demand["population"].to_numpy()
-        demand[f"before_min_{s.service.name}"] = s.demand["time_before"].round(2).to_numpy()
-        demand[f"after_min_{s.service.name}"] = s.demand["time_after"].round(2).to_numpy()
+        # minutes to 4 decimals: the summary's EDE, mean and within-T are recomputed from them (docs/metrics.md)
+        demand[f"before_min_{s.service.name}"] = s.demand["time_before"].round(4).to_numpy()
+        demand[f"after_min_{s.service.name}"] = s.demand["time_after"].round(4).to_numpy()
         for column in ("access_e2sfca_before", "access_e2sfca_after"):
             if column in s.demand:
                 demand[f"{column}_{s.service.name}"] = s.demand[column].round(4).to_numpy()

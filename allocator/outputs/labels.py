@@ -24,7 +24,8 @@ LABELS = {
         "not_met": "not met", "n_a": "not evaluated", "district": "District", "population": "Population",
         "within_share": "Share within {t:g} min", "underserved_share": "Share beyond {t:g} min",
         "mean_min": "Mean trip (min)", "median_min": "Median trip (min)", "p90_min": "90th percentile trip (min)",
-        "max_min": "Longest trip (min)", "gini": "Gini of travel time", "theil": "Theil index (total)",
+        "max_min": "Longest trip (min)", "ede_min": "Equally-distributed equivalent trip (min)",
+        "gini": "Gini of travel time", "theil": "Theil index (total)",
         "theil_between": "Theil: between districts", "theil_within": "Theil: within districts",
         "p90_median_ratio": "90th percentile / median", "worst_decile_ratio": "Worst-served 10 % mean / median",
         "access_2sfca_mean": "2SFCA access (per 10,000)", "access_e2sfca_mean": "E2SFCA access (per 10,000)",
@@ -40,10 +41,10 @@ LABELS = {
         "s_spend": "The plan spends {spent} (opening costs + upgrades - savings of closures){limit}.",
         "s_closes": "closes {n} existing site(s)", "s_upgrades": "upgrades {n} existing site(s)", "and": " and ",
         "s_limit": " of a budget of {b}",
-        "s_trips": "The mean trip goes from {b:.1f} to {a:.1f} minutes and the longest from {mb:.1f} to {ma:.1f} minutes.",
-        "s_gini": "Inequality of travel time (Gini) {verb} {g}; "
+        "s_trips": "The mean trip goes from {b:.1f} to {a:.1f} minutes and the longest from {mb:.1f} to {ma:.1f} minutes{of}.",
+        "s_gini": "Inequality of travel time (Gini) {verb} {g}{of}; "
                   "{share:.0%} of the remaining inequality (Theil) lies between districts.",
-        "s_gini_nodist": "Inequality of travel time (Gini) {verb} {g}.",
+        "s_gini_nodist": "Inequality of travel time (Gini) {verb} {g}{of}.",
         "falls": "falls", "rises": "rises", "stays": "stays",
         "s_gains": "Who gains: {n:,.0f} {people} get a shorter trip; the districts gaining most are {list}.",
         "s_gains_nodist": "Who gains: {n:,.0f} {people} get a shorter trip, on average by {m:.1f} minutes.",
@@ -68,6 +69,7 @@ LABELS = {
         "within_share": "{t:g} 分钟内人口比例", "underserved_share": "超过 {t:g} 分钟人口比例",
         "mean_min": "平均出行时间（分钟）", "median_min": "出行时间中位数（分钟）",
         "p90_min": "出行时间第 90 百分位（分钟）", "max_min": "最长出行时间（分钟）",
+        "ede_min": "等效均等出行时间（分钟）",
         "gini": "出行时间基尼系数", "theil": "泰尔指数（总）", "theil_between": "泰尔指数：分区间",
         "theil_within": "泰尔指数：分区内", "p90_median_ratio": "第 90 百分位 / 中位数",
         "worst_decile_ratio": "最差 10% 平均 / 中位数", "access_2sfca_mean": "2SFCA 可达性（每万人）",
@@ -83,9 +85,9 @@ LABELS = {
         "s_spend": "该方案净支出 {spent}（新建成本 + 扩容成本 - 关闭节省）{limit}。",
         "s_closes": "关闭 {n} 处现有设施", "s_upgrades": "扩容 {n} 处现有设施", "and": "、",
         "s_limit": "，预算为 {b}",
-        "s_trips": "平均出行时间由 {b:.1f} 分钟变为 {a:.1f} 分钟，最长出行时间由 {mb:.1f} 分钟变为 {ma:.1f} 分钟。",
-        "s_gini": "出行时间的不平等（基尼系数）{verb}，{g}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
-        "s_gini_nodist": "出行时间的不平等（基尼系数）{verb}，{g}。",
+        "s_trips": "平均出行时间由 {b:.1f} 分钟变为 {a:.1f} 分钟，最长出行时间由 {mb:.1f} 分钟变为 {ma:.1f} 分钟{of}。",
+        "s_gini": "出行时间的不平等（基尼系数）{verb}，{g}{of}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
+        "s_gini_nodist": "出行时间的不平等（基尼系数）{verb}，{g}{of}。",
         "falls": "下降", "rises": "上升", "stays": "保持",
         "s_gains": "受益者：{n:,.0f} 名{people}出行时间缩短；受益最多的分区为 {list}。",
         "s_gains_nodist": "受益者：{n:,.0f} 名{people}出行时间缩短，平均缩短 {m:.1f} 分钟。",
@@ -100,10 +102,13 @@ LABELS = {
         "s_shared": "{names} 在同一模型中联合求解，共支出 {used}，共享预算为 {b}（新建成本 + 扩容成本 - 关闭节省）。",
     },
 }
-OVERALL_KEYS = ("within_share", "mean_min", "median_min", "p90_min", "max_min", "gini", "theil",
+OVERALL_KEYS = ("within_share", "mean_min", "ede_min", "median_min", "p90_min", "max_min", "gini", "theil",
                 "theil_between", "theil_within", "p90_median_ratio", "worst_decile_ratio",
                 "access_2sfca_mean", "access_e2sfca_mean", "access_2sfca_gini", "access_e2sfca_gini")
 SHARES = {"within_share", "underserved_share", "wait_within_share"}
+#: the metrics over the people who can reach a site only (the unreachable are counted apart: a page says so)
+REACH_KEYS = frozenset({"mean_min", "ede_min", "median_min", "p90_min", "max_min", "gini", "theil", "theil_between",
+                        "theil_within", "p90_median_ratio", "worst_decile_ratio"})
 
 
 #: Simplified Chinese fonts, best first, by family name (fonts-noto-cjk gives the first)
@@ -193,8 +198,24 @@ BRIEF = {
         "{t:g} minutes if that site alone were dropped from the plan; two sites close together each add little alone.",
         "buys": "What the plan buys", "leaves": "What it leaves",
         "b_within": "{gain:,.0f} more {people} within {t:g} minutes: {b} → {a}.",
-        "b_trips": "Mean trip {mb:.1f} → {ma:.1f} min; longest trip {xb:.0f} → {xa:.0f} min.",
-        "b_gini": "Unevenness of travel times (Gini, see appendix) {verb} {g}.",
+        "b_trips": "Mean trip {mb:.1f} → {ma:.1f} min; longest trip {xb:.0f} → {xa:.0f} min{of}.",
+        "b_gini": "Unevenness of travel times (Gini, see appendix) {verb} {g}{of}.",
+        "b_ede": "Equally-distributed equivalent {trip}: {b:.1f} → {a:.1f} minutes{of}: the {trip} that, if everyone "
+                 "had it, would be as good as the unequal {trip}s people have (Kolm-Pollak, ε = {e:g}; long trips "
+                 "weigh more; see appendix).",
+        "ede_walk": "walk", "ede_bike": "ride", "ede_drive": "drive", "ede_trip": "trip",
+        "b_relative_up": "Relative inequality ({which}) rises although {nobody}the mean trip and the "
+                         "equally-distributed equivalent fall: relative measures compare each trip with the mean, so "
+                         "they rise when short trips shorten more than long ones.",
+        "b_relative_down": "Relative inequality ({which}) falls although the mean trip and the equally-distributed "
+                           "equivalent rise: relative measures compare each trip with the mean, not whether anyone "
+                           "is better off.",
+        "b_relative_districts": "In {list} the Gini of travel time rises although the mean trip and the "
+                                "equally-distributed equivalent fall there: the Gini compares each trip with the "
+                                "district's mean, not whether anyone is worse off.",
+        "nobody_slower": "nobody travels longer and ", "gini_short": "Gini", "theil_short": "Theil",
+        "r_of": " (of the {n} who can reach a site)",
+        "unreach_missed": " ({n:,.0f} people cannot reach a site: missed)",
         "moves": "from {b:.3f} to {a:.3f}", "stays_at": "at {a:.3f}",
         "l_left": "{left:,.0f} {people} still beyond {t:g} minutes ({share} of {total:,.0f}).",
         "l_unreach": "{n:,.0f} of them live more than {m:g} m from any road and are counted as underserved.",
@@ -203,7 +224,7 @@ BRIEF = {
         "tradeoffs": "Trade-offs",
         "t_small": "{k} of the {n} new sites serve fewer than {limit:,.0f} people each ({list}).",
         "t_diminish": "The best site alone brings {top:,.0f} people within {t:g} minutes, the weakest {low:,.0f}.",
-        "t_longest": "The longest trip after the plan is {x:.0f} minutes ({where}).",
+        "t_longest": "The longest trip after the plan is {x:.0f} minutes ({where}){of}.",
         "t_budget": "The plan spends {spent}{limit}.",
         "details": "Details", "caveats": "Caveats", "method": "Method", "data": "Data", "appendix": "Appendix: terms",
         "no_caveats": "Nothing to report: every location and site was reached.",
@@ -260,12 +281,19 @@ BRIEF = {
                    "is its size.",
         "a_pp": "Percentage points (pp): the difference of two percentages, e.g. 90 % → 95 % is +5 pp.",
         "a_tail": "90th percentile trip: nine people in ten travel at most this long.",
+        "a_ede": "Equally-distributed equivalent trip (Kolm-Pollak EDE): the travel time that, if everyone had it, "
+                 "would be as good as the unequal times people have. It is never below the mean, counts long trips "
+                 "more (inequality aversion ε), and falls whenever someone's trip shortens and nobody's lengthens, "
+                 "which Gini and Theil (relative to the mean) do not. Like them it counts only the people who can "
+                 "reach a site.",
         "people_default": "people", "sites_word": "sites",
         "t_min": "{v} min",
         "c_targets": "Targets", "c_question": "Question answered", "c_before": "Before (all plans)", "c_better": "better",
         "c_sentence_cover": "{a} brings {d:,.0f} more {people} within {t:g} minutes than {b}",
         "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes ({b}: {y:.0f})",
-        "c_tie": "{a} and {b} are equal on people within {t:g} minutes and on the longest trip.",
+        "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes ({b}: {y:.1f})",
+        "c_tie": "{a} and {b} are equal on people within {t:g} minutes, on the longest trip and on the "
+                 "equally-distributed equivalent trip.",
         "c_shared": "Sites both plans choose: {list}.", "c_shared_none": "The plans share no new site.",
         "c_small": "Sites serving fewer than {limit:,.0f} people: {list}.",
         "c_links": "Open", "c_map": "map", "c_report": "report", "c_chart": "Plans: share within {t:g} minutes "
@@ -283,8 +311,20 @@ BRIEF = {
         "newly_note": "“新增人数”指若仅去掉该设施，将超过 {t:g} 分钟的人数；相距很近的两处设施各自单独贡献都较小。",
         "buys": "方案带来的改善", "leaves": "方案仍未解决的问题",
         "b_within": "{t:g} 分钟内可达的{people}增加 {gain:,.0f} 人：{b} → {a}。",
-        "b_trips": "平均出行时间 {mb:.1f} → {ma:.1f} 分钟；最长出行时间 {xb:.0f} → {xa:.0f} 分钟。",
-        "b_gini": "出行时间的不均衡程度（基尼系数，见附录）{verb}{g}。",
+        "b_trips": "平均出行时间 {mb:.1f} → {ma:.1f} 分钟；最长出行时间 {xb:.0f} → {xa:.0f} 分钟{of}。",
+        "b_gini": "出行时间的不均衡程度（基尼系数，见附录）{verb}{g}{of}。",
+        "b_ede": "等效均等{trip}：{b:.1f} → {a:.1f} 分钟{of}：若人人都是这一时间，与实际不均等的出行同样好"
+                 "（Kolm-Pollak 指标，ε = {e:g}；长途出行权重更大；见附录）。",
+        "ede_walk": "步行时间", "ede_bike": "骑行时间", "ede_drive": "驾车时间", "ede_trip": "出行时间",
+        "b_relative_up": "相对不平等指标（{which}）上升，但{nobody}平均出行时间和等效均等出行时间均下降："
+                         "相对指标将每次出行与平均值比较，短途出行缩短得比长途更多时它们就会上升。",
+        "b_relative_down": "相对不平等指标（{which}）下降，但平均出行时间和等效均等出行时间均上升："
+                           "相对指标将每次出行与平均值比较，并不反映是否有人受益。",
+        "b_relative_districts": "{list}的出行时间基尼系数上升，但该处平均出行时间和等效均等出行时间均下降："
+                                "基尼系数将每次出行与分区平均值比较，并不反映是否有人变差。",
+        "nobody_slower": "没有人出行时间变长，且", "gini_short": "基尼系数", "theil_short": "泰尔指数",
+        "r_of": "（以 {n} 名可到达设施的人计）",
+        "unreach_missed": "（{n:,.0f} 人无法到达任何设施：未达成）",
         "moves": "由 {b:.3f} 变为 {a:.3f}", "stays_at": "为 {a:.3f}",
         "l_left": "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟（占 {total:,.0f} 人的 {share}）。",
         "l_unreach": "其中 {n:,.0f} 人居住在距道路超过 {m:g} 米处，计为未覆盖。",
@@ -293,7 +333,7 @@ BRIEF = {
         "tradeoffs": "权衡",
         "t_small": "{n} 处新设施中有 {k} 处各自服务不足 {limit:,.0f} 人（{list}）。",
         "t_diminish": "贡献最大的设施单独使 {top:,.0f} 人进入 {t:g} 分钟范围，最小的为 {low:,.0f} 人。",
-        "t_longest": "规划后最长出行时间为 {x:.0f} 分钟（{where}）。",
+        "t_longest": "规划后最长出行时间为 {x:.0f} 分钟（{where}）{of}。",
         "t_budget": "方案支出 {spent}{limit}。",
         "details": "详细数据", "caveats": "注意事项", "method": "方法", "data": "数据", "appendix": "附录：术语",
         "no_caveats": "无：所有地点与设施均可到达。",
@@ -343,12 +383,16 @@ BRIEF = {
                    "（E2SFCA 对较近的设施赋予更高权重）；设施数量即其规模。",
         "a_pp": "百分点：两个百分比之差，例如 90% → 95% 为增加 5 个百分点。",
         "a_tail": "出行时间第 90 百分位：十人中有九人的出行时间不超过此值。",
+        "a_ede": "等效均等出行时间（Kolm-Pollak EDE）：若人人出行时间都等于此值，与实际不均等的出行时间同样好。"
+                 "它不低于平均值，对长途出行赋予更大权重（不平等厌恶参数 ε），只要有人出行缩短而无人变长就会下降，"
+                 "基尼系数和泰尔指数（相对于平均值）则不一定。与它们一样，只计入能到达设施的人。",
         "people_default": "居民", "sites_word": "设施",
         "t_min": "{v} 分钟",
         "c_targets": "目标", "c_question": "回答的问题", "c_before": "规划前（各方案相同）", "c_better": "更优",
         "c_sentence_cover": "{a} 比 {b} 多使 {d:,.0f} 名{people}进入 {t:g} 分钟范围",
         "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟）",
-        "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数和最长出行时间上相同。",
+        "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟）",
+        "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数、最长出行时间和等效均等出行时间上相同。",
         "c_shared": "两个方案共同选择的设施：{list}。", "c_shared_none": "两个方案没有共同的新设施。",
         "c_small": "服务不足 {limit:,.0f} 人的设施：{list}。",
         "c_links": "打开", "c_map": "地图", "c_report": "报告", "c_chart": "各方案：{t:g} 分钟内人口比例与最长出行时间",
@@ -376,8 +420,17 @@ def people_name(lang: str, layers: list[str]) -> str:
     return translate(lang, "and").join(dict.fromkeys(words))
 
 
-#: the overall metrics a page shows: the E2SFCA mean equals the 2SFCA mean by construction (see evaluate.equity)
-SHOWN_KEYS = tuple(k for k in OVERALL_KEYS if k != "access_e2sfca_mean")
+#: the overall metrics a page shows: not the city-wide 2SFCA and E2SFCA means, which are the facilities with anyone
+#: within T per resident by construction and cannot tell plans apart (docs/metrics.md; they stay in the files)
+SHOWN_KEYS = tuple(k for k in OVERALL_KEYS if k not in ("access_2sfca_mean", "access_e2sfca_mean"))
+
+
+def reach_note(lang: str, reached: list[float], population: float) -> str:
+    """" (of the 811,711 who can reach a site)" for a figure over those who reach a site, when someone cannot
+    (``reached``: the people reaching one before, after or in each plan; distinct counts joined by →); else ""."""
+    if all(r >= population - 0.5 for r in reached):
+        return ""
+    return translate(lang, "r_of", n=" → ".join(f"{r:,.0f}" for r in dict.fromkeys(round(r) for r in reached)))
 
 
 # The map's words (map.html, map_compare.html): layer names, title box, legend, tooltips, popups.

@@ -39,6 +39,7 @@ from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.labels import (
+    REACH_KEYS,
     SHARES,
     SHOWN_KEYS,
     amount,
@@ -46,6 +47,7 @@ from allocator.outputs.labels import (
     fmt_metric,
     metric_name,
     people_name,
+    reach_note,
     target_text,
     translate,
     what_name,
@@ -72,6 +74,38 @@ def new_site_table(s) -> pd.DataFrame:
         return rows.assign(newly=pd.Series(dtype=float))
     rows["newly"] = s.contributions   # allocator.evaluate.result.ServiceResult.contributions
     return rows.sort_values(["newly", "assigned_population"], ascending=False)
+
+
+def of_reach(s, lang: str) -> str:
+    """" (of the 811,711 who can reach a site)" when someone cannot, before or after (else "")."""
+    total = s.after.population
+    return reach_note(lang, [total - s.before.unreachable, total - s.after.unreachable], total)
+
+
+def ede_sentence(result, s, lang: str) -> str | None:
+    """"Equally-distributed equivalent walk: 9.6 → 8.1 minutes", with what it means (None: nobody reaches a site)."""
+    b, a = s.before["ede_min"], s.after["ede_min"]
+    if b is None or a is None:
+        return None
+    mode = result.info.mode
+    trip = translate(lang, f"ede_{mode}" if mode in ("walk", "bike", "drive") else "ede_trip")
+    return translate(lang, "b_ede", trip=trip, b=b, a=a, of=of_reach(s, lang), e=s.ede_epsilon)
+
+
+def relative_sentences(s, lang: str) -> list[str]:
+    """The sentences saying Gini or Theil moved against the mean and the EDE, city-wide and in districts."""
+    shift = s.relative
+    if shift is None:
+        return []
+    out = []
+    if shift.measures:
+        which = translate(lang, "and").join(translate(lang, "gini_short" if k == "gini" else "theil_short")
+                                            for k in shift.measures)
+        nobody = translate(lang, "nobody_slower") if shift.nobody_slower else ""
+        out.append(translate(lang, "b_relative_up" if shift.rises else "b_relative_down", which=which, nobody=nobody))
+    if shift.districts:
+        out.append(translate(lang, "b_relative_districts", list=translate(lang, "and").join(shift.districts)))
+    return out
 
 
 def _verb(lang: str, b: float, a: float) -> tuple[str, str]:
@@ -105,14 +139,15 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
         out.append(L("s_rounding", r=s.rounding.round_s, status=s.solution.status,
                      rounded=amount(s.rounding.objective_rounded), exact=amount(s.rounding.objective_exact)))
     if None not in (b["mean_min"], a["mean_min"], b["max_min"], a["max_min"]):
-        out.append(L("s_trips", b=b["mean_min"], a=a["mean_min"], mb=b["max_min"], ma=a["max_min"]))
+        out.append(L("s_trips", b=b["mean_min"], a=a["mean_min"], mb=b["max_min"], ma=a["max_min"],
+                     of=of_reach(s, lang)))
     if b["gini"] is not None and a["gini"] is not None:
         verb, g = _verb(lang, b["gini"], a["gini"])
         districts = s.equity.get("districts")
         if districts and a["theil"]:
-            out.append(L("s_gini", verb=verb, g=g, share=a["theil_between"] / a["theil"]))
+            out.append(L("s_gini", verb=verb, g=g, share=a["theil_between"] / a["theil"], of=of_reach(s, lang)))
         else:
-            out.append(L("s_gini_nodist", verb=verb, g=g))
+            out.append(L("s_gini_nodist", verb=verb, g=g, of=of_reach(s, lang)))
     gains = s.brief.gains   # allocator.evaluate.result.ServiceResult.brief
     if s.equity.get("districts"):
         if gains.top_districts:
@@ -271,10 +306,13 @@ def _buys_and_leaves(result, s, lang: str, people: str, gain: float) -> tuple[li
     buys = [L("b_within", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
               a=fmt_metric("within_share", a["within_share"]))]
     if None not in (b["mean_min"], a["mean_min"], b["max_min"], a["max_min"]):
-        buys.append(L("b_trips", mb=b["mean_min"], ma=a["mean_min"], xb=b["max_min"], xa=a["max_min"]))
+        buys.append(L("b_trips", mb=b["mean_min"], ma=a["mean_min"], xb=b["max_min"], xa=a["max_min"],
+                      of=of_reach(s, lang)))
+    buys += [x for x in (ede_sentence(result, s, lang),) if x]
     if ov["before"].get("gini") is not None and ov["after"].get("gini") is not None:
         verb, g = _verb(lang, ov["before"]["gini"], ov["after"]["gini"])
-        buys.append(L("b_gini", verb=verb, g=g))
+        buys.append(L("b_gini", verb=verb, g=g, of=of_reach(s, lang)))
+    buys += relative_sentences(s, lang)
     where = s.brief.underserved   # allocator.evaluate.result.ServiceResult.brief
     if a["underserved"] > 0:
         leaves = [L("l_left", left=a["underserved"], people=people, t=t,
@@ -318,17 +356,27 @@ def decision_brief(result, s, lang: str) -> Markup:
                   short_headers=[h for i, h in enumerate(headers) if i != 3], ranked=_site_rows(ranked, True),
                   groups=groups, buys=buys, leaves=leaves, words=words,
                   targets=[{"status": target_status(lang, x["met_after"]), "text": target_text(x, lang, t),
-                            "value": _target_value(x, lang)} for x in targets],
+                            "value": _target_value(x, lang, of_reach(s, lang))} for x in targets],
                   staffing=staffing_section(s, lang),   # counters and waiting (allocator.outputs.staffing)
                   tradeoffs=tradeoffs(result, s, ranked, lang))
 
 
-def _target_value(x: dict, lang: str) -> str:
-    """A target's value after the plan, with its unit (and the worst district for a per-district target)."""
+def _target_value(x: dict, lang: str, of: str) -> str:
+    """A target's value after the plan, with its unit, the people it leaves out (``of``: who can reach a site;
+    a ``max_min`` target missed by those who cannot) and the worst district for a per-district target."""
     value = fmt_metric(x["metric"], x["after"])
     value = translate(lang, "t_min", v=value) if x["metric"].endswith("_min") else value
+    value += _reach_words(x, "after", lang, of)
     worst = x.get("worst_district_after")
     return f"{value} ({translate(lang, 'worst', d=worst)})" if worst else value
+
+
+def _reach_words(x: dict, when: str, lang: str, of: str) -> str:
+    """What a target's value ``when`` leaves out: those who cannot reach a site (a missed ``max_min``), else ``of``
+    for a metric over those who can (per-district values: their district's, not said)."""
+    if x.get(f"unreachable_{when}"):
+        return translate(lang, "unreach_missed", n=x[f"unreachable_{when}"])
+    return of if x["metric"] in REACH_KEYS and not x["per_district"] else ""
 
 
 def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
@@ -345,7 +393,7 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
         out.append(L("t_diminish", top=float(ranked["newly"].max()), low=float(ranked["newly"].min()), t=t))
     longest = s.brief.longest
     if longest is not None:
-        out.append(L("t_longest", x=longest.minutes, where=longest.where))
+        out.append(L("t_longest", x=longest.minutes, where=longest.where, of=of_reach(s, lang)))
     if s.solution.budget_used is not None:
         out.append(L("t_budget", spent=amount(s.solution.budget_used),
                      limit=L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""))
@@ -382,12 +430,14 @@ def _shown(key: str, s) -> bool:
     return not (key in ("theil_between", "theil_within") and not s.equity.get("districts"))
 
 
-def _target_states(x: dict, lang: str) -> list[dict]:
-    """A target before and after: its value, the worst district (per-district targets), met or not."""
+def _target_states(x: dict, lang: str, of: str) -> list[dict]:
+    """A target before and after: its value (and whom it leaves out), the worst district (per-district targets),
+    met or not."""
     out = []
     for when in ("before", "after"):
         worst = x.get(f"worst_district_{when}")
-        out.append({"value": fmt_metric(x["metric"], x[when]), "worst": translate(lang, "worst", d=worst) if worst else "",
+        out.append({"value": fmt_metric(x["metric"], x[when]) + _reach_words(x, when, lang, of),
+                    "worst": translate(lang, "worst", d=worst) if worst else "",
                     "status": target_status(lang, x[f"met_{when}"])})
     return out
 
@@ -397,7 +447,7 @@ def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str
     if not districts:
         return [], []
     L = functools.partial(translate, lang)
-    keys = ("within_share", "mean_min", "max_min", "gini", "access_e2sfca_mean")
+    keys = ("within_share", "mean_min", "ede_min", "max_min", "gini")
     headers = [L("district"), L("population")] + [f"{metric_name(lang, k, t)}: {L('before')} → {L('after')}"
                                                  for k in keys]
     rows = [[str(d["district_name"]), fmt_metric("population", d["population"])]
@@ -412,9 +462,11 @@ def service_section(result, s, lang: str) -> Markup:
     t = s.service.threshold_min
     people = people_of(result, s, lang)
     ov = {when: s.overall(when) for when in ("before", "after")}
-    targets = [{"text": target_text(x, lang, t), "states": _target_states(x, lang)}
+    of = of_reach(s, lang)
+    targets = [{"text": target_text(x, lang, t), "states": _target_states(x, lang, of)}
                for x in s.equity.get("targets") or []]
-    overall = [[metric_name(lang, k, t), fmt_metric(k, ov["before"].get(k)), fmt_metric(k, ov["after"].get(k)),
+    overall = [[metric_name(lang, k, t) + (of if k in REACH_KEYS else ""), fmt_metric(k, ov["before"].get(k)),
+                fmt_metric(k, ov["after"].get(k)),
                 _change(k, ov["before"].get(k), ov["after"].get(k), lang)]
                for k in SHOWN_KEYS if _shown(k, s) and (ov["before"].get(k) is not None or ov["after"].get(k) is not None)]
     district_headers, districts = _district_rows(s.equity.get("districts") or [], lang, t)
@@ -511,7 +563,7 @@ def appendix_section(result, lang: str) -> Markup:
     """Gini, Theil, 2SFCA, percentage points and percentiles in plain language."""
     L = functools.partial(translate, lang)
     return render("report/appendix.html", title=L("appendix"),
-                  items=[L(k) for k in ("a_gini", "a_theil", "a_2sfca", "a_pp", "a_tail")])
+                  items=[L(k) for k in ("a_ede", "a_gini", "a_theil", "a_2sfca", "a_pp", "a_tail")])
 
 
 #: report.html, in order: each is ``(result, lang) -> Markup`` (empty to leave it out). Another output adds its own

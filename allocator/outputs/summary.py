@@ -119,8 +119,10 @@ def _service_summary(s: ServiceResult) -> dict:
         **plan_changes(s),
         **summary_block(s),   # counters: allocator.outputs.staffing
         **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
-        "before": s.before,
+        "before": s.before,   # with ede_min: the Kolm-Pollak EDE with ede_kappa (docs/metrics.md)
         "after": s.after,
+        "ede_epsilon": s.ede_epsilon,
+        "ede_kappa": s.ede_kappa,
         "notes": s.notes,
         "equity": s.equity,   # allocator.evaluate.equity.service_equity: overall, districts, targets, lorenz
     }

@@ -251,7 +251,7 @@ class DistrictSpec(Strict):
         return self
 
 
-TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_min", "p90_min", "max_min",
+TargetMetric = Literal["within_share", "underserved_share", "mean_min", "median_min", "p90_min", "max_min", "ede_min",
                        "gini", "theil", "theil_between", "theil_within", "p90_median_ratio",
                        "worst_decile_ratio", "access_e2sfca_mean", "access_2sfca_mean",
                        "access_e2sfca_gini", "access_2sfca_gini",
@@ -270,6 +270,9 @@ class TargetSpec(Strict):
     max: float | None = None
     per_district: bool = Field(default=False, description="every district must meet it (needs 'districts')")
     label: str | None = Field(default=None, max_length=200)
+    count_unreachable: bool = Field(
+        default=True, description="max_min: people who cannot reach a site (beyond the snapping limit, no path) "
+                                  "make the target missed; false judges the longest trip of those who reach one")
 
     @model_validator(mode="after")
     def _bound(self) -> TargetSpec:
@@ -297,8 +300,8 @@ class Service(Strict):
         default=None, description="every district at least this share of its people within threshold_min")
     priority: Annotated[float, Field(gt=0)] = Field(default=1.0, description="weight of this service in a shared-budget plan")
     epsilon: Annotated[float, Field(lt=0)] | None = Field(
-        default=None, description="kolm_pollak: aversion to unequal travel times (< 0; default -1, as Horton et "
-                                  "al.; further from 0 weighs the longest trips more; docs/models.md)")
+        default=None, description="Kolm-Pollak inequality aversion for travel time (negative; default -1, "
+                                  "Horton et al.): the EDE's and the kolm_pollak objective's")
     demand_weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
         default=None, description="weight per demand layer name for this service (default: every layer, weight 1)"
     )
@@ -323,9 +326,6 @@ class Service(Strict):
                              + ", ".join(PLAN_MODEL))
         if self.relocate and not (self.existing and self.existing.closable and self.p is not None):
             raise ValueError("relocate needs 'p' and existing.closable: true")
-        if self.epsilon is not None and self.objective != "kolm_pollak":
-            raise ValueError(f"epsilon is the inequality aversion of objective kolm_pollak, not {self.objective}: "
-                             "remove it or set objective: kolm_pollak")
         if self.max_time_min is not None and self.objective not in TAKE_MAX_TIME:
             raise ValueError(f"max_time_min applies to {' and '.join(TAKE_MAX_TIME)} "
                              "(coverage models already use threshold_min)")

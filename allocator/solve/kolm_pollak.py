@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from allocator.scenario.schema import Service
 from allocator.solve.kernels import nearest_time
 
 #: the inequality aversion for travel time unless a scenario says otherwise (Horton et al. use -1 throughout)
@@ -64,6 +65,12 @@ def transformed_cost(cost: np.ndarray, kappa_: float) -> np.ndarray:
     (the EDE is increasing in that sum for a fixed ``kappa``); unreachable stays inf."""
     with np.errstate(over="ignore"):
         return np.exp(-kappa_ * np.asarray(cost, dtype=float))
+
+
+def service_epsilon(service: Service) -> float:
+    """The service's inequality aversion (its EDE's and, with objective kolm_pollak, its plan's):
+    the scenario's ``epsilon``, else :data:`DEFAULT_EPSILON`."""
+    return DEFAULT_EPSILON if service.epsilon is None else service.epsilon
 
 
 def service_kappa(cost: np.ndarray, weight: np.ndarray, existing: np.ndarray, epsilon: float) -> float:

@@ -16,8 +16,8 @@ import numpy as np
 
 from allocator.errors import AllocatorError
 from allocator.inputs.districts import OUTSIDE_KEY
-from allocator.scenario.schema import Service, SolverSpec
-from allocator.solve.kolm_pollak import DEFAULT_EPSILON
+from allocator.scenario.schema import SolverSpec
+from allocator.solve.kolm_pollak import service_epsilon
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
 from allocator.solve.problem import RunProblem, ServiceProblem
@@ -97,12 +97,7 @@ def plan_service(prep: ServiceProblem) -> PlanService:
                     saving=column("saving", 0.0), capacity=capacity,
                     upgrade_capacity=column("upgrade_capacity", 0.0), upgrade_cost=column("upgrade_cost", 0.0)),
         threshold=service.threshold_min, p=service.p, relocate=service.relocate, budget=service.budget,
-        max_time=service.max_time_min, floors=floors, priority=service.priority, epsilon=epsilon(service))
-
-
-def epsilon(service: Service) -> float:
-    """The service's inequality aversion (kolm_pollak), its default when the scenario gives none."""
-    return DEFAULT_EPSILON if service.epsilon is None else service.epsilon
+        max_time=service.max_time_min, floors=floors, priority=service.priority, epsilon=service_epsilon(service))
 
 
 def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
@@ -114,7 +109,7 @@ def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
         if service.uses_plan_rules:
             return solve_plan([plan_service(prep)], **options)[0]
         problem = ModelInput(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min,
-                             epsilon(service))
+                             service_epsilon(service))
         return objective(service.objective).solve(problem, SolveOptions(**options))
     except AllocatorError as exc:
         exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field

@@ -13,6 +13,7 @@ from allocator.evaluate.access import access_metrics
 from allocator.evaluate.comparison import best_columns, compare
 from allocator.evaluate.result import RunResult
 from allocator.scenario.schema import TargetSpec
+from allocator.solve.kolm_pollak import ede, kappa
 
 POPULATION = np.array([100.0, 200.0, 300.0, 400.0])
 BEFORE = np.array([5.0, 20.0, 30.0, np.inf])
@@ -28,8 +29,9 @@ def _run(name: str, after: list[float], new_ids: list[str], targets: list[Target
                                "status": ["existing"] + ["new"] * len(new_ids),
                                "assigned_population": [500.0, 300.0, 20.0][:len(ids)]})
     service = SimpleNamespace(name="clinics", threshold_min=15.0, targets=[], objective="max_coverage")
-    s = SimpleNamespace(service=service, demand=demand, facilities=facilities,
-                        before=access_metrics(BEFORE, POPULATION, 15.0), after=access_metrics(times, POPULATION, 15.0))
+    k = kappa(BEFORE, POPULATION)
+    s = SimpleNamespace(service=service, demand=demand, facilities=facilities, ede_kappa=k,
+                        before=access_metrics(BEFORE, POPULATION, 15.0, k), after=access_metrics(times, POPULATION, 15.0, k))
     info = SimpleNamespace(name=name, title=name, assign_districts=None, targets=targets)
     return cast(RunResult, SimpleNamespace(info=info, services=[s]))   # what compare reads
 
@@ -44,13 +46,23 @@ def test_plans_are_measured_on_every_runs_targets() -> None:
         assert [t["metric"] for t in plan.equity["targets"]] == ["within_share", "max_min"]
     within = [p.equity["targets"][0]["after"] for p in service.plans]
     assert within == pytest.approx([300 / 1000, 600 / 1000])
-    assert [p.equity["targets"][1]["met_after"] for p in service.plans] == [True, False]
+    # a's longest trip of those who reach a site is 30, but 400 people cannot reach one: missed (issue 22)
+    assert [p.equity["targets"][1]["met_after"] for p in service.plans] == [False, False]
+    assert [p.equity["targets"][1]["unreachable_after"] for p in service.plans] == [400.0, 0.0]
     assert [p.new_sites for p in service.plans] == [2, 2]
     assert service.shared_places == ["place n2"]
     # b brings 300 more people within 15 min; a's longest trip (30) is shorter than b's (40)
     assert service.tradeoff is not None
     assert service.tradeoff.more_within == (1, 0, pytest.approx(300.0))
     assert service.tradeoff.shorter_trip == (0, 1, 30.0, 40.0)
+    # each plan's EDE with the one kappa of the service (from the shared before); a's (21.4) is below b's (26.3)
+    # only because a's 400 unreachable people do not count in it: what the pages say beside every such figure
+    k = kappa(BEFORE, POPULATION)
+    edes = [p.result.after["ede_min"] for p in service.plans]
+    assert edes == pytest.approx([ede(np.array([5.0, 10.0, 30.0, np.inf]), POPULATION, k),
+                                  ede(np.array([5.0, 10.0, 12.0, 40.0]), POPULATION, k)])
+    assert edes == pytest.approx([21.384, 26.321], abs=1e-3)
+    assert service.tradeoff.lower_ede == (0, 1, pytest.approx(edes[0]), pytest.approx(edes[1]))
     # small loads: new sites under a quarter of the median open site's people
     assert list(service.plans[0].small["id"]) == ["n2"] and service.plans[0].small_limit == pytest.approx(75.0)
 

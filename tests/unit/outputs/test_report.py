@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -95,6 +96,50 @@ def test_tables_and_summary_agree(runs) -> None:
     assert targets["after"][1] == pytest.approx(worst)
     demand = json.loads((out / "spo_equity" / "demand.geojson").read_text())
     assert "district" in demand["features"][0]["properties"]
+    # without districts, Theil's split is null, not 0 and the total (issue 22)
+    median = json.loads((out / "spo_median" / "summary.json").read_text())["services"][0]["equity"]["overall"]
+    assert median["after"]["theil"] > 0 and median["after"]["theil_between"] is None
+    assert median["after"]["theil_within"] is None
+
+
+def _ede_from_demand(rows: list[dict], service: str, epsilon: float) -> tuple[float, float, float]:
+    """kappa and the EDE before and after recomputed from demand.geojson's minutes and people, as docs/metrics.md
+    says (plain numpy, not allocator's functions)."""
+    w = np.array([r[f"population_{service}"] for r in rows], dtype=float)
+    b, a = (np.array([np.nan if r[f"{when}_min_{service}"] is None else r[f"{when}_min_{service}"] for r in rows])
+            for when in ("before", "after"))
+    ok = np.isfinite(b) & (w > 0)
+    k = epsilon * np.sum(w[ok] * b[ok]) / np.sum(w[ok] * b[ok] ** 2)
+
+    def ede(z: np.ndarray) -> float:
+        m = np.isfinite(z) & (w > 0)
+        return float(-np.log(np.sum(w[m] * np.exp(-k * z[m])) / np.sum(w[m])) / k)
+
+    return float(k), ede(b), ede(a)
+
+
+@pytest.mark.slow
+def test_the_ede_is_recomputed_from_demand_geojson(runs) -> None:
+    out, _ = runs
+    folder = out / "spo_equity"
+    service = json.loads((folder / "summary.json").read_text())["services"][0]
+    rows = [f["properties"] for f in json.loads((folder / "demand.geojson").read_text())["features"]]
+    assert service["ede_epsilon"] == -1.0
+    k, before, after = _ede_from_demand(rows, "clinics", service["ede_epsilon"])
+    assert service["ede_kappa"] == pytest.approx(k, rel=1e-5)
+    assert service["before"]["ede_min"] == pytest.approx(before, abs=1e-4)
+    assert service["after"]["ede_min"] == pytest.approx(after, abs=1e-4)
+    assert service["after"]["ede_min"] <= service["before"]["ede_min"]          # sites added: nobody slower
+    assert service["after"]["ede_min"] >= service["after"]["mean_min"]
+    # per district: the same kappa on the district's rows
+    districts = pd.read_csv(folder / "districts.csv", dtype={"district": str}).set_index("district")
+    key = districts["population"].idxmax()
+    mine = [r for r in rows if r["district"] == key]
+    w = np.array([r["population_clinics"] for r in mine])
+    z = np.array([np.nan if r["after_min_clinics"] is None else r["after_min_clinics"] for r in mine])
+    m = np.isfinite(z) & (w > 0)
+    expected = -np.log(np.sum(w[m] * np.exp(-k * z[m])) / np.sum(w[m])) / k
+    assert districts.loc[key, "ede_min_after"] == pytest.approx(expected, abs=1e-4)
 
 
 @pytest.mark.slow
@@ -106,6 +151,13 @@ def test_comparison(runs) -> None:
     assert (objective["spo_equity"], objective["spo_median"]) == ("max_coverage", "p_median")
     # both scenarios are measured on the same targets (the union) and districts
     assert frame["metric"].str.startswith("target: ").sum() == 2 * 4
+    # each plan's EDE, with its service's kappa (the same before: the same kappa, the same before-EDE)
+    ede = frame[frame["metric"] == "ede_min"].set_index("when")
+    for name in ("spo_equity", "spo_median"):
+        service = json.loads((out / name / "summary.json").read_text())["services"][0]
+        assert float(ede.at["after", name]) == pytest.approx(service["after"]["ede_min"])
+    assert float(ede.at["before", "spo_equity"]) == pytest.approx(float(ede.at["before", "spo_median"]))
+    assert "access_2sfca_mean" in set(frame["metric"])    # kept in the file, not on the page
     page = (out / "compare" / "comparison.html").read_text(encoding="utf-8")
     assert page.count("<table") == 2                      # targets first, then the metrics
     assert page.index("Targets") < page.index("Access and inequality")
@@ -117,8 +169,9 @@ def test_comparison_page_helps_choose(runs) -> None:
     folder = out / "compare"
     page = (folder / "comparison.html").read_text(encoding="utf-8")
     text = _text(folder / "comparison.html")
-    for code in ("max_coverage", "p_median", "E2SFCA access (per 10,000)"):
-        assert code not in text, code                    # no model codes; the E2SFCA mean equals the 2SFCA mean
+    for code in ("max_coverage", "p_median", "E2SFCA access (per 10,000)", "2SFCA access (per 10,000)"):
+        assert code not in text, code                    # no model codes; the city-wide 2SFCA means (issue 22)
+    assert "Equally-distributed equivalent trip (min)" in text
     assert "Question answered" in text and "the shortest average trip" in text
     equity = json.loads((out / "spo_equity" / "summary.json").read_text())["services"][0]
     median = json.loads((out / "spo_median" / "summary.json").read_text())["services"][0]
@@ -189,6 +242,19 @@ def test_report_speaks_plainly(runs) -> None:
     assert "Gini of travel time: 0 when everyone" in text
     assert "nobody walks" not in text  # (the Porto Alegre label) no foreign text
     assert "Longest trip (min) ≤ 1,000" not in text and "≤ 1000.0 min" in text   # a target's unit
+    # the EDE in plain words, with what it means; the city-wide 2SFCA mean is not shown (issue 22)
+    service = summary["services"][0]
+    b, a = service["before"]["ede_min"], service["after"]["ede_min"]
+    assert f"Equally-distributed equivalent walk: {b:.1f} → {a:.1f} minutes" in text
+    assert "the walk that, if everyone had it, would be as good as" in text
+    page = (out / "spo_equity" / "report.html").read_text(encoding="utf-8")
+    assert "<td>2SFCA access (per 10,000)" not in page and "<td>E2SFCA access (per 10,000)" not in page
+    assert "Gini of 2SFCA access" in text     # (per district, the E2SFCA mean stays: it is no identity there)
+    reached = service["after"]["population"] - service["after"]["unreachable"]
+    if service["after"]["unreachable"] > 0:   # every figure over those who reach a site says so
+        assert f"Mean trip (min) (of the {reached:,.0f} who can reach a site)" in text
+    zh = _text(out / "spo_median" / "report.html")
+    assert "等效均等步行时间" in zh
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 # Two commands, each creating its own virtual environment on a machine with Python 3.11:
 #   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics,
-#               maps/poa_clinics_equity and their comparison in maps/compare, and
+#               maps/poa_clinics_equity, maps/poa_clinics_median, maps/poa_clinics_kolm_pollak: four
+#               plans for the same 10 clinics, compared with their EDE in maps/compare, and
 #               maps/poa_shared_budget: clinics and schools sharing one budget,
 #               maps/helsinki_raster: an OSM extract and a population GeoTIFF only,
 #               maps/poa_counters: service desks sized for waiting times, and
@@ -41,7 +42,7 @@ $(BIN)/.installed-docs: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py scenarios/poa_schools.yaml
-	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics.yaml scenarios/poa_clinics_equity.yaml
+	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics.yaml scenarios/poa_clinics_equity.yaml scenarios/poa_clinics_median.yaml scenarios/poa_clinics_kolm_pollak.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_shared_budget.yaml
 	$(BIN)/python tools/population_raster.py catalog:helsinki/helsinki_population_grid_2020.gpkg maps/inputs/helsinki_population_250m.tif --crs EPSG:3879 --resolution 250 && $(BIN)/python run_scenario.py scenarios/helsinki_raster.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_counters.yaml

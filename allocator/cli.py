@@ -250,7 +250,9 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
               f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
         say(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
         say(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "
-              f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min")
+              f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min; "
+              f"equally-distributed equivalent (Kolm-Pollak, epsilon {s.ede_epsilon:g}): "
+              f"{_fmt(s.before['ede_min'], '.1f')} -> {_fmt(s.after['ede_min'], '.1f')} min")
         if s.staffing is not None:
             st, limit = s.staffing.metrics, s.staffing.limit_min
             say(f"    counters: {int(s.staffing.offices['counters_before'].sum())} -> {s.staffing.staff}; "

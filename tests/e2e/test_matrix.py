@@ -466,3 +466,15 @@ def test_kolm_pollak_opens_the_site_that_shortens_the_longest_trip(tmp_path: Pat
     assert equal.solution.objective == pytest.approx(ede) and ede == pytest.approx(6.39, abs=0.01)
     assert equal.solution.kappa == pytest.approx(k)
     assert summary(result)["services"][1]["objective"] == "kolm_pollak"
+
+
+def test_console_gives_the_ede_as_the_summary_has_it(tmp_path: Path, capsys) -> None:
+    path = hand_files(tmp_path)
+    capsys.readouterr()
+    assert main([str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads((tmp_path / "out" / "hand" / "summary.json").read_text())
+    for service in doc["services"]:
+        before, after = service["before"]["ede_min"], service["after"]["ede_min"]
+        words = "n/a" if before is None else f"{before:.1f}"
+        assert f"equally-distributed equivalent (Kolm-Pollak, epsilon -1): {words} -> {after:.1f} min" in out

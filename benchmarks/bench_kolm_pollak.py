@@ -81,10 +81,22 @@ def bench(label: str, C: np.ndarray, w: np.ndarray, existing: np.ndarray, a) -> 
         t = nearest_time(C[served], sol.open_sites)
         print(f"plan    : {name:11s} EDE {ede(t, w[served], k):8.4f}  mean {np.average(t, weights=w[served]):8.4f}"
               f"  max {t.max():6.2f}  same sites as kolm_pollak: {set(sol.new_sites) == set(kp.new_sites)}")
-    green = ModelInput(C, w, np.zeros_like(existing), a.p, 15.0, a.epsilon)
+    none = np.zeros_like(existing)
+    green = ModelInput(C, w, none, a.p, 15.0, a.epsilon)
     try:
-        g, s = timed(lambda: KOLM_POLLAK.solve(green, opts))
-        print(f"greenfield: kolm_pollak {g.status}, EDE {g.objective:.4f} min, {s:.2f} s")
+        gp_s, gk_s = [], []
+        for _ in range(a.repeat):
+            gp, s = timed(lambda: solve_p_median(C, w, a.p, none, time_limit=a.limit, threads=a.threads))
+            gp_s.append(s)
+            g, s = timed(lambda: KOLM_POLLAK.solve(green, opts))
+            gk_s.append(s)
+        t = nearest_time(C[served], gp.open_sites)
+        print(f"greenfield: kolm_pollak {g.status}, gap {g.gap}, EDE {g.objective:.4f} min (kappa {g.kappa:.4f}), "
+              f"wall median {_poa.med(gk_s):.2f} s [{', '.join(f'{x:.2f}' for x in gk_s)}]; p_median {gp.status}, "
+              f"EDE {ede(t, w[served], g.kappa):.4f} min, wall median {_poa.med(gp_s):.2f} s "
+              f"[{', '.join(f'{x:.2f}' for x in gp_s)}]; ratio {_poa.med(gk_s) / _poa.med(gp_s):.2f}")
+        for n in g.notes:
+            print(f"greenfield:   note: {n}")
     except AllocatorError as exc:
         print(f"greenfield: kappa {service_kappa(C, w, np.zeros_like(existing), a.epsilon):.4f}; refused: {exc}")
     sys.stdout.flush()

@@ -108,16 +108,39 @@ class ProxyCost:
         return self.shift - math.log(total / people) / self.kappa
 
 
-def proxy_cost(cost: np.ndarray, weight: np.ndarray, kept: np.ndarray, kappa_: float, clip: bool) -> ProxyCost:
+def plan_limit(cost: np.ndarray, weight: np.ndarray, plan: np.ndarray, kappa_: float) -> np.ndarray:
+    """Per location, the minutes no EDE-optimal plan serves it beyond, given the feasible plan ``plan`` (a mask of
+    open columns): its proxy sum bounds the optimum's, hence every term (docs/formulations/kolm-pollak.md,
+    scaling).  inf where no bound applies (nobody there, unreachable, ``kappa_`` 0 or ``plan`` infeasible)."""
+    c = np.asarray(cost, dtype=float)
+    w = np.asarray(weight, dtype=float)
+    rows = (w > 0) & np.isfinite(c).any(axis=1)
+    limit = np.full(c.shape[0], np.inf)
+    if kappa_ == 0 or not rows.any():
+        return limit
+    nearest = nearest_time(c[rows], np.ones(c.shape[1], dtype=bool))
+    shift, wr = float(nearest.min()), w[rows]
+    with np.errstate(over="ignore"):
+        floor = np.exp(-kappa_ * (nearest - shift))
+        slack = float(np.sum(wr * np.exp(-kappa_ * (nearest_time(c[rows], plan) - shift)))) - float(np.sum(wr * floor))
+    limit[rows] = shift - np.log(floor + max(slack, 0.0) / wr) / kappa_
+    return limit
+
+
+def proxy_cost(cost: np.ndarray, weight: np.ndarray, kept: np.ndarray, kappa_: float, clip: bool,
+               limit: np.ndarray | None = None) -> ProxyCost:
     """The :class:`ProxyCost` of the minutes ``cost`` (sites ``kept`` always open) for ``kappa_``.
 
     With ``clip`` (a model that serves everyone from the nearest open site) a minute beyond the nearest kept
-    site is cut to it: nobody uses it, and the spread it would add is not the model's.  Raises ValueError
-    when the costs that matter span more than :data:`MAX_SPREAD` (HiGHS would no longer rank them exactly).
+    site is cut to it: nobody uses it, and the spread it would add is not the model's.  A ``limit`` (per
+    location, :func:`plan_limit`) cuts the minutes beyond it the same way.  Raises ValueError when the costs
+    that matter, after those cuts, span more than :data:`MAX_SPREAD` (HiGHS would no longer rank them exactly).
     """
     c = np.asarray(cost, dtype=float)
     if clip:
         c = np.minimum(c, nearest_time(c, np.asarray(kept, dtype=bool))[:, None])
+    if limit is not None:
+        c = np.minimum(c, limit[:, None])
     used = c[np.asarray(weight, dtype=float) > 0]
     used = used[np.isfinite(used)]
     if kappa_ == 0 or not used.size:

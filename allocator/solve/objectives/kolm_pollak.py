@@ -12,7 +12,7 @@ from allocator.errors import AllocatorError
 from allocator.solve import models
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import nearest_time, served_rows
-from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ProxyCost, ede, proxy_cost, service_kappa
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ProxyCost, ede, plan_limit, proxy_cost, service_kappa
 from allocator.solve.objectives.base import ModelInput, SolveOptions
 from allocator.solve.objectives.p_median import PMedian
 from allocator.solve.plan.block import Block
@@ -25,7 +25,9 @@ class KolmPollak(PMedian):
     With ``kappa`` fixed from the service's distribution before the plan
     (:func:`allocator.solve.kolm_pollak.service_kappa`), the EDE increases with
     ``sum w exp(-kappa d)``, a p-median cost increasing with ``d``: the p-median
-    engine and its plan model solve it exactly (docs/formulations.md).  The
+    engine and its plan model solve it exactly (docs/formulations.md).  When the
+transformed costs span more than 1e9, :meth:`solve` cuts them above the bound
+of the p-median plan on minutes (exact; docs/formulations/kolm-pollak.md).  The
     value is the EDE in minutes.  ``kappa`` here is the one :meth:`evaluate`
     uses (the catalogue's entry has none: pass the service's).
     """
@@ -58,13 +60,27 @@ class KolmPollak(PMedian):
 
     def solve(self, problem: ModelInput, options: SolveOptions) -> Solution:
         k = service_kappa(problem.cost, problem.weight, problem.fixed, problem.epsilon)
-        proxy = checked_proxy(problem.cost, problem.weight, problem.fixed, k, problem.epsilon, clip=True)
+        notes = [f"kolm_pollak: kappa {k:.4g} (epsilon {problem.epsilon:g})"]
+        hint: Solution | None = None
+        try:
+            proxy = proxy_cost(problem.cost, problem.weight, problem.fixed, k, clip=True)
+        except ValueError:
+            hint = models.solve_p_median(problem.cost, problem.weight, problem.count, problem.fixed,
+                                         **options.as_kwargs())
+            limit = plan_limit(problem.cost, problem.weight, hint.open_mask(problem.cost.shape[1]), k)
+            proxy = checked_proxy(problem.cost, problem.weight, problem.fixed, k, problem.epsilon, clip=True,
+                                  limit=limit)
+            notes.append("kolm_pollak: minutes cut above the bound of the p-median plan on minutes "
+                         "(docs/formulations/kolm-pollak.md, scaling)")
         sol = models.solve_p_median(proxy.cost, problem.weight, problem.count, problem.fixed, **options.as_kwargs())
         value = plan_ede(problem.cost, problem.weight, sol.open_sites, k)
+        hint_value = math.inf if hint is None else plan_ede(problem.cost, problem.weight, hint.open_sites, k)
+        if hint is not None and hint_value < value:
+            sol, value = replace(sol, open_sites=hint.open_sites, new_sites=hint.new_sites), hint_value
+            notes.append("kolm_pollak: the p-median plan on minutes is optimal (the cut model's plan ties it)")
         people = float(problem.weight[served_rows(problem.cost, problem.weight)].sum())
         gap = ede_gap(proxy, value, sol.objective, sol.gap, people)
-        return replace(sol, model=self.name, objective=value, gap=gap, kappa=k,
-                       notes=[f"kolm_pollak: kappa {k:.4g} (epsilon {problem.epsilon:g})", *sol.notes])
+        return replace(sol, model=self.name, objective=value, gap=gap, kappa=k, notes=[*notes, *sol.notes])
 
     def add_rows(self, block: Block, prob: pulp.LpProblem) -> pulp.LpAffineExpression:
         existing = block.kept | block.closable
@@ -102,10 +118,10 @@ def plan_ede(cost: np.ndarray, weight: np.ndarray, open_sites: np.ndarray, kappa
 
 
 def checked_proxy(cost: np.ndarray, weight: np.ndarray, kept: np.ndarray, kappa_: float, epsilon: float,
-                  clip: bool) -> ProxyCost:
+                  clip: bool, limit: np.ndarray | None = None) -> ProxyCost:
     """:func:`allocator.solve.kolm_pollak.proxy_cost`, its refusal an error naming ``epsilon``."""
     try:
-        return proxy_cost(cost, weight, kept, kappa_, clip)
+        return proxy_cost(cost, weight, kept, kappa_, clip, limit)
     except ValueError as exc:
         raise AllocatorError(f"kolm_pollak with epsilon {epsilon:g}: {exc}", field="epsilon",
                              fix="use an epsilon closer to 0 (e.g. -0.5), or leave out the locations "

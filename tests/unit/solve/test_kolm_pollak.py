@@ -18,7 +18,7 @@ from conftest import make_problem
 from allocator.errors import AllocatorError
 from allocator.scenario.loader import load_scenario
 from allocator.solve.kernels import nearest_time
-from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ede, kappa, service_kappa
+from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ede, kappa, plan_limit, proxy_cost, service_kappa
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.objectives.kolm_pollak import KOLM_POLLAK, KolmPollak
 from allocator.solve.plan.model import PlanService, Sites, solve_plan
@@ -158,6 +158,73 @@ def test_a_spread_beyond_1e9_is_refused_naming_epsilon() -> None:
         KOLM_POLLAK.solve(ModelInput(cost, weight, np.zeros(2, bool), 1, 10.0, -20.0), SolveOptions())
     assert info.value.field == "epsilon" and "closer to 0" in info.value.fix
     assert KOLM_POLLAK.solve(ModelInput(cost, weight, np.zeros(2, bool), 1, 10.0, -0.03), SolveOptions()).status == "optimal"
+
+
+def greenfield(seed: int) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """A small instance with no existing site and a large |epsilon|: minutes, people, p, epsilon."""
+    rng = np.random.default_rng(300 + seed)
+    tp = make_problem(int(rng.integers(5, 12)), int(rng.integers(4, 8)), rng, unreachable=0.05, weights=(0, 30),
+                      side=20.0, decimals=int(rng.integers(0, 2)))
+    return tp.cost, tp.weight, int(rng.integers(1, 4)), (-8.0, -15.0)[seed % 2]
+
+
+#: the seeds of range(40) refused before the cut (seeds 6, 12, 24 and 32 span less than 1e9 uncut)
+GREENFIELD_SEEDS = tuple(s for s in range(40) if s not in (6, 12, 24, 32))
+
+
+@pytest.mark.parametrize("seed", GREENFIELD_SEEDS)
+def test_a_greenfield_spread_beyond_1e9_is_cut_and_solved_exactly(seed: int) -> None:
+    """Refused before the cut (spread beyond 1e9); now the smallest EDE of every p-subset, or refused as before
+    when the costs still span more after the cut, or infeasible when no p sites serve everyone."""
+    cost, weight, p, eps = greenfield(seed)
+    n, none = cost.shape[1], np.zeros(cost.shape[1], dtype=bool)
+    k = service_kappa(cost, weight, none, eps)
+    with pytest.raises(ValueError, match="1e\\+09"):
+        proxy_cost(cost, weight, none, k, clip=True)
+    best = min(brute_ede(cost, weight, np.isin(np.arange(n), combo), k) for combo in itertools.combinations(range(n), p))
+    problem = ModelInput(cost, weight, none, p, 10.0, eps)
+    if not math.isfinite(best):
+        with pytest.raises(AllocatorError):
+            KOLM_POLLAK.solve(problem, SolveOptions())
+        return
+    try:
+        sol = KOLM_POLLAK.solve(problem, SolveOptions())
+    except AllocatorError as exc:
+        assert exc.field == "epsilon" and "1e+09" in str(exc)
+        return
+    assert sol.status == "optimal" and sol.kappa == k and sol.gap == 0
+    assert sol.objective == pytest.approx(best, rel=1e-12, abs=1e-12)
+    assert brute_ede(cost, weight, sol.open_mask(n), k) == pytest.approx(best, rel=1e-12, abs=1e-12)
+
+
+def test_the_cut_solves_most_greenfield_instances_refused_before() -> None:
+    """The cut is not vacuous: most feasible seeds above are solved, not refused."""
+    outcomes = []
+    for seed in GREENFIELD_SEEDS:
+        cost, weight, p, eps = greenfield(seed)
+        try:
+            outcomes.append(KOLM_POLLAK.solve(ModelInput(cost, weight, np.zeros(cost.shape[1], bool), p, 10.0, eps),
+                                              SolveOptions()).status)
+        except AllocatorError as exc:
+            outcomes.append(exc.field)
+    assert outcomes.count("optimal") >= 2 * outcomes.count("epsilon")
+
+
+def test_when_the_p_median_plan_ties_the_cut_models_plan_it_is_returned() -> None:
+    """Site 1 is optimal (the p-median plan on minutes too); the cut prices site 0 at the same proxy sum, so the
+    model may return either (HiGHS returns site 0 today): the returned plan is site 1, the smaller true EDE."""
+    cost = np.array([[50.0, 1.0], [1.0, 5.0]])
+    weight = np.ones(2)
+    none = np.zeros(2, dtype=bool)
+    k = service_kappa(cost, weight, none, -1.0)
+    limit = plan_limit(cost, weight, np.array([False, True]), k)
+    assert k == -1.0 and limit == pytest.approx([5.0, 5.0])
+    proxy = proxy_cost(cost, weight, none, k, clip=True, limit=limit)
+    assert proxy.cost.sum(axis=0) == pytest.approx([math.exp(4) + 1, 1 + math.exp(4)])   # the tie
+    sol = KOLM_POLLAK.solve(ModelInput(cost, weight, none, 1, 10.0, -1.0), SolveOptions())
+    assert sol.new_sites.tolist() == [1] and sol.gap == 0
+    assert sol.objective == pytest.approx(brute_ede(cost, weight, np.array([False, True]), k), rel=1e-12)
+    assert sol.objective < brute_ede(cost, weight, np.array([True, False]), k)
 
 
 def test_evaluate_needs_the_services_kappa() -> None:

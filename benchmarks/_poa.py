@@ -304,6 +304,14 @@ def repeat(fn, n: int):
     return res, walls
 
 
+def alternate(fn_a, fn_b, n: int):
+    """Run ``fn_a`` then ``fn_b``, n times in turn (so drift in the machine's load hits both);
+    return ((last result of fn_a, its wall seconds), (last result of fn_b, its wall seconds))."""
+    runs = [repeat(fn, 1) for _ in range(max(1, n)) for fn in (fn_a, fn_b)]
+    a, b = runs[0::2], runs[1::2]
+    return (a[-1][0], [r[1][0] for r in a]), (b[-1][0], [r[1][0] for r in b])
+
+
 def med(xs) -> float:
     return float(statistics.median(xs))
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +43,6 @@ from allocator.solve.p_center import solve_p_center  # noqa: E402
 from allocator.solve.p_median import solve_p_median  # noqa: E402
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
 def bench(label: str, C: np.ndarray, w: np.ndarray, existing: np.ndarray, a) -> None:
     """p-median and kolm_pollak alternately, the p-center once, and the three plans' EDE with one kappa."""
     print(f"== {label}: matrix {C.shape}, {existing.sum()} existing sites, p = {a.p}, epsilon {a.epsilon:g}")
@@ -61,14 +54,11 @@ def bench(label: str, C: np.ndarray, w: np.ndarray, existing: np.ndarray, a) -> 
           f"{np.average(before[np.isfinite(before)], weights=w[served][np.isfinite(before)]):.3f} min")
     problem = ModelInput(C, w, existing, a.p, 15.0, a.epsilon)
     opts = SolveOptions(time_limit=a.limit, threads=a.threads)
-    pm_s, kp_s = [], []
-    for _ in range(a.repeat):
-        pm, s = timed(lambda: solve_p_median(C, w, a.p, existing, time_limit=a.limit, threads=a.threads))
-        pm_s.append(s)
-        kp, s = timed(lambda: KOLM_POLLAK.solve(problem, opts))
-        kp_s.append(s)
-    pc, pc_s = timed(lambda: solve_p_center(C, w, a.p, existing, time_limit=a.limit, threads=a.threads))
-    for name, sol, walls in (("p_median", pm, pm_s), ("kolm_pollak", kp, kp_s), ("p_center", pc, [pc_s])):
+    (pm, pm_s), (kp, kp_s) = _poa.alternate(
+        lambda: solve_p_median(C, w, a.p, existing, time_limit=a.limit, threads=a.threads),
+        lambda: KOLM_POLLAK.solve(problem, opts), a.repeat)
+    pc, pc_s = _poa.repeat(lambda: solve_p_center(C, w, a.p, existing, time_limit=a.limit, threads=a.threads), 1)
+    for name, sol, walls in (("p_median", pm, pm_s), ("kolm_pollak", kp, kp_s), ("p_center", pc, pc_s)):
         print(f"{name:11s}: status {sol.status}, gap {sol.gap}, objective {sol.objective:.6f} "
               f"({'EDE, min' if name == 'kolm_pollak' else 'model units'}); wall median {_poa.med(walls):.2f} s "
               f"[{', '.join(f'{x:.2f}' for x in walls)}]; {sol.n_variables} vars, {sol.n_constraints} rows")
@@ -84,12 +74,9 @@ def bench(label: str, C: np.ndarray, w: np.ndarray, existing: np.ndarray, a) -> 
     none = np.zeros_like(existing)
     green = ModelInput(C, w, none, a.p, 15.0, a.epsilon)
     try:
-        gp_s, gk_s = [], []
-        for _ in range(a.repeat):
-            gp, s = timed(lambda: solve_p_median(C, w, a.p, none, time_limit=a.limit, threads=a.threads))
-            gp_s.append(s)
-            g, s = timed(lambda: KOLM_POLLAK.solve(green, opts))
-            gk_s.append(s)
+        (gp, gp_s), (g, gk_s) = _poa.alternate(
+            lambda: solve_p_median(C, w, a.p, none, time_limit=a.limit, threads=a.threads),
+            lambda: KOLM_POLLAK.solve(green, opts), a.repeat)
         t = nearest_time(C[served], gp.open_sites)
         print(f"greenfield: kolm_pollak {g.status}, gap {g.gap}, EDE {g.objective:.4f} min (kappa {g.kappa:.4f}), "
               f"wall median {_poa.med(gk_s):.2f} s [{', '.join(f'{x:.2f}' for x in gk_s)}]; p_median {gp.status}, "

@@ -3,8 +3,10 @@ tiny synthetic problems come from one factory, ``make_problem``."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,3 +116,30 @@ def no_hang(seconds: int = 30) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    """Answers every GET and HEAD with 404 and notes its path in the server's ``requests``."""
+
+    def do_GET(self) -> None:   # noqa: N802 (http.server's name)
+        self.server.requests.append(self.path)   # type: ignore[attr-defined]
+        self.send_response(404)
+        self.end_headers()
+
+    do_HEAD = do_GET   # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def local_http_server() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP server on localhost in a thread: yields (port, the paths requested so far)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    server.requests = []   # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], server.requests   # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()

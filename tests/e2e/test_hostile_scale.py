@@ -17,14 +17,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mirrored_env
+from conftest import local_http_server, mirrored_env
 from test_hostile import SMALL, _limit_memory, assert_clean_error, cli, run_child, scenario_text
 
 from allocator.cli import main, sweep_line
@@ -155,26 +154,11 @@ def silent_server() -> Iterator[str]:
             conn.close()
 
 
-class _Hello(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"hello")
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @contextmanager
 def http_server() -> Iterator[str]:
     """An HTTP server on localhost (it answers Dask's handshake with a 400 page)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"tcp://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server() as (port, _):
+        yield f"tcp://127.0.0.1:{port}"
 
 
 @pytest.mark.slow

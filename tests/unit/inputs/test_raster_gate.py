@@ -7,10 +7,8 @@ Every hostile file is built here in ``tmp_path``; runs that could hang or blow u
 
 from __future__ import annotations
 
-import http.server
 import struct
 import sys
-import threading
 import time
 import zlib
 from pathlib import Path
@@ -29,6 +27,7 @@ from allocator.scenario.schema import RasterSpec
 
 TESTS = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TESTS / "e2e"), str(TESTS / "unit" / "inputs")]   # also when another module runs this one
+from conftest import local_http_server  # noqa: E402
 from test_hostile import assert_clean_error, run_child  # noqa: E402
 from test_raster import CRS, write_tif  # noqa: E402
 
@@ -75,30 +74,11 @@ def test_a_vrt_named_tif_cannot_read_another_file(tmp_path: Path, capsys) -> Non
     assert not (tmp_path / "out").exists()
 
 
-class _Counter(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
-
-    def do_GET(self) -> None:   # noqa: N802 (http.server's name)
-        self.requests.append(self.path)
-        self.send_response(404)
-        self.end_headers()
-
-    do_HEAD = do_GET   # noqa: N815
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def web_server():
     """A local HTTP server counting the requests it gets; yields (url, requests)."""
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Counter)
-    _Counter.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", _Counter.requests
-    server.shutdown()
-    server.server_close()
+    with local_http_server() as (port, requests):
+        yield f"http://127.0.0.1:{port}", requests
 
 
 def _vsicurl_vrt(url: str) -> str:

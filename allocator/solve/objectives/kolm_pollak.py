@@ -26,8 +26,8 @@ class KolmPollak(PMedian):
     (:func:`allocator.solve.kolm_pollak.service_kappa`), the EDE increases with
     ``sum w exp(-kappa d)``, a p-median cost increasing with ``d``: the p-median
     engine and its plan model solve it exactly (docs/formulations.md).  When the
-transformed costs span more than 1e9, :meth:`solve` cuts them above the bound
-of the p-median plan on minutes (exact; docs/formulations/kolm-pollak.md).  The
+    transformed costs span more than 1e9, :meth:`solve` cuts them above the bound
+    of the p-median plan on minutes (exact; docs/formulations/kolm-pollak.md).  The
     value is the EDE in minutes.  ``kappa`` here is the one :meth:`evaluate`
     uses (the catalogue's entry has none: pass the service's).
     """

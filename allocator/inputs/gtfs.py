@@ -256,9 +256,10 @@ def _read_stop_times(feed: FeedSource, trip_ids: pd.Series, stop_ids: pd.Series,
              "give the arrival_time and departure_time of every trip's first and last stop", where)
     along = _distance_along(feed, frame, order, first, lon[stop], lat[stop], trip)
     arrival, departure = _interpolate(arrival, departure, timed, along)
+    # filled times lie between their timed neighbours: where times go backwards, a timed stop does
     backwards = (departure < arrival) | (~first & (arrival < np.r_[0, departure[:-1]]))
-    bad_rows(feed, txt, "arrival_time", in_file_order(backwards), frame["arrival_time"],
-             "times that go backwards along the trip (after filling in empty times)",
+    bad_rows(feed, txt, "arrival_time", in_file_order(backwards & timed), frame["arrival_time"],
+             "times that go backwards along the trip (before the previous timed stop's)",
              "each stop's arrival_time must be at or after the previous stop's departure_time, and its "
              "departure_time at or after its arrival_time", where)
     count = np.bincount(trip, minlength=len(trip_ids))

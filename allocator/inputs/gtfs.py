@@ -19,7 +19,8 @@ The rules (docs/traveltimes.md, "Public transport feeds", says the same for user
 - **Patterns**: trips of one route calling at the same stops in the same order, sorted by departure; a pattern
   in which one trip overtakes another is split until each part is FIFO (no trip arrives anywhere before an
   earlier-departing trip of its pattern), which RAPTOR needs.
-- **Stops**: only stops some trip calls at; ids are ``"feed:stop_id"`` so feeds merge.
+- **Stops**: only stops some trip calls at; ids are ``"feed:stop_id"`` so feeds merge.  A trip with fewer than
+  two stop times is skipped (nothing to ride).
 
 FeedInfo counts only the trips kept (running on the date, inside the window): ``interpolated`` is the stop
 times of those trips that were filled in, ``from_frequencies`` those trips expanded from frequencies.txt.
@@ -324,7 +325,7 @@ def _read_frequencies(feed: FeedSource, trip_ids: pd.Series) -> pd.DataFrame:
         return pd.DataFrame({"trip": np.empty(0, int), "start": np.empty(0), "end": np.empty(0),
                              "headway": np.empty(0)})
     txt = "frequencies.txt"
-    frame = read_table(feed, txt, ("trip_id", "start_time", "end_time", "headway_secs"), ("exact_times",))
+    frame = read_table(feed, txt, ("trip_id", "start_time", "end_time", "headway_secs"))
     trip = pd.Index(trip_ids).get_indexer(frame["trip_id"])
     bad_rows(feed, txt, "trip_id", trip < 0, frame["trip_id"], "a trip_id that trips.txt does not list",
              "every trip_id of frequencies.txt needs its row in trips.txt")

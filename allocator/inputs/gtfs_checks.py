@@ -133,8 +133,8 @@ def parse_numbers(feed: FeedSource, txt: str, column: str, values: pd.Series, *,
     row otherwise."""
     numbers = pd.to_numeric(values.where(values != ""), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(numbers) & ((values != "").to_numpy() | (not allow_empty))
-    bad_rows(feed, txt, column, bad, values, f"no {what}" if not allow_empty else f"a value that is not {what}",
-             f"give {what} in every row of {column} ({_SPEC})")
+    bad_rows(feed, txt, column, bad, values, f"a value that is not {what}",
+             f"give {what} in every row of {column}{' that has a value' if allow_empty else ''} ({_SPEC})")
     return numbers
 
 

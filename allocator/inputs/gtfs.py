@@ -343,6 +343,7 @@ def _runs(calendar: _Calendar, service_ids: pd.Series, frequencies: pd.DataFrame
     """The runs of the trips of ``date`` and, shifted by a day back, of the day before (module docstring)."""
     templated = np.zeros(len(service_ids), bool)
     templated[frequencies["trip"].to_numpy()] = True
+    frequencies = frequencies[times.count[frequencies["trip"].to_numpy()] >= 2]
     count = np.where(frequencies["end"] > frequencies["start"],
                      np.ceil((frequencies["end"] - frequencies["start"]) / frequencies["headway"]), 0).astype(int)
     step = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)

@@ -252,6 +252,17 @@ def test_frequencies_expand_into_departures_every_headway(tmp_path: Path, exact_
     assert timetable.feeds[0].trips == 3
 
 
+def test_trips_without_two_stop_times_are_skipped(tmp_path: Path) -> None:
+    # T2 has no stop times (and a frequency), T3 a single one: nothing to ride, no error
+    files = base_files(**{
+        "trips.txt": "route_id,service_id,trip_id\nR,WK,T1\nR,WK,T3\nR,WK,T2\n",
+        "stop_times.txt": base_files()["stop_times.txt"] + "T3,09:00:00,09:00:00,A,1\n",
+        "frequencies.txt": "trip_id,start_time,end_time,headway_secs\nT2,07:00:00,08:00:00,600\n"})
+    timetable = read(tmp_path, files)
+    assert [row[1][0] for row in trip_rows(timetable)] == [hms("08:00:00")]
+    assert timetable.feeds[0].from_frequencies == 0
+
+
 # ---------------------------------------------------------------- patterns
 
 

@@ -81,8 +81,7 @@ def read_table(feed: FeedSource, txt: str, required: tuple[str, ...],
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise AllocatorError(f"cannot read {txt} as CSV ({str(exc)[:300]})", file=feed.path,
-                             field=column_field(txt, required[0]),
+        raise AllocatorError(f"cannot read {txt} as CSV ({str(exc)[:300]})", file=feed.path, field=txt,
                              fix=f"{txt} must be comma-separated UTF-8 text with a header row ({_SPEC})") from None
     frame.columns = [str(name).strip() for name in frame.columns]
     for column in required:

@@ -382,6 +382,14 @@ def test_a_broken_feed_names_file_field_and_row(tmp_path: Path, replace: dict[st
         assert word in caught.value.message
 
 
+def test_a_file_that_is_not_utf8_names_it(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path, base_files(), as_zip=False)
+    (feed / "stops.txt").write_bytes("stop_id,stop_name,stop_lat,stop_lon\nA,São,0,0\n".encode("latin-1"))
+    with pytest.raises(AllocatorError, match="cannot read stops.txt as CSV") as caught:
+        read_timetable([feed], MONDAY, 0, DAY_S)
+    assert caught.value.field == "stops.txt" and "UTF-8" in (caught.value.fix or "")
+
+
 def test_a_feed_is_a_zip_or_a_folder_through_the_file_gate(tmp_path: Path) -> None:
     text = tmp_path / "feed.txt"
     text.write_text("stop_id\n")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 class VariantFigures:
     """One solved variant: its new sites (ids) and what its plan gives (None when its solve failed)."""
 
-    label: str
+    label: str                       # the change ("-10%", "+2 min", a population change's label; a site id)
     kind: str                        # baseline | speed | threshold | population | without
     sites: tuple[str, ...] = ()      # the new sites its plan opens
     within_share: float | None = None

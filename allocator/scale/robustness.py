@@ -38,7 +38,7 @@ from allocator.traveltime.rounding import round_times
 class Variant:
     """One changed condition of the run (the defaults: none, the baseline)."""
 
-    label: str
+    label: str                               # how the report names it (with kind: the change, e.g. "-10%")
     kind: str = "baseline"
     speed: float = 1.0                       # travel speed factor: times are divided by it
     threshold_change: float = 0.0            # minutes added to threshold_min
@@ -98,12 +98,12 @@ def variants(spec: RobustnessSpec, scenario: LoadedScenario, p: ServiceProblem) 
     out = []
     if spec.speed_share is not None:
         share = spec.speed_share
-        out += [Variant(f"speed -{share:.0%}", "speed", speed=1 - share),
-                Variant(f"speed +{share:.0%}", "speed", speed=1 + share)]
+        out += [Variant(f"-{share:.0%}", "speed", speed=1 - share),
+                Variant(f"+{share:.0%}", "speed", speed=1 + share)]
     if spec.threshold_min is not None:
         m = spec.threshold_min
-        out += [Variant(f"threshold -{m:g} min", "threshold", threshold_change=-m),
-                Variant(f"threshold +{m:g} min", "threshold", threshold_change=m)]
+        out += [Variant(f"-{m:g} min", "threshold", threshold_change=-m),
+                Variant(f"+{m:g} min", "threshold", threshold_change=m)]
     for i, change in enumerate(spec.population):
         field = f"robustness.population[{i}]"
         if change.districts is not None:
@@ -131,7 +131,7 @@ def run_robustness(scenario: LoadedScenario, *, solver: SolverSpec, client: Any 
     job = RobustnessJob(replace(prepared, services=[tested]), solver)
     baseline = figures(Variant("baseline"), result.services[index])
     changed = variants(spec, scenario, tested)
-    without = [Variant(f"without {site}", "without", forbidden=site) for site in baseline.sites] \
+    without = [Variant(site, "without", forbidden=site) for site in baseline.sites] \
         if spec.alternatives else []
     if isinstance(client, LazyClient):
         client = client.get()

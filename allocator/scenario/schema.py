@@ -396,6 +396,8 @@ class Scenario(Strict):
     sweep: SweepSpec | None = Field(default=None, description="solve one service for many values of one parameter")
     currency: str | None = Field(default=None, description="ISO 4217 code (BRL, EUR, ...) of every cost and budget "
                                  "(default: plain units)")
+    cost_note: str | None = Field(default=None, max_length=1000, description="where the costs come from, or that "
+                                  "they are assumptions (shown with the spending in the report)")
     robustness: RobustnessSpec | None = Field(default=None, description="re-solve under stated changes of speed, "
                                               "threshold and population; the best plan without each chosen site")
 

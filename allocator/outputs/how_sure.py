@@ -109,7 +109,7 @@ def spending_section(result: RunResult, lang: str) -> Markup:
         blocks.append({"service": s.service.name, "lines": items})
     note = result.info.resolved.get("cost_note")
     if note:
-        blocks[-1]["lines"].append(L("sp_assumed", note=note))
+        blocks[-1]["lines"] = [*blocks[-1]["lines"], L("sp_assumed", note=note)]
     return render("report/spending.html", title=L("sp_title"), colon=L("colon"), blocks=blocks,
                   several=len(blocks) > 1)
 

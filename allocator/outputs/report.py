@@ -38,6 +38,7 @@ from markupsafe import Markup
 from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.csv_cells import write_csv
+from allocator.outputs.how_sure import footer_line, how_sure_section, spending_section
 from allocator.outputs.labels import (
     REACH_KEYS,
     SHARES,
@@ -52,7 +53,6 @@ from allocator.outputs.labels import (
     translate,
     what_name,
 )
-from allocator.outputs.how_sure import footer_line, how_sure_section, spending_section
 from allocator.outputs.page import footer_lines, html_page, target_status
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section

@@ -137,7 +137,7 @@ def how_sure_section(result: RunResult, lang: str) -> Markup:
         items.append(L("hs_cells", m=facts["cell_size_m"]))
     if info.mode is not None:
         items.append(L("hs_travel", speed=L(f"speed_{info.mode}", v=info.speed_kph)))
-    r, swaps = result.robustness, []
+    r, swaps, chosen = result.robustness, [], []
     if r is None:
         items.append(L("hs_no_variants"))
     else:
@@ -152,8 +152,11 @@ def how_sure_section(result: RunResult, lang: str) -> Markup:
         if failed:
             items.append(L("hs_failed", n=len(failed), labels=", ".join(v.label for v in failed)))
         swaps = _swap_lines(r, L)
+        chosen = [L("hs_chosen", a=r.places.get(site, site), k=k, n=len(r.solved))
+                  for site, k in sorted(r.times_chosen.items(), key=lambda x: -x[1])]
     items.append(L("hs_software", v=__version__, date=run_date()))
-    return render("report/how_sure.html", title=L("hs_title"), items=items, swaps_title=L("hs_swaps"), swaps=swaps)
+    return render("report/how_sure.html", title=L("hs_title"), items=items, swaps_title=L("hs_swaps"), swaps=swaps,
+                  chosen_title=L("hs_chosen_title"), chosen=chosen)
 
 
 def footer_line(lang: str) -> str:

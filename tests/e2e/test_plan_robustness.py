@@ -165,3 +165,25 @@ def test_growth_file_scales_the_listed_ids(tmp_path: Path) -> None:
     demand = pd.read_csv(tmp_path / "demand.csv")
     grown = demand["people"] * demand["id"].map({"d1": 2.0, "d5": 0.0}).fillna(1.0)
     assert r.variants[0].objective == pytest.approx(brute_force(tmp_path, people=grown))
+
+
+def test_report_and_summary_state_how_sure(tmp_path: Path) -> None:
+    import html
+    import json
+
+    path = write_case(tmp_path, robustness={"threshold_min": 2})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    folder = tmp_path / "out" / "case"
+    doc = json.loads((folder / "summary.json").read_text())
+    block, sure = doc["robustness"], doc["how_sure"]
+    assert sure["variants_tried"] == block["variants_tried"] == 3
+    assert sure["stable_sites"] == block["stable_sites"] and sure["data_year"] is None
+    assert sure["software_version"] and doc["timings"]["run_date"]
+    report = html.unescape((folder / "report.html").read_text())
+    sites = pd.read_csv(folder / "sites.csv").set_index("id")
+    for site, k in block["times_chosen"].items():
+        assert f"{sites.loc[site, 'place'].lstrip(chr(39))}: in {k} of 3 variants" in report
+    assert f"{len(block['stable_sites'])} of {block['chosen_sites']} new sites are chosen in every variant" in report
+    assert f"run on {doc['timings']['run_date']}" in report.split("<footer>")[1]
+    for swap in block["alternatives"]:
+        assert f"{swap['within_share_change'] * 100:+.1f} percentage points" in report

@@ -342,10 +342,13 @@ class Service(Strict):
 
     @property
     def uses_plan_rules(self) -> bool:
-        """True when the plan model (allocator.solve.plan.model) is needed rather than the fast classic models."""
+        """True when the plan model (allocator.solve.plan.model) is needed rather than the fast classic models.
+
+        Opening costs alone are not a rule: without a budget they only price the plan (allocator.evaluate.costs).
+        """
         ex, cand = self.existing, self.candidates
         return (self.budget is not None or self.max_time_min is not None or self.district_floor is not None
-                or cand.capacity is not None or cand.cost is not None
+                or cand.capacity is not None
                 or (ex is not None and (ex.closable or ex.capacity is not None)))
 
 

@@ -426,7 +426,7 @@ MONEY = {
         "hs_chosen_title": "How often each new site is chosen", "hs_chosen": "{a}: in {k} of {n} variants",
         "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
         "cost_first_year": "Cost, first year", "cost_per_person": "Cost per person reached",
-        "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "{a}",
+        "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "population {a}",
     },
     "zh": {
         "sp_title": "费用", "sp_build": "新建设施{what}：{v}", "sp_upgrades": "（含扩容）",
@@ -449,7 +449,7 @@ MONEY = {
         "hs_chosen_title": "各新设施被选中的次数", "hs_chosen": "{a}：{n} 个情形中 {k} 个",
         "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
         "cost_first_year": "首年费用", "cost_per_person": "每覆盖一人费用",
-        "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "{a}",
+        "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "人口 {a}",
     },
 }
 for _lang, _words in MONEY.items():

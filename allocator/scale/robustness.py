@@ -112,7 +112,7 @@ def variants(spec: RobustnessSpec, scenario: LoadedScenario, p: ServiceProblem) 
             assert change.file is not None
             factors = file_factors(p.demand, scenario.local_path(change.file, f"{field}.file"), change.id,
                                    change.factor, field)
-        out.append(Variant(change.label or f"population change {i + 1}", "population", population=factors))
+        out.append(Variant(change.label or f"#{i + 1}", "population", population=factors))
     return out
 
 

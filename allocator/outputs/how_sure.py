@@ -162,3 +162,24 @@ def how_sure_section(result: RunResult, lang: str) -> Markup:
 def footer_line(lang: str) -> str:
     """The report's footer line with the software version and the run date (printed on paper too)."""
     return translate(lang, "hs_footer", v=__version__, date=run_date())
+
+
+def console_lines(result: RunResult) -> list[str]:
+    """What the command line prints of the spending (when the scenario talks money) and of the robustness batch."""
+    lines = []
+    if talks_money(result):
+        for s in result.services:
+            sp = spending(s, result.info.currency)
+            per = sp.per_person_reached
+            first = "not stated" if sp.first_year is None else money(sp.first_year, result.info.currency)
+            lines.append(f"{s.service.name} spending: first year {first}"
+                         + (f", {money(per, result.info.currency)} per person newly within "
+                            f"{s.service.threshold_min:g} min" if per is not None else ""))
+    r = result.robustness
+    if r is not None:
+        low_high = r.share_range
+        lines.append(f"robustness ({r.service}): {len(r.stable)} of {len(r.baseline.sites)} new sites chosen in every "
+                     f"one of {len(r.solved)} variants"
+                     + (f"; share within the threshold {low_high[0]:.1%} to {low_high[1]:.1%}" if low_high else "")
+                     + f"; {len(r.swaps)} alternatives (report.html, summary.json)")
+    return lines

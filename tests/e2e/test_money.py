@@ -163,3 +163,15 @@ def test_comparison_adds_cost_rows(tmp_path: Path) -> None:
     page = (tmp_path / "out" / "compare" / "comparison.html").read_text()
     assert "Cost per person reached" in page and "BRL " in page
     assert np.isfinite(frame.loc["cost_first_year", ["case", "case_b"]].astype(float)).all()
+
+
+def test_console_states_spending_and_robustness(tmp_path: Path, capsys) -> None:
+    path = write_case(tmp_path, robustness={"threshold_min": 2, "alternatives": False})
+    capsys.readouterr()
+    assert main([str(path), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads((tmp_path / "out" / "case" / "summary.json").read_text())
+    sp, r = doc["services"][0]["spending"], doc["robustness"]
+    assert f"clinics spending: first year {money(sp['first_year'], 'BRL')}, " \
+           f"{money(sp['per_person_reached'], 'BRL')} per person newly within 10 min" in out
+    assert f"{len(r['stable_sites'])} of {r['chosen_sites']} new sites chosen in every one of 3 variants" in out

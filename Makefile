@@ -1,5 +1,6 @@
 # Two commands, each creating its own virtual environment on a machine with Python 3.11:
-#   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics,
+#   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics (with assumed BRL
+#               costs and a robustness batch on a local Dask cluster),
 #               maps/poa_clinics_equity, maps/poa_clinics_median, maps/poa_clinics_kolm_pollak: four
 #               plans for the same 10 clinics, compared with their EDE in maps/compare, and
 #               maps/poa_shared_budget: clinics and schools sharing one budget,

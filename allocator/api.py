@@ -243,6 +243,22 @@ class Problem:
         prepared = pipeline.prepare(scenario, solver=solver, log=pipeline.Progress(quiet=quiet))
         return cls(prepared=prepared, solver=solver, has_rules=True)
 
+    def without_sites(self, ids: Sequence[str]) -> Problem:
+        """The same problem with the candidate sites ``ids`` forbidden: no service's plan can open them.
+
+        The sites are taken out of the problem (the plan's site positions count the sites left).
+
+        Examples
+        --------
+        >>> import allocator as al
+        >>> problem = al.Problem.from_cost_matrix([[5.0, 20.0, 9.0], [30.0, 4.0, 12.0]], [100, 50])
+        >>> al.solve(problem, objective="p_median", p=1, threshold_min=10).solution.new_sites.tolist()
+        [2]
+        >>> al.solve(problem.without_sites(["2"]), objective="p_median", p=1, threshold_min=10).solution.new_sites.tolist()
+        [0]
+        """
+        return replace(self, prepared=replace(self.prepared, services=[p.without_sites(ids) for p in self.services]))
+
     @classmethod
     def _of(cls, demand: gpd.GeoDataFrame, sites: pd.DataFrame, cost: np.ndarray, travel: TravelTimes) -> Problem:
         """A one-service problem from its frames and times (its service's rules come with :func:`solve`)."""

@@ -21,6 +21,7 @@ from allocator.evaluate.access import AccessMetrics
 from allocator.evaluate.brief import BriefFacts, RelativeShift, brief_facts, relative_shift
 from allocator.evaluate.contributions import site_contributions
 from allocator.evaluate.objective import RoundingEffect
+from allocator.evaluate.robustness import RobustnessResult
 from allocator.inputs.place_names import StreetIndex
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.schema import Service
@@ -127,6 +128,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
     sweep: SweepResult | None = None             # with a ``sweep:`` section: every point (this run is the chosen one)
+    robustness: RobustnessResult | None = None   # with a ``robustness:`` section: the variants of its plan
     streets: StreetIndex | None = None   # the road network's named streets (labels of places)
 
     @property

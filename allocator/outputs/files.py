@@ -29,7 +29,8 @@ Files in ``<output dir>/<scenario name>/``:
 - ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, place (its name, else the
   nearest named streets, else its coordinates), district, status (existing|new|closed),
   count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
-  plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
+  plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited); with
+  candidates.cost or running_cost also build_cost, running_cost_per_year and currency (ISO 4217 code, or "units")
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
 - ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
 - ``sweep.csv``, ``sweep.png``   with a ``sweep:`` section, every point (see :mod:`allocator.outputs.sweep`)
@@ -66,8 +67,11 @@ from allocator.outputs.report import write_report
 from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, summary
 from allocator.outputs.sweep import write_sweep
+from allocator.scenario.money import UNITS
 
 FIELD = "output.dir (or --out)"
+#: sites.csv's cost columns, from the facilities table's (in the scenario's currency)
+COST_COLUMNS = {"open_cost": "build_cost", "running_cost": "running_cost_per_year"}
 #: what tempfile.mkdtemp adds after its prefix
 _MKDTEMP_SUFFIX = r"[a-z0-9_]{8}"
 
@@ -261,9 +265,11 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
         sites["capacity"] = sites["capacity"].replace([math.inf], math.nan)   # unlimited: an empty cell
     plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
                                                                       is not None for s in result.services)]
+    costs = [c for c in COST_COLUMNS.values() if c in sites.rename(columns=COST_COLUMNS)]
+    sites = sites.rename(columns=COST_COLUMNS).assign(currency=info.currency or UNITS)
     sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "place", "district", "status", "count", "lon", "lat",
                                     "assigned_population", "mean_time_min", *plan, *office_columns(sites),
-                                    "geometry"]],
+                                    *costs, *(["currency"] if costs else []), "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
     write_csv(pd.DataFrame(sites.drop(columns="geometry")), folder / "sites.csv")
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)

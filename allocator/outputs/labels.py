@@ -402,6 +402,59 @@ BRIEF = {
 for _lang, _words in BRIEF.items():
     LABELS[_lang].update(_words)
 
+# The spending box and the "How sure" box of report.html (allocator.outputs.how_sure), and the comparison's cost rows.
+MONEY = {
+    "en": {
+        "sp_title": "What it costs", "sp_build": "Building the new sites{what}: {v}",
+        "sp_upgrades": " (with upgrades)", "sp_savings": "Savings from closures: {v}",
+        "sp_running": "Running the new sites: {v} a year", "sp_counters": "Added counters: {v}",
+        "sp_first_year": "First year in all: {v}",
+        "sp_per_person": "{v} per person newly within {t:g} minutes ({n:,.0f} people, first-year cost)",
+        "sp_nobody": "No one is newly within {t:g} minutes: no cost per person reached",
+        "sp_not_stated": "not stated (no candidates.cost)",
+        "sp_assumed": "Where the costs come from: {note}",
+        "hs_title": "How sure", "hs_year": "Population data: {y}", "hs_no_year": "not stated",
+        "hs_cells": "Demand in grid cells of about {m:,.0f} m across (each cell counts at its centre)",
+        "hs_travel": "Travel: {speed}",
+        "hs_variants": "Variants tried: {n} ({labels}); {k} of {total} new sites are chosen in every variant",
+        "hs_no_variants": "No sensitivity check was run (add a 'robustness' section)",
+        "hs_range": "Share within {t:g} minutes across the variants: {lo} to {hi}",
+        "hs_swaps": "Near-optimal alternatives (the best plan without each site)",
+        "hs_swap": "swap {a} for {b}: {d:+.1f} percentage points ({p:+,.0f} people)",
+        "hs_swap_none": "without {a}: no other site enters ({d:+.1f} percentage points, {p:+,.0f} people)",
+        "hs_failed": "{n} variant(s) failed and are left out: {labels}",
+        "hs_chosen_title": "How often each new site is chosen", "hs_chosen": "{a}: in {k} of {n} variants",
+        "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
+        "cost_first_year": "Cost, first year", "cost_per_person": "Cost per person reached",
+        "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "population {a}",
+    },
+    "zh": {
+        "sp_title": "费用", "sp_build": "新建设施{what}：{v}", "sp_upgrades": "（含扩容）",
+        "sp_savings": "关闭设施节省：{v}", "sp_running": "新设施运营：每年 {v}", "sp_counters": "新增窗口：{v}",
+        "sp_first_year": "首年合计：{v}",
+        "sp_per_person": "{t:g} 分钟内新增覆盖每人 {v}（{n:,.0f} 人，按首年费用）",
+        "sp_nobody": "{t:g} 分钟内无新增覆盖人口：无法计算每人费用",
+        "sp_not_stated": "未注明（无 candidates.cost）",
+        "sp_assumed": "费用来源：{note}",
+        "hs_title": "可信程度", "hs_year": "人口数据：{y}", "hs_no_year": "未注明",
+        "hs_cells": "需求按约 {m:,.0f} 米的网格单元计算（每个单元按其中心计）",
+        "hs_travel": "出行：{speed}",
+        "hs_variants": "已试情形：{n} 个（{labels}）；{total} 处新设施中有 {k} 处在每个情形中均被选中",
+        "hs_no_variants": "未做敏感性检验（可添加 robustness 部分）",
+        "hs_range": "各情形下 {t:g} 分钟内人口比例：{lo} 至 {hi}",
+        "hs_swaps": "接近最优的替代方案（去掉每处设施后的最优方案）",
+        "hs_swap": "以 {b} 替换 {a}：{d:+.1f} 个百分点（{p:+,.0f} 人）",
+        "hs_swap_none": "去掉 {a}：无其他设施补入（{d:+.1f} 个百分点，{p:+,.0f} 人）",
+        "hs_failed": "{n} 个情形求解失败，未计入：{labels}",
+        "hs_chosen_title": "各新设施被选中的次数", "hs_chosen": "{a}：{n} 个情形中 {k} 个",
+        "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
+        "cost_first_year": "首年费用", "cost_per_person": "每覆盖一人费用",
+        "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "人口 {a}",
+    },
+}
+for _lang, _words in MONEY.items():
+    LABELS[_lang].update(_words)
+
 #: facility kinds as words of each language (other kinds are shown as the service's name)
 KINDS = {"zh": {"clinic": "诊所", "school": "学校", "service_counter": "服务窗口", "facility": "设施",
                 "hospital": "医院", "library": "图书馆"}}

@@ -38,6 +38,7 @@ from markupsafe import Markup
 from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.csv_cells import write_csv
+from allocator.outputs.how_sure import footer_line, how_sure_section, spending_section
 from allocator.outputs.labels import (
     REACH_KEYS,
     SHARES,
@@ -570,6 +571,8 @@ def appendix_section(result, lang: str) -> Markup:
 #: section with one line here, from its own module.
 SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
+    how_sure_section,     # data year, cell size, speed, variants, version and date (allocator.outputs.how_sure)
+    spending_section,     # what the plan costs, in the scenario's currency (allocator.outputs.how_sure)
     decision_section,
     sweep_section,        # with a sweep: what each extra site buys (allocator.outputs.sweep)
     details_section,
@@ -586,7 +589,8 @@ def render_report(result, lang: str | None = None) -> str:
     lang = lang or info.language
     title = f"{translate(lang, 'report')}{translate(lang, 'colon')}{info.title}"
     body = Markup("\n").join(part for part in (section(result, lang) for section in SECTIONS) if part)
-    return html_page(title, info.description or "", body, lang, footer_lines(lang, info.attributions))
+    return html_page(title, info.description or "", body, lang,
+                     [*footer_lines(lang, info.attributions), footer_line(lang)])
 
 
 def write_report(result, folder: Path, lang: str | None = None) -> None:

@@ -31,6 +31,7 @@ from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED, RunResult, ServiceResult, SweepResult
 from allocator.inputs.sites import SiteStatus
 from allocator.scale.cluster import LazyClient, Outcome, run_tasks
+from allocator.scale.robustness import run_robustness
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
 from allocator.scenario.sweep import MAX_POINTS, SweepSpec
@@ -188,9 +189,12 @@ def knee(table: pd.DataFrame, parameter: str, min_gain: float) -> float | None:
 
 def run_loaded(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
                quiet: bool = False) -> RunResult:
-    """The run of a loaded scenario: its sweep (:func:`run_sweep`) when it has one, else :func:`pipeline.run`."""
+    """The run of a loaded scenario: its sweep (:func:`run_sweep`) when it has one, its robustness batch
+    (:func:`allocator.scale.robustness.run_robustness`) when it has one, else :func:`pipeline.run`."""
     if scenario.spec.sweep is not None:
         return run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)
+    if scenario.spec.robustness is not None:
+        return run_robustness(scenario, solver=solver, client=client, log=log, quiet=quiet)
     return pipeline.run(scenario, solver=solver, log=log or pipeline.Progress(quiet))
 
 

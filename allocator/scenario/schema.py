@@ -19,7 +19,9 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 
 from allocator.scenario.base import Strict
 from allocator.scenario.counters import CountersSpec
+from allocator.scenario.money import check_currency
 from allocator.scenario.objective_names import CHOOSE_COUNT, PLAN_MODEL, TAKE_MAX_TIME, Objective
+from allocator.scenario.robustness import RobustnessSpec
 from allocator.scenario.sweep import SweepSpec
 
 #: a number for every site, or the name of a numeric column of the layer
@@ -72,7 +74,7 @@ class LayerSpec(Strict):
         if what and table_keys:
             raise ValueError(f"with {what} the ids, names and locations come from the data: remove "
                              f"{', '.join(table_keys)}")
-        columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost")
+        columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost", "running_cost")
                    if isinstance(getattr(self, k, None), str)]
         if what and columns:
             raise ValueError(f"with {what} there are no columns: give {', '.join(columns)} as numbers "
@@ -181,8 +183,11 @@ class CandidateLayer(LayerSpec):
     """Candidate sites for new facilities."""
 
     exclude_existing: bool = Field(default=True, description="drop candidates at the location of an existing facility")
-    cost: PerSite | None = Field(default=None, description="cost of opening a site, for budgets (number or column; default 1)")
+    cost: PerSite | None = Field(default=None, description="cost of opening a site, for budgets (number or column; default 1), "
+                                 "in the scenario's currency")
     capacity: PerSite | None = Field(default=None, description="people a new site can serve (number or column)")
+    running_cost: PerSite | None = Field(default=None, description="yearly cost of running a new site (number or column; "
+                                         "default 0), in the scenario's currency; reported, not used by the model")
 
 
 class NetworkSpec(Strict):
@@ -337,10 +342,13 @@ class Service(Strict):
 
     @property
     def uses_plan_rules(self) -> bool:
-        """True when the plan model (allocator.solve.plan.model) is needed rather than the fast classic models."""
+        """True when the plan model (allocator.solve.plan.model) is needed rather than the fast classic models.
+
+        Opening costs alone are not a rule: without a budget they only price the plan (allocator.evaluate.costs).
+        """
         ex, cand = self.existing, self.candidates
         return (self.budget is not None or self.max_time_min is not None or self.district_floor is not None
-                or cand.capacity is not None or cand.cost is not None
+                or cand.capacity is not None
                 or (ex is not None and (ex.closable or ex.capacity is not None)))
 
 
@@ -389,6 +397,37 @@ class Scenario(Strict):
     shared_budget: float | None = Field(
         default=None, description="one budget for all services, solved together in one model (same objective)")
     sweep: SweepSpec | None = Field(default=None, description="solve one service for many values of one parameter")
+    currency: str | None = Field(default=None, description="ISO 4217 code (BRL, EUR, ...) of every cost and budget "
+                                 "(default: plain units)")
+    cost_note: str | None = Field(default=None, max_length=1000, description="where the costs come from, or that "
+                                  "they are assumptions (shown with the spending in the report)")
+    robustness: RobustnessSpec | None = Field(default=None, description="re-solve under stated changes of speed, "
+                                              "threshold and population; the best plan without each chosen site")
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str | None) -> str | None:
+        return None if value is None else check_currency(value)
+
+    @model_validator(mode="after")
+    def _robustness_fits(self) -> Scenario:
+        r = self.robustness
+        if r is None:
+            return self
+        if self.sweep is not None or self.shared_budget is not None:
+            raise ValueError(_at(("robustness",), "robustness re-solves one service on its own: remove 'sweep' or "
+                                 "'shared_budget', or run the robustness check in a scenario without them"))
+        try:
+            service = self.services[r.service_index([s.name for s in self.services])]
+        except ValueError as exc:
+            raise ValueError(_at(("robustness", "service"), str(exc))) from None
+        if r.threshold_min is not None and r.threshold_min >= service.threshold_min:
+            raise ValueError(_at(("robustness", "threshold_min"), f"threshold_min {service.threshold_min:g} minus "
+                                 f"{r.threshold_min:g} leaves no time: give fewer minutes than the threshold"))
+        if self.districts is None and any(c.districts is not None for c in r.population):
+            raise ValueError(_at(("robustness", "population"), "population factors by district need a top-level "
+                                 "'districts' section (e.g. districts: {h3_parent: 6}), or give a factor file"))
+        return self
 
     @model_validator(mode="after")
     def _one_travel_time_source(self) -> Scenario:

@@ -53,6 +53,7 @@ from allocator.outputs.labels import (
     what_name,
 )
 from allocator.outputs.page import footer_lines, html_page, target_status
+from allocator.outputs.phases import phases_section
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
@@ -571,6 +572,7 @@ def appendix_section(result, lang: str) -> Markup:
 SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
     decision_section,
+    phases_section,       # a phased plan: the build order (allocator.outputs.phases)
     sweep_section,        # with a sweep: what each extra site buys (allocator.outputs.sweep)
     details_section,
     caveats_section,

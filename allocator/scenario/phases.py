@@ -22,7 +22,7 @@ from allocator.scenario.base import Strict
 #: the most phases one plan has: each is a copy of the service's model
 MAX_PHASES = 50
 #: the objectives a phased plan takes: their values add up over the years (people or person-minutes)
-PHASED_OBJECTIVES = ("p_median", "max_coverage", "min_underserved")
+PHASED_OBJECTIVES = ("p_median", "max_coverage")
 
 
 class PhaseSpec(Strict):

@@ -53,6 +53,7 @@ CONTEXTS: dict[str, dict] = {
         "words": {k: H for k in ("colon", "details", "summary", "targets", "overall", "districts", "figures",
                                  "threshold")}},
     "report/shared_budget.html": {"title": H, "text": H},
+    "report/phases.html": {"title": H, "lines": [H], "headers": [H], "rows": [[H]], "note": H},
     "report/caveats.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}], "empty": H},
     "report/method.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}, {"service": "", "text": H}]},
     "report/data.html": {"title": H, "headers": [H], "rows": [[H]]},

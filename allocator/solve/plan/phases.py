@@ -123,11 +123,12 @@ def _build(limits: list[PlanService], goal: PlanObjective, weights: list[float],
             add_row(prob, [(ya, 1.0), (yb, -1.0)], pulp.LpConstraintLE, 0, f"nest{t}_{k}")
         if each is None:
             continue
-        if each[t + 1].budget is not None:
-            prob.addConstraint(b.spend - a.spend <= float(each[t + 1].budget), f"phase_budget{t + 1}")
-        if each[t + 1].new_sites is not None:
-            add_row(prob, [(y, 1.0) for y in b.y] + [(y, -1.0) for y in a.y], pulp.LpConstraintLE,
-                    int(each[t + 1].new_sites), f"phase_sites{t + 1}")
+        budget, sites = each[t + 1].budget, each[t + 1].new_sites
+        if budget is not None:
+            prob.addConstraint(b.spend - a.spend <= budget, f"phase_budget{t + 1}")
+        if sites is not None:
+            add_row(prob, [(y, 1.0) for y in b.y] + [(y, -1.0) for y in a.y], pulp.LpConstraintLE, sites,
+                    f"phase_sites{t + 1}")
     return prob, blocks
 
 

@@ -264,6 +264,13 @@ BRIEF = {
         "sw_status": "status", "sw_within": "within the threshold", "sw_gain": "gain per extra site",
         "sw_mean": "mean trip (min)", "sw_p90": "90th percentile (min)", "sw_new": "new sites",
         "sw_p": "number of new sites", "sw_budget": "budget", "sw_threshold_min": "time threshold (min)",
+        "sw_independent": "Independent plans: each point is the best plan of its size on its own, so a city cannot "
+                          "simply add to the previous one: in {k} of {n} steps the next plan drops an earlier site.",
+        "sw_nested": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
+                     "phased plan); it gives up at most {share:.2f} % of the best plan of the same size "
+                     "(largest at {param} = {v:g}).",
+        "sw_target_met": "{target}: first met at {param} = {v:g}.",
+        "sw_target_never": "{target}: met at no point of the sweep.",
         "d_role": "Used for", "d_data": "Data", "d_about": "About", "d_licence": "Licence", "d_credit": "Credit", "d_year": "Year", "d_no_year": "not stated",
         "obj_max_coverage": "bring as many {people} as possible within {t:g} minutes",
         "obj_min_underserved": "leave as few {people} as possible beyond {t:g} minutes",
@@ -370,6 +377,12 @@ BRIEF = {
         "sw_status": "状态", "sw_within": "阈值内人口占比", "sw_gain": "每处新增设施的增益",
         "sw_mean": "平均出行（分钟）", "sw_p90": "第90百分位（分钟）", "sw_new": "新增设施",
         "sw_p": "新增设施数", "sw_budget": "预算", "sw_threshold_min": "时间阈值（分钟）",
+        "sw_independent": "各取值独立规划：每个点都是该规模下单独最优的方案，因此不能在上一方案上直接增建："
+                          "{n} 步中有 {k} 步的下一方案舍弃了此前选定的设施。",
+        "sw_nested": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）；"
+                     "与同规模的单独最优方案相比，最多损失 {share:.2f}%（最大处：{param} = {v:g}）。",
+        "sw_target_met": "{target}：在{param} = {v:g} 时首次达成。",
+        "sw_target_never": "{target}：扫描中没有任何取值达成。",
         "d_role": "用途", "d_data": "数据", "d_about": "说明", "d_licence": "许可", "d_credit": "署名", "d_year": "年份", "d_no_year": "未注明",
         "obj_max_coverage": "使尽可能多的{people}在 {t:g} 分钟内可达",
         "obj_min_underserved": "使超过 {t:g} 分钟的{people}尽可能少",

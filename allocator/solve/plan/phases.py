@@ -200,3 +200,18 @@ def _one_shot(service: PlanService, n_new: int, opts: Options) -> float:
     """The best value with at most ``n_new`` new sites and the phase's budget so far, planned in one go."""
     one = replace(service, p=n_new if service.p is None else min(service.p, n_new))
     return solve_plan([one], time_limit=opts.time_limit, gap_rel=opts.gap_rel, threads=opts.threads)[0].objective
+
+
+def phase_solution(solution: Solution, k: int) -> Solution:
+    """Phase ``k`` of a solved phased plan as a plan of its own: its open sites, value and spending so far."""
+    plan = solution.phases
+    assert plan is not None, "not a phased plan"
+    done = plan.phases[: k + 1]
+    ph = done[-1]
+    new = np.sort(np.concatenate([p.new for p in done])).astype(np.int64)
+    out = Solution(model=solution.model, status=solution.status, objective=ph.value, gap=solution.gap,
+                   open_sites=np.flatnonzero(ph.open_mask), new_sites=new, solve_seconds=solution.solve_seconds,
+                   build_seconds=solution.build_seconds, n_variables=solution.n_variables,
+                   n_constraints=solution.n_constraints, notes=list(solution.notes))
+    out.budget_used = float(sum(p.spent for p in done))
+    return out

@@ -571,8 +571,8 @@ def appendix_section(result, lang: str) -> Markup:
 #: section with one line here, from its own module.
 SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
+    phases_section,       # a phased plan: the build order, on the first screen (allocator.outputs.phases)
     decision_section,
-    phases_section,       # a phased plan: the build order (allocator.outputs.phases)
     sweep_section,        # with a sweep: what each extra site buys (allocator.outputs.sweep)
     details_section,
     caveats_section,

@@ -13,6 +13,7 @@ import yaml
 from conftest import mirrored_env
 
 from allocator.api import Problem, run_scenario
+from allocator.outputs.map import facility_popup
 from allocator.solve.kernels import nearest_time
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
@@ -64,3 +65,12 @@ def test_build_order_equals_a_recomputation_from_sites_csv(run) -> None:
     assert sites.loc[sites["status"] != "new", "year"].isna().all()
     report = (out / "report.html").read_text()
     assert "Build order" in report and f"{phases['build_order'][0]['year']}: build" in report
+    assert report.index("Build order") < report.index("Build these")   # on the first screen, above the decision
+
+
+def test_a_new_sites_popup_says_the_year_it_is_built() -> None:
+    row = {"id": "a", "name": "A", "place": "A", "lat": 1.0, "lon": 2.0, "status": "new", "count": 1}
+    assert "built in" in facility_popup({**row, "year": 2028}, "clinics") and "2028" in facility_popup(
+        {**row, "year": 2028}, "clinics")
+    assert "built in" not in facility_popup({**row, "year": pd.NA}, "clinics")
+    assert "建设年份" in facility_popup({**row, "year": 2028}, "clinics", "zh")

@@ -14,6 +14,7 @@ from conftest import mirrored_env
 
 from allocator.api import Problem, run_scenario
 from allocator.outputs.map import facility_popup
+from allocator.outputs.phases import phases_section
 from allocator.solve.kernels import nearest_time
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
@@ -34,13 +35,13 @@ def run(mirror: Path, tmp_path_factory):
         folder = tmp_path_factory.mktemp("phased")
         path = folder / "s.yaml"
         path.write_text(yaml.safe_dump(PHASED))
-        run_scenario(path, folder / "out")
-        yield folder / "out" / "spo_phased", Problem.from_scenario(path).prepared.services[0]
+        result = run_scenario(path, folder / "out")
+        yield folder / "out" / "spo_phased", Problem.from_scenario(path).prepared.services[0], result
 
 
 @pytest.mark.slow
 def test_build_order_equals_a_recomputation_from_sites_csv(run) -> None:
-    out, prep = run
+    out, prep, result = run
     phases = json.loads((out / "summary.json").read_text())["services"][0]["phases"]
     sites = pd.read_csv(out / "sites.csv", dtype={"id": str})
     ids = prep.sites["id"].astype(str).to_numpy()
@@ -66,6 +67,8 @@ def test_build_order_equals_a_recomputation_from_sites_csv(run) -> None:
     report = (out / "report.html").read_text()
     assert "Build order" in report and f"{phases['build_order'][0]['year']}: build" in report
     assert report.index("Build order") < report.index("Build these")   # on the first screen, above the decision
+    zh = phases_section(result, "zh")   # every word of the section in Chinese
+    assert "建设顺序" in zh and "分期代价" in zh and "Build order" not in zh and "Price" not in zh
 
 
 def test_a_new_sites_popup_says_the_year_it_is_built() -> None:

@@ -10,7 +10,7 @@ objective_t`` (people-years, or person-minute-years).  p-median phases grow
 their radius levels until exact, as one-shot plans do
 (:func:`allocator.solve.plan.model.solve_rounds`).  The price of phasing is
 each phase's value against the one-shot plan with as many new sites and the
-same budget so far.  docs/formulations/plans.md states what is exact.
+same budget so far.  docs/formulations/phases.md states what is exact.
 """
 
 from __future__ import annotations

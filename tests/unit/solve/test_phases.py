@@ -112,3 +112,18 @@ def test_a_rule_that_cannot_hold_in_the_first_phase_names_phases() -> None:
     with pytest.raises(AllocatorError) as err:
         solve_phased(s, [PhaseSpec(year=2027, new_sites=0), PhaseSpec(year=2028, new_sites=6)])
     assert err.value.field == "phases"
+
+
+@pytest.mark.parametrize("carry_over", [False, True])
+def test_each_phase_states_what_it_could_spend(carry_over: bool) -> None:
+    """Without carry-over a phase's budget is its own; with it, its own plus what earlier phases left."""
+    s = service(1, "max_coverage")
+    phases = [PhaseSpec(year=2027, budget=2.5), PhaseSpec(year=2028, budget=3), PhaseSpec(year=2029, budget=1)]
+    plan = solve_phased(s, phases, carry_over).phases
+    assert plan is not None
+    left = 0.0
+    for ph, spec in zip(plan.phases, phases, strict=True):
+        assert spec.budget is not None
+        expected = spec.budget + (left if carry_over else 0.0)
+        assert ph.budget == pytest.approx(expected) and ph.spent <= expected + 1e-9
+        left = expected - ph.spent

@@ -181,6 +181,7 @@ class SweepResult:
     knee: float | None              # the last point before an extra site brings less than min_gain (None: no ok point)
     min_gain: float                 # share of the population
     notes: list[str] = field(default_factory=list)
+    nested: bool = False            # every point keeps the previous point's sites (one phased plan)
 
     @property
     def solved(self) -> pd.DataFrame:

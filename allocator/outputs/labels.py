@@ -264,6 +264,13 @@ BRIEF = {
         "sw_status": "status", "sw_within": "within the threshold", "sw_gain": "gain per extra site",
         "sw_mean": "mean trip (min)", "sw_p90": "90th percentile (min)", "sw_new": "new sites",
         "sw_p": "number of new sites", "sw_budget": "budget", "sw_threshold_min": "time threshold (min)",
+        "sw_independent": "Independent plans: each point is the best plan of its size on its own, so a city cannot "
+                          "simply add to the previous one: in {k} of {n} steps the next plan drops an earlier site.",
+        "sw_nested": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
+                     "phased plan); it gives up at most {share:.2f} % of the best plan of the same size "
+                     "(largest at {param} = {v:g}).",
+        "sw_target_met": "{target}: first met at {param} = {v:g}.",
+        "sw_target_never": "{target}: met at no point of the sweep.",
         "d_role": "Used for", "d_data": "Data", "d_about": "About", "d_licence": "Licence", "d_credit": "Credit", "d_year": "Year", "d_no_year": "not stated",
         "obj_max_coverage": "bring as many {people} as possible within {t:g} minutes",
         "obj_min_underserved": "leave as few {people} as possible beyond {t:g} minutes",
@@ -370,6 +377,12 @@ BRIEF = {
         "sw_status": "状态", "sw_within": "阈值内人口占比", "sw_gain": "每处新增设施的增益",
         "sw_mean": "平均出行（分钟）", "sw_p90": "第90百分位（分钟）", "sw_new": "新增设施",
         "sw_p": "新增设施数", "sw_budget": "预算", "sw_threshold_min": "时间阈值（分钟）",
+        "sw_independent": "各取值独立规划：每个点都是该规模下单独最优的方案，因此不能在上一方案上直接增建："
+                          "{n} 步中有 {k} 步的下一方案舍弃了此前选定的设施。",
+        "sw_nested": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）；"
+                     "与同规模的单独最优方案相比，最多损失 {share:.2f}%（最大处：{param} = {v:g}）。",
+        "sw_target_met": "{target}：在{param} = {v:g} 时首次达成。",
+        "sw_target_never": "{target}：扫描中没有任何取值达成。",
         "d_role": "用途", "d_data": "数据", "d_about": "说明", "d_licence": "许可", "d_credit": "署名", "d_year": "年份", "d_no_year": "未注明",
         "obj_max_coverage": "使尽可能多的{people}在 {t:g} 分钟内可达",
         "obj_min_underserved": "使超过 {t:g} 分钟的{people}尽可能少",
@@ -455,6 +468,35 @@ MONEY = {
 for _lang, _words in MONEY.items():
     LABELS[_lang].update(_words)
 
+# The build order of a phased plan (allocator.outputs.phases).
+PHASE_WORDS = {
+    "en": {
+        "ph_title": "Build order", "ph_first": "{year}: build {sites}", "ph_line": "{year}: add {sites}",
+        "ph_nothing": "nothing", "ph_year": "Year", "ph_built": "Sites built", "ph_spent": "Spent / budget",
+        "ph_value": "Phase value", "ph_one_shot": "Best in one go", "ph_price": "Price of phasing",
+        "ph_unit_people": "people within the threshold", "ph_unit_person-minutes": "person-minutes of travel",
+        "ph_note": "The {what} are built in {n} phases solved as one exact model: what a phase builds stays open, "
+                   "and each phase counts for its years. {carry} The phase value is in {unit}; “best in one go” is "
+                   "the best plan with as many new sites and the same budget so far if nothing had been built "
+                   "before, and the price of phasing is what the build order gives up against it.",
+        "ph_carry": "Budget a phase leaves unspent passes to the next.",
+        "ph_no_carry": "Budget a phase leaves unspent is not carried over.",
+    },
+    "zh": {
+        "ph_title": "建设顺序", "ph_first": "{year} 年：新建 {sites}", "ph_line": "{year} 年：增建 {sites}",
+        "ph_nothing": "无", "ph_year": "年份", "ph_built": "新建设施数", "ph_spent": "支出 / 预算",
+        "ph_value": "本期目标值", "ph_one_shot": "一次性规划最优值", "ph_price": "分期代价",
+        "ph_unit_people": "阈值内人口", "ph_unit_person-minutes": "人·分钟出行时间",
+        "ph_note": "{what} 分 {n} 期建设，作为一个精确模型联合求解：每期新建的设施保持开放，每期按其年数计入目标。{carry}"
+                   "本期目标值的单位为{unit}；“一次性规划最优值”是在此前未建任何设施的情况下、相同新建数量与累计预算下的最优方案，"
+                   "分期代价为建设顺序相对它的损失。",
+        "ph_carry": "某期未用完的预算转入下一期。",
+        "ph_no_carry": "某期未用完的预算不转入下一期。",
+    },
+}
+for _lang, _words in PHASE_WORDS.items():
+    LABELS[_lang].update(_words)
+
 #: facility kinds as words of each language (other kinds are shown as the service's name)
 KINDS = {"zh": {"clinic": "诊所", "school": "学校", "service_counter": "服务窗口", "facility": "设施",
                 "hospital": "医院", "library": "图书馆"}}
@@ -506,7 +548,7 @@ MAP = {
         "legend_districts": "districts: share of people within T after",
         "p_id": "id", "p_at": "at", "p_district": "district", "p_service": "service", "p_status": "status",
         "p_count": "count", "p_people": "people served", "p_trip": "mean travel time", "p_capacity": "capacity",
-        "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen",
+        "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen", "p_year": "built in",
         "catchment_of": "catchment of {who}", "district_tip": "district {d}: {n:,.0f} people; within {t:g} min "
         "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
         "back": "back to the full map", "ubefore": "before", "uafter": "after",
@@ -534,7 +576,7 @@ MAP = {
         "legend_catch": "设施服务范围（规划后最近）", "legend_districts": "分区：规划后 T 内人口比例",
         "p_id": "编号", "p_at": "位置", "p_district": "分区", "p_service": "服务", "p_status": "状态",
         "p_count": "数量", "p_people": "服务人数", "p_trip": "平均出行时间", "p_capacity": "容量",
-        "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏",
+        "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏", "p_year": "建设年份",
         "catchment_of": "{who} 的服务范围", "district_tip": "分区 {d}：{n:,.0f} 人；{t:g} 分钟内 规划前 {b}，规划后 {a}",
         "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
         "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",

@@ -51,6 +51,7 @@ import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from markupsafe import Markup
 
@@ -427,6 +428,8 @@ def facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Marku
     if row.get("district"):
         cells.append((M("p_district"), row["district"]))
     cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"]))), (M("p_count"), row["count"])]
+    if row.get("year") is not None and row["year"] is not pd.NA:   # a phased plan: the year a new site is built
+        cells.append((M("p_year"), str(int(row["year"]))))
     if "assigned_population" in row:
         cells.append((M("p_people"), count(row["assigned_population"])))
     if "mean_time_min" in row:

@@ -54,6 +54,7 @@ from allocator.outputs.labels import (
     what_name,
 )
 from allocator.outputs.page import footer_lines, html_page, target_status
+from allocator.outputs.phases import phases_section
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
@@ -571,6 +572,7 @@ def appendix_section(result, lang: str) -> Markup:
 #: section with one line here, from its own module.
 SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
+    phases_section,       # a phased plan: the build order, on the first screen (allocator.outputs.phases)
     how_sure_section,     # data year, cell size, speed, variants, version and date (allocator.outputs.how_sure)
     spending_section,     # what the plan costs, in the scenario's currency (allocator.outputs.how_sure)
     decision_section,

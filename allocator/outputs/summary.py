@@ -13,6 +13,7 @@ from allocator import __version__
 from allocator.evaluate.result import RunResult, ServiceResult
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.how_sure import how_sure, run_date, spending_block
+from allocator.outputs.phases import summary_block as phases_block
 from allocator.outputs.staffing import summary_block
 
 SUMMARY_SCHEMA = "allocator.summary/2"
@@ -121,6 +122,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "existing_sites": int((s.facilities["status"] == SiteStatus.EXISTING).sum()),
         "new_sites": _site_list(new),
         **plan_changes(s),
+        **phases_block(s),    # a phased plan: build order, spending, price of phasing (allocator.outputs.phases)
         **summary_block(s),   # counters: allocator.outputs.staffing
         **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
         "before": s.before,   # with ede_min: the Kolm-Pollak EDE with ede_kappa (docs/metrics.md)

@@ -21,6 +21,7 @@ from allocator.scenario.base import Strict
 from allocator.scenario.counters import CountersSpec
 from allocator.scenario.money import check_currency
 from allocator.scenario.objective_names import CHOOSE_COUNT, PLAN_MODEL, TAKE_MAX_TIME, Objective
+from allocator.scenario.phases import PHASED_OBJECTIVES, PhaseSpec, phase_problem
 from allocator.scenario.robustness import RobustnessSpec
 from allocator.scenario.sweep import SweepSpec
 
@@ -315,6 +316,38 @@ class Service(Strict):
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
     counters: CountersSpec | None = Field(default=None, description="service counters: visits, service time, staffing "
                                           "(allocator.scenario.counters, docs/counters.md)")
+    phases: list[PhaseSpec] | None = Field(
+        default=None, description="a plan built in phases, each keeping what the last opened "
+                                  "(allocator.scenario.phases; replaces p and budget)")
+    carry_over: bool = Field(default=False, description="with phases: budget and new sites a phase leaves unused "
+                                                         "pass to the next (default: lost)")
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_ordered(cls, phases: list[PhaseSpec] | None) -> list[PhaseSpec] | None:
+        if phases is not None and (problem := phase_problem(phases)):
+            raise ValueError(problem)
+        return phases
+
+    @model_validator(mode="after")
+    def _phases_fit(self, info: ValidationInfo) -> Service:
+        if self.phases is None:
+            if self.carry_over:
+                raise ValueError("carry_over applies to phases: add 'phases' or remove carry_over")
+            return self
+        ex = self.existing
+        conflicts = [name for name, on in (
+            ("p", self.p is not None), ("budget", self.budget is not None), ("relocate", self.relocate),
+            ("existing.closable", ex is not None and ex.closable),
+            ("existing.capacity", ex is not None and ex.capacity is not None),
+            ("candidates.capacity", self.candidates.capacity is not None),
+            ("counters", self.counters is not None),
+            ("shared_budget", bool((info.context or {}).get("shared_budget")))) if on]
+        if conflicts:
+            raise ValueError(f"phases replace p and budget and take new sites only: remove {', '.join(conflicts)}")
+        if self.objective not in PHASED_OBJECTIVES:
+            raise ValueError(f"phases work with {', '.join(PHASED_OBJECTIVES)}, not {self.objective}")
+        return self
 
     @model_validator(mode="after")
     def _p_matches_objective(self, info: ValidationInfo) -> Service:
@@ -322,7 +355,7 @@ class Service(Strict):
         if self.objective in CHOOSE_COUNT:
             if self.p is not None:
                 raise ValueError(f"{self.objective} finds the cheapest set of sites itself: remove 'p'")
-        elif self.p is None and self.budget is None and not shared:
+        elif self.p is None and self.budget is None and self.phases is None and not shared:
             raise ValueError(f"objective {self.objective} needs 'p' (the number of new sites), a 'budget' "
                              "or a top-level 'shared_budget'")
         if self.objective not in PLAN_MODEL and self.uses_plan_rules:
@@ -347,8 +380,8 @@ class Service(Strict):
         Opening costs alone are not a rule: without a budget they only price the plan (allocator.evaluate.costs).
         """
         ex, cand = self.existing, self.candidates
-        return (self.budget is not None or self.max_time_min is not None or self.district_floor is not None
-                or cand.capacity is not None
+        return (self.budget is not None or self.phases is not None or self.max_time_min is not None
+                or self.district_floor is not None or cand.capacity is not None
                 or (ex is not None and (ex.closable or ex.capacity is not None)))
 
 

@@ -20,6 +20,7 @@ from allocator.scenario.schema import SolverSpec
 from allocator.solve.kolm_pollak import service_epsilon
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
+from allocator.solve.plan.phases import solve_phased
 from allocator.solve.problem import RunProblem, ServiceProblem
 from allocator.solve.run_info import RunInfo
 from allocator.solve.solution import Solution
@@ -106,6 +107,8 @@ def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
     try:
         if service.counters is not None and service.counters.decision == "open":
             return open_solution(prep, options["time_limit"])
+        if service.phases is not None:
+            return solve_phased(plan_service(prep), service.phases, service.carry_over, **options)
         if service.uses_plan_rules:
             return solve_plan([plan_service(prep)], **options)[0]
         problem = ModelInput(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min,

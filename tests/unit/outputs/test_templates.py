@@ -56,6 +56,7 @@ CONTEXTS: dict[str, dict] = {
     "report/spending.html": {"title": H, "colon": H, "blocks": [{"service": H, "lines": [H]}], "several": True},
     "report/how_sure.html": {"title": H, "items": [H], "swaps_title": H, "swaps": [H], "chosen_title": H,
                              "chosen": [H]},
+    "report/phases.html": {"title": H, "lines": [H], "headers": [H], "rows": [[H]], "note": H},
     "report/caveats.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}], "empty": H},
     "report/method.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}, {"service": "", "text": H}]},
     "report/data.html": {"title": H, "headers": [H], "rows": [[H]]},

@@ -504,3 +504,12 @@ def map_text(lang: str, key: str, **kw):
     if text is None:
         raise KeyError(f"no map label {key!r} in allocator/outputs/labels.py (MAP)")
     return text.format(**kw) if kw and isinstance(text, str) else text
+
+
+# officials-a, round 28: names of grid-cell sites, alternatives, report <-> map links (additive block)
+LABELS["en"].update({
+    "cell_place": "the centre of a {m:,.0f} m cell near {place}",
+})
+LABELS["zh"].update({
+    "cell_place": "{place}附近一个 {m:,.0f} 米网格的中心",
+})

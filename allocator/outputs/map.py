@@ -95,6 +95,7 @@ from allocator.outputs.map_style import (
     service_style,
     shades,
 )
+from allocator.outputs.site_names import site_at, site_place
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
 from allocator.outputs.templates import render
@@ -420,10 +421,10 @@ def facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Marku
     """The popup HTML of one facility (``templates/map/popup.html``): its place, id, coordinates, district, service, status, count, people, time."""
     M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
 
-    place = row.get("place") or row["name"] or row.get("id", "")
+    place = site_place(lang, str(row.get("place") or row["name"] or row.get("id", "")), str(row.get("id", "")))
     cells = [(M("p_id"), row.get("id", ""))]
     if "lat" in row:
-        cells.append((M("p_at"), f"{float(row['lat']):.5f}, {float(row['lon']):.5f}"))
+        cells.append((M("p_at"), site_at(row)))
     if row.get("district"):
         cells.append((M("p_district"), row["district"]))
     cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"]))), (M("p_count"), row["count"])]

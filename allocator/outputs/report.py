@@ -53,6 +53,7 @@ from allocator.outputs.labels import (
     what_name,
 )
 from allocator.outputs.page import footer_lines, html_page, target_status
+from allocator.outputs.site_names import site_at, site_place
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
@@ -283,14 +284,14 @@ def missed_targets(result) -> list[str]:
 
 # --- the decision brief -------------------------------------------------------------------------
 
-def _site_rows(rows: pd.DataFrame, with_newly: bool) -> list[dict]:
+def _site_rows(rows: pd.DataFrame, with_newly: bool, lang: str) -> list[dict]:
     """The sites table's rows: rank, place, id and where, district, [people newly within T], served, trip."""
     out = []
     for rank, r in enumerate(rows.to_dict("records"), start=1):
         mean = r["mean_time_min"]
         trip = "–" if mean is None or math.isnan(float(mean)) else f"{float(mean):.1f}"
-        out.append({"rank": str(rank), "place": str(r["place"]), "id": str(r["id"]),
-                    "at": f"{float(r['lat']):.5f}, {float(r['lon']):.5f}", "district": str(r.get("district", "") or ""),
+        out.append({"rank": str(rank), "place": site_place(lang, str(r["place"]), str(r["id"])), "id": str(r["id"]),
+                    "at": site_at(r), "district": str(r.get("district", "") or ""),
                     "newly": f"{float(r['newly']):,.0f}" if with_newly else None,
                     "served": f"{float(r['assigned_population']):,.0f}", "trip": trip})
     return out
@@ -345,7 +346,7 @@ def decision_brief(result, s, lang: str) -> Markup:
              a=fmt_metric("within_share", a["within_share"]), total=a["population"], left=a["underserved"])
     headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", L("district"), L("newly", t=t), L("served"),
                L("trip")]
-    groups = [{"label": label, "rows": _site_rows(rows, False)}
+    groups = [{"label": label, "rows": _site_rows(rows, False, lang)}
               for label, rows in ((L("closed_sites"), closed), (L("upgraded_sites"), upgraded)) if len(rows)]
     buys, leaves = _buys_and_leaves(result, s, lang, people, gain)
     targets = s.equity.get("targets") or []
@@ -353,7 +354,7 @@ def decision_brief(result, s, lang: str) -> Markup:
              "targets_state": L("targets_state", k=sum(bool(x["met_after"]) for x in targets), n=len(targets)),
              "no_targets_set": L("no_targets_set"), "tradeoffs": L("tradeoffs")}
     return render("report/decision.html", heading=L("and").join(heads), lead=lead, headers=headers,
-                  short_headers=[h for i, h in enumerate(headers) if i != 3], ranked=_site_rows(ranked, True),
+                  short_headers=[h for i, h in enumerate(headers) if i != 3], ranked=_site_rows(ranked, True, lang),
                   groups=groups, buys=buys, leaves=leaves, words=words,
                   targets=[{"status": target_status(lang, x["met_after"]), "text": target_text(x, lang, t),
                             "value": _target_value(x, lang, of_reach(s, lang))} for x in targets],

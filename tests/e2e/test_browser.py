@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from allocator.cli import main
+from allocator.outputs.site_names import site_place
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # one whole São Paulo run, then Chromium
 
@@ -295,13 +296,56 @@ def test_new_site_popup_names_the_place(browser, zh_dir: Path, run_dir: Path) ->
     page.wait_for_selector(".leaflet-popup-content")
     popup = page.inner_text(".leaflet-popup-content")
     first = popup.splitlines()[0]
-    row = sites[(sites["status"] == "new") & (sites["place"] == first)]
+    new = sites[sites["status"] == "new"]
+    row = new[[site_place("en", p, i) == first for p, i in zip(new["place"], new["id"])]]
     assert len(row) == 1 and row["id"].iloc[0] in popup and "service\tclinics" in popup
-    assert f"{row['lat'].iloc[0]:.5f}, {row['lon'].iloc[0]:.5f}" in popup
+    assert first.startswith("the centre of a ") and " m cell near " in first   # an H3 cell, not a building
+    assert f"{row['lat'].iloc[0]:.4f}, {row['lon'].iloc[0]:.4f}" in popup
     page.close()
     with_districts = pd.read_csv(zh_dir / "sites.csv", dtype={"id": str})
     assert with_districts["district"].str.len().gt(0).all()
     assert not with_districts["district"].str.fullmatch(r"[0-9a-f]{15}").any()   # never a bare H3 code
+
+
+@pytest.fixture(scope="module")
+def osm_dir(tmp_path_factory, mirror: Path, sync_api) -> Path:
+    """São Paulo with candidate sites read from OpenStreetMap: only features without a name."""
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    os.environ.setdefault("ALLOCATOR_CACHE", str(tmp_path_factory.mktemp("cache")))
+    folder = tmp_path_factory.mktemp("osm_names")
+    grid = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
+    scenario = {
+        "name": "spo_osm_names", "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk"},
+        "demand": [{"name": "residents", **grid, "population": "population"}],
+        "services": [{"name": "clinics", "objective": "p_median", "threshold_min": 8, "p": 2,
+                      "existing": {**grid, "count": "healthcare"},
+                      "candidates": {"osm": "network", "tags": {"amenity": ["parking_space", "toilets"],
+                                                                "building": ["house"]}}}],
+        "output": {"tiles": False},
+    }
+    path = folder / "spo.yaml"
+    path.write_text(yaml.safe_dump(scenario, allow_unicode=True))
+    assert main([str(path), "--out", str(folder / "out"), "--quiet"]) == 0
+    return folder / "out" / "spo_osm_names"
+
+
+def test_an_osm_site_without_a_name_is_named_by_its_street(browser, osm_dir: Path) -> None:
+    """Issue 24: an OSM-read new site is never named "building": its popup names its street, the type after."""
+    sites = pd.read_csv(osm_dir / "sites.csv", dtype={"id": str})
+    new = sites[sites["status"] == "new"]
+    assert len(new) == 2 and new["id"].str.fullmatch(r"(node|way)/\d+").all()
+    page, errors, _ = _open(browser, osm_dir / "map.html")
+    for k in range(2):
+        page.locator(".allocator-new").nth(k).click()
+        page.wait_for_selector(".leaflet-popup-content")
+        first = page.inner_text(".leaflet-popup-content").splitlines()[0]
+        assert first in set(new["place"])
+        street, kind = first.rsplit(" — ", 1)
+        assert kind in ("parking_space", "toilets", "house")
+        assert street.startswith("Rua ") or street.startswith("Avenida ")   # its street (or address), not coordinates
+        page.keyboard.press("Escape")
+    assert errors == []
+    page.close()
 
 
 def test_report_prints_to_a4(browser, run_dir: Path, tmp_path: Path) -> None:

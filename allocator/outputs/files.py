@@ -27,8 +27,8 @@ Files in ``<output dir>/<scenario name>/``:
 - ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
 - ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
 - ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, place (its name, else the
-  nearest named streets, else its coordinates), district, status (existing|new|closed),
-  count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
+  nearest named streets, else its coordinates), district, status (existing|new|closed), rank (of a new site: its
+  number in the report and on the map, 1 = most people newly within T), count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
   plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
 - ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
@@ -62,7 +62,7 @@ from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.lock import folder_lock
 from allocator.outputs.manifest import MANIFEST_FILE, build_manifest, write_manifest, written_by_allocator
 from allocator.outputs.map import ServiceLayer, render_map
-from allocator.outputs.report import write_report
+from allocator.outputs.report import site_ranks, write_report
 from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, summary
 from allocator.outputs.sweep import write_sweep
@@ -253,15 +253,17 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     manifest = build_manifest(result, solver=result.solver, timings=doc["timings"])
     write_manifest(folder, manifest)
 
-    sites = pd.concat([s.facilities.assign(service=s.service.name, kind=s.service.kind) for s in result.services],
-                      ignore_index=True)
+    ranked = {s.service.name: s.facilities.assign(rank=site_ranks(s)) for s in result.services}
+    sites = pd.concat([ranked[s.service.name].assign(service=s.service.name, kind=s.service.kind)
+                       for s in result.services], ignore_index=True)
     sites["assigned_population"] = sites["assigned_population"].round(1)
     sites["mean_time_min"] = sites["mean_time_min"].round(2)
     if "capacity" in sites:
         sites["capacity"] = sites["capacity"].replace([math.inf], math.nan)   # unlimited: an empty cell
     plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
                                                                       is not None for s in result.services)]
-    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "place", "district", "status", "count", "lon", "lat",
+    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "place", "district", "status", "rank", "count", "lon",
+                                    "lat",
                                     "assigned_population", "mean_time_min", *plan, *office_columns(sites),
                                     "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
@@ -286,8 +288,9 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     demand.to_file(folder / "demand.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
 
     layers = [ServiceLayer(name=s.service.name, kind=s.service.kind, threshold_min=s.service.threshold_min,
-                           demand=s.demand, facilities=s.facilities,
-                           headline={**headline(s), "mode": result.network.mode})
+                           demand=s.demand, facilities=ranked[s.service.name],
+                           headline={**headline(s), "mode": result.network.mode}, title=s.service.display_title,
+                           alternative_to=s.service.alternative_to)
               for s in result.services]
     render_map(info.title, layers, folder / "map.html", tiles=tiles, description=info.description,
                lang=lang or info.language)

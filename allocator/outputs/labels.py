@@ -513,3 +513,44 @@ LABELS["en"].update({
 LABELS["zh"].update({
     "cell_place": "{place}附近一个 {m:,.0f} 米网格的中心",
 })
+LABELS["en"].update({
+    "c_source": "{place} ({n})", "c_more": "… and {k} more changes: every office is in the table below and in sites.csv.",
+    "c_offices_all_changed": "Every office whose counters change ({n}, busiest first; {q})",
+    "c_offices_all": "Every office ({n}, busiest first; {q})",
+})
+LABELS["zh"].update({
+    "c_source": "{place}（{n}）", "c_more": "……另有 {k} 处调整：所有网点见下表和 sites.csv。",
+    "c_offices_all_changed": "窗口数变化的全部网点（{n} 个，按繁忙程度排序；{q}）",
+    "c_offices_all": "全部网点（{n} 个，按繁忙程度排序；{q}）",
+})
+MAP["en"].update({
+    "p_rank": "rank", "p_rank_of": "{r} in the report's list", "p_counters": "counters",
+    "p_visitors": "visitors per hour", "p_wait": "mean wait",
+})
+MAP["zh"].update({
+    "p_rank": "排名", "p_rank_of": "报告列表第 {r} 位", "p_counters": "窗口数",
+    "p_visitors": "每小时办事人数", "p_wait": "平均等候",
+})
+LABELS["en"].update({
+    "sites_word": "sites", "alt_or": " or ",
+    "alt_intro": "{n} alternative plans answer the same question: {list}. Choose one; each has its own section "
+                 "below, and the map shows one at a time (the buttons in its title box).",
+})
+LABELS["zh"].update({
+    "sites_word": "设施", "alt_or": "或",
+    "alt_intro": "以下 {n} 个备选方案回答同一个问题：{list}。请择一；每个方案在下文各有一节，地图一次只显示一个方案（标题框中的按钮）。",
+})
+LABELS["en"].update({
+    "alt_same": "The same {n} new sites as {first}, with the same access: see there for the sites, what they buy "
+                "and leave. This plan differs in its counters and waits only.",
+    "alt_same_details": "Travel and access as in {first}'s details above (the same sites); the waits are in its "
+                        "decision section.",
+    "districts_all": "Every district ({n}): share within T, trips and inequality before → after",
+})
+LABELS["zh"].update({
+    "alt_same": "新建与{first}相同的 {n} 处设施，可达性相同：设施及其收益与遗留问题见该方案。本方案仅窗口与等候不同。",
+    "alt_same_details": "出行与可达性同上文{first}的详细结果（设施相同）；等候见本方案的决策部分。",
+    "districts_all": "全部分区（{n} 个）：T 内比例、出行时间与不平等，规划前 → 规划后",
+})
+LABELS["en"].update({"cell_centre": "the centre of a {m:,.0f} m cell"})
+LABELS["zh"].update({"cell_centre": "一个 {m:,.0f} 米网格的中心"})

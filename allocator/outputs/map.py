@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from markupsafe import Markup
 
@@ -98,6 +99,7 @@ from allocator.outputs.map_style import (
 from allocator.outputs.site_names import site_at, site_place
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
+from allocator.outputs.staffing import counter_cells
 from allocator.outputs.templates import render
 from allocator.solve.run_info import ATTRIBUTION
 
@@ -151,8 +153,10 @@ def render_map(
             bounds.append(demand.total_bounds)
         groups.append(_add_service(fmap, service, demand, i, lang, geometries))
     EmptyLayer(map_text(lang, "none"), show=False).add_to(fmap)
-    for i, service in enumerate(services):
-        _add_facilities(fmap, service, i, lang)
+    heads = alternative_heads(services)
+    for i, service in enumerate(services):   # of alternative plans, only the first is drawn at first
+        groups[i].own = _add_facilities(fmap, service, i, lang, show=heads[i] in (-1, i))
+        groups[i].alt = heads[i]
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(fmap)
     if bounds:
@@ -162,8 +166,9 @@ def render_map(
     compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
     root = page_of(fmap)
     root.header.add_child(RawHtml(render("map/head.html", title=title)), name="page_title")
-    root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang)), name="title_box")
-    root.html.add_child(RawHtml(legend_html(services, lang)), name="legend")
+    root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang, heads)),
+                        name="title_box")
+    root.html.add_child(RawHtml(legend_html(services, lang, heads)), name="legend")
     root.html.add_child(RawHtml(_footer(tiles)), name="attribution")
     fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": payload(map_text(lang, "full"))}),
                    name="fullscreen")
@@ -185,14 +190,24 @@ class _Group:
     shadings: list[str]
     follow: list[str]     # underserved after, people: they move to the service whose shading is chosen
     legend: str
+    own: list[str] = field(default_factory=list)   # its facilities and counters: shown with its shading (alternatives)
+    alt: int = -1         # the first plan of its alternatives (-1: none); their facilities are drawn one at a time
 
 
 def _groups_js(groups: list[_Group]) -> str:
     return "[" + ",".join(f"{{shadings:[{','.join(g.shadings)}],follow:[{','.join(g.follow)}],"
-                          f"legend:{payload(g.legend)}}}" for g in groups) + "]"
+                          f"own:[{','.join(g.own)}],alt:{g.alt},legend:{payload(g.legend)}}}" for g in groups) + "]"
 
 
-# One service at a time: choosing a service's shading moves the underserved layers and the legend to it;
+def alternative_heads(services: list[ServiceLayer]) -> list[int]:
+    """Per service, the index of the first plan of its group of alternatives (itself for the first), -1 for none."""
+    index = {s.name: i for i, s in enumerate(services)}
+    heads = [index.get(s.alternative_to, -1) if s.alternative_to else -1 for s in services]
+    return [i if i in heads else h for i, h in enumerate(heads)]
+
+
+# One service at a time: choosing a service's shading (or its plan's radio button in the title box) moves the
+# underserved layers and the legend to it, and of alternative plans draws only its facilities;
 # a popup collapses the layer control so it never hides the popup.
 _SWITCH_JS = """
 (function (map, control, groups) {
@@ -206,6 +221,17 @@ _SWITCH_JS = """
     setTimeout(function () { follow(k); }, 0);   // after the control's own click, so its boxes update
   });
   function follow(k) {
+    var radio = document.getElementById('allocator-plan-' + k);
+    if (radio) radio.checked = true;
+    groups.forEach(function (g, j) {
+      if (groups[k].alt < 0 || g.alt !== groups[k].alt) return;
+      g.own.forEach(function (layer) {
+        if (j === k && !map.hasLayer(layer)) map.addLayer(layer);
+        if (j !== k && map.hasLayer(layer)) map.removeLayer(layer);
+      });
+      var keys = document.getElementById('allocator-keys-' + j);
+      if (keys) keys.style.display = j === k ? '' : 'none';
+    });
     groups.forEach(function (g, j) {
       var box = document.getElementById(g.legend);
       if (box) box.style.display = j === k ? '' : 'none';
@@ -215,6 +241,16 @@ _SWITCH_JS = """
       });
     });
   }
+  document.querySelectorAll('input.allocator-plan').forEach(function (input) {
+    input.addEventListener('change', function () {
+      var k = +input.value;
+      groups.forEach(function (g) {
+        g.shadings.forEach(function (layer) { if (map.hasLayer(layer)) map.removeLayer(layer); });
+      });
+      map.addLayer(groups[k].shadings[0]);
+      follow(k);
+    });
+  });
   map.on('popupopen', function () { control.collapse(); });
 })(%(map)s, %(control)s, %(groups)s);
 """
@@ -271,7 +307,7 @@ def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, index: int, lang: str,
                  geometries: dict[bytes, str]) -> _Group:
     """One service's cells (three shadings, underserved outlines, people), catchments and districts."""
-    name = service.name
+    name = service.shown
     threshold = float(service.threshold_min)
     time_colour, change_colour = shades(threshold)
     before = demand["time_before"].astype(float).to_numpy()
@@ -316,19 +352,27 @@ def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
     return in_degrees(service.facilities).reset_index(drop=True)
 
 
-def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str) -> None:
-    """One service's facilities by status: its own circle colour (existing) and symbol (new); closed: grey cross."""
+def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str, show: bool = True) -> list[str]:
+    """One service's facilities by status: its own circle colour (existing) and symbol (new, numbered by rank);
+    closed: grey cross. Returns the names of its layers (facilities, counters)."""
     facilities = _facilities_4326(service)
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
+    names = []
     for kind in SiteStatus:
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities
-        popups = [facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
+        records = rows.drop(columns=rows.geometry.name).to_dict("records")
+        props: dict[str, list] = {"tip": [facility_popup(r, service.shown, lang) for r in records]}
+        if kind == "new" and "rank" in rows:
+            props["html"] = [_symbol_marker(kind, index, r.get("rank"))["html"] for r in records]
         marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
-        _lazy(layer_name(service.name, map_text(lang, kind)), list(rows.geometry.values), {"tip": popups}, {},
-              marker=marker, show=True).add_to(fmap)
-    add_counters_layer(fmap, service.name, facilities, lang)   # offices sized by counters, coloured by wait
+        layer = _lazy(layer_name(service.shown, map_text(lang, kind)), list(rows.geometry.values), props, {},
+                      marker=marker, show=show)
+        layer.add_to(fmap)
+        names.append(layer.get_name())
+    counters = add_counters_layer(fmap, service.shown, facilities, lang, show)   # offices sized by counters
+    return names + ([counters] if counters else [])
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
@@ -410,10 +454,12 @@ def _glyph(status: str, index: int) -> tuple[str, str, int]:
     return glyph, colour, size
 
 
-def _symbol_marker(status: str, index: int = 0) -> dict:
-    """A text symbol with a white halo: the service's new-site symbol, or a grey cross (closed)."""
+def _symbol_marker(status: str, index: int = 0, rank: Any = None) -> dict:
+    """A text symbol with a white halo: the service's new-site symbol (with its ``rank`` in the report beside it,
+    when ranked), or a grey cross (closed)."""
     glyph, colour, size = _glyph(status, index)
-    div = render("map/symbol.html", size=size, colour=colour, glyph=glyph)
+    number = "" if rank is None or pd.isna(rank) else f"{int(rank)}"
+    div = render("map/symbol.html", size=size, colour=colour, glyph=glyph, rank=number)
     return {"html": div, "size": size, "className": f"allocator-{status} allocator-service-{index}"}
 
 
@@ -427,7 +473,11 @@ def facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Marku
         cells.append((M("p_at"), site_at(row)))
     if row.get("district"):
         cells.append((M("p_district"), row["district"]))
-    cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"]))), (M("p_count"), row["count"])]
+    cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"])))]
+    rank = row.get("rank")
+    if rank is not None and not pd.isna(rank):
+        cells.append((M("p_rank"), M("p_rank_of", r=int(rank))))
+    cells += counter_cells(row, lang) if "counters_after" in row else [(M("p_count"), row["count"])]
     if "assigned_population" in row:
         cells.append((M("p_people"), count(row["assigned_population"])))
     if "mean_time_min" in row:
@@ -453,14 +503,17 @@ def _populated_beyond(service: ServiceLayer) -> int:
 
 
 def _title_box(title: str, description: str, services: list[ServiceLayer], compare_path: Path | None = None,
-               lang: str = "en") -> Markup:
-    """Fixed top-left box (collapsible): title, description and each service's people before -> after."""
+               lang: str = "en", heads: list[int] | None = None) -> Markup:
+    """Fixed top-left box (collapsible): title, description and each service's people before -> after; alternative
+    plans (``heads``: :func:`alternative_heads`) with a radio button each, choosing the one drawn."""
+    heads = heads or [-1] * len(services)
     M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
     rows = []
     for i, s in enumerate(services):
         h = s.headline
         t = s.threshold_min
-        rows.append({"colour": service_style(i)[1], "glyph": service_style(i)[2], "name": s.name, "t": f"{t:g}",
+        rows.append({"colour": service_style(i)[1], "glyph": service_style(i)[2], "name": s.shown, "t": f"{t:g}",
+                     "index": i, "radio": heads[i], "checked": heads[i] == i,
                      "mode": M("mode_" + h["mode"]) if h.get("mode") in ("walk", "bike", "drive") else "",
                      "within": M("within", t=t), "within_before": pct(h.get("within_before")),
                      "within_after": pct(h.get("within_after")), "population": count(h.get("population")),

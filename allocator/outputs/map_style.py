@@ -62,8 +62,15 @@ class ServiceLayer:
     kind: str
     threshold_min: float
     demand: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame   # with ``rank`` (1 = most people newly within T) for new sites, when ranked
     headline: dict
+    title: str = ""                    # the name on the map (``services[].title``; default ``name``)
+    alternative_to: str | None = None  # the first plan of its group of alternatives (``services[].alternative_to``)
+
+    @property
+    def shown(self) -> str:
+        """The service's name on the map: its title, else its name."""
+        return self.title or self.name
 
 
 def leaflet_assets(inline: bool) -> Markup:
@@ -137,20 +144,21 @@ def count(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "?"
 
 
-def legend_html(services: list[ServiceLayer], lang: str = "en") -> Markup:
-    """Fixed bottom-right legend, one block per service (only the chosen service's is shown)."""
+def legend_html(services: list[ServiceLayer], lang: str = "en", heads: list[int] | None = None) -> Markup:
+    """Fixed bottom-right legend, one block per service (only the chosen service's is shown); of alternative plans
+    (``heads``: :func:`allocator.outputs.map.alternative_heads`) only the drawn plan's symbols."""
     words = {k: map_text(lang, k) for k in ("legend_time", "legend_change", "unreachable", "newly", "legend_under",
                                              "legend_under_before", "legend_people", "legend_catch", "legend_districts")}
     colours = {"time": RAMP, "change": CHANGE_RAMP, "districts": RAMP[::-1], "unreachable": UNREACHABLE,
                "newly": NEWLY_REACHABLE, "underserved": UNDERSERVED, "underserved_before": UNDERSERVED_BEFORE,
                "people": PEOPLE, "catchment": CATCHMENT}
-    blocks = [{"name": s.name, "t": f"{float(s.threshold_min):g}", "t2": f"{2 * float(s.threshold_min):g}",
+    blocks = [{"name": s.shown, "t": f"{float(s.threshold_min):g}", "t2": f"{2 * float(s.threshold_min):g}",
                "districts": "district" in s.demand.columns} for s in services]
     return render("map/legend.html", services=blocks, words=words, colours=colours,
-                  keys=_facility_keys(services, lang))
+                  keys=_facility_keys(services, lang, heads or [-1] * len(services)))
 
 
-def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> list[dict]:
+def _facility_keys(services: list[ServiceLayer], lang: str, heads: list[int]) -> list[dict]:
     """The legend's facility symbols per service, for the statuses on the map only.
 
     A greenfield map has no "existing" key and a plan without closures no
@@ -168,7 +176,8 @@ def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> list[dict]
         keys = [{"colour": colour, "size": size, "glyph": symbol, "word": map_text(lang, status)}
                 for status, colour, size, symbol in shown if has(s, status)]
         if keys:
-            rows.append({"name": s.name if len(services) > 1 else "", "symbols": keys})
+            rows.append({"name": s.shown if len(services) > 1 else "", "symbols": keys, "index": i,
+                         "hidden": heads[i] not in (-1, i)})
     return rows
 
 

@@ -349,7 +349,7 @@ def test_an_osm_site_without_a_name_is_named_by_its_street(browser, osm_dir: Pat
 
 
 def test_report_prints_to_a4(browser, run_dir: Path, tmp_path: Path) -> None:
-    page = browser.new_page(viewport={"width": 688, "height": 1000})   # A4 less 14 mm margins, at 96 dpi
+    page = browser.new_page(viewport={"width": 703, "height": 1000})   # A4 less 12 mm margins, at 96 dpi
     page.goto((run_dir / "report.html").as_uri())
     page.emulate_media(media="print")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_counters import alternatives_scenario
 
 from allocator.cli import main
 from allocator.outputs.site_names import site_place
@@ -400,4 +401,68 @@ def test_chinese_report_charts_render_cjk(browser, zh_dir: Path, tmp_path: Path)
     page.hover(".leaflet-control-layers")
     assert "规划后出行时间" in page.inner_text(".leaflet-control-layers")
     assert "超过 8 分钟的人口" in page.inner_text("#allocator-title")
+    page.close()
+
+
+#: per plan title, how many facility markers and counters circles of that plan are on the map now
+PLAN_LAYERS = """(titles) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    const n = Object.fromEntries(titles.map(t => [t, 0]));
+    map.eachLayer(l => {
+        const text = (l.feature && String(l.feature.properties.tip)) || (l.getTooltip && l.getTooltip()
+            && String(l.getTooltip().getContent().textContent || l.getTooltip().getContent())) || "";
+        titles.forEach(t => { if (text.includes(t)) n[t]++; });
+    });
+    return n;
+}"""
+
+
+def test_counters_map_shows_one_alternative_at_a_time(browser, tmp_path: Path) -> None:
+    """Issue 24: alternative plans are never drawn together; the title box's radio buttons choose the one shown."""
+    assert main([str(alternatives_scenario(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    page, errors, _ = _open(browser, tmp_path / "out" / "counters" / "map.html")
+    plans = ["Plan A: desks moved", "Plan B: desks added"]
+    page.wait_for_timeout(300)   # the lazy facility layers build in their own task
+    shown = page.evaluate(PLAN_LAYERS, plans)
+    assert shown[plans[0]] == 4 and shown[plans[1]] == 0      # 2 offices + 2 counters circles of plan A only
+    assert page.is_checked("#allocator-plan-0") and not page.is_checked("#allocator-plan-1")
+    assert page.is_visible("#allocator-keys-0") and page.is_hidden("#allocator-keys-1")   # the legend: drawn plan
+    page.check("#allocator-plan-1")
+    page.wait_for_timeout(300)
+    shown = page.evaluate(PLAN_LAYERS, plans)
+    assert shown[plans[0]] == 0 and shown[plans[1]] == 4
+    assert page.is_hidden("#allocator-keys-0") and page.is_visible("#allocator-keys-1")
+    assert page.is_hidden("#allocator-legend-0") and page.is_visible("#allocator-legend-1")
+    page.hover(".leaflet-control-layers")            # the layer control's shading radio follows the plan
+    checked = page.evaluate("""() => [...document.querySelectorAll('.leaflet-control-layers-base input')]
+        .filter(i => i.checked).map(i => i.nextElementSibling.textContent.trim())""")
+    assert checked == ["Plan B: desks added — travel time after"]
+    page.check("#allocator-plan-0")
+    page.wait_for_timeout(300)
+    assert page.evaluate(PLAN_LAYERS, plans) == {plans[0]: 4, plans[1]: 0}
+    assert errors == []
+    page.close()
+
+
+def pdf_pages(pdf: Path) -> int:
+    """The number of pages of a PDF that Chromium wrote (its page objects)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+def test_counters_report_prints_on_at_most_4_a4_pages(browser, mirror: Path, tmp_path: Path) -> None:
+    """Issue 24: the counters demo's report printed to A4 (the demo scenario itself, on the Porto Alegre data)."""
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "poa_counters.yaml"
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet", "--no-tiles"]) == 0
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto((tmp_path / "out" / "poa_counters" / "report.html").as_uri())
+    pdf = tmp_path / "counters.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert 2 <= pdf_pages(pdf) <= 4
+    # the per-office table is collapsed (and so not printed), every office is in sites.csv
+    assert page.locator("details.offices").count() == 2 and page.locator("details.offices[open]").count() == 0
+    sites = pd.read_csv(tmp_path / "out" / "poa_counters" / "sites.csv")
+    assert sites["counters_after"].notna().all()
     page.close()

@@ -552,5 +552,23 @@ LABELS["zh"].update({
     "alt_same_details": "出行与可达性同上文{first}的详细结果（设施相同）；等候见本方案的决策部分。",
     "districts_all": "全部分区（{n} 个）：T 内比例、出行时间与不平等，规划前 → 规划后",
 })
-LABELS["en"].update({"cell_centre": "the centre of a {m:,.0f} m cell"})
-LABELS["zh"].update({"cell_centre": "一个 {m:,.0f} 米网格的中心"})
+LABELS["en"].update({
+    "overview_title": "Travel time after the plan: green 0, yellow {t:g} min, red ≥ 2 × {t:g} min",
+    "open_map": "Open the interactive map (map.html)",
+    "overview_alt": "Overview map of the new sites, numbered by rank",
+})
+LABELS["zh"].update({
+    "overview_title": "规划后出行时间：绿 0，黄 {t:g} 分钟，红 ≥ 2 × {t:g} 分钟",
+    "open_map": "打开交互地图（map.html）",
+    "overview_alt": "新建设施概览图（按排名编号）",
+})
+MAP["en"].update({"report_link": "report: the decision, sites numbered as here"})
+MAP["zh"].update({"report_link": "报告：决策与编号相同的新建设施"})
+LABELS["en"].update({
+    "overview": "Overview map",
+    "cell_note": "Each site is the centre of a {m:,.0f} m grid cell near the streets named: look for a plot in that cell.",
+})
+LABELS["zh"].update({
+    "overview": "概览图",
+    "cell_note": "每处设施为所列街道附近一个 {m:,.0f} 米网格的中心：请在该网格内选址。",
+})

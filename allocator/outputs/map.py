@@ -106,6 +106,8 @@ from allocator.solve.run_info import ATTRIBUTION
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
 COMPARE_SUFFIX = "_compare"
+#: the report written beside every map (:func:`allocator.outputs.files.write_outputs`), linked from its title box
+REPORT_FILE = "report.html"
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
 
@@ -127,7 +129,8 @@ def render_map(
     Leaflet from its CDN instead of inlining it (smaller file, needs network).
     ``compare`` also writes the side-by-side before/after page beside it
     (``map.html`` -> ``map_compare.html``), linked from the title box.
-    ``lang``: the words of the map (``en``, ``zh``).
+    ``lang``: the words of the map (``en``, ``zh``). The title box links the report written beside the map
+    (:data:`REPORT_FILE`), each service's name to its decision section there.
     """
     path = Path(path)
     fmap = folium.Map(tiles=None, control_scale=True, attribution_control=False)
@@ -514,14 +517,15 @@ def _title_box(title: str, description: str, services: list[ServiceLayer], compa
         t = s.threshold_min
         rows.append({"colour": service_style(i)[1], "glyph": service_style(i)[2], "name": s.shown, "t": f"{t:g}",
                      "index": i, "radio": heads[i], "checked": heads[i] == i,
+                     "link": f"{REPORT_FILE}#plan-{s.name}",
                      "mode": M("mode_" + h["mode"]) if h.get("mode") in ("walk", "bike", "drive") else "",
                      "within": M("within", t=t), "within_before": pct(h.get("within_before")),
                      "within_after": pct(h.get("within_after")), "population": count(h.get("population")),
                      "underserved": M("underserved", t=t), "underserved_before": count(h.get("underserved_before")),
                      "underserved_after": count(h.get("underserved_after")), "cells": M("cells", n=_populated_beyond(s))})
     return render("map/title_box.html", title=title, description=description, services=rows,
-                  compare=compare_path.name if compare_path is not None else "",
-                  words={"min": M("min"), "of": M("of"), "side": M("side")})
+                  compare=compare_path.name if compare_path is not None else "", report=REPORT_FILE,
+                  words={"min": M("min"), "of": M("of"), "side": M("side"), "report": M("report_link")})
 
 
 def _footer(tiles: bool) -> Markup:

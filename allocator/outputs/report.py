@@ -36,6 +36,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from allocator.evaluate.loads import small_limit, small_loads
+from allocator.inputs.place_names import cell_size_m
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.labels import (
@@ -52,8 +53,9 @@ from allocator.outputs.labels import (
     translate,
     what_name,
 )
+from allocator.outputs.overview import overview_svg
 from allocator.outputs.page import footer_lines, html_page, target_status
-from allocator.outputs.site_names import cell_words, site_at
+from allocator.outputs.site_names import site_at
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
@@ -307,7 +309,7 @@ def _site_rows(rows: pd.DataFrame, with_newly: bool, lang: str) -> list[dict]:
     for rank, r in enumerate(rows.to_dict("records"), start=1):
         mean = r["mean_time_min"]
         trip = "–" if mean is None or math.isnan(float(mean)) else f"{float(mean):.1f}"
-        out.append({"rank": str(rank), "place": str(r["place"]), "cell": cell_words(lang, str(r["id"])), "id": str(r["id"]),
+        out.append({"rank": str(rank), "place": str(r["place"]), "id": str(r["id"]),
                     "at": site_at(r), "district": str(r.get("district", "") or ""),
                     "newly": f"{float(r['newly']):,.0f}" if with_newly else None,
                     "served": f"{float(r['assigned_population']):,.0f}", "trip": trip})
@@ -391,6 +393,9 @@ def decision_brief(result, s, lang: str) -> Markup:
              "targets_state": L("targets_state", k=sum(bool(x["met_after"]) for x in targets), n=len(targets)),
              "no_targets_set": L("no_targets_set"), "tradeoffs": L("tradeoffs")}
     same = same_access_as(result, s)
+    sizes = {cell_size_m(str(x)) for x in ranked["id"]}
+    cells = L("cell_note", m=sizes.pop()) if len(sizes) == 1 and None not in sizes else ""
+    words |= {"open_map": L("open_map"), "cells": cells}
     if same is not None:   # its sites, gains and trade-offs are its first plan's: said once, above
         lead = L("alt_same", n=len(ranked), first=same.service.display_title)
         ranked, groups, buys, leaves = ranked.iloc[0:0], [], [], []
@@ -453,7 +458,19 @@ def decision_section(result, lang: str) -> Markup:
             parts.append(render("report/alternatives.html", text=translate(
                 lang, "alt_intro", n=len(titles), list=translate(lang, "alt_or").join(titles))))
         parts.append(decision_brief(result, s, lang))
-    return Markup("<div class='decisions'>") + Markup("\n").join(parts) + Markup("</div>")
+    return Markup("\n").join(parts) + overview_section(result, lang)
+
+
+def overview_section(result, lang: str) -> Markup:
+    """After the decisions: each plan's overview map (:mod:`allocator.outputs.overview`), its numbers the ranks of
+    the sites tables; none for a plan without new sites or with its first plan's sites."""
+    maps = [{"title": s.service.display_title, "svg": overview_svg(s, site_ranks(s), i, lang)}
+            for i, s in enumerate(result.services)
+            if (s.facilities["status"] == SiteStatus.NEW).any() and same_access_as(result, s) is None]
+    if not maps:
+        return Markup()
+    return render("report/overview.html", title=translate(lang, "overview"), maps=maps,
+                  alt=translate(lang, "overview_alt"), link=translate(lang, "open_map"), named=len(maps) > 1)
 
 
 def shared_budget_section(result, lang: str) -> Markup:

@@ -21,12 +21,6 @@ def site_place(lang: str, place: str, site_id: str) -> str:
     return translate(lang, "cell_place", m=size, place=place.replace(", near ", translate(lang, "and")))
 
 
-def cell_words(lang: str, site_id: str) -> str:
-    """"the centre of a 320 m cell" for a grid-cell site (the report's line under its place), "" otherwise."""
-    size = cell_size_m(str(site_id))
-    return "" if size is None else translate(lang, "cell_centre", m=size)
-
-
 def site_at(row: dict) -> str:
     """A site's coordinates as the pages show them (4 decimals, about 10 m)."""
     return coordinates(float(row["lon"]), float(row["lat"]))

@@ -466,3 +466,56 @@ def test_counters_report_prints_on_at_most_4_a4_pages(browser, mirror: Path, tmp
     sites = pd.read_csv(tmp_path / "out" / "poa_counters" / "sites.csv")
     assert sites["counters_after"].notna().all()
     page.close()
+
+
+def _overview_labels(report: str) -> dict[int, tuple[float, float]]:
+    """The overview map's rank numbers in report.html: rank -> (x, y) of its label in the SVG (y downwards)."""
+    import base64
+    import re
+
+    found = re.findall(r"<img class='overview' alt='[^']*' src='data:image/svg\+xml;base64,([^']+)'>", report)
+    assert len(found) == 1
+    svg = base64.b64decode(found[0]).decode()
+    labels = re.findall(r'<g id="rank-(\d+)">.*?<text [^>]*x="([-\d.]+)" y="([-\d.]+)"[^>]*>(\d+)</text>', svg, re.S)
+    assert all(n == text for n, _, _, text in labels)   # each group holds its own number
+    assert "© OpenStreetMap contributors" in svg and "<image" in svg   # the credit; the cells as one image
+    return {int(n): (float(x), float(y)) for n, x, y, _ in labels}
+
+
+def test_report_overview_map_and_ranks_match_sites_csv(browser, run_dir: Path) -> None:
+    """Issue 24: rank n is the same site in the report's table, its overview map, sites.csv and map.html."""
+    import re
+
+    sites = pd.read_csv(run_dir / "sites.csv", dtype={"id": str})
+    new = sites[sites["status"] == "new"].sort_values("rank")
+    assert new["rank"].tolist() == list(range(1, len(new) + 1)) and sites.loc[sites["status"] != "new", "rank"].isna().all()
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    table = re.findall(r"<tr><td>(\d+)</td><td><b>.*?</b><br><small>([0-9a-f]{15}) · ", report)
+    assert [(int(r), i) for r, i in table] == list(zip(new["rank"].astype(int), new["id"]))
+    labels = _overview_labels(report)
+    assert sorted(labels) == new["rank"].astype(int).tolist()
+    # the labels sit where the sites are: the same order west to east and north to south
+    by_lon = new.sort_values("lon")["rank"].astype(int).tolist()
+    by_lat = new.sort_values("lat", ascending=False)["rank"].astype(int).tolist()
+    assert sorted(labels, key=lambda r: labels[r][0]) == by_lon and sorted(labels, key=lambda r: labels[r][1]) == by_lat
+    assert "href='map.html'" in report and "id='plan-clinics'" in report
+    page, errors, _ = _open(browser, run_dir / "map.html")
+    assert page.get_attribute("#allocator-report-link", "href") == "report.html"
+    assert page.locator("#allocator-title a[href='report.html#plan-clinics']").count() == 1
+    page.wait_for_selector(".allocator-new")
+    shown = page.evaluate("""() => {   // each new-site marker: the number on its symbol, its popup
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const out = [];
+        map.eachLayer(l => {
+            const icon = l.getElement && l.getElement();
+            if (icon && icon.classList.contains('allocator-new'))
+                out.push([icon.querySelector('.allocator-rank').textContent, String(l.getPopup().getContent())]);
+        });
+        return out;
+    }""")
+    assert len(shown) == len(new)
+    for number, popup in shown:
+        site = new[new["rank"] == int(number)]
+        assert len(site) == 1 and site["id"].iloc[0] in popup and f">{number} in the report" in popup
+    assert errors == []
+    page.close()

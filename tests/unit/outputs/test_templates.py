@@ -28,7 +28,7 @@ def _inert(html: str) -> None:
 
 
 H = HOSTILE
-ROW = {"rank": "1", "place": H, "cell": H, "id": H, "at": "1, 2", "district": H, "newly": H, "served": H, "trip": H}
+ROW = {"rank": "1", "place": H, "id": H, "at": "1, 2", "district": H, "newly": H, "served": H, "trip": H}
 STATUS = Status("met", H)
 #: a context for every template, every string the hostile name
 CONTEXTS: dict[str, dict] = {
@@ -45,7 +45,7 @@ CONTEXTS: dict[str, dict] = {
         "groups": [{"label": H, "rows": [{**ROW, "newly": None}]}], "buys": [H], "leaves": [H],
         "targets": [{"status": STATUS, "text": H, "value": H}], "staffing": Markup(""), "tradeoffs": [H], "anchor": H,
         "words": {k: H for k in ("newly_note", "buys", "leaves", "colon", "targets_state", "no_targets_set",
-                                 "tradeoffs")}},
+                                 "tradeoffs", "open_map", "cells")}},
     "report/details.html": {
         "name": H, "summary": [H], "target_headers": [H], "overall_headers": [H], "overall": [[H]],
         "targets": [{"text": H, "states": [{"value": H, "worst": H, "status": STATUS}]}],
@@ -54,6 +54,7 @@ CONTEXTS: dict[str, dict] = {
                                  "threshold")}},
     "report/shared_budget.html": {"title": H, "text": H},
     "report/alternatives.html": {"text": H},
+    "report/overview.html": {"title": H, "maps": [{"title": H, "svg": "AAAA"}], "alt": H, "link": H, "named": True},
     "report/details_same.html": {"name": H, "colon": H, "details": H, "text": H},
     "report/caveats.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}], "empty": H},
     "report/method.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}, {"service": "", "text": H}]},
@@ -66,10 +67,10 @@ CONTEXTS: dict[str, dict] = {
     "map/assets.html": {"inline": False, "css": "", "js": "", "css_url": H, "js_url": H},
     "map/attribution.html": {"credit": H},
     "map/title_box.html": {
-        "title": H, "description": H, "compare": H, "words": {"min": H, "of": H, "side": H},
+        "title": H, "description": H, "compare": H, "report": H, "words": {"min": H, "of": H, "side": H, "report": H},
         "services": [{k: H for k in ("colour", "glyph", "name", "t", "mode", "within", "within_before",
                                      "within_after", "population", "underserved", "underserved_before",
-                                     "underserved_after", "cells")} | {"radio": 0, "index": 1, "checked": True}]},
+                                     "underserved_after", "cells", "link")} | {"radio": 0, "index": 1, "checked": True}]},
     "map/legend.html": {
         "services": [{"name": H, "t": H, "t2": H, "districts": True}],
         "words": {k: H for k in ("legend_time", "legend_change", "unreachable", "newly", "legend_under",

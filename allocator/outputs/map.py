@@ -79,6 +79,7 @@ from allocator.outputs.map_style import (
     DECIMALS,
     DISTRICT_STOPS,
     EXISTING,
+    EXISTING_SYMBOLS,
     LEAFLET_URLS,
     PEOPLE,
     RAMP,
@@ -162,9 +163,11 @@ def render_map(
         groups[i].alt = heads[i]
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(fmap)
+    extent = None
     if bounds:
         b = np.vstack(bounds)
-        fmap.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+        extent = [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+        fmap.fit_bounds(extent)
 
     compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
     root = page_of(fmap)
@@ -176,7 +179,7 @@ def render_map(
     fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": payload(map_text(lang, "full"))}),
                    name="fullscreen")
     fmap.add_child(Script(_SWITCH_JS % {"map": fmap.get_name(), "control": control.get_name(),
-                                        "groups": _groups_js(groups)}), name="switch")
+                                        "groups": _groups_js(groups), "extent": payload(extent)}), name="switch")
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(stable_ids(fmap.get_root().render()), encoding="utf-8")   # folium.Map.save, stable ids
@@ -194,12 +197,15 @@ class _Group:
     follow: list[str]     # underserved after, people: they move to the service whose shading is chosen
     legend: str
     own: list[str] = field(default_factory=list)   # its facilities and counters: shown with its shading (alternatives)
+    keys: dict[str, list[str]] = field(default_factory=dict)   # its legend's rows (data-layer) -> their layers
     alt: int = -1         # the first plan of its alternatives (-1: none); their facilities are drawn one at a time
 
 
 def _groups_js(groups: list[_Group]) -> str:
     return "[" + ",".join(f"{{shadings:[{','.join(g.shadings)}],follow:[{','.join(g.follow)}],"
-                          f"own:[{','.join(g.own)}],alt:{g.alt},legend:{payload(g.legend)}}}" for g in groups) + "]"
+                          f"own:[{','.join(g.own)}],alt:{g.alt},legend:{payload(g.legend)},"
+                          f"keys:{{{','.join(f'{payload(k)}:[{chr(44).join(v)}]' for k, v in g.keys.items())}}}}}"
+                          for g in groups) + "]"
 
 
 def alternative_heads(services: list[ServiceLayer]) -> list[int]:
@@ -254,7 +260,28 @@ _SWITCH_JS = """
       follow(k);
     });
   });
+  // the legend lists only what is drawn: a row whose layers are all off is hidden
+  function keys() {
+    groups.forEach(function (g) {
+      var box = document.getElementById(g.legend);
+      if (!box) return;
+      Object.keys(g.keys).forEach(function (key) {
+        var on = g.keys[key].some(function (layer) { return map.hasLayer(layer); });
+        box.querySelectorAll('[data-layer="' + key + '"]').forEach(function (row) { row.style.display = on ? '' : 'none'; });
+      });
+    });
+  }
+  map.on('overlayadd overlayremove baselayerchange', function () { setTimeout(keys, 0); });
+  keys();
   map.on('popupopen', function () { control.collapse(); });
+  // the title box (left) and the legend (right) never cover data: the first view fits the data between them
+  var extent = %(extent)s, title = document.getElementById('allocator-title'),
+      legend = document.getElementById('allocator-legend');
+  if (extent && title && legend) {
+    var left = title.getBoundingClientRect().right + 8, right = legend.getBoundingClientRect().width + 18;
+    if (left + right < 0.7 * map.getSize().x)
+      map.fitBounds(extent, {paddingTopLeft: [left, 10], paddingBottomRight: [right, 10], animate: false});
+  }
 })(%(map)s, %(control)s, %(groups)s);
 """
 
@@ -332,6 +359,7 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
         layer.add_to(fmap)
         shadings.append(layer.get_name())
     follow = []
+    keys = {"time": shadings[:2], "change": shadings[2:]}   # legend rows -> the layers they explain
     for kind, when, colour, dash, show in (("under", "after", UNDERSERVED, "4 3", True),
                                            ("people", "after", PEOPLE, None, False),
                                            ("under", "before", UNDERSERVED_BEFORE, "1 3", False)):
@@ -340,15 +368,16 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
                           {"kind": kind, "when": when, "colour": colour, "dash": dash},
                           overlay=True, show=show and index == 0)
         layer.add_to(fmap)
+        keys[f"{kind}_{when}"] = [layer.get_name()]
         if when == "after":
             follow.append(layer.get_name())
     geoms = demand.geometry.to_numpy()
     points = bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms)
     facilities = _facilities_4326(service)
-    _add_catchments(fmap, name, demand, facilities, points, lang)
+    keys["catchments"] = [_add_catchments(fmap, name, demand, facilities, points, lang)]
     if "district" in demand.columns:
-        _add_districts(fmap, name, demand, threshold, points, lang)
-    return _Group(shadings, follow, f"allocator-legend-{index}")
+        keys["districts"] = [_add_districts(fmap, name, demand, threshold, points, lang)]
+    return _Group(shadings, follow, f"allocator-legend-{index}", keys=keys)
 
 
 def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
@@ -369,7 +398,7 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
         props: dict[str, list] = {"tip": [facility_popup(r, service.shown, lang) for r in records]}
         if kind == "new" and "rank" in rows:
             props["html"] = [_symbol_marker(kind, index, r.get("rank"))["html"] for r in records]
-        marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
+        marker = _existing_marker(index) if kind == "existing" else _symbol_marker(kind, index)
         layer = _lazy(layer_name(service.shown, map_text(lang, kind)), list(rows.geometry.values), props, {},
                       marker=marker, show=show)
         layer.add_to(fmap)
@@ -379,12 +408,14 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                    points: bool, lang: str = "en") -> None:
-    """Hidden layer: the cells each facility serves after the plan, dissolved per facility (tooltips: plain text)."""
+                    points: bool, lang: str = "en") -> str:
+    """Hidden layer: the cells each facility serves after the plan, dissolved per facility (tooltips: plain text);
+    returns its name."""
     group = layer_name(name, map_text(lang, "catchments"))
     if "assigned_facility" not in demand.columns or not len(demand) or not len(facilities):
-        _lazy(group, [], {}, {}).add_to(fmap)
-        return
+        empty = _lazy(group, [], {}, {})
+        empty.add_to(fmap)
+        return empty.get_name()
     assigned = demand["assigned_facility"].to_numpy()
     shapes, tips = [], []
     pop = facilities["assigned_population"] if "assigned_population" in facilities.columns else None
@@ -397,13 +428,16 @@ def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facil
         who = f"{place} ({map_text(lang, str(facilities['status'].iloc[site]))})"
         people = f": {float(pop.iloc[site]):,.0f} {map_text(lang, 'tip')['people']}" if pop is not None else ""
         tips.append(map_text(lang, "catchment_of", who=who) + people)
-    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": CATCHMENT, "weight": 1.5,
-                                         "opacity": 0.9}).add_to(fmap)
+    layer = _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": CATCHMENT, "weight": 1.5,
+                                                 "opacity": 0.9})
+    layer.add_to(fmap)
+    return layer.get_name()
 
 
 def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, threshold: float, points: bool,
-                   lang: str = "en") -> None:
-    """Hidden layer: cells dissolved by ``district``, shaded by the share within T after the plan (tooltips: text)."""
+                   lang: str = "en") -> str:
+    """Hidden layer: cells dissolved by ``district``, shaded by the share within T after the plan (tooltips: text);
+    returns its name."""
     group = layer_name(name, map_text(lang, "districts"))
     ramp = cm.LinearColormap(RAMP[::-1], index=list(DISTRICT_STOPS), vmin=DISTRICT_STOPS[0], vmax=1)
     district = demand["district"]
@@ -419,8 +453,10 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
         label = rows["district_name"].iloc[0] if "district_name" in rows else key
         tips.append(map_text(lang, "district_tip", d=label, n=total, t=threshold, b=_share(share["before"]),
                              a=_share(share["after"])))
-    _lazy(group, shapes, {"tip": tips, "c": fills}, {"fillOpacity": 0.55, "color": "#222222", "weight": 2,
-                                                     "opacity": 1}).add_to(fmap)
+    layer = _lazy(group, shapes, {"tip": tips, "c": fills}, {"fillOpacity": 0.55, "color": "#222222", "weight": 2,
+                                                             "opacity": 1})
+    layer.add_to(fmap)
+    return layer.get_name()
 
 
 def _lazy(name: str, shapes: list, props: dict[str, list], style: dict, marker: dict | None = None,
@@ -443,8 +479,14 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def _existing_marker(colour: str = EXISTING) -> dict:
-    """Circle-marker options of an existing facility, in the facilities pane (above any shading)."""
+def _existing_marker(index: int = 0) -> dict:
+    """An existing facility of the ``index``-th service: the first service's a circle marker in the facilities pane
+    (above any shading), the others their own shape (:data:`EXISTING_SYMBOLS`) in their own colour."""
+    colour = service_style(index)[0] if index else EXISTING
+    if index:
+        glyph = EXISTING_SYMBOLS[index % len(EXISTING_SYMBOLS)]
+        return {"html": render("map/symbol.html", size=14, colour=colour, glyph=glyph, rank=""), "size": 14,
+                "className": f"allocator-existing allocator-service-{index}"}
     return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
             "pane": _FACILITY_PANE}
 

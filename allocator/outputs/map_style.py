@@ -43,6 +43,9 @@ SERVICE_STYLES = (
 DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
 CLOSED_SYMBOL = (Markup("&#10006;"), CLOSED, 20)
 EXISTING_SYMBOL = Markup("&#9679;")
+#: the existing sites' shape per service (circle, square, triangle, diamond): shapes tell services apart as well as
+#: colours (the first service's are circle markers, the others these symbols)
+EXISTING_SYMBOLS = (EXISTING_SYMBOL, Markup("&#9632;"), Markup("&#9650;"), Markup("&#9670;"))
 PEOPLE = "#b2182b"   # the circles of underserved people
 DECIMALS = 5
 CARTO = "© CARTO"
@@ -171,7 +174,7 @@ def _facility_keys(services: list[ServiceLayer], lang: str, heads: list[int]) ->
     for i, s in enumerate(services):
         existing, new_colour, glyph, _ = service_style(i)
         closed_glyph, closed_colour, _ = CLOSED_SYMBOL
-        shown = (("existing", existing, 14, EXISTING_SYMBOL), ("new", new_colour, 15, glyph),
+        shown = (("existing", existing, 14, EXISTING_SYMBOLS[i % len(EXISTING_SYMBOLS)]), ("new", new_colour, 15, glyph),
                  ("closed", closed_colour, 13, closed_glyph))
         keys = [{"colour": colour, "size": size, "glyph": symbol, "word": map_text(lang, status)}
                 for status, colour, size, symbol in shown if has(s, status)]

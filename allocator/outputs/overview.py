@@ -56,6 +56,7 @@ def overview_svg(s, ranks: pd.Series, index: int, lang: str) -> str:
         status = fac["status"].astype(str)
         kept = fac[status == SiteStatus.EXISTING]
         ax.scatter(kept["lon"], kept["lat"], s=10, c=service_style(index)[0] if index else EXISTING,
+                   marker=_EXISTING_MARKERS[index % len(_EXISTING_MARKERS)],
                    edgecolors="white", linewidths=0.5, zorder=3)
         closed = fac[status == SiteStatus.CLOSED]
         ax.scatter(closed["lon"], closed["lat"], s=30, marker="x", c=UNREACHABLE, zorder=3)
@@ -84,3 +85,5 @@ def overview_svg(s, ranks: pd.Series, index: int, lang: str) -> str:
 
 #: matplotlib markers of the new sites, one per service in the map's order (star, diamond, triangle, square)
 _MARKERS = ("*", "D", "^", "s")
+#: matplotlib markers of the existing sites per service, as on the map (circle, square, triangle, diamond)
+_EXISTING_MARKERS = ("o", "s", "^", "D")

@@ -383,8 +383,11 @@ def decision_brief(result, s, lang: str) -> Markup:
     gain = (a["within"] or 0) - (b["within"] or 0)
     lead = L("lead", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
              a=fmt_metric("within_share", a["within_share"]), total=a["population"], left=a["underserved"])
-    headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", L("district"), L("newly", t=t), L("served"),
-               L("trip")]
+    with_district = bool(fac.loc[fac["status"] != SiteStatus.EXISTING, "district"].astype(str).str.strip().any()) \
+        if "district" in fac else False   # no districts: no empty column
+    headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", *([L("district")] if with_district else []),
+               L("newly", t=t), L("served"), L("trip")]
+    newly_header = headers[-3]
     groups = [{"label": label, "rows": _site_rows(rows, False, lang)}
               for label, rows in ((L("closed_sites"), closed), (L("upgraded_sites"), upgraded)) if len(rows)]
     buys, leaves = _buys_and_leaves(result, s, lang, people, gain)
@@ -400,7 +403,7 @@ def decision_brief(result, s, lang: str) -> Markup:
         lead = L("alt_same", n=len(ranked), first=same.service.display_title)
         ranked, groups, buys, leaves = ranked.iloc[0:0], [], [], []
     return render("report/decision.html", heading=L("and").join(heads), lead=lead, headers=headers,
-                  short_headers=[h for i, h in enumerate(headers) if i != 3], ranked=_site_rows(ranked, True, lang),
+                  short_headers=[h for h in headers if h != newly_header], with_district=with_district, ranked=_site_rows(ranked, True, lang),
                   groups=groups, buys=buys, leaves=leaves, words=words,
                   targets=[{"status": target_status(lang, x["met_after"]), "text": target_text(x, lang, t),
                             "value": _target_value(x, lang, of_reach(s, lang))} for x in targets],

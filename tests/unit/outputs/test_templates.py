@@ -43,7 +43,7 @@ CONTEXTS: dict[str, dict] = {
     "report/decision.html": {
         "heading": H, "lead": H, "headers": [H], "short_headers": [H], "ranked": [ROW],
         "groups": [{"label": H, "rows": [{**ROW, "newly": None}]}], "buys": [H], "leaves": [H],
-        "targets": [{"status": STATUS, "text": H, "value": H}], "staffing": Markup(""), "tradeoffs": [H], "anchor": H,
+        "targets": [{"status": STATUS, "text": H, "value": H}], "staffing": Markup(""), "tradeoffs": [H], "anchor": H, "with_district": True,
         "words": {k: H for k in ("newly_note", "buys", "leaves", "colon", "targets_state", "no_targets_set",
                                  "tradeoffs", "open_map", "cells")}},
     "report/details.html": {

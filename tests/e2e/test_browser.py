@@ -519,3 +519,72 @@ def test_report_overview_map_and_ranks_match_sites_csv(browser, run_dir: Path) -
         assert len(site) == 1 and site["id"].iloc[0] in popup and f">{number} in the report" in popup
     assert errors == []
     page.close()
+
+
+#: per legend row (data-layer) of the shown service's legend: is it displayed
+LEGEND_ROWS = """() => {
+    const box = [...document.querySelectorAll('.allocator-legend-service')].find(b => b.style.display !== 'none');
+    return Object.fromEntries([...box.querySelectorAll('[data-layer]')]
+        .map(r => [r.dataset.layer, r.style.display !== 'none']));
+}"""
+
+def test_legend_lists_only_drawn_layers_and_covers_no_data(browser, shared_dir: Path) -> None:
+    """Issue 24: a legend row shows while its layer is drawn; the first view keeps the data clear of the boxes."""
+    page, errors, _ = _open(browser, shared_dir / "map.html")
+    assert page.evaluate(LEGEND_ROWS) == {"time": True, "change": False, "under_after": True, "under_before": False,
+                                          "people_after": False, "catchments": False}
+    page.hover(".leaflet-control-layers")
+    page.get_by_text("clinics — catchments").click()
+    page.wait_for_timeout(200)
+    assert page.evaluate(LEGEND_ROWS)["catchments"] is True
+    page.get_by_text("clinics — change (after − before)").click()
+    page.wait_for_timeout(200)
+    rows = page.evaluate(LEGEND_ROWS)
+    assert rows["change"] is True and rows["time"] is False
+    page.close()
+    page, errors, _ = _open(browser, shared_dir / "map.html")
+    # the cells' extent on screen: the demand bounds the page was fitted to
+    import geopandas as gpd
+
+    west, south, east, north = gpd.read_file(shared_dir / "demand.geojson").total_bounds
+    clear = page.evaluate("""([w, s, e, n]) => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const sw = map.latLngToContainerPoint([s, w]), ne = map.latLngToContainerPoint([n, e]);
+        return {west: sw.x, east: ne.x, title: document.getElementById('allocator-title').getBoundingClientRect().right,
+                legend: document.getElementById('allocator-legend').getBoundingClientRect().left};
+    }""", [float(west), float(south), float(east), float(north)])
+    assert clear["title"] < clear["west"] and clear["east"] < clear["legend"]
+    # each service its own shape of existing site: the schools' are squares, not circles like the clinics'
+    squares = page.locator(".allocator-existing.allocator-service-1")
+    assert squares.count() > 0 and "■" in squares.first.inner_text()
+    assert errors == []
+    page.close()
+
+
+def test_shared_budget_report_names_children_and_drops_the_empty_district_column(shared_dir: Path) -> None:
+    report = (shared_dir / "report.html").read_text(encoding="utf-8")
+    assert "children within 10 minutes" in report and "residents within 10 minutes" not in report
+    assert "<th>District</th>" not in report   # no districts in this scenario: no empty column
+
+
+def test_clinics_decision_fits_the_first_a4_page(browser, mirror: Path, tmp_path: Path) -> None:
+    """Issue 24: the clinics demo's whole decision prints on page 1 (a print of the page up to the decision's end
+    is one A4 page), and the whole report prints."""
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    assert main([str(REPO / "scenarios" / "poa_clinics.yaml"), "--out", str(tmp_path / "out"), "--quiet",
+                 "--no-tiles"]) == 0
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto((tmp_path / "out" / "poa_clinics" / "report.html").as_uri())
+    whole = tmp_path / "whole.pdf"
+    page.pdf(path=str(whole), format="A4")
+    assert pdf_pages(whole) >= 2
+    assert page.locator("section.decision table.sites tbody tr").count() == 10
+    page.evaluate("""() => {   // keep the title and the decision only
+        const decision = document.querySelector('section.decision');
+        let next = decision.nextElementSibling;
+        while (next) { const n = next.nextElementSibling; next.remove(); next = n; }
+    }""")
+    first = tmp_path / "decision.pdf"
+    page.pdf(path=str(first), format="A4")
+    assert pdf_pages(first) == 1
+    page.close()

@@ -145,8 +145,8 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
     """Display names of districts: the given name, else a label built from the data (never a bare code alone).
 
     A district whose name is its key (H3 parents, a code column) is named by
-    the OpenStreetMap place at its population centre (:meth:`StreetIndex.place`), else by
-    the streets there, "around Avenida X"; without a road
+    the OpenStreetMap place at its population centre (:meth:`StreetIndex.place`; several districts in one
+    place add their street: "Kamppi, around Bulevardi"), else by the streets there, "around Avenida X"; without a road
     network, by its compass sector from the study area's centre and its rank by
     population ("north-east 2"). Two districts with one label keep their keys in brackets.
     """
@@ -158,6 +158,7 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
     bare = [k for k in pd.unique(keys) if (names[keys == k].iloc[0] == k)]
     ranked = sorted(bare, key=lambda k: -pop[(keys == k).to_numpy()].sum())
     sectors: dict[str, int] = {}
+    streets_of: dict[str, str] = {}   # "around <street>" of the districts named by a place
     for key in ranked:
         rows = (keys == key).to_numpy()
         w = pop[rows] if pop[rows].sum() > 0 else np.ones(rows.sum())
@@ -166,14 +167,18 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
         at = np.argmin((lon[rows] - cx) ** 2 + (lat[rows] - cy) ** 2)
         place = streets.place(float(lon[rows][at]), float(lat[rows][at])) if streets is not None else ""
         street = streets.label(float(lon[rows][at]), float(lat[rows][at])) if streets is not None else ""
+        around = f"around {street.split(', near ')[0]}" if street else ""
         if place:
             labels[key] = place
+            streets_of[key] = around
         elif street:
-            labels[key] = f"around {street.split(', near ')[0]}"
+            labels[key] = around
         else:
             sector = compass(cx - mid[0], cy - mid[1])
             sectors[sector] = sectors.get(sector, 0) + 1
             labels[key] = f"{sector} {sectors[sector]}"
+    taken = pd.Series(list(labels.values())).value_counts()   # one place, several districts: their streets tell apart
+    labels = {k: f"{v}, {streets_of[k]}" if taken[v] > 1 and streets_of.get(k) else v for k, v in labels.items()}
     taken = pd.Series(list(labels.values())).value_counts()
     labels = {k: f"{v} [{k}]" if taken[v] > 1 else v for k, v in labels.items()}   # same street: the key tells apart
     return pd.Series([labels.get(k, n) for k, n in zip(keys, names)], index=keys.index, dtype=str)

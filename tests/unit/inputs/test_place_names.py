@@ -113,6 +113,12 @@ def test_districts_take_the_osm_place_at_their_centre() -> None:
                            "lat": [0.0001, 0.0501, -0.2]})
     named = district_labels(demand, pd.Series(["A", "B", "C"]), pd.Series(["A", "B", "C"]), streets)
     assert list(named) == ["Small quarter", "Near node", "south-west 1"]
+    # two districts in one place: their streets tell them apart (A has no street within 400 m: the place alone)
+    two = pd.DataFrame({"population": [10.0, 5.0], "lon": [-0.0095, 0.0008], "lat": [-0.0095, 0.0001]})
+    places_one = gpd.GeoDataFrame({"name": ["Big suburb"]}, geometry=[shapely.box(-0.01, -0.01, 0.01, 0.01)], crs=4326)
+    one = street_index(_graph(), places_one)
+    assert list(district_labels(two, pd.Series(["A", "B"]), pd.Series(["A", "B"]), one)) == \
+        ["Big suburb", "Big suburb, around Main Street"]
 
 
 def test_a_grid_cell_site_has_its_cell_size() -> None:

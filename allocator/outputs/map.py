@@ -159,7 +159,8 @@ def render_map(
     EmptyLayer(map_text(lang, "none"), show=False).add_to(fmap)
     heads = alternative_heads(services)
     for i, service in enumerate(services):   # of alternative plans, only the first is drawn at first
-        groups[i].own = _add_facilities(fmap, service, i, lang, show=heads[i] in (-1, i))
+        groups[i].own = _add_facilities(fmap, service, i, lang, show=heads[i] in (-1, i),
+                                        shape=heads[i] if heads[i] >= 0 else i)   # alternatives: one shape
         groups[i].alt = heads[i]
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(fmap)
@@ -384,9 +385,10 @@ def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
     return in_degrees(service.facilities).reset_index(drop=True)
 
 
-def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str, show: bool = True) -> list[str]:
-    """One service's facilities by status: its own circle colour (existing) and symbol (new, numbered by rank);
-    closed: grey cross. Returns the names of its layers (facilities, counters)."""
+def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str, show: bool = True,
+                    shape: int = 0) -> list[str]:
+    """One service's facilities by status: existing in its colour and the ``shape``-th existing shape, new its
+    symbol (numbered by rank); closed: grey cross. Returns the names of its layers (facilities, counters)."""
     facilities = _facilities_4326(service)
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
     names = []
@@ -398,7 +400,7 @@ def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: s
         props: dict[str, list] = {"tip": [facility_popup(r, service.shown, lang) for r in records]}
         if kind == "new" and "rank" in rows:
             props["html"] = [_symbol_marker(kind, index, r.get("rank"))["html"] for r in records]
-        marker = _existing_marker(index) if kind == "existing" else _symbol_marker(kind, index)
+        marker = _existing_marker(index, shape) if kind == "existing" else _symbol_marker(kind, index)
         layer = _lazy(layer_name(service.shown, map_text(lang, kind)), list(rows.geometry.values), props, {},
                       marker=marker, show=show)
         layer.add_to(fmap)
@@ -479,12 +481,12 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def _existing_marker(index: int = 0) -> dict:
-    """An existing facility of the ``index``-th service: the first service's a circle marker in the facilities pane
-    (above any shading), the others their own shape (:data:`EXISTING_SYMBOLS`) in their own colour."""
+def _existing_marker(index: int = 0, shape: int = 0) -> dict:
+    """An existing facility of the ``index``-th service in its colour: shape 0 a circle marker in the facilities
+    pane (above any shading), the others a symbol (:data:`EXISTING_SYMBOLS`)."""
     colour = service_style(index)[0] if index else EXISTING
-    if index:
-        glyph = EXISTING_SYMBOLS[index % len(EXISTING_SYMBOLS)]
+    if shape:
+        glyph = EXISTING_SYMBOLS[shape % len(EXISTING_SYMBOLS)]
         return {"html": render("map/symbol.html", size=14, colour=colour, glyph=glyph, rank=""), "size": 14,
                 "className": f"allocator-existing allocator-service-{index}"}
     return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,

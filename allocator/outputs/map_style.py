@@ -174,7 +174,8 @@ def _facility_keys(services: list[ServiceLayer], lang: str, heads: list[int]) ->
     for i, s in enumerate(services):
         existing, new_colour, glyph, _ = service_style(i)
         closed_glyph, closed_colour, _ = CLOSED_SYMBOL
-        shown = (("existing", existing, 14, EXISTING_SYMBOLS[i % len(EXISTING_SYMBOLS)]), ("new", new_colour, 15, glyph),
+        shape = heads[i] if heads[i] >= 0 else i   # alternative plans are never drawn together: one shape
+        shown = (("existing", existing, 14, EXISTING_SYMBOLS[shape % len(EXISTING_SYMBOLS)]), ("new", new_colour, 15, glyph),
                  ("closed", closed_colour, 13, closed_glyph))
         keys = [{"colour": colour, "size": size, "glyph": symbol, "word": map_text(lang, status)}
                 for status, colour, size, symbol in shown if has(s, status)]

@@ -392,7 +392,7 @@ def test_chinese_report_charts_render_cjk(browser, zh_dir: Path, tmp_path: Path)
     assert "NotoSansCJK" in path
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     page.goto((zh_dir / "report.html").as_uri())
-    sizes = page.evaluate("() => [...document.querySelectorAll('.figs img')].map(i => i.naturalWidth)")
+    sizes = page.evaluate("() => [...document.querySelectorAll('.figs img:not(.overview)')].map(i => i.naturalWidth)")
     assert len(sizes) == 3 and min(sizes) > 100
     text = page.inner_text("body")
     assert "新建以下 3 处诊所" in text and "儿童" in text and "max_coverage" not in text and "clinic," not in text

@@ -27,6 +27,7 @@ from allocator import pipeline
 from allocator.evaluate.result import RunResult
 from allocator.files import expand_home
 from allocator.inputs.layers import locate
+from allocator.inputs.osm_districts import osm_places
 from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.files import check_replaceable, write_outputs
@@ -213,7 +214,7 @@ class Problem:
                               sites[["lon", "lat"]].to_numpy(float), max_snap_m)
         source = road.file if road.file is not None else road.report.source
         return cls._of(demand_frame, sites, cost, TravelTimes(road.report, "network", mode=mode, max_snap_m=max_snap_m,
-                                                              source=source, streets=street_index(road.graph)))
+                                                              source=source, streets=street_index(road.graph, osm_places(road.file))))
 
     @classmethod
     def from_scenario(cls, path: str | Path, *, quiet: bool = True) -> Problem:

@@ -252,8 +252,7 @@ BRIEF = {
         "wait_worst_office_min": "Worst office's mean wait (min)",
         "travel_wait_mean_min": "Mean travel + expected wait per resident (min)",
         "c_queue": "M/M/c queue in the busiest hour", "c_queue_ac": "M/M/c queue with Allen–Cunneen, in the busiest hour",
-        "c_offices_changed": "Offices whose counters change (busiest first, at most 40; {q}):",
-        "c_offices": "Offices (busiest first, at most 40; {q}):", "c_office": "Office", "c_status": "Status",
+        "c_office": "Office", "c_status": "Status",
         "c_status_existing": "existing", "c_status_new": "new", "c_status_closed": "closed",
         "c_counters_h": "Counters", "c_visitors": "Visitors per hour", "c_util": "Utilisation",
         "c_mean_wait": "Mean wait (min)", "c_over": "Waiting > {t:g} min",
@@ -365,8 +364,7 @@ BRIEF = {
         "wait_mean_min": "办事群众平均等候（分钟）", "wait_within_share": "等候不超过时限的办事群众占比",
         "wait_worst_office_min": "最差网点的平均等候（分钟）", "travel_wait_mean_min": "每位居民平均出行 + 预期等候（分钟）",
         "c_queue": "高峰小时 M/M/c 排队模型", "c_queue_ac": "高峰小时 M/M/c 排队模型（Allen–Cunneen 修正）",
-        "c_offices_changed": "窗口数变化的网点（按繁忙程度排序，最多 40 个；{q}）：",
-        "c_offices": "网点（按繁忙程度排序，最多 40 个；{q}）：", "c_office": "网点", "c_status": "状态",
+        "c_office": "网点", "c_status": "状态",
         "c_status_existing": "现有", "c_status_new": "新建", "c_status_closed": "关闭",
         "c_counters_h": "窗口数", "c_visitors": "每小时办事人数", "c_util": "利用率",
         "c_mean_wait": "平均等候（分钟）", "c_over": "等候 > {t:g} 分钟",
@@ -599,3 +597,71 @@ def map_text(lang: str, key: str, **kw):
     if text is None:
         raise KeyError(f"no map label {key!r} in allocator/outputs/labels.py (MAP)")
     return text.format(**kw) if kw and isinstance(text, str) else text
+
+
+# officials-a, round 28: names of grid-cell sites, alternatives, report <-> map links (additive block)
+LABELS["en"].update({
+    "cell_place": "the centre of a {m:,.0f} m cell near {place}",
+})
+LABELS["zh"].update({
+    "cell_place": "{place}附近一个 {m:,.0f} 米网格的中心",
+})
+LABELS["en"].update({
+    "c_source": "{place} ({n})", "c_more": "… and {k} more changes: every office is in the table below and in sites.csv.",
+    "c_offices_all_changed": "Every office whose counters change ({n}, busiest first; {q})",
+    "c_offices_all": "Every office ({n}, busiest first; {q})",
+})
+LABELS["zh"].update({
+    "c_source": "{place}（{n}）", "c_more": "……另有 {k} 处调整：所有网点见下表和 sites.csv。",
+    "c_offices_all_changed": "窗口数变化的全部网点（{n} 个，按繁忙程度排序；{q}）",
+    "c_offices_all": "全部网点（{n} 个，按繁忙程度排序；{q}）",
+})
+MAP["en"].update({
+    "p_rank": "rank", "p_rank_of": "{r} in the report's list", "p_counters": "counters",
+    "p_visitors": "visitors per hour", "p_wait": "mean wait",
+})
+MAP["zh"].update({
+    "p_rank": "排名", "p_rank_of": "报告列表第 {r} 位", "p_counters": "窗口数",
+    "p_visitors": "每小时办事人数", "p_wait": "平均等候",
+})
+LABELS["en"].update({
+    "sites_word": "sites", "alt_or": " or ",
+    "alt_intro": "{n} alternative plans answer the same question: {list}. Choose one; each has its own section "
+                 "below, and the map shows one at a time (the buttons in its title box).",
+})
+LABELS["zh"].update({
+    "sites_word": "设施", "alt_or": "或",
+    "alt_intro": "以下 {n} 个备选方案回答同一个问题：{list}。请择一；每个方案在下文各有一节，地图一次只显示一个方案（标题框中的按钮）。",
+})
+LABELS["en"].update({
+    "alt_same": "The same {n} new sites as {first}, with the same access: see there for the sites, what they buy "
+                "and leave. This plan differs in its counters and waits only.",
+    "alt_same_details": "Travel and access as in {first}'s details above (the same sites); the waits are in its "
+                        "decision section.",
+    "districts_all": "Every district ({n}): share within T, trips and inequality before → after",
+})
+LABELS["zh"].update({
+    "alt_same": "新建与{first}相同的 {n} 处设施，可达性相同：设施及其收益与遗留问题见该方案。本方案仅窗口与等候不同。",
+    "alt_same_details": "出行与可达性同上文{first}的详细结果（设施相同）；等候见本方案的决策部分。",
+    "districts_all": "全部分区（{n} 个）：T 内比例、出行时间与不平等，规划前 → 规划后",
+})
+LABELS["en"].update({
+    "overview_title": "Travel time after the plan: green 0, yellow {t:g} min, red ≥ 2 × {t:g} min",
+    "open_map": "Open the interactive map (map.html)",
+    "overview_alt": "Overview map of the new sites, numbered by rank",
+})
+LABELS["zh"].update({
+    "overview_title": "规划后出行时间：绿 0，黄 {t:g} 分钟，红 ≥ 2 × {t:g} 分钟",
+    "open_map": "打开交互地图（map.html）",
+    "overview_alt": "新建设施概览图（按排名编号）",
+})
+MAP["en"].update({"report_link": "report: the decision, sites numbered as here"})
+MAP["zh"].update({"report_link": "报告：决策与编号相同的新建设施"})
+LABELS["en"].update({
+    "overview": "Overview map",
+    "cell_note": "Each site is the centre of a {m:,.0f} m grid cell near the streets named: look for a plot in that cell.",
+})
+LABELS["zh"].update({
+    "overview": "概览图",
+    "cell_note": "每处设施为所列街道附近一个 {m:,.0f} 米网格的中心：请在该网格内选址。",
+})

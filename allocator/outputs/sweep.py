@@ -74,7 +74,7 @@ def sweep_png(sweep: SweepResult) -> bytes:
     bottom.bar(x, 100 * ok["gain"].fillna(0), width=0.6 * (min(abs(x[1:] - x[:-1]).min(), 1) if len(x) > 1 else 1),
                color="#1565c0")
     bottom.axhline(100 * sweep.min_gain, color="#c62828", ls="--", lw=1.2,
-                   label=f"stated share: {100 * sweep.min_gain:g} % per extra site")
+                   label=f"your minimum: each extra site adds {100 * sweep.min_gain:g} % of the people")
     if sweep.knee is not None:
         k = list(values).index(sweep.knee)
         for ax in (top, bottom):
@@ -85,7 +85,7 @@ def sweep_png(sweep: SweepResult) -> bytes:
                      color="#2e7d32")
     if sweep.parameter != "threshold_min":
         bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    top.set(ylabel="% of people within the threshold", title=f"{sweep.service}: {sweep.parameter} sweep")
+    top.set(ylabel="% of people within the threshold", title=f"{sweep.service}: what each extra site buys")
     bottom.set(xlabel=_AXIS[sweep.parameter], ylabel="gain per extra site (pp)")
     top.legend(frameon=False, loc="lower right")
     bottom.legend(frameon=False)

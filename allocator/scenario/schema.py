@@ -293,6 +293,12 @@ class Service(Strict):
     """One service type (clinics, schools, ...) and the question asked about it."""
 
     name: str = Field(pattern=NAME_PATTERN)
+    title: str | None = Field(default=None, min_length=1, max_length=120,
+                              description="the service's name on the pages (default: its name)")
+    alternative_to: str | None = Field(
+        default=None, pattern=NAME_PATTERN,
+        description="the name of another service this one is an alternative plan for: the report gives each its "
+                    "own section and the map shows one of them at a time")
     kind: str = Field(default="facility", description="clinic, school, service_counter, or any label")
     objective: Objective
     threshold_min: Annotated[float, Field(gt=0, le=600)]
@@ -372,6 +378,11 @@ class Service(Strict):
         elif any(t.metric.startswith(WAIT_PREFIX) for t in self.targets):
             raise ValueError("wait targets need a 'counters' section (visits, service time, counters)")
         return self
+
+    @property
+    def display_title(self) -> str:
+        """The service's name on the pages: its ``title``, else its ``name``."""
+        return self.title or self.name
 
     @property
     def uses_plan_rules(self) -> bool:
@@ -517,12 +528,43 @@ class Scenario(Strict):
         if len(set(service_names)) != len(service_names):
             raise ValueError(f"service names must be unique, got {service_names}")
         for i, service in enumerate(self.services):
+            if (problem := _alternative_problem(service, self.services, self.shared_budget)) is not None:
+                raise ValueError(_at(("services", i, "alternative_to"), problem))
             unknown = set(service.demand_weights or {}) - set(layer_names)
             if unknown:
                 raise ValueError(
                     f"services[{i}].demand_weights names unknown layers {sorted(unknown)}; layers are {layer_names}"
                 )
         return self
+
+
+def _alternative_problem(service: Service, services: list[Service], shared_budget: float | None) -> str | None:
+    """What is wrong with a service's ``alternative_to`` (None: nothing). It names another service that is not
+    itself an alternative (one first plan per group), and no shared budget solves the services together."""
+    if service.alternative_to is None:
+        return None
+    names = {s.name: s for s in services}
+    first = names.get(service.alternative_to)
+    if first is None or first is service:
+        others = [n for n in names if n != service.name]
+        return (f"alternative_to names no other service: {service.alternative_to!r}; the services are "
+                + (", ".join(others) or "none other"))
+    if first.alternative_to is not None:
+        return (f"{first.name} is itself an alternative to {first.alternative_to}: name the first plan "
+                f"({first.alternative_to}) instead")
+    if shared_budget is not None:
+        return "services sharing one budget are solved together, not as alternatives: remove alternative_to"
+    return None
+
+
+def alternatives(services: list[Service]) -> dict[str, list[str]]:
+    """The groups of alternative plans: each first plan's name -> the names of its group, first plan first
+    (a service without alternatives is in no group)."""
+    groups: dict[str, list[str]] = {}
+    for s in services:
+        if s.alternative_to is not None:
+            groups.setdefault(s.alternative_to, [s.alternative_to]).append(s.name)
+    return groups
 
 
 def plan_families() -> str:

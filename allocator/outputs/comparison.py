@@ -35,8 +35,11 @@ from allocator.outputs.labels import (
     REACH_KEYS,
     SHOWN_KEYS,
     cjk_font,
+    count,
     fmt_metric,
     metric_name,
+    name,
+    names,
     reach_note,
     target_text,
     translate,
@@ -142,10 +145,11 @@ def _site_notes(service: ServiceComparison, lang: str) -> list[str]:
     out = []
     if service.shared_places is not None:
         places = service.shared_places
-        out.append(L("c_shared", list=L("and").join(places)) if places else L("c_shared_none"))
+        out.append(L("c_shared", list=names(lang, map(name, places))) if places else L("c_shared_none"))
     for p in service.plans:
         if len(p.small):
-            listed = L("and").join(f"{place} ({n:,.0f})" for place, n in zip(p.small["place"], p.small["assigned_population"]))
+            listed = names(lang, [name(place) + f" ({count(n)})"
+                                  for place, n in zip(p.small["place"], p.small["assigned_population"], strict=True)])
             out.append(f"{p.run.info.title}{L('colon')}" + L("c_small", limit=p.small_limit, list=listed))
     return out
 

@@ -68,6 +68,8 @@ from allocator.outputs.summary import headline, summary
 from allocator.outputs.sweep import write_sweep
 
 FIELD = "output.dir (or --out)"
+#: the pages of an output folder (a run's, or ``compare/``), in the order a reader opens them
+PAGES = ("report.html", "map.html", "map_compare.html", "comparison.html")
 #: what tempfile.mkdtemp adds after its prefix
 _MKDTEMP_SUFFIX = r"[a-z0-9_]{8}"
 
@@ -234,6 +236,11 @@ def _remove_stale_staging(out_dir: Path, before: float) -> None:
         except OSError:
             continue
         shutil.rmtree(path, ignore_errors=True)
+
+
+def written_pages(folder: Path) -> list[Path]:
+    """The pages (:data:`PAGES`) in ``folder``, as written on disk."""
+    return [folder / name for name in PAGES if (folder / name).is_file()]
 
 
 def _running(pid: int) -> bool:

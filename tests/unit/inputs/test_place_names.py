@@ -75,3 +75,15 @@ def test_a_merged_way_names_the_same_street_whatever_the_order_of_its_names() ->
         assert streets is not None
         labels.append(streets.label(0.0005, 0.0001))
     assert labels[0] == labels[1] == "Rua Alvares Penteado"
+
+
+def test_built_labels_connect_names_in_the_report_language() -> None:
+    """In Chinese the connecting words of a built label are Chinese and the street names stay as they are."""
+    streets = street_index(_graph(), "zh")
+    assert streets.label(0.0008, 0.0001) == "Main Street（靠近Side <b>Road</b>）"
+    frame = pd.DataFrame({"lon": [0.0008, 0.0008, 0.5], "lat": [0.0001, 0.0001, -0.5], "population": [10, 10, 5]})
+    keys = pd.Series(["A", "A", "C"])
+    named = district_labels(frame, keys, keys, streets)
+    assert list(named) == ["Main Street一带", "Main Street一带", "东南部1区"]
+    assert list(district_labels(frame, keys, keys, streets, "en")) == ["around Main Street", "around Main Street",
+                                                                        "south-east 1"]

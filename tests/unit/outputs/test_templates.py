@@ -105,9 +105,9 @@ def test_a_missing_value_raises(name: str) -> None:
 
 
 def test_report_sections_and_page_escape_names_from_data() -> None:
-    service = SimpleNamespace(service=SimpleNamespace(name=H), notes=[H])
+    service = SimpleNamespace(service=SimpleNamespace(name=H, demand_weights=None), notes=[H])
     source = SimpleNamespace(role=H, name=H, description=H, year=None, licence=H, attribution=H)
-    result = SimpleNamespace(services=[service], info=SimpleNamespace(sources=[source]))
+    result = SimpleNamespace(services=[service], info=SimpleNamespace(sources=[source], demand_layers=(H,)))
     _inert(caveats_section(result, "en"))
     _inert(data_section(result, "en"))
     page = html_page(H, H, caveats_section(result, "en"), "en", [H])

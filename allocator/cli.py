@@ -257,7 +257,7 @@ def account(result, *, verbose: bool = False) -> None:
         h = headline(s)
         t = s.service.threshold_min
         people = people_of(result, s, "en")
-        solver = f" ({s.service.objective}, {s.solution.status})" if verbose else (
+        solver = f" ({s.service.objective}, {s.solution.status}, objective {s.solution.objective:,.1f})" if verbose else (
             " (stopped at the time limit: not proven best)" if s.solution.status != "optimal" else "")
         say(f"  {s.service.name}: {plural(h['new_sites'], 'new site')}{solver}")
         if changes := plan_changes(s):
@@ -373,7 +373,7 @@ def sweep_line(sweep) -> str:
     failed = len(sweep.table) - len(sweep.solved)
     knee = f"knee at {sweep.parameter} = {sweep.knee:g}" if sweep.knee is not None else "no knee"
     points = sweep.table[sweep.table["status"] == FAILED]
-    return (f"sweep of {sweep.service}.{sweep.parameter}: {len(sweep.table)} point(s)"
+    return (f"sweep of {sweep.service}.{sweep.parameter}: {plural(len(sweep.table), 'point')}"
             + (f" ({failed} failed, see sweep.csv)" if failed else "")
             + f", {knee} (gain per extra site below {100 * sweep.min_gain:g} % after it); "
             f"outputs for {sweep.parameter} = {sweep.chosen:g}"

@@ -14,6 +14,7 @@ import yaml
 from conftest import mirrored_env
 
 from allocator.cli import main
+from allocator.outputs.files import COMPARE_FILES, OUTPUT_FILES
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
 #: two plans like the demo's: a road network that leaves people out (max_snap_m), a p-median (bound notes),
@@ -100,3 +101,14 @@ def test_closing_block_lists_exactly_the_pages_written(runs) -> None:
         assert sorted(listed) == on_disk and len(set(listed)) == len(listed)
         assert {p.name for p in listed} == {"report.html", "map.html", "map_compare.html", "comparison.html"}
         assert tail[1].strip().splitlines()[-1].startswith("data ©")   # nothing after the block but the credit
+
+
+@pytest.mark.slow
+def test_the_writers_file_list_is_what_is_written(runs) -> None:
+    """allocator.outputs.files.OUTPUT_FILES and COMPARE_FILES (which the docs are checked against) are the files a
+    run writes, no more and no fewer."""
+    folder, _ = runs["plain"]
+    for name, doc in SCENARIOS.items():
+        expected = {f.name for f in OUTPUT_FILES if f.when == "always" or f.when in doc}
+        assert {p.name for p in (folder / name).iterdir()} == expected, name
+    assert {p.name for p in (folder / "compare").iterdir()} == {f.name for f in COMPARE_FILES}

@@ -315,9 +315,12 @@ BRIEF = {
         "people_default": "people", "sites_word": "sites",
         "t_min": "{v} min",
         "c_targets": "Targets", "c_question": "Question answered", "c_before": "Before (all plans)", "c_better": "better",
-        "c_sentence_cover": "{a} brings {d:,.0f} more {people} within {t:g} minutes than {b}",
-        "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes ({b}: {y:.0f})",
-        "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes ({b}: {y:.1f})",
+        "c_sentence_cover": "{a} brings {d} more {people} within {t:g} minutes than {b}",
+        "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes against {y:.0f} with {b}, for the {n} "
+                           "{people} who travel over {x:.0f} minutes with {b}",
+        "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes against {y:.1f} "
+                          "with {b}, over the {n} {people} who can reach a site",
+        "c_sep": "; ", "c_full_stop": ".", "c_plan": "{label}: {title}",
         "c_tie": "{a} and {b} are equal on people within {t:g} minutes, on the longest trip and on the "
                  "equally-distributed equivalent trip.",
         "c_shared": "Sites both plans choose: {list}.", "c_shared_none": "The plans share no new site.",
@@ -414,9 +417,11 @@ BRIEF = {
         "people_default": "居民", "sites_word": "设施",
         "t_min": "{v} 分钟",
         "c_targets": "目标", "c_question": "回答的问题", "c_before": "规划前（各方案相同）", "c_better": "更优",
-        "c_sentence_cover": "{a} 比 {b} 多使 {d:,.0f} 名{people}进入 {t:g} 分钟范围",
-        "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟）",
-        "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟）",
+        "c_sentence_cover": "{a} 比 {b} 多使 {d} 名{people}进入 {t:g} 分钟范围",
+        "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟），涉及在 {b} 下出行超过 {x:.0f} 分钟的 "
+                           "{n} 名{people}",
+        "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟），以全部 {n} 名可到达设施的{people}计",
+        "c_sep": "；", "c_full_stop": "。", "c_plan": "{label}：{title}",
         "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数、最长出行时间和等效均等出行时间上相同。",
         "c_shared": "两个方案共同选择的设施：{list}。", "c_shared_none": "两个方案没有共同的新设施。",
         "c_small": "服务不足 {limit:,.0f} 人的设施：{list}。",

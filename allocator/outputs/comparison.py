@@ -18,6 +18,7 @@ against the longest trip). The markup is ``templates/comparison.html``.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import textwrap
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from markupsafe import Markup, escape
 
 from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceComparison, best_columns, compare
 from allocator.evaluate.result import RunResult
+from allocator.outputs.compare_map import pair_page
 from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.files import write_folder
 from allocator.outputs.labels import (
@@ -46,8 +48,11 @@ from allocator.outputs.labels import (
     translate,
 )
 from allocator.outputs.manifest import comparison_manifest, write_manifest
+from allocator.outputs.map_style import ServiceLayer
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
+from allocator.outputs.stable_ids import stable_ids
+from allocator.outputs.summary import headline
 from allocator.outputs.templates import render
 
 #: what ``compare/`` held before it had a manifest.json: such a folder is still replaced
@@ -298,6 +303,32 @@ def _fmt(key: str, value, lang: str) -> str:
     return translate(lang, "t_min", v=text) if key.endswith("_min") and text != "–" else text
 
 
+@dataclass(frozen=True)
+class PairPage:
+    """One pair of plans on two maps side by side: its link's words (markup: the labels are marked names) and
+    the page."""
+
+    text: str
+    page: str
+
+
+def pair_pages(service: ServiceComparison, labels: list[str], lang: str, *, tiles: bool) -> dict[str, PairPage]:
+    """Every pair of the service's plans side by side (:func:`allocator.outputs.compare_map.pair_page`), by file
+    name (``pair_<service>_<i>_<j>.html``, plans numbered as the comparison lists them)."""
+    numbered = [(k + 1, p, label) for k, (p, label) in enumerate(zip(service.columns, labels, strict=True))
+                if p is not None]
+    out = {}
+    for (i, a, label_a), (j, b, label_b) in itertools.combinations(numbered, 2):
+        layers = tuple(ServiceLayer(p.result.service.name, p.result.service.kind, p.result.service.threshold_min,
+                                    p.result.demand, p.result.facilities,
+                                    {**headline(p.result), "mode": p.run.network.mode}) for p in (a, b))
+        text = translate(lang, "c_pair", a=name(label_a), b=name(label_b))
+        out[f"pair_{service.name}_{i}_{j}.html"] = PairPage(
+            text, pair_page(f"{label_a} | {label_b} — {service.name}", (layers[0], layers[1]), (label_a, label_b),
+                            tiles, "comparison.html", lang))
+    return out
+
+
 def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -> Path:
     """Write ``comparison.csv`` and ``comparison.html`` into ``folder`` (with its manifest.json), replacing it
     as a run's folder is replaced (:func:`allocator.outputs.files.write_folder`); return it."""
@@ -306,16 +337,23 @@ def write_comparison(results: list[RunResult], folder: Path, lang: str = "en") -
     frame = comparison_frame(comparison)
     L = functools.partial(translate, lang)
     labels = plan_labels(results)
+    pairs = {s.name: pair_pages(s, labels, lang, tiles=results[0].info.tiles) for s in comparison.services}
     body = render("comparison.html", links=_links(results, folder, lang), colon=L("colon"), map_word=L("c_map"),
                   report_word=L("c_report"), targets_title=L("c_targets"), overall_title=L("overall"),
-                  services=[service_comparison(s, lang, labels) for s in comparison.services],
+                  pairs_title=L("c_pairs"),
+                  services=[{**service_comparison(s, lang, labels),
+                             "pairs": [{"href": f, "text": pair.text} for f, pair in pairs[s.name].items()]}
+                            for s in comparison.services],
                   appendix=appendix_section(results[0], lang))
-    page = html_page(translate(lang, "comparison"), " · ".join(labels), body, lang,
+    page = html_page(translate(lang, "comparison"), Markup(" · ").join(map(name, labels)), body, lang,
                      footer_lines(lang, results[0].info.attributions))
 
     def write(staging: Path) -> None:
         write_csv(frame, staging / "comparison.csv")
         (staging / "comparison.html").write_text(page, encoding="utf-8")
+        for made in pairs.values():
+            for file, pair in made.items():
+                (staging / file).write_text(stable_ids(pair.page), encoding="utf-8")
         write_manifest(staging, comparison_manifest(results))
 
     return write_folder(folder, write, legacy=WRITTEN_BEFORE_MARKER)

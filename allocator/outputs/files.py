@@ -93,10 +93,13 @@ OUTPUT_FILES = (
 COMPARE_FILES = (
     OutputFile("comparison.html", "the plans side by side, with their trade-offs (see allocator.outputs.comparison)"),
     OutputFile("comparison.csv", "one row per service, metric and before/after; one column per plan"),
+    OutputFile("pair_<service>_<i>_<j>.html", "plans i and j of a service on two maps side by side, linked from "
+               "comparison.html (plans numbered as it lists them)"),
     OutputFile("manifest.json", "the compared runs and their manifests"),
 )
-#: the pages of an output folder (a run's, or ``compare/``), in the order a reader opens them
-PAGES = tuple(f.name for f in (*OUTPUT_FILES, *COMPARE_FILES) if f.name.endswith(".html"))
+#: the pages of an output folder (a run's, or ``compare/``) a reader opens first, in that order (the pairs of plans
+#: are opened from comparison.html)
+PAGES = tuple(f.name for f in (*OUTPUT_FILES, *COMPARE_FILES) if f.name.endswith(".html") and "<" not in f.name)
 #: what tempfile.mkdtemp adds after its prefix
 _MKDTEMP_SUFFIX = r"[a-z0-9_]{8}"
 

@@ -320,7 +320,8 @@ BRIEF = {
                            "{people} who travel over {x:.0f} minutes with {b}",
         "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes against {y:.1f} "
                           "with {b}, over the {n} {people} who can reach a site",
-        "c_sep": "; ", "c_full_stop": ".", "c_plan": "{label}: {title}",
+        "c_sep": "; ", "c_full_stop": ".", "c_plan": "{label}: {title}", "c_pairs": "Two plans side by side on two maps",
+        "c_pair": "{a} | {b}",
         "c_tie": "{a} and {b} are equal on people within {t:g} minutes, on the longest trip and on the "
                  "equally-distributed equivalent trip.",
         "c_shared": "Sites both plans choose: {list}.", "c_shared_none": "The plans share no new site.",
@@ -421,7 +422,8 @@ BRIEF = {
         "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟），涉及在 {b} 下出行超过 {x:.0f} 分钟的 "
                            "{n} 名{people}",
         "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟），以全部 {n} 名可到达设施的{people}计",
-        "c_sep": "；", "c_full_stop": "。", "c_plan": "{label}：{title}",
+        "c_sep": "；", "c_full_stop": "。", "c_plan": "{label}：{title}", "c_pairs": "两个方案的地图对照",
+        "c_pair": "{a} | {b}",
         "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数、最长出行时间和等效均等出行时间上相同。",
         "c_shared": "两个方案共同选择的设施：{list}。", "c_shared_none": "两个方案没有共同的新设施。",
         "c_small": "服务不足 {limit:,.0f} 人的设施：{list}。",
@@ -537,7 +539,8 @@ MAP = {
         "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen",
         "catchment_of": "catchment of {who}", "district_tip": "district {d}: {n:,.0f} people; within {t:g} min "
         "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
-        "back": "back to the full map", "ubefore": "before", "uafter": "after",
+        "back": "back to the full map", "back_compare": "back to the comparison", "ubefore": "before",
+        "uafter": "after",
         "within_short": "within {t:g} min: {s}, beyond: {n} people",
         "compare_title": "{title} — before | after",
         "counters_layer": "counters (size) and mean wait (colour)",
@@ -565,7 +568,7 @@ MAP = {
         "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏",
         "catchment_of": "{who} 的服务范围", "district_tip": "分区 {d}：{n:,.0f} 人；{t:g} 分钟内 规划前 {b}，规划后 {a}",
         "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
-        "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",
+        "back": "返回完整地图", "back_compare": "返回方案比较", "ubefore": "规划前", "uafter": "规划后",
         "within_short": "{t:g} 分钟内：{s}，超过：{n} 人",
         "compare_title": "{title} — 规划前 | 规划后",
         "counters_layer": "窗口数（大小）与平均等候（颜色）",

@@ -108,6 +108,28 @@ def test_four_plans_fit_1366_px(out: Path, browser) -> None:  # noqa: F811
     page.close()
 
 
+@pytest.mark.slow
+def test_each_pair_of_plans_has_a_side_by_side_map(out: Path, browser) -> None:  # noqa: F811
+    """Six pairs for four plans, linked from the comparison; a pair's page shows each plan's open sites on its
+    side and names the two plans."""
+    page = (out / "compare" / "comparison.html").read_text(encoding="utf-8")
+    links = re.findall(r"class='pair-link' href='([^']+)'", page)
+    assert sorted(links) == sorted(f"pair_clinics_{i}_{j}.html" for i in range(1, 5) for j in range(i + 1, 5))
+    view = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    view.on("pageerror", lambda e: errors.append(str(e)))
+    view.goto((out / "compare" / "pair_clinics_1_2.html").as_uri())
+    assert "Most within 8 min" in view.inner_text("#label-before")
+    assert "Shortest longest" in view.inner_text("#label-after")
+    for side, plan in (("before", "spo_cover"), ("after", "spo_center")):
+        sites = json.loads((out / plan / "sites.geojson").read_text())["features"]
+        shown = view.evaluate(f"document.querySelectorAll('#{side} .leaflet-marker-icon, "
+                              f"#{side} path.leaflet-interactive[stroke=\"#fff\"]').length")
+        assert shown == sum(f["properties"]["status"] != "closed" for f in sites), side
+    assert errors == []
+    view.close()
+
+
 def test_a_label_longer_than_24_characters_is_an_input_error(tmp_path: Path, capsys) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(_scenario("spo", "p_median", "A label of more than 24 characters")))

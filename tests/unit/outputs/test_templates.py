@@ -35,11 +35,12 @@ CONTEXTS: dict[str, dict] = {
     "page.html": {"lang_tag": "en", "title": H, "subtitle": H, "body": Markup("<p>body</p>"), "footer": [H]},
     "comparison.html": {
         "links": [{"name": H, "folder": H}], "colon": H, "map_word": H, "report_word": H, "targets_title": H,
-        "overall_title": H, "appendix": Markup(""),
+        "overall_title": H, "appendix": Markup(""), "pairs_title": H,
         "services": [{"name": H, "threshold": H, "sentences": [H], "target_headers": [H],
                       "targets": [{"label": H, "before": {"text": H, "status": STATUS, "best": False},
                                    "cells": [{"text": H, "status": STATUS, "best": True}]}],
-                      "metric_headers": [H], "metrics": [], "notes": [H], "chart_title": H, "chart": "AAAA"}]},
+                      "metric_headers": [H], "metrics": [], "notes": [H], "chart_title": H, "chart": "AAAA",
+                      "pairs": [{"href": H, "text": H}]}]},
     "report/decision.html": {
         "heading": H, "lead": H, "headers": [H], "short_headers": [H], "ranked": [ROW],
         "groups": [{"label": H, "rows": [{**ROW, "newly": None}]}], "buys": [H], "leaves": [H],

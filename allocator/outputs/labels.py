@@ -443,6 +443,9 @@ NOTES = {
         "n_no_site_within": "{p} {people} have no site within {t} minutes, whatever the plan: they stay underserved.",
         "n_unreachable": "{p} {people} cannot reach any site: they are counted as underserved.",
         "n_raster": "The population grid {file} holds {p} people in {k} populated cells.",
+        "n_rounded": "Travel times were rounded to multiples of {r} s for the solve (solver.round_s): status, gap and "
+                     "optimality hold for the rounded times, objective {rounded}; on the exact times the same plan "
+                     "gives {exact}, and every figure uses the exact times.",
         "n_zero_weight_one": "1 location where nobody lives was left out of the model.",
         "n_zero_weight": "{n} locations where nobody lives were left out of the model.",
         "n_dominated": "{n} of {k} candidate sites could never do better than another candidate (every person they "
@@ -467,6 +470,8 @@ NOTES = {
         "n_no_site_within": "{p} 名{people}在任何方案下都没有 {t} 分钟内可达的设施，仍计为未覆盖。",
         "n_unreachable": "{p} 名{people}无法到达任何设施，计为未覆盖。",
         "n_raster": "人口栅格 {file} 共有 {p} 人，分布在 {k} 个有人口的网格中。",
+        "n_rounded": "求解时出行时间按 {r} 秒的倍数取整（solver.round_s）：求解状态、差距与最优性仅对取整后的时间成立，目标值为 "
+                     "{rounded}；按精确时间计算，同一方案的目标值为 {exact}，所有数字均按精确时间计算。",
         "n_zero_weight_one": "1 个无人居住的地点未纳入模型。",
         "n_zero_weight": "{n} 个无人居住的地点未纳入模型。",
         "n_dominated": "{k} 处候选站点中有 {n} 处不可能优于其他候选站点（它们能及时到达的人，其他站点也都能到达），已排除。",

@@ -36,6 +36,8 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
      "n_unreachable", "people"),
     (re.compile(rf"^(?P<n>{_N}) location\(s\) \((?P<p>{_N}) people\) reach no site"), "n_unreachable", "people"),
     (re.compile(rf"^raster (?P<file>.+?): (?P<p>{_N}) people in (?P<k>{_N}) populated pixels"), "n_raster", "data"),
+    (re.compile(rf"^travel times were rounded to multiples of (?P<r>{_N}) s for the solve .*objective (?P<rounded>"
+                rf"-?{_N}); on the exact times the same plan gives (?P<exact>-?{_N})"), "n_rounded", "data"),
     (re.compile(rf"^(?P<n>{_N}) client\(s\) with zero weight were ignored"), "n_zero_weight", "solver"),
     (re.compile(rf"^max coverage: (?P<n>{_N}) of (?P<k>{_N}) candidates are dominated"), "n_dominated", "solver"),
     (re.compile(rf"^p-median: Lagrangian bound within (?P<g>{_N})% of the best solution found; (?P<n>{_N}) of "

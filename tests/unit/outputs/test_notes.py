@@ -41,3 +41,11 @@ def test_chinese_notes_and_unknown_notes() -> None:
     assert zh[0].text.startswith("1,224 名居民居住在距道路网超过 500 米处") and "1 处现有设施" in zh[1].text
     other = told(["districts[0]: 3 locations fall outside every district polygon (e.g. a, b)"], "zh", "居民")
     assert other[0].text == "Districts[0]: 3 locations fall outside every district polygon." and not other[0].solver
+
+
+def test_the_rounding_note_in_chinese() -> None:
+    note = ("travel times were rounded to multiples of 30 s for the solve (solver.round_s): status, gap and optimality "
+            "hold for the rounded times, objective 3,750.00; on the exact times the same plan gives 3,894.00, and every "
+            "indicator reported uses the exact times")
+    [zh] = told([note], "zh", "居民")
+    assert zh.text.startswith("求解时出行时间按 30 秒的倍数取整") and "3,750.00" in zh.text and "3,894.00" in zh.text

@@ -275,7 +275,7 @@ class Problem:
                                   ATTRIBUTION),)
             inputs = (InputFile("network", str(source), source.resolve()),) if isinstance(source, Path) else ()
         mode = travel.mode
-        info = RunInfo(name=PYTHON_NAME, title=PYTHON_NAME, description="", language="en",
+        info = RunInfo(name=PYTHON_NAME, title=PYTHON_NAME, label=PYTHON_NAME, description="", language="en",
                        path=Path(PYTHON_NAME), output_dir=(Path.cwd() / "maps" / PYTHON_NAME).resolve(), tiles=True,
                        shared_budget=None, targets=(), districts=None, travel_times=travel.kind, mode=mode,
                        speed_kph=mode_speed(mode),

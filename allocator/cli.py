@@ -23,10 +23,17 @@ from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED
 from allocator.files import expand_home
 from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
-from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
+from allocator.outputs.files import (
+    check_inputs_outside,
+    check_replaceable,
+    recover_interrupted_swap,
+    write_outputs,
+    written_pages,
+)
 from allocator.outputs.how_sure import console_lines
-from allocator.outputs.labels import amount
-from allocator.outputs.report import missed_targets
+from allocator.outputs.labels import amount, cjk_font
+from allocator.outputs.notes import told
+from allocator.outputs.report import missed_targets, people_of
 from allocator.outputs.summary import headline, plan_changes
 from allocator.pipeline import Progress, plain
 from allocator.scale.batch import run_parallel as run_batch
@@ -70,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (and what --verbose shows)")
     parser.add_argument("--verbose", action="store_true",
-                        help="show the Dask cluster's log, with the traceback of each failed sweep point or scenario")
+                        help="also show the solver's detail (model, bounds, reductions) and the Dask cluster's log, "
+                             "with the traceback of each failed sweep point or scenario")
     parser.add_argument("--lang", choices=("en", "zh"), help="language of report.html (default: the scenario's 'language', en)")
     parser.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_TARGET_MISSED} when any target is missed after the change")
@@ -114,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         results = run_parallel(args, cluster) if args.parallel else run_each(args, cluster)
         if args.compare:
             write_compare(results, compare_folder(folders), args)
+        closing_block(folders + ([compare_folder(folders)] if args.compare else []),
+                      {args.lang or r.info.language for r in results})
         if args.strict and (missed := _missed(results)):
             say("targets missed after the change (--strict):\n  " + "\n  ".join(missed), err=True)
             return EXIT_TARGET_MISSED
@@ -231,47 +241,72 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
     write_outputs(result, out_dir, tiles=info.tiles and not args.no_tiles, lang=args.lang)
     log(f"outputs written to {out_dir}")
 
+    account(result, verbose=args.verbose or args.debug)
+    return result
+
+
+def account(result, *, verbose: bool = False) -> None:
+    """The console's account of one run in plain words: per service the decision, who is within reach before and
+    after, the trips, and the notes, each fact once (:func:`allocator.outputs.notes.told`); the solver's detail
+    (model, status, bounds, reductions) only when ``verbose``."""
+    info = result.info
     say(f"\n{info.title}")
     if info.shared_budget is not None:
         say(f"  shared budget: {amount(result.shared_budget_used)} of {amount(info.shared_budget)} spent, "
-              "solved jointly")
+            "solved jointly")
     for s in result.services:
         h = headline(s)
         t = s.service.threshold_min
-        say(f"  {s.service.name} ({s.service.objective}, {s.solution.status}): {h['new_sites']} new site(s)")
+        people = people_of(result, s, "en")
+        solver = f" ({s.service.objective}, {s.solution.status}, objective {s.solution.objective:,.1f})" if verbose else (
+            " (stopped at the time limit: not proven best)" if s.solution.status != "optimal" else "")
+        say(f"  {s.service.name}: {plural(h['new_sites'], 'new site')}{solver}")
         if changes := plan_changes(s):
-            parts = [f"{len(changes['closed_sites'])} existing site(s) closed"] if "closed_sites" in changes else []
+            parts = [f"{plural(len(changes['closed_sites']), 'existing site')} closed"] \
+                if "closed_sites" in changes else []
             parts += [f"{len(changes['upgraded_sites'])} upgraded"] if "upgraded_sites" in changes else []
             budget = changes["budget"]
             parts.append(f"spent {amount(changes['budget_used'])}"
                          + (f" of a budget of {amount(budget)}" if budget is not None else "")
                          + " (opening costs + upgrades - savings)")
             say("    plan: " + ", ".join(parts))
-        say(f"    population within {t:g} min ({result.network.mode}): "
-              f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
-        say(f"    underserved: {_fmt(h['underserved_before'], ',.0f')} -> {_fmt(h['underserved_after'], ',.0f')}")
+        say(f"    {people} within {t:g} min ({result.network.mode}): "
+            f"{_fmt(h['within_before'], '.1%')} -> {_fmt(h['within_after'], '.1%')} of {_fmt(h['population'], ',.0f')}")
+        say(f"    {people} beyond {t:g} min: {_fmt(h['underserved_before'], ',.0f')} -> "
+            f"{_fmt(h['underserved_after'], ',.0f')}")
         say(f"    mean trip: {_fmt(s.before['mean_min'], '.1f')} -> {_fmt(s.after['mean_min'], '.1f')} min; "
-              f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min; "
-              f"equally-distributed equivalent (Kolm-Pollak, epsilon {s.ede_epsilon:g}): "
-              f"{_fmt(s.before['ede_min'], '.1f')} -> {_fmt(s.after['ede_min'], '.1f')} min")
+            f"90th percentile: {_fmt(s.before['p90_min'], '.1f')} -> {_fmt(s.after['p90_min'], '.1f')} min; "
+            f"equally-distributed equivalent (Kolm-Pollak, epsilon {s.ede_epsilon:g}): "
+            f"{_fmt(s.before['ede_min'], '.1f')} -> {_fmt(s.after['ede_min'], '.1f')} min")
         if s.staffing is not None:
             st, limit = s.staffing.metrics, s.staffing.limit_min
             say(f"    counters: {int(s.staffing.offices['counters_before'].sum())} -> {s.staffing.staff}; "
-                  f"mean wait {_wait(st['before'])} -> {_wait(st['after'])}; waiting <= {limit:g} min: {_fmt(st['before']['wait_within_share'], '.1%')} -> "
-                  f"{_fmt(st['after']['wait_within_share'], '.1%')} (moves in report.html, summary.json)")
-        for note in s.notes:
-            say(f"    note: {note}")
+                f"mean wait {_wait(st['before'])} -> {_wait(st['after'])}; waiting <= {limit:g} min: "
+                f"{_fmt(st['before']['wait_within_share'], '.1%')} -> {_fmt(st['after']['wait_within_share'], '.1%')}")
+        for note in told(s.notes, "en", people):
+            if verbose or not note.solver:
+                say(f"    {'solver' if note.solver else 'note'}: {note.text}")
     if result.sweep is not None:
         say("  " + sweep_line(result.sweep))
     for line in console_lines(result):   # spending, robustness (allocator.outputs.how_sure)
         say("  " + line)
-    say(f"  map:     {out_dir / 'map.html'}")
-    say(f"  summary: {out_dir / 'summary.json'}")
-    say(f"  report:  {out_dir / 'report.html'}")
-    if result.sweep is not None:
-        say(f"  sweep:   {out_dir / 'sweep.csv'}, {out_dir / 'sweep.png'}")
-    say(f"  data {ATTRIBUTION}")
-    return result
+
+
+def plural(n: int, word: str) -> str:
+    """"1 new site", "3 new sites"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def closing_block(folders: list[Path], langs: set[str]) -> None:
+    """The run's last lines: every page written (report, maps, comparison), to open in a browser, and the data
+    credit; an error line when a Chinese page's figures could not be labelled in Chinese."""
+    if "zh" in langs and cjk_font() is None:
+        say("error: no Chinese (CJK) font is installed: the figures of the Chinese pages are labelled in English "
+            "(the pages say so)\n  fix: install fonts-noto-cjk (Debian/Ubuntu: sudo apt-get install fonts-noto-cjk) "
+            "and run again", err=True)
+    pages = [page for folder in folders for page in written_pages(folder)]
+    say("\nopen these pages:\n" + "\n".join(f"  {page}" for page in pages))
+    say(f"data {ATTRIBUTION}")
 
 
 def solver_options(args: argparse.Namespace) -> dict:
@@ -341,7 +376,7 @@ def sweep_line(sweep) -> str:
     failed = len(sweep.table) - len(sweep.solved)
     knee = f"knee at {sweep.parameter} = {sweep.knee:g}" if sweep.knee is not None else "no knee"
     points = sweep.table[sweep.table["status"] == FAILED]
-    return (f"sweep of {sweep.service}.{sweep.parameter}: {len(sweep.table)} point(s)"
+    return (f"sweep of {sweep.service}.{sweep.parameter}: {plural(len(sweep.table), 'point')}"
             + (f" ({failed} failed, see sweep.csv)" if failed else "")
             + f", {knee} (gain per extra site below {100 * sweep.min_gain:g} % after it); "
             f"outputs for {sweep.parameter} = {sweep.chosen:g}"
@@ -372,6 +407,4 @@ def _missed(results) -> list[str]:
 
 def write_compare(results, folder: Path, args: argparse.Namespace) -> None:
     """``--compare``: comparison.csv and comparison.html in ``folder`` (:func:`compare_folder`)."""
-    lang = args.lang or results[0].info.language
-    folder = write_comparison(results, folder, lang=lang)
-    say(f"\ncomparison of {len(results)} scenario(s): {folder / 'comparison.html'}")
+    write_comparison(results, folder, lang=args.lang or results[0].info.language)

@@ -14,6 +14,7 @@ leaves earlier results untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import time
@@ -30,7 +31,7 @@ from allocator.evaluate.service import evaluate_service
 from allocator.inputs.demand import read_demand
 from allocator.inputs.districts import assign_districts
 from allocator.inputs.layers import combine_layers
-from allocator.inputs.place_names import district_labels
+from allocator.inputs.place_names import StreetIndex, district_labels
 from allocator.inputs.sites import SiteStatus, candidate_sites, existing_sites
 from allocator.outputs.files import write_outputs
 from allocator.scenario.loader import LoadedScenario
@@ -104,6 +105,7 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     t0 = time.perf_counter()
     times = open_source(scenario.travel_spec, scenario.travel_source(), log, scenario.path)
     timings[times.timing_key] = time.perf_counter() - t0
+    streets = named_streets(times, spec.language)
 
     districts = functools.partial(
         assign_districts, spec=spec.districts, path=scenario.district_file(), origin=scenario.origin("districts"),
@@ -113,7 +115,7 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     report = times.report
     assert isinstance(report, (NetworkReport, MatrixReport)), report
     return RunProblem(info=run_info(scenario, districts), network=report, services=services, timings=timings,
-                      streets=times.streets)
+                      streets=streets)
 
 
 def solve(prepared: RunProblem, solver: SolverSpec) -> list[Solution]:
@@ -151,6 +153,12 @@ def evaluate(prepared: RunProblem, solutions: list[Solution], *, solver: SolverS
 def write(result: RunResult, out_dir: Path, *, tiles: bool = True, lang: str | None = None) -> Path:
     """Write every output of ``result`` into ``out_dir`` atomically (:func:`allocator.outputs.files.write_outputs`)."""
     return write_outputs(result, out_dir, tiles=tiles, lang=lang)
+
+
+def named_streets(times: TravelTimeSource, language: str) -> StreetIndex | None:
+    """The road network's named streets, whose built labels connect the names in the report's ``language``
+    ("near", "around")."""
+    return dataclasses.replace(times.streets, language=language) if times.streets is not None else None
 
 
 def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dict[str, gpd.GeoDataFrame],
@@ -193,7 +201,8 @@ def _prepare(scenario: LoadedScenario, index: int, service: Service, layers: dic
         keys, names = districts(demand)
         notes += keys.attrs.get("notes", [])   # districts without demand, demand outside every district
         demand["district"], demand["district_name"] = keys, names
-        demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"], times.streets)
+        demand["district_name"] = district_labels(demand, demand["district"], demand["district_name"],
+                                                    named_streets(times, spec.language))
     return ServiceProblem(index, service, field, demand, sites, cost, round_s, model_cost, notes, matrix_seconds,
                           time.perf_counter() - t_start)
 

@@ -49,15 +49,29 @@ class PlanFigures:
 
 
 @dataclass(frozen=True)
-class Tradeoff:
-    """What sets two plans apart (positions in :attr:`ServiceComparison.plans`; None: no telling difference)."""
+class Lead:
+    """One plan ahead of another on one yardstick (positions in :attr:`ServiceComparison.plans`), their values,
+    and the people the difference concerns."""
 
-    more_within: tuple[int, int, float] | None           # the plan with most people within T, the one with
-                                                          # fewest, how many more
-    shorter_trip: tuple[int, int, float, float] | None    # the plan with the shortest longest trip, the one with
-                                                          # the longest, their longest trips (min)
-    lower_ede: tuple[int, int, float, float] | None = None   # the plan with the lowest EDE (the service's kappa),
-                                                              # the one with the highest, their EDEs (min)
+    better: int
+    worse: int
+    value_better: float
+    value_worse: float
+    people: float
+
+
+@dataclass(frozen=True)
+class Tradeoff:
+    """What sets two plans apart (None: no telling difference).
+
+    ``more_within``: people within T (its people: how many more); ``shorter_trip``: the longest trip (its people:
+    those of the worse plan whose trip is longer than the better plan's longest, :func:`longer_than`);
+    ``lower_ede``: the EDE on the service's kappa (its people: everyone who can reach a site in both plans).
+    """
+
+    more_within: Lead | None
+    shorter_trip: Lead | None
+    lower_ede: Lead | None = None
 
 
 @dataclass(frozen=True)
@@ -124,11 +138,27 @@ def tradeoff(plans: list[PlanFigures]) -> Tradeoff | None:
     gain = within[cover] - within[fewer]
     ede = [p.result.after["ede_min"] if p.result.after["ede_min"] is not None else np.inf for p in plans]
     low, high = int(np.argmin(ede)), int(np.argmax(ede))
+    reached = min(reaching(p.result) for p in (plans[low], plans[high]))
     return Tradeoff(
-        (cover, fewer, gain) if gain > COVER_TIE else None,
-        (short, long, longest[short], longest[long]) if longest[long] - longest[short] > LONGEST_TIE else None,
-        (low, high, ede[low], ede[high]) if np.isfinite(ede[low]) and ede[high] - ede[low] > EDE_TIE else None,
+        Lead(cover, fewer, within[cover], within[fewer], gain) if gain > COVER_TIE else None,
+        Lead(short, long, longest[short], longest[long], longer_than(plans[long].result, longest[short]))
+        if longest[long] - longest[short] > LONGEST_TIE else None,
+        Lead(low, high, ede[low], ede[high], reached)
+        if np.isfinite(ede[low]) and ede[high] - ede[low] > EDE_TIE else None,
     )
+
+
+def longer_than(s: ServiceResult, minutes: float) -> float:
+    """The people whose trip after ``s``'s plan is longer than ``minutes`` (those who can reach a site)."""
+    times = s.demand["time_after"].to_numpy(float)
+    people = s.demand["population"].to_numpy(float)
+    return float(people[np.isfinite(times) & (times > minutes)].sum())
+
+
+def reaching(s: ServiceResult) -> float:
+    """The people who can reach a site after ``s``'s plan."""
+    times = s.demand["time_after"].to_numpy(float)
+    return float(s.demand["population"].to_numpy(float)[np.isfinite(times)].sum())
 
 
 def best_columns(key: str, values: list) -> set[int]:

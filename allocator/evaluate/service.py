@@ -50,12 +50,11 @@ def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Se
                                   objective(service.objective).value_of(cost, solution, population,
                                                                         service.threshold_min))
         notes.append(rounding.note)
-    log(f"{service.name}: {service.objective} {solution.status}, objective {solution.objective:,.1f}"
-        + (f" on times rounded to {problem.round_s:g} s, {rounding.objective_exact:,.1f} on the exact times"
-           if rounding else "")
-        + f", {len(solution.new_sites)} new site(s)"
+    # progress in plain words: the model, status and objective are the console's --verbose account (allocator.cli)
+    new = len(solution.new_sites)
+    log(f"{service.name}: {new} new site{'' if new == 1 else 's'}"
         + (f", {len(solution.closed_sites)} closed" if len(solution.closed_sites) else "")
-        + f", solved in {solution.solve_seconds:.1f}s")
+        + f" chosen in {solution.solve_seconds:.1f}s")
 
     before_site, before_times = nearest_open(cost, problem.existing)
     after_site, after_times = problem.served_after(solution)

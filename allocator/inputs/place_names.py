@@ -35,6 +35,19 @@ PLACE_RADIUS_M = 1_500.0
 _M_PER_DEG_LAT = 110_574.0
 #: How the name cell of an unnamed OpenStreetMap feature starts: the rest is its type word (:func:`unnamed`).
 UNNAMED = "— "
+#: the words a built label is made of, per report language (names stay as the data gives them)
+PLACE_WORDS = {
+    "en": {"near": "{first}, near {cross}", "around": "around {street}", "sector": "{sector} {n}",
+           "sectors": ("east", "north-east", "north", "north-west", "west", "south-west", "south", "south-east"),
+           "centre": "centre"},
+    "zh": {"near": "{first}（靠近{cross}）", "around": "{street}一带", "sector": "{sector}{n}区",
+           "sectors": ("东部", "东北部", "北部", "西北部", "西部", "西南部", "南部", "东南部"), "centre": "中心"},
+}
+
+
+def place_words(language: str) -> dict:
+    """:data:`PLACE_WORDS` of ``language`` (English for a language without its own)."""
+    return PLACE_WORDS.get(language, PLACE_WORDS["en"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,22 +60,32 @@ class StreetIndex:
     #: OpenStreetMap places (``name``, ``geometry``: suburb, neighbourhood and quarter areas or nodes;
     #: :func:`allocator.inputs.osm_districts.read_places`), or None when the network has no OSM file
     places: gpd.GeoDataFrame | None = None
+    language: str = "en"   # of the connecting words ("near"), :data:`PLACE_WORDS`
 
     def _xy(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         scale = _M_PER_DEG_LAT * math.cos(math.radians(self.lat0))
         return np.column_stack([np.asarray(lon, float) * scale, np.asarray(lat, float) * _M_PER_DEG_LAT])
 
-    def label(self, lon: float, lat: float) -> str:
-        """"Street, near Cross street", "Street", or "" when no named street is within NAME_RADIUS_M."""
+    def streets(self, lon: float, lat: float) -> tuple[str, str | None] | None:
+        """The nearest named street and the nearest other one within CROSS_RADIUS_M (or None), or None when no
+        named street is within NAME_RADIUS_M."""
         k = min(32, len(self.names))
         dist, idx = self.tree.query(self._xy(np.array([lon]), np.array([lat]))[0], k=k)
         dist, idx = np.atleast_1d(dist), np.atleast_1d(idx)
         if not len(dist) or dist[0] > NAME_RADIUS_M:
-            return ""
+            return None
         first = str(self.names[idx[0]])
         cross = next((str(self.names[i]) for d, i in zip(dist, idx)
                       if d <= CROSS_RADIUS_M and str(self.names[i]) != first), None)
-        return f"{first}, near {cross}" if cross else first
+        return first, cross
+
+    def label(self, lon: float, lat: float) -> str:
+        """"Street, near Cross street" (in :attr:`language`), "Street", or "" when no named street is near."""
+        found = self.streets(lon, lat)
+        if found is None:
+            return ""
+        first, cross = found
+        return place_words(self.language)["near"].format(first=first, cross=cross) if cross else first
 
     def place(self, lon: float, lat: float) -> str:
         """The OpenStreetMap place of a point: the smallest place area holding it, else the nearest place node
@@ -85,8 +108,10 @@ class StreetIndex:
         return str(places["name"].iloc[nodes[best]]) if dist[best] <= PLACE_RADIUS_M else ""
 
 
-def street_index(graph: nx.MultiDiGraph, places: gpd.GeoDataFrame | None = None) -> StreetIndex | None:
-    """The named edges of a road graph (nodes with ``x``/``y`` lon/lat), or None when no edge has a name.
+def street_index(graph: nx.MultiDiGraph, places: gpd.GeoDataFrame | None = None,
+                 language: str = "en") -> StreetIndex | None:
+    """The named edges of a road graph (nodes with ``x``/``y`` lon/lat), or None when no edge has a name;
+    its labels connect the names in ``language``.
 
     ``places``: the OpenStreetMap places that name districts (:attr:`StreetIndex.places`)."""
     names, lon, lat = [], [], []
@@ -104,7 +129,7 @@ def street_index(graph: nx.MultiDiGraph, places: gpd.GeoDataFrame | None = None)
         return None
     lat0 = float(np.mean(lat))
     probe = StreetIndex(np.asarray(names, dtype=object), cKDTree(np.zeros((1, 2))), lat0)
-    return StreetIndex(probe.names, cKDTree(probe._xy(np.asarray(lon), np.asarray(lat))), lat0, places)
+    return StreetIndex(probe.names, cKDTree(probe._xy(np.asarray(lon), np.asarray(lat))), lat0, places, language)
 
 
 def coordinates(lon: float, lat: float) -> str:
@@ -141,15 +166,17 @@ def cell_size_m(site_id: str) -> float | None:
 
 
 def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
-                    streets: StreetIndex | None) -> pd.Series:
+                    streets: StreetIndex | None, language: str | None = None) -> pd.Series:
     """Display names of districts: the given name, else a label built from the data (never a bare code alone).
 
     A district whose name is its key (H3 parents, a code column) is named by
     the OpenStreetMap place at its population centre (:meth:`StreetIndex.place`; several districts in one
     place add their street: "Kamppi, around Bulevardi"), else by the streets there, "around Avenida X"; without a road
     network, by its compass sector from the study area's centre and its rank by
-    population ("north-east 2"). Two districts with one label keep their keys in brackets.
+    population ("north-east 2"). Two districts with one label keep their keys in brackets. The words are in
+    ``language`` (default: the street index's, else English).
     """
+    words = place_words(language or (streets.language if streets is not None else "en"))
     pop = demand["population"].to_numpy(float)
     lon, lat = demand["lon"].to_numpy(float), demand["lat"].to_numpy(float)
     weights = np.where(pop.sum() > 0, pop, 1.0)
@@ -165,18 +192,18 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
         # the populated location nearest the centre of the district's people
         cx, cy = float(np.average(lon[rows], weights=w)), float(np.average(lat[rows], weights=w))
         at = np.argmin((lon[rows] - cx) ** 2 + (lat[rows] - cy) ** 2)
+        found = streets.streets(float(lon[rows][at]), float(lat[rows][at])) if streets is not None else None
         place = streets.place(float(lon[rows][at]), float(lat[rows][at])) if streets is not None else ""
-        street = streets.label(float(lon[rows][at]), float(lat[rows][at])) if streets is not None else ""
-        around = f"around {street.split(', near ')[0]}" if street else ""
+        around = words["around"].format(street=found[0]) if found is not None else ""
         if place:
             labels[key] = place
             streets_of[key] = around
-        elif street:
+        elif around:
             labels[key] = around
         else:
-            sector = compass(cx - mid[0], cy - mid[1])
+            sector = compass(cx - mid[0], cy - mid[1], words)
             sectors[sector] = sectors.get(sector, 0) + 1
-            labels[key] = f"{sector} {sectors[sector]}"
+            labels[key] = words["sector"].format(sector=sector, n=sectors[sector])
     taken = pd.Series(list(labels.values())).value_counts()   # one place, several districts: their streets tell apart
     labels = {k: f"{v}, {streets_of[k]}" if taken[v] > 1 and streets_of.get(k) else v for k, v in labels.items()}
     taken = pd.Series(list(labels.values())).value_counts()
@@ -184,12 +211,13 @@ def district_labels(demand: pd.DataFrame, keys: pd.Series, names: pd.Series,
     return pd.Series([labels.get(k, n) for k, n in zip(keys, names)], index=keys.index, dtype=str)
 
 
-def compass(dx: float, dy: float) -> str:
-    """The eight-point compass sector of an offset (east = +dx, north = +dy); "centre" for none."""
+def compass(dx: float, dy: float, words: dict | None = None) -> str:
+    """The eight-point compass sector of an offset (east = +dx, north = +dy); "centre" for none (``words``:
+    :data:`PLACE_WORDS` of the page's language; default English)."""
+    words = words or PLACE_WORDS["en"]
     if abs(dx) < 1e-12 and abs(dy) < 1e-12:
-        return "centre"
-    sectors = ("east", "north-east", "north", "north-west", "west", "south-west", "south", "south-east")
-    return sectors[int(((math.degrees(math.atan2(dy, dx)) + 22.5) % 360) // 45)]
+        return str(words["centre"])
+    return str(words["sectors"][int(((math.degrees(math.atan2(dy, dx)) + 22.5) % 360) // 45)])
 
 
 def name_sites(facilities: pd.DataFrame, demand: pd.DataFrame, streets: StreetIndex | None) -> pd.DataFrame:

@@ -21,20 +21,9 @@ allocator's own names: ``.<name>.tmp-<pid>-<8 characters>`` (made by
 ``mkdtemp``) and ``.<name>.old-<pid>`` holding the marker (or empty), of a
 process that no longer runs.
 
-Files in ``<output dir>/<scenario name>/``:
-
-- ``map.html``          the folium equity map (see :mod:`allocator.outputs.map`)
-- ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
-- ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
-- ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, place (its name, else the
-  nearest named streets, else its coordinates), district, status (existing|new|closed), rank (of a new site: its
-  number in the report and on the map, 1 = most people newly within T), count, lon, lat, year (a phased plan: the
-  year a new site is built), assigned_population, mean_time_min (of the people whose nearest open facility it is
-  after the plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited); with
-  candidates.cost or running_cost also build_cost, running_cost_per_year and currency (ISO 4217 code, or "units")
-- ``demand.geojson``    every demand location with, per service, population and minutes before and after
-- ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
-- ``sweep.csv``, ``sweep.png``   with a ``sweep:`` section, every point (see :mod:`allocator.outputs.sweep`)
+The files of ``<output dir>/<scenario name>/`` are :data:`OUTPUT_FILES` and those of ``compare/``
+:data:`COMPARE_FILES`: the one list the docs (``docs/running.md``, ``maps/README.md``) and the console's closing
+block (:data:`PAGES`) are checked against (tests/unit/test_docs.py).
 
 Every CSV (and ``comparison.csv`` of ``--compare``) is written by :func:`allocator.outputs.csv_cells.write_csv`:
 a text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so a
@@ -53,6 +42,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -74,6 +64,48 @@ from allocator.scenario.money import UNITS
 FIELD = "output.dir (or --out)"
 #: sites.csv's cost columns, from the facilities table's (in the scenario's currency)
 COST_COLUMNS = {"open_cost": "build_cost", "running_cost": "running_cost_per_year"}
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file an output folder holds: its name, what it is, and when it is written (``always``, or the scenario
+    section it needs)."""
+
+    name: str
+    about: str
+    when: str = "always"
+
+
+#: every file of ``<output dir>/<scenario name>/``, pages first
+OUTPUT_FILES = (
+    OutputFile("report.html", "the decision brief and equity report (see allocator.outputs.report)"),
+    OutputFile("map.html", "the interactive map (see allocator.outputs.map)"),
+    OutputFile("map_compare.html", "before and after side by side, linked from the map's title box"),
+    OutputFile("summary.json", "per service: status, objective, gap, new sites, before/after metrics"),
+    OutputFile("manifest.json", "inputs (sha256), resolved scenario, versions, solver options, timings"),
+    OutputFile("sites.csv", "every facility after the plan: service, id, name, place (its name, else the nearest "
+               "named streets, else its coordinates), district, status (existing, new or closed), rank (of a new site: "
+               "its number in the report and on the map), count, lon, lat, year (a phased plan), "
+               "assigned_population, mean_time_min; with plan rules also upgraded and capacity; with costs also "
+               "build_cost, running_cost_per_year and currency"),
+    OutputFile("sites.geojson", "the same facilities as points"),
+    OutputFile("demand.geojson", "every demand location with, per service, population and minutes before and after"),
+    OutputFile("districts.csv", "one row per service and district, before and after"),
+    OutputFile("targets.csv", "one row per service and target, met before and after"),
+    OutputFile("sweep.csv", "every point of the sweep (see allocator.outputs.sweep)", "sweep"),
+    OutputFile("sweep.png", "the sweep's figure", "sweep"),
+)
+#: every file of ``compare/`` (``--compare``)
+COMPARE_FILES = (
+    OutputFile("comparison.html", "the plans side by side, with their trade-offs (see allocator.outputs.comparison)"),
+    OutputFile("comparison.csv", "one row per service, metric and before/after; one column per plan"),
+    OutputFile("pair_<service>_<i>_<j>.html", "plans i and j of a service on two maps side by side, linked from "
+               "comparison.html (plans numbered as it lists them)"),
+    OutputFile("manifest.json", "the compared runs and their manifests"),
+)
+#: the pages of an output folder (a run's, or ``compare/``) a reader opens first, in that order (the pairs of plans
+#: are opened from comparison.html)
+PAGES = tuple(f.name for f in (*OUTPUT_FILES, *COMPARE_FILES) if f.name.endswith(".html") and "<" not in f.name)
 #: what tempfile.mkdtemp adds after its prefix
 _MKDTEMP_SUFFIX = r"[a-z0-9_]{8}"
 
@@ -240,6 +272,11 @@ def _remove_stale_staging(out_dir: Path, before: float) -> None:
         except OSError:
             continue
         shutil.rmtree(path, ignore_errors=True)
+
+
+def written_pages(folder: Path) -> list[Path]:
+    """The pages (:data:`PAGES`) in ``folder``, as written on disk."""
+    return [folder / name for name in PAGES if (folder / name).is_file()]
 
 
 def _running(pid: int) -> bool:

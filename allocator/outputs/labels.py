@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import functools
 import subprocess
+from collections.abc import Iterable
 
 import numpy as np
+from markupsafe import Markup, escape
 
 
 def amount(value: float) -> str:
     """Money: 12, 11.5, 1,250.25."""
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def count(value: float) -> str:
+    """People and places in every sentence and caveat, one way: 1,224 (never 1224 or 1223.8)."""
+    return f"{value:,.0f}"
 
 
 LABELS = {
@@ -42,10 +49,11 @@ LABELS = {
         "s_closes": "closes {n} existing site(s)", "s_upgrades": "upgrades {n} existing site(s)", "and": " and ",
         "s_limit": " of a budget of {b}",
         "s_trips": "The mean trip goes from {b:.1f} to {a:.1f} minutes and the longest from {mb:.1f} to {ma:.1f} minutes{of}.",
-        "s_gini": "Inequality of travel time (Gini) {verb} {g}{of}; "
+        "s_gini": "Inequality of travel time (Gini) {g}{of}; "
                   "{share:.0%} of the remaining inequality (Theil) lies between districts.",
-        "s_gini_nodist": "Inequality of travel time (Gini) {verb} {g}{of}.",
-        "falls": "falls", "rises": "rises", "stays": "stays",
+        "s_gini_nodist": "Inequality of travel time (Gini) {g}{of}.",
+        "g_falls": "falls from {b:.3f} to {a:.3f}", "g_rises": "rises from {b:.3f} to {a:.3f}",
+        "g_stays": "stays at {a:.3f}",
         "s_gains": "Who gains: {n:,.0f} {people} get a shorter trip; the districts gaining most are {list}.",
         "s_gains_nodist": "Who gains: {n:,.0f} {people} get a shorter trip, on average by {m:.1f} minutes.",
         "s_targets": "{k} of {n} target(s) are met after the change.", "s_missed": "Missed: {list}.",
@@ -86,9 +94,9 @@ LABELS = {
         "s_closes": "关闭 {n} 处现有设施", "s_upgrades": "扩容 {n} 处现有设施", "and": "、",
         "s_limit": "，预算为 {b}",
         "s_trips": "平均出行时间由 {b:.1f} 分钟变为 {a:.1f} 分钟，最长出行时间由 {mb:.1f} 分钟变为 {ma:.1f} 分钟{of}。",
-        "s_gini": "出行时间的不平等（基尼系数）{verb}，{g}{of}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
-        "s_gini_nodist": "出行时间的不平等（基尼系数）{verb}，{g}{of}。",
-        "falls": "下降", "rises": "上升", "stays": "保持",
+        "s_gini": "出行时间的不平等（基尼系数）{g}{of}；剩余不平等（泰尔指数）中有 {share:.0%} 来自分区之间。",
+        "s_gini_nodist": "出行时间的不平等（基尼系数）{g}{of}。",
+        "g_falls": "由 {b:.3f} 降至 {a:.3f}", "g_rises": "由 {b:.3f} 升至 {a:.3f}", "g_stays": "保持在 {a:.3f}",
         "s_gains": "受益者：{n:,.0f} 名{people}出行时间缩短；受益最多的分区为 {list}。",
         "s_gains_nodist": "受益者：{n:,.0f} 名{people}出行时间缩短，平均缩短 {m:.1f} 分钟。",
         "s_targets": "规划后 {n} 个目标中达成 {k} 个。", "s_missed": "未达成：{list}。",
@@ -154,7 +162,26 @@ def translate(lang: str, key: str, **kw) -> str:
     text = LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key)
     if text is None:
         raise KeyError(f"no label {key!r} in allocator/outputs/labels.py (LABELS or BRIEF)")
+    if any(isinstance(v, Markup) for v in kw.values()):   # a name marked by :func:`name`: the words as markup
+        return Markup(escape(text)).format(**kw)
     return text.format(**kw) if kw else text
+
+
+def name(text: object) -> Markup:
+    """A name from the data (a place, district, site, service, data source) as it goes into a page: marked so that
+    no browser translates it and a reader (or a test) can tell it from the page's own words."""
+    return Markup('<span class="name" translate="no">{}</span>').format(text)
+
+
+def names(lang: str, items: Iterable[str]) -> Markup:
+    """Several pieces (names, or sentences holding them) joined by ``lang``'s "and" (", " or "、")."""
+    return Markup(escape(translate(lang, "and"))).join(items)
+
+
+def status_words(lang: str, status: str) -> str:
+    """A solve's status in words of ``lang`` ("optimal", "最优"); a status no table names as it is."""
+    key = f"status_{status}"
+    return translate(lang, key) if key in LABELS["en"] else status
 
 
 def fmt_metric(key: str, value) -> str:
@@ -188,7 +215,7 @@ def target_text(x: dict, lang: str, t: float) -> str:
 BRIEF = {
     "en": {
         "colon": ": ", "data_credit": "Data: {credits}", "status_optimal": "optimal",
-        "status_time_limit": "stopped at the time limit", "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
+        "status_time_limit": "stopped at the time limit", "status_failed": "failed", "decision": "Decision", "build": "Build these {n} new {what}", "close": "close these {n}",
         "upgrade": "upgrade these {n}", "no_change": "No new {what}: the plan keeps the {what} as they are",
         "lead": "Together they bring {gain:,.0f} more {people} within {t:g} minutes ({b} → {a} of {total:,.0f}); "
                 "{left:,.0f} {people} stay beyond {t:g} minutes.",
@@ -199,7 +226,7 @@ BRIEF = {
         "buys": "What the plan buys", "leaves": "What it leaves",
         "b_within": "{gain:,.0f} more {people} within {t:g} minutes: {b} → {a}.",
         "b_trips": "Mean trip {mb:.1f} → {ma:.1f} min; longest trip {xb:.0f} → {xa:.0f} min{of}.",
-        "b_gini": "Unevenness of travel times (Gini, see appendix) {verb} {g}{of}.",
+        "b_gini": "Unevenness of travel times (Gini, see appendix) {g}{of}.",
         "b_ede": "Equally-distributed equivalent {trip}: {b:.1f} → {a:.1f} minutes{of}: the {trip} that, if everyone "
                  "had it, would be as good as the unequal {trip}s people have (Kolm-Pollak, ε = {e:g}; long trips "
                  "weigh more; see appendix).",
@@ -216,7 +243,6 @@ BRIEF = {
         "nobody_slower": "nobody travels longer and ", "gini_short": "Gini", "theil_short": "Theil",
         "r_of": " (of the {n} who can reach a site)",
         "unreach_missed": " ({n:,.0f} people cannot reach a site: missed)",
-        "moves": "from {b:.3f} to {a:.3f}", "stays_at": "at {a:.3f}",
         "l_left": "{left:,.0f} {people} still beyond {t:g} minutes ({share} of {total:,.0f}).",
         "l_unreach": "{n:,.0f} of them live more than {m:g} m from any road and are counted as underserved.",
         "l_where": "Most of them: {list}.", "l_none": "Nobody is left beyond {t:g} minutes.",
@@ -295,9 +321,13 @@ BRIEF = {
         "people_default": "people", "sites_word": "sites",
         "t_min": "{v} min",
         "c_targets": "Targets", "c_question": "Question answered", "c_before": "Before (all plans)", "c_better": "better",
-        "c_sentence_cover": "{a} brings {d:,.0f} more {people} within {t:g} minutes than {b}",
-        "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes ({b}: {y:.0f})",
-        "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes ({b}: {y:.1f})",
+        "c_sentence_cover": "{a} brings {d} more {people} within {t:g} minutes than {b}",
+        "c_sentence_long": "{a} cuts the longest trip to {x:.0f} minutes against {y:.0f} with {b}, for the {n} "
+                           "{people} who travel over {x:.0f} minutes with {b}",
+        "c_sentence_ede": "{a} has the lowest equally-distributed equivalent trip, {x:.1f} minutes against {y:.1f} "
+                          "with {b}, over the {n} {people} who can reach a site",
+        "c_sep": "; ", "c_full_stop": ".", "c_plan": "{label}: {title}", "c_pairs": "Two plans side by side on two maps",
+        "c_pair": "{a} | {b}",
         "c_tie": "{a} and {b} are equal on people within {t:g} minutes, on the longest trip and on the "
                  "equally-distributed equivalent trip.",
         "c_shared": "Sites both plans choose: {list}.", "c_shared_none": "The plans share no new site.",
@@ -308,7 +338,7 @@ BRIEF = {
     },
     "zh": {
         "colon": "：", "data_credit": "数据：{credits}", "status_optimal": "最优",
-        "status_time_limit": "达到时间上限", "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
+        "status_time_limit": "达到时间上限", "status_failed": "失败", "decision": "决策", "build": "新建以下 {n} 处{what}", "close": "关闭以下 {n} 处", "upgrade": "扩容以下 {n} 处",
         "no_change": "不新建{what}：方案保持现有{what}不变",
         "lead": "合计使 {t:g} 分钟内可达的{people}增加 {gain:,.0f} 人（{b} → {a}，共 {total:,.0f} 人）；"
                 "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟。",
@@ -318,7 +348,7 @@ BRIEF = {
         "buys": "方案带来的改善", "leaves": "方案仍未解决的问题",
         "b_within": "{t:g} 分钟内可达的{people}增加 {gain:,.0f} 人：{b} → {a}。",
         "b_trips": "平均出行时间 {mb:.1f} → {ma:.1f} 分钟；最长出行时间 {xb:.0f} → {xa:.0f} 分钟{of}。",
-        "b_gini": "出行时间的不均衡程度（基尼系数，见附录）{verb}{g}{of}。",
+        "b_gini": "出行时间的不均衡程度（基尼系数，见附录）{g}{of}。",
         "b_ede": "等效均等{trip}：{b:.1f} → {a:.1f} 分钟{of}：若人人都是这一时间，与实际不均等的出行同样好"
                  "（Kolm-Pollak 指标，ε = {e:g}；长途出行权重更大；见附录）。",
         "ede_walk": "步行时间", "ede_bike": "骑行时间", "ede_drive": "驾车时间", "ede_trip": "出行时间",
@@ -331,7 +361,6 @@ BRIEF = {
         "nobody_slower": "没有人出行时间变长，且", "gini_short": "基尼系数", "theil_short": "泰尔指数",
         "r_of": "（以 {n} 名可到达设施的人计）",
         "unreach_missed": "（{n:,.0f} 人无法到达任何设施：未达成）",
-        "moves": "由 {b:.3f} 变为 {a:.3f}", "stays_at": "为 {a:.3f}",
         "l_left": "仍有 {left:,.0f} 名{people}超过 {t:g} 分钟（占 {total:,.0f} 人的 {share}）。",
         "l_unreach": "其中 {n:,.0f} 人居住在距道路超过 {m:g} 米处，计为未覆盖。",
         "l_where": "主要分布在：{list}。", "l_none": "所有人都在 {t:g} 分钟以内。",
@@ -400,9 +429,12 @@ BRIEF = {
         "people_default": "居民", "sites_word": "设施",
         "t_min": "{v} 分钟",
         "c_targets": "目标", "c_question": "回答的问题", "c_before": "规划前（各方案相同）", "c_better": "更优",
-        "c_sentence_cover": "{a} 比 {b} 多使 {d:,.0f} 名{people}进入 {t:g} 分钟范围",
-        "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟）",
-        "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟）",
+        "c_sentence_cover": "{a} 比 {b} 多使 {d} 名{people}进入 {t:g} 分钟范围",
+        "c_sentence_long": "{a} 将最长出行时间缩短至 {x:.0f} 分钟（{b}：{y:.0f} 分钟），涉及在 {b} 下出行超过 {x:.0f} 分钟的 "
+                           "{n} 名{people}",
+        "c_sentence_ede": "{a} 的等效均等出行时间最低，为 {x:.1f} 分钟（{b}：{y:.1f} 分钟），以全部 {n} 名可到达设施的{people}计",
+        "c_sep": "；", "c_full_stop": "。", "c_plan": "{label}：{title}", "c_pairs": "两个方案的地图对照",
+        "c_pair": "{a} | {b}",
         "c_tie": "{a} 与 {b} 在 {t:g} 分钟内人数、最长出行时间和等效均等出行时间上相同。",
         "c_shared": "两个方案共同选择的设施：{list}。", "c_shared_none": "两个方案没有共同的新设施。",
         "c_small": "服务不足 {limit:,.0f} 人的设施：{list}。",
@@ -410,8 +442,64 @@ BRIEF = {
         "c_x": "最长出行时间（分钟）", "c_y": "{t:g} 分钟内人口比例（%）", "c_site_count": "{n} 处设施",
     },
 }
-for _lang, _words in BRIEF.items():
-    LABELS[_lang].update(_words)
+# A run's notes (allocator.outputs.notes) and the data table's roles, as whole sentences of each language.
+NOTES = {
+    "en": {
+        "n_far_demand": "{p} {people} live more than {m} m from the road network: they cannot reach any site and are "
+                        "counted as underserved.",
+        "n_far_existing_one": "1 existing site serves nobody: it is more than {m} m from the road network.",
+        "n_far_existing": "{n} existing sites serve nobody: they are more than {m} m from the road network.",
+        "n_far_candidates_one": "1 candidate site was left out: it is more than {m} m from the road network.",
+        "n_far_candidates": "{n} candidate sites were left out: they are more than {m} m from the road network.",
+        "n_no_site_within": "{p} {people} have no site within {t} minutes, whatever the plan: they stay underserved.",
+        "n_unreachable": "{p} {people} cannot reach any site: they are counted as underserved.",
+        "n_raster": "The population grid {file} holds {p} people in {k} populated cells.",
+        "n_rounded": "Travel times were rounded to multiples of {r} s for the solve (solver.round_s): status, gap and "
+                     "optimality hold for the rounded times, objective {rounded}; on the exact times the same plan "
+                     "gives {exact}, and every figure uses the exact times.",
+        "n_zero_weight_one": "1 location where nobody lives was left out of the model.",
+        "n_zero_weight": "{n} locations where nobody lives were left out of the model.",
+        "n_dominated": "{n} of {k} candidate sites could never do better than another candidate (every person they "
+                       "reach in time another reaches too) and were set aside.",
+        "n_bound": "A lower bound shows the plan is within {g} of the best possible; {n} of {k} candidate sites were "
+                   "ruled out and {f} fixed before the exact solve.",
+        "n_merged": "{n} demand locations with the same travel times were merged into {k} groups.",
+        "n_probes": "The shortest longest trip was found in {n} tries over {k} possible values.",
+        "n_time_limit": "The solver stopped at its time limit: the plan is within {g} of the best possible.",
+        "n_jointly": "Solved together with {n} other service(s) sharing one budget.",
+        "role_demand": "demand: {name}", "role_buildings": "demand: {name} (buildings)",
+        "role_existing": "{name}: existing sites", "role_candidates": "{name}: candidate sites",
+        "role_network": "road network", "role_matrix": "travel times", "role_districts": "districts",
+        "role_sep": "; ",
+    },
+    "zh": {
+        "n_far_demand": "{p} 名{people}居住在距道路网超过 {m} 米处：无法到达任何设施，计为未覆盖。",
+        "n_far_existing_one": "1 处现有设施距道路网超过 {m} 米，无人可到达。",
+        "n_far_existing": "{n} 处现有设施距道路网超过 {m} 米，无人可到达。",
+        "n_far_candidates_one": "1 处候选站点距道路网超过 {m} 米，未纳入选址。",
+        "n_far_candidates": "{n} 处候选站点距道路网超过 {m} 米，未纳入选址。",
+        "n_no_site_within": "{p} 名{people}在任何方案下都没有 {t} 分钟内可达的设施，仍计为未覆盖。",
+        "n_unreachable": "{p} 名{people}无法到达任何设施，计为未覆盖。",
+        "n_raster": "人口栅格 {file} 共有 {p} 人，分布在 {k} 个有人口的网格中。",
+        "n_rounded": "求解时出行时间按 {r} 秒的倍数取整（solver.round_s）：求解状态、差距与最优性仅对取整后的时间成立，目标值为 "
+                     "{rounded}；按精确时间计算，同一方案的目标值为 {exact}，所有数字均按精确时间计算。",
+        "n_zero_weight_one": "1 个无人居住的地点未纳入模型。",
+        "n_zero_weight": "{n} 个无人居住的地点未纳入模型。",
+        "n_dominated": "{k} 处候选站点中有 {n} 处不可能优于其他候选站点（它们能及时到达的人，其他站点也都能到达），已排除。",
+        "n_bound": "下界表明该方案与最优解相差不超过 {g}；精确求解前，{k} 处候选站点中排除了 {n} 处，并确定选用 {f} 处。",
+        "n_merged": "出行时间完全相同的 {n} 个需求点合并为 {k} 组。",
+        "n_probes": "在 {k} 个可能取值中经 {n} 次试算找到最短的最长出行时间。",
+        "n_time_limit": "求解器达到时间上限：方案与最优解相差不超过 {g}。",
+        "n_jointly": "与共享同一预算的其他 {n} 项服务联合求解。",
+        "role_demand": "需求：{name}", "role_buildings": "需求：{name}（建筑物）",
+        "role_existing": "{name}：现有设施", "role_candidates": "{name}：候选站点",
+        "role_network": "道路网", "role_matrix": "出行时间", "role_districts": "分区",
+        "role_sep": "；",
+    },
+}
+for _table in (BRIEF, NOTES):
+    for _lang, _words in _table.items():
+        LABELS[_lang].update(_words)
 
 # The spending box and the "How sure" box of report.html (allocator.outputs.how_sure), and the comparison's cost rows.
 MONEY = {
@@ -549,7 +637,8 @@ MAP = {
         "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen", "p_year": "built in",
         "catchment_of": "catchment of {who}", "district_tip": "district {d}: {n:,.0f} people; within {t:g} min "
         "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
-        "back": "back to the full map", "ubefore": "before", "uafter": "after",
+        "back": "back to the full map", "back_compare": "back to the comparison", "ubefore": "before",
+        "uafter": "after",
         "within_short": "within {t:g} min: {s}, beyond: {n} people",
         "compare_title": "{title} — before | after",
         "counters_layer": "counters (size) and mean wait (colour)",
@@ -577,7 +666,7 @@ MAP = {
         "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏", "p_year": "建设年份",
         "catchment_of": "{who} 的服务范围", "district_tip": "分区 {d}：{n:,.0f} 人；{t:g} 分钟内 规划前 {b}，规划后 {a}",
         "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
-        "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",
+        "back": "返回完整地图", "back_compare": "返回方案比较", "ubefore": "规划前", "uafter": "规划后",
         "within_short": "{t:g} 分钟内：{s}，超过：{n} 人",
         "compare_title": "{title} — 规划前 | 规划后",
         "counters_layer": "窗口数（大小）与平均等候（颜色）",

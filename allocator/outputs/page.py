@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from allocator.outputs.labels import cjk_font, translate
+from allocator.outputs.labels import cjk_font, name, translate
 from allocator.outputs.templates import render
 from allocator.solve.run_info import ATTRIBUTION
 
@@ -32,9 +32,9 @@ def html_page(title: str, subtitle: str, body: Markup, lang: str, footer: list[s
                   body=body, footer=footer) + "\n"
 
 
-def footer_lines(lang: str, credits: list[str] | None = None) -> list[str]:
+def footer_lines(lang: str, credits: list[str] | None = None) -> list:
     """The page's footer: the credit lines of the data used (``RunInfo.attributions``; OpenStreetMap when none)."""
-    lines = [translate(lang, "data_credit", credits="; ".join(credits or [ATTRIBUTION]))]
+    lines = [translate(lang, "data_credit", credits=name("; ".join(credits or [ATTRIBUTION])))]
     if lang == "zh" and cjk_font() is None:
         lines.insert(0, translate(lang, "font_note"))
     return lines

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.place_names import cell_size_m
@@ -46,14 +46,19 @@ from allocator.outputs.labels import (
     SHOWN_KEYS,
     amount,
     cjk_font,
+    count,
     fmt_metric,
     metric_name,
+    name,
+    names,
     people_name,
     reach_note,
+    status_words,
     target_text,
     translate,
     what_name,
 )
+from allocator.outputs.notes import told
 from allocator.outputs.overview import overview_svg
 from allocator.outputs.page import footer_lines, html_page, target_status
 from allocator.outputs.phases import phases_section
@@ -126,16 +131,15 @@ def relative_sentences(s, lang: str) -> list[str]:
         nobody = translate(lang, "nobody_slower") if shift.nobody_slower else ""
         out.append(translate(lang, "b_relative_up" if shift.rises else "b_relative_down", which=which, nobody=nobody))
     if shift.districts:
-        out.append(translate(lang, "b_relative_districts", list=translate(lang, "and").join(shift.districts)))
+        out.append(translate(lang, "b_relative_districts", list=names(lang, map(name, shift.districts))))
     return out
 
 
-def _verb(lang: str, b: float, a: float) -> tuple[str, str]:
-    """("falls", "from 0.331 to 0.284") or ("stays", "at 0.312")."""
-    L = functools.partial(translate, lang)
+def gini_change(lang: str, b: float, a: float) -> str:
+    """How a Gini moves, as one phrase of ``lang``: "falls from 0.331 to 0.284", "stays at 0.312"."""
     if abs(a - b) < 5e-4:
-        return L("stays"), L("stays_at", a=a)
-    return (L("falls") if a < b else L("rises")), L("moves", b=b, a=a)
+        return translate(lang, "g_stays", a=a)
+    return translate(lang, "g_falls" if a < b else "g_rises", b=b, a=a)
 
 
 # --- summary sentences --------------------------------------------------------------------------
@@ -164,17 +168,17 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
         out.append(L("s_trips", b=b["mean_min"], a=a["mean_min"], mb=b["max_min"], ma=a["max_min"],
                      of=of_reach(s, lang)))
     if b["gini"] is not None and a["gini"] is not None:
-        verb, g = _verb(lang, b["gini"], a["gini"])
+        g = gini_change(lang, b["gini"], a["gini"])
         districts = s.equity.get("districts")
         if districts and a["theil"]:
-            out.append(L("s_gini", verb=verb, g=g, share=a["theil_between"] / a["theil"], of=of_reach(s, lang)))
+            out.append(L("s_gini", g=g, share=a["theil_between"] / a["theil"], of=of_reach(s, lang)))
         else:
-            out.append(L("s_gini_nodist", verb=verb, g=g, of=of_reach(s, lang)))
+            out.append(L("s_gini_nodist", g=g, of=of_reach(s, lang)))
     gains = s.brief.gains   # allocator.evaluate.result.ServiceResult.brief
     if s.equity.get("districts"):
         if gains.top_districts:
-            names = L("and").join(f"{d.name} (+{100 * d.gain:.0f} {L('pp')})" for d in gains.top_districts)
-            out.append(L("s_gains", n=gains.people, people=people, list=names))
+            listed = names(lang, [name(d.name) + f" (+{100 * d.gain:.0f} {L('pp')})" for d in gains.top_districts])
+            out.append(L("s_gains", n=gains.people, people=people, list=listed))
         else:   # districts, none gaining: the sentence says 0.0 minutes, as it always has
             out.append(L("s_gains_nodist", n=gains.people, people=people, m=0.0))
     else:
@@ -332,8 +336,8 @@ def _buys_and_leaves(result, s, lang: str, people: str, gain: float) -> tuple[li
                       of=of_reach(s, lang)))
     buys += [x for x in (ede_sentence(result, s, lang),) if x]
     if ov["before"].get("gini") is not None and ov["after"].get("gini") is not None:
-        verb, g = _verb(lang, ov["before"]["gini"], ov["after"]["gini"])
-        buys.append(L("b_gini", verb=verb, g=g, of=of_reach(s, lang)))
+        g = gini_change(lang, ov["before"]["gini"], ov["after"]["gini"])
+        buys.append(L("b_gini", g=g, of=of_reach(s, lang)))
     buys += relative_sentences(s, lang)
     where = s.brief.underserved   # allocator.evaluate.result.ServiceResult.brief
     if a["underserved"] > 0:
@@ -342,7 +346,7 @@ def _buys_and_leaves(result, s, lang: str, people: str, gain: float) -> tuple[li
         if a["unreachable"] > 0 and result.info.max_snap_m is not None:
             leaves.append(L("l_unreach", n=a["unreachable"], m=result.info.max_snap_m))
         if where:
-            leaves.append(L("l_where", list=L("and").join(f"{u.place} ({u.people:,.0f})" for u in where)))
+            leaves.append(L("l_where", list=names(lang, [name(u.place) + f" ({count(u.people)})" for u in where])))
     else:
         leaves = [L("l_none", t=t)]
     return buys, leaves
@@ -420,7 +424,7 @@ def _target_value(x: dict, lang: str, of: str) -> str:
     value = translate(lang, "t_min", v=value) if x["metric"].endswith("_min") else value
     value += _reach_words(x, "after", lang, of)
     worst = x.get("worst_district_after")
-    return f"{value} ({translate(lang, 'worst', d=worst)})" if worst else value
+    return value + Markup(" ({})").format(translate(lang, "worst", d=name(worst))) if worst else value
 
 
 def _reach_words(x: dict, when: str, lang: str, of: str) -> str:
@@ -439,13 +443,14 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
     limit = small_limit(s.facilities)
     small = small_loads(s.facilities, limit)
     if len(small):
-        names = L("and").join(f"{p} ({n:,.0f})" for p, n in zip(small["place"], small["assigned_population"]))
-        out.append(L("t_small", k=len(small), n=len(ranked), limit=limit, list=names))
+        listed = names(lang, [name(p) + f" ({count(n)})"
+                              for p, n in zip(small["place"], small["assigned_population"], strict=True)])
+        out.append(L("t_small", k=len(small), n=len(ranked), limit=limit, list=listed))
     if len(ranked) > 1:
         out.append(L("t_diminish", top=float(ranked["newly"].max()), low=float(ranked["newly"].min()), t=t))
     longest = s.brief.longest
     if longest is not None:
-        out.append(L("t_longest", x=longest.minutes, where=longest.where, of=of_reach(s, lang)))
+        out.append(L("t_longest", x=longest.minutes, where=name(longest.where), of=of_reach(s, lang)))
     if s.solution.budget_used is not None:
         out.append(L("t_budget", spent=amount(s.solution.budget_used),
                      limit=L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""))
@@ -482,9 +487,8 @@ def shared_budget_section(result, lang: str) -> Markup:
     """The shared budget's limit and what the services spend together (empty without a ``shared_budget``)."""
     if result.shared_budget_used is None:
         return Markup()
-    names = ", ".join(s.service.display_title for s in result.services)
-    text = translate(lang, "s_shared", names=names, used=amount(result.shared_budget_used),
-                     b=amount(result.info.shared_budget))
+    text = translate(lang, "s_shared", names=names(lang, [name(s.service.display_title) for s in result.services]),
+                     used=amount(result.shared_budget_used), b=amount(result.info.shared_budget))
     return render("report/shared_budget.html", title=translate(lang, "shared_budget"), text=text)
 
 
@@ -510,12 +514,12 @@ def _target_states(x: dict, lang: str, of: str) -> list[dict]:
     for when in ("before", "after"):
         worst = x.get(f"worst_district_{when}")
         out.append({"value": fmt_metric(x["metric"], x[when]) + _reach_words(x, when, lang, of),
-                    "worst": translate(lang, "worst", d=worst) if worst else "",
+                    "worst": translate(lang, "worst", d=name(worst)) if worst else "",
                     "status": target_status(lang, x[f"met_{when}"])})
     return out
 
 
-def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str], list[list[str]]]:
+def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str], list[list]]:
     """The districts table: headers and one row per populated district, most people first (none without)."""
     if not districts:
         return [], []
@@ -523,7 +527,7 @@ def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str
     keys = ("within_share", "mean_min", "ede_min", "max_min", "gini")
     headers = [L("district"), L("population")] + [f"{metric_name(lang, k, t)}: {L('before')} → {L('after')}"
                                                  for k in keys]
-    rows = [[str(d["district_name"]), fmt_metric("population", d["population"])]
+    rows = [[name(d["district_name"]), fmt_metric("population", d["population"])]
             + [f"{fmt_metric(k, d.get(f'{k}_before'))} → {fmt_metric(k, d.get(f'{k}_after'))}" for k in keys]
             for d in sorted(districts, key=lambda d: -d["population"]) if d["population"] > 0]
     return headers, rows
@@ -565,41 +569,14 @@ def details_section(result, lang: str) -> Markup:
 
 # --- caveats, method, data, appendix ------------------------------------------------------------
 
-#: the solvers' words for what a reader calls otherwise (a note's example ids go: they are in the tables)
-_PLAIN = (
-    (re.compile(r"\s*(\(e\.g\. [^)]*\)|: ids .*$)"), ""),
-    (re.compile(r"^(max coverage|p-median|p-center): "), ""),
-    (re.compile(r"\(weight ([\d.,e+]+)\)"), r"(\1 people)"),
-    (re.compile(r"with positive weight \(total ([\d.,e+]+)\)"), r"(\1 people)"),
-    (re.compile(r"\bclient\(s\)"), "demand location(s)"),
-    (re.compile(r"\bclients\b"), "demand locations"),
-    (re.compile(r"\bclient\b"), "demand location"),
-    (re.compile(r"candidates are dominated \(their coverage set lies inside another's\) and were dropped"),
-     "candidate sites could never do better than another candidate (every person they reach in time another "
-     "reaches too) and were set aside"),
-    (re.compile(r"\b1 existing facilities serve\b"), "1 existing facility serves"),
-)
-#: notes on how the solver worked, not on the data: the method section lists them
-_SOLVER_NOTE = re.compile(r"^(max coverage|p-median|p-center|exact level generation|time limit|stopped at)")
-
-
-def plain_note(note: str) -> str:
-    """A run note in a reader's words: no example ids, no solver vocabulary, starting with a capital."""
-    text = note
-    for pattern, repl in _PLAIN:
-        text = pattern.sub(repl, text)
-    text = text.strip()
-    return text[:1].upper() + text[1:] if text else text
-
-
 def caveats_section(result, lang: str) -> Markup:
     """Every note of the run on its data and reach, in plain words, once: with the services it concerns."""
     L = functools.partial(translate, lang)
     notes: dict[str, list[str]] = {}
     for s in result.services:
-        for n in s.notes:
-            if not _SOLVER_NOTE.match(n):
-                notes.setdefault(plain_note(n), []).append(s.service.display_title)
+        for note in told(s.notes, lang, people_of(result, s, lang)):
+            if not note.solver:
+                notes.setdefault(note.text, []).append(s.service.display_title)
     items = [{"service": L("and").join(dict.fromkeys(who)), "text": text} for text, who in notes.items()]
     return render("report/caveats.html", title=L("caveats"), colon=L("colon"), items=items, empty=L("no_caveats"))
 
@@ -617,10 +594,9 @@ def method_section(result, lang: str) -> Markup:
         sol = s.solution
         gap = L("m_exact") if sol.status == "optimal" and not sol.gap else (
             L("m_gap", g=sol.gap) if sol.gap is not None else "")
-        words = L(f"status_{sol.status}")
-        status = L("m_status", status=sol.status if words == f"status_{sol.status}" else words, gap=gap, s=sol.solve_seconds, d=s.matrix_shape[0],
-                   k=s.matrix_shape[1])
-        solver_notes = " ".join(plain_note(n) + "." for n in s.notes if _SOLVER_NOTE.match(n))
+        status = L("m_status", status=status_words(lang, sol.status), gap=gap, s=sol.solve_seconds,
+                   d=s.matrix_shape[0], k=s.matrix_shape[1])
+        solver_notes = " ".join(note.text for note in told(s.notes, lang, people_of(result, s, lang)) if note.solver)
         items.append({"service": s.service.display_title,
                       "text": f"{L('m_objective', words=objective_words(result, s, lang))} {status} {solver_notes}"})
     info = result.info
@@ -633,11 +609,31 @@ def method_section(result, lang: str) -> Markup:
     return render("report/method.html", title=L("method"), colon=L("colon"), items=items)
 
 
+#: the parts of a data source's role (allocator.solve.run_info.DataSource.role, joined by "; ") and their labels
+_ROLES = ((re.compile(r"^demand: (?P<name>.+) \(buildings\)$"), "role_buildings"),
+          (re.compile(r"^demand: (?P<name>.+)$"), "role_demand"),
+          (re.compile(r"^(?P<name>.+): existing$"), "role_existing"),
+          (re.compile(r"^(?P<name>.+): candidates$"), "role_candidates"),
+          (re.compile(r"^road network$"), "role_network"), (re.compile(r"^travel times$"), "role_matrix"),
+          (re.compile(r"^districts$"), "role_districts"))
+
+
+def data_role(role: str, lang: str) -> Markup:
+    """What a data source is used for, in ``lang``, its layer and service names marked (:func:`name`); a role of no
+    known form as it is."""
+    parts = []
+    for part in role.split("; "):
+        found = next(((m, key) for pattern, key in _ROLES if (m := pattern.match(part))), None)
+        parts.append(translate(lang, found[1], **{k: name(v) for k, v in found[0].groupdict().items()})
+                     if found else part)
+    return Markup(escape(translate(lang, "role_sep"))).join(parts)
+
+
 def data_section(result, lang: str) -> Markup:
     """Each data source the run read: what it is used for, what it is, its licence and credit."""
     L = functools.partial(translate, lang)
-    rows = [[d.role, d.name, d.description, d.year or L("d_no_year"), d.licence, d.attribution]
-            for d in result.info.sources]
+    rows = [[data_role(d.role, lang), name(d.name), name(d.description), d.year or L("d_no_year"), name(d.licence),
+             name(d.attribution)] for d in result.info.sources]
     return render("report/data.html", title=L("data"), rows=rows,
                   headers=[L("d_role"), L("d_data"), L("d_about"), L("d_year"), L("d_licence"), L("d_credit")])
 

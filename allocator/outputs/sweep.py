@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from allocator.evaluate.result import RunResult, SweepResult
 from allocator.outputs.csv_cells import write_csv
-from allocator.outputs.labels import target_text, translate, what_name
+from allocator.outputs.labels import status_words, target_text, translate, what_name
 from allocator.outputs.templates import render
 
 #: sweep.csv's columns after the parameter's
@@ -113,14 +113,14 @@ def sweep_section(result: RunResult, lang: str = "en") -> Markup:
     lines.append(_mode_line(sweep, lang, param))
     lines += _targets_first_met(result, sweep, lang, param)
     lines += sweep.notes
-    rows = [[f"{r[sweep.parameter]:g}", str(r["status"]), _pct(r.get("within_share")), _gain(r),
+    rows = [[f"{r[sweep.parameter]:g}", status_words(lang, r["status"]), _pct(r.get("within_share")), _gain(r),
              _num(r.get("mean_min")), _num(r.get("p90_min")), _num(r.get("gini"), ".3f"), _num(r.get("new_sites"), ".0f")]
             for r in table.to_dict(orient="records")]
     png = base64.b64encode(sweep_png(sweep)).decode("ascii")
     title = L("sw_title", what=what_name(lang, service.kind, service.name), param=param, lo=values.min(),
               hi=values.max())
     return render("sweep.html", title=title, lines=lines, png=png, rows=rows,
-                  headers=[param, L("sw_status"), L("sw_within"), L("sw_gain"), L("sw_mean"), L("sw_p90"), "Gini",
+                  headers=[param, L("sw_status"), L("sw_within"), L("sw_gain"), L("sw_mean"), L("sw_p90"), L("gini_short"),
                            L("sw_new")])
 
 

@@ -18,6 +18,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from allocator.outputs.labels import name
+
 ENVIRONMENT = Environment(
     loader=PackageLoader("allocator.outputs", "templates"),
     autoescape=True,
@@ -25,6 +27,8 @@ ENVIRONMENT = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+ENVIRONMENT.filters["name"] = name   # {{ place|name }}: a name from the data (allocator.outputs.labels.name)
 
 
 def render(template: str, /, **context: Any) -> Markup:

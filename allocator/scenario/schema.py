@@ -37,6 +37,8 @@ OsmValue = Annotated[str, Field(min_length=1),
 OsmTags = Annotated[dict[Annotated[str, Field(min_length=1)], Annotated[list[OsmValue], Field(min_length=1)]],
                     Field(min_length=1)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+#: a short plan label's longest length (``label:``; the comparison's columns and chart)
+LABEL_MAX = 24
 #: most solver threads a scenario or --threads may ask for (HiGHS allocates per thread: 100000 ends in bad_alloc)
 MAX_THREADS = 256
 
@@ -428,6 +430,9 @@ class Scenario(Strict):
 
     name: str = Field(pattern=NAME_PATTERN, description="also the output folder name")
     title: str | None = Field(default=None, max_length=200)
+    label: str | None = Field(default=None, min_length=1, max_length=LABEL_MAX, pattern=r"^[^\x00-\x1f\x7f]+$",
+                              description="short plan label for --compare's tables, sentences and chart (at most 24 "
+                                          "characters; default: the name, its _ and - as spaces)")
     description: str = Field(default="", max_length=5000)
     network: NetworkSpec | None = Field(default=None, description="road network (or give 'matrix')")
     matrix: MatrixSpec | None = Field(default=None, description="precomputed travel times (or give 'network')")

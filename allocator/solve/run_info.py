@@ -22,7 +22,7 @@ from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.paths import NETWORK
 from allocator.scenario.robustness import RobustnessSpec
-from allocator.scenario.schema import DistrictSpec, LayerSpec, TargetSpec
+from allocator.scenario.schema import LABEL_MAX, DistrictSpec, LayerSpec, TargetSpec
 from allocator.scenario.sweep import SweepSpec
 from allocator.traveltime.network import BIKE_SPEED_KPH, WALK_SPEED_KPH
 
@@ -89,6 +89,7 @@ class RunInfo:
     currency: str | None = None      # ISO 4217 code of every cost (None: plain units)
     robustness: RobustnessSpec | None = None
     assign_districts: DistrictAssigner | None = field(default=None, repr=False, compare=False)
+    label: str = ""                  # the short plan label of a comparison (:func:`plan_label`)
 
     @property
     def attributions(self) -> list[str]:
@@ -111,7 +112,18 @@ def run_info(scenario: LoadedScenario, assign_districts: DistrictAssigner | None
         matrix_file=Path(spec.matrix.source).name if spec.matrix is not None else None,
         demand_layers=tuple(d.name for d in spec.demand), sources=tuple(data_sources(scenario)),
         inputs=tuple(input_files(scenario)), resolved=spec.model_dump(mode="json"), sweep=spec.sweep,
-        currency=spec.currency, robustness=spec.robustness, assign_districts=assign_districts)
+        currency=spec.currency, robustness=spec.robustness, assign_districts=assign_districts,
+        label=spec.label or plan_label(spec.name))
+
+
+def plan_label(name: str) -> str:
+    """A scenario's short plan label when it gives none: its name with ``_`` and ``-`` as spaces, cut to
+    :data:`LABEL_MAX` characters at a word ("poa clinics kolm…")."""
+    words = name.replace("_", " ").replace("-", " ").strip()
+    if len(words) <= LABEL_MAX:
+        return words
+    cut = words[:LABEL_MAX - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
 def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:

@@ -399,7 +399,7 @@ def test_tiny_time_limit_reports_time_limit_with_gap(tmp_path: Path, capsys) -> 
     assert service["gap"] is not None and service["gap"] > 0
     assert len(service["new_sites"]) == 25 and service["gap"] < 1
     assert any("time limit reached" in n for n in service["notes"])
-    assert "time_limit" in out
+    assert "stopped at the time limit" in out
 
 
 def test_zz_fuzz_tried_loading_and_running(capsys) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from allocator.evaluate.access import access_metrics
-from allocator.evaluate.comparison import best_columns, compare
+from allocator.evaluate.comparison import Lead, best_columns, compare
 from allocator.evaluate.result import RunResult
 from allocator.scenario.schema import TargetSpec
 from allocator.solve.kolm_pollak import ede, kappa
@@ -53,8 +53,10 @@ def test_plans_are_measured_on_every_runs_targets() -> None:
     assert service.shared_places == ["place n2"]
     # b brings 300 more people within 15 min; a's longest trip (30) is shorter than b's (40)
     assert service.tradeoff is not None
-    assert service.tradeoff.more_within == (1, 0, pytest.approx(300.0))
-    assert service.tradeoff.shorter_trip == (0, 1, 30.0, 40.0)
+    assert service.tradeoff.more_within == Lead(1, 0, pytest.approx(600.0), pytest.approx(300.0),
+                                                pytest.approx(300.0))
+    # the longest trips 30 vs 40 minutes concern the 400 people whose trip under b is over 30 minutes (by hand)
+    assert service.tradeoff.shorter_trip == Lead(0, 1, 30.0, 40.0, 400.0)
     # each plan's EDE with the one kappa of the service (from the shared before); a's (21.4) is below b's (26.3)
     # only because a's 400 unreachable people do not count in it: what the pages say beside every such figure
     k = kappa(BEFORE, POPULATION)
@@ -62,7 +64,8 @@ def test_plans_are_measured_on_every_runs_targets() -> None:
     assert edes == pytest.approx([ede(np.array([5.0, 10.0, 30.0, np.inf]), POPULATION, k),
                                   ede(np.array([5.0, 10.0, 12.0, 40.0]), POPULATION, k)])
     assert edes == pytest.approx([21.384, 26.321], abs=1e-3)
-    assert service.tradeoff.lower_ede == (0, 1, pytest.approx(edes[0]), pytest.approx(edes[1]))
+    # over the 600 people who reach a site in both plans (a's 400 cannot)
+    assert service.tradeoff.lower_ede == Lead(0, 1, pytest.approx(edes[0]), pytest.approx(edes[1]), 600.0)
     # small loads: new sites under a quarter of the median open site's people
     assert list(service.plans[0].small["id"]) == ["n2"] and service.plans[0].small_limit == pytest.approx(75.0)
 

@@ -128,3 +128,15 @@ def test_a_grid_cell_site_has_its_cell_size() -> None:
     assert cell_size_m(cell) == pytest.approx(width, abs=5) and cell_size_m(cell) % 10 == 0
     assert 250 < cell_size_m(cell) < 400                          # resolution 9: about 0.1 km2
     assert cell_size_m("node/1") is None and cell_size_m("way/2") is None
+
+
+def test_built_labels_connect_names_in_the_report_language() -> None:
+    """In Chinese the connecting words of a built label are Chinese and the street names stay as they are."""
+    streets = street_index(_graph(), language="zh")
+    assert streets.label(0.0008, 0.0001) == "Main Street（靠近Side <b>Road</b>）"
+    frame = pd.DataFrame({"lon": [0.0008, 0.0008, 0.5], "lat": [0.0001, 0.0001, -0.5], "population": [10, 10, 5]})
+    keys = pd.Series(["A", "A", "C"])
+    named = district_labels(frame, keys, keys, streets)
+    assert list(named) == ["Main Street一带", "Main Street一带", "东南部1区"]
+    assert list(district_labels(frame, keys, keys, streets, "en")) == ["around Main Street", "around Main Street",
+                                                                        "south-east 1"]

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from allocator.cli import EXIT_TARGET_MISSED, main
-from allocator.outputs import labels, report
+from allocator.outputs import labels, notes, report
 
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
 BASE = {
@@ -68,7 +68,7 @@ def test_report_is_written_and_escaped(runs) -> None:
     assert "trivially met &lt;b&gt;" in page
     assert page.count("data:image/png;base64,") == 3          # Lorenz, distribution, district bars
     order = ["Build these 3 new clinics", "Newly within 8 min", "What the plan buys", "What it leaves", "Targets: ",
-             "clinics: Details", "Summary", "Figures", "Caveats", "Method", "Data", "Appendix: terms"]
+             "clinics</span>: Details", "Summary", "Figures", "Caveats", "Method", "Data", "Appendix: terms"]
     assert [page.index(x) for x in order] == sorted(page.index(x) for x in order)
     zh = (out / "spo_median" / "report.html").read_text(encoding="utf-8")
     assert "公平性报告" in zh and "摘要" in zh
@@ -234,8 +234,9 @@ def test_report_speaks_plainly(runs) -> None:
     for code in ("max_coverage", "p_median", "scenario field", "client", "weight 1", "stays from"):
         assert code not in text, code
     summary = json.loads((out / "spo_equity" / "summary.json").read_text())
-    for note in summary["services"][0]["notes"]:      # every note of the run reaches the page
-        assert report.plain_note(note) in text
+    told = notes.told(summary["services"][0]["notes"], "en", "residents")
+    for note in told:      # every note of the run reaches the page, in plain words
+        assert note.text in text
     assert "Question answered: bring as many residents as possible within 8 minutes" in text
     assert "optimal" in text and "500 m" in text and "4.8 km/h" in text
     assert "sao_paulo/spo_hexgrid.csv" in text and "ODbL 1.0" in text and "porto_alegre" not in text

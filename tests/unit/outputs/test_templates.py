@@ -35,11 +35,12 @@ CONTEXTS: dict[str, dict] = {
     "page.html": {"lang_tag": "en", "title": H, "subtitle": H, "body": Markup("<p>body</p>"), "footer": [H]},
     "comparison.html": {
         "links": [{"name": H, "folder": H}], "colon": H, "map_word": H, "report_word": H, "targets_title": H,
-        "overall_title": H, "appendix": Markup(""),
+        "overall_title": H, "appendix": Markup(""), "pairs_title": H,
         "services": [{"name": H, "threshold": H, "sentences": [H], "target_headers": [H],
                       "targets": [{"label": H, "before": {"text": H, "status": STATUS, "best": False},
                                    "cells": [{"text": H, "status": STATUS, "best": True}]}],
-                      "metric_headers": [H], "metrics": [], "notes": [H], "chart_title": H, "chart": "AAAA"}]},
+                      "metric_headers": [H], "metrics": [], "notes": [H], "chart_title": H, "chart": "AAAA",
+                      "pairs": [{"href": H, "text": H}]}]},
     "report/decision.html": {
         "heading": H, "lead": H, "headers": [H], "short_headers": [H], "ranked": [ROW],
         "groups": [{"label": H, "rows": [{**ROW, "newly": None}]}], "buys": [H], "leaves": [H],
@@ -113,9 +114,9 @@ def test_a_missing_value_raises(name: str) -> None:
 
 
 def test_report_sections_and_page_escape_names_from_data() -> None:
-    service = SimpleNamespace(service=SimpleNamespace(name=H, display_title=H), notes=[H])
+    service = SimpleNamespace(service=SimpleNamespace(name=H, display_title=H, demand_weights=None), notes=[H])
     source = SimpleNamespace(role=H, name=H, description=H, year=None, licence=H, attribution=H)
-    result = SimpleNamespace(services=[service], info=SimpleNamespace(sources=[source]))
+    result = SimpleNamespace(services=[service], info=SimpleNamespace(sources=[source], demand_layers=(H,)))
     _inert(caveats_section(result, "en"))
     _inert(data_section(result, "en"))
     page = html_page(H, H, caveats_section(result, "en"), "en", [H])

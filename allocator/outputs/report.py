@@ -650,9 +650,9 @@ def appendix_section(result, lang: str) -> Markup:
 SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
     phases_section,       # a phased plan: the build order, on the first screen (allocator.outputs.phases)
+    decision_section,
     how_sure_section,     # data year, cell size, speed, variants, version and date (allocator.outputs.how_sure)
     spending_section,     # what the plan costs, in the scenario's currency (allocator.outputs.how_sure)
-    decision_section,
     sweep_section,        # with a sweep: what each extra site buys (allocator.outputs.sweep)
     details_section,
     caveats_section,

@@ -17,6 +17,7 @@ import numpy as np
 from allocator.errors import AllocatorError
 from allocator.inputs.districts import OUTSIDE_KEY
 from allocator.scenario.schema import SolverSpec
+from allocator.solve import checks
 from allocator.solve.kolm_pollak import service_epsilon
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
@@ -105,7 +106,7 @@ def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
     service = prep.service
     try:
         if service.counters is not None and service.counters.decision == "open":
-            return open_solution(prep, options["time_limit"])
+            return open_solution(prep, checks.options(**options))
         if service.uses_plan_rules:
             return solve_plan([plan_service(prep)], **options)[0]
         problem = ModelInput(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min,

@@ -194,26 +194,28 @@ class JointLimits:
     max_counters: int | None = None         # counters per office at most this
 
 
-def open_counters(rate: np.ndarray, existing: np.ndarray, today: np.ndarray, model: QueueModel,
-                  cap: int | None) -> int:
-    """The most counters :func:`open_and_staff` gives one office, checked against the model's size limits.
+def open_counters(visitors_most: np.ndarray, floor: np.ndarray, model: QueueModel, cap: int | None) -> np.ndarray:
+    """Per site, the most counters :func:`open_and_staff` gives it, checked against the model's size limits.
 
-    No office needs more than all the visitors need (the target is monotone in the load) nor fewer than
-    it has today; ``cap`` (max_per_office) bounds both.  Raises before any work when the model would be
-    too large (MAX_OPEN_COUNTERS, MAX_OPEN_CHOICES).
+    ``visitors_most``: per site, its visitors if every client that could go there did (its potential
+    catchment; the target is monotone in the load, so no office needs more); ``floor``: its fewest
+    counters (today's, at least 1).  ``cap`` (max_per_office) bounds both.  Raises before the model is
+    built when it would be too large (MAX_OPEN_COUNTERS, MAX_OPEN_CHOICES).
     """
     top = cap or MAX_COUNTERS_PER_OFFICE
-    kmax = min(top, max(int(today.max(initial=1)), model.fewest(float(rate.sum()), top) or top))
-    choices = int(np.where(existing, kmax + 1 - np.maximum(today, 1), kmax).clip(min=0).sum())
+    need = np.array([model.fewest(float(r), top) or top for r in visitors_most], dtype=int)
+    most = np.minimum(top, np.maximum(floor, need))
+    kmax = int(most.max(initial=0))
+    choices = int((most + 1 - floor).clip(min=0).sum())
     if kmax > MAX_OPEN_COUNTERS or choices > MAX_OPEN_CHOICES:
         raise AllocatorError(
-            f"decision open would weigh up to {kmax:,} counters at each of {len(existing):,} sites "
+            f"decision open would weigh up to {kmax:,} counters at each of {len(most):,} sites "
             f"({choices:,} choices of site and counters; it handles at most {MAX_OPEN_COUNTERS:,} counters per "
             f"office and {MAX_OPEN_CHOICES:,} choices)", field="counters.decision",
-            fix="decision open is for tens of sites and offices of tens of counters: give fewer candidates, "
+            fix="decision open is for offices of tens of counters: give fewer candidates, "
                 "a smaller counters.max_per_office, or plan the offices (p_median) and use decision add or "
                 "reassign")
-    return kmax
+    return most
 
 
 @dataclass(frozen=True)
@@ -305,14 +307,15 @@ class OpenModel:
     y_k: np.ndarray          # ... and the counters
 
 
-def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: list[float],
+def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: list[float], most: np.ndarray,
                limits: JointLimits, opening: np.ndarray) -> OpenModel:
     """The catchment-order model (docs/counters.md, "Offices and counters together"), built as arrays.
 
     Per position ``l`` of a group (not its last), ``z_l`` = "served by none of its first ``l`` sites";
     with ``o`` the opened sites: ``z_l <= 1 - o_l``, ``z_{l-1} - z_l <= o_l``, ``z_l <= z_{l-1}``
     (``z_0 = 1``, ``z_last = 0``), so that for whole ``o`` every ``z`` is whole and ``x_l = z_{l-1} - z_l``
-    is 1 exactly at the first open site: the catchments are the evaluation's.
+    is 1 exactly at the first open site: the catchments are the evaluation's.  Site ``j`` open with
+    ``k`` counters (``y``) for ``k`` from today's (at least 1) to ``most[j]`` (:func:`open_counters`).
     """
     m = len(existing)
     P = len(cat.site)
@@ -329,10 +332,11 @@ def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: 
     o_col = np.full(m, -1, dtype=np.int64)
     o_col[cand] = z + np.arange(int(cand.sum()))
     staffed = np.flatnonzero(existing | cand)
-    kmax = len(serve) - 1
     low = np.where(existing[staffed], np.maximum(today[staffed], 1), 1)
-    y_site = np.repeat(staffed, kmax + 1 - low)
-    y_k = np.concatenate([np.arange(lo, kmax + 1) for lo in low]) if len(low) else np.zeros(0, dtype=np.int64)
+    high = most[staffed]
+    y_site = np.repeat(staffed, (high + 1 - low).clip(min=0))
+    y_k = np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(low, high, strict=True)]) if len(low) \
+        else np.zeros(0, dtype=np.int64)
     y0 = z + int(cand.sum())
     n_cols = y0 + len(y_site)
     rows = _Rows()
@@ -410,9 +414,11 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     today = np.asarray(today, dtype=int)
     rate = population * visits_per_person_h
     opening = np.ones(len(existing)) if limits.open_cost is None else np.asarray(limits.open_cost, dtype=float)
-    kmax = open_counters(rate, existing, today, model, limits.max_counters)
-    serve = [model.most_arrivals(k) for k in range(kmax + 1)]
-    built = open_model(catchments(cost, existing, population, rate), existing, today, serve, limits, opening)
+    cat = catchments(cost, existing, population, rate)
+    potential = np.bincount(cat.site, weights=np.repeat(cat.rate, np.diff(cat.start)), minlength=len(existing))
+    most = open_counters(potential, np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
+    serve = [model.most_arrivals(k) for k in range(int(most.max(initial=0)) + 1)]
+    built = open_model(cat, existing, today, serve, most, limits, opening)
     build = time.perf_counter() - t0
     run, values = highs.solve_arrays(built.arrays, opts)
     if run.status in ("infeasible", "no_solution"):

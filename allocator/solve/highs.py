@@ -77,7 +77,7 @@ def quiet_highs() -> None:
 
 
 #: HiGHS's own options for a silent solve: nothing on the console, no log file
-QUIET = {"output_flag": False, "log_to_console": False, "log_file": ""}
+QUIET: dict[str, bool | str] = {"output_flag": False, "log_to_console": False, "log_file": ""}
 
 
 def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **highs_options) -> Run:
@@ -136,7 +136,9 @@ def solve_arrays(model: ArrayModel, opts: Options) -> tuple[Run, np.ndarray]:
 
     quiet_highs()
     h = highspy.Highs()
-    for name, value in {**QUIET, "mip_rel_gap": opts.gap_rel, "threads": opts.threads, "random_seed": 0}.items():
+    settings: dict[str, bool | float | str] = {**QUIET, "mip_rel_gap": opts.gap_rel, "threads": opts.threads,
+                                               "random_seed": 0}
+    for name, value in settings.items():
         h.setOptionValue(name, value)
     rem = opts.remaining()
     if rem is not None:

@@ -38,6 +38,7 @@ from allocator.inputs.sites import SiteStatus
 from allocator.scenario.counters import MAX_COUNTERS_PER_OFFICE, CountersSpec
 from allocator.solve import highs
 from allocator.solve.checks import Options, options
+from allocator.solve.deadline import OutOfTimeError
 from allocator.solve.kernels import nearest_open
 from allocator.solve.problem import ServiceProblem
 from allocator.solve.queueing import QueueStats, min_stable_counters, queue, queues_from
@@ -414,14 +415,20 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     today = np.asarray(today, dtype=int)
     rate = population * visits_per_person_h
     opening = np.ones(len(existing)) if limits.open_cost is None else np.asarray(limits.open_cost, dtype=float)
+    opts.check()
     cat = catchments(cost, existing, population, rate)
+    opts.check()
     potential = np.bincount(cat.site, weights=np.repeat(cat.rate, np.diff(cat.start)), minlength=len(existing))
     most = open_counters(potential, np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
     serve = [model.most_arrivals(k) for k in range(int(most.max(initial=0)) + 1)]
+    opts.check()
     built = open_model(cat, existing, today, serve, most, limits, opening)
     build = time.perf_counter() - t0
+    opts.check()
     run, values = highs.solve_arrays(built.arrays, opts)
-    if run.status in ("infeasible", "no_solution"):
+    if run.status == "no_solution":
+        raise OutOfTimeError(opts.time_limit)
+    if run.status == "infeasible":
         raise AllocatorError("no set of offices and counters meets the wait target within the budget and p",
                              field="counters", fix="raise the budget or p, relax the wait target, or allow more "
                              "counters per office (counters.max_per_office)")
@@ -510,8 +517,9 @@ def open_solution(problem: ServiceProblem, opts: Options) -> Solution:
     plan = open_and_staff(problem.cost, problem.population, spec.visits_per_person_hour, problem.existing,
                           today, queue_model(spec), limits, opts)
     opened = plan.open | problem.existing
-    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel,
-                    gap=highs.relative_gap(plan.travel, plan.lower, maximise=False),
+    gap = highs.relative_gap(plan.travel, plan.lower, maximise=False)
+    notes = [f"stopped at the time limit: gap {gap:.2%}"] if plan.status == "time_limit" else []
+    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel, gap=gap, notes=notes,
                     open_sites=np.flatnonzero(opened), new_sites=np.flatnonzero(opened & ~problem.existing),
                     solve_seconds=plan.seconds, build_seconds=plan.build_seconds, n_variables=plan.variables,
                     n_constraints=plan.constraints)

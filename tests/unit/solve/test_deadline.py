@@ -23,8 +23,8 @@ from allocator.solve.staffing import JointLimits, QueueModel, open_and_staff
 
 REPO = Path(__file__).resolve().parents[3]
 #: a child past a tiny limit must end within this (imports and the instance included; the runs it
-#: guards take minutes without a limit)
-CHILD_TIMEOUT_S = 90
+#: guards take minutes without a limit, the p-median one most of a minute when only HiGHS was limited)
+CHILD_TIMEOUT_S = 40
 
 
 def test_a_deadline_counts_from_its_start_and_names_the_setting() -> None:
@@ -61,22 +61,22 @@ def run_child(code: str) -> dict:
 
 @pytest.mark.slow
 def test_p_median_past_a_tiny_limit_stops_with_its_incumbent_and_gap() -> None:
-    # 3,000 x 600, p = 40: minutes without a limit; with 2 s the Lagrangian, the interchange and the
-    # radius level generation stop, and the API returns the incumbent with the Lagrangian bound
+    # 12,000 x 1,000, p = 40: minutes without a limit; with 2 s the greedy's interchange, the Lagrangian
+    # and the radius level generation stop, and the API returns the incumbent with its gap
     got = run_child("""
         import json, numpy as np
         import allocator as al
         from allocator.scenario.schema import SolverSpec
         rng = np.random.default_rng(1)
-        pts, sites = rng.uniform(0, 30, (3000, 2)), rng.uniform(0, 30, (600, 2))
+        pts, sites = rng.uniform(0, 30, (12000, 2)), rng.uniform(0, 30, (1000, 2))
         cost = np.round(np.linalg.norm(pts[:, None] - sites[None], axis=2) * 2, 1)
-        problem = al.Problem.from_cost_matrix(cost, rng.integers(1, 100, 3000).astype(float))
+        problem = al.Problem.from_cost_matrix(cost, rng.integers(1, 100, 12000).astype(float))
         sol = al.solve(problem, objective="p_median", p=40, threshold_min=10,
                        solver=SolverSpec(time_limit_s=2)).solution
         print(json.dumps({"status": sol.status, "gap": sol.gap, "new": len(sol.new_sites), "notes": sol.notes}))
     """)
     assert got["status"] == "time_limit" and got["new"] == 40, got
-    assert 0 < got["gap"] < 1 and any("time limit" in n for n in got["notes"]), got
+    assert got["gap"] > 0 and any("time limit" in n for n in got["notes"]), got
 
 
 @pytest.mark.slow

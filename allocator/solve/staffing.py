@@ -14,11 +14,13 @@ monotone in ``c``, so the least staffing that meets a target is, office by
 office, the fewest counters that meet it (:func:`fewest_meeting`).
 
 :func:`open_and_staff` chooses new offices and their counters together: each
-person goes to the nearest open office (closest-assignment rows), every
-office must meet the wait target for the visitors its catchment sends, and
-the people-weighted travel is minimised under a budget (opening costs plus
-added counters) and/or ``p`` new offices.  It is exact for that problem;
-the wait itself is not in its objective (docs/counters.md says why).
+person goes to the nearest open office, whole, ties to the lowest site column
+(:class:`Catchments`), every office must meet the wait target for the
+visitors its catchment sends, and the people-weighted travel is minimised
+under a budget (opening costs plus added counters) and/or ``p`` new offices.
+It is exact for that problem; the wait itself is not in its objective
+(docs/counters.md says why).  Its model is built as arrays for HiGHS
+(:func:`open_model`).
 """
 
 from __future__ import annotations

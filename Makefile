@@ -1,11 +1,13 @@
 # Two commands, each creating its own virtual environment on a machine with Python 3.11:
-#   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics,
+#   make demo   set up and run the Porto Alegre demo (maps/poa_schools, maps/poa_clinics (with assumed BRL
+#               costs and a robustness batch on a local Dask cluster),
 #               maps/poa_clinics_equity, maps/poa_clinics_median, maps/poa_clinics_kolm_pollak: four
 #               plans for the same 10 clinics, compared with their EDE in maps/compare, and
 #               maps/poa_shared_budget: clinics and schools sharing one budget,
 #               maps/helsinki_raster: an OSM extract and a population GeoTIFF only,
 #               maps/poa_counters: service desks sized for waiting times, and
-#               maps/poa_clinics_sweep: clinics for p = 1..20 on a local Dask cluster)
+#               maps/poa_clinics_sweep: clinics for p = 1..20 on a local Dask cluster, and
+#               maps/phased: the ten clinics built over three budget years, compared with the one-shot plan)
 #   make test   set up and run the whole test suite (whole scenarios on real data included)
 # For contributors (same .venv, each installs its extra once):
 #   make test-fast  the fast lane, under a minute: every test not marked slow
@@ -47,6 +49,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python tools/population_raster.py catalog:helsinki/helsinki_population_grid_2020.gpkg maps/inputs/helsinki_population_250m.tif --crs EPSG:3879 --resolution 250 && $(BIN)/python run_scenario.py scenarios/helsinki_raster.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_counters.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_clinics_sweep.yaml
+	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics_phased.yaml scenarios/poa_clinics.yaml --out maps/phased
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

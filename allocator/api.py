@@ -27,6 +27,7 @@ from allocator import pipeline
 from allocator.evaluate.result import RunResult
 from allocator.files import expand_home
 from allocator.inputs.layers import locate
+from allocator.inputs.osm_districts import osm_places
 from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.files import check_replaceable, write_outputs
@@ -213,7 +214,7 @@ class Problem:
                               sites[["lon", "lat"]].to_numpy(float), max_snap_m)
         source = road.file if road.file is not None else road.report.source
         return cls._of(demand_frame, sites, cost, TravelTimes(road.report, "network", mode=mode, max_snap_m=max_snap_m,
-                                                              source=source, streets=street_index(road.graph)))
+                                                              source=source, streets=street_index(road.graph, osm_places(road.file))))
 
     @classmethod
     def from_scenario(cls, path: str | Path, *, quiet: bool = True) -> Problem:
@@ -242,6 +243,22 @@ class Problem:
         solver = scenario.spec.solver
         prepared = pipeline.prepare(scenario, solver=solver, log=pipeline.Progress(quiet=quiet))
         return cls(prepared=prepared, solver=solver, has_rules=True)
+
+    def without_sites(self, ids: Sequence[str]) -> Problem:
+        """The same problem with the candidate sites ``ids`` forbidden: no service's plan can open them.
+
+        The sites are taken out of the problem (the plan's site positions count the sites left).
+
+        Examples
+        --------
+        >>> import allocator as al
+        >>> problem = al.Problem.from_cost_matrix([[5.0, 20.0, 9.0], [30.0, 4.0, 12.0]], [100, 50])
+        >>> al.solve(problem, objective="p_median", p=1, threshold_min=10).solution.new_sites.tolist()
+        [2]
+        >>> al.solve(problem.without_sites(["2"]), objective="p_median", p=1, threshold_min=10).solution.new_sites.tolist()
+        [0]
+        """
+        return replace(self, prepared=replace(self.prepared, services=[p.without_sites(ids) for p in self.services]))
 
     @classmethod
     def _of(cls, demand: gpd.GeoDataFrame, sites: pd.DataFrame, cost: np.ndarray, travel: TravelTimes) -> Problem:

@@ -24,6 +24,7 @@ from allocator.evaluate.result import FAILED
 from allocator.files import expand_home
 from allocator.outputs.comparison import WRITTEN_BEFORE_MARKER, write_comparison
 from allocator.outputs.files import check_inputs_outside, check_replaceable, recover_interrupted_swap, write_outputs
+from allocator.outputs.how_sure import console_lines
 from allocator.outputs.labels import amount
 from allocator.outputs.report import missed_targets
 from allocator.outputs.summary import headline, plan_changes
@@ -262,6 +263,8 @@ def run_one(path: Path, args: argparse.Namespace, cluster=None, result=None):
             say(f"    note: {note}")
     if result.sweep is not None:
         say("  " + sweep_line(result.sweep))
+    for line in console_lines(result):   # spending, robustness (allocator.outputs.how_sure)
+        say("  " + line)
     say(f"  map:     {out_dir / 'map.html'}")
     say(f"  summary: {out_dir / 'summary.json'}")
     say(f"  report:  {out_dir / 'report.html'}")

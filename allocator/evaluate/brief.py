@@ -17,7 +17,7 @@ import h3
 import numpy as np
 import pandas as pd
 
-from allocator.inputs.place_names import StreetIndex, district_labels
+from allocator.inputs.place_names import StreetIndex, coordinates, district_labels
 
 if TYPE_CHECKING:
     from allocator.evaluate.result import ServiceResult
@@ -187,7 +187,7 @@ def longest_trip(s: ServiceResult) -> LongestTrip | None:
     if "district_name" in demand:
         where = str(row["district_name"])
     elif np.isfinite([row["lon"], row["lat"]]).all():
-        where = f"{row['lat']:.5f}, {row['lon']:.5f}"
+        where = coordinates(row["lon"], row["lat"])
     else:   # a problem from a cost matrix: no coordinates
         where = str(row["id"])
     return LongestTrip(minutes=float(after[i]), where=where)

@@ -21,6 +21,7 @@ from allocator.evaluate.access import AccessMetrics
 from allocator.evaluate.brief import BriefFacts, RelativeShift, brief_facts, relative_shift
 from allocator.evaluate.contributions import site_contributions
 from allocator.evaluate.objective import RoundingEffect
+from allocator.evaluate.robustness import RobustnessResult
 from allocator.inputs.place_names import StreetIndex
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.schema import Service
@@ -127,6 +128,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict = field(default_factory=dict)   # solver name and the options in force (for manifest.json)
     sweep: SweepResult | None = None             # with a ``sweep:`` section: every point (this run is the chosen one)
+    robustness: RobustnessResult | None = None   # with a ``robustness:`` section: the variants of its plan
     streets: StreetIndex | None = None   # the road network's named streets (labels of places)
 
     @property
@@ -179,6 +181,7 @@ class SweepResult:
     knee: float | None              # the last point before an extra site brings less than min_gain (None: no ok point)
     min_gain: float                 # share of the population
     notes: list[str] = field(default_factory=list)
+    nested: bool = False            # every point keeps the previous point's sites (one phased plan)
 
     @property
     def solved(self) -> pd.DataFrame:

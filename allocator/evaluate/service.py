@@ -33,7 +33,7 @@ from allocator.solve.solution import Solution
 
 #: the facilities table's columns (then those of the plan rules the sites have)
 FACILITY_COLUMNS = ["id", "name", "status", "count", "lon", "lat", "assigned_population", "mean_time_min", "upgraded"]
-PLAN_COLUMNS = ("capacity", "upgrade_capacity", "upgrade_cost", "open_cost", "saving")
+PLAN_COLUMNS = ("capacity", "upgrade_capacity", "upgrade_cost", "open_cost", "saving", "running_cost")
 
 
 def evaluate_service(problem: ServiceProblem, solution: Solution, *, targets: Sequence[TargetSpec] = (),

@@ -18,7 +18,11 @@ a point inside the shape when they fall outside it
 (:func:`allocator.inputs.layers.locate`). Each site keeps its OSM id as
 ``id`` (``node/123``, ``way/45``, ``relation/6``, as on openstreetmap.org) and
 its name from ``name:<language>`` when the report's language has one, else
-``name``, else the matched tag value (e.g. ``pharmacy``; the key for ``yes``).
+``name``, else its address (``addr:street`` and ``addr:housenumber``) followed by
+the matched tag value ("Mannerheimintie 5 — building"), else the tag value alone
+as an unnamed feature (:func:`allocator.inputs.place_names.unnamed`): the pages
+then name it by its streets ("Mannerheimintie, near Arkadiankatu — building").
+The tag value is the key for ``yes`` (``building=yes``: "building").
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from allocator.errors import AllocatorError
 from allocator.inputs.layers import COLUMNS, locate
+from allocator.inputs.place_names import UNNAMED, unnamed
 
 
 def scan(path: Path, processor: osmium.FileProcessor) -> Iterator[Any]:
@@ -92,7 +97,7 @@ def read_features(path: Path, tags: Mapping[str, list[str]], field: str, languag
         if geometry is None or geometry.is_empty:
             continue
         osm_id = f"{kind}/{obj.orig_id() if kind == 'relation' else obj.id}"
-        rows.append({"id": osm_id, "osm_id": osm_id, "value": 1.0, "name": display_name(own, language, _label(*match)),
+        rows.append({"id": osm_id, "osm_id": osm_id, "value": 1.0, "name": feature_name(own, language, _label(*match)),
                      "geometry": geometry})
     if not rows:
         raise AllocatorError(f"no OpenStreetMap feature matches {_query_text(tags)}", file=path, field=f"{field}.tags",
@@ -106,6 +111,18 @@ def read_features(path: Path, tags: Mapping[str, list[str]], field: str, languag
 def display_name(tags: Mapping[str, str], language: str, fallback: str) -> str:
     """``name:<language>``, else ``name``, else ``fallback``."""
     return tags.get(f"name:{language}") or tags.get("name") or fallback
+
+
+def feature_name(tags: Mapping[str, str], language: str, kind: str) -> str:
+    """A matched feature's name cell: its own name, else its address with ``kind`` after it, else
+    :func:`~allocator.inputs.place_names.unnamed` ``kind`` (labelled later by its streets)."""
+    own = display_name(tags, language, "")
+    if own:
+        return own
+    street = tags.get("addr:street", "").strip()
+    if not street:
+        return unnamed(kind)
+    return f"{street} {tags.get('addr:housenumber', '').strip()}".rstrip() + f" {UNNAMED}{kind}"
 
 
 def _label(key: str, value: str) -> str:

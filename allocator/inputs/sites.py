@@ -57,9 +57,10 @@ def candidate_sites(service: Service, path: Path, origin: Origin, existing: pd.D
     """Candidate sites of ``service`` read from ``path``, without those at an ``existing`` facility's location
     when asked."""
     spec = service.candidates
-    values = {"open_cost": spec.cost, "capacity": spec.capacity}
+    values = {"open_cost": spec.cost, "capacity": spec.capacity, "running_cost": spec.running_cost}
     frame = _site_layer(spec, path, origin.at("candidates").field, language, value_column=None,
-                        extra_columns=_columns_of(values), labels={"open_cost": origin.at("candidates.cost").field})
+                        extra_columns=_columns_of(values), labels={"open_cost": origin.at("candidates.cost").field,
+                                                                   "running_cost": origin.at("candidates.running_cost").field})
     frame = _with_values(frame, values)
     if spec.exclude_existing and len(existing):
         taken = set(location_keys(existing))

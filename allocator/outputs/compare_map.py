@@ -48,7 +48,7 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
             features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
                 "b": time_colour(b), "a": time_colour(a), "p": round(float(p)),
                 "ub": bool(p > 0 and (math.isnan(b) or b > threshold)), "ua": bool(p > 0 and (math.isnan(a) or a > threshold)),
-                "tip": f"{service.name} — {tip['cell']} {i}{tip['colon']}{p:,.0f} {tip['people']}; "
+                "tip": f"{service.shown} — {tip['cell']} {i}{tip['colon']}{p:,.0f} {tip['people']}; "
                        f"{tip['before']} {fmt_min(b, tip)}, {tip['after']} {fmt_min(a, tip)}",
             }})
         fac = in_degrees(service.facilities)
@@ -60,7 +60,7 @@ def compare_page(title: str, services: list[ServiceLayer], demands: list[gpd.Geo
         existing, new_colour, glyph, size = service_style(k)
         t = service.threshold_min
         data.append({
-            "name": service.name, "cells": {"type": "FeatureCollection", "features": features}, "sites": sites,
+            "name": service.shown, "cells": {"type": "FeatureCollection", "features": features}, "sites": sites,
             "maxPop": float(demand["population"].max()) if len(demand) else 1.0,
             "style": {"existing": existing, "new": new_colour, "glyph": glyph, "size": size, "closed": CLOSED},
             "before": map_text(lang, "within_short", t=t, s=pct(h.get("within_before")),

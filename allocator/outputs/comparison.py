@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from allocator.evaluate.comparison import Comparison, PlanFigures, ServiceComparison, best_columns, compare
+from allocator.evaluate.costs import spending
 from allocator.evaluate.result import RunResult
 from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.files import write_folder
@@ -45,6 +46,7 @@ from allocator.outputs.manifest import comparison_manifest, write_manifest
 from allocator.outputs.page import Status, footer_lines, html_page, target_status
 from allocator.outputs.report import appendix_section, objective_words, people_of, png_data
 from allocator.outputs.templates import render
+from allocator.scenario.money import money
 
 #: what ``compare/`` held before it had a manifest.json: such a folder is still replaced
 WRITTEN_BEFORE_MARKER = frozenset({"comparison.csv", "comparison.html"})
@@ -90,6 +92,9 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
     for service in comparison.services:
         rows.append(_csv_row(service, names, "new_sites", "after", lambda p: p.new_sites))
         rows.append(_csv_row(service, names, "objective", "", lambda p: p.result.service.objective))
+        rows.append(_csv_row(service, names, "cost_first_year", "after", lambda p: _spent(p).first_year))
+        rows.append(_csv_row(service, names, "cost_per_person_reached", "after",
+                             lambda p: _spent(p).per_person_reached))
         rows += [_csv_row(service, names, key, when, functools.partial(_overall_value, key=key, when=when))
                  for key in OVERALL_KEYS for when in ("before", "after")]
         first = service.plans[0]
@@ -99,6 +104,27 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
                      for what in ("after", "met_after")]
     return pd.DataFrame(rows, columns=["service", "metric", "when", *names])
 
+
+
+def _spent(p: PlanFigures):
+    """What a compared plan spends, in its scenario's currency (:mod:`allocator.evaluate.costs`)."""
+    return spending(p.result, p.run.info.currency)
+
+
+def _cost_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
+    """The first-year cost and the cost per person newly within T of each plan (the lower one marked when the
+    plans count in one currency)."""
+    rows = []
+    one_currency = len({p.run.info.currency for p in plans}) == 1
+    for key, value in (("cost_first_year", lambda p: _spent(p).first_year),
+                       ("cost_per_person", lambda p: _spent(p).per_person_reached)):
+        values = [value(p) for p in plans]
+        known = [v for v in values if v is not None]
+        rows.append(Row(translate(lang, key), Cell(""),
+                        [Cell("–" if v is None else money(v, p.run.info.currency),
+                              best=one_currency and v is not None and len(known) > 1 and v == min(known))
+                         for v, p in zip(values, plans, strict=True)]))
+    return rows
 
 
 def _links(results: list[RunResult], folder: Path) -> list[dict]:
@@ -197,7 +223,8 @@ def _metric_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
     L = functools.partial(translate, lang)
     t = plans[0].result.service.threshold_min
     rows = [Row(L("new_sites"), Cell(""), [Cell(str(p.new_sites)) for p in plans]),
-            Row(L("c_question"), Cell(""), [Cell(objective_words(p.run, p.result, lang)) for p in plans])]
+            Row(L("c_question"), Cell(""), [Cell(objective_words(p.run, p.result, lang)) for p in plans]),
+            *_cost_rows(plans, lang)]
     has_districts = bool(plans[0].equity.get("districts"))
     total = plans[0].result.before.population
     of = reach_note(lang, [total - plans[0].result.before.unreachable,

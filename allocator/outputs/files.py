@@ -27,9 +27,11 @@ Files in ``<output dir>/<scenario name>/``:
 - ``summary.json``      per service: status, objective, gap, new sites, before/after metrics
 - ``manifest.json``     inputs (sha256), resolved scenario, versions, solver options, timings
 - ``sites.csv``, ``sites.geojson``   every facility after the plan: service, id, name, place (its name, else the
-  nearest named streets, else its coordinates), district, status (existing|new|closed),
-  count, lon, lat, assigned_population, mean_time_min (of the people whose nearest open facility it is after the
-  plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited)
+  nearest named streets, else its coordinates), district, status (existing|new|closed), rank (of a new site: its
+  number in the report and on the map, 1 = most people newly within T), count, lon, lat, year (a phased plan: the
+  year a new site is built), assigned_population, mean_time_min (of the people whose nearest open facility it is
+  after the plan); with plan rules also upgraded and capacity (in force after the plan; empty: unlimited); with
+  candidates.cost or running_cost also build_cost, running_cost_per_year and currency (ISO 4217 code, or "units")
 - ``demand.geojson``    every demand location with, per service, population and minutes before and after
 - ``report.html``, ``districts.csv``, ``targets.csv``   the equity report (see :mod:`allocator.outputs.report`)
 - ``sweep.csv``, ``sweep.png``   with a ``sweep:`` section, every point (see :mod:`allocator.outputs.sweep`)
@@ -62,12 +64,16 @@ from allocator.outputs.csv_cells import write_csv
 from allocator.outputs.lock import folder_lock
 from allocator.outputs.manifest import MANIFEST_FILE, build_manifest, write_manifest, written_by_allocator
 from allocator.outputs.map import ServiceLayer, render_map
-from allocator.outputs.report import write_report
+from allocator.outputs.phases import with_years
+from allocator.outputs.report import site_ranks, write_report
 from allocator.outputs.staffing import office_columns
 from allocator.outputs.summary import headline, summary
 from allocator.outputs.sweep import write_sweep
+from allocator.scenario.money import UNITS
 
 FIELD = "output.dir (or --out)"
+#: sites.csv's cost columns, from the facilities table's (in the scenario's currency)
+COST_COLUMNS = {"open_cost": "build_cost", "running_cost": "running_cost_per_year"}
 #: what tempfile.mkdtemp adds after its prefix
 _MKDTEMP_SUFFIX = r"[a-z0-9_]{8}"
 
@@ -253,16 +259,20 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     manifest = build_manifest(result, solver=result.solver, timings=doc["timings"])
     write_manifest(folder, manifest)
 
-    sites = pd.concat([s.facilities.assign(service=s.service.name, kind=s.service.kind) for s in result.services],
-                      ignore_index=True)
+    ranked = {s.service.name: with_years(s).assign(rank=site_ranks(s)) for s in result.services}
+    sites = pd.concat([ranked[s.service.name].assign(service=s.service.name, kind=s.service.kind)
+                       for s in result.services], ignore_index=True)
     sites["assigned_population"] = sites["assigned_population"].round(1)
     sites["mean_time_min"] = sites["mean_time_min"].round(2)
     if "capacity" in sites:
         sites["capacity"] = sites["capacity"].replace([math.inf], math.nan)   # unlimited: an empty cell
     plan = [c for c in ("upgraded", "capacity") if c in sites and any(c in s.facilities and s.solution.budget_used
                                                                       is not None for s in result.services)]
-    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "place", "district", "status", "count", "lon", "lat",
-                                    "assigned_population", "mean_time_min", *plan, *office_columns(sites),
+    costs = [c for c in COST_COLUMNS.values() if c in sites.rename(columns=COST_COLUMNS)]
+    sites = sites.rename(columns=COST_COLUMNS).assign(currency=info.currency or UNITS)
+    sites = gpd.GeoDataFrame(sites[["service", "kind", "id", "name", "place", "district", "status", "rank", "count", "lon",
+                                    "lat", *[c for c in ("year",) if c in sites], "assigned_population", "mean_time_min",
+                                    *plan, *office_columns(sites), *costs, *(["currency"] if costs else []),
                                     "geometry"]],
                              geometry="geometry", crs="EPSG:4326")
     write_csv(pd.DataFrame(sites.drop(columns="geometry")), folder / "sites.csv")
@@ -286,8 +296,9 @@ def _write_all(result: RunResult, folder: Path, *, tiles: bool, lang: str | None
     demand.to_file(folder / "demand.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
 
     layers = [ServiceLayer(name=s.service.name, kind=s.service.kind, threshold_min=s.service.threshold_min,
-                           demand=s.demand, facilities=s.facilities,
-                           headline={**headline(s), "mode": result.network.mode})
+                           demand=s.demand, facilities=ranked[s.service.name],
+                           headline={**headline(s), "mode": result.network.mode}, title=s.service.display_title,
+                           alternative_to=s.service.alternative_to)
               for s in result.services]
     render_map(info.title, layers, folder / "map.html", tiles=tiles, description=info.description,
                lang=lang or info.language)

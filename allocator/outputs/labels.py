@@ -252,8 +252,7 @@ BRIEF = {
         "wait_worst_office_min": "Worst office's mean wait (min)",
         "travel_wait_mean_min": "Mean travel + expected wait per resident (min)",
         "c_queue": "M/M/c queue in the busiest hour", "c_queue_ac": "M/M/c queue with Allen–Cunneen, in the busiest hour",
-        "c_offices_changed": "Offices whose counters change (busiest first, at most 40; {q}):",
-        "c_offices": "Offices (busiest first, at most 40; {q}):", "c_office": "Office", "c_status": "Status",
+        "c_office": "Office", "c_status": "Status",
         "c_status_existing": "existing", "c_status_new": "new", "c_status_closed": "closed",
         "c_counters_h": "Counters", "c_visitors": "Visitors per hour", "c_util": "Utilisation",
         "c_mean_wait": "Mean wait (min)", "c_over": "Waiting > {t:g} min",
@@ -264,6 +263,13 @@ BRIEF = {
         "sw_status": "status", "sw_within": "within the threshold", "sw_gain": "gain per extra site",
         "sw_mean": "mean trip (min)", "sw_p90": "90th percentile (min)", "sw_new": "new sites",
         "sw_p": "number of new sites", "sw_budget": "budget", "sw_threshold_min": "time threshold (min)",
+        "sw_independent": "Independent plans: each point is the best plan of its size on its own, so a city cannot "
+                          "simply add to the previous one: in {k} of {n} steps the next plan drops an earlier site.",
+        "sw_nested": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
+                     "phased plan); it gives up at most {share:.2f} % of the best plan of the same size "
+                     "(largest at {param} = {v:g}).",
+        "sw_target_met": "{target}: first met at {param} = {v:g}.",
+        "sw_target_never": "{target}: met at no point of the sweep.",
         "d_role": "Used for", "d_data": "Data", "d_about": "About", "d_licence": "Licence", "d_credit": "Credit", "d_year": "Year", "d_no_year": "not stated",
         "obj_max_coverage": "bring as many {people} as possible within {t:g} minutes",
         "obj_min_underserved": "leave as few {people} as possible beyond {t:g} minutes",
@@ -358,8 +364,7 @@ BRIEF = {
         "wait_mean_min": "办事群众平均等候（分钟）", "wait_within_share": "等候不超过时限的办事群众占比",
         "wait_worst_office_min": "最差网点的平均等候（分钟）", "travel_wait_mean_min": "每位居民平均出行 + 预期等候（分钟）",
         "c_queue": "高峰小时 M/M/c 排队模型", "c_queue_ac": "高峰小时 M/M/c 排队模型（Allen–Cunneen 修正）",
-        "c_offices_changed": "窗口数变化的网点（按繁忙程度排序，最多 40 个；{q}）：",
-        "c_offices": "网点（按繁忙程度排序，最多 40 个；{q}）：", "c_office": "网点", "c_status": "状态",
+        "c_office": "网点", "c_status": "状态",
         "c_status_existing": "现有", "c_status_new": "新建", "c_status_closed": "关闭",
         "c_counters_h": "窗口数", "c_visitors": "每小时办事人数", "c_util": "利用率",
         "c_mean_wait": "平均等候（分钟）", "c_over": "等候 > {t:g} 分钟",
@@ -370,6 +375,12 @@ BRIEF = {
         "sw_status": "状态", "sw_within": "阈值内人口占比", "sw_gain": "每处新增设施的增益",
         "sw_mean": "平均出行（分钟）", "sw_p90": "第90百分位（分钟）", "sw_new": "新增设施",
         "sw_p": "新增设施数", "sw_budget": "预算", "sw_threshold_min": "时间阈值（分钟）",
+        "sw_independent": "各取值独立规划：每个点都是该规模下单独最优的方案，因此不能在上一方案上直接增建："
+                          "{n} 步中有 {k} 步的下一方案舍弃了此前选定的设施。",
+        "sw_nested": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）；"
+                     "与同规模的单独最优方案相比，最多损失 {share:.2f}%（最大处：{param} = {v:g}）。",
+        "sw_target_met": "{target}：在{param} = {v:g} 时首次达成。",
+        "sw_target_never": "{target}：扫描中没有任何取值达成。",
         "d_role": "用途", "d_data": "数据", "d_about": "说明", "d_licence": "许可", "d_credit": "署名", "d_year": "年份", "d_no_year": "未注明",
         "obj_max_coverage": "使尽可能多的{people}在 {t:g} 分钟内可达",
         "obj_min_underserved": "使超过 {t:g} 分钟的{people}尽可能少",
@@ -400,6 +411,88 @@ BRIEF = {
     },
 }
 for _lang, _words in BRIEF.items():
+    LABELS[_lang].update(_words)
+
+# The spending box and the "How sure" box of report.html (allocator.outputs.how_sure), and the comparison's cost rows.
+MONEY = {
+    "en": {
+        "sp_title": "What it costs", "sp_build": "Building the new sites{what}: {v}",
+        "sp_upgrades": " (with upgrades)", "sp_savings": "Savings from closures: {v}",
+        "sp_running": "Running the new sites: {v} a year", "sp_counters": "Added counters: {v}",
+        "sp_first_year": "First year in all: {v}",
+        "sp_per_person": "{v} per person newly within {t:g} minutes ({n:,.0f} people, first-year cost)",
+        "sp_nobody": "No one is newly within {t:g} minutes: no cost per person reached",
+        "sp_not_stated": "not stated (no candidates.cost)",
+        "sp_assumed": "Where the costs come from: {note}",
+        "hs_title": "How sure", "hs_year": "Population data: {y}", "hs_no_year": "not stated",
+        "hs_cells": "Demand in grid cells of about {m:,.0f} m across (each cell counts at its centre)",
+        "hs_travel": "Travel: {speed}",
+        "hs_variants": "Variants tried: {n} ({labels}); {k} of {total} new sites are chosen in every variant",
+        "hs_no_variants": "No sensitivity check was run (add a 'robustness' section)",
+        "hs_range": "Share within {t:g} minutes across the variants: {lo} to {hi}",
+        "hs_swaps": "Near-optimal alternatives (the best plan without each site)",
+        "hs_swap": "swap {a} for {b}: {d:+.1f} percentage points ({p:+,.0f} people)",
+        "hs_swap_none": "without {a}: no other site enters ({d:+.1f} percentage points, {p:+,.0f} people)",
+        "hs_failed": "{n} variant(s) failed and are left out: {labels}",
+        "hs_chosen_title": "How often each new site is chosen", "hs_chosen": "{a}: in {k} of {n} variants",
+        "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
+        "cost_first_year": "Cost, first year", "cost_per_person": "Cost per person reached",
+        "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "population {a}",
+    },
+    "zh": {
+        "sp_title": "费用", "sp_build": "新建设施{what}：{v}", "sp_upgrades": "（含扩容）",
+        "sp_savings": "关闭设施节省：{v}", "sp_running": "新设施运营：每年 {v}", "sp_counters": "新增窗口：{v}",
+        "sp_first_year": "首年合计：{v}",
+        "sp_per_person": "{t:g} 分钟内新增覆盖每人 {v}（{n:,.0f} 人，按首年费用）",
+        "sp_nobody": "{t:g} 分钟内无新增覆盖人口：无法计算每人费用",
+        "sp_not_stated": "未注明（无 candidates.cost）",
+        "sp_assumed": "费用来源：{note}",
+        "hs_title": "可信程度", "hs_year": "人口数据：{y}", "hs_no_year": "未注明",
+        "hs_cells": "需求按约 {m:,.0f} 米的网格单元计算（每个单元按其中心计）",
+        "hs_travel": "出行：{speed}",
+        "hs_variants": "已试情形：{n} 个（{labels}）；{total} 处新设施中有 {k} 处在每个情形中均被选中",
+        "hs_no_variants": "未做敏感性检验（可添加 robustness 部分）",
+        "hs_range": "各情形下 {t:g} 分钟内人口比例：{lo} 至 {hi}",
+        "hs_swaps": "接近最优的替代方案（去掉每处设施后的最优方案）",
+        "hs_swap": "以 {b} 替换 {a}：{d:+.1f} 个百分点（{p:+,.0f} 人）",
+        "hs_swap_none": "去掉 {a}：无其他设施补入（{d:+.1f} 个百分点，{p:+,.0f} 人）",
+        "hs_failed": "{n} 个情形求解失败，未计入：{labels}",
+        "hs_chosen_title": "各新设施被选中的次数", "hs_chosen": "{a}：{n} 个情形中 {k} 个",
+        "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
+        "cost_first_year": "首年费用", "cost_per_person": "每覆盖一人费用",
+        "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "人口 {a}",
+    },
+}
+for _lang, _words in MONEY.items():
+    LABELS[_lang].update(_words)
+
+# The build order of a phased plan (allocator.outputs.phases).
+PHASE_WORDS = {
+    "en": {
+        "ph_title": "Build order", "ph_first": "{year}: build {sites}", "ph_line": "{year}: add {sites}",
+        "ph_nothing": "nothing", "ph_year": "Year", "ph_built": "Sites built", "ph_spent": "Spent / budget",
+        "ph_value": "Phase value", "ph_one_shot": "Best in one go", "ph_price": "Price of phasing",
+        "ph_unit_people": "people within the threshold", "ph_unit_person-minutes": "person-minutes of travel",
+        "ph_note": "The {what} are built in {n} phases solved as one exact model: what a phase builds stays open, "
+                   "and each phase counts for its years. {carry} The phase value is in {unit}; “best in one go” is "
+                   "the best plan with as many new sites and the same budget so far if nothing had been built "
+                   "before, and the price of phasing is what the build order gives up against it.",
+        "ph_carry": "Budget a phase leaves unspent passes to the next.",
+        "ph_no_carry": "Budget a phase leaves unspent is not carried over.",
+    },
+    "zh": {
+        "ph_title": "建设顺序", "ph_first": "{year} 年：新建 {sites}", "ph_line": "{year} 年：增建 {sites}",
+        "ph_nothing": "无", "ph_year": "年份", "ph_built": "新建设施数", "ph_spent": "支出 / 预算",
+        "ph_value": "本期目标值", "ph_one_shot": "一次性规划最优值", "ph_price": "分期代价",
+        "ph_unit_people": "阈值内人口", "ph_unit_person-minutes": "人·分钟出行时间",
+        "ph_note": "{what} 分 {n} 期建设，作为一个精确模型联合求解：每期新建的设施保持开放，每期按其年数计入目标。{carry}"
+                   "本期目标值的单位为{unit}；“一次性规划最优值”是在此前未建任何设施的情况下、相同新建数量与累计预算下的最优方案，"
+                   "分期代价为建设顺序相对它的损失。",
+        "ph_carry": "某期未用完的预算转入下一期。",
+        "ph_no_carry": "某期未用完的预算不转入下一期。",
+    },
+}
+for _lang, _words in PHASE_WORDS.items():
     LABELS[_lang].update(_words)
 
 #: facility kinds as words of each language (other kinds are shown as the service's name)
@@ -453,7 +546,7 @@ MAP = {
         "legend_districts": "districts: share of people within T after",
         "p_id": "id", "p_at": "at", "p_district": "district", "p_service": "service", "p_status": "status",
         "p_count": "count", "p_people": "people served", "p_trip": "mean travel time", "p_capacity": "capacity",
-        "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen",
+        "p_upgraded": "upgraded", "yes": "yes", "min": "min", "full": "Full screen", "p_year": "built in",
         "catchment_of": "catchment of {who}", "district_tip": "district {d}: {n:,.0f} people; within {t:g} min "
         "{b} before, {a} after", "mode_walk": "walk", "mode_bike": "bike", "mode_drive": "drive",
         "back": "back to the full map", "ubefore": "before", "uafter": "after",
@@ -481,7 +574,7 @@ MAP = {
         "legend_catch": "设施服务范围（规划后最近）", "legend_districts": "分区：规划后 T 内人口比例",
         "p_id": "编号", "p_at": "位置", "p_district": "分区", "p_service": "服务", "p_status": "状态",
         "p_count": "数量", "p_people": "服务人数", "p_trip": "平均出行时间", "p_capacity": "容量",
-        "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏",
+        "p_upgraded": "扩容", "yes": "是", "min": "分钟", "full": "全屏", "p_year": "建设年份",
         "catchment_of": "{who} 的服务范围", "district_tip": "分区 {d}：{n:,.0f} 人；{t:g} 分钟内 规划前 {b}，规划后 {a}",
         "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
         "back": "返回完整地图", "ubefore": "规划前", "uafter": "规划后",
@@ -504,3 +597,71 @@ def map_text(lang: str, key: str, **kw):
     if text is None:
         raise KeyError(f"no map label {key!r} in allocator/outputs/labels.py (MAP)")
     return text.format(**kw) if kw and isinstance(text, str) else text
+
+
+# officials-a, round 28: names of grid-cell sites, alternatives, report <-> map links (additive block)
+LABELS["en"].update({
+    "cell_place": "the centre of a {m:,.0f} m cell near {place}",
+})
+LABELS["zh"].update({
+    "cell_place": "{place}附近一个 {m:,.0f} 米网格的中心",
+})
+LABELS["en"].update({
+    "c_source": "{place} ({n})", "c_more": "… and {k} more changes: every office is in the table below and in sites.csv.",
+    "c_offices_all_changed": "Every office whose counters change ({n}, busiest first; {q})",
+    "c_offices_all": "Every office ({n}, busiest first; {q})",
+})
+LABELS["zh"].update({
+    "c_source": "{place}（{n}）", "c_more": "……另有 {k} 处调整：所有网点见下表和 sites.csv。",
+    "c_offices_all_changed": "窗口数变化的全部网点（{n} 个，按繁忙程度排序；{q}）",
+    "c_offices_all": "全部网点（{n} 个，按繁忙程度排序；{q}）",
+})
+MAP["en"].update({
+    "p_rank": "rank", "p_rank_of": "{r} in the report's list", "p_counters": "counters",
+    "p_visitors": "visitors per hour", "p_wait": "mean wait",
+})
+MAP["zh"].update({
+    "p_rank": "排名", "p_rank_of": "报告列表第 {r} 位", "p_counters": "窗口数",
+    "p_visitors": "每小时办事人数", "p_wait": "平均等候",
+})
+LABELS["en"].update({
+    "sites_word": "sites", "alt_or": " or ",
+    "alt_intro": "{n} alternative plans answer the same question: {list}. Choose one; each has its own section "
+                 "below, and the map shows one at a time (the buttons in its title box).",
+})
+LABELS["zh"].update({
+    "sites_word": "设施", "alt_or": "或",
+    "alt_intro": "以下 {n} 个备选方案回答同一个问题：{list}。请择一；每个方案在下文各有一节，地图一次只显示一个方案（标题框中的按钮）。",
+})
+LABELS["en"].update({
+    "alt_same": "The same {n} new sites as {first}, with the same access: see there for the sites, what they buy "
+                "and leave. This plan differs in its counters and waits only.",
+    "alt_same_details": "Travel and access as in {first}'s details above (the same sites); the waits are in its "
+                        "decision section.",
+    "districts_all": "Every district ({n}): share within T, trips and inequality before → after",
+})
+LABELS["zh"].update({
+    "alt_same": "新建与{first}相同的 {n} 处设施，可达性相同：设施及其收益与遗留问题见该方案。本方案仅窗口与等候不同。",
+    "alt_same_details": "出行与可达性同上文{first}的详细结果（设施相同）；等候见本方案的决策部分。",
+    "districts_all": "全部分区（{n} 个）：T 内比例、出行时间与不平等，规划前 → 规划后",
+})
+LABELS["en"].update({
+    "overview_title": "Travel time after the plan: green 0, yellow {t:g} min, red ≥ 2 × {t:g} min",
+    "open_map": "Open the interactive map (map.html)",
+    "overview_alt": "Overview map of the new sites, numbered by rank",
+})
+LABELS["zh"].update({
+    "overview_title": "规划后出行时间：绿 0，黄 {t:g} 分钟，红 ≥ 2 × {t:g} 分钟",
+    "open_map": "打开交互地图（map.html）",
+    "overview_alt": "新建设施概览图（按排名编号）",
+})
+MAP["en"].update({"report_link": "report: the decision, sites numbered as here"})
+MAP["zh"].update({"report_link": "报告：决策与编号相同的新建设施"})
+LABELS["en"].update({
+    "overview": "Overview map",
+    "cell_note": "Each site is the centre of a {m:,.0f} m grid cell near the streets named: look for a plot in that cell.",
+})
+LABELS["zh"].update({
+    "overview": "概览图",
+    "cell_note": "每处设施为所列街道附近一个 {m:,.0f} 米网格的中心：请在该网格内选址。",
+})

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from markupsafe import Markup
 
@@ -78,6 +79,7 @@ from allocator.outputs.map_style import (
     DECIMALS,
     DISTRICT_STOPS,
     EXISTING,
+    EXISTING_SYMBOLS,
     LEAFLET_URLS,
     PEOPLE,
     RAMP,
@@ -95,14 +97,18 @@ from allocator.outputs.map_style import (
     service_style,
     shades,
 )
+from allocator.outputs.site_names import site_at, site_place
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.staffing import add_map_layer as add_counters_layer
+from allocator.outputs.staffing import counter_cells
 from allocator.outputs.templates import render
 from allocator.solve.run_info import ATTRIBUTION
 
 __all__ = ["ServiceLayer", "render_map", "COMPARE_SUFFIX"]
 
 COMPARE_SUFFIX = "_compare"
+#: the report written beside every map (:func:`allocator.outputs.files.write_outputs`), linked from its title box
+REPORT_FILE = "report.html"
 _UNDERSERVED_PANE = "underserved"
 _FACILITY_PANE = "facilities"  # above the underserved outlines, below Leaflet's marker pane (600)
 
@@ -124,7 +130,8 @@ def render_map(
     Leaflet from its CDN instead of inlining it (smaller file, needs network).
     ``compare`` also writes the side-by-side before/after page beside it
     (``map.html`` -> ``map_compare.html``), linked from the title box.
-    ``lang``: the words of the map (``en``, ``zh``).
+    ``lang``: the words of the map (``en``, ``zh``). The title box links the report written beside the map
+    (:data:`REPORT_FILE`), each service's name to its decision section there.
     """
     path = Path(path)
     fmap = folium.Map(tiles=None, control_scale=True, attribution_control=False)
@@ -150,24 +157,30 @@ def render_map(
             bounds.append(demand.total_bounds)
         groups.append(_add_service(fmap, service, demand, i, lang, geometries))
     EmptyLayer(map_text(lang, "none"), show=False).add_to(fmap)
-    for i, service in enumerate(services):
-        _add_facilities(fmap, service, i, lang)
+    heads = alternative_heads(services)
+    for i, service in enumerate(services):   # of alternative plans, only the first is drawn at first
+        groups[i].own = _add_facilities(fmap, service, i, lang, show=heads[i] in (-1, i),
+                                        shape=heads[i] if heads[i] >= 0 else i)   # alternatives: one shape
+        groups[i].alt = heads[i]
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(fmap)
+    extent = None
     if bounds:
         b = np.vstack(bounds)
-        fmap.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+        extent = [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+        fmap.fit_bounds(extent)
 
     compare_path = path.with_name(f"{path.stem}{COMPARE_SUFFIX}{path.suffix}") if compare else None
     root = page_of(fmap)
     root.header.add_child(RawHtml(render("map/head.html", title=title)), name="page_title")
-    root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang)), name="title_box")
-    root.html.add_child(RawHtml(legend_html(services, lang)), name="legend")
+    root.html.add_child(RawHtml(_title_box(title, description, services, compare_path, lang, heads)),
+                        name="title_box")
+    root.html.add_child(RawHtml(legend_html(services, lang, heads)), name="legend")
     root.html.add_child(RawHtml(_footer(tiles)), name="attribution")
     fmap.add_child(Script(_FULLSCREEN_JS % {"map": fmap.get_name(), "title": payload(map_text(lang, "full"))}),
                    name="fullscreen")
     fmap.add_child(Script(_SWITCH_JS % {"map": fmap.get_name(), "control": control.get_name(),
-                                        "groups": _groups_js(groups)}), name="switch")
+                                        "groups": _groups_js(groups), "extent": payload(extent)}), name="switch")
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(stable_ids(fmap.get_root().render()), encoding="utf-8")   # folium.Map.save, stable ids
@@ -184,14 +197,27 @@ class _Group:
     shadings: list[str]
     follow: list[str]     # underserved after, people: they move to the service whose shading is chosen
     legend: str
+    own: list[str] = field(default_factory=list)   # its facilities and counters: shown with its shading (alternatives)
+    keys: dict[str, list[str]] = field(default_factory=dict)   # its legend's rows (data-layer) -> their layers
+    alt: int = -1         # the first plan of its alternatives (-1: none); their facilities are drawn one at a time
 
 
 def _groups_js(groups: list[_Group]) -> str:
     return "[" + ",".join(f"{{shadings:[{','.join(g.shadings)}],follow:[{','.join(g.follow)}],"
-                          f"legend:{payload(g.legend)}}}" for g in groups) + "]"
+                          f"own:[{','.join(g.own)}],alt:{g.alt},legend:{payload(g.legend)},"
+                          f"keys:{{{','.join(f'{payload(k)}:[{chr(44).join(v)}]' for k, v in g.keys.items())}}}}}"
+                          for g in groups) + "]"
 
 
-# One service at a time: choosing a service's shading moves the underserved layers and the legend to it;
+def alternative_heads(services: list[ServiceLayer]) -> list[int]:
+    """Per service, the index of the first plan of its group of alternatives (itself for the first), -1 for none."""
+    index = {s.name: i for i, s in enumerate(services)}
+    heads = [index.get(s.alternative_to, -1) if s.alternative_to else -1 for s in services]
+    return [i if i in heads else h for i, h in enumerate(heads)]
+
+
+# One service at a time: choosing a service's shading (or its plan's radio button in the title box) moves the
+# underserved layers and the legend to it, and of alternative plans draws only its facilities;
 # a popup collapses the layer control so it never hides the popup.
 _SWITCH_JS = """
 (function (map, control, groups) {
@@ -205,6 +231,17 @@ _SWITCH_JS = """
     setTimeout(function () { follow(k); }, 0);   // after the control's own click, so its boxes update
   });
   function follow(k) {
+    var radio = document.getElementById('allocator-plan-' + k);
+    if (radio) radio.checked = true;
+    groups.forEach(function (g, j) {
+      if (groups[k].alt < 0 || g.alt !== groups[k].alt) return;
+      g.own.forEach(function (layer) {
+        if (j === k && !map.hasLayer(layer)) map.addLayer(layer);
+        if (j !== k && map.hasLayer(layer)) map.removeLayer(layer);
+      });
+      var keys = document.getElementById('allocator-keys-' + j);
+      if (keys) keys.style.display = j === k ? '' : 'none';
+    });
     groups.forEach(function (g, j) {
       var box = document.getElementById(g.legend);
       if (box) box.style.display = j === k ? '' : 'none';
@@ -214,7 +251,38 @@ _SWITCH_JS = """
       });
     });
   }
+  document.querySelectorAll('input.allocator-plan').forEach(function (input) {
+    input.addEventListener('change', function () {
+      var k = +input.value;
+      groups.forEach(function (g) {
+        g.shadings.forEach(function (layer) { if (map.hasLayer(layer)) map.removeLayer(layer); });
+      });
+      map.addLayer(groups[k].shadings[0]);
+      follow(k);
+    });
+  });
+  // the legend lists only what is drawn: a row whose layers are all off is hidden
+  function keys() {
+    groups.forEach(function (g) {
+      var box = document.getElementById(g.legend);
+      if (!box) return;
+      Object.keys(g.keys).forEach(function (key) {
+        var on = g.keys[key].some(function (layer) { return map.hasLayer(layer); });
+        box.querySelectorAll('[data-layer="' + key + '"]').forEach(function (row) { row.style.display = on ? '' : 'none'; });
+      });
+    });
+  }
+  map.on('overlayadd overlayremove baselayerchange', function () { setTimeout(keys, 0); });
+  keys();
   map.on('popupopen', function () { control.collapse(); });
+  // the title box (left) and the legend (right) never cover data: the first view fits the data between them
+  var extent = %(extent)s, title = document.getElementById('allocator-title'),
+      legend = document.getElementById('allocator-legend');
+  if (extent && title && legend) {
+    var left = title.getBoundingClientRect().right + 8, right = legend.getBoundingClientRect().width + 18;
+    if (left + right < 0.7 * map.getSize().x)
+      map.fitBounds(extent, {paddingTopLeft: [left, 10], paddingBottomRight: [right, 10], animate: false});
+  }
 })(%(map)s, %(control)s, %(groups)s);
 """
 
@@ -270,7 +338,7 @@ def _prepare_demand(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFrame, index: int, lang: str,
                  geometries: dict[bytes, str]) -> _Group:
     """One service's cells (three shadings, underserved outlines, people), catchments and districts."""
-    name = service.name
+    name = service.shown
     threshold = float(service.threshold_min)
     time_colour, change_colour = shades(threshold)
     before = demand["time_before"].astype(float).to_numpy()
@@ -292,6 +360,7 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
         layer.add_to(fmap)
         shadings.append(layer.get_name())
     follow = []
+    keys = {"time": shadings[:2], "change": shadings[2:]}   # legend rows -> the layers they explain
     for kind, when, colour, dash, show in (("under", "after", UNDERSERVED, "4 3", True),
                                            ("people", "after", PEOPLE, None, False),
                                            ("under", "before", UNDERSERVED_BEFORE, "1 3", False)):
@@ -300,43 +369,55 @@ def _add_service(fmap: folium.Map, service: ServiceLayer, demand: gpd.GeoDataFra
                           {"kind": kind, "when": when, "colour": colour, "dash": dash},
                           overlay=True, show=show and index == 0)
         layer.add_to(fmap)
+        keys[f"{kind}_{when}"] = [layer.get_name()]
         if when == "after":
             follow.append(layer.get_name())
     geoms = demand.geometry.to_numpy()
     points = bool(len(geoms)) and all(g.geom_type == "Point" for g in geoms)
     facilities = _facilities_4326(service)
-    _add_catchments(fmap, name, demand, facilities, points, lang)
+    keys["catchments"] = [_add_catchments(fmap, name, demand, facilities, points, lang)]
     if "district" in demand.columns:
-        _add_districts(fmap, name, demand, threshold, points, lang)
-    return _Group(shadings, follow, f"allocator-legend-{index}")
+        keys["districts"] = [_add_districts(fmap, name, demand, threshold, points, lang)]
+    return _Group(shadings, follow, f"allocator-legend-{index}", keys=keys)
 
 
 def _facilities_4326(service: ServiceLayer) -> gpd.GeoDataFrame:
     return in_degrees(service.facilities).reset_index(drop=True)
 
 
-def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str) -> None:
-    """One service's facilities by status: its own circle colour (existing) and symbol (new); closed: grey cross."""
+def _add_facilities(fmap: folium.Map, service: ServiceLayer, index: int, lang: str, show: bool = True,
+                    shape: int = 0) -> list[str]:
+    """One service's facilities by status: existing in its colour and the ``shape``-th existing shape, new its
+    symbol (numbered by rank); closed: grey cross. Returns the names of its layers (facilities, counters)."""
     facilities = _facilities_4326(service)
     status = facilities["status"].astype(str) if len(facilities) else facilities.get("status")
+    names = []
     for kind in SiteStatus:
         rows = facilities[status == kind] if len(facilities) else facilities
         if kind == "closed" and not len(rows):
             continue  # this layer appears only when a plan closes facilities
-        popups = [facility_popup(r, service.name, lang) for r in rows.drop(columns=rows.geometry.name).to_dict("records")]
-        marker = _existing_marker(service_style(index)[0]) if kind == "existing" else _symbol_marker(kind, index)
-        _lazy(layer_name(service.name, map_text(lang, kind)), list(rows.geometry.values), {"tip": popups}, {},
-              marker=marker, show=True).add_to(fmap)
-    add_counters_layer(fmap, service.name, facilities, lang)   # offices sized by counters, coloured by wait
+        records = rows.drop(columns=rows.geometry.name).to_dict("records")
+        props: dict[str, list] = {"tip": [facility_popup(r, service.shown, lang) for r in records]}
+        if kind == "new" and "rank" in rows:
+            props["html"] = [_symbol_marker(kind, index, r.get("rank"))["html"] for r in records]
+        marker = _existing_marker(index, shape) if kind == "existing" else _symbol_marker(kind, index)
+        layer = _lazy(layer_name(service.shown, map_text(lang, kind)), list(rows.geometry.values), props, {},
+                      marker=marker, show=show)
+        layer.add_to(fmap)
+        names.append(layer.get_name())
+    counters = add_counters_layer(fmap, service.shown, facilities, lang, show)   # offices sized by counters
+    return names + ([counters] if counters else [])
 
 
 def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                    points: bool, lang: str = "en") -> None:
-    """Hidden layer: the cells each facility serves after the plan, dissolved per facility (tooltips: plain text)."""
+                    points: bool, lang: str = "en") -> str:
+    """Hidden layer: the cells each facility serves after the plan, dissolved per facility (tooltips: plain text);
+    returns its name."""
     group = layer_name(name, map_text(lang, "catchments"))
     if "assigned_facility" not in demand.columns or not len(demand) or not len(facilities):
-        _lazy(group, [], {}, {}).add_to(fmap)
-        return
+        empty = _lazy(group, [], {}, {})
+        empty.add_to(fmap)
+        return empty.get_name()
     assigned = demand["assigned_facility"].to_numpy()
     shapes, tips = [], []
     pop = facilities["assigned_population"] if "assigned_population" in facilities.columns else None
@@ -349,13 +430,16 @@ def _add_catchments(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, facil
         who = f"{place} ({map_text(lang, str(facilities['status'].iloc[site]))})"
         people = f": {float(pop.iloc[site]):,.0f} {map_text(lang, 'tip')['people']}" if pop is not None else ""
         tips.append(map_text(lang, "catchment_of", who=who) + people)
-    _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": CATCHMENT, "weight": 1.5,
-                                         "opacity": 0.9}).add_to(fmap)
+    layer = _lazy(group, shapes, {"tip": tips}, {"fill": True, "fillOpacity": 0.0, "color": CATCHMENT, "weight": 1.5,
+                                                 "opacity": 0.9})
+    layer.add_to(fmap)
+    return layer.get_name()
 
 
 def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, threshold: float, points: bool,
-                   lang: str = "en") -> None:
-    """Hidden layer: cells dissolved by ``district``, shaded by the share within T after the plan (tooltips: text)."""
+                   lang: str = "en") -> str:
+    """Hidden layer: cells dissolved by ``district``, shaded by the share within T after the plan (tooltips: text);
+    returns its name."""
     group = layer_name(name, map_text(lang, "districts"))
     ramp = cm.LinearColormap(RAMP[::-1], index=list(DISTRICT_STOPS), vmin=DISTRICT_STOPS[0], vmax=1)
     district = demand["district"]
@@ -371,8 +455,10 @@ def _add_districts(fmap: folium.Map, name: str, demand: gpd.GeoDataFrame, thresh
         label = rows["district_name"].iloc[0] if "district_name" in rows else key
         tips.append(map_text(lang, "district_tip", d=label, n=total, t=threshold, b=_share(share["before"]),
                              a=_share(share["after"])))
-    _lazy(group, shapes, {"tip": tips, "c": fills}, {"fillOpacity": 0.55, "color": "#222222", "weight": 2,
-                                                     "opacity": 1}).add_to(fmap)
+    layer = _lazy(group, shapes, {"tip": tips, "c": fills}, {"fillOpacity": 0.55, "color": "#222222", "weight": 2,
+                                                             "opacity": 1})
+    layer.add_to(fmap)
+    return layer.get_name()
 
 
 def _lazy(name: str, shapes: list, props: dict[str, list], style: dict, marker: dict | None = None,
@@ -395,8 +481,14 @@ def _dissolve(cells: np.ndarray, points: bool) -> Any:
     return shapely.union_all(cells, grid_size=10.0**-DECIMALS)
 
 
-def _existing_marker(colour: str = EXISTING) -> dict:
-    """Circle-marker options of an existing facility, in the facilities pane (above any shading)."""
+def _existing_marker(index: int = 0, shape: int = 0) -> dict:
+    """An existing facility of the ``index``-th service in its colour: shape 0 a circle marker in the facilities
+    pane (above any shading), the others a symbol (:data:`EXISTING_SYMBOLS`)."""
+    colour = service_style(index)[0] if index else EXISTING
+    if shape:
+        glyph = EXISTING_SYMBOLS[shape % len(EXISTING_SYMBOLS)]
+        return {"html": render("map/symbol.html", size=14, colour=colour, glyph=glyph, rank=""), "size": 14,
+                "className": f"allocator-existing allocator-service-{index}"}
     return {"radius": 6, "color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
             "pane": _FACILITY_PANE}
 
@@ -409,10 +501,12 @@ def _glyph(status: str, index: int) -> tuple[str, str, int]:
     return glyph, colour, size
 
 
-def _symbol_marker(status: str, index: int = 0) -> dict:
-    """A text symbol with a white halo: the service's new-site symbol, or a grey cross (closed)."""
+def _symbol_marker(status: str, index: int = 0, rank: Any = None) -> dict:
+    """A text symbol with a white halo: the service's new-site symbol (with its ``rank`` in the report beside it,
+    when ranked), or a grey cross (closed)."""
     glyph, colour, size = _glyph(status, index)
-    div = render("map/symbol.html", size=size, colour=colour, glyph=glyph)
+    number = "" if rank is None or pd.isna(rank) else f"{int(rank)}"
+    div = render("map/symbol.html", size=size, colour=colour, glyph=glyph, rank=number)
     return {"html": div, "size": size, "className": f"allocator-{status} allocator-service-{index}"}
 
 
@@ -420,13 +514,19 @@ def facility_popup(row: dict[str, Any], service: str, lang: str = "en") -> Marku
     """The popup HTML of one facility (``templates/map/popup.html``): its place, id, coordinates, district, service, status, count, people, time."""
     M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
 
-    place = row.get("place") or row["name"] or row.get("id", "")
+    place = site_place(lang, str(row.get("place") or row["name"] or row.get("id", "")), str(row.get("id", "")))
     cells = [(M("p_id"), row.get("id", ""))]
     if "lat" in row:
-        cells.append((M("p_at"), f"{float(row['lat']):.5f}, {float(row['lon']):.5f}"))
+        cells.append((M("p_at"), site_at(row)))
     if row.get("district"):
         cells.append((M("p_district"), row["district"]))
-    cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"]))), (M("p_count"), row["count"])]
+    cells += [(M("p_service"), service), (M("p_status"), M(str(row["status"])))]
+    rank = row.get("rank")
+    if rank is not None and not pd.isna(rank):
+        cells.append((M("p_rank"), M("p_rank_of", r=int(rank))))
+    cells += counter_cells(row, lang) if "counters_after" in row else [(M("p_count"), row["count"])]
+    if row.get("year") is not None and row["year"] is not pd.NA:   # a phased plan: the year a new site is built
+        cells.append((M("p_year"), str(int(row["year"]))))
     if "assigned_population" in row:
         cells.append((M("p_people"), count(row["assigned_population"])))
     if "mean_time_min" in row:
@@ -452,22 +552,26 @@ def _populated_beyond(service: ServiceLayer) -> int:
 
 
 def _title_box(title: str, description: str, services: list[ServiceLayer], compare_path: Path | None = None,
-               lang: str = "en") -> Markup:
-    """Fixed top-left box (collapsible): title, description and each service's people before -> after."""
+               lang: str = "en", heads: list[int] | None = None) -> Markup:
+    """Fixed top-left box (collapsible): title, description and each service's people before -> after; alternative
+    plans (``heads``: :func:`alternative_heads`) with a radio button each, choosing the one drawn."""
+    heads = heads or [-1] * len(services)
     M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
     rows = []
     for i, s in enumerate(services):
         h = s.headline
         t = s.threshold_min
-        rows.append({"colour": service_style(i)[1], "glyph": service_style(i)[2], "name": s.name, "t": f"{t:g}",
+        rows.append({"colour": service_style(i)[1], "glyph": service_style(i)[2], "name": s.shown, "t": f"{t:g}",
+                     "index": i, "radio": heads[i], "checked": heads[i] == i,
+                     "link": f"{REPORT_FILE}#plan-{s.name}",
                      "mode": M("mode_" + h["mode"]) if h.get("mode") in ("walk", "bike", "drive") else "",
                      "within": M("within", t=t), "within_before": pct(h.get("within_before")),
                      "within_after": pct(h.get("within_after")), "population": count(h.get("population")),
                      "underserved": M("underserved", t=t), "underserved_before": count(h.get("underserved_before")),
                      "underserved_after": count(h.get("underserved_after")), "cells": M("cells", n=_populated_beyond(s))})
     return render("map/title_box.html", title=title, description=description, services=rows,
-                  compare=compare_path.name if compare_path is not None else "",
-                  words={"min": M("min"), "of": M("of"), "side": M("side")})
+                  compare=compare_path.name if compare_path is not None else "", report=REPORT_FILE,
+                  words={"min": M("min"), "of": M("of"), "side": M("side"), "report": M("report_link")})
 
 
 def _footer(tiles: bool) -> Markup:

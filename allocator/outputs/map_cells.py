@@ -106,7 +106,8 @@ class LazyGeoJson(folium.map.Layer):
 
     ``style`` is a Leaflet path style; a feature's ``c`` property, when present, is its fill colour.
     ``marker`` draws points as facilities: circle-marker options, or ``{html, className, size}`` of a
-    symbol; their ``tip`` is then a popup's HTML (``templates/map/popup.html``).
+    symbol (a feature's ``html`` property, when present, is its own symbol: a numbered new site); their
+    ``tip`` is then a popup's HTML (``templates/map/popup.html``).
     """
 
     _template = Template("""{% macro script(this, kwargs) %}
@@ -273,7 +274,8 @@ CELLS_JS = """
           style: function (f) { return f.properties.c ? L.extend({}, style, {fillColor: f.properties.c}) : style; },
           pointToLayer: function (f, ll) {
             if (!marker) return L.circleMarker(ll, style);
-            if (marker.html) return L.marker(ll, {icon: L.divIcon({html: marker.html, className: marker.className,
+            if (marker.html) return L.marker(ll, {icon: L.divIcon({html: f.properties.html || marker.html,
+              className: marker.className,
               iconSize: [marker.size, marker.size], iconAnchor: [marker.size / 2, marker.size / 2]})});
             return L.circleMarker(ll, marker);
           },

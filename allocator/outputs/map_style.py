@@ -43,6 +43,9 @@ SERVICE_STYLES = (
 DISTRICT_STOPS = (0.5, 0.8, 1.0)  # share within T: red at 50 % and below, yellow at 80 %, green at 100 %
 CLOSED_SYMBOL = (Markup("&#10006;"), CLOSED, 20)
 EXISTING_SYMBOL = Markup("&#9679;")
+#: the existing sites' shape per service (circle, square, triangle, diamond): shapes tell services apart as well as
+#: colours (the first service's are circle markers, the others these symbols)
+EXISTING_SYMBOLS = (EXISTING_SYMBOL, Markup("&#9632;"), Markup("&#9650;"), Markup("&#9670;"))
 PEOPLE = "#b2182b"   # the circles of underserved people
 DECIMALS = 5
 CARTO = "© CARTO"
@@ -62,8 +65,15 @@ class ServiceLayer:
     kind: str
     threshold_min: float
     demand: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame   # with ``rank`` (1 = most people newly within T) for new sites, when ranked
     headline: dict
+    title: str = ""                    # the name on the map (``services[].title``; default ``name``)
+    alternative_to: str | None = None  # the first plan of its group of alternatives (``services[].alternative_to``)
+
+    @property
+    def shown(self) -> str:
+        """The service's name on the map: its title, else its name."""
+        return self.title or self.name
 
 
 def leaflet_assets(inline: bool) -> Markup:
@@ -137,20 +147,21 @@ def count(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "?"
 
 
-def legend_html(services: list[ServiceLayer], lang: str = "en") -> Markup:
-    """Fixed bottom-right legend, one block per service (only the chosen service's is shown)."""
+def legend_html(services: list[ServiceLayer], lang: str = "en", heads: list[int] | None = None) -> Markup:
+    """Fixed bottom-right legend, one block per service (only the chosen service's is shown); of alternative plans
+    (``heads``: :func:`allocator.outputs.map.alternative_heads`) only the drawn plan's symbols."""
     words = {k: map_text(lang, k) for k in ("legend_time", "legend_change", "unreachable", "newly", "legend_under",
                                              "legend_under_before", "legend_people", "legend_catch", "legend_districts")}
     colours = {"time": RAMP, "change": CHANGE_RAMP, "districts": RAMP[::-1], "unreachable": UNREACHABLE,
                "newly": NEWLY_REACHABLE, "underserved": UNDERSERVED, "underserved_before": UNDERSERVED_BEFORE,
                "people": PEOPLE, "catchment": CATCHMENT}
-    blocks = [{"name": s.name, "t": f"{float(s.threshold_min):g}", "t2": f"{2 * float(s.threshold_min):g}",
+    blocks = [{"name": s.shown, "t": f"{float(s.threshold_min):g}", "t2": f"{2 * float(s.threshold_min):g}",
                "districts": "district" in s.demand.columns} for s in services]
     return render("map/legend.html", services=blocks, words=words, colours=colours,
-                  keys=_facility_keys(services, lang))
+                  keys=_facility_keys(services, lang, heads or [-1] * len(services)))
 
 
-def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> list[dict]:
+def _facility_keys(services: list[ServiceLayer], lang: str, heads: list[int]) -> list[dict]:
     """The legend's facility symbols per service, for the statuses on the map only.
 
     A greenfield map has no "existing" key and a plan without closures no
@@ -163,12 +174,14 @@ def _facility_keys(services: list[ServiceLayer], lang: str = "en") -> list[dict]
     for i, s in enumerate(services):
         existing, new_colour, glyph, _ = service_style(i)
         closed_glyph, closed_colour, _ = CLOSED_SYMBOL
-        shown = (("existing", existing, 14, EXISTING_SYMBOL), ("new", new_colour, 15, glyph),
+        shape = heads[i] if heads[i] >= 0 else i   # alternative plans are never drawn together: one shape
+        shown = (("existing", existing, 14, EXISTING_SYMBOLS[shape % len(EXISTING_SYMBOLS)]), ("new", new_colour, 15, glyph),
                  ("closed", closed_colour, 13, closed_glyph))
         keys = [{"colour": colour, "size": size, "glyph": symbol, "word": map_text(lang, status)}
                 for status, colour, size, symbol in shown if has(s, status)]
         if keys:
-            rows.append({"name": s.name if len(services) > 1 else "", "symbols": keys})
+            rows.append({"name": s.shown if len(services) > 1 else "", "symbols": keys, "index": i,
+                         "hidden": heads[i] not in (-1, i)})
     return rows
 
 

@@ -36,8 +36,10 @@ import pandas as pd
 from markupsafe import Markup
 
 from allocator.evaluate.loads import small_limit, small_loads
+from allocator.inputs.place_names import cell_size_m
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.csv_cells import write_csv
+from allocator.outputs.how_sure import footer_line, how_sure_section, spending_section
 from allocator.outputs.labels import (
     REACH_KEYS,
     SHARES,
@@ -52,12 +54,24 @@ from allocator.outputs.labels import (
     translate,
     what_name,
 )
+from allocator.outputs.overview import overview_svg
 from allocator.outputs.page import footer_lines, html_page, target_status
+from allocator.outputs.phases import phases_section
+from allocator.outputs.site_names import site_at
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
+from allocator.scenario.schema import alternatives
 
 # --- facts of one service -----------------------------------------------------------------------
+
+def sites_word(s, lang: str) -> str:
+    """What a service's sites are called in a sentence: its name ("clinics") or its kind's word; "sites" for a
+    service with a ``title`` (the title heads its section; a key like units_more_desks is never shown)."""
+    if s.service.title is not None and lang == "en":
+        return translate(lang, "sites_word")
+    return what_name(lang, s.service.kind, s.service.title or s.service.name)
+
 
 def people_of(result, s, lang: str) -> str:
     """The population a service counts, by its demand layers' names ("residents", "children")."""
@@ -74,6 +88,14 @@ def new_site_table(s) -> pd.DataFrame:
         return rows.assign(newly=pd.Series(dtype=float))
     rows["newly"] = s.contributions   # allocator.evaluate.result.ServiceResult.contributions
     return rows.sort_values(["newly", "assigned_population"], ascending=False)
+
+
+def site_ranks(s) -> pd.Series:
+    """Per facility, its rank among the new sites as the report lists them (1 = most people newly within T; the
+    map's numbers and sites.csv's ``rank``), empty for the others."""
+    ranks = pd.Series(pd.NA, index=s.facilities.index, dtype="Int64")
+    ranks.loc[new_site_table(s).index] = range(1, int((s.facilities["status"] == SiteStatus.NEW).sum()) + 1)
+    return ranks
 
 
 def of_reach(s, lang: str) -> str:
@@ -125,7 +147,7 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
     t = s.service.threshold_min
     b, a = s.overall("before"), s.overall("after")
     new = int((s.facilities["status"] == SiteStatus.NEW).sum())
-    out = [L("s_change", n=new, what=what_name(lang, s.service.kind, s.service.name), people=people, t=t,
+    out = [L("s_change", n=new, what=sites_word(s, lang), people=people, t=t,
              b=fmt_metric("within_share", b["within_share"]), a=fmt_metric("within_share", a["within_share"]),
              d=(a["within"] or 0) - (b["within"] or 0))]
     if s.solution.budget_used is not None:   # the plan model: closures, upgrades, spending
@@ -283,14 +305,14 @@ def missed_targets(result) -> list[str]:
 
 # --- the decision brief -------------------------------------------------------------------------
 
-def _site_rows(rows: pd.DataFrame, with_newly: bool) -> list[dict]:
+def _site_rows(rows: pd.DataFrame, with_newly: bool, lang: str) -> list[dict]:
     """The sites table's rows: rank, place, id and where, district, [people newly within T], served, trip."""
     out = []
     for rank, r in enumerate(rows.to_dict("records"), start=1):
         mean = r["mean_time_min"]
         trip = "–" if mean is None or math.isnan(float(mean)) else f"{float(mean):.1f}"
         out.append({"rank": str(rank), "place": str(r["place"]), "id": str(r["id"]),
-                    "at": f"{float(r['lat']):.5f}, {float(r['lon']):.5f}", "district": str(r.get("district", "") or ""),
+                    "at": site_at(r), "district": str(r.get("district", "") or ""),
                     "newly": f"{float(r['newly']):,.0f}" if with_newly else None,
                     "served": f"{float(r['assigned_population']):,.0f}", "trip": trip})
     return out
@@ -326,39 +348,69 @@ def _buys_and_leaves(result, s, lang: str, people: str, gain: float) -> tuple[li
     return buys, leaves
 
 
+def same_access_as(result, s):
+    """The first plan of ``s``'s alternatives when ``s`` opens, closes and upgrades the same sites with the same
+    access after (its travel figures would repeat that plan's: only its counters or costs differ), else None."""
+    first = next((x for x in result.services if x.service.name == s.service.alternative_to), None)
+    if first is None:
+        return None
+
+    def plan(x) -> tuple:
+        fac = x.facilities
+        upgraded = fac["upgraded"].astype(bool) if "upgraded" in fac else pd.Series(False, index=fac.index)
+        changed = fac[fac["status"] != SiteStatus.EXISTING]
+        return (sorted(zip(changed["id"].astype(str), changed["status"].astype(str))),
+                sorted(fac.loc[upgraded, "id"].astype(str)), x.overall("after"))
+
+    return first if plan(first) == plan(s) else None
+
+
 def decision_brief(result, s, lang: str) -> Markup:
-    """One service's decision: the sites, what the plan buys and leaves, targets, trade-offs."""
+    """One service's decision: the sites, what the plan buys and leaves, targets, trade-offs (for an alternative
+    with the same sites and access as its first plan, a line saying so instead of the sites, gains and trade-offs)."""
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
     people = people_of(result, s, lang)
-    what = what_name(lang, s.service.kind, s.service.name)
+    what = sites_word(s, lang)
     ranked = new_site_table(s)
     fac = s.facilities
     closed = fac[fac["status"] == SiteStatus.CLOSED]
     upgraded = fac[fac["upgraded"].astype(bool)] if "upgraded" in fac else fac.iloc[0:0]
     heads = [L("build", n=len(ranked), what=what)] if len(ranked) else [L("no_change", what=what)]
+    if s.service.title is not None:
+        heads[0] = f"{s.service.title}{L('colon')}{heads[0][:1].lower()}{heads[0][1:]}"
     heads += [L("close", n=len(closed))] if len(closed) else []
     heads += [L("upgrade", n=len(upgraded))] if len(upgraded) else []
     b, a = s.before, s.after
     gain = (a["within"] or 0) - (b["within"] or 0)
     lead = L("lead", gain=gain, people=people, t=t, b=fmt_metric("within_share", b["within_share"]),
              a=fmt_metric("within_share", a["within_share"]), total=a["population"], left=a["underserved"])
-    headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", L("district"), L("newly", t=t), L("served"),
-               L("trip")]
-    groups = [{"label": label, "rows": _site_rows(rows, False)}
+    with_district = bool(fac.loc[fac["status"] != SiteStatus.EXISTING, "district"].astype(str).str.strip().any()) \
+        if "district" in fac else False   # no districts: no empty column
+    headers = [L("rank"), f"{L('place')} ({L('id')} · {L('at')})", *([L("district")] if with_district else []),
+               L("newly", t=t), L("served"), L("trip")]
+    newly_header = headers[-3]
+    groups = [{"label": label, "rows": _site_rows(rows, False, lang)}
               for label, rows in ((L("closed_sites"), closed), (L("upgraded_sites"), upgraded)) if len(rows)]
     buys, leaves = _buys_and_leaves(result, s, lang, people, gain)
     targets = s.equity.get("targets") or []
     words = {"newly_note": L("newly_note", t=t), "buys": L("buys"), "leaves": L("leaves"), "colon": L("colon"),
              "targets_state": L("targets_state", k=sum(bool(x["met_after"]) for x in targets), n=len(targets)),
              "no_targets_set": L("no_targets_set"), "tradeoffs": L("tradeoffs")}
+    same = same_access_as(result, s)
+    sizes = {cell_size_m(str(x)) for x in ranked["id"]}
+    cells = L("cell_note", m=sizes.pop()) if len(sizes) == 1 and None not in sizes else ""
+    words |= {"open_map": L("open_map"), "cells": cells}
+    if same is not None:   # its sites, gains and trade-offs are its first plan's: said once, above
+        lead = L("alt_same", n=len(ranked), first=same.service.display_title)
+        ranked, groups, buys, leaves = ranked.iloc[0:0], [], [], []
     return render("report/decision.html", heading=L("and").join(heads), lead=lead, headers=headers,
-                  short_headers=[h for i, h in enumerate(headers) if i != 3], ranked=_site_rows(ranked, True),
+                  short_headers=[h for h in headers if h != newly_header], with_district=with_district, ranked=_site_rows(ranked, True, lang),
                   groups=groups, buys=buys, leaves=leaves, words=words,
                   targets=[{"status": target_status(lang, x["met_after"]), "text": target_text(x, lang, t),
                             "value": _target_value(x, lang, of_reach(s, lang))} for x in targets],
                   staffing=staffing_section(s, lang),   # counters and waiting (allocator.outputs.staffing)
-                  tradeoffs=tradeoffs(result, s, ranked, lang))
+                  tradeoffs=tradeoffs(result, s, ranked, lang) if same is None else [], anchor=s.service.name)
 
 
 def _target_value(x: dict, lang: str, of: str) -> str:
@@ -401,15 +453,36 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
 
 
 def decision_section(result, lang: str) -> Markup:
-    """The first screen: each service's decision brief."""
-    return Markup("\n").join(decision_brief(result, s, lang) for s in result.services)
+    """The first screen: each service's decision brief; alternative plans (``services[].alternative_to``) said to
+    be alternatives before the first of them, each in its own section."""
+    groups = alternatives([s.service for s in result.services])
+    parts = []
+    for s in result.services:
+        if s.service.name in groups:
+            titles = [x.service.display_title for x in result.services if x.service.name in groups[s.service.name]]
+            parts.append(render("report/alternatives.html", text=translate(
+                lang, "alt_intro", n=len(titles), list=translate(lang, "alt_or").join(titles))))
+        parts.append(decision_brief(result, s, lang))
+    return Markup("\n").join(parts) + overview_section(result, lang)
+
+
+def overview_section(result, lang: str) -> Markup:
+    """After the decisions: each plan's overview map (:mod:`allocator.outputs.overview`), its numbers the ranks of
+    the sites tables; none for a plan without new sites or with its first plan's sites."""
+    maps = [{"title": s.service.display_title, "svg": overview_svg(s, site_ranks(s), i, lang)}
+            for i, s in enumerate(result.services)
+            if (s.facilities["status"] == SiteStatus.NEW).any() and same_access_as(result, s) is None]
+    if not maps:
+        return Markup()
+    return render("report/overview.html", title=translate(lang, "overview"), maps=maps,
+                  alt=translate(lang, "overview_alt"), link=translate(lang, "open_map"), named=len(maps) > 1)
 
 
 def shared_budget_section(result, lang: str) -> Markup:
     """The shared budget's limit and what the services spend together (empty without a ``shared_budget``)."""
     if result.shared_budget_used is None:
         return Markup()
-    names = ", ".join(s.service.name for s in result.services)
+    names = ", ".join(s.service.display_title for s in result.services)
     text = translate(lang, "s_shared", names=names, used=amount(result.shared_budget_used),
                      b=amount(result.info.shared_budget))
     return render("report/shared_budget.html", title=translate(lang, "shared_budget"), text=text)
@@ -457,9 +530,14 @@ def _district_rows(districts: list[dict], lang: str, t: float) -> tuple[list[str
 
 
 def service_section(result, s, lang: str) -> Markup:
-    """One service's details: summary sentences, targets, overall metrics, districts, figures."""
+    """One service's details: summary sentences, targets, overall metrics, districts, figures (for an alternative
+    with its first plan's sites and access, a line pointing there)."""
     L = functools.partial(translate, lang)
     t = s.service.threshold_min
+    same = same_access_as(result, s)
+    if same is not None:
+        return render("report/details_same.html", name=s.service.display_title, colon=L("colon"),
+                      details=L("details"), text=L("alt_same_details", first=same.service.display_title))
     people = people_of(result, s, lang)
     ov = {when: s.overall(when) for when in ("before", "after")}
     of = of_reach(s, lang)
@@ -471,11 +549,12 @@ def service_section(result, s, lang: str) -> Markup:
                for k in SHOWN_KEYS if _shown(k, s) and (ov["before"].get(k) is not None or ov["after"].get(k) is not None)]
     district_headers, districts = _district_rows(s.equity.get("districts") or [], lang, t)
     words = {k: L(k) for k in ("colon", "details", "summary", "targets", "overall", "districts", "figures")}
-    return render("report/details.html", name=s.service.name, words={**words, "threshold": L("threshold", t=t)},
+    return render("report/details.html", name=s.service.display_title, words={**words, "threshold": L("threshold", t=t)},
                   summary=summary_sentences(s, lang, people), targets=targets,
                   target_headers=[L("target"), L("before"), "", L("after"), ""],
                   overall_headers=[L("metric"), L("before"), L("after"), L("change")], overall=overall,
                   district_headers=district_headers, districts=districts,
+                  districts_title=L("districts_all", n=len(districts)),
                   figures=[{"title": title, "png": png} for title, png in figures(s, lang, people)])
 
 
@@ -514,10 +593,14 @@ def plain_note(note: str) -> str:
 
 
 def caveats_section(result, lang: str) -> Markup:
-    """Every note of the run on its data and reach, per service, in plain words."""
+    """Every note of the run on its data and reach, in plain words, once: with the services it concerns."""
     L = functools.partial(translate, lang)
-    items = [{"service": s.service.name, "text": plain_note(n)} for s in result.services for n in s.notes
-             if not _SOLVER_NOTE.match(n)]
+    notes: dict[str, list[str]] = {}
+    for s in result.services:
+        for n in s.notes:
+            if not _SOLVER_NOTE.match(n):
+                notes.setdefault(plain_note(n), []).append(s.service.display_title)
+    items = [{"service": L("and").join(dict.fromkeys(who)), "text": text} for text, who in notes.items()]
     return render("report/caveats.html", title=L("caveats"), colon=L("colon"), items=items, empty=L("no_caveats"))
 
 
@@ -538,7 +621,7 @@ def method_section(result, lang: str) -> Markup:
         status = L("m_status", status=sol.status if words == f"status_{sol.status}" else words, gap=gap, s=sol.solve_seconds, d=s.matrix_shape[0],
                    k=s.matrix_shape[1])
         solver_notes = " ".join(plain_note(n) + "." for n in s.notes if _SOLVER_NOTE.match(n))
-        items.append({"service": s.service.name,
+        items.append({"service": s.service.display_title,
                       "text": f"{L('m_objective', words=objective_words(result, s, lang))} {status} {solver_notes}"})
     info = result.info
     if info.mode is not None:
@@ -570,6 +653,9 @@ def appendix_section(result, lang: str) -> Markup:
 #: section with one line here, from its own module.
 SECTIONS: list[Callable[..., Markup]] = [
     shared_budget_section,
+    phases_section,       # a phased plan: the build order, on the first screen (allocator.outputs.phases)
+    how_sure_section,     # data year, cell size, speed, variants, version and date (allocator.outputs.how_sure)
+    spending_section,     # what the plan costs, in the scenario's currency (allocator.outputs.how_sure)
     decision_section,
     sweep_section,        # with a sweep: what each extra site buys (allocator.outputs.sweep)
     details_section,
@@ -586,7 +672,8 @@ def render_report(result, lang: str | None = None) -> str:
     lang = lang or info.language
     title = f"{translate(lang, 'report')}{translate(lang, 'colon')}{info.title}"
     body = Markup("\n").join(part for part in (section(result, lang) for section in SECTIONS) if part)
-    return html_page(title, info.description or "", body, lang, footer_lines(lang, info.attributions))
+    return html_page(title, info.description or "", body, lang,
+                     [*footer_lines(lang, info.attributions), footer_line(lang)])
 
 
 def write_report(result, folder: Path, lang: str | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import zlib
 
 import branca.colormap as cm
 import folium
@@ -73,7 +74,7 @@ def moves(s: ServiceResult, lang: str = "en") -> list[str]:
         while left and givers:
             giver = givers[0]
             n = min(left, giver[1])
-            sources.append(f"{_label(fac.loc[giver[0]])} {n}")
+            sources.append(L("c_source", place=_label(fac.loc[giver[0]]), n=n))   # "Via 5 (1)": not a house number
             giver[1] -= n
             left -= n
             if giver[1] == 0:
@@ -100,8 +101,13 @@ def _fmt(value, share: bool = False, lang: str = "en") -> str:
     return f"{value:.1%}" if share else f"{value:.1f}"
 
 
+#: the report lists this many staffing changes (the largest first); the rest are in its collapsed table and sites.csv
+SHOWN_MOVES = 3
+
+
 def report_section(s: ServiceResult, lang: str = "en") -> Markup:
-    """The report's staffing section: the change in words, waits before/after overall and per office."""
+    """The report's staffing section: the totals and the largest changes in words, waits before/after overall, and
+    every changed office in a collapsed table (printed pages leave it out; all of it is in sites.csv)."""
     st = s.staffing
     if st is None:
         return Markup()
@@ -110,9 +116,12 @@ def report_section(s: ServiceResult, lang: str = "en") -> Markup:
     limit = st.limit_min
     spent = "" if st.spent is None else L("c_spent_open" if st.decision == "open" else "c_spent", v=st.spent)
     how = {"reassign": "c_reassign", "add": "c_add_how", "open": "c_open"}[st.decision]
+    changes = moves(s, lang) or [L("c_no_change")]
     lines = [L("c_decision", how=L(how), goal=L(f"c_{st.goal}"),
                b=int(st.offices["counters_before"].sum()), a=st.staff, spent=spent),
-             *(m[0].upper() + m[1:] + L("c_end") for m in moves(s, lang) or [L("c_no_change")])]
+             *(m[0].upper() + m[1:] + L("c_end") for m in changes[:SHOWN_MOVES])]
+    if len(changes) > SHOWN_MOVES:
+        lines.append(L("c_more", k=len(changes) - SHOWN_MOVES))
     if b["unstable_offices"] or a["unstable_offices"]:
         lines.append(L("c_unstable", b=b["unstable_offices"], a=a["unstable_offices"]))
     names = {k: L(k) for k in WAIT_METRICS} | {"wait_within_share": L("c_wait_within", t=limit)}
@@ -121,7 +130,7 @@ def report_section(s: ServiceResult, lang: str = "en") -> Markup:
     fac = s.facilities
     changed = fac[(fac["counters_before"] != fac["counters_after"]) | (fac["status"] != SiteStatus.EXISTING)]
     shown = changed if len(changed) else fac
-    shown = shown.sort_values("visitors_per_h_after", ascending=False).head(40)
+    shown = shown.sort_values("visitors_per_h_after", ascending=False)
     rows = [[_label(r), L(f"c_status_{r['status']}"), f"{r['counters_before']:.0f} → {r['counters_after']:.0f}",
              f"{r['visitors_per_h_before']:.1f} → {r['visitors_per_h_after']:.1f}",
              f"{_fmt(r['utilisation_before'], True, lang)} → {_fmt(r['utilisation_after'], True, lang)}",
@@ -131,7 +140,8 @@ def report_section(s: ServiceResult, lang: str = "en") -> Markup:
     queue = L("c_queue_ac") if s.service.counters and s.service.counters.service_cv != 1 else L("c_queue")
     return render("staffing.html", title=L("c_title"), lines=lines,
                   overall_headers=[L("c_wait"), L("before"), L("after")], overall=overall,
-                  offices_title=L("c_offices_changed" if len(changed) else "c_offices", q=queue), offices=rows,
+                  offices_title=L("c_offices_all_changed" if len(changed) else "c_offices_all", n=len(rows), q=queue),
+                  offices=rows,
                   office_headers=[L("c_office"), L("c_status"), L("c_counters_h"), L("c_visitors"), L("c_util"),
                                   L("c_mean_wait"), L("c_over", t=limit)])
 
@@ -143,13 +153,24 @@ def wait_colour(wait: float, limit: float) -> str:
     return cm.LinearColormap(_WAIT_RAMP, vmin=0, vmax=2 * limit)(min(wait, 2 * limit))
 
 
-def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: str = "en") -> None:
-    """Offices sized by their counters after the plan and coloured by the mean wait (a layer of its own)."""
+def counter_cells(row: dict, lang: str = "en") -> list[tuple[str, str]]:
+    """An office's popup rows: counters before → after, visitors per hour after, mean wait before → after."""
+    M = functools.partial(map_text, lang)  # noqa: N806 - the pages' short name for their words
+    return [(M("p_counters"), f"{row['counters_before']:.0f} → {row['counters_after']:.0f}"),
+            (M("p_visitors"), f"{row['visitors_per_h_after']:.1f}"),
+            (M("p_wait"), f"{_fmt(row['mean_wait_min_before'], lang=lang)} → {_fmt(row['mean_wait_min_after'], lang=lang)}"
+                          f" {M('min')}")]
+
+
+def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: str = "en",
+                  show: bool = True) -> str | None:
+    """Offices sized by their counters after the plan and coloured by the mean wait (a layer of its own, named
+    by the service's ``name`` on the map, as its tooltips are); its layer's name, None without counters."""
     if "counters_after" not in facilities or not len(facilities):
-        return
-    pane = f"counters_{name}"   # service names are [A-Za-z0-9_-]
+        return None
+    pane = f"counters_{zlib.crc32(name.encode())}"   # a name on the map may hold any character
     folium.map.CustomPane(pane, z_index=470, pointer_events=True).add_to(fmap)   # above the facility markers
-    group = folium.FeatureGroup(name=layer_name(name, map_text(lang, "counters_layer")), show=True).add_to(fmap)
+    group = folium.FeatureGroup(name=layer_name(name, map_text(lang, "counters_layer")), show=show).add_to(fmap)
     for _, r in facilities.iterrows():
         if r["counters_after"] <= 0 and r["counters_before"] <= 0:
             continue
@@ -163,11 +184,12 @@ def add_map_layer(fmap: folium.Map, name: str, facilities: pd.DataFrame, lang: s
                                      radius=4 + 3 * math.sqrt(max(float(r["counters_after"]), 0.0)),
                                      color="#222222", weight=1, fill=True, fill_color=wait_colour(wait, limit),
                                      fill_opacity=0.9)
-        marker.add_child(TextTooltip(tip))
+        marker.add_child(TextTooltip(f"{name} — {tip}"))   # which plan: alternatives are never drawn together
         marker.options["pane"] = pane   # folium drops a ``pane`` argument
         marker.add_to(group)
     page_of(fmap).html.add_child(RawHtml(_legend(float(facilities["wait_limit_min"].iloc[0]), lang)),
                                    name="counters_legend")   # one per map (the last service's limit)
+    return group.get_name()
 
 
 def _legend(limit: float, lang: str) -> Markup:

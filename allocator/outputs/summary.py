@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from allocator import __version__
 from allocator.evaluate.result import RunResult, ServiceResult
 from allocator.inputs.sites import SiteStatus
+from allocator.outputs.how_sure import how_sure, run_date, spending_block
+from allocator.outputs.phases import summary_block as phases_block
 from allocator.outputs.staffing import summary_block
 
 SUMMARY_SCHEMA = "allocator.summary/2"
@@ -28,7 +30,9 @@ def summary(result: RunResult) -> dict:
                      "file": str(info.path)},
         **_travel_times(result),
         **_shared_budget(result),
-        "services": [_service_summary(s) for s in result.services],
+        "services": [{**_service_summary(s), "spending": spending_block(result, s)} for s in result.services],
+        "how_sure": how_sure(result),
+        **({"robustness": result.robustness.as_dict()} if result.robustness is not None else {}),
         "attribution": info.attributions,
         "timings": timings(result),
     })
@@ -37,6 +41,7 @@ def summary(result: RunResult) -> dict:
 def timings(result: RunResult) -> dict:
     """Every duration of the run (the only values that differ between identical runs)."""
     return json_safe({
+        "run_date": run_date(),
         "steps": result.timings,
         result.info.travel_times: {k: v for k, v in result.network.as_dict().items() if k in _DURATIONS},
         "services": {s.service.name: {"build_seconds": s.solution.build_seconds,
@@ -117,6 +122,7 @@ def _service_summary(s: ServiceResult) -> dict:
         "existing_sites": int((s.facilities["status"] == SiteStatus.EXISTING).sum()),
         "new_sites": _site_list(new),
         **plan_changes(s),
+        **phases_block(s),    # a phased plan: build order, spending, price of phasing (allocator.outputs.phases)
         **summary_block(s),   # counters: allocator.outputs.staffing
         **({"rounding": s.rounding.as_dict()} if s.rounding else {}),
         "before": s.before,   # with ede_min: the Kolm-Pollak EDE with ede_kappa (docs/metrics.md)

@@ -8,7 +8,11 @@ of the population within ``threshold_min`` before and after),
 ``underserved`` (people), ``mean_min``, ``p90_min``, ``max_min``, ``gini``
 (of travel time after), ``new_sites`` (how many), ``budget_used``, ``sites``
 (the new sites' ids, space-separated), ``seconds`` (solve and measure),
-``gain`` (marginal gain, see :mod:`allocator.scale.sweep`).
+``gain`` (marginal gain, see :mod:`allocator.scale.sweep`), ``population``,
+``gain_people`` (the gain in people: ``gain`` x the population),
+``targets_met`` (the indices of the targets met after, space-separated) and,
+in a nested sweep, ``one_shot_objective`` (the best plan of that size on
+its own: what the build order gives up).
 ``sweep.png``: the share within the threshold against the number of new
 sites (or the threshold), the marginal gain of each point, and the knee.
 """
@@ -24,12 +28,13 @@ from markupsafe import Markup
 
 from allocator.evaluate.result import RunResult, SweepResult
 from allocator.outputs.csv_cells import write_csv
-from allocator.outputs.labels import translate, what_name
+from allocator.outputs.labels import target_text, translate, what_name
 from allocator.outputs.templates import render
 
 #: sweep.csv's columns after the parameter's
 COLUMNS = ["status", "gap", "objective", "within_share_before", "within_share", "underserved", "mean_min",
-           "p90_min", "max_min", "gini", "new_sites", "budget_used", "sites", "seconds", "gain", "error"]
+           "p90_min", "max_min", "gini", "new_sites", "budget_used", "sites", "seconds", "gain", "error",
+           "population", "gain_people", "targets_met", "one_shot_objective"]
 _AXIS = {"p": "new sites (p)", "budget": "new sites (bought by the budget)", "threshold_min": "threshold (min)"}
 
 
@@ -69,7 +74,7 @@ def sweep_png(sweep: SweepResult) -> bytes:
     bottom.bar(x, 100 * ok["gain"].fillna(0), width=0.6 * (min(abs(x[1:] - x[:-1]).min(), 1) if len(x) > 1 else 1),
                color="#1565c0")
     bottom.axhline(100 * sweep.min_gain, color="#c62828", ls="--", lw=1.2,
-                   label=f"stated share: {100 * sweep.min_gain:g} % per extra site")
+                   label=f"your minimum: each extra site adds {100 * sweep.min_gain:g} % of the people")
     if sweep.knee is not None:
         k = list(values).index(sweep.knee)
         for ax in (top, bottom):
@@ -80,7 +85,7 @@ def sweep_png(sweep: SweepResult) -> bytes:
                      color="#2e7d32")
     if sweep.parameter != "threshold_min":
         bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    top.set(ylabel="% of people within the threshold", title=f"{sweep.service}: {sweep.parameter} sweep")
+    top.set(ylabel="% of people within the threshold", title=f"{sweep.service}: what each extra site buys")
     bottom.set(xlabel=_AXIS[sweep.parameter], ylabel="gain per extra site (pp)")
     top.legend(frameon=False, loc="lower right")
     bottom.legend(frameon=False)
@@ -105,8 +110,10 @@ def sweep_section(result: RunResult, lang: str = "en") -> Markup:
              L("sw_chosen", param=param, v=sweep.chosen)]
     if sweep.knee is not None:
         lines.append(L("sw_knee", param=param, v=sweep.knee, g=100 * sweep.min_gain))
+    lines.append(_mode_line(sweep, lang, param))
+    lines += _targets_first_met(result, sweep, lang, param)
     lines += sweep.notes
-    rows = [[f"{r[sweep.parameter]:g}", str(r["status"]), _pct(r.get("within_share")), _pct(r.get("gain")),
+    rows = [[f"{r[sweep.parameter]:g}", str(r["status"]), _pct(r.get("within_share")), _gain(r),
              _num(r.get("mean_min")), _num(r.get("p90_min")), _num(r.get("gini"), ".3f"), _num(r.get("new_sites"), ".0f")]
             for r in table.to_dict(orient="records")]
     png = base64.b64encode(sweep_png(sweep)).decode("ascii")
@@ -115,6 +122,50 @@ def sweep_section(result: RunResult, lang: str = "en") -> Markup:
     return render("sweep.html", title=title, lines=lines, png=png, rows=rows,
                   headers=[param, L("sw_status"), L("sw_within"), L("sw_gain"), L("sw_mean"), L("sw_p90"), "Gini",
                            L("sw_new")])
+
+
+def dropping_steps(sweep: SweepResult) -> tuple[int, int]:
+    """How many steps between solved points drop a site of the previous point's plan, and how many steps."""
+    sites = [set(str(v).split()) if v == v else set() for v in sweep.solved["sites"]]
+    return sum(not a <= b for a, b in zip(sites, sites[1:])), max(len(sites) - 1, 0)
+
+
+def first_met(sweep: SweepResult, n_targets: int) -> list[float | None]:
+    """Per target (by index), the first point whose plan meets it (None: no point does)."""
+    ok = sweep.solved
+    met = [set(str(v).split()) if v == v else set() for v in ok.get("targets_met", [""] * len(ok))]
+    values = ok[sweep.parameter].tolist()
+    return [next((v for v, m in zip(values, met) if str(k) in m), None) for k in range(n_targets)]
+
+
+def _mode_line(sweep: SweepResult, lang: str, param: str) -> str:
+    """Which plans the sweep shows: a nested build order (with its price), or independent plans and how often
+    the next one drops an earlier site."""
+    L = functools.partial(translate, lang)   # noqa: N806 - the pages' short name for their words
+    if not sweep.nested:
+        drops, steps = dropping_steps(sweep)
+        return L("sw_independent", k=drops, n=steps)
+    ok = sweep.solved
+    price = (ok["objective"] - ok["one_shot_objective"]).abs() / ok["one_shot_objective"].abs()
+    worst = int(price.to_numpy().argmax()) if len(ok) else 0
+    return L("sw_nested", param=param, share=100 * float(price.iloc[worst]) if len(ok) else 0.0,
+             v=ok[sweep.parameter].iloc[worst] if len(ok) else 0)
+
+
+def _targets_first_met(result: RunResult, sweep: SweepResult, lang: str, param: str) -> list[str]:
+    """For each target, the first point that meets it, or that none does."""
+    s = next(s for s in result.services if s.service.name == sweep.service)
+    targets = s.equity.get("targets") or []
+    t = s.service.threshold_min
+    return [translate(lang, "sw_target_met", target=target_text(x, lang, t), param=param, v=v) if v is not None
+            else translate(lang, "sw_target_never", target=target_text(x, lang, t))
+            for x, v in zip(targets, first_met(sweep, len(targets)), strict=True)]
+
+
+def _gain(row: dict) -> str:
+    """The gain per extra site in percent and in people."""
+    people = row.get("gain_people")
+    return _pct(row.get("gain")) + ("" if people is None or people != people else f" ({people:+,.0f})")
 
 
 def _pct(value) -> str:

@@ -31,10 +31,13 @@ from allocator.errors import AllocatorError
 from allocator.evaluate.result import FAILED, RunResult, ServiceResult, SweepResult
 from allocator.inputs.sites import SiteStatus
 from allocator.scale.cluster import LazyClient, Outcome, run_tasks
+from allocator.scale.robustness import run_robustness
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.schema import SolverSpec
 from allocator.scenario.sweep import MAX_POINTS, SweepSpec
+from allocator.solve.plan.phases import phase_solution, solve_phased
 from allocator.solve.problem import RunProblem
+from allocator.solve.run import plan_service
 from allocator.solve.solution import Solution
 
 #: the most work a sweep may ask for, in travel-time cells solved (:func:`sweep_cost`): enough for p = 1..100
@@ -49,10 +52,12 @@ MODELS_PER_POINT = {"p_center": 10, "weighted_p_center": 10}
 
 @dataclass
 class SweepJob:
-    """What every point needs: the prepared run and the solver options (scattered to the workers once)."""
+    """What every point needs: the prepared run and the solver options (scattered to the workers once); a nested
+    sweep's phased plan, whose phases are the points."""
 
     prepared: RunProblem
     solver: SolverSpec
+    nested: Solution | None = None
 
 
 @dataclass
@@ -93,13 +98,18 @@ def solve_point(job: SweepJob, value: float) -> PointResult:
     """Solve and measure one point (on a worker): its row of sweep.csv and its solutions."""
     t0 = time.perf_counter()
     run = point_run(job.prepared, value)
-    solutions = pipeline.solve(run, job.solver)
-    result = pipeline.evaluate(run, solutions, solver=job.solver, log=pipeline.Progress(quiet=True))
     sweep, index = sweep_of(job.prepared)
+    if job.nested is None:
+        solutions = pipeline.solve(run, job.solver)
+    else:   # the point is a phase of the nested plan
+        solutions = [phase_solution(job.nested, sweep.points.index(value))]
+    result = pipeline.evaluate(run, solutions, solver=job.solver, log=pipeline.Progress(quiet=True))
     name = job.prepared.services[index].service.name
     service = next(s for s in result.services if s.service.name == name)
     row = point_row(sweep.parameter, sweep.value(value), service)
     row["seconds"] = time.perf_counter() - t0
+    if job.nested is not None and job.nested.phases is not None:
+        row["one_shot_objective"] = job.nested.phases.phases[sweep.points.index(value)].one_shot
     return PointResult(row, solutions)
 
 
@@ -108,9 +118,22 @@ def point_row(parameter: str, value: float, s: ServiceResult) -> dict:
     new = s.facilities[s.facilities["status"] == SiteStatus.NEW]
     return {parameter: value, "status": s.solution.status, "gap": s.solution.gap, "objective": s.solution.objective,
             "within_share_before": s.before["within_share"], "within_share": s.after["within_share"],
-            "underserved": s.after["underserved"], "mean_min": s.after["mean_min"], "p90_min": s.after["p90_min"],
+            "underserved": s.after["underserved"], "population": s.after["population"], "mean_min": s.after["mean_min"], "p90_min": s.after["p90_min"],
             "max_min": s.after["max_min"], "gini": s.equity["overall"]["after"]["gini"], "new_sites": len(new),
-            "budget_used": s.solution.budget_used, "sites": " ".join(new["id"].astype(str))}
+            "budget_used": s.solution.budget_used, "sites": " ".join(new["id"].astype(str)),
+            "targets_met": " ".join(str(k) for k, x in enumerate(s.equity.get("targets") or []) if x["met_after"])}
+
+
+def nested_plan(prepared: RunProblem, solver: SolverSpec) -> Solution:
+    """A nested sweep's one phased plan: each point a phase adding the sites between two values of p."""
+    sweep, index = sweep_of(prepared)
+    prep = next(p for p in prepared.services if p.index == index)
+    try:
+        return solve_phased(plan_service(prep), sweep.steps(), time_limit=solver.time_limit_s,
+                            gap_rel=solver.gap_rel, threads=solver.threads)
+    except AllocatorError as exc:
+        exc.field = f"sweep ({exc.field})" if exc.field else "sweep"
+        raise exc.with_file(prepared.info.path) from None
 
 
 def check_points(prepared: RunProblem) -> None:
@@ -152,6 +175,7 @@ def sweep_table(sweep: SweepSpec, rows: list[dict | None], errors: list[str | No
     table = pd.DataFrame.from_records(records)
     table["error"] = errors
     table["gain"] = marginal_gains(table, sweep.parameter)
+    table["gain_people"] = (table["gain"] * table["population"]).round(1) if "population" in table else np.nan
     return table
 
 
@@ -188,9 +212,12 @@ def knee(table: pd.DataFrame, parameter: str, min_gain: float) -> float | None:
 
 def run_loaded(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | None, log=None,
                quiet: bool = False) -> RunResult:
-    """The run of a loaded scenario: its sweep (:func:`run_sweep`) when it has one, else :func:`pipeline.run`."""
+    """The run of a loaded scenario: its sweep (:func:`run_sweep`) when it has one, its robustness batch
+    (:func:`allocator.scale.robustness.run_robustness`) when it has one, else :func:`pipeline.run`."""
     if scenario.spec.sweep is not None:
         return run_sweep(scenario, solver=solver, client=client, log=log, quiet=quiet)
+    if scenario.spec.robustness is not None:
+        return run_robustness(scenario, solver=solver, client=client, log=log, quiet=quiet)
     return pipeline.run(scenario, solver=solver, log=log or pipeline.Progress(quiet))
 
 
@@ -203,8 +230,11 @@ def run_sweep(scenario: LoadedScenario, *, solver: SolverSpec, client: Any | Non
     prepared = pipeline.prepare(scenario, solver=solver, log=log)
     check_points(prepared)
     sweep, _ = sweep_of(prepared)
-    job = SweepJob(prepared, solver)
     t0 = time.perf_counter()
+    job = SweepJob(prepared, solver, nested_plan(prepared, solver) if sweep.nested else None)
+    if sweep.nested:
+        log(f"sweep: the nested build order over {len(sweep.points)} point(s) solved as one phased plan in "
+            f"{time.perf_counter() - t0:.1f}s")
     if isinstance(client, LazyClient):   # started only now that the sweep is known to fit
         client = client.get()
     outcomes = run_tasks(client, solve_point, sweep.points, shared=job, quiet=quiet,
@@ -240,4 +270,4 @@ def chosen_run(job: SweepJob, outcomes: list[Outcome], log) -> RunResult:
     result = pipeline.evaluate(run, solutions, solver=job.solver, log=log)
     return replace(result, sweep=SweepResult(service=prepared.services[index].service.name,
                                              parameter=sweep.parameter, table=table, chosen=chosen, knee=at_knee,
-                                             min_gain=sweep.min_gain, notes=notes))
+                                             min_gain=sweep.min_gain, notes=notes, nested=sweep.nested))

@@ -19,7 +19,10 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 
 from allocator.scenario.base import Strict
 from allocator.scenario.counters import CountersSpec
+from allocator.scenario.money import check_currency
 from allocator.scenario.objective_names import CHOOSE_COUNT, PLAN_MODEL, TAKE_MAX_TIME, Objective
+from allocator.scenario.phases import PHASED_OBJECTIVES, PhaseSpec, phase_problem
+from allocator.scenario.robustness import RobustnessSpec
 from allocator.scenario.sweep import SweepSpec
 
 #: a number for every site, or the name of a numeric column of the layer
@@ -72,7 +75,7 @@ class LayerSpec(Strict):
         if what and table_keys:
             raise ValueError(f"with {what} the ids, names and locations come from the data: remove "
                              f"{', '.join(table_keys)}")
-        columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost")
+        columns = [k for k in ("count", "saving", "capacity", "upgrade_capacity", "upgrade_cost", "cost", "running_cost")
                    if isinstance(getattr(self, k, None), str)]
         if what and columns:
             raise ValueError(f"with {what} there are no columns: give {', '.join(columns)} as numbers "
@@ -181,8 +184,11 @@ class CandidateLayer(LayerSpec):
     """Candidate sites for new facilities."""
 
     exclude_existing: bool = Field(default=True, description="drop candidates at the location of an existing facility")
-    cost: PerSite | None = Field(default=None, description="cost of opening a site, for budgets (number or column; default 1)")
+    cost: PerSite | None = Field(default=None, description="cost of opening a site, for budgets (number or column; default 1), "
+                                 "in the scenario's currency")
     capacity: PerSite | None = Field(default=None, description="people a new site can serve (number or column)")
+    running_cost: PerSite | None = Field(default=None, description="yearly cost of running a new site (number or column; "
+                                         "default 0), in the scenario's currency; reported, not used by the model")
 
 
 class NetworkSpec(Strict):
@@ -287,6 +293,12 @@ class Service(Strict):
     """One service type (clinics, schools, ...) and the question asked about it."""
 
     name: str = Field(pattern=NAME_PATTERN)
+    title: str | None = Field(default=None, min_length=1, max_length=120,
+                              description="the service's name on the pages (default: its name)")
+    alternative_to: str | None = Field(
+        default=None, pattern=NAME_PATTERN,
+        description="the name of another service this one is an alternative plan for: the report gives each its "
+                    "own section and the map shows one of them at a time")
     kind: str = Field(default="facility", description="clinic, school, service_counter, or any label")
     objective: Objective
     threshold_min: Annotated[float, Field(gt=0, le=600)]
@@ -310,6 +322,38 @@ class Service(Strict):
     targets: list[TargetSpec] = Field(default_factory=list, description="targets for this service only")
     counters: CountersSpec | None = Field(default=None, description="service counters: visits, service time, staffing "
                                           "(allocator.scenario.counters, docs/counters.md)")
+    phases: list[PhaseSpec] | None = Field(
+        default=None, description="a plan built in phases, each keeping what the last opened "
+                                  "(allocator.scenario.phases; replaces p and budget)")
+    carry_over: bool = Field(default=False, description="with phases: budget and new sites a phase leaves unused "
+                                                         "pass to the next (default: lost)")
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_ordered(cls, phases: list[PhaseSpec] | None) -> list[PhaseSpec] | None:
+        if phases is not None and (problem := phase_problem(phases)):
+            raise ValueError(problem)
+        return phases
+
+    @model_validator(mode="after")
+    def _phases_fit(self, info: ValidationInfo) -> Service:
+        if self.phases is None:
+            if self.carry_over:
+                raise ValueError("carry_over applies to phases: add 'phases' or remove carry_over")
+            return self
+        ex = self.existing
+        conflicts = [name for name, on in (
+            ("p", self.p is not None), ("budget", self.budget is not None), ("relocate", self.relocate),
+            ("existing.closable", ex is not None and ex.closable),
+            ("existing.capacity", ex is not None and ex.capacity is not None),
+            ("candidates.capacity", self.candidates.capacity is not None),
+            ("counters", self.counters is not None),
+            ("shared_budget", bool((info.context or {}).get("shared_budget")))) if on]
+        if conflicts:
+            raise ValueError(f"phases replace p and budget and take new sites only: remove {', '.join(conflicts)}")
+        if self.objective not in PHASED_OBJECTIVES:
+            raise ValueError(f"phases work with {', '.join(PHASED_OBJECTIVES)}, not {self.objective}")
+        return self
 
     @model_validator(mode="after")
     def _p_matches_objective(self, info: ValidationInfo) -> Service:
@@ -317,7 +361,7 @@ class Service(Strict):
         if self.objective in CHOOSE_COUNT:
             if self.p is not None:
                 raise ValueError(f"{self.objective} finds the cheapest set of sites itself: remove 'p'")
-        elif self.p is None and self.budget is None and not shared:
+        elif self.p is None and self.budget is None and self.phases is None and not shared:
             raise ValueError(f"objective {self.objective} needs 'p' (the number of new sites), a 'budget' "
                              "or a top-level 'shared_budget'")
         if self.objective not in PLAN_MODEL and self.uses_plan_rules:
@@ -336,11 +380,19 @@ class Service(Strict):
         return self
 
     @property
+    def display_title(self) -> str:
+        """The service's name on the pages: its ``title``, else its ``name``."""
+        return self.title or self.name
+
+    @property
     def uses_plan_rules(self) -> bool:
-        """True when the plan model (allocator.solve.plan.model) is needed rather than the fast classic models."""
+        """True when the plan model (allocator.solve.plan.model) is needed rather than the fast classic models.
+
+        Opening costs alone are not a rule: without a budget they only price the plan (allocator.evaluate.costs).
+        """
         ex, cand = self.existing, self.candidates
-        return (self.budget is not None or self.max_time_min is not None or self.district_floor is not None
-                or cand.capacity is not None or cand.cost is not None
+        return (self.budget is not None or self.phases is not None or self.max_time_min is not None
+                or self.district_floor is not None or cand.capacity is not None
                 or (ex is not None and (ex.closable or ex.capacity is not None)))
 
 
@@ -389,6 +441,37 @@ class Scenario(Strict):
     shared_budget: float | None = Field(
         default=None, description="one budget for all services, solved together in one model (same objective)")
     sweep: SweepSpec | None = Field(default=None, description="solve one service for many values of one parameter")
+    currency: str | None = Field(default=None, description="ISO 4217 code (BRL, EUR, ...) of every cost and budget "
+                                 "(default: plain units)")
+    cost_note: str | None = Field(default=None, max_length=1000, description="where the costs come from, or that "
+                                  "they are assumptions (shown with the spending in the report)")
+    robustness: RobustnessSpec | None = Field(default=None, description="re-solve under stated changes of speed, "
+                                              "threshold and population; the best plan without each chosen site")
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str | None) -> str | None:
+        return None if value is None else check_currency(value)
+
+    @model_validator(mode="after")
+    def _robustness_fits(self) -> Scenario:
+        r = self.robustness
+        if r is None:
+            return self
+        if self.sweep is not None or self.shared_budget is not None:
+            raise ValueError(_at(("robustness",), "robustness re-solves one service on its own: remove 'sweep' or "
+                                 "'shared_budget', or run the robustness check in a scenario without them"))
+        try:
+            service = self.services[r.service_index([s.name for s in self.services])]
+        except ValueError as exc:
+            raise ValueError(_at(("robustness", "service"), str(exc))) from None
+        if r.threshold_min is not None and r.threshold_min >= service.threshold_min:
+            raise ValueError(_at(("robustness", "threshold_min"), f"threshold_min {service.threshold_min:g} minus "
+                                 f"{r.threshold_min:g} leaves no time: give fewer minutes than the threshold"))
+        if self.districts is None and any(c.districts is not None for c in r.population):
+            raise ValueError(_at(("robustness", "population"), "population factors by district need a top-level "
+                                 "'districts' section (e.g. districts: {h3_parent: 6}), or give a factor file"))
+        return self
 
     @model_validator(mode="after")
     def _one_travel_time_source(self) -> Scenario:
@@ -445,12 +528,43 @@ class Scenario(Strict):
         if len(set(service_names)) != len(service_names):
             raise ValueError(f"service names must be unique, got {service_names}")
         for i, service in enumerate(self.services):
+            if (problem := _alternative_problem(service, self.services, self.shared_budget)) is not None:
+                raise ValueError(_at(("services", i, "alternative_to"), problem))
             unknown = set(service.demand_weights or {}) - set(layer_names)
             if unknown:
                 raise ValueError(
                     f"services[{i}].demand_weights names unknown layers {sorted(unknown)}; layers are {layer_names}"
                 )
         return self
+
+
+def _alternative_problem(service: Service, services: list[Service], shared_budget: float | None) -> str | None:
+    """What is wrong with a service's ``alternative_to`` (None: nothing). It names another service that is not
+    itself an alternative (one first plan per group), and no shared budget solves the services together."""
+    if service.alternative_to is None:
+        return None
+    names = {s.name: s for s in services}
+    first = names.get(service.alternative_to)
+    if first is None or first is service:
+        others = [n for n in names if n != service.name]
+        return (f"alternative_to names no other service: {service.alternative_to!r}; the services are "
+                + (", ".join(others) or "none other"))
+    if first.alternative_to is not None:
+        return (f"{first.name} is itself an alternative to {first.alternative_to}: name the first plan "
+                f"({first.alternative_to}) instead")
+    if shared_budget is not None:
+        return "services sharing one budget are solved together, not as alternatives: remove alternative_to"
+    return None
+
+
+def alternatives(services: list[Service]) -> dict[str, list[str]]:
+    """The groups of alternative plans: each first plan's name -> the names of its group, first plan first
+    (a service without alternatives is in no group)."""
+    groups: dict[str, list[str]] = {}
+    for s in services:
+        if s.alternative_to is not None:
+            groups.setdefault(s.alternative_to, [s.alternative_to]).append(s.name)
+    return groups
 
 
 def plan_families() -> str:

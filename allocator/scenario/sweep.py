@@ -15,11 +15,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from allocator.scenario.base import Strict
+from allocator.scenario.phases import PhaseSpec
 
 #: the service fields a sweep can vary (a wait target joins them with the counters)
 SweepParameter = Literal["p", "budget", "threshold_min"]
 #: the parameters counted in whole sites (their values must be integers)
 WHOLE = ("p",)
+#: the "year" of a nested sweep's first step: its steps are phases of one plan, numbered from here (only their
+#: order matters; each weighs 1)
+FIRST_STEP = 1900
 #: the most points a sweep may have, whatever its size: each costs a model and an evaluation
 #: (allocator.scale.sweep bounds the whole sweep's work once the matrix is known)
 MAX_POINTS = 2_000
@@ -56,6 +60,8 @@ class SweepSpec(Strict):
     min_gain: Annotated[float, Field(gt=0, lt=1)] = Field(
         default=0.01, description="the knee: the last point before an extra site brings less than this share of people")
     chosen: float | None = Field(default=None, description="the value whose full outputs are written (default: the knee)")
+    nested: bool = Field(default=False, description="p sweeps: every point keeps the sites of the previous one (an "
+                                                    "incremental build order, solved exactly as one phased plan)")
 
     @model_validator(mode="after")
     def _one_form(self) -> SweepSpec:
@@ -66,6 +72,8 @@ class SweepSpec(Strict):
             raise ValueError("the sweep's values must be distinct")
         if self.parameter in WHOLE and any(v != int(v) for v in points):
             raise ValueError(f"{self.parameter} counts sites: its values must be whole numbers")
+        if self.nested and self.parameter != "p":
+            raise ValueError("a nested sweep adds sites point by point: it needs parameter: p")
         if self.chosen is not None and self.chosen not in points:
             raise ValueError(f"chosen = {self.chosen:g} is not one of the sweep's values")
         return self
@@ -94,12 +102,29 @@ class SweepSpec(Strict):
         """``service`` with the swept parameter set to ``v``, validated by the service's own rules."""
         return type(service).model_validate({**service.model_dump(), self.parameter: self.value(v)}, context=context)
 
+    def steps(self) -> list[PhaseSpec]:
+        """A nested sweep's points as the phases of one plan: each adds the sites between two values of p."""
+        points = [int(v) for v in self.points]
+        return [PhaseSpec(year=FIRST_STEP + k, new_sites=b - a, years=1.0)
+                for k, (a, b) in enumerate(zip([0, *points], points))]
+
+    def nested_variant(self, service: Any, context: dict | None = None) -> Any:
+        """``service`` as the one phased plan of a nested sweep, validated by the service's own rules."""
+        return type(service).model_validate({**service.model_dump(), "p": None,
+                                             "phases": [s.model_dump() for s in self.steps()]}, context=context)
+
     def problem(self, services: list[Any], context: dict | None = None) -> str | None:
         """Why the sweep does not fit the scenario's services (None when it does)."""
         try:
             index = self.service_index([s.name for s in services])
         except ValueError as exc:
             return str(exc)
+        if self.nested:
+            try:
+                self.nested_variant(services[index], context)
+            except ValidationError as exc:
+                reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                return f"a nested sweep is one phased plan of service '{services[index].name}': {reason}"
         for v in self.points:
             try:
                 self.variant(services[index], v, context)

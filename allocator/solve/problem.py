@@ -8,7 +8,8 @@ prepared run and a worker process can run one stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -48,6 +49,17 @@ class ServiceProblem:
     def existing(self) -> np.ndarray:
         """The existing sites, as a mask over the site columns."""
         return self.sites["status"].eq(SiteStatus.EXISTING).to_numpy()
+
+    def without_sites(self, ids: Collection[str]) -> ServiceProblem:
+        """This problem with the candidate sites ``ids`` taken out, so no plan can open them (a ValueError
+        for an id that is not a candidate: existing sites stay, closing them is a rule of the plan model)."""
+        site_ids = self.sites["id"].astype(str)
+        unknown = set(map(str, ids)) - set(site_ids[~self.existing])
+        if unknown:
+            raise ValueError(f"not candidate sites: {sorted(unknown)[:5]}")
+        keep = ~site_ids.isin(set(map(str, ids))).to_numpy() | self.existing
+        return replace(self, sites=self.sites[keep].reset_index(drop=True), cost=self.cost[:, keep],
+                       model_cost=self.model_cost[:, keep])
 
     def served_after(self, solution: Solution) -> tuple[np.ndarray, np.ndarray]:
         """Who serves each demand location after the plan, and in how many exact minutes (-1 / inf: none).

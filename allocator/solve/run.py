@@ -23,6 +23,7 @@ from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.kolm_pollak import service_epsilon
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
+from allocator.solve.plan.phases import solve_phased
 from allocator.solve.problem import RunProblem, ServiceProblem
 from allocator.solve.run_info import RunInfo
 from allocator.solve.solution import Solution
@@ -115,6 +116,8 @@ def _solve(prep: ServiceProblem, options: dict[str, Any], info: RunInfo) -> Solu
     try:
         if service.counters is not None and service.counters.decision == "open":
             return open_solution(prep, checks.options(**options))
+        if service.phases is not None:
+            return solve_phased(plan_service(prep), service.phases, service.carry_over, **options)
         if service.uses_plan_rules:
             return solve_plan([plan_service(prep)], **options)[0]
         problem = ModelInput(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min,

@@ -21,6 +21,7 @@ import pandas as pd
 from allocator.scenario import catalog
 from allocator.scenario.loader import LoadedScenario
 from allocator.scenario.paths import NETWORK
+from allocator.scenario.robustness import RobustnessSpec
 from allocator.scenario.schema import DistrictSpec, LayerSpec, TargetSpec
 from allocator.scenario.sweep import SweepSpec
 from allocator.traveltime.network import BIKE_SPEED_KPH, WALK_SPEED_KPH
@@ -85,6 +86,8 @@ class RunInfo:
     inputs: tuple[InputFile, ...]    # every local file read (manifest.json)
     resolved: dict[str, Any] = field(repr=False)   # the scenario with its defaults (manifest.json)
     sweep: SweepSpec | None = None
+    currency: str | None = None      # ISO 4217 code of every cost (None: plain units)
+    robustness: RobustnessSpec | None = None
     assign_districts: DistrictAssigner | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -108,7 +111,7 @@ def run_info(scenario: LoadedScenario, assign_districts: DistrictAssigner | None
         matrix_file=Path(spec.matrix.source).name if spec.matrix is not None else None,
         demand_layers=tuple(d.name for d in spec.demand), sources=tuple(data_sources(scenario)),
         inputs=tuple(input_files(scenario)), resolved=spec.model_dump(mode="json"), sweep=spec.sweep,
-        assign_districts=assign_districts)
+        currency=spec.currency, robustness=spec.robustness, assign_districts=assign_districts)
 
 
 def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:

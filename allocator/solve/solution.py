@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from allocator.solve.plan.phases import PhasedPlan
 
 #: an empty array of site or client indices
 EMPTY = np.zeros(0, dtype=np.int64)
@@ -50,6 +54,7 @@ class Solution:
     assignment: np.ndarray | None = None   # per client: the site serving most of it (-1: none), capacitated
     counters: CounterDecision | None = None   # set by allocator.solve.staffing.decide_counters (counters section)
     kappa: float | None = None             # kolm_pollak: the kappa its plan was chosen and is valued with
+    phases: PhasedPlan | None = None       # a phased plan's phases (allocator.solve.plan.phases); this is the last
 
     def open_mask(self, n_sites: int) -> np.ndarray:
         """Every site open after the plan (existing kept and new), as a mask over the ``n_sites`` site columns.

@@ -22,6 +22,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from allocator.errors import AllocatorError
+from allocator.inputs.osm_districts import osm_places
 from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.scenario import catalog
 from allocator.scenario.paths import Origin
@@ -69,7 +70,8 @@ class NetworkSource:
         log(f"network ({spec.mode}): {report.nodes_kept:,} nodes, {report.edges_kept:,} edges kept; "
             f"{report.dropped_node_share:.1%} of nodes outside the largest strongly connected part dropped"
             + (" (from cache)" if report.from_cache else ""))
-        return cls(spec, network_arrays(road.graph), report, origin.scenario, streets=street_index(road.graph))
+        return cls(spec, network_arrays(road.graph), report, origin.scenario,
+                   streets=street_index(road.graph, osm_places(road.file)))
 
     def service_times(self, service: Service, field: str, demand: pd.DataFrame,
                       sites: pd.DataFrame) -> ServiceTimes:

@@ -14,8 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_counters import alternatives_scenario
 
 from allocator.cli import main
+from allocator.outputs.site_names import site_place
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # one whole São Paulo run, then Chromium
 
@@ -295,17 +297,60 @@ def test_new_site_popup_names_the_place(browser, zh_dir: Path, run_dir: Path) ->
     page.wait_for_selector(".leaflet-popup-content")
     popup = page.inner_text(".leaflet-popup-content")
     first = popup.splitlines()[0]
-    row = sites[(sites["status"] == "new") & (sites["place"] == first)]
+    new = sites[sites["status"] == "new"]
+    row = new[[site_place("en", p, i) == first for p, i in zip(new["place"], new["id"])]]
     assert len(row) == 1 and row["id"].iloc[0] in popup and "service\tclinics" in popup
-    assert f"{row['lat'].iloc[0]:.5f}, {row['lon'].iloc[0]:.5f}" in popup
+    assert first.startswith("the centre of a ") and " m cell near " in first   # an H3 cell, not a building
+    assert f"{row['lat'].iloc[0]:.4f}, {row['lon'].iloc[0]:.4f}" in popup
     page.close()
     with_districts = pd.read_csv(zh_dir / "sites.csv", dtype={"id": str})
     assert with_districts["district"].str.len().gt(0).all()
     assert not with_districts["district"].str.fullmatch(r"[0-9a-f]{15}").any()   # never a bare H3 code
 
 
+@pytest.fixture(scope="module")
+def osm_dir(tmp_path_factory, mirror: Path, sync_api) -> Path:
+    """São Paulo with candidate sites read from OpenStreetMap: only features without a name."""
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    os.environ.setdefault("ALLOCATOR_CACHE", str(tmp_path_factory.mktemp("cache")))
+    folder = tmp_path_factory.mktemp("osm_names")
+    grid = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
+    scenario = {
+        "name": "spo_osm_names", "network": {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "walk"},
+        "demand": [{"name": "residents", **grid, "population": "population"}],
+        "services": [{"name": "clinics", "objective": "p_median", "threshold_min": 8, "p": 2,
+                      "existing": {**grid, "count": "healthcare"},
+                      "candidates": {"osm": "network", "tags": {"amenity": ["parking_space", "toilets"],
+                                                                "building": ["house"]}}}],
+        "output": {"tiles": False},
+    }
+    path = folder / "spo.yaml"
+    path.write_text(yaml.safe_dump(scenario, allow_unicode=True))
+    assert main([str(path), "--out", str(folder / "out"), "--quiet"]) == 0
+    return folder / "out" / "spo_osm_names"
+
+
+def test_an_osm_site_without_a_name_is_named_by_its_street(browser, osm_dir: Path) -> None:
+    """Issue 24: an OSM-read new site is never named "building": its popup names its street, the type after."""
+    sites = pd.read_csv(osm_dir / "sites.csv", dtype={"id": str})
+    new = sites[sites["status"] == "new"]
+    assert len(new) == 2 and new["id"].str.fullmatch(r"(node|way)/\d+").all()
+    page, errors, _ = _open(browser, osm_dir / "map.html")
+    for k in range(2):
+        page.locator(".allocator-new").nth(k).click()
+        page.wait_for_selector(".leaflet-popup-content")
+        first = page.inner_text(".leaflet-popup-content").splitlines()[0]
+        assert first in set(new["place"])
+        street, kind = first.rsplit(" — ", 1)
+        assert kind in ("parking_space", "toilets", "house")
+        assert street.startswith("Rua ") or street.startswith("Avenida ")   # its street (or address), not coordinates
+        page.keyboard.press("Escape")
+    assert errors == []
+    page.close()
+
+
 def test_report_prints_to_a4(browser, run_dir: Path, tmp_path: Path) -> None:
-    page = browser.new_page(viewport={"width": 688, "height": 1000})   # A4 less 14 mm margins, at 96 dpi
+    page = browser.new_page(viewport={"width": 703, "height": 1000})   # A4 less 12 mm margins, at 96 dpi
     page.goto((run_dir / "report.html").as_uri())
     page.emulate_media(media="print")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
@@ -347,7 +392,7 @@ def test_chinese_report_charts_render_cjk(browser, zh_dir: Path, tmp_path: Path)
     assert "NotoSansCJK" in path
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     page.goto((zh_dir / "report.html").as_uri())
-    sizes = page.evaluate("() => [...document.querySelectorAll('.figs img')].map(i => i.naturalWidth)")
+    sizes = page.evaluate("() => [...document.querySelectorAll('.figs img:not(.overview)')].map(i => i.naturalWidth)")
     assert len(sizes) == 3 and min(sizes) > 100
     text = page.inner_text("body")
     assert "新建以下 3 处诊所" in text and "儿童" in text and "max_coverage" not in text and "clinic," not in text
@@ -356,4 +401,190 @@ def test_chinese_report_charts_render_cjk(browser, zh_dir: Path, tmp_path: Path)
     page.hover(".leaflet-control-layers")
     assert "规划后出行时间" in page.inner_text(".leaflet-control-layers")
     assert "超过 8 分钟的人口" in page.inner_text("#allocator-title")
+    page.close()
+
+
+#: per plan title, how many facility markers and counters circles of that plan are on the map now
+PLAN_LAYERS = """(titles) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    const n = Object.fromEntries(titles.map(t => [t, 0]));
+    map.eachLayer(l => {
+        const text = (l.feature && String(l.feature.properties.tip)) || (l.getTooltip && l.getTooltip()
+            && String(l.getTooltip().getContent().textContent || l.getTooltip().getContent())) || "";
+        titles.forEach(t => { if (text.includes(t)) n[t]++; });
+    });
+    return n;
+}"""
+
+
+def test_counters_map_shows_one_alternative_at_a_time(browser, tmp_path: Path) -> None:
+    """Issue 24: alternative plans are never drawn together; the title box's radio buttons choose the one shown."""
+    assert main([str(alternatives_scenario(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    page, errors, _ = _open(browser, tmp_path / "out" / "counters" / "map.html")
+    plans = ["Plan A: desks moved", "Plan B: desks added"]
+    page.wait_for_timeout(300)   # the lazy facility layers build in their own task
+    shown = page.evaluate(PLAN_LAYERS, plans)
+    assert shown[plans[0]] == 4 and shown[plans[1]] == 0      # 2 offices + 2 counters circles of plan A only
+    assert page.is_checked("#allocator-plan-0") and not page.is_checked("#allocator-plan-1")
+    assert page.is_visible("#allocator-keys-0") and page.is_hidden("#allocator-keys-1")   # the legend: drawn plan
+    page.check("#allocator-plan-1")
+    page.wait_for_timeout(300)
+    shown = page.evaluate(PLAN_LAYERS, plans)
+    assert shown[plans[0]] == 0 and shown[plans[1]] == 4
+    assert page.is_hidden("#allocator-keys-0") and page.is_visible("#allocator-keys-1")
+    assert page.is_hidden("#allocator-legend-0") and page.is_visible("#allocator-legend-1")
+    page.hover(".leaflet-control-layers")            # the layer control's shading radio follows the plan
+    checked = page.evaluate("""() => [...document.querySelectorAll('.leaflet-control-layers-base input')]
+        .filter(i => i.checked).map(i => i.nextElementSibling.textContent.trim())""")
+    assert checked == ["Plan B: desks added — travel time after"]
+    page.check("#allocator-plan-0")
+    page.wait_for_timeout(300)
+    assert page.evaluate(PLAN_LAYERS, plans) == {plans[0]: 4, plans[1]: 0}
+    assert errors == []
+    page.close()
+
+
+def pdf_pages(pdf: Path) -> int:
+    """The number of pages of a PDF that Chromium wrote (its page objects)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+def test_counters_report_prints_on_at_most_4_a4_pages(browser, mirror: Path, tmp_path: Path) -> None:
+    """Issue 24: the counters demo's report printed to A4 (the demo scenario itself, on the Porto Alegre data)."""
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "poa_counters.yaml"
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet", "--no-tiles"]) == 0
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto((tmp_path / "out" / "poa_counters" / "report.html").as_uri())
+    pdf = tmp_path / "counters.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert 2 <= pdf_pages(pdf) <= 4
+    # the per-office table is collapsed (and so not printed), every office is in sites.csv
+    assert page.locator("details.offices").count() == 2 and page.locator("details.offices[open]").count() == 0
+    sites = pd.read_csv(tmp_path / "out" / "poa_counters" / "sites.csv")
+    assert sites["counters_after"].notna().all()
+    page.close()
+
+
+def _overview_labels(report: str) -> dict[int, tuple[float, float]]:
+    """The overview map's rank numbers in report.html: rank -> (x, y) of its label in the SVG (y downwards)."""
+    import base64
+    import re
+
+    found = re.findall(r"<img class='overview' alt='[^']*' src='data:image/svg\+xml;base64,([^']+)'>", report)
+    assert len(found) == 1
+    svg = base64.b64decode(found[0]).decode()
+    labels = re.findall(r'<g id="rank-(\d+)">.*?<text [^>]*x="([-\d.]+)" y="([-\d.]+)"[^>]*>(\d+)</text>', svg, re.S)
+    assert all(n == text for n, _, _, text in labels)   # each group holds its own number
+    assert "© OpenStreetMap contributors" in svg and "<image" in svg   # the credit; the cells as one image
+    return {int(n): (float(x), float(y)) for n, x, y, _ in labels}
+
+
+def test_report_overview_map_and_ranks_match_sites_csv(browser, run_dir: Path) -> None:
+    """Issue 24: rank n is the same site in the report's table, its overview map, sites.csv and map.html."""
+    import re
+
+    sites = pd.read_csv(run_dir / "sites.csv", dtype={"id": str})
+    new = sites[sites["status"] == "new"].sort_values("rank")
+    assert new["rank"].tolist() == list(range(1, len(new) + 1)) and sites.loc[sites["status"] != "new", "rank"].isna().all()
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    table = re.findall(r"<tr><td>(\d+)</td><td><b>.*?</b><br><small>([0-9a-f]{15}) · ", report)
+    assert [(int(r), i) for r, i in table] == list(zip(new["rank"].astype(int), new["id"]))
+    labels = _overview_labels(report)
+    assert sorted(labels) == new["rank"].astype(int).tolist()
+    # the labels sit where the sites are: the same order west to east and north to south
+    by_lon = new.sort_values("lon")["rank"].astype(int).tolist()
+    by_lat = new.sort_values("lat", ascending=False)["rank"].astype(int).tolist()
+    assert sorted(labels, key=lambda r: labels[r][0]) == by_lon and sorted(labels, key=lambda r: labels[r][1]) == by_lat
+    assert "href='map.html'" in report and "id='plan-clinics'" in report
+    page, errors, _ = _open(browser, run_dir / "map.html")
+    assert page.get_attribute("#allocator-report-link", "href") == "report.html"
+    assert page.locator("#allocator-title a[href='report.html#plan-clinics']").count() == 1
+    page.wait_for_selector(".allocator-new")
+    shown = page.evaluate("""() => {   // each new-site marker: the number on its symbol, its popup
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const out = [];
+        map.eachLayer(l => {
+            const icon = l.getElement && l.getElement();
+            if (icon && icon.classList.contains('allocator-new'))
+                out.push([icon.querySelector('.allocator-rank').textContent, String(l.getPopup().getContent())]);
+        });
+        return out;
+    }""")
+    assert len(shown) == len(new)
+    for number, popup in shown:
+        site = new[new["rank"] == int(number)]
+        assert len(site) == 1 and site["id"].iloc[0] in popup and f">{number} in the report" in popup
+    assert errors == []
+    page.close()
+
+
+#: per legend row (data-layer) of the shown service's legend: is it displayed
+LEGEND_ROWS = """() => {
+    const box = [...document.querySelectorAll('.allocator-legend-service')].find(b => b.style.display !== 'none');
+    return Object.fromEntries([...box.querySelectorAll('[data-layer]')]
+        .map(r => [r.dataset.layer, r.style.display !== 'none']));
+}"""
+
+def test_legend_lists_only_drawn_layers_and_covers_no_data(browser, shared_dir: Path) -> None:
+    """Issue 24: a legend row shows while its layer is drawn; the first view keeps the data clear of the boxes."""
+    page, errors, _ = _open(browser, shared_dir / "map.html")
+    assert page.evaluate(LEGEND_ROWS) == {"time": True, "change": False, "under_after": True, "under_before": False,
+                                          "people_after": False, "catchments": False}
+    page.hover(".leaflet-control-layers")
+    page.get_by_text("clinics — catchments").click()
+    page.wait_for_timeout(200)
+    assert page.evaluate(LEGEND_ROWS)["catchments"] is True
+    page.get_by_text("clinics — change (after − before)").click()
+    page.wait_for_timeout(200)
+    rows = page.evaluate(LEGEND_ROWS)
+    assert rows["change"] is True and rows["time"] is False
+    page.close()
+    page, errors, _ = _open(browser, shared_dir / "map.html")
+    # the cells' extent on screen: the demand bounds the page was fitted to
+    import geopandas as gpd
+
+    west, south, east, north = gpd.read_file(shared_dir / "demand.geojson").total_bounds
+    clear = page.evaluate("""([w, s, e, n]) => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const sw = map.latLngToContainerPoint([s, w]), ne = map.latLngToContainerPoint([n, e]);
+        return {west: sw.x, east: ne.x, title: document.getElementById('allocator-title').getBoundingClientRect().right,
+                legend: document.getElementById('allocator-legend').getBoundingClientRect().left};
+    }""", [float(west), float(south), float(east), float(north)])
+    assert clear["title"] < clear["west"] and clear["east"] < clear["legend"]
+    # each service its own shape of existing site: the schools' are squares, not circles like the clinics'
+    squares = page.locator(".allocator-existing.allocator-service-1")
+    assert squares.count() > 0 and "■" in squares.first.inner_text()
+    assert errors == []
+    page.close()
+
+
+def test_shared_budget_report_names_children_and_drops_the_empty_district_column(shared_dir: Path) -> None:
+    report = (shared_dir / "report.html").read_text(encoding="utf-8")
+    assert "children within 10 minutes" in report and "residents within 10 minutes" not in report
+    assert "<th>District</th>" not in report   # no districts in this scenario: no empty column
+
+
+def test_clinics_decision_fits_the_first_a4_page(browser, mirror: Path, tmp_path: Path) -> None:
+    """Issue 24: the clinics demo's whole decision prints on page 1 (a print of the page up to the decision's end
+    is one A4 page), and the whole report prints."""
+    os.environ["ALLOCATOR_DATA_MIRROR"] = str(mirror)
+    assert main([str(REPO / "scenarios" / "poa_clinics.yaml"), "--out", str(tmp_path / "out"), "--quiet",
+                 "--no-tiles"]) == 0
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto((tmp_path / "out" / "poa_clinics" / "report.html").as_uri())
+    whole = tmp_path / "whole.pdf"
+    page.pdf(path=str(whole), format="A4")
+    assert pdf_pages(whole) >= 2
+    assert page.locator("section.decision table.sites tbody tr").count() == 10
+    page.evaluate("""() => {   // keep the title and the decision only
+        const decision = document.querySelector('section.decision');
+        let next = decision.nextElementSibling;
+        while (next) { const n = next.nextElementSibling; next.remove(); next = n; }
+    }""")
+    first = tmp_path / "decision.pdf"
+    page.pdf(path=str(first), format="A4")
+    assert pdf_pages(first) == 1
     page.close()

@@ -120,11 +120,11 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     assert sites["counters_before"].tolist() == [4, 1] and sites["counters_after"].tolist() == [2, 3]
     assert {"visitors_per_h_after", "utilisation_after", "mean_wait_min_after", "share_over_limit_after"} <= set(sites)
     doc = json.loads((folder / "summary.json").read_text())["services"][0]["counters"]
-    assert doc["moves"] == ["move 2 counters to Office <e2> (from Office <e1> 2)"]
+    assert doc["moves"] == ["move 2 counters to Office <e2> (from Office <e1> (2))"]   # a count, not a number
     assert doc["before"]["wait_mean_min"] is None          # an unstable office: infinite, null in JSON
     assert doc["after"]["unstable_offices"] == 0 and len(doc["offices"]) == 2
     report = (folder / "report.html").read_text()
-    assert "Move 2 counters to Office &lt;e2&gt; (from Office &lt;e1&gt; 2)." in report and "<e1>" not in report
+    assert "Move 2 counters to Office &lt;e2&gt; (from Office &lt;e1&gt; (2))." in report and "<e1>" not in report
     # the staffing decision is part of the decision brief, before the service's details
     assert report.index("Counters and waiting") < report.index("class='decision'") + report[
         report.index("class='decision'"):].index("</section>")
@@ -132,7 +132,7 @@ def test_outputs_carry_the_counters(tmp_path: Path) -> None:
     # --lang zh: the staffing section in Chinese, the office names still escaped
     assert main([str(files(tmp_path)), "--out", str(tmp_path / "zh"), "--quiet", "--lang", "zh"]) == 0
     zh = (tmp_path / "zh" / "counters" / "report.html").read_text()
-    assert "窗口与等候" in zh and "将 2 个窗口调至Office &lt;e2&gt;（来自 Office &lt;e1&gt; 2）。" in zh
+    assert "窗口与等候" in zh and "将 2 个窗口调至Office &lt;e2&gt;（来自 Office &lt;e1&gt;（2））。" in zh
     assert "Move 2 counters" not in zh and "Visitors per hour" not in zh
     zh_map = (tmp_path / "zh" / "counters" / "map.html").read_text()
     assert "规划后平均等候（圆圈大小：窗口数）" in zh_map and "counters (size)" not in zh_map   # legend, layer
@@ -235,3 +235,36 @@ def test_counters_today_must_be_whole(tmp_path: Path) -> None:
     with pytest.raises(AllocatorError, match="whole numbers") as err:
         run(load_scenario(path), log=Progress(quiet=True))
     assert err.value.field == "services[0].counters.today"
+
+
+def alternatives_scenario(folder: Path) -> Path:
+    """The hand-made offices twice, as alternative plans: A moves the 5 desks, B adds the fewest for a 10-minute wait."""
+    path = files(folder)
+    doc = yaml.safe_load(path.read_text())
+    first = doc["services"][0]
+    second = copy.deepcopy(first)
+    first["title"] = "Plan A: desks moved"
+    second.update(name="offices_more", title="Plan B: desks added", alternative_to="offices")
+    second["counters"].pop("staff")
+    second["counters"].update(decision="add", goal="meet_target", mean_wait_max_min=10)
+    doc["services"] = [first, second]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def test_alternatives_get_their_own_sections_and_titles(tmp_path: Path) -> None:
+    """Issue 24: each alternative plan has its own decision section under its title; never the service key."""
+    assert main([str(alternatives_scenario(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    report = (tmp_path / "out" / "counters" / "report.html").read_text()
+    assert "2 alternative plans answer the same question: Plan A: desks moved or Plan B: desks added." in report
+    a, b = report.index("id='plan-offices'"), report.index("id='plan-offices_more'")
+    assert a < b and report.count("<section class='decision'") == 2
+    headings = [h.split("</h2>")[0] for h in report.split("<h2>")[1:]]
+    assert headings[0].startswith("Plan A: desks moved: ") and headings[1].startswith("Plan B: desks added: ")
+    assert not any("offices" in h for h in headings)        # the keys offices, offices_more are never shown
+    plan_b = report[b:report.index("</section>", b)]
+    # B keeps A's sites: said once; e2 (3.125 visitors/h, 20 min each) needs the one added counter for a 10-min wait
+    assert "The same 0 new sites as Plan A: desks moved" in plan_b
+    lam = per_hour(2500)
+    assert queue(2, lam, 20).mean_wait_min <= 10 < queue(1, lam, 20).mean_wait_min
+    assert "Add 1 counter at Office &lt;e2&gt;." in plan_b and "<table class='sites'>" not in plan_b

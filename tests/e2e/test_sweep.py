@@ -20,8 +20,9 @@ from conftest import mirrored_env
 from allocator import pipeline
 from allocator.cli import main
 from allocator.errors import AllocatorError
+from allocator.evaluate.result import SweepResult
 from allocator.outputs.files import write_outputs
-from allocator.outputs.sweep import sweep_section
+from allocator.outputs.sweep import dropping_steps, first_met, sweep_section
 from allocator.scale.cluster import LazyClient, open_client, run_tasks
 from allocator.scale.sweep import SweepJob, chosen_run, knee, marginal_gains, run_sweep, solve_point
 from allocator.scenario.loader import load_scenario
@@ -166,6 +167,37 @@ def test_sweep_outputs_are_written(serial, env: Path) -> None:
     assert f"新增设施数从 {lo:g} 到 {hi:g}" in zh and "拐点" in zh and "number of" not in zh
 
 
+@pytest.mark.slow
+def test_nested_sweep_points_contain_each_other(env: Path, serial, singles) -> None:
+    """Each point of a nested sweep keeps the previous point's sites; its one-shot value is the single run's."""
+    doc = {**SCENARIO, "name": "spo_nested", "sweep": {**SCENARIO["sweep"], "nested": True}}
+    scenario = load_scenario(write(env, doc, "nested.yaml"))
+    nested = run_sweep(scenario, solver=scenario.spec.solver, client=None, quiet=True)
+    table = nested.sweep.table
+    assert list(table["p"]) == POINTS and nested.sweep.nested
+    sites = [set(s.split()) for s in table["sites"]]
+    assert all(a <= b for a, b in zip(sites, sites[1:]))
+    for row, own in zip(table.itertuples(), sites, strict=True):
+        single = singles[row.p].services[0].solution
+        assert len(own) <= row.p and row.status == "optimal"
+        assert row.one_shot_objective == pytest.approx(single.objective, rel=1e-12)   # the independent plan
+        assert row.objective <= row.one_shot_objective + 1e-9
+    assert set(new_ids(nested)) == sites[POINTS.index(2)]   # the chosen point's outputs are its phase
+    assert "Nested build order" in sweep_section(nested)
+    drops, steps = dropping_steps(serial.sweep)
+    assert f"in {drops} of {steps} steps the next plan drops an earlier site" in sweep_section(serial)
+    independent = [set(s.split()) for s in serial.sweep.table["sites"]]
+    assert drops == sum(not a <= b for a, b in zip(independent, independent[1:]))
+
+
+def test_first_met_and_dropped_sites_by_hand() -> None:
+    table = pd.DataFrame({"p": [1, 2, 3, 4], "status": ["optimal", "optimal", "failed", "optimal"],
+                          "sites": ["a", "a b", None, "c d e f"], "targets_met": ["", "1", None, "0 1"]})
+    sweep = SweepResult(service="s", parameter="p", table=table, chosen=1, knee=1, min_gain=0.01)
+    assert first_met(sweep, 3) == [4, 2, None]
+    assert dropping_steps(sweep) == (1, 2)   # a -> a b keeps a; a b -> c d e f drops both
+
+
 @pytest.mark.parametrize("sweep, field, words", [
     ({"parameter": "p", "values": [1, 2.5]}, "sweep", "whole numbers"),
     ({"parameter": "p", "values": [1, 2], "range": {"start": 1, "stop": 3}}, "sweep", "exactly one"),
@@ -173,6 +205,8 @@ def test_sweep_outputs_are_written(serial, env: Path) -> None:
     ({"service": "schools", "parameter": "p", "values": [1]}, "sweep", "not a service"),
     ({"parameter": "threshold_min", "values": [5, 900]}, "sweep", "threshold_min = 900"),
     ({"parameter": "wait", "values": [1]}, "sweep.parameter", "p"),
+    ({"parameter": "threshold_min", "values": [5, 6], "nested": True}, "sweep", "needs parameter: p"),
+    ({"parameter": "p", "values": list(range(1, 60)), "nested": True}, "sweep", "at most 50 phases"),
 ])
 def test_bad_sweeps_name_the_field(env: Path, sweep, field, words) -> None:
     with pytest.raises(AllocatorError) as info:

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import pulp
 
@@ -53,7 +54,7 @@ from allocator.solve.plan.levels import Levels
 from allocator.solve.plan.spec import Floor, PlanService, Sites
 from allocator.solve.solution import Solution
 
-__all__ = ["Floor", "PlanService", "Sites", "solve_plan"]
+__all__ = ["Floor", "PlanService", "Rounds", "Sites", "solve_plan", "solve_rounds"]
 
 
 def solve_plan(services: list[PlanService], shared_budget: float | None = None, *, time_limit=None,
@@ -72,20 +73,44 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     sense = pulp.LpMinimize if goals[0].sense == "min" else pulp.LpMaximize
     if shared_budget is not None:
         check_number(shared_budget, "shared_budget")
-    levels: list[Levels | None] = [None] * len(services)
+    r = solve_rounds(lambda levels: _build(services, goals, shared_budget, sense, levels), len(services), opts,
+                     lambda blocks: explain_infeasible(blocks, shared_budget, solve_plan, threads=opts.threads))
+    return _solutions(r.blocks, r.prob, r.run, r.build, opts, r.rounds, shared_budget)
+
+
+@dataclass
+class Rounds:
+    """The last model of an exact level generation, its blocks and run (seconds summed over the rounds)."""
+
+    prob: pulp.LpProblem
+    blocks: list[Block]
+    run: highs.Run
+    build: float
+    rounds: int
+
+
+def solve_rounds(build: Callable[[list[Levels | None]], tuple[pulp.LpProblem, list[Block]]], n_blocks: int,
+                 opts: Options, infeasible: Callable[[list[Block]], AllocatorError]) -> Rounds:
+    """Build and solve the model until no p-median block is served beyond its levels (see :class:`Levels`).
+
+    ``build`` makes the model with each block's levels (None: the first
+    levels); ``infeasible`` is the error an impossible model raises.  Each
+    round starts from the last round's site decisions.
+    """
+    levels: list[Levels | None] = [None] * n_blocks
     previous: dict[str, float] = {}   # the last round's site and upgrade decisions, by variable name
-    build = seconds = 0.0
+    build_s = seconds = 0.0
     rounds = 0
     while True:   # exact level generation for uncapacitated p-median services (see Levels)
         t0 = time.perf_counter()
-        prob, blocks = _build(services, goals, shared_budget, sense, levels)
-        build += time.perf_counter() - t0
+        prob, blocks = build(levels)
+        build_s += time.perf_counter() - t0
         start = {v: previous[v.name] for b in blocks for v in b.y + b.v} if previous else None
         run = highs.solve(prob, opts, start)
         seconds += run.seconds
         rounds += 1
         if run.status == "infeasible":
-            raise explain_infeasible(blocks, shared_budget, solve_plan, threads=opts.threads)
+            raise infeasible(blocks)
         if run.status == "no_solution":
             raise AllocatorError("no plan was found within the time limit", field="time_limit",
                                  fix="raise solver.time_limit_s")
@@ -97,7 +122,7 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
             run = replace(run, status="time_limit")
             break
         previous = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
-    return _solutions(blocks, prob, replace(run, seconds=seconds), build, opts, rounds, shared_budget)
+    return Rounds(prob, blocks, replace(run, seconds=seconds), build_s, rounds)
 
 
 def _goals(services: list[PlanService]) -> list[PlanObjective]:

@@ -74,14 +74,14 @@ def test_facts_without_districts_name_h3_areas_by_hand() -> None:
     # population: 10.2 -> "east 1", 10.0 -> "west 1" (100 people), 9.8 -> "west 2" (60)
     assert facts.underserved == (Underserved("west 1", 100.0), Underserved("west 2", 60.0))
     assert facts.gains == Gains(people=100.0, minutes_saved=10.0, top_districts=())
-    assert facts.longest == LongestTrip(30.0, "50.00000, 10.00000")
+    assert facts.longest == LongestTrip(30.0, "50.0000, 10.0000")
 
 
 def test_nobody_beyond_and_nobody_reaching() -> None:
     within = pd.DataFrame({"population": [10.0, 0.0], "time_before": [3.0, NAN], "time_after": [3.0, NAN],
                            "lon": [10.0, 10.1], "lat": [50.0, 50.0]})
     assert brief_facts(_result(within, 5.0)) == BriefFacts(
-        underserved=(), gains=Gains(0.0, 0.0, ()), longest=LongestTrip(3.0, "50.00000, 10.00000"))
+        underserved=(), gains=Gains(0.0, 0.0, ()), longest=LongestTrip(3.0, "50.0000, 10.0000"))
     nowhere = pd.DataFrame({"district_name": ["A"], "population": [10.0], "time_before": [NAN],
                             "time_after": [NAN]})
     facts = brief_facts(_result(nowhere, 5.0, [{"district_name": "A", "within_share_before": 0.0,

@@ -19,8 +19,9 @@ from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.inputs.dasymetric import spread_over_buildings
 from allocator.inputs.districts import OUTSIDE_NAME
-from allocator.inputs.osm_districts import read_districts
+from allocator.inputs.osm_districts import osm_places, read_districts, read_places
 from allocator.inputs.osm_features import read_features
+from allocator.inputs.place_names import unnamed
 from allocator.inputs.raster import read_raster
 from allocator.scenario.catalog import resolve
 from allocator.scenario.loader import load_scenario
@@ -79,6 +80,8 @@ SYNTHETIC = """<?xml version='1.0' encoding='UTF-8'?>
     <tag k="name:zh" v="诊所"/></node>
   <node id="2" lat="47.10" lon="9.51" version="1"><tag k="amenity" v="doctors"/></node>
   <node id="3" lat="47.10" lon="9.52" version="1"><tag k="amenity" v="bench"/></node>
+  <node id="4" lat="47.10" lon="9.53" version="1"><tag k="amenity" v="clinic"/>
+    <tag k="addr:street" v="Mannerheimintie"/><tag k="addr:housenumber" v="5"/></node>
   <node id="10" lat="47.000" lon="9.000" version="1"/>
   <node id="11" lat="47.000" lon="9.002" version="1"/>
   <node id="12" lat="47.002" lon="9.002" version="1"/>
@@ -98,12 +101,36 @@ def test_nodes_ways_clipped_ways_and_language(tmp_path: Path) -> None:
     tags = {"amenity": ["clinic", "doctors", "hospital"]}
     sites = read_features(path, tags, "x").set_index("id")
     # way 102 has no node in the file: skipped; way 101 loses its missing node 999
-    assert sorted(sites.index) == ["node/1", "node/2", "way/100", "way/101"]
-    assert sites.loc["node/1", "name"] == "Praxis" and sites.loc["node/2", "name"] == "doctors"
+    assert sorted(sites.index) == ["node/1", "node/2", "node/4", "way/100", "way/101"]
+    assert sites.loc["node/1", "name"] == "Praxis"
+    # unnamed: never named by the type alone (the pages add its streets), an address first when it has one
+    assert sites.loc["node/2", "name"] == unnamed("doctors") and sites.loc["way/101", "name"] == unnamed("clinic")
+    assert sites.loc["node/4", "name"] == "Mannerheimintie 5 — clinic"
     assert read_features(path, tags, "x", language="zh").set_index("id").loc["node/1", "name"] == "诊所"
     assert sites.loc["way/100", "geometry"].geom_type == "Polygon"
     assert (sites.loc["way/100", "lon"], sites.loc["way/100", "lat"]) == pytest.approx((9.001, 47.001), abs=1e-5)
     assert (sites.loc["way/101", "lon"], sites.loc["way/101", "lat"]) == pytest.approx((9.002, 47.001), abs=1e-9)
+
+
+def test_places_name_parts_of_a_city(tmp_path: Path, mirror: Path) -> None:
+    """Suburb, quarter and neighbourhood nodes (and city-part areas) are read; other places and files are not."""
+    path = tmp_path / "places.osm"
+    path.write_text("""<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+  <node id="1" lat="47.10" lon="9.50" version="1"><tag k="place" v="suburb"/><tag k="name" v="Oberdorf"/></node>
+  <node id="2" lat="47.11" lon="9.50" version="1"><tag k="place" v="city"/><tag k="name" v="Vaduz"/></node>
+  <node id="3" lat="47.12" lon="9.50" version="1"><tag k="place" v="neighbourhood"/></node>
+  <node id="4" lat="47.13" lon="9.50" version="1"><tag k="place" v="quarter"/><tag k="name" v="Mitte"/>
+    <tag k="name:zh" v="中区"/></node>
+</osm>
+""", encoding="utf-8")
+    places = read_places(path)
+    assert list(places["name"]) == ["Oberdorf", "Mitte"] and (places.geom_type == "Point").all()
+    assert list(read_places(path, "zh")["name"]) == ["Oberdorf", "中区"]
+    helsinki = osm_places(mirror / "helsinki" / "Helsinki.osm.pbf")
+    assert helsinki is not None and "Kaartinkaupunki" in set(helsinki["name"])
+    assert osm_places(mirror / "porto_alegre" / "poa_osm.pbf") is None       # no place names in this extract
+    assert osm_places(tmp_path / "roads.graphml") is None and osm_places(None) is None
 
 
 def test_a_query_matching_nothing_says_what_there_is(lie: Path) -> None:

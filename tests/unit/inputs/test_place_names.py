@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
+import h3
 import networkx as nx
 import pandas as pd
+import pytest
+import shapely
 
-from allocator.inputs.place_names import compass, district_labels, name_sites, place_labels, street_index
+from allocator.inputs.place_names import (
+    cell_size_m,
+    compass,
+    district_labels,
+    name_sites,
+    place_labels,
+    street_index,
+    unnamed,
+)
 
 # a cross of two streets at (0, 0): "Main Street" east-west, "Side <b>Road</b>" north-south, ~110 m arms
 DEG = 0.001
@@ -36,8 +48,8 @@ def test_nearest_street_and_cross_street() -> None:
 def test_given_name_wins_then_streets_then_coordinates() -> None:
     streets = street_index(_graph())
     frame = pd.DataFrame({"name": ["UBS Centro", "", "nan"], "lon": [0.0008, 0.0008, 0.02], "lat": [0.0001, 0.0001, 0.02]})
-    assert list(place_labels(frame, streets)) == ["UBS Centro", "Main Street, near Side <b>Road</b>", "0.02000, 0.02000"]
-    assert list(place_labels(frame, None)) == ["UBS Centro", "0.00010, 0.00080", "0.02000, 0.02000"]
+    assert list(place_labels(frame, streets)) == ["UBS Centro", "Main Street, near Side <b>Road</b>", "0.0200, 0.0200"]
+    assert list(place_labels(frame, None)) == ["UBS Centro", "0.0001, 0.0008", "0.0200, 0.0200"]
     assert street_index(nx.MultiDiGraph()) is None
 
 
@@ -75,3 +87,44 @@ def test_a_merged_way_names_the_same_street_whatever_the_order_of_its_names() ->
         assert streets is not None
         labels.append(streets.label(0.0005, 0.0001))
     assert labels[0] == labels[1] == "Rua Alvares Penteado"
+
+
+def test_an_unnamed_feature_is_named_by_its_streets_with_its_type_after() -> None:
+    """An OSM feature with only a type ("building") is never named by the type alone."""
+    streets = street_index(_graph())
+    frame = pd.DataFrame({"name": [unnamed("building"), unnamed("clinic"), "Mannerheimintie 5 — building"],
+                          "lon": [0.0008, 0.02, 0.0008], "lat": [0.0001, 0.02, 0.0001]})
+    assert list(place_labels(frame, streets)) == ["Main Street, near Side <b>Road</b> — building",
+                                                  "0.0200, 0.0200 — clinic", "Mannerheimintie 5 — building"]
+
+
+def test_districts_take_the_osm_place_at_their_centre() -> None:
+    """A suburb area holding the district's centre names it; else a place node within PLACE_RADIUS_M; else streets."""
+    places = gpd.GeoDataFrame({"name": ["Big suburb", "Small quarter", "Far node", "Near node"]}, geometry=[
+        shapely.box(-0.01, -0.01, 0.01, 0.01), shapely.box(0.0005, 0.0, 0.001, 0.0005),
+        shapely.Point(0.3, 0.3), shapely.Point(0.051, 0.055)], crs=4326)
+    streets = street_index(_graph(), places)
+    assert streets is not None
+    assert streets.place(0.0008, 0.0001) == "Small quarter"      # the smallest area holding the point
+    assert streets.place(-0.005, 0.0) == "Big suburb"
+    assert streets.place(0.0505, 0.0501) == "Near node"          # ~550 m from the node
+    assert streets.place(-0.2, -0.2) == ""                         # no area, every node beyond 1.5 km
+    demand = pd.DataFrame({"population": [10.0, 100.0, 1.0], "lon": [0.0008, 0.0505, -0.2],
+                           "lat": [0.0001, 0.0501, -0.2]})
+    named = district_labels(demand, pd.Series(["A", "B", "C"]), pd.Series(["A", "B", "C"]), streets)
+    assert list(named) == ["Small quarter", "Near node", "south-west 1"]
+    # two districts in one place: their streets tell them apart (A has no street within 400 m: the place alone)
+    two = pd.DataFrame({"population": [10.0, 5.0], "lon": [-0.0095, 0.0008], "lat": [-0.0095, 0.0001]})
+    places_one = gpd.GeoDataFrame({"name": ["Big suburb"]}, geometry=[shapely.box(-0.01, -0.01, 0.01, 0.01)], crs=4326)
+    one = street_index(_graph(), places_one)
+    assert list(district_labels(two, pd.Series(["A", "B"]), pd.Series(["A", "B"]), one)) == \
+        ["Big suburb", "Big suburb, around Main Street"]
+
+
+def test_a_grid_cell_site_has_its_cell_size() -> None:
+    """The width of an H3 cell from its own area: a regular hexagon of area A is sqrt(2A/sqrt(3)) across."""
+    cell = h3.latlng_to_cell(-30.03, -51.2, 9)
+    width = (2 * h3.cell_area(cell, unit="m^2") / 3 ** 0.5) ** 0.5
+    assert cell_size_m(cell) == pytest.approx(width, abs=5) and cell_size_m(cell) % 10 == 0
+    assert 250 < cell_size_m(cell) < 400                          # resolution 9: about 0.1 km2
+    assert cell_size_m("node/1") is None and cell_size_m("way/2") is None

@@ -43,16 +43,23 @@ CONTEXTS: dict[str, dict] = {
     "report/decision.html": {
         "heading": H, "lead": H, "headers": [H], "short_headers": [H], "ranked": [ROW],
         "groups": [{"label": H, "rows": [{**ROW, "newly": None}]}], "buys": [H], "leaves": [H],
-        "targets": [{"status": STATUS, "text": H, "value": H}], "staffing": Markup(""), "tradeoffs": [H],
+        "targets": [{"status": STATUS, "text": H, "value": H}], "staffing": Markup(""), "tradeoffs": [H], "anchor": H, "with_district": True,
         "words": {k: H for k in ("newly_note", "buys", "leaves", "colon", "targets_state", "no_targets_set",
-                                 "tradeoffs")}},
+                                 "tradeoffs", "open_map", "cells")}},
     "report/details.html": {
         "name": H, "summary": [H], "target_headers": [H], "overall_headers": [H], "overall": [[H]],
         "targets": [{"text": H, "states": [{"value": H, "worst": H, "status": STATUS}]}],
-        "district_headers": [H], "districts": [[H]], "figures": [{"title": H, "png": "AAAA"}],
+        "district_headers": [H], "districts": [[H]], "districts_title": H, "figures": [{"title": H, "png": "AAAA"}],
         "words": {k: H for k in ("colon", "details", "summary", "targets", "overall", "districts", "figures",
                                  "threshold")}},
     "report/shared_budget.html": {"title": H, "text": H},
+    "report/spending.html": {"title": H, "colon": H, "blocks": [{"service": H, "lines": [H]}], "several": True},
+    "report/how_sure.html": {"title": H, "items": [H], "swaps_title": H, "swaps": [H], "chosen_title": H,
+                             "chosen": [H]},
+    "report/phases.html": {"title": H, "lines": [H], "headers": [H], "rows": [[H]], "note": H},
+    "report/alternatives.html": {"text": H},
+    "report/overview.html": {"title": H, "maps": [{"title": H, "svg": "AAAA"}], "alt": H, "link": H, "named": True},
+    "report/details_same.html": {"name": H, "colon": H, "details": H, "text": H},
     "report/caveats.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}], "empty": H},
     "report/method.html": {"title": H, "colon": H, "items": [{"service": H, "text": H}, {"service": "", "text": H}]},
     "report/data.html": {"title": H, "headers": [H], "rows": [[H]]},
@@ -64,19 +71,20 @@ CONTEXTS: dict[str, dict] = {
     "map/assets.html": {"inline": False, "css": "", "js": "", "css_url": H, "js_url": H},
     "map/attribution.html": {"credit": H},
     "map/title_box.html": {
-        "title": H, "description": H, "compare": H, "words": {"min": H, "of": H, "side": H},
+        "title": H, "description": H, "compare": H, "report": H, "words": {"min": H, "of": H, "side": H, "report": H},
         "services": [{k: H for k in ("colour", "glyph", "name", "t", "mode", "within", "within_before",
                                      "within_after", "population", "underserved", "underserved_before",
-                                     "underserved_after", "cells")}]},
+                                     "underserved_after", "cells", "link")} | {"radio": 0, "index": 1, "checked": True}]},
     "map/legend.html": {
         "services": [{"name": H, "t": H, "t2": H, "districts": True}],
         "words": {k: H for k in ("legend_time", "legend_change", "unreachable", "newly", "legend_under",
                                  "legend_under_before", "legend_people", "legend_catch", "legend_districts")},
         "colours": {k: H for k in ("time", "change", "districts", "unreachable", "newly", "underserved",
                                    "underserved_before", "people", "catchment")},
-        "keys": [{"name": H, "symbols": [{"colour": H, "size": H, "glyph": H, "word": H}]}]},
+        "keys": [{"name": H, "symbols": [{"colour": H, "size": H, "glyph": H, "word": H}], "index": 0,
+                  "hidden": True}]},
     "map/popup.html": {"place": H, "cells": [(H, H)]},
-    "map/symbol.html": {"size": H, "colour": H, "glyph": H},
+    "map/symbol.html": {"size": H, "colour": H, "glyph": H, "rank": H},
     "map/layer_name.html": {"service": H, "layer": H},
     "map/counters_legend.html": {k: H for k in ("ramp", "offices", "colon", "legend", "limit", "high")},
     "map/json.html": {"element_id": H, "data": Markup("{}")},
@@ -105,7 +113,7 @@ def test_a_missing_value_raises(name: str) -> None:
 
 
 def test_report_sections_and_page_escape_names_from_data() -> None:
-    service = SimpleNamespace(service=SimpleNamespace(name=H), notes=[H])
+    service = SimpleNamespace(service=SimpleNamespace(name=H, display_title=H), notes=[H])
     source = SimpleNamespace(role=H, name=H, description=H, year=None, licence=H, attribution=H)
     result = SimpleNamespace(services=[service], info=SimpleNamespace(sources=[source]))
     _inert(caveats_section(result, "en"))

@@ -143,3 +143,38 @@ def test_the_files_a_scenario_names_resolve_for_the_readers(tmp_path: Path) -> N
         loaded.osm_path("sites.csv", "districts.osm")
     assert info.value.file == str(loaded.path) and info.value.field == "districts.osm"
 
+
+
+def _with_alternatives(*services: dict) -> dict:
+    doc = mutated()
+    base = doc["services"][0]
+    doc["services"] = [{**base, **s} for s in services]
+    return doc
+
+
+def test_alternatives_and_titles_load_and_group(tmp_path: Path) -> None:
+    from allocator.scenario.schema import alternatives
+
+    doc = _with_alternatives({"name": "a", "title": "Plan A: move desks"}, {"name": "b", "alternative_to": "a"},
+                             {"name": "c", "alternative_to": "a"}, {"name": "d"})
+    services = load_scenario(write(tmp_path, doc)).spec.services
+    assert [s.display_title for s in services] == ["Plan A: move desks", "b", "c", "d"]
+    assert alternatives(services) == {"a": ["a", "b", "c"]}
+
+
+@pytest.mark.parametrize(("services", "shared", "expected"), [
+    ([{"name": "a"}, {"name": "b", "alternative_to": "x"}], None, "alternative_to names no other service: 'x'"),
+    ([{"name": "a", "alternative_to": "a"}], None, "names no other service"),
+    ([{"name": "a"}, {"name": "b", "alternative_to": "a"}, {"name": "c", "alternative_to": "b"}], None,
+     "b is itself an alternative to a: name the first plan (a)"),
+    ([{"name": "a"}, {"name": "b", "alternative_to": "a"}], 100, "solved together, not as alternatives"),
+])
+def test_a_bad_alternative_names_its_field(tmp_path: Path, services: list[dict], shared, expected: str) -> None:
+    doc = _with_alternatives(*services)
+    if shared is not None:
+        doc["shared_budget"] = shared
+        for s in doc["services"]:
+            s["objective"] = "p_median"
+    with pytest.raises(AllocatorError) as info:
+        load_scenario(write(tmp_path, doc))
+    assert expected in str(info.value) and "alternative_to" in (info.value.field or "")

@@ -315,7 +315,8 @@ def solve(problem: Problem, objective: str | None = None, *, solver: SolverSpec 
         (docs/models.md).  Required for a problem built in Python.
     solver
         Time limit, gap, threads (the scenario's ``solver`` section); default:
-        the scenario's, else the defaults.
+        the scenario's, else the defaults.  ``time_limit_s`` bounds this whole
+        call, model building included (:mod:`allocator.solve.deadline`).
     **rules
         The scenario schema's service fields: ``threshold_min`` (required for a
         problem built in Python), ``p``, ``budget``, ``relocate``,

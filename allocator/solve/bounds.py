@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.solve.deadline import Deadline
+
 #: Relative tolerance of the reduction tests: a candidate is removed when every
 #: solution using it is at most this fraction better than the incumbent, i.e.
 #: results are optimal to a relative 1e-9 (below HiGHS's own tolerances).
@@ -62,19 +64,22 @@ def greedy(P: np.ndarray, W: np.ndarray, f: np.ndarray, p: int) -> np.ndarray:
 
 
 def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
-                max_swaps: int = 10_000) -> np.ndarray:
+                max_swaps: int = 10_000, deadline: Deadline | None = None) -> np.ndarray:
     """Best-improvement vertex substitution (Teitz & Bart 1968) until no swap helps.
 
     Each round evaluates every (insert j, remove r) pair at once
     (Resende & Werneck 2007): ``profit(j, r) = gain(j) - loss(r) + extra(j, r)``
     with ``d1``/``d2`` each group's nearest and second-nearest open cost (the
-    fixed sites count as an open site that cannot be removed).
+    fixed sites count as an open site that cannot be removed).  Past ``deadline``
+    it stops with the sites it has (each swap keeps a solution).
     """
     S = np.array(sorted(int(s) for s in sites), dtype=np.int64)
     p = S.size
     if p == 0 or p == P.shape[1]:
         return S
     for _ in range(max_swaps):
+        if deadline is not None and deadline.expired():
+            break
         M = np.column_stack([P[:, S], f])           # column p: the fixed sites
         two = np.argpartition(M, 1, axis=1)[:, :2] if M.shape[1] > 1 else np.zeros((M.shape[0], 2), int)
         a, b = np.take_along_axis(M, two, 1).T
@@ -160,7 +165,7 @@ class _SortedRows:
 
 
 def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: float,
-               lam0: np.ndarray | None = None, max_iter: int = 400) -> Bound:
+               lam0: np.ndarray | None = None, max_iter: int = 400, deadline: Deadline | None = None) -> Bound:
     """Lagrangian bound of the p-median with the assignment rows relaxed.
 
     With multipliers ``lam_g`` for ``sum_j x_gj = 1``::
@@ -177,7 +182,8 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
     Each step touches only the pairs with ``W_g c_gj < lam_g``
     (:class:`_SortedRows`); the returned bound is ``L`` of the best
     multipliers evaluated again over the full matrix, so it is valid whatever
-    rounding the search saw.  ``lam0`` warm-starts the search.
+    rounding the search saw.  ``lam0`` warm-starts the search; past ``deadline`` it
+    stops with the best multipliers so far (every ``L`` is a bound).
     """
     m = Ca.shape[1]
     WC = W[:, None] * Ca                             # inf stays inf: min(0, inf - lam) = 0
@@ -204,7 +210,7 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
             stall += 1
             if stall >= 15:
                 factor, stall = factor / 2, 0
-        if factor < 0.005 or upper - best_L <= 1e-10 * abs(upper):
+        if factor < 0.005 or upper - best_L <= 1e-10 * abs(upper) or (deadline is not None and deadline.expired()):
             break
         chosen = np.zeros(m, dtype=bool)
         chosen[sites] = True

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.errors import AllocatorError
+from allocator.solve.deadline import Deadline
 
 
 def check_cost(cost) -> np.ndarray:
@@ -95,22 +96,34 @@ def check_threshold(threshold) -> float:
 
 @dataclass
 class Options:
+    """A solve's time limit (seconds from ``t_start``: its :class:`Deadline`), relative gap and threads."""
+
     time_limit: float | None
     gap_rel: float
     threads: int
     t_start: float
 
+    @property
+    def deadline(self) -> Deadline:
+        return Deadline(self.time_limit, self.t_start)
+
     def remaining(self) -> float | None:
-        if self.time_limit is None:
-            return None
-        return self.time_limit - (time.perf_counter() - self.t_start)
+        return self.deadline.remaining()
 
     def expired(self) -> bool:
-        r = self.remaining()
-        return r is not None and r <= 0
+        return self.deadline.expired()
+
+    def check(self) -> None:
+        """Raise :class:`allocator.solve.deadline.OutOfTimeError` once past the time limit (no plan to stop with)."""
+        self.deadline.check()
 
 
 def options(time_limit=None, gap_rel=None, threads=None) -> Options:
+    """Checked solver options; ``time_limit`` in seconds from now, or a :class:`Deadline` already running
+    (the solve stage's: :mod:`allocator.solve.deadline`)."""
+    if isinstance(time_limit, Deadline):
+        opts = options(None, gap_rel, threads)
+        return Options(time_limit.limit_s, opts.gap_rel, opts.threads, time_limit.start)
     if time_limit is not None:
         try:
             time_limit = float(time_limit)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pulp
+from scipy import sparse
 
 from allocator.errors import AllocatorError
 from allocator.solve.checks import Options
@@ -76,15 +77,13 @@ def quiet_highs() -> None:
 
 
 #: HiGHS's own options for a silent solve: nothing on the console, no log file
-QUIET = {"output_flag": False, "log_to_console": False, "log_file": ""}
+QUIET: dict[str, bool | str] = {"output_flag": False, "log_to_console": False, "log_file": ""}
 
 
 def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **highs_options) -> Run:
     """Solve ``prob`` with HiGHS within the remaining budget and classify the result.
 
     ``highs_options`` are passed to HiGHS as they are (e.g. ``presolve="off"``)."""
-    import highspy
-
     quiet_highs()
     rem = opts.remaining()
     kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **QUIET, **highs_options)
@@ -94,18 +93,19 @@ def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **high
     t0 = time.perf_counter()
     prob.solve(solver)
     secs = time.perf_counter() - t0
-    h = prob.solverModel
+    return classify(prob.solverModel, secs, maximise=prob.sense == pulp.LpMaximize)
+
+
+def classify(h, secs: float, maximise: bool = False) -> Run:
+    """The :class:`Run` of a finished HiGHS instance ``h`` (``maximise``: PuLP handed it "minimise -objective")."""
+    import highspy
+
     ms = h.getModelStatus()
     info = h.getInfo()
     S = highspy.HighsModelStatus
     has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    maximise = prob.sense == pulp.LpMaximize
-    bound = info.mip_dual_bound
-    # PuLP gives HiGHS "minimise -objective" for maximisation problems.
-    bound = -bound if maximise else bound
+    bound = -info.mip_dual_bound if maximise else info.mip_dual_bound
     if ms in (S.kOptimal, S.kModelEmpty):
-        if not has_sol and ms == S.kModelEmpty:
-            has_sol = True
         return Run("optimal", bound, secs)
     if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
         return Run("infeasible", bound, secs)
@@ -113,6 +113,48 @@ def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **high
         return Run("time_limit" if has_sol else "no_solution", bound, secs)
     raise AllocatorError(f"the HiGHS solver failed (model status {h.modelStatusToString(ms)})",
                          fix="report this model; try a different time_limit or threads setting")
+
+
+@dataclass
+class ArrayModel:
+    """A minimisation model as arrays, handed to HiGHS without PuLP: per column its cost, bounds and
+    integrality, per row its bounds, and the constraint matrix (rows x columns, CSR)."""
+
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    integer: np.ndarray        # bool per column
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    matrix: sparse.csr_matrix
+
+
+def solve_arrays(model: ArrayModel, opts: Options) -> tuple[Run, np.ndarray]:
+    """Solve ``model`` with HiGHS within the remaining budget: the classified run and the column values
+    (empty without a solution).  For models too large to build through PuLP objects."""
+    import highspy
+
+    quiet_highs()
+    h = highspy.Highs()
+    settings: dict[str, bool | float | str] = {**QUIET, "mip_rel_gap": opts.gap_rel, "threads": opts.threads,
+                                               "random_seed": 0}
+    for name, value in settings.items():
+        h.setOptionValue(name, value)
+    rem = opts.remaining()
+    if rem is not None:
+        h.setOptionValue("time_limit", max(rem, 0.05))
+    a = model.matrix.tocsr()
+    n_col, n_row = len(model.cost), a.shape[0]
+    h.passModel(n_col, n_row, int(a.nnz), 2, 1, 0.0, model.cost.astype(np.float64),
+                model.lower.astype(np.float64), model.upper.astype(np.float64),
+                model.row_lower.astype(np.float64), model.row_upper.astype(np.float64),
+                a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
+                model.integer.astype(np.int32))
+    t0 = time.perf_counter()
+    h.run()
+    run = classify(h, time.perf_counter() - t0)
+    has_sol = h.getInfo().primal_solution_status == 2
+    return run, np.asarray(h.getSolution().col_value) if has_sol else np.zeros(0)
 
 
 def binary_values(vars_: list) -> np.ndarray:

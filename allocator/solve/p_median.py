@@ -18,6 +18,7 @@ from allocator.errors import AllocatorError
 from allocator.solve import bounds as mb
 from allocator.solve import cover
 from allocator.solve.checks import Options, check_inputs, check_p, client_filter, options
+from allocator.solve.deadline import Deadline
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import nearest_time
 from allocator.solve.radius import radius_mip, true_value
@@ -74,32 +75,37 @@ def merge_profiles(C: np.ndarray, w: np.ndarray, notes: list[str]) -> tuple[np.n
     return G, W, float(w @ a)
 
 
-def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, notes: list[str]) -> Reduction:
+def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, notes: list[str],
+                         deadline: Deadline | None = None) -> Reduction:
     """Incumbent (greedy + interchange) and Lagrangian bound; remove / fix the candidates the bound
-    rules out, in rounds (docs/formulations/p-median.md, "Lagrangian reduction")."""
+    rules out, in rounds (docs/formulations/p-median.md, "Lagrangian reduction").  Past ``deadline``
+    each step stops with what it has (an incumbent and a valid bound)."""
     n_cand = Ca.shape[1]
     P, fpen = mb.penalised(Ca, fa)
-    best = mb.interchange(P, Wa, fpen, mb.greedy(P, Wa, fpen, p))
+    best = mb.interchange(P, Wa, fpen, mb.greedy(P, Wa, fpen, p), deadline=deadline)
     upper = true_value(Ca, fa, Wa, best)
     keep = np.ones(n_cand, dtype=bool)
     force = np.zeros(n_cand, dtype=bool)
     if not math.isfinite(upper):
         return Reduction(best, upper, -math.inf, keep, force)
-    bound = mb.lagrangian(Ca, Wa, fa, p, upper, max_iter=_FIRST_ITERS)
-    again = mb.interchange(P, Wa, fpen, bound.sites)   # Lagrangian heuristic (Beasley 1993)
+    bound = mb.lagrangian(Ca, Wa, fa, p, upper, max_iter=_FIRST_ITERS, deadline=deadline)
+    again = mb.interchange(P, Wa, fpen, bound.sites, deadline=deadline)   # Lagrangian heuristic (Beasley 1993)
     if (value := true_value(Ca, fa, Wa, again)) < upper:
         best, upper = again, value
-        bound = mb.lagrangian(Ca, Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS)
+        bound = mb.lagrangian(Ca, Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS, deadline=deadline)
     lower = bound.lower
     inc = np.zeros(n_cand, dtype=bool)
     inc[best] = True
     for rnd in range(_REDUCTION_ROUNDS):
         cols = np.flatnonzero(keep)
         if rnd:
+            if deadline is not None and deadline.expired():
+                break
             # the problem without the removed candidates: min(its bound, upper) bounds the whole problem
-            bound = mb.lagrangian(Ca[:, cols], Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS)
+            bound = mb.lagrangian(Ca[:, cols], Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS,
+                                  deadline=deadline)
             lower = max(lower, min(bound.lower, upper))
-            again = cols[mb.interchange(P[:, cols], Wa, fpen, bound.sites)]
+            again = cols[mb.interchange(P[:, cols], Wa, fpen, bound.sites, deadline=deadline)]
             if (value := true_value(Ca, fa, Wa, again)) < upper:
                 best, upper = again, value
                 inc[:] = False
@@ -182,7 +188,7 @@ def pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: 
 
     Ca, fa, Wa = Cc[act], f[act], W[act]
     t_solve = _check_servable(C, fixed, Ca, fa, p, opts, notes)
-    red = lagrangian_reduction(Ca, fa, Wa, p, notes)                 # (c)
+    red = lagrangian_reduction(Ca, fa, Wa, p, notes, opts.deadline)  # (c)
     t_build = time.perf_counter() - t0
     sizes = Sizes()
     found = math.isfinite(red.upper)

@@ -108,6 +108,9 @@ def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos
     nv = nc = 0
     iteration = 0
     while True:
+        if opts.expired() and np.isfinite(best_val):   # past the limit (the build too): the incumbent
+            status = "time_limit"
+            break
         iteration += 1
         t1 = time.perf_counter()
         rep, Wr = merge_truncated(Wa, levels, members, t_idx, K, fa, u_idx)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from allocator.errors import AllocatorError
 from allocator.inputs.districts import OUTSIDE_KEY
 from allocator.scenario.schema import SolverSpec
+from allocator.solve import checks
+from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.kolm_pollak import service_epsilon
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
 from allocator.solve.plan.model import Floor, PlanService, Sites, solve_plan
@@ -28,8 +31,11 @@ from allocator.solve.staffing import decide_counters, open_solution
 
 
 def solve_run(prepared: RunProblem, solver: SolverSpec) -> list[Solution]:
-    """One solution per service of ``prepared``, with its counters decided when it has a ``counters`` section."""
-    solutions = _solve_all(prepared.info, prepared.services, solver)
+    """One solution per service of ``prepared``, with its counters decided when it has a ``counters`` section.
+
+    ``solver.time_limit_s`` bounds all of it, model building included: one :class:`Deadline` from here on.
+    """
+    solutions = _solve_all(prepared.info, prepared.services, solver, Deadline(solver.time_limit_s))
     return [_with_counters(prep, solution, prepared.info)
             for prep, solution in zip(prepared.services, solutions, strict=True)]
 
@@ -44,13 +50,16 @@ def _with_counters(prep: ServiceProblem, solution: Solution, info: RunInfo) -> S
         raise exc.with_file(info.path) from None
 
 
-def _solve_all(info: RunInfo, prepared: list[ServiceProblem], solver: SolverSpec) -> list[Solution]:
-    """Solve every service: together when they share a budget, else one by one."""
-    options = {"time_limit": solver.time_limit_s, "gap_rel": solver.gap_rel, "threads": solver.threads}
+def _solve_all(info: RunInfo, prepared: list[ServiceProblem], solver: SolverSpec,
+               deadline: Deadline) -> list[Solution]:
+    """Solve every service within ``deadline``: together when they share a budget, else one by one."""
+    options = {"time_limit": deadline, "gap_rel": solver.gap_rel, "threads": solver.threads}
     shared = info.shared_budget
     if shared is not None:
         try:
             return solve_plan([plan_service(prep) for prep in prepared], shared_budget=shared, **options)
+        except OutOfTimeError as exc:
+            raise exc.with_file(info.path) from None
         except AllocatorError as exc:
             at = [prep.field for prep in prepared if prep.service.name == getattr(exc, "service", None)]
             if at:   # one service's rule is at fault
@@ -101,12 +110,12 @@ def plan_service(prep: ServiceProblem) -> PlanService:
         max_time=service.max_time_min, floors=floors, priority=service.priority, epsilon=service_epsilon(service))
 
 
-def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
+def _solve(prep: ServiceProblem, options: dict[str, Any], info: RunInfo) -> Solution:
     """Call the model the service asks for, attributing model errors to its fields."""
     service = prep.service
     try:
         if service.counters is not None and service.counters.decision == "open":
-            return open_solution(prep, options["time_limit"])
+            return open_solution(prep, checks.options(**options))
         if service.phases is not None:
             return solve_phased(plan_service(prep), service.phases, service.carry_over, **options)
         if service.uses_plan_rules:
@@ -114,6 +123,8 @@ def _solve(prep: ServiceProblem, options: dict, info: RunInfo) -> Solution:
         problem = ModelInput(prep.model_cost, prep.population, prep.existing, service.p, service.threshold_min,
                              service_epsilon(service))
         return objective(service.objective).solve(problem, SolveOptions(**options))
+    except OutOfTimeError as exc:
+        raise exc.with_file(info.path) from None
     except AllocatorError as exc:
         exc.field = f"{prep.field}.{_plan_field(exc.field)}" if exc.field else prep.field
         raise exc.with_file(info.path) from None

@@ -14,29 +14,34 @@ monotone in ``c``, so the least staffing that meets a target is, office by
 office, the fewest counters that meet it (:func:`fewest_meeting`).
 
 :func:`open_and_staff` chooses new offices and their counters together: each
-person goes to the nearest open office (closest-assignment rows), every
-office must meet the wait target for the visitors its catchment sends, and
-the people-weighted travel is minimised under a budget (opening costs plus
-added counters) and/or ``p`` new offices.  It is exact for that problem;
-the wait itself is not in its objective (docs/counters.md says why).
+person goes to the nearest open office, whole, ties to the lowest site column
+(:class:`Catchments`), every office must meet the wait target for the
+visitors its catchment sends, and the people-weighted travel is minimised
+under a budget (opening costs plus added counters) and/or ``p`` new offices.
+It is exact for that problem; the wait itself is not in its objective
+(docs/counters.md says why).  Its model is built as arrays for HiGHS
+(:func:`open_model`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import time
 from dataclasses import dataclass
 from typing import NoReturn
 
 import numpy as np
 import pandas as pd
-import pulp
+from scipy import sparse
 
 from allocator.errors import AllocatorError
 from allocator.inputs.sites import SiteStatus
 from allocator.scenario.counters import MAX_COUNTERS_PER_OFFICE, CountersSpec
 from allocator.solve import highs
-from allocator.solve.checks import options
+from allocator.solve.checks import Options, options
+from allocator.solve.deadline import OutOfTimeError
+from allocator.solve.kernels import nearest_open
 from allocator.solve.problem import ServiceProblem
 from allocator.solve.queueing import QueueStats, min_stable_counters, queue, queues_from
 from allocator.solve.solution import CounterDecision, Solution
@@ -169,41 +174,16 @@ class JointPlan:
     """Offices open and their counters after :func:`open_and_staff` (per site, 0 counters: closed)."""
 
     open: np.ndarray          # bool per site
-    counters: np.ndarray      # int per site
-    assignment: np.ndarray    # site per client
+    counters: np.ndarray      # int per site: the fewest meeting the target for its catchment (today's at least)
+    assignment: np.ndarray    # site per client (-1: none), :func:`allocator.solve.kernels.nearest_open`
     travel: float             # people-weighted minutes (the objective)
     spent: float              # opening costs + counter costs
     status: str
+    lower: float              # proven lower bound on the travel
     seconds: float = 0.0      # HiGHS solve time
+    build_seconds: float = 0.0
     variables: int = 0
     constraints: int = 0
-
-
-def _closest_rows(prob: pulp.LpProblem, i: int, sites: list[int], times: np.ndarray, x: dict, is_open: list) -> None:
-    """Client ``i`` is served once, by an open site, and by one no farther than any open site (compact form).
-
-    ``u_g`` = the share of ``i`` served by its sites up to distance group ``g``
-    (sites at equal time form one group): ``u_g = u_{g-1} + sum x[i, k in g]``,
-    ``u_last = 1``, and ``u_{g(j)} >= open_j`` for every site ``j``: O(sites)
-    rows and non-zeros per client, instead of O(sites²) for
-    ``sum_{k: t_ik <= t_ij} x[i, k] >= open_j`` written out (the same rows).
-    """
-    order = sorted(sites, key=lambda j: times[j])
-    previous = None
-    g = 0
-    for start in range(len(order)):
-        j = order[start]
-        prob += x[i, j] <= is_open[j], f"open_{i}_{j}"
-        if start + 1 < len(order) and times[order[start + 1]] == times[j]:
-            continue   # the group goes on
-        group = [k for k in order[:start + 1] if times[k] == times[j]]
-        u = prob.add_variable(f"u{i:07d}_{g:05d}", 0, 1)
-        pairs = [(u, 1.0)] + [(x[i, k], -1.0) for k in group] + ([(previous, -1.0)] if previous is not None else [])
-        prob += pulp.LpAffineExpression(pairs) == 0, f"cum_{i}_{g}"
-        for k in group:
-            prob += u >= is_open[k], f"closest_{i}_{k}"
-        previous, g = u, g + 1
-    prob += previous == 1, f"serve_{i}"
 
 
 @dataclass(frozen=True)
@@ -217,95 +197,276 @@ class JointLimits:
     max_counters: int | None = None         # counters per office at most this
 
 
-def open_counters(rate: np.ndarray, existing: np.ndarray, today: np.ndarray, model: QueueModel,
-                  cap: int | None) -> int:
-    """The most counters :func:`open_and_staff` gives one office, checked against the model's size limits.
+def open_counters(visitors_most: np.ndarray, floor: np.ndarray, model: QueueModel, cap: int | None) -> np.ndarray:
+    """Per site, the most counters :func:`open_and_staff` gives it, checked against the model's size limits.
 
-    No office needs more than all the visitors need (the target is monotone in the load) nor fewer than
-    it has today; ``cap`` (max_per_office) bounds both.  Raises before any work when the model would be
-    too large (MAX_OPEN_COUNTERS, MAX_OPEN_CHOICES).
+    ``visitors_most``: per site, its visitors if every client that could go there did (its potential
+    catchment; the target is monotone in the load, so no office needs more); ``floor``: its fewest
+    counters (today's, at least 1).  ``cap`` (max_per_office) bounds both.  Raises before the model is
+    built when it would be too large (MAX_OPEN_COUNTERS, MAX_OPEN_CHOICES).
     """
     top = cap or MAX_COUNTERS_PER_OFFICE
-    kmax = min(top, max(int(today.max(initial=1)), model.fewest(float(rate.sum()), top) or top))
-    choices = int(np.where(existing, kmax + 1 - np.maximum(today, 1), kmax).clip(min=0).sum())
+    need = np.array([model.fewest(float(r), top) or top for r in visitors_most], dtype=int)
+    most = np.minimum(top, np.maximum(floor, need))
+    kmax = int(most.max(initial=0))
+    choices = int((most + 1 - floor).clip(min=0).sum())
     if kmax > MAX_OPEN_COUNTERS or choices > MAX_OPEN_CHOICES:
         raise AllocatorError(
-            f"decision open would weigh up to {kmax:,} counters at each of {len(existing):,} sites "
+            f"decision open would weigh up to {kmax:,} counters at each of {len(most):,} sites "
             f"({choices:,} choices of site and counters; it handles at most {MAX_OPEN_COUNTERS:,} counters per "
             f"office and {MAX_OPEN_CHOICES:,} choices)", field="counters.decision",
-            fix="decision open is for tens of sites and offices of tens of counters: give fewer candidates, "
+            fix="decision open is for offices of tens of counters: give fewer candidates, "
                 "a smaller counters.max_per_office, or plan the offices (p_median) and use decision add or "
                 "reassign")
-    return kmax
+    return most
+
+
+@dataclass(frozen=True)
+class Catchments:
+    """Every client group's sites in catchment order, flat: group ``g`` owns positions ``start[g]:start[g + 1]``.
+
+    A client's order is its reachable sites by (minutes, site column), cut after its first existing
+    office: that one is always open, so nobody goes farther.  It goes to the first open site of its
+    order, the nearest open office with ties to the lowest column, as
+    :func:`allocator.solve.kernels.nearest_open` assigns it.  Clients with the same order go to the same
+    office whatever opens, so they are one group (weights and visitors summed).
+    """
+
+    start: np.ndarray     # per group and one past the last: its first position
+    site: np.ndarray      # per position: the site column
+    travel: np.ndarray    # per position: the group's people-weighted minutes to that site
+    rate: np.ndarray      # per group: visitors per hour
+
+
+def catchments(cost: np.ndarray, existing: np.ndarray, population: np.ndarray, rate: np.ndarray) -> Catchments:
+    """The :class:`Catchments` of the clients with people and a reachable site (the others change nothing)."""
+    rows = np.flatnonzero((population > 0) & np.isfinite(cost).any(axis=1))
+    order = np.argsort(cost[rows], axis=1, kind="stable")        # ties: lowest column first
+    ranked = np.take_along_axis(cost[rows], order, axis=1)
+    reach = np.isfinite(ranked).sum(axis=1)
+    stop = np.where(existing[order].any(axis=1), existing[order].argmax(axis=1) + 1, reach)
+    stop = np.minimum(stop, reach)
+    first: dict[bytes, int] = {}
+    sites: list[np.ndarray] = []
+    travel: list[np.ndarray] = []
+    visitors: list[float] = []
+    for r, i in enumerate(rows):
+        seq = order[r, :stop[r]]
+        g = first.setdefault(seq.tobytes(), len(first))
+        if g == len(sites):
+            sites.append(seq)
+            travel.append(population[i] * ranked[r, :stop[r]])
+            visitors.append(float(rate[i]))
+        else:
+            travel[g] = travel[g] + population[i] * ranked[r, :stop[r]]
+            visitors[g] += float(rate[i])
+    start = np.concatenate([[0], np.cumsum([len(q) for q in sites])]).astype(np.int64)
+    return Catchments(start=start, site=np.concatenate(sites) if sites else np.zeros(0, dtype=np.int64),
+                      travel=np.concatenate(travel) if travel else np.zeros(0), rate=np.array(visitors))
+
+
+class _Rows:
+    """Rows of a model gathered as (row, column, value) triplets and bounds, then one sparse matrix."""
+
+    def __init__(self) -> None:
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.lo: list[np.ndarray] = []
+        self.hi: list[np.ndarray] = []
+        self.n = 0
+
+    def add(self, count: int, lo, hi) -> np.ndarray:
+        """``count`` new rows with bounds ``lo``/``hi`` (scalars or arrays); their indices."""
+        idx = np.arange(self.n, self.n + count)
+        self.lo.append(np.broadcast_to(np.asarray(lo, float), (count,)))
+        self.hi.append(np.broadcast_to(np.asarray(hi, float), (count,)))
+        self.n += count
+        return idx
+
+    def terms(self, rows, cols, values) -> None:
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        self.r.append(rows)
+        self.c.append(cols)
+        self.v.append(np.broadcast_to(np.asarray(values, float), rows.shape))
+
+    def matrix(self, n_cols: int) -> sparse.csr_matrix:
+        def cat(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0)
+
+        return sparse.csr_matrix((cat(self.v), (cat(self.r).astype(np.int64), cat(self.c).astype(np.int64))),
+                                 shape=(self.n, n_cols))
+
+
+@dataclass(frozen=True)
+class OpenModel:
+    """The compact model of :func:`open_and_staff` as arrays, and where its columns are."""
+
+    arrays: highs.ArrayModel
+    constant: float          # travel of every group to its first site (the objective's constant)
+    z: int                   # columns 0..z-1: "group not served by its first l sites", per position
+    o_col: np.ndarray        # per site: its opening column (-1: existing, or no client could go there)
+    y_site: np.ndarray       # per (site, counters) column after the o columns: the site ...
+    y_k: np.ndarray          # ... and the counters
+
+
+def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: list[float], most: np.ndarray,
+               limits: JointLimits, opening: np.ndarray) -> OpenModel:
+    """The catchment-order model (docs/counters.md, "Offices and counters together"), built as arrays.
+
+    Per position ``l`` of a group (not its last), ``z_l`` = "served by none of its first ``l`` sites";
+    with ``o`` the opened sites: ``z_l <= 1 - o_l``, ``z_{l-1} - z_l <= o_l``, ``z_l <= z_{l-1}``
+    (``z_0 = 1``, ``z_last = 0``), so that for whole ``o`` every ``z`` is whole and ``x_l = z_{l-1} - z_l``
+    is 1 exactly at the first open site: the catchments are the evaluation's.  Site ``j`` open with
+    ``k`` counters (``y``) for ``k`` from today's (at least 1) to ``most[j]`` (:func:`open_counters`).
+    """
+    m = len(existing)
+    P = len(cat.site)
+    grp = np.repeat(np.arange(len(cat.rate)), np.diff(cat.start))
+    first = np.zeros(P, dtype=bool)
+    first[cat.start[:-1]] = True
+    last = np.zeros(P, dtype=bool)
+    last[cat.start[1:] - 1] = True
+    zcol = np.where(~last, np.cumsum(~last) - 1, -1)
+    z = int((~last).sum())
+    used = np.zeros(m, dtype=bool)
+    used[cat.site] = True
+    cand = used & ~existing
+    o_col = np.full(m, -1, dtype=np.int64)
+    o_col[cand] = z + np.arange(int(cand.sum()))
+    staffed = np.flatnonzero(existing | cand)
+    low = np.where(existing[staffed], np.maximum(today[staffed], 1), 1)
+    high = most[staffed]
+    y_site = np.repeat(staffed, (high + 1 - low).clip(min=0))
+    y_k = np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(low, high, strict=True)]) if len(low) \
+        else np.zeros(0, dtype=np.int64)
+    y0 = z + int(cand.sum())
+    n_cols = y0 + len(y_site)
+    rows = _Rows()
+    open_s = o_col[cat.site]                            # -1 at the existing office ending a group
+    inner = np.flatnonzero(~last)
+    r = rows.add(len(inner), -np.inf, 1.0)               # z_l + o_l <= 1 (inner positions are candidates)
+    rows.terms(r, zcol[inner], 1.0)
+    rows.terms(r, open_s[inner], 1.0)
+    cands = np.flatnonzero(open_s >= 0)                  # z_{l-1} - z_l - o_l <= 0 (z_0 = 1 to the bound)
+    r = rows.add(len(cands), -np.inf, -first[cands].astype(float))
+    prev = ~first[cands]
+    rows.terms(r[prev], zcol[cands[prev] - 1], 1.0)
+    cur = ~last[cands]
+    rows.terms(r[cur], zcol[cands[cur]], -1.0)
+    rows.terms(r, open_s[cands], -1.0)
+    mid = np.flatnonzero(~first & ~last)                 # z_l - z_{l-1} <= 0
+    r = rows.add(len(mid), -np.inf, 0.0)
+    rows.terms(r, zcol[mid], 1.0)
+    rows.terms(r, zcol[mid - 1], -1.0)
+    load_row = np.full(m, -1, dtype=np.int64)            # visitors (x_l = z_{l-1} - z_l) <= sum_k serve_k y_k
+    load_row[staffed] = rows.add(len(staffed), -np.inf, 0.0)
+    fixed = np.bincount(cat.site[first], weights=cat.rate[grp[first]], minlength=m)
+    rows.hi[-1] = -fixed[staffed]
+    rate = cat.rate[grp]
+    rows.terms(load_row[cat.site[~first]], zcol[np.flatnonzero(~first) - 1], rate[~first])
+    rows.terms(load_row[cat.site[~last]], zcol[~last], -rate[~last])
+    ycols = y0 + np.arange(len(y_site))
+    rows.terms(load_row[y_site], ycols, -np.asarray(serve)[y_k])
+    size = rows.add(len(staffed), 0.0, existing[staffed].astype(float))   # one k: at existing, 1; else o
+    size_row = np.full(m, -1, dtype=np.int64)
+    size_row[staffed] = size
+    rows.hi[-1] = existing[staffed].astype(float)
+    rows.lo[-1] = existing[staffed].astype(float)
+    rows.terms(size_row[y_site], ycols, 1.0)
+    new = np.flatnonzero(cand)
+    rows.terms(size_row[new], o_col[new], -1.0)
+    if limits.p is not None:
+        rows.terms(rows.add(1, -np.inf, limits.p).repeat(len(new)), o_col[new], 1.0)
+    if limits.budget is not None:
+        added = y_k - np.where(existing[y_site], today[y_site], 0)
+        r = rows.add(1, -np.inf, limits.budget)
+        rows.terms(r.repeat(len(new)), o_col[new], opening[new])
+        rows.terms(r.repeat(len(ycols)), ycols, limits.counter_cost * added)
+    cost = np.zeros(n_cols)
+    cost[zcol[inner]] = cat.travel[inner + 1] - cat.travel[inner]
+    integer = np.zeros(n_cols, dtype=bool)
+    integer[z:] = True
+    arrays = highs.ArrayModel(cost=cost, lower=np.zeros(n_cols), upper=np.ones(n_cols), integer=integer,
+                              row_lower=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
+                              row_upper=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
+                              matrix=rows.matrix(n_cols))
+    return OpenModel(arrays=arrays, constant=float(cat.travel[first].sum()), z=z, o_col=o_col,
+                     y_site=y_site, y_k=y_k)
 
 
 def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
                    today: np.ndarray, model: QueueModel, limits: JointLimits = JointLimits(),
-                   time_limit: float | None = None) -> JointPlan:
+                   opts: Options | None = None) -> JointPlan:
     """Open new offices (at most ``limits.p``, within ``limits.budget``) and staff every office so each meets the target.
 
     ``cost`` minutes clients x sites (inf: unreachable), ``existing`` the sites
     open today (kept, and keeping their ``today`` counters at least), counters
-    added anywhere cost ``limits.counter_cost``, a new site ``limits.open_cost``.  Variables:
-    ``y[j, k]`` site ``j`` open with ``k`` counters, ``x[i, j]`` client ``i``
-    served by ``j`` (reachable pairs only); rows: one ``k`` per open site, each
-    client served once and by an office no farther than any open one
-    (closest assignment, in the compact cumulative form of :func:`_closest_rows`), and the visitors of each office at most what its
-    ``k`` counters serve within the target (:meth:`QueueModel.most_arrivals`).
+    added anywhere cost ``limits.counter_cost``, a new site ``limits.open_cost``.
+    Everybody goes to the nearest open office, ties to the lowest site column
+    (:class:`Catchments`), whole; every office's visitors are at most what its
+    counters serve within the target (:meth:`QueueModel.most_arrivals`), and
+    the people-weighted travel is least (:func:`open_model`).  ``opts``: the
+    solve's time limit, gap and threads (default: none, proven optimal).
     """
-    p, budget, counter_cost = limits.p, limits.budget, limits.counter_cost
+    t0 = time.perf_counter()
+    opts = opts or options()
     cost = np.asarray(cost, dtype=float)
-    n, m = cost.shape
+    population = np.asarray(population, dtype=float)
     existing = np.asarray(existing, dtype=bool)
     today = np.asarray(today, dtype=int)
-    rate = np.asarray(population, dtype=float) * visits_per_person_h
-    opening = np.ones(m) if limits.open_cost is None else np.asarray(limits.open_cost, dtype=float)
-    kmax = open_counters(rate, existing, today, model, limits.max_counters)
-    serve = [model.most_arrivals(k) for k in range(kmax + 1)]
-    prob = pulp.LpProblem("open_and_staff", pulp.LpMinimize)
-    y = {(j, k): prob.add_variable(f"y{j:07d}_{k:05d}", 0, 1, pulp.LpBinary)
-         for j in range(m) for k in range(max(1, today[j] if existing[j] else 1), kmax + 1)}
-    reach = [[int(j) for j in np.flatnonzero(np.isfinite(cost[i]))] for i in range(n)]
-    x = {(i, j): prob.add_variable(f"x{i:07d}_{j:07d}", 0, 1) for i in range(n) for j in reach[i]}
-    is_open = [prob.add_variable(f"o{j:07d}", 0, 1, pulp.LpBinary) for j in range(m)]
-    prob += pulp.lpSum(population[i] * cost[i, j] * v for (i, j), v in x.items())
-    served_by: list[list[int]] = [[] for _ in range(m)]
-    for i in range(n):
-        for j in reach[i]:
-            served_by[j].append(i)
-    for j in range(m):   # open with exactly one number of counters; its visitors within what they serve
-        if existing[j]:
-            prob += is_open[j] == 1, f"keep_{j}"
-        prob += pulp.lpSum(v for (jj, _), v in y.items() if jj == j) == is_open[j], f"size_{j}"
-        load = pulp.lpSum(rate[i] * x[i, j] for i in served_by[j])
-        prob += load <= pulp.lpSum(serve[k] * v for (jj, k), v in y.items() if jj == j), f"wait_{j}"
-    for i in range(n):
-        if reach[i]:
-            _closest_rows(prob, i, reach[i], cost[i], x, is_open)
-    new = [j for j in range(m) if not existing[j]]
-    if p is not None:
-        prob += pulp.lpSum(is_open[j] for j in new) <= p, "p"
-    spent = (pulp.lpSum(opening[j] * is_open[j] for j in new)
-             + pulp.lpSum(counter_cost * (k - (today[j] if existing[j] else 0)) * v for (j, k), v in y.items()))
-    if budget is not None:
-        prob += spent <= budget, "budget"
-    run = highs.solve(prob, options(time_limit))
-    if run.status in ("infeasible", "no_solution"):
+    rate = population * visits_per_person_h
+    opening = np.ones(len(existing)) if limits.open_cost is None else np.asarray(limits.open_cost, dtype=float)
+    opts.check()
+    cat = catchments(cost, existing, population, rate)
+    opts.check()
+    potential = np.bincount(cat.site, weights=np.repeat(cat.rate, np.diff(cat.start)), minlength=len(existing))
+    most = open_counters(potential, np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
+    serve = [model.most_arrivals(k) for k in range(int(most.max(initial=0)) + 1)]
+    opts.check()
+    built = open_model(cat, existing, today, serve, most, limits, opening)
+    build = time.perf_counter() - t0
+    opts.check()
+    run, values = highs.solve_arrays(built.arrays, opts)
+    if run.status == "no_solution":
+        raise OutOfTimeError(opts.time_limit)
+    if run.status == "infeasible":
         raise AllocatorError("no set of offices and counters meets the wait target within the budget and p",
                              field="counters", fix="raise the budget or p, relax the wait target, or allow more "
                              "counters per office (counters.max_per_office)")
-    counters = np.zeros(m, dtype=int)
-    for (j, k), v in y.items():
-        if (v.varValue or 0) > 0.5:
-            counters[j] = k
-    assignment = np.full(n, -1, dtype=int)
-    for (i, j), v in x.items():
-        if (v.varValue or 0) > 0.5:
-            assignment[i] = j
-    return JointPlan(open=counters > 0, counters=counters, assignment=assignment,
-                     travel=float(pulp.value(prob.objective) or 0.0), spent=float(pulp.value(spent) or 0.0),
-                     status=run.status, seconds=run.seconds, variables=prob.numVariables(),
-                     constraints=prob.numConstraints())
+    is_open = existing.copy()
+    chosen = np.flatnonzero(built.o_col >= 0)
+    is_open[chosen] = values[built.o_col[chosen]] > 0.5
+    site, counters, spent = staffed_plan(cost, rate, existing, is_open, today, model, limits, opening)
+    ok = site >= 0
+    travel = float(population[ok] @ cost[ok, site[ok]])
+    return JointPlan(open=is_open, counters=counters, assignment=site, travel=travel, spent=spent,
+                     status=run.status, lower=min(built.constant + run.bound, travel), seconds=run.seconds,
+                     build_seconds=build, variables=len(built.arrays.cost), constraints=built.arrays.matrix.shape[0])
+
+
+def staffed_plan(cost: np.ndarray, rate: np.ndarray, existing: np.ndarray, is_open: np.ndarray, today: np.ndarray,
+                 model: QueueModel, limits: JointLimits, opening: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(site per client, counters per site, spent)`` of the offices ``is_open`` as the evaluation measures them.
+
+    Catchments by :func:`allocator.solve.kernels.nearest_open`, each office the fewest counters meeting
+    the target (today's at least).  The model keeps every catchment within its counters, the budget and
+    ``p``, so a plan breaking them here is a bug: RuntimeError, never an overspent plan.
+    """
+    site = nearest_open(cost, is_open)[0]
+    ok = site >= 0
+    lam = np.bincount(site[ok], weights=rate[ok], minlength=len(is_open))
+    had = np.where(existing, today, 0)
+    need = fewest_meeting(lam, model, floor=np.maximum(had, 1),
+                          cap=np.full(len(lam), limits.max_counters or MAX_COUNTERS_PER_OFFICE))
+    counters = np.where(is_open, need, 0)
+    new = is_open & ~existing
+    spent = float(limits.counter_cost * (counters - had)[is_open].sum() + opening[new].sum())
+    if ((counters < 0) | (limits.budget is not None and spent > limits.budget + 1e-9 * max(1.0, limits.budget))
+            | (limits.p is not None and int(new.sum()) > limits.p)).any():
+        raise RuntimeError(f"open_and_staff: the plan breaks the target, budget or p on its catchments "
+                           f"(counters {counters[is_open].tolist()}, spent {spent}, budget {limits.budget})")
+    return site, counters, spent
 
 
 # --- one service's counters: the decision the scenario's ``counters`` section asks for -----------------------
@@ -342,22 +503,27 @@ def visitors_per_hour(site: np.ndarray, population: np.ndarray, spec: CountersSp
     return np.bincount(site[ok], weights=rate[ok], minlength=n_sites)
 
 
-def open_solution(problem: ServiceProblem, time_limit: float | None = None) -> Solution:
-    """``counters.decision: open``: the new offices and their counters together (:func:`open_and_staff`)."""
+def open_solution(problem: ServiceProblem, opts: Options) -> Solution:
+    """``counters.decision: open``: the new offices and their counters together (:func:`open_and_staff`).
+
+    On the exact minutes, not ``solver.round_s``'s: the catchments must be those the evaluation and
+    :func:`decide_counters` measure, or an office could need counters the budget does not hold.
+    """
     service, sites = problem.service, problem.sites
     spec = service.counters
     assert spec is not None
     today = today_counters(sites, spec)
-    opening = sites["open_cost"].fillna(0.0).to_numpy(float) if "open_cost" in sites else None
+    opening = sites["open_cost"].fillna(1.0).to_numpy(float) if "open_cost" in sites else None
     limits = JointLimits(p=service.p, budget=spec.budget, open_cost=opening, counter_cost=spec.counter_cost,
                          max_counters=spec.max_per_office)
-    plan = open_and_staff(problem.model_cost, problem.population, spec.visits_per_person_hour, problem.existing,
-                          today, queue_model(spec), limits, time_limit=time_limit)
+    plan = open_and_staff(problem.cost, problem.population, spec.visits_per_person_hour, problem.existing,
+                          today, queue_model(spec), limits, opts)
     opened = plan.open | problem.existing
-    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel,
-                    gap=0.0 if plan.status == "optimal" else None,
+    gap = highs.relative_gap(plan.travel, plan.lower, maximise=False)
+    notes = [f"stopped at the time limit: gap {gap:.2%}"] if plan.status == "time_limit" else []
+    return Solution(model="open_and_staff", status=plan.status, objective=plan.travel, gap=gap, notes=notes,
                     open_sites=np.flatnonzero(opened), new_sites=np.flatnonzero(opened & ~problem.existing),
-                    solve_seconds=plan.seconds, build_seconds=0.0, n_variables=plan.variables,
+                    solve_seconds=plan.seconds, build_seconds=plan.build_seconds, n_variables=plan.variables,
                     n_constraints=plan.constraints)
 
 

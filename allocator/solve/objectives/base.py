@@ -8,19 +8,21 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
+from allocator.solve.deadline import Deadline
 from allocator.solve.kolm_pollak import DEFAULT_EPSILON
 from allocator.solve.solution import Solution
 
 
 @dataclass(frozen=True)
 class SolveOptions:
-    """What every solver takes besides the data: HiGHS's time limit (s), relative gap and threads."""
+    """What every solver takes besides the data: the time limit (s, or the solve stage's Deadline), relative gap
+    and threads."""
 
-    time_limit: float | None = None
+    time_limit: float | Deadline | None = None
     gap_rel: float | None = None
     threads: int | None = None
 
-    def as_kwargs(self) -> dict[str, float | int | None]:
+    def as_kwargs(self) -> dict[str, float | int | Deadline | None]:
         return {"time_limit": self.time_limit, "gap_rel": self.gap_rel, "threads": self.threads}
 
 

@@ -78,7 +78,7 @@ def test_bounds_and_reductions_keep_the_optimum(seed):
             assert set(np.flatnonzero(opened)) <= set(S)
 
 
-def weak_lagrangian(Ca, W, fa, p, upper, lam0=None, max_iter=0):
+def weak_lagrangian(Ca, W, fa, p, upper, lam0=None, max_iter=0, deadline=None):
     """A valid but useless bound (all multipliers 0): nothing is ruled out, the MIP must prove it."""
     L, rho, sites = mb.evaluate(W[:, None] * Ca, W * fa, np.zeros(Ca.shape[0]), p)
     return mb.Bound(L, rho, sites, np.zeros(Ca.shape[0]), 0)

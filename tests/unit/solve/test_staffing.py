@@ -140,7 +140,7 @@ def test_open_and_staff_says_when_the_budget_cannot_meet_the_target():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_open_and_staff_with_tied_times_is_the_p_median(seed):
-    # whole-minute times (many ties, equal-time sites form one group of the compact closest rows) and a
+    # whole-minute times (many ties, broken to the lowest site column in the catchment order) and a
     # target that never binds: the model is a p-median, so its travel equals the brute-force p-median
     rng = np.random.default_rng(300 + seed)
     n, m, p = 10, 6, 2

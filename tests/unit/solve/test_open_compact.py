@@ -1,0 +1,199 @@
+"""decision open (allocator.solve.staffing.open_and_staff): the compact catchment-order model against
+enumeration (ties included) and against the former per-pair PuLP model (kept here as the reference).
+
+Enumeration takes every set of new offices, assigns each client to its first open site in the order
+(minutes, site column) by a plain loop, and tries every vector of counters per open office: the least
+travel whose offices all meet the target within the budget and p.  The tie-break is checked both ways by
+running each instance on its columns and on its columns reversed.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pulp
+import pytest
+
+from allocator.errors import AllocatorError
+from allocator.solve import highs
+from allocator.solve.checks import options
+from allocator.solve.staffing import JointLimits, QueueModel, catchments, open_and_staff
+
+TIE_MODEL = QueueModel(service_min=10.0, mean_wait_max_min=5.0)
+
+
+def first_open(cost: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+    """Per client, its open site with the least (minutes, column); -1 with none reachable (a plain loop)."""
+    out = np.full(cost.shape[0], -1)
+    for i in range(cost.shape[0]):
+        ranked = sorted((cost[i, j], j) for j in range(cost.shape[1]) if is_open[j] and np.isfinite(cost[i, j]))
+        out[i] = ranked[0][1] if ranked else -1
+    return out
+
+
+def enumerate_open(cost, pop, rate_pp, existing, today, model, limits: JointLimits, top: int = 6):
+    """Least travel over every open set and counter vector (1..top per office, today's at least): (travel, open)."""
+    n, m = cost.shape
+    opening = np.ones(m) if limits.open_cost is None else limits.open_cost
+    new = [j for j in range(m) if not existing[j]]
+    best: tuple[float, np.ndarray | None] = (np.inf, None)
+    for r in range(len(new) + 1):
+        if limits.p is not None and r > limits.p:
+            break
+        for chosen in itertools.combinations(new, r):
+            is_open = existing.copy()
+            is_open[list(chosen)] = True
+            site = first_open(cost, is_open)
+            if ((site < 0) & (pop > 0)).any():
+                continue
+            lam = np.array([sum(pop[i] * rate_pp for i in range(n) if site[i] == j) for j in range(m)])
+            offices = np.flatnonzero(is_open)
+            ranges = [range(max(1, int(today[j]) if existing[j] else 1), top + 1) for j in offices]
+            for ks in itertools.product(*ranges):
+                if not all(model.meets(k, lam[j]) for k, j in zip(ks, offices, strict=True)):
+                    continue
+                spent = sum(opening[j] for j in chosen) + limits.counter_cost * sum(
+                    k - (today[j] if existing[j] else 0) for k, j in zip(ks, offices, strict=True))
+                if limits.budget is not None and spent > limits.budget + 1e-9:
+                    continue
+                travel = float(sum(pop[i] * cost[i, site[i]] for i in range(n) if site[i] >= 0))
+                if travel < best[0] - 1e-9:
+                    best = (travel, is_open)
+    return best
+
+
+def check_plan(plan, cost, pop, rate_pp, existing, today, model, limits: JointLimits) -> None:
+    """The plan as the evaluation measures it: first-open catchments, targets met, budget and p held."""
+    opening = np.ones(cost.shape[1]) if limits.open_cost is None else limits.open_cost
+    site = first_open(cost, plan.open)
+    assert (plan.assignment[pop > 0] == site[pop > 0]).all()
+    lam = np.bincount(site[site >= 0], weights=(pop * rate_pp)[site >= 0], minlength=cost.shape[1])
+    assert all(model.meets(int(plan.counters[j]), lam[j]) for j in np.flatnonzero(plan.open))
+    assert plan.open[existing].all() and (plan.counters[existing] >= today[existing]).all()
+    spent = float(opening[plan.open & ~existing].sum()
+                  + limits.counter_cost * (plan.counters - np.where(existing, today, 0))[plan.open].sum())
+    assert plan.spent == pytest.approx(spent)
+    assert limits.budget is None or spent <= limits.budget + 1e-9
+    assert limits.p is None or plan.open[~existing].sum() <= limits.p
+
+
+def test_a_tied_visitor_group_is_not_split_to_dodge_the_budget():
+    # the first point is 1 minute from existing office e and from candidate s; opening s needs a second
+    # counter at e (3 visitors/h there) or two at s: 3.0 > 2.0 either way, so s stays closed
+    cost = np.array([[1.0, 1.0], [5.0, 1.0]])
+    pop = np.array([2400.0, 400.0])
+    limits = JointLimits(p=1, budget=2.0)
+    for cols in ([0, 1], [1, 0]):            # e first (ties to e), then s first (ties to s)
+        existing = np.array([True, False])[cols]
+        today = np.array([1, 0])[cols]
+        plan = open_and_staff(cost[:, cols], pop, 0.01 / 8, existing, today, TIE_MODEL, limits)
+        assert plan.open.tolist() == existing.tolist()
+        assert plan.travel == pytest.approx(4400.0) and plan.spent == pytest.approx(1.0)
+        assert plan.status == "optimal" and plan.lower == pytest.approx(4400.0)
+        assert enumerate_open(cost[:, cols], pop, 0.01 / 8, existing, today, TIE_MODEL, limits)[0] == 4400.0
+        check_plan(plan, cost[:, cols], pop, 0.01 / 8, existing, today, TIE_MODEL, limits)
+
+
+def tie_instance(seed: int):
+    """Whole-minute times 1..4 (many ties), 6 clients, 5 sites (2 existing), loads of 1 to 3 counters."""
+    rng = np.random.default_rng(4000 + seed)
+    n, m = 6, 5
+    cost = rng.integers(1, 5, (n, m)).astype(float)
+    cost[rng.random((n, m)) < 0.1] = np.inf
+    cost[:, 0] = np.where(np.isinf(cost[:, 0]), 4.0, cost[:, 0])   # everybody reaches an existing office
+    pop = rng.integers(0, 5, n) * 300.0
+    existing = np.zeros(m, dtype=bool)
+    existing[:2] = True
+    today = np.where(existing, rng.integers(0, 3, m), 0)
+    p = None if seed % 4 == 0 else int(rng.integers(1, 3))
+    limits = JointLimits(p=p, budget=float(rng.integers(2, 8)), open_cost=rng.integers(1, 3, m).astype(float))
+    return cost, pop, existing, today, limits
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_compact_model_is_enumeration_with_ties(seed):
+    cost, pop, existing, today, limits = tie_instance(seed)
+    rate_pp = 0.01 / 8
+    for cols in (np.arange(cost.shape[1]), np.arange(cost.shape[1])[::-1]):   # both tie-breaks
+        args = (cost[:, cols], pop, rate_pp, existing[cols], today[cols], TIE_MODEL)
+        lim = JointLimits(p=limits.p, budget=limits.budget, open_cost=limits.open_cost[cols])
+        travel, best = enumerate_open(*args, lim)
+        if best is None:
+            with pytest.raises(AllocatorError, match="wait target"):
+                open_and_staff(*args, lim)
+            continue
+        plan = open_and_staff(*args, lim)
+        assert plan.travel == pytest.approx(travel, rel=1e-9, abs=1e-9)
+        check_plan(plan, *args, lim)
+
+
+def per_pair_travel(cost, population, rate_pp, existing, today, model: QueueModel, limits: JointLimits, kmax: int):
+    """The former model: one variable per reachable (client, site) pair, closest rows by cumulative groups."""
+    n, m = cost.shape
+    rate = population * rate_pp
+    opening = np.ones(m) if limits.open_cost is None else limits.open_cost
+    serve = [model.most_arrivals(k) for k in range(kmax + 1)]
+    prob = pulp.LpProblem("per_pair", pulp.LpMinimize)
+    y = {(j, k): prob.add_variable(f"y{j}_{k}", 0, 1, pulp.LpBinary)
+         for j in range(m) for k in range(max(1, today[j] if existing[j] else 1), kmax + 1)}
+    reach = [[int(j) for j in np.flatnonzero(np.isfinite(cost[i]))] for i in range(n)]
+    x = {(i, j): prob.add_variable(f"x{i}_{j}", 0, 1) for i in range(n) for j in reach[i]}
+    is_open = [prob.add_variable(f"o{j}", 0, 1, pulp.LpBinary) for j in range(m)]
+    prob += pulp.lpSum(population[i] * cost[i, j] * v for (i, j), v in x.items())
+    for j in range(m):
+        if existing[j]:
+            prob += is_open[j] == 1
+        prob += pulp.lpSum(v for (jj, _), v in y.items() if jj == j) == is_open[j]
+        prob += (pulp.lpSum(rate[i] * x[i, j] for i in range(n) if (i, j) in x)
+                 <= pulp.lpSum(serve[k] * v for (jj, k), v in y.items() if jj == j))
+    for i in range(n):
+        for j in reach[i]:
+            prob += x[i, j] <= is_open[j]
+            prob += pulp.lpSum(x[i, k] for k in reach[i] if cost[i, k] <= cost[i, j]) >= is_open[j]
+        if reach[i]:
+            prob += pulp.lpSum(x[i, j] for j in reach[i]) == 1
+    new = [j for j in range(m) if not existing[j]]
+    if limits.p is not None:
+        prob += pulp.lpSum(is_open[j] for j in new) <= limits.p
+    if limits.budget is not None:
+        prob += (pulp.lpSum(opening[j] * is_open[j] for j in new) + pulp.lpSum(
+            limits.counter_cost * (k - (today[j] if existing[j] else 0)) * v for (j, k), v in y.items())
+            <= limits.budget)
+    run = highs.solve(prob, options())
+    return float(pulp.value(prob.objective)) if run.status == "optimal" else None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_compact_model_is_the_per_pair_model_without_ties(seed):
+    rng = np.random.default_rng(500 + seed)
+    n, m = 40, 9
+    pts, sites = rng.uniform(0, 10, (n, 2)), rng.uniform(0, 10, (m, 2))
+    cost = np.linalg.norm(pts[:, None] - sites[None], axis=2) * 3.0      # ties have probability 0
+    pop = rng.uniform(100, 2000, n)
+    existing = np.zeros(m, dtype=bool)
+    existing[:3] = True
+    today = np.where(existing, rng.integers(1, 4, m), 0)
+    limits = JointLimits(p=int(rng.integers(1, 4)), budget=float(rng.uniform(10, 30)),
+                         open_cost=rng.uniform(2.0, 6.0, m))
+    model = QueueModel(service_min=10.0, limit_min=10.0, share_within=0.8)
+    reference = per_pair_travel(cost, pop, 0.002, existing, today, model, limits,
+                                model.fewest(float(pop.sum()) * 0.002) or 1)
+    if reference is None:
+        with pytest.raises(AllocatorError, match="wait target"):
+            open_and_staff(cost, pop, 0.002, existing, today, model, limits)
+        return
+    plan = open_and_staff(cost, pop, 0.002, existing, today, model, limits)
+    assert plan.travel == pytest.approx(reference, rel=1e-7)
+    check_plan(plan, cost, pop, 0.002, existing, today, model, limits)
+
+
+def test_catchments_stop_at_the_first_existing_office_and_merge_equal_orders():
+    cost = np.array([[3.0, 1.0, 2.0, 1.0], [3.0, 1.0, 2.0, 1.0], [np.inf, 2.0, 0.5, 9.0], [1.0, 1.0, 1.0, 1.0]])
+    existing = np.array([False, False, True, False])
+    pop = np.array([10.0, 30.0, 5.0, 0.0])            # the last client has no people: not modelled
+    cat = catchments(cost, existing, pop, pop * 0.1)
+    groups = [cat.site[a:b].tolist() for a, b in zip(cat.start[:-1], cat.start[1:], strict=True)]
+    assert groups == [[1, 3, 2], [2]]                 # ties to the lower column; clients 0 and 1 merged
+    assert cat.rate.tolist() == pytest.approx([4.0, 0.5])
+    assert cat.travel.tolist() == pytest.approx([40.0, 40.0, 80.0, 2.5])

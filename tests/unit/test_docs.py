@@ -21,9 +21,15 @@ def demo_commands(makefile: str) -> list[str]:
 
 
 def scenario_folders(commands: list[str]) -> list[str]:
-    """The output folders the demo writes: one per scenario run, and compare/ for --compare."""
-    names = [Path(p).stem for c in commands for p in re.findall(r"scenarios/\S+\.yaml", c)]
-    return names + (["compare"] if any("--compare" in c for c in commands) else [])
+    """The output folders the demo writes, relative to maps/: one per scenario run, and compare/ for --compare,
+    under the command's ``--out maps/<dir>`` when it gives one."""
+    folders = []
+    for command in commands:
+        out = re.search(r"--out maps/(\S+)", command)
+        base = f"{out.group(1)}/" if out else ""
+        folders += [base + Path(p).stem for p in re.findall(r"scenarios/\S+\.yaml", command)]
+        folders += [base + "compare"] if "--compare" in command else []
+    return list(dict.fromkeys(folders))
 
 
 def test_running_md_lists_every_demo_command_and_output_file() -> None:

@@ -20,7 +20,7 @@ import scipy.sparse
 
 from allocator.inputs.gtfs import Timetable
 from allocator.traveltime.graph import NetworkArrays, Snapped, node_time_matrix, snap_points, travel_time_matrix
-from allocator.traveltime.transit_raptor import RaptorNetwork, earliest_rides, raptor_network
+from allocator.traveltime.transit_raptor import RangeRaptor, RaptorNetwork, raptor_network, relax
 
 #: longest walk between two stops to change vehicles, minutes
 TRANSFER_WALK_MIN = 10.0
@@ -82,50 +82,50 @@ def transit_legs(arrays: NetworkArrays, timetable: Timetable, demand: Snapped, s
                        stops_off_network=~stops.reachable)
 
 
-@dataclass(frozen=True, eq=False)
-class _Egress:
-    """The finite egress walks, grouped by site, for the min-plus step from stops to sites."""
-
-    stops: np.ndarray      # stop of each link
-    seconds: np.ndarray    # its walk, seconds
-    starts: np.ndarray     # first link of each site that has any
-    sites: np.ndarray      # those sites
+def _links(minutes: np.ndarray) -> scipy.sparse.csr_matrix:
+    """The finite walks of ``minutes`` as a sparse matrix of seconds (zero-second walks kept)."""
+    rows, cols = np.nonzero(np.isfinite(minutes))
+    return scipy.sparse.csr_matrix((minutes[rows, cols] * 60.0, (rows, cols)), shape=minutes.shape)
 
 
-def _egress_links(egress: np.ndarray) -> _Egress:
-    site, stop = np.nonzero(np.isfinite(egress.T))
-    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if site.size else np.zeros(0, dtype=np.int64)
-    return _Egress(stop, egress[stop, site] * 60.0, starts, site[starts])
-
-
-def _door_to_door(legs: TransitLegs, links: _Egress, rows: slice, departure_s: float, max_transfers: int) -> np.ndarray:
-    """Minutes from the demand ``rows`` to every site leaving at ``departure_s``."""
-    start = departure_s + legs.access[rows] * 60.0
-    ridden = earliest_rides(legs.network, start, max_transfers + 1)
-    out = legs.walk_only[rows].copy()
-    if links.stops.size:
-        arrive = np.minimum.reduceat(ridden[:, links.stops] + links.seconds, links.starts, axis=1)
-        out[:, links.sites] = np.minimum(out[:, links.sites], (arrive - departure_s) / 60.0)
+def _window(legs: TransitLegs, egress: scipy.sparse.csr_matrix, rows: slice, departures_s: np.ndarray,
+            max_transfers: int) -> np.ndarray:
+    """Minutes from the demand ``rows`` to every site for each departure, shape (departures, rows, sites)."""
+    raptor = RangeRaptor(legs.network, legs.access[rows].T * 60.0, max_transfers + 1)
+    walk_only = legs.walk_only[rows]
+    arrive = np.full(walk_only.shape[::-1], np.inf)   # sites x origins, by transit
+    out = np.empty((len(departures_s), *walk_only.shape))
+    for i in np.argsort(departures_s)[::-1]:
+        ridden, changed = raptor.depart(float(departures_s[i]))
+        relax(ridden, changed, egress, arrive)
+        out[i] = np.minimum(walk_only, (arrive.T - departures_s[i]) / 60.0)
     return out
 
 
 def door_to_door(legs: TransitLegs, departure_s: float, max_transfers: int) -> np.ndarray:
     """Minutes from every demand location to every site leaving at ``departure_s`` (demand x sites)."""
-    links = _egress_links(legs.egress)
+    egress = _links(legs.egress)
     n = legs.access.shape[0]
-    return np.vstack([_door_to_door(legs, links, slice(r, min(r + _ROWS, n)), departure_s, max_transfers)
+    return np.vstack([_window(legs, egress, slice(r, min(r + _ROWS, n)), np.array([departure_s]), max_transfers)[0]
                       for r in range(0, n, _ROWS)]) if n else legs.walk_only.copy()
+
+
+def window_times(legs: TransitLegs, settings: TransitSettings) -> np.ndarray:
+    """Door-to-door minutes for every departure of the window, shape ``(departures, demand, sites)``."""
+    egress = _links(legs.egress)
+    n = legs.walk_only.shape[0]
+    return np.concatenate([_window(legs, egress, slice(r, min(r + _ROWS, n)), settings.departures_s.astype(float),
+                                   settings.max_transfers) for r in range(0, n, _ROWS)], axis=1)
 
 
 def window_percentiles(legs: TransitLegs, settings: TransitSettings, percentiles: Sequence[float]) -> np.ndarray:
     """Percentiles (nearest rank) over the window's departures of the door-to-door minutes,
-    shape ``(len(percentiles), demand, sites)``."""
-    links = _egress_links(legs.egress)
+    shape ``(len(percentiles), demand, sites)``; routed a block of origins at a time to bound memory."""
+    egress = _links(legs.egress)
     n, m = legs.walk_only.shape
     out = np.empty((len(percentiles), n, m))
     for r in range(0, n, _ROWS):
         rows = slice(r, min(r + _ROWS, n))
-        times = np.stack([_door_to_door(legs, links, rows, float(t), settings.max_transfers)
-                          for t in settings.departures_s])
+        times = _window(legs, egress, rows, settings.departures_s.astype(float), settings.max_transfers)
         out[:, rows] = np.percentile(times, list(percentiles), axis=0, method="inverted_cdf")
     return out

@@ -38,7 +38,7 @@ class ScanPattern:
 
 @dataclass(frozen=True, eq=False)
 class RaptorNetwork:
-    """The patterns and the walking transfers between stops (seconds), ready for :func:`earliest_rides`."""
+    """The patterns and the walking transfers between stops (seconds), ready for :class:`RangeRaptor`."""
 
     n_stops: int
     patterns: tuple[ScanPattern, ...]
@@ -84,64 +84,85 @@ def raptor_network(patterns: tuple[Pattern, ...], n_stops: int, transfers: scipy
 
 
 def _ride(pattern: ScanPattern, labels: np.ndarray) -> np.ndarray:
-    """Arrival at each stop of ``pattern`` (columns) riding one of its trips boarded at an earlier stop."""
+    """Arrival at each stop of ``pattern`` (rows) riding one of its trips boarded at an earlier stop;
+    ``labels`` (stops of the pattern x origins) is when each origin can board there."""
     n = pattern.arrivals.shape[0] - 1
     k = len(pattern.stops)
-    boardable = np.minimum(labels, _SPAN - 1) + pattern.offsets
-    trip = np.searchsorted(pattern.keys, boardable, side="left") - np.arange(k) * n
+    boardable = np.minimum(labels, _SPAN - 1) + pattern.offsets[:, None]
+    trip = np.searchsorted(pattern.keys, boardable, side="left") - (np.arange(k) * n)[:, None]
     riding = np.empty_like(trip)
-    riding[:, 0] = n
-    np.minimum.accumulate(trip[:, :-1], axis=1, out=riding[:, 1:])
-    return pattern.arrivals[riding, np.arange(k)]
+    riding[0] = n
+    np.minimum.accumulate(trip[:-1], axis=0, out=riding[1:])
+    return pattern.arrivals[riding, np.arange(k)[:, None]]
 
 
-def _walk_transfers(network: RaptorNetwork, arrived: np.ndarray, improved_stops: np.ndarray) -> np.ndarray:
-    """Earliest arrivals after one transfer walk from the stops in ``improved_stops`` (their own times included)."""
-    out = arrived.copy()
-    sub = network.transfers[improved_stops]
-    if sub.nnz == 0:
-        return out
-    coo = sub.tocoo()
-    source = improved_stops[coo.row]
-    order = np.argsort(coo.col, kind="stable")
-    source, target, seconds = source[order], coo.col[order], coo.data[order]
-    starts = np.flatnonzero(np.r_[True, target[1:] != target[:-1]])
-    best = np.minimum.reduceat(arrived[:, source] + seconds, starts, axis=1)
-    out[:, target[starts]] = np.minimum(out[:, target[starts]], best)
-    return out
+def relax(values: np.ndarray, changed: np.ndarray, links: scipy.sparse.csr_matrix, out: np.ndarray) -> None:
+    """``out[t, r] = min(out[t, r], values[s, r] + links[s, t])`` for every changed entry ``(s, r)`` and every
+    stored link of ``s``: one walk from the stops where something changed (``values``, ``out``: rows x origins)."""
+    stop, origin = np.nonzero(changed)
+    counts = links.indptr[stop + 1] - links.indptr[stop]
+    total = int(counts.sum())
+    if not total:
+        return
+    first = np.repeat(links.indptr[stop] - (np.cumsum(counts) - counts), counts)
+    edge = first + np.arange(total)
+    np.minimum.at(out, (links.indices[edge], np.repeat(origin, counts)),
+                  np.repeat(values[stop, origin], counts) + links.data[edge])
 
 
-def earliest_rides(network: RaptorNetwork, start: np.ndarray, max_rides: int) -> np.ndarray:
-    """Earliest arrival at each stop by at most ``max_rides`` rides (alighting there), for each origin row.
+class RangeRaptor:
+    """RAPTOR over a departure window, latest departure first (range RAPTOR).
 
-    ``start`` (origins x stops) is when each origin can be at each stop
-    without riding (its access walk), ``inf`` elsewhere.  Walking transfers
-    between rides follow ``network.transfers``.  The result is ``inf`` where
-    no ride reaches a stop.
+    A journey that can be made leaving later can be made leaving earlier, so
+    the labels of each round are kept from one departure to the next (earlier)
+    one and a round only rescans the patterns at stops whose labels the earlier
+    departure improved, and only walks from the arrivals it improved.
+    ``depart`` returns the earliest ride arrivals and which of them changed.
     """
-    best = start.astype(float).copy()
-    boarding = best.copy()
-    ridden = np.full_like(best, np.inf)
-    marked = np.flatnonzero(np.isfinite(boarding).any(axis=0))
-    for _ in range(max_rides):
-        if not marked.size:
-            break
-        scanned = np.unique(network.stop_patterns[marked].indices)
-        arrived = np.full_like(best, np.inf)
-        for p in scanned:
-            pattern = network.patterns[p]
-            reached = _ride(pattern, boarding[:, pattern.stops])
-            if pattern.unique_stops:
-                arrived[:, pattern.stops] = np.minimum(arrived[:, pattern.stops], reached)
-            else:
-                for column, stop in enumerate(pattern.stops):
-                    arrived[:, stop] = np.minimum(arrived[:, stop], reached[:, column])
-        # transfers walk from rides that beat every earlier ride (not the access walks: no walk follows a walk)
-        arrived = np.where(arrived < ridden, arrived, np.inf)
-        np.minimum(ridden, arrived, out=ridden)
-        improved = np.flatnonzero(np.isfinite(arrived).any(axis=0))
-        walked = _walk_transfers(network, arrived, improved)
-        boarding = np.where(walked < best, walked, np.inf)
-        np.minimum(best, boarding, out=best)
-        marked = np.flatnonzero(np.isfinite(boarding).any(axis=0))
-    return ridden
+
+    def __init__(self, network: RaptorNetwork, access_s: np.ndarray, max_rides: int) -> None:
+        """``access_s`` (stops x origins): seconds to walk from each origin to each stop (``inf``: too far)."""
+        self.network = network
+        self.access_s = access_s
+        self.boarding = [np.full(access_s.shape, np.inf) for _ in range(max_rides)]   # k rides then a transfer
+        self.rides = [np.full(access_s.shape, np.inf) for _ in range(max_rides)]      # k + 1 rides, alighted
+        self.ridden = np.full(access_s.shape, np.inf)
+        self.last_departure = np.inf
+
+    def depart(self, departure_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Earliest arrival at each stop by at most ``max_rides`` rides leaving at ``departure_s`` (no later than
+        the previous call's), stops x origins (``inf``: no ride reaches it), and where it improved on the previous
+        departure's."""
+        if departure_s > self.last_departure:
+            raise ValueError("departures must come latest first")
+        self.last_departure = departure_s
+        boarding = self.boarding[0]
+        new = departure_s + self.access_s
+        changed = new < boarding
+        np.minimum(boarding, new, out=boarding)
+        before = self.ridden.copy()
+        for k, rides in enumerate(self.rides):
+            marked = np.flatnonzero(changed.any(axis=1))
+            if not marked.size:
+                break
+            old = rides.copy()
+            for p in np.unique(self.network.stop_patterns[marked].indices):
+                pattern = self.network.patterns[p]
+                who = np.flatnonzero(changed[pattern.stops].any(axis=0))   # the origins with a new label on it
+                reached = _ride(pattern, boarding[np.ix_(pattern.stops, who)])
+                if pattern.unique_stops:
+                    rides[np.ix_(pattern.stops, who)] = np.minimum(rides[np.ix_(pattern.stops, who)], reached)
+                else:
+                    for row, stop in enumerate(pattern.stops):
+                        rides[stop, who] = np.minimum(rides[stop, who], reached[row])
+            improved = rides < old
+            np.minimum(self.ridden, rides, out=self.ridden)
+            if k + 1 == len(self.rides):
+                break
+            boarding = self.boarding[k + 1]
+            old = boarding.copy()
+            np.minimum(boarding, rides, out=boarding)
+            # transfers walk from the ride arrivals (not from the access walks: no walk follows a walk)
+            relax(rides, improved, self.network.transfers, boarding)
+            changed = boarding < old
+        return self.ridden, self.ridden < before

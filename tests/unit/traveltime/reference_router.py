@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +34,7 @@ def earliest_arrivals(patterns: tuple[Pattern, ...], access: np.ndarray, egress:
     for p, pattern in enumerate(patterns):
         for i, stop in enumerate(pattern.stops):
             calls.setdefault(int(stop), []).append((p, i))
+    query = _Query(patterns, calls, access, egress, walk_only, transfers, max_rides)
     best = np.full(len(walk_only), np.inf)
     counter = itertools.count()
     heap: list[tuple[float, int, tuple]] = [(departure_s, next(counter), ("origin",))]
@@ -42,7 +44,7 @@ def earliest_arrivals(patterns: tuple[Pattern, ...], access: np.ndarray, egress:
         if state in settled:
             continue
         settled.add(state)
-        for when, nxt in _edges(state, time, patterns, calls, access, egress, walk_only, transfers, max_rides):
+        for when, nxt in _edges(state, time, query):
             if nxt[0] == "site":
                 best[nxt[1]] = min(best[nxt[1]], when)
             elif nxt not in settled:
@@ -50,9 +52,20 @@ def earliest_arrivals(patterns: tuple[Pattern, ...], access: np.ndarray, egress:
     return best - departure_s
 
 
-def _edges(state: tuple, time: float, patterns: tuple[Pattern, ...], calls: dict[int, list[tuple[int, int]]],
-           access: np.ndarray, egress: np.ndarray, walk_only: np.ndarray, transfers: dict[int, dict[int, float]],
-           max_rides: int) -> list[tuple[float, tuple]]:
+@dataclass(frozen=True)
+class _Query:
+    patterns: tuple[Pattern, ...]
+    calls: dict[int, list[tuple[int, int]]]   # stop -> (pattern, position) of every call there
+    access: np.ndarray
+    egress: np.ndarray
+    walk_only: np.ndarray
+    transfers: dict[int, dict[int, float]]
+    max_rides: int
+
+
+def _edges(state: tuple, time: float, q: _Query) -> list[tuple[float, tuple]]:
+    """The states reachable from ``state`` (reached at ``time``) in one step, with their times."""
+    patterns, access, egress, walk_only, transfers = q.patterns, q.access, q.egress, q.walk_only, q.transfers
     kind = state[0]
     out: list[tuple[float, tuple]] = []
     if kind == "origin":
@@ -60,8 +73,8 @@ def _edges(state: tuple, time: float, patterns: tuple[Pattern, ...], calls: dict
         out += [(time + w, ("at", s, 0)) for s, w in enumerate(access) if np.isfinite(w)]
     elif kind == "at":
         _, stop, rides = state
-        if rides < max_rides:
-            for p, i in calls.get(stop, []):
+        if rides < q.max_rides:
+            for p, i in q.calls.get(stop, []):
                 departures = patterns[p].departures
                 for trip in range(len(departures)):
                     if departures[trip, i] >= time:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse
+from reference_router import earliest_arrivals
 
 from allocator.inputs.gtfs import Pattern
-from allocator.traveltime.transit import TransitLegs, TransitSettings, door_to_door, window_percentiles
+from allocator.traveltime.transit import TransitLegs, TransitSettings, door_to_door, window_percentiles, window_times
 from allocator.traveltime.transit_raptor import fifo_groups, raptor_network
-from reference_router import earliest_arrivals
 
 INF = np.inf
 H7 = 7 * 3600
@@ -137,3 +137,13 @@ def test_agrees_with_the_reference_router_on_random_timetables(seed: int) -> Non
     for departure in (H7, H7 + 17 * 60, H7 + 45 * 60):
         for max_transfers in (0, 1, 3):
             both(patterns, case, departure, max_transfers)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_departure_of_a_window_agrees_with_the_reference_router(seed: int) -> None:
+    # the window is routed latest departure first, keeping labels: each departure must still be exact
+    patterns, case = random_case(np.random.default_rng(1000 + seed))
+    settings = TransitSettings(departure_s=H7, window_min=50, max_transfers=1)
+    times = window_times(case, settings)
+    for i in range(0, 50, 7):
+        np.testing.assert_allclose(times[i], reference(case, patterns, H7 + 60 * i, 1), atol=1e-9)

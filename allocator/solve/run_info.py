@@ -182,6 +182,7 @@ def input_files(scenario: LoadedScenario) -> list[InputFile]:
     refs = [(role, ref) for role, ref in refs if ref is not None and ref != NETWORK]   # 'network': listed below
     if spec.network is not None and isinstance(spec.network.source, str):
         refs.append(("network", spec.network.source))
+        refs += [(f"network.gtfs[{i}]", feed) for i, feed in enumerate(spec.network.gtfs or [])]
     if spec.matrix is not None:
         refs.append(("matrix", spec.matrix.source))
     out = []

@@ -34,6 +34,7 @@ class TransitSettings:
 
     departure_s: int                # seconds after midnight of the timetable's date
     window_min: int = 60
+    percentile: int = 50            # of the window's door-to-door times, the one a scenario's matrix holds
     max_transfers: int = 3
     max_walk_min: float = 20.0      # longest walk to the first stop and from the last one
     transfer_walk_min: float = TRANSFER_WALK_MIN

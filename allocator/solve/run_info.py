@@ -134,6 +134,7 @@ def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:
         out.append(layer(f"{s.name}: candidates", s.candidates))
     if spec.network is not None:
         out.append(("road network", network or "OpenStreetMap (online)", ATTRIBUTION))
+        out += [("public transport timetable (GTFS)", feed, None) for feed in spec.network.gtfs or []]
     if spec.matrix is not None:
         out.append(("travel times", spec.matrix.source, None))
     if spec.districts is not None and spec.districts.source is not None:

@@ -9,6 +9,7 @@ decides them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,8 @@ class TransitSource:
             + "; ".join(f"{f.name}: {f.trips:,} trips ({f.first_date}..{f.last_date})" for f in timetable.feeds))
         arrays = network_arrays(road.graph)
         off = ~snap_points(arrays, timetable.stop_lon, timetable.stop_lat, spec.max_snap_m).reachable
-        return cls(spec, arrays, timetable, road.report, matrix_key(source, feeds, spec), off, origin.scenario,
+        report = dataclasses.replace(road.report, mode="transit")
+        return cls(spec, arrays, timetable, report, matrix_key(source, feeds, spec), off, origin.scenario,
                    streets=street_index(road.graph))
 
     def service_times(self, service: Service, field: str, demand: pd.DataFrame, sites: pd.DataFrame) -> ServiceTimes:

@@ -106,8 +106,8 @@ def relax(values: np.ndarray, changed: np.ndarray, links: scipy.sparse.csr_matri
         return
     first = np.repeat(links.indptr[stop] - (np.cumsum(counts) - counts), counts)
     edge = first + np.arange(total)
-    np.minimum.at(out, (links.indices[edge], np.repeat(origin, counts)),
-                  np.repeat(values[stop, origin], counts) + links.data[edge])
+    flat = links.indices[edge] * out.shape[1] + np.repeat(origin, counts)   # 1-d: numpy's fast ufunc.at
+    np.minimum.at(out.reshape(-1), flat, np.repeat(values[stop, origin], counts) + links.data[edge])
 
 
 class RangeRaptor:

@@ -147,3 +147,30 @@ def test_every_departure_of_a_window_agrees_with_the_reference_router(seed: int)
     times = window_times(case, settings)
     for i in range(0, 50, 7):
         np.testing.assert_allclose(times[i], reference(case, patterns, H7 + 60 * i, 1), atol=1e-9)
+
+
+def test_settings_from_a_scenario_section() -> None:
+    from allocator.scenario.schema import NetworkSpec
+    from allocator.traveltime.transit_source import transit_settings
+
+    spec = NetworkSpec.model_validate({"source": "x.osm.pbf", "mode": "transit", "gtfs": ["f.zip"],
+                                       "departure": "2019-05-13T14:05", "max_transfers": 0})
+    settings = transit_settings(spec)
+    assert (settings.departure_s, settings.max_transfers) == (14 * 3600 + 300, 0)
+    assert (settings.window_min, settings.percentile, settings.max_walk_min) == (60, 50, 20.0)   # the defaults
+    assert settings.departures_s[[0, -1]].tolist() == [14 * 3600 + 300, 14 * 3600 + 300 + 59 * 60]
+
+
+def test_the_note_on_stops_off_the_street_network() -> None:
+    import datetime
+
+    from allocator.inputs.gtfs import Timetable
+    from allocator.traveltime.transit_source import stops_off_network_note
+
+    lines = (pattern([0, 1], [0, 5], [10, 15]), pattern([1, 2, 3], [0, 5, 9]))   # 4 + 3 calls
+    timetable = Timetable(np.array(["a", "b", "c", "d"], dtype=object), np.zeros(4), np.zeros(4), lines, (),
+                          datetime.date(2019, 5, 13))
+    note = stops_off_network_note(timetable, np.array([False, True, False, True]), 500)
+    assert note is not None and note.startswith("2 of 4 public-transport stops (50%)")
+    assert "57% of the stop calls" in note   # stop 1: 2 + 1 calls, stop 3: 1 call; 4 of 7
+    assert stops_off_network_note(timetable, np.zeros(4, dtype=bool), 500) is None

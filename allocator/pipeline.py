@@ -103,7 +103,7 @@ def prepare(scenario: LoadedScenario, *, solver: SolverSpec | None = None,
     log(f"demand: {len(spec.demand)} layer(s), {sum(len(f) for f in layers.values()):,} rows")
 
     t0 = time.perf_counter()
-    times = open_source(scenario.travel_spec, scenario.travel_source(), log, scenario.path)
+    times = open_source(scenario.travel_spec, scenario.travel_source(), log, scenario.path, scenario.feed_files())
     timings[times.timing_key] = time.perf_counter() - t0
     streets = named_streets(times, spec.language)
 

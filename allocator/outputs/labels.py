@@ -263,6 +263,10 @@ BRIEF = {
         "speed_walk": "walking at {v:g} km/h", "speed_bike": "cycling at {v:g} km/h",
         "speed_drive": "driving at each road's speed limit, else a default per road type",
         "mode_walk": "walking", "mode_bike": "cycling", "mode_drive": "driving",
+        "mode_transit": "public transport and walking", "speed_transit": "walking at {v:g} km/h to and from stops",
+        "m_transit": "By public transport, departing {start}–{end} on {day}: a departure every minute, each trip's "
+                     "time the {p}th percentile of those departures (the median at 50), at most {k} transfers and "
+                     "{w:g} minutes' walk to the first stop and from the last; walking all the way counts when faster.",
         "c_title": "Counters and waiting", "c_new_office": " (new office)", "c_list": ", ", "c_end": ".",
         "c_move": "move {n} to {to} (from {sources})", "c_add": "add {n} at {at}", "c_remove": "remove {n} at {at}",
         "c_counter": "{n} counter", "c_counters": "{n} counters", "c_no_change": "no counter changes",
@@ -380,6 +384,9 @@ BRIEF = {
         "speed_walk": "步行速度 {v:g} 公里/小时", "speed_bike": "骑行速度 {v:g} 公里/小时",
         "speed_drive": "按道路限速行驶，无限速时按道路类型取默认值",
         "mode_walk": "步行", "mode_bike": "骑行", "mode_drive": "驾车",
+        "mode_transit": "公共交通加步行", "speed_transit": "往返站点步行速度 {v:g} 公里/小时",
+        "m_transit": "公共交通：{day} {start}–{end} 每分钟出发一次，每段行程取这些出发时刻的第 {p} 百分位时间（50 即中位数），"
+                     "最多换乘 {k} 次，到首站和离末站步行不超过 {w:g} 分钟；全程步行更快时按步行计。",
         "c_title": "窗口与等候", "c_new_office": "（新网点）", "c_list": "、", "c_end": "。",
         "c_move": "将 {n}调至{to}（来自 {sources}）", "c_add": "在{at}增加 {n}", "c_remove": "在{at}减少 {n}",
         "c_counter": "{n} 个窗口", "c_counters": "{n} 个窗口", "c_no_change": "窗口数不变",

@@ -24,6 +24,7 @@ The numbers are the same as the ``equity`` block of ``summary.json``
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import io
 import math
@@ -66,7 +67,8 @@ from allocator.outputs.site_names import site_at
 from allocator.outputs.staffing import report_section as staffing_section
 from allocator.outputs.sweep import sweep_section
 from allocator.outputs.templates import render
-from allocator.scenario.schema import alternatives
+from allocator.scenario.schema import NetworkSpec, alternatives
+from allocator.traveltime.transit_source import transit_settings
 
 # --- facts of one service -----------------------------------------------------------------------
 
@@ -604,6 +606,8 @@ def method_section(result, lang: str) -> Markup:
         speed = L(f"speed_{info.mode}", v=info.speed_kph)
         items.append({"service": "", "text": L("m_travel", mode=L(f"mode_{info.mode}"), speed=speed,
                                                  snap=info.max_snap_m)})
+    if info.mode == "transit":
+        items.append({"service": "", "text": L("m_transit", **transit_window(info.resolved["network"]))})
     if info.matrix_file is not None:
         items.append({"service": "", "text": L("m_matrix", file=info.matrix_file)})
     return render("report/method.html", title=L("method"), colon=L("colon"), items=items)
@@ -627,6 +631,16 @@ def data_role(role: str, lang: str) -> Markup:
         parts.append(translate(lang, found[1], **{k: name(v) for k, v in found[0].groupdict().items()})
                      if found else part)
     return Markup(escape(translate(lang, "role_sep"))).join(parts)
+
+
+def transit_window(network: dict) -> dict:
+    """The departure window and routing settings of a ``mode: transit`` network section (as resolved)."""
+    spec = NetworkSpec.model_validate(network)
+    settings = transit_settings(spec)
+    assert spec.departure is not None
+    end = spec.departure + datetime.timedelta(minutes=settings.window_min)
+    return {"start": f"{spec.departure:%H:%M}", "end": f"{end:%H:%M}", "day": f"{spec.departure:%A %Y-%m-%d}",
+            "p": settings.percentile, "k": settings.max_transfers, "w": settings.max_walk_min}
 
 
 def data_section(result, lang: str) -> Markup:

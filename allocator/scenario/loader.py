@@ -135,6 +135,13 @@ class LoadedScenario(BaseModel):
         field = "matrix.source" if isinstance(self.travel_spec, MatrixSpec) else "network.source"
         return self.resolve_path(source, field) if isinstance(source, str) else source
 
+    def feed_files(self) -> list[Path]:
+        """The GTFS feeds of a ``mode: transit`` network, resolved and checked (none for other sources)."""
+        network = self.spec.network
+        if self.spec.matrix is not None or network is None or network.gtfs is None:
+            return []
+        return [self.resolve_path(feed, f"network.gtfs[{i}]") for i, feed in enumerate(network.gtfs)]
+
     @property
     def output_dir(self) -> Path:
         """``<output.dir>/<name>``, absolute: ``output.dir`` resolves against the scenario's folder, ``~``

@@ -13,6 +13,7 @@ closest valid key as a suggestion.  The README has the full field reference.
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -28,6 +29,10 @@ from allocator.scenario.sweep import SweepSpec
 #: a number for every site, or the name of a numeric column of the layer
 PerSite = Annotated[float, Field(ge=0)] | str
 Mode = Literal["walk", "bike", "drive"]
+#: a network's modes: a road mode, or public transport with walking (GTFS feeds on the walk network)
+NetworkMode = Literal["walk", "bike", "drive", "transit"]
+#: the keys of a network section that only public transport reads
+TRANSIT_KEYS = ("gtfs", "departure", "window_min", "percentile", "max_transfers", "max_walk_min")
 #: sources read as population rasters
 RASTER_SUFFIXES = (".tif", ".tiff")
 #: an OSM tag value; YAML reads a bare yes/no as a boolean, which here means the tag value "yes"/"no"
@@ -193,6 +198,16 @@ class CandidateLayer(LayerSpec):
                                          "default 0), in the scenario's currency; reported, not used by the model")
 
 
+def _local_time(value: Any) -> Any:
+    """A date and time written as text (2019-05-13T14:00; YAML reads one without seconds as text)."""
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date and time: write it as 2019-05-13T14:00") from None
+    return value
+
+
 class NetworkSpec(Strict):
     """The road network and how people travel on it."""
 
@@ -200,8 +215,38 @@ class NetworkSpec(Strict):
         description="a .osm.pbf/.osm/.osm.bz2/.graphml file, catalog:<key>, "
         "or an online osmnx query {place: ...} | {bbox: [w, s, e, n]} | {point: [lat, lon], dist: m}"
     )
-    mode: Mode = "walk"
+    mode: NetworkMode = "walk"
     max_snap_m: Annotated[float, Field(gt=0)] = 500.0
+    gtfs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = Field(
+        default=None, description="with mode: transit: GTFS feeds (.zip or folder; paths or catalog:<key>)")
+    departure: Annotated[datetime.datetime, BeforeValidator(_local_time)] | None = Field(
+        default=None, description="with mode: transit: first departure of the window, e.g. 2019-05-13T14:00 "
+        "(local time of the feeds)")
+    window_min: Annotated[int, Field(ge=1, le=240)] | None = Field(
+        default=None, description="with mode: transit: departures every minute for this many minutes (default 60)")
+    percentile: Annotated[int, Field(ge=1, le=99)] | None = Field(
+        default=None, description="with mode: transit: the percentile of the window's times used (default 50)")
+    max_transfers: Annotated[int, Field(ge=0, le=8)] | None = Field(
+        default=None, description="with mode: transit: most changes of vehicle (default 3)")
+    max_walk_min: Annotated[float, Field(gt=0, le=60)] | None = Field(
+        default=None, description="with mode: transit: longest walk to the first stop and from the last (default 20)")
+
+    @model_validator(mode="after")
+    def _transit_keys(self) -> NetworkSpec:
+        given = [key for key in TRANSIT_KEYS if getattr(self, key) is not None]
+        if self.mode != "transit" and given:
+            raise ValueError(f"{', '.join(given)} apply only with mode: transit (this network's mode is {self.mode})")
+        if self.mode == "transit":
+            missing = [key for key in ("gtfs", "departure") if getattr(self, key) is None]
+            if missing:
+                raise ValueError(f"mode: transit needs {' and '.join(missing)}, e.g. gtfs: [catalog:porto_alegre/"
+                                 "poa_eptc.zip], departure: 2019-05-13T14:00")
+            if isinstance(self.source, dict):
+                raise ValueError("mode: transit walks on an OpenStreetMap file: give source as a file or "
+                                 "catalog:<key>, not an online query")
+            if self.departure is not None and self.departure.tzinfo is not None:
+                raise ValueError("departure is the feeds' local time: drop the time zone (e.g. 2019-05-13T14:00)")
+        return self
 
     @field_validator("source")
     @classmethod

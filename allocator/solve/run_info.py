@@ -149,6 +149,7 @@ def _layers(scenario: LoadedScenario) -> list[tuple[str, str, str | None]]:
         out.append(layer(f"{s.name}: candidates", s.candidates))
     if spec.network is not None:
         out.append(("road network", network or "OpenStreetMap (online)", ATTRIBUTION))
+        out += [("public transport timetable (GTFS)", feed, None) for feed in spec.network.gtfs or []]
     if spec.matrix is not None:
         out.append(("travel times", spec.matrix.source, None))
     if spec.districts is not None and spec.districts.source is not None:
@@ -197,6 +198,7 @@ def input_files(scenario: LoadedScenario) -> list[InputFile]:
     refs = [(role, ref) for role, ref in refs if ref is not None and ref != NETWORK]   # 'network': listed below
     if spec.network is not None and isinstance(spec.network.source, str):
         refs.append(("network", spec.network.source))
+        refs += [(f"network.gtfs[{i}]", feed) for i, feed in enumerate(spec.network.gtfs or [])]
     if spec.matrix is not None:
         refs.append(("matrix", spec.matrix.source))
     out = []

@@ -27,7 +27,7 @@ from allocator.inputs.place_names import StreetIndex, street_index
 from allocator.scenario import catalog
 from allocator.scenario.paths import Origin
 from allocator.scenario.schema import Mode, NetworkSpec, Service
-from allocator.traveltime.graph import NetworkArrays, network_arrays, snap_points, travel_time_matrix
+from allocator.traveltime.graph import NetworkArrays, Snapped, network_arrays, snap_points, travel_time_matrix
 from allocator.traveltime.network import load_network, prepare_graph
 from allocator.traveltime.network_report import NetworkReport
 from allocator.traveltime.reach import Reach, check_reach
@@ -76,20 +76,28 @@ class NetworkSource:
     def service_times(self, service: Service, field: str, demand: pd.DataFrame,
                       sites: pd.DataFrame) -> ServiceTimes:
         """Door-to-door minutes on the road network, with notes on points too far from any road."""
-        max_snap = self.spec.max_snap_m
-        demand_snap = snap_points(self.arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
-        site_snap = snap_points(self.arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
-        notes = reachability_notes(demand, ~demand_snap.reachable, sites, ~site_snap.reachable,
-                                   f"more than {max_snap:g} m from the road network")
-        new = sites["status"].eq("new").to_numpy()
-        path = None if self.scenario is None else str(self.scenario)
-        check_reach(Reach("people in the demand layers", demand["lon"].to_numpy(), demand["lat"].to_numpy(),
-                          demand_snap.reachable, demand["population"].to_numpy()),
-                    self.arrays, max_snap, file=path, field="demand")
-        check_reach(Reach(f"candidate sites of service '{service.name}'", sites["lon"].to_numpy()[new],
-                          sites["lat"].to_numpy()[new], site_snap.reachable[new]),
-                    self.arrays, max_snap, file=path, field=f"{field}.candidates")
+        demand_snap, site_snap, notes = snap_service(self.arrays, self.spec.max_snap_m, service, field, demand, sites,
+                                                     self.scenario)
         return ServiceTimes(travel_time_matrix(self.arrays, demand_snap, site_snap), notes)
+
+
+def snap_service(arrays: NetworkArrays, max_snap: float, service: Service, field: str, demand: pd.DataFrame,
+                 sites: pd.DataFrame, scenario: Path | None) -> tuple[Snapped, Snapped, list[str]]:
+    """Snap a service's demand and sites to the network, with notes on those too far from it; raise
+    (:func:`allocator.traveltime.reach.check_reach`) when (nearly) none of them is near it."""
+    demand_snap = snap_points(arrays, demand["lon"].to_numpy(), demand["lat"].to_numpy(), max_snap)
+    site_snap = snap_points(arrays, sites["lon"].to_numpy(), sites["lat"].to_numpy(), max_snap)
+    notes = reachability_notes(demand, ~demand_snap.reachable, sites, ~site_snap.reachable,
+                               f"more than {max_snap:g} m from the road network")
+    new = sites["status"].eq("new").to_numpy()
+    path = None if scenario is None else str(scenario)
+    check_reach(Reach("people in the demand layers", demand["lon"].to_numpy(), demand["lat"].to_numpy(),
+                      demand_snap.reachable, demand["population"].to_numpy()),
+                arrays, max_snap, file=path, field="demand")
+    check_reach(Reach(f"candidate sites of service '{service.name}'", sites["lon"].to_numpy()[new],
+                      sites["lat"].to_numpy()[new], site_snap.reachable[new]),
+                arrays, max_snap, file=path, field=f"{field}.candidates")
+    return demand_snap, site_snap, notes
 
 
 @dataclass(frozen=True, eq=False)

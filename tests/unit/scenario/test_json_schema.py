@@ -49,6 +49,9 @@ def accepted_by_models(doc: Any) -> bool:
 
 
 def module_at(path: Path) -> ModuleType:
+    """The test module at ``path``, its sibling modules importable (as when pytest collects its folder)."""
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(f"schema_check_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

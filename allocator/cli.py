@@ -252,7 +252,7 @@ def account(result, *, verbose: bool = False) -> None:
     info = result.info
     say(f"\n{info.title}")
     if info.shared_budget is not None:
-        say(f"  shared budget: {amount(result.shared_budget_used)} of {amount(info.shared_budget)} spent, "
+        say(f"  shared budget: {amount(result.shared_budget_used, info.currency)} of {amount(info.shared_budget, info.currency)} spent, "
             "solved jointly")
     for s in result.services:
         h = headline(s)
@@ -266,8 +266,8 @@ def account(result, *, verbose: bool = False) -> None:
                 if "closed_sites" in changes else []
             parts += [f"{len(changes['upgraded_sites'])} upgraded"] if "upgraded_sites" in changes else []
             budget = changes["budget"]
-            parts.append(f"spent {amount(changes['budget_used'])}"
-                         + (f" of a budget of {amount(budget)}" if budget is not None else "")
+            parts.append(f"spent {amount(changes['budget_used'], info.currency)}"
+                         + (f" of a budget of {amount(budget, info.currency)}" if budget is not None else "")
                          + " (opening costs + upgrades - savings)")
             say("    plan: " + ", ".join(parts))
         say(f"    {people} within {t:g} min ({result.network.mode}): "

@@ -24,6 +24,7 @@ from allocator import __version__
 from allocator.evaluate.costs import spending
 from allocator.evaluate.result import RunResult, ServiceResult
 from allocator.evaluate.robustness import RobustnessResult
+from allocator.inputs.place_names import cell_size_m as hexagon_width_m
 from allocator.outputs.labels import fmt_metric, translate
 from allocator.outputs.templates import render
 from allocator.scenario.money import money
@@ -50,7 +51,12 @@ def is_grid(result: RunResult) -> bool:
 
 
 def cell_size_m(s: ServiceResult) -> float | None:
-    """The side of a square of the demand cells' median area, in metres (None: no cell shapes)."""
+    """The size of the demand cells in metres (None: no cell shapes): H3 cells by their width across flats, as the
+    site labels give it (:func:`allocator.inputs.place_names.cell_size_m`), other cells by the side of a square of
+    their median area."""
+    widths = [w for w in map(hexagon_width_m, s.demand["id"].astype(str).head(500)) if w is not None]
+    if widths:
+        return float(np.median(widths))
     shapes = s.demand.geometry
     shapes = shapes[shapes.notna() & shapes.geom_type.isin(["Polygon", "MultiPolygon"])]
     if shapes.empty:
@@ -70,6 +76,22 @@ def how_sure(result: RunResult) -> dict:
             "stable_sites": r.stable if r else None, "chosen_sites": len(r.baseline.sites) if r else None,
             "within_share_range": list(r.share_range) if r and r.share_range else None,
             "software_version": __version__}
+
+
+def how_sure_strip(result: RunResult, lang: str) -> Markup:
+    """One line under the title, on the first screen: the "How sure" facts in short, linking to the box."""
+    L = functools.partial(translate, lang)
+    facts = how_sure(result)
+    parts = [L("hs_s_year", y=facts["data_year"] or L("hs_no_year"))]
+    if facts["cell_size_m"] is not None:
+        parts.append(L("hs_s_cells", m=facts["cell_size_m"]))
+    if result.info.mode is not None:
+        parts.append(L(f"speed_{result.info.mode}", v=result.info.speed_kph))
+    r = result.robustness
+    parts.append(L("hs_s_stable", k=len(r.stable), total=len(r.baseline.sites), n=len(r.solved)) if r is not None
+                 else L("hs_s_no_variants"))
+    parts.append(L("hs_software", v=__version__, date=run_date()))
+    return render("report/how_sure_strip.html", title=L("hs_title"), parts=parts, more=L("hs_s_more"))
 
 
 def spending_block(result: RunResult, s: ServiceResult) -> dict:
@@ -102,11 +124,12 @@ def spending_section(result: RunResult, lang: str) -> Markup:
         items += [L("sp_savings", v=_money(sp.savings, result, L))] if sp.savings else []
         items += [L("sp_running", v=_money(sp.running_per_year, result, L))] if sp.running_per_year else []
         items += [L("sp_counters", v=_money(sp.counters, result, L))] if sp.counters else []
-        items.append(L("sp_first_year", v=_money(sp.first_year, result, L)))
+        phased = s.solution.phases is not None   # built over several years: the "first year" is all phases'
+        items.append(L("sp_all_phases" if phased else "sp_first_year", v=_money(sp.first_year, result, L)))
         per = sp.per_person_reached
-        items.append(L("sp_per_person", v=_money(per, result, L), t=t, n=sp.people_reached) if per is not None
-                     else L("sp_nobody", t=t))
-        blocks.append({"service": s.service.name, "lines": items})
+        items.append(L("sp_per_person_phased" if phased else "sp_per_person", v=_money(per, result, L), t=t,
+                       n=sp.people_reached) if per is not None else L("sp_nobody", t=t))
+        blocks.append({"service": s.service.display_title, "lines": items})
     note = result.info.resolved.get("cost_note")
     if note:
         blocks[-1]["lines"] = [*blocks[-1]["lines"], L("sp_assumed", note=note)]
@@ -172,7 +195,8 @@ def console_lines(result: RunResult) -> list[str]:
             sp = spending(s, result.info.currency)
             per = sp.per_person_reached
             first = "not stated" if sp.first_year is None else money(sp.first_year, result.info.currency)
-            lines.append(f"{s.service.name} spending: first year {first}"
+            when = "all phases built and a year of running" if s.solution.phases is not None else "first year"
+            lines.append(f"{s.service.name} spending: {when} {first}"
                          + (f", {money(per, result.info.currency)} per person newly within "
                             f"{s.service.threshold_min:g} min" if per is not None else ""))
     r = result.robustness

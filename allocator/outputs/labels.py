@@ -13,9 +13,10 @@ import numpy as np
 from markupsafe import Markup, escape
 
 
-def amount(value: float) -> str:
-    """Money: 12, 11.5, 1,250.25."""
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+def amount(value: float, currency: str | None = None) -> str:
+    """Money: 12, 11.5, 1,250.25; with the scenario's ``currency``: BRL 1,250.25."""
+    number = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{currency} {number}" if currency else number
 
 
 def count(value: float) -> str:
@@ -515,6 +516,8 @@ MONEY = {
         "sp_upgrades": " (with upgrades)", "sp_savings": "Savings from closures: {v}",
         "sp_running": "Running the new sites: {v} a year", "sp_counters": "Added counters: {v}",
         "sp_first_year": "First year in all: {v}",
+        "sp_all_phases": "Every phase built, plus one year of running them all: {v}",
+        "sp_per_person_phased": "{v} per person newly within {t:g} minutes once every phase is built ({n:,.0f} people)",
         "sp_per_person": "{v} per person newly within {t:g} minutes ({n:,.0f} people, first-year cost)",
         "sp_nobody": "No one is newly within {t:g} minutes: no cost per person reached",
         "sp_not_stated": "not stated (no candidates.cost)",
@@ -530,7 +533,9 @@ MONEY = {
         "hs_swap_none": "without {a}: no other site enters ({d:+.1f} percentage points, {p:+,.0f} people)",
         "hs_failed": "{n} variant(s) failed and are left out: {labels}",
         "hs_chosen_title": "How often each new site is chosen", "hs_chosen": "{a}: in {k} of {n} variants",
-        "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
+        "hs_s_year": "population data {y}", "hs_s_cells": "cells of about {m:,.0f} m",
+        "hs_s_stable": "{k} of {total} new sites chosen in all {n} variants", "hs_s_no_variants": "no sensitivity check",
+        "hs_s_more": "details", "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
         "cost_first_year": "Cost, first year", "cost_per_person": "Cost per person reached",
         "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "population {a}",
     },
@@ -538,6 +543,8 @@ MONEY = {
         "sp_title": "费用", "sp_build": "新建设施{what}：{v}", "sp_upgrades": "（含扩容）",
         "sp_savings": "关闭设施节省：{v}", "sp_running": "新设施运营：每年 {v}", "sp_counters": "新增窗口：{v}",
         "sp_first_year": "首年合计：{v}",
+        "sp_all_phases": "各期全部建成并运营一年合计：{v}",
+        "sp_per_person_phased": "全部建成后 {t:g} 分钟内新增覆盖每人 {v}（{n:,.0f} 人）",
         "sp_per_person": "{t:g} 分钟内新增覆盖每人 {v}（{n:,.0f} 人，按首年费用）",
         "sp_nobody": "{t:g} 分钟内无新增覆盖人口：无法计算每人费用",
         "sp_not_stated": "未注明（无 candidates.cost）",
@@ -553,7 +560,9 @@ MONEY = {
         "hs_swap_none": "去掉 {a}：无其他设施补入（{d:+.1f} 个百分点，{p:+,.0f} 人）",
         "hs_failed": "{n} 个情形求解失败，未计入：{labels}",
         "hs_chosen_title": "各新设施被选中的次数", "hs_chosen": "{a}：{n} 个情形中 {k} 个",
-        "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
+        "hs_s_year": "人口数据 {y}", "hs_s_cells": "网格约 {m:,.0f} 米",
+        "hs_s_stable": "{total} 处新设施中 {k} 处在全部 {n} 个情形中均被选中", "hs_s_no_variants": "未做敏感性检验",
+        "hs_s_more": "详情", "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
         "cost_first_year": "首年费用", "cost_per_person": "每覆盖一人费用",
         "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "人口 {a}",
     },

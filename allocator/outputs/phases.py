@@ -17,6 +17,7 @@ from allocator.evaluate.phases import phase_facts, phase_of_sites
 from allocator.evaluate.result import ServiceResult
 from allocator.outputs.labels import amount, fmt_metric, translate, what_name
 from allocator.outputs.templates import render
+from allocator.scenario.money import money
 from allocator.solve.objectives import objective
 
 
@@ -59,10 +60,12 @@ def with_years(s: ServiceResult) -> gpd.GeoDataFrame:
 
 def phases_section(result, lang: str) -> Markup:
     """The report's build order: per phased service, what each phase builds, spends and buys, and its price."""
-    return Markup("\n").join(_service(s, lang) for s in result.services if s.solution.phases is not None)
+    return Markup("\n").join(_service(s, lang, result.info.currency) for s in result.services
+                              if s.solution.phases is not None)
 
 
-def _service(s: ServiceResult, lang: str) -> Markup:
+def _service(s: ServiceResult, lang: str, currency: str | None) -> Markup:
+    """One phased service's build order; amounts in ``currency`` when the scenario names one."""
     L = functools.partial(translate, lang)   # noqa: N806 - the pages' short name for their words
     t = s.service.threshold_min
     facts = phase_facts(s)
@@ -72,10 +75,13 @@ def _service(s: ServiceResult, lang: str) -> Markup:
     place = places(s)
     lines = [L("ph_line" if k else "ph_first", year=f.year, sites="; ".join(place[i] for i in f.new_ids) or L("ph_nothing"))
              for k, f in enumerate(facts)]
+    def cost(value: float) -> str:
+        return money(value, currency) if currency else amount(value)
+
     headers = [L("ph_year"), L("ph_built"), L("ph_spent"), L("newly", t=t), L("within_share", t=t),
                L("mean_min"), L("ph_value"), L("ph_one_shot"), L("ph_price")]
     rows = [[str(f.year), str(len(f.new_ids)),
-             amount(f.spent) + ("" if f.budget is None else f" / {amount(f.budget)}"),
+             cost(f.spent) + ("" if f.budget is None else f" / {cost(f.budget)}"),
              f"{f.newly_within:+,.0f}", fmt_metric("within_share", f.access.within_share),
              fmt_metric("mean_min", f.access.mean_min), f"{f.value:,.0f}", f"{f.one_shot:,.0f}",
              f"{f.price:,.0f} ({fmt_metric('within_share', f.price_share or 0.0)})"] for f in facts]

@@ -40,7 +40,7 @@ from allocator.evaluate.loads import small_limit, small_loads
 from allocator.inputs.place_names import cell_size_m
 from allocator.inputs.sites import SiteStatus
 from allocator.outputs.csv_cells import write_csv
-from allocator.outputs.how_sure import footer_line, how_sure_section, spending_section
+from allocator.outputs.how_sure import footer_line, how_sure_section, how_sure_strip, spending_section
 from allocator.outputs.labels import (
     REACH_KEYS,
     SHARES,
@@ -146,8 +146,9 @@ def gini_change(lang: str, b: float, a: float) -> str:
 
 # --- summary sentences --------------------------------------------------------------------------
 
-def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[str]:
-    """Plain-language sentences for one service result (what changed, who gains, targets)."""
+def summary_sentences(s, lang: str = "en", people: str | None = None, currency: str | None = None) -> list[str]:
+    """Plain-language sentences for one service result (what changed, who gains, targets); amounts in
+    ``currency`` when the scenario names one."""
     L = functools.partial(translate, lang)
     people = people or translate(lang, "people_default")
     t = s.service.threshold_min
@@ -160,8 +161,8 @@ def summary_sentences(s, lang: str = "en", people: str | None = None) -> list[st
         fac = s.facilities
         closed, upgraded = int((fac["status"] == SiteStatus.CLOSED).sum()), int(fac["upgraded"].astype(bool).sum())
         changes = ([L("s_closes", n=closed)] if closed else []) + ([L("s_upgrades", n=upgraded)] if upgraded else [])
-        spend = {"spent": amount(s.solution.budget_used),
-                 "limit": L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""}
+        spend = {"spent": amount(s.solution.budget_used, currency),
+                 "limit": L("s_limit", b=amount(s.service.budget, currency)) if s.service.budget is not None else ""}
         out.append(L("s_plan", changes=L("and").join(changes), **spend) if changes else L("s_spend", **spend))
     if s.rounding is not None:
         out.append(L("s_rounding", r=s.rounding.round_s, status=s.solution.status,
@@ -454,8 +455,8 @@ def tradeoffs(result, s, ranked: pd.DataFrame, lang: str) -> list[str]:
     if longest is not None:
         out.append(L("t_longest", x=longest.minutes, where=name(longest.where), of=of_reach(s, lang)))
     if s.solution.budget_used is not None:
-        out.append(L("t_budget", spent=amount(s.solution.budget_used),
-                     limit=L("s_limit", b=amount(s.service.budget)) if s.service.budget is not None else ""))
+        out.append(L("t_budget", spent=amount(s.solution.budget_used, result.info.currency),
+                     limit=L("s_limit", b=amount(s.service.budget, result.info.currency)) if s.service.budget is not None else ""))
     return out
 
 
@@ -490,7 +491,8 @@ def shared_budget_section(result, lang: str) -> Markup:
     if result.shared_budget_used is None:
         return Markup()
     text = translate(lang, "s_shared", names=names(lang, [name(s.service.display_title) for s in result.services]),
-                     used=amount(result.shared_budget_used), b=amount(result.info.shared_budget))
+                     used=amount(result.shared_budget_used, result.info.currency),
+                     b=amount(result.info.shared_budget, result.info.currency))
     return render("report/shared_budget.html", title=translate(lang, "shared_budget"), text=text)
 
 
@@ -556,7 +558,7 @@ def service_section(result, s, lang: str) -> Markup:
     district_headers, districts = _district_rows(s.equity.get("districts") or [], lang, t)
     words = {k: L(k) for k in ("colon", "details", "summary", "targets", "overall", "districts", "figures")}
     return render("report/details.html", name=s.service.display_title, words={**words, "threshold": L("threshold", t=t)},
-                  summary=summary_sentences(s, lang, people), targets=targets,
+                  summary=summary_sentences(s, lang, people, result.info.currency), targets=targets,
                   target_headers=[L("target"), L("before"), "", L("after"), ""],
                   overall_headers=[L("metric"), L("before"), L("after"), L("change")], overall=overall,
                   district_headers=district_headers, districts=districts,
@@ -662,6 +664,7 @@ def appendix_section(result, lang: str) -> Markup:
 #: report.html, in order: each is ``(result, lang) -> Markup`` (empty to leave it out). Another output adds its own
 #: section with one line here, from its own module.
 SECTIONS: list[Callable[..., Markup]] = [
+    how_sure_strip,       # the "How sure" facts in one line on the first screen (allocator.outputs.how_sure)
     shared_budget_section,
     phases_section,       # a phased plan: the build order, on the first screen (allocator.outputs.phases)
     decision_section,

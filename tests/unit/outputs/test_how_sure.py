@@ -35,13 +35,26 @@ def test_a_layer_without_a_year_says_none() -> None:
 
 
 @pytest.mark.parametrize("resolution", [8, 9])
-def test_cell_size_is_the_side_of_the_cells_area(resolution: int) -> None:
+def test_h3_cell_size_is_the_width_the_site_labels_give(resolution: int) -> None:
+    """H3 cells: the width across flats of a regular hexagon of the cell's area, sqrt(2A/sqrt(3)), as the sites'
+    labels say it (one figure on the page)."""
     centre = h3.latlng_to_cell(-30.03, -51.2, resolution)
     cells = list(h3.grid_disk(centre, 2))
     shapes = [Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
     demand = gpd.GeoDataFrame({"id": cells}, geometry=shapes, crs="EPSG:4326")
-    expected = math.sqrt(statistics.median(h3.cell_area(c, unit="m^2") for c in cells))   # h3's geodesic areas
-    assert cell_size_m(SimpleNamespace(demand=demand)) == pytest.approx(expected, rel=0.01)
+    expected = statistics.median(math.sqrt(2 * h3.cell_area(c, unit="m^2") / math.sqrt(3)) for c in cells)
+    assert cell_size_m(SimpleNamespace(demand=demand)) == pytest.approx(expected, abs=5)
+
+
+def test_other_cells_measure_the_side_of_their_area() -> None:
+    """Square pixels (no H3 ids): the side of a square of their median area."""
+    side = 0.002   # degrees, about 190 x 220 m at this latitude
+    shapes = [Polygon([(x, -30.0), (x + side, -30.0), (x + side, -30.0 + side), (x, -30.0 + side)])
+              for x in (-51.2, -51.198, -51.196)]
+    demand = gpd.GeoDataFrame({"id": ["p1", "p2", "p3"]}, geometry=shapes, crs="EPSG:4326")
+    metric = demand.to_crs(demand.estimate_utm_crs())
+    expected = math.sqrt(statistics.median(metric.area))
+    assert cell_size_m(SimpleNamespace(demand=demand)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_points_have_no_cell_size() -> None:

@@ -55,6 +55,7 @@ CONTEXTS: dict[str, dict] = {
                                  "threshold")}},
     "report/shared_budget.html": {"title": H, "text": H},
     "report/spending.html": {"title": H, "colon": H, "blocks": [{"service": H, "lines": [H]}], "several": True},
+    "report/how_sure_strip.html": {"title": H, "parts": [H], "more": H},
     "report/how_sure.html": {"title": H, "items": [H], "swaps_title": H, "swaps": [H], "chosen_title": H,
                              "chosen": [H]},
     "report/phases.html": {"title": H, "lines": [H], "headers": [H], "rows": [[H]], "note": H},

@@ -219,3 +219,37 @@ def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
         prob.solve(pulp.HiGHS(msg=False))
         charged.append(levels[0][0] + pulp.value(prob.objective))
     assert charged == [1.0, 2.0, 2.0, 4.0, 4.0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6))
+def test_rows_equal_up_to_a_constant_and_rounding_noise_merge_and_keep_the_optimum(seed):
+    """Pixels snapped to one node: the node's row plus the pixel's own walk, computed in floating point
+    (noise of a few ulps).  They merge into one profile per node, and the optimum, the sites' value and
+    the proven bound are those of brute force on the pixels' own rows."""
+    from allocator.solve.p_median import merge_profiles
+
+    rng = np.random.default_rng(seed)
+    nodes, m, p = 6, 7, int(rng.integers(1, 4))
+    base = np.round(rng.uniform(1, 30, (nodes, m)), 3)
+    base[rng.random(base.shape) < 0.1] = np.inf
+    base[:, 0] = rng.uniform(1, 30, nodes)                   # everybody reaches a site
+    node = rng.integers(0, nodes, 30)
+    walk = rng.uniform(0, 5, node.size)
+    C = (base[node] / 7.0 + walk[:, None] / 3.0) * 21.0 / 7.0 * (1 / 3.0) * 7.0  # noise in the last bits
+    w = rng.uniform(0.5, 3.0, node.size)
+    notes: list[str] = []
+    prof = merge_profiles(C, w, notes)
+    assert np.unique(C - C.min(axis=1)[:, None], axis=0).shape[0] > np.unique(node).size  # the noise is there
+    assert prof.G.shape[0] == np.unique(node).size          # noise alone never splits a node's pixels
+    assert 0 <= prof.slack <= 1e-9 * float(w.sum())
+    # a client whose row differs by more than the tolerance stays apart
+    bumped = C.copy()
+    bumped[0, int(np.argmax(np.where(np.isfinite(C[0]), C[0], -1)))] += 1e-3   # column 0 is finite
+    assert merge_profiles(bumped, w, []).G.shape[0] == prof.G.shape[0] + (np.sum(node == node[0]) > 1)
+    opt, optimal_sets = brute(C, w, np.full(C.shape[0], np.inf), p)
+    sol = solve_p_median(C, w, p)
+    assert sol.status == "optimal"
+    assert abs(sol.objective - opt) <= 1e-9 * max(1, opt)
+    assert set(sol.new_sites.tolist()) in optimal_sets
+    assert sol.gap <= 1e-9

@@ -83,8 +83,6 @@ def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **high
     """Solve ``prob`` with HiGHS within the remaining budget and classify the result.
 
     ``highs_options`` are passed to HiGHS as they are (e.g. ``presolve="off"``)."""
-    import highspy
-
     quiet_highs()
     rem = opts.remaining()
     kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **QUIET, **highs_options)
@@ -95,17 +93,71 @@ def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **high
     prob.solve(solver)
     secs = time.perf_counter() - t0
     h = prob.solverModel
-    ms = h.getModelStatus()
-    info = h.getInfo()
-    S = highspy.HighsModelStatus
-    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    maximise = prob.sense == pulp.LpMaximize
-    bound = info.mip_dual_bound
+    bound = h.getInfo().mip_dual_bound
     # PuLP gives HiGHS "minimise -objective" for maximisation problems.
-    bound = -bound if maximise else bound
+    return classify(h, -bound if prob.sense == pulp.LpMaximize else bound, secs)
+
+
+@dataclass
+class ArrayModel:
+    """A minimisation MIP as arrays, for HiGHS's own interface (no PuLP objects): column costs and
+    bounds, which columns are integer, and rows ``row_lower <= A x <= row_upper`` with ``A`` in
+    compressed rows (``starts``, ``index``, ``value``)."""
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    starts: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return self.row_lower.size
+
+
+def solve_arrays(model: ArrayModel, opts: Options, start: np.ndarray | None = None,
+                 **highs_options) -> tuple[Run, np.ndarray]:
+    """Solve ``model`` with HiGHS within the remaining budget: the classified run and the column values
+    (zeros without a solution).  ``start`` is a complete MIP start; options as in :func:`solve`."""
+    import highspy
+
+    quiet_highs()
+    h = highspy.Highs()
+    settings = dict(QUIET, mip_rel_gap=opts.gap_rel, threads=opts.threads, random_seed=0, **highs_options)
+    rem = opts.remaining()
+    if rem is not None:
+        settings["time_limit"] = max(rem, 0.05)
+    for key, val in settings.items():
+        h.setOptionValue(key, val)
+    t0 = time.perf_counter()
+    n = model.cost.size
+    h.addVars(n, model.col_lower, model.col_upper)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), model.cost)
+    ints = np.flatnonzero(model.integer).astype(np.int32)
+    h.changeColsIntegrality(ints.size, ints, np.full(ints.size, highspy.HighsVarType.kInteger))
+    h.addRows(model.n_rows, model.row_lower, model.row_upper, model.index.size,
+              model.starts.astype(np.int32), model.index.astype(np.int32), model.value)
+    if start is not None:
+        h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
+    h.run()
+    secs = time.perf_counter() - t0
+    run = classify(h, h.getInfo().mip_dual_bound, secs)
+    values = np.asarray(h.getSolution().col_value) if run.status in ("optimal", "time_limit") else np.zeros(n)
+    return run, values
+
+
+def classify(h, bound: float, secs: float) -> Run:
+    """The :class:`Run` of a finished HiGHS object ``h`` with the proven ``bound``."""
+    import highspy
+
+    ms = h.getModelStatus()
+    S = highspy.HighsModelStatus
+    has_sol = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
     if ms in (S.kOptimal, S.kModelEmpty):
-        if not has_sol and ms == S.kModelEmpty:
-            has_sol = True
         return Run("optimal", bound, secs)
     if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
         return Run("infeasible", bound, secs)

@@ -85,9 +85,12 @@ def merge_profiles(C: np.ndarray, w: np.ndarray, notes: list[str]) -> Profiles:
     a = C.min(axis=1)
     G = C - a[:, None]                      # inf - a stays inf
     step = PROFILE_TOL * max(float(np.max(G, where=np.isfinite(G), initial=0.0)), 1.0)
-    key = G / step
-    _, first, inv = np.unique(np.round(key, out=key), axis=0, return_index=True, return_inverse=True)
-    del key
+    inv = np.empty(G.shape[0], dtype=np.int64)
+    seen: dict[bytes, int] = {}
+    for r in range(0, G.shape[0], 4096):           # by blocks: no second copy of the matrix
+        for i, row in enumerate(np.round(G[r:r + 4096] / step)):
+            inv[r + i] = seen.setdefault(row.tobytes(), len(seen))
+    first = np.unique(inv, return_index=True)[1]   # profiles are numbered in order of first appearance
     inv = np.asarray(inv).ravel()
     with np.errstate(invalid="ignore"):             # inf - inf: the same unreachable pair, no deviation
         dev = np.concatenate([np.abs(np.nan_to_num(G[r:r + 4096] - G[first[inv[r:r + 4096]]], nan=0.0))

@@ -74,7 +74,10 @@ def main(argv=None) -> int:
             out = Path(folder) / f"{res:g}.json"
             run = subprocess.run([sys.executable, str(HERE / "bench_raster_pmedian.py"), "--resolution", str(res),
                                   "--skip-peer", "--alloc-limit", str(a.limit), "--json", str(out)],
-                                 capture_output=True, text=True, check=True)
+                                 capture_output=True, text=True)
+            if run.returncode or not out.exists():
+                print(f"{res:>4g} m: FAILED (exit {run.returncode}): {run.stderr.strip()[-400:]}", flush=True)
+                continue
             r = json.loads(out.read_text())
             rows.append(r)
             checked = "matches" if "(matches)" in run.stdout else "MISMATCH"
@@ -82,8 +85,9 @@ def main(argv=None) -> int:
             print(f"{res:>4g} m: {r['n']:>7,} points; load before {load}; {r['status']}, gap {r['gap']:.2e}, "
                   f"wall {r['wall']:.1f} s (build {r['build']:.1f} + solve {r['solve']:.1f}), peak RSS "
                   f"{r['rss_gb']:.2f} GB; numpy check {checked}; {'; '.join(merged)}", flush=True)
-    plot(rows, a.png)
-    return 0
+    if rows:
+        plot(rows, a.png)
+    return 0 if len(rows) == len(a.resolutions) else 1
 
 
 if __name__ == "__main__":

@@ -25,11 +25,12 @@ from allocator.solve.solution import EMPTY, Sizes
 _MIN_LEVELS = 1
 _CAP_GROW = 1.5
 #: HiGHS search options for the radius model (see benchmarks/README.md for the
-#: measurements).  Presolve is off and LPs are solved by interior point; the MIP
-#: start is usually optimal or nearly so, hence the primal heuristics are off,
+#: measurements).  Presolve is off and LPs are solved by interior point without
+#: crossover (the site columns sit in thousands of rows each, and crossover was
+#: most of the root LP's time); the MIP start is usually optimal or nearly so, hence the primal heuristics are off,
 #: and reliable pseudo-costs from strong branching are not required.  Search
 #: options only: the model and its optimum are unchanged.
-RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", mip_heuristic_effort=0.0,
+RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", run_crossover="off", mip_heuristic_effort=0.0,
                      mip_heuristic_run_feasibility_jump=False, mip_heuristic_run_rins=False,
                      mip_heuristic_run_rens=False,
                      mip_heuristic_run_root_reduced_cost=False, mip_pscost_minreliable=0)

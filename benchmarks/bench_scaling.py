@@ -3,7 +3,8 @@
 Instances: the raster pixels of ``bench_raster_pmedian.py`` (Porto Alegre's
 812,935 people as a GeoTIFF, one demand point per populated pixel, drive-mode
 door-to-door minutes, exact times, p = 20, all 1,227 cells as candidates) at
-several pixel sizes, from ~2,500 points (200 m) to ~200,000 (22 m).  Each size
+several pixel sizes, from ~2,500 points (200 m) to ~199,500 (22.5 m; the
+raster reader takes at most 200,000).  Each size
 runs ``bench_raster_pmedian.py --skip-peer --json`` in its own child process,
 so its peak RSS (``ru_maxrss``, matrix included) is its own; the machine's
 load is printed before each child and every child checks allocator's
@@ -16,7 +17,7 @@ and peak RSS against demand points, log-log, with the fitted exponent.
 
 Run::
 
-    python benchmarks/bench_scaling.py [--resolutions 200 100 70 50 35 25 22] [--limit 600]
+    python benchmarks/bench_scaling.py [--resolutions 200 100 50 35 25 22.5] [--limit 600]
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def plot(rows: list[dict], png: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--resolutions", type=float, nargs="+", default=[200, 100, 70, 50, 35, 25, 22],
+    ap.add_argument("--resolutions", type=float, nargs="+", default=[200, 100, 50, 35, 25, 22.5],
                     help="pixel sizes in metres")
     ap.add_argument("--limit", type=float, default=600.0, help="allocator time_limit per size, s")
     ap.add_argument("--png", type=Path, default=HERE / "logs" / "pmedian_scaling.png")

@@ -312,6 +312,46 @@ def alternate(fn_a, fn_b, n: int):
     return (a[-1][0], [r[1][0] for r in a]), (b[-1][0], [r[1][0] for r in b])
 
 
+_CHILD = """
+import json, sys, time, numpy as np
+from allocator.solve.highs import quiet_highs
+from allocator.solve.p_median import solve_p_median
+quiet_highs()
+d = np.load(sys.argv[1])
+t0 = time.perf_counter()
+s = solve_p_median(d["C"], d["w"], int(sys.argv[2]), time_limit=float(sys.argv[3]), threads=1)
+print(json.dumps(dict(wall=time.perf_counter() - t0, objective=s.objective, status=s.status, gap=s.gap,
+                      build=s.build_seconds, solve=s.solve_seconds)))
+"""
+
+
+def versus(C: np.ndarray, w: np.ndarray, p: int, old_root: str, n: int, limit: float) -> None:
+    """This checkout against the checkout at ``old_root`` (e.g. main before a change) on the same matrix:
+    each solves it in a child process, alternated ``n`` times (drift in the load hits both); prints the
+    load before each pair, the medians, the objectives (they must match) and the ratio old / new."""
+    import json
+    import tempfile
+
+    new_root = str(Path(allocator.__file__).resolve().parent.parent)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "instance.npz"
+        np.savez(path, C=C, w=w)
+        runs: dict[str, list] = {"old": [], "new": []}
+        for _ in range(max(1, n)):
+            print(f"versus  : load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            for name, root in (("old", old_root), ("new", new_root)):
+                out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(p), str(limit)], check=True,
+                                     capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root))
+                runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                r = runs[name][-1]
+                print(f"versus  : {name} ({root}): {r['status']}, {r['objective']:.6f}, gap {r['gap']:.1e}, "
+                      f"wall {r['wall']:.2f} s (build {r['build']:.2f} + solve {r['solve']:.2f})", flush=True)
+    mo, mn = med([r["wall"] for r in runs["old"]]), med([r["wall"] for r in runs["new"]])
+    match = all(same(a["objective"], b["objective"]) for a in runs["old"] for b in runs["new"])
+    print(f"versus  : median old {mo:.2f} s, new {mn:.2f} s, ratio old / new {mo / mn:.2f}x; "
+          f"objectives match (rel 1e-9): {match}")
+
+
 def med(xs) -> float:
     return float(statistics.median(xs))
 

@@ -5,7 +5,8 @@ graph's nodes inside it; populated cells without a node keep their centroid as
 a demand point (``_poa.nodes``).  Candidates: all 1,227 cell centroids.  p = 20,
 greenfield, drive-mode door-to-door minutes.
 
-Target (issue): proven optimal in <= 60 s with peak memory <= 4 GB.  Peak
+Target (issue 25): proven optimal in <= 15 s and <= 2 GB with ``--nodes all``, <= 8 s on the
+drive nodes (issue 11: 60 s, 4 GB).  Peak
 memory is the process's peak RSS (``ru_maxrss``), which includes loading the
 network and computing the matrix; the matrix time is printed too.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +40,8 @@ import _poa  # noqa: E402
 
 TARGET_S = 60.0
 TARGET_GB = 4.0
+#: issue 25's targets (seconds, GB) by node set
+TARGETS = {"all": (15.0, 2.0), "drive": (8.0, 2.0)}
 
 
 def dense_sample(C: np.ndarray, w: np.ndarray, p: int, rows: int, threads: int) -> dict:
@@ -83,6 +87,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sample-rows", type=int, default=1000,
                     help="demand rows of the dense-model build sample (estimate of the dense model)")
     ap.add_argument("--skip-peer", action="store_true", help="skip the dense-model build estimate")
+    ap.add_argument("--versus", metavar="ROOT", help="also alternate child runs of the checkout at ROOT "
+                    "(e.g. main before a change) and of this one on the same matrix: medians and ratio")
     a = ap.parse_args(argv)
 
     _poa.header(f"p-median, Porto Alegre, demand at {a.nodes}-graph nodes, greenfield, p = {a.p}, "
@@ -104,7 +110,14 @@ def main(argv=None) -> int:
     print(f"target  : proven optimal in <= {TARGET_S:g} s: "
           f"{'MET' if proven and t_alloc <= TARGET_S else 'NOT met'} (status {sol.status}, median wall "
           f"{t_alloc:.2f} s); peak RSS <= {TARGET_GB:g} GB: {'MET' if peak <= TARGET_GB else 'NOT met'}")
+    if a.nodes in TARGETS:
+        goal_s, goal_gb = TARGETS[a.nodes]
+        print(f"target  : issue 25, proven optimal in <= {goal_s:g} s and <= {goal_gb:g} GB: "
+              f"{'MET' if proven and t_alloc <= goal_s and peak <= goal_gb else 'NOT met'} (load avg "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})")
     sys.stdout.flush()
+    if a.versus:
+        _poa.versus(C, w, a.p, a.versus, a.repeat, a.alloc_limit)
 
     if a.skip_peer:
         print("peer    : none (--skip-peer)")

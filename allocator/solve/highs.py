@@ -128,16 +128,22 @@ class ArrayModel:
     row_upper: np.ndarray
     matrix: sparse.csr_matrix
 
+    @property
+    def n_rows(self) -> int:
+        return self.row_lower.size
 
-def solve_arrays(model: ArrayModel, opts: Options) -> tuple[Run, np.ndarray]:
+
+def solve_arrays(model: ArrayModel, opts: Options, start: np.ndarray | None = None,
+                 **highs_options) -> tuple[Run, np.ndarray]:
     """Solve ``model`` with HiGHS within the remaining budget: the classified run and the column values
-    (empty without a solution).  For models too large to build through PuLP objects."""
+    (zeros without a solution).  For models too large to build through PuLP objects; ``start`` is a complete
+    MIP start, ``highs_options`` go to HiGHS as they are (as in :func:`solve`)."""
     import highspy
 
     quiet_highs()
     h = highspy.Highs()
     settings: dict[str, bool | float | str] = {**QUIET, "mip_rel_gap": opts.gap_rel, "threads": opts.threads,
-                                               "random_seed": 0}
+                                               "random_seed": 0, **highs_options}
     for name, value in settings.items():
         h.setOptionValue(name, value)
     rem = opts.remaining()
@@ -145,16 +151,18 @@ def solve_arrays(model: ArrayModel, opts: Options) -> tuple[Run, np.ndarray]:
         h.setOptionValue("time_limit", max(rem, 0.05))
     a = model.matrix.tocsr()
     n_col, n_row = len(model.cost), a.shape[0]
+    t0 = time.perf_counter()
     h.passModel(n_col, n_row, int(a.nnz), 2, 1, 0.0, model.cost.astype(np.float64),
                 model.lower.astype(np.float64), model.upper.astype(np.float64),
                 model.row_lower.astype(np.float64), model.row_upper.astype(np.float64),
                 a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
                 model.integer.astype(np.int32))
-    t0 = time.perf_counter()
+    if start is not None:
+        h.setSolution(n_col, np.arange(n_col, dtype=np.int32), np.asarray(start, dtype=np.float64))
     h.run()
     run = classify(h, time.perf_counter() - t0)
     has_sol = h.getInfo().primal_solution_status == 2
-    return run, np.asarray(h.getSolution().col_value) if has_sol else np.zeros(0)
+    return run, np.asarray(h.getSolution().col_value) if has_sol else np.zeros(n_col)
 
 
 def binary_values(vars_: list) -> np.ndarray:

@@ -34,6 +34,10 @@ _FIRST_ITERS = 300
 _ROUND_ITERS = 150
 _REDUCTION_ROUNDS = 8
 _REDUCTION_MIN_DROP = 0.05
+#: Client merging: offset rows equal to this fraction of the largest cost are one profile (floating-point
+#: noise, e.g. pixels snapped to one node: the node's row plus each pixel's walk); the solution's
+#: objective is always evaluated on the clients' own rows and the bound lowered by the merging's slack.
+PROFILE_TOL = 1e-10
 
 
 @dataclass
@@ -59,20 +63,43 @@ class Reduction:
     force: np.ndarray
 
 
-def merge_profiles(C: np.ndarray, w: np.ndarray, notes: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
-    """Clients with the same cost profile up to a constant merge: ``(offset rows, weights, constant)``.
+@dataclass
+class Profiles:
+    """Clients merged by cost profile (:func:`merge_profiles`): one offset row per profile, its weight,
+    the objective's constant and ``slack``, how far any objective of the merged rows can be from the
+    clients' own (a bound, in weighted minutes)."""
 
-    With ``a_i = min_j c_ij`` the rows ``c_i - a_i`` that coincide are one client
-    (docs/formulations/p-median.md, "Client merging").
+    G: np.ndarray
+    W: np.ndarray
+    const: float
+    slack: float
+
+
+def merge_profiles(C: np.ndarray, w: np.ndarray, notes: list[str]) -> Profiles:
+    """Clients with the same cost profile up to a constant, within ``PROFILE_TOL``, merge.
+
+    With ``a_i = min_j c_ij`` the rows ``c_i - a_i`` that round to the same
+    multiples of ``PROFILE_TOL`` times the largest finite cost are one client,
+    the first of them its row; ``slack`` sums each client's weight times its
+    largest deviation from that row (docs/formulations/p-median.md, "Client merging").
     """
     a = C.min(axis=1)
     G = C - a[:, None]                      # inf - a stays inf
-    G, inv = np.unique(G, axis=0, return_inverse=True)
+    step = PROFILE_TOL * max(float(np.max(G, where=np.isfinite(G), initial=0.0)), 1.0)
+    inv = np.empty(G.shape[0], dtype=np.int64)
+    seen: dict[bytes, int] = {}
+    for r in range(0, G.shape[0], 4096):           # by blocks: no second copy of the matrix
+        for i, row in enumerate(np.round(G[r:r + 4096] / step)):
+            inv[r + i] = seen.setdefault(row.tobytes(), len(seen))
+    first = np.unique(inv, return_index=True)[1]   # profiles are numbered in order of first appearance
     inv = np.asarray(inv).ravel()
-    W = np.bincount(inv, weights=w, minlength=G.shape[0])
-    if G.shape[0] < C.shape[0]:
-        notes.append(f"p-median: {C.shape[0]} clients merged into {G.shape[0]} distinct cost profiles")
-    return G, W, float(w @ a)
+    with np.errstate(invalid="ignore"):             # inf - inf: the same unreachable pair, no deviation
+        dev = np.concatenate([np.abs(np.nan_to_num(G[r:r + 4096] - G[first[inv[r:r + 4096]]], nan=0.0))
+                              .max(axis=1, initial=0.0) for r in range(0, G.shape[0], 4096)])
+    W = np.bincount(inv, weights=w, minlength=first.size)
+    if first.size < C.shape[0]:
+        notes.append(f"p-median: {C.shape[0]} clients merged into {first.size} distinct cost profiles")
+    return Profiles(G[first], W, float(w @ a), float(w @ dev))
 
 
 def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, notes: list[str],
@@ -167,7 +194,8 @@ def pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: 
     """
     t0 = time.perf_counter()
     cand = np.flatnonzero(~fixed)
-    G, W, const = merge_profiles(C, w, notes)                       # (a)
+    prof = merge_profiles(C, w, notes)                              # (a)
+    G, W, const = prof.G, prof.W, prof.const - prof.slack            # a bound: subtract the slack
     f = nearest_time(G, fixed)
     Cc = G[:, cand]
     cmin = Cc.min(axis=1) if cand.size else np.full(G.shape[0], np.inf)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pulp
+from scipy import sparse
 
 from allocator.errors import AllocatorError
 from allocator.solve import bounds as mb
 from allocator.solve import highs
 from allocator.solve.checks import Options
-from allocator.solve.highs import add_row, binary_values, chained_row
+from allocator.solve.highs import ArrayModel, chained_row
 from allocator.solve.kernels import nearest_time
 from allocator.solve.solution import EMPTY, Sizes
 
@@ -25,11 +26,12 @@ from allocator.solve.solution import EMPTY, Sizes
 _MIN_LEVELS = 1
 _CAP_GROW = 1.5
 #: HiGHS search options for the radius model (see benchmarks/README.md for the
-#: measurements).  Presolve is off and LPs are solved by interior point; the MIP
-#: start is usually optimal or nearly so, hence the primal heuristics are off,
+#: measurements).  Presolve is off and LPs are solved by interior point without
+#: crossover (the site columns sit in thousands of rows each, and crossover was
+#: most of the root LP's time); the MIP start is usually optimal or nearly so, hence the primal heuristics are off,
 #: and reliable pseudo-costs from strong branching are not required.  Search
 #: options only: the model and its optimum are unchanged.
-RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", mip_heuristic_effort=0.0,
+RADIUS_SEARCH = dict(presolve="off", mip_lp_solver="ipm", run_crossover="off", mip_heuristic_effort=0.0,
                      mip_heuristic_run_feasibility_jump=False, mip_heuristic_run_rins=False,
                      mip_heuristic_run_rens=False,
                      mip_heuristic_run_root_reduced_cost=False, mip_pscost_minreliable=0)
@@ -116,19 +118,18 @@ def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos
         rep, Wr = merge_truncated(Wa, levels, members, t_idx, K, fa, u_idx)
         rep_levels = [levels[g] for g in rep]
         groups = Groups(Wr, rep_levels, [members[g] for g in rep], K[rep], fa[rep])
-        prob, y, zs, tails = build_radius(groups, t_idx[rep], n_cand, p, u_idx[rep])
-        nv = len(y) + sum(len(z) for z in zs) + sum(v is not None for v in tails)
-        nc = len(prob.constraints())
-        start = radius_start(y, zs, rep_levels, best_pos, Ca[rep], fa[rep], tails, u_idx[rep])
+        rm = build_radius(groups, t_idx[rep], n_cand, p, u_idx[rep])
+        nv, nc = rm.model.cost.size, rm.model.n_rows
+        start = radius_start(rm, t_idx[rep], rep_levels, best_pos, Ca[rep], fa[rep], u_idx[rep])
         t_build += time.perf_counter() - t1
-        run = highs.solve(prob, opts, start, **RADIUS_SEARCH)
+        run, x = highs.solve_arrays(rm.model, opts, start, **RADIUS_SEARCH)
         t_solve += run.seconds
         if run.status == "infeasible":
             infeasible()
         if run.status == "no_solution":
             status = "time_limit"
             break
-        pos = np.flatnonzero(binary_values(y))
+        pos = np.flatnonzero(x[:n_cand] > 0.5)
         gcost = nearest_time(Ca, pos, fa)
         val = float(Wa @ gcost) if np.isfinite(gcost).all() else math.inf
         if val < best_val:
@@ -185,30 +186,68 @@ class Groups:
     fa: np.ndarray
 
 
-def build_radius(groups: Groups, t_idx: np.ndarray, n_cand: int, p: int, u_idx: np.ndarray):
+@dataclass
+class RadiusModel:
+    """The arrays of a truncated radius model (:func:`build_radius`) and where its columns are: the
+    site columns come first, then per group its ``z`` columns from ``z_first[g]`` and its tail column
+    ``tail[g]`` (-1: none)."""
+
+    model: ArrayModel
+    z_first: np.ndarray
+    tail: np.ndarray
+
+
+def build_radius(groups: Groups, t_idx: np.ndarray, n_cand: int, p: int, u_idx: np.ndarray) -> RadiusModel:
     """The chained radius model (Elloumi 2010; García, Labbé & Marín 2011), truncated after level
     ``t_idx + 1`` per group, with a one-row tail ring up to level ``u_idx`` (a relaxation: never more
-    than the true cost).  See docs/formulations/p-median.md, "The chained radius model".
-    Returns ``(prob, y, z per group, tail variable or None per group)``.
+    than the true cost), as arrays for HiGHS (the rows of :func:`radius_rows` plus the tails and the
+    count row).  See docs/formulations/p-median.md, "The chained radius model".
     """
-    prob = pulp.LpProblem("p_median", pulp.LpMinimize)
-    y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(n_cand)]
-    obj, zs, _ = radius_rows(prob, y, groups, t_idx)
-    W, levels, members = groups.W, groups.levels, groups.members
-    tails: list = []
+    W, levels, members, K, fa = groups.W, groups.levels, groups.members, groups.K, groups.fa
+    cost: list = [np.zeros(n_cand)]
+    idx: list = []
+    val: list = []
+    lens: list = []
+    rhs: list = []
+    z_first = np.zeros(len(levels), dtype=np.int64)
+    tail = np.full(len(levels), -1, dtype=np.int64)
+    col = n_cand
+
+    def row(sites: np.ndarray, own: int, prev: int) -> None:
+        """``sum y[sites] + x[own] - x[prev] >= 1 if no prev else 0`` (``-1``: no such column)."""
+        extra = [c for c in (own, prev) if c >= 0]
+        idx.append(np.concatenate([sites, np.array(extra, dtype=np.int64)]))
+        val.append(np.concatenate([np.ones(sites.size + (own >= 0)), -np.ones(int(prev >= 0))]))
+        lens.append(idx[-1].size)
+        rhs.append(0.0 if prev >= 0 else 1.0)
+
     for g in range(len(levels)):
+        D, grp = levels[g], members[g]
         t, u = int(t_idx[g]), int(u_idx[g])
-        if u <= t:
-            tails.append(None)
-            continue
-        zt = prob.add_variable(f"t{g:07d}", 0, 1)
-        tails.append(zt)
-        obj.append((zt, W[g] * (levels[g][u] - levels[g][t])))
-        ring = [(y[j], 1.0) for m in members[g][t:u] for j in m]
-        chained_row(prob, ring + [(zt, 1.0)], zs[g][t - 1] if t else None, f"tail{g}")
-    prob.setObjective(pulp.LpAffineExpression(obj))
-    add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
-    return prob, y, zs, tails
+        z_first[g] = col
+        cost.append(W[g] * np.diff(D[:t + 1]))
+        for k in range(t):
+            row(grp[k], col + k, col + k - 1 if k else -1)
+        last = col + t - 1 if t else -1
+        col += t
+        if t == K[g] - 1 and not np.isfinite(fa[g]):
+            row(grp[t], -1, last)
+        if u > t:
+            tail[g] = col
+            cost.append(np.array([W[g] * (D[u] - D[t])]))
+            row(np.concatenate(grp[t:u]), col, last)
+            col += 1
+    idx.append(np.arange(n_cand))
+    val.append(np.ones(n_cand))
+    lens.append(n_cand)
+    row_lower = np.array(rhs + [float(p)])
+    row_upper = np.append(np.full(len(rhs), np.inf), float(p))
+    integer = np.zeros(col, dtype=bool)
+    integer[:n_cand] = True
+    matrix = sparse.csr_matrix((np.concatenate(val), np.concatenate(idx), np.concatenate([[0], np.cumsum(lens)])),
+                               shape=(row_lower.size, col))
+    model = ArrayModel(np.concatenate(cost), np.zeros(col), np.ones(col), integer, row_lower, row_upper, matrix)
+    return RadiusModel(model, z_first, tail)
 
 
 def radius_rows(prob: pulp.LpProblem, y: list, groups: Groups, t_idx: np.ndarray, prefix: str = ""):
@@ -269,18 +308,14 @@ def level_at(levels: list[np.ndarray], K: np.ndarray, dist: np.ndarray) -> np.nd
                     dtype=np.int64)
 
 
-def radius_start(y, zs, levels, pos, Ca, fa, tails, u_idx) -> dict:
-    """A complete MIP start for the radius model from candidate positions ``pos``."""
-    start = {v: 0.0 for v in y}
-    for j in pos:
-        start[y[int(j)]] = 1.0
+def radius_start(rm: RadiusModel, t_idx: np.ndarray, levels, pos, Ca, fa, u_idx) -> np.ndarray:
+    """A complete MIP start for the radius model ``rm`` from candidate positions ``pos``."""
+    start = np.zeros(rm.model.cost.size)
+    start[np.asarray(pos, dtype=np.int64)] = 1.0
     gc = nearest_time(Ca, pos, fa)
-    for g, z in enumerate(zs):
-        D = levels[g]
-        for k in range(len(z)):
-            start[z[k]] = 1.0 if gc[g] > D[k] else 0.0
-        if tails[g] is not None:
-            start[tails[g]] = 1.0 if gc[g] >= D[u_idx[g]] else 0.0
+    for g in range(len(levels)):
+        D, t = levels[g], int(t_idx[g])
+        start[rm.z_first[g]:rm.z_first[g] + t] = gc[g] > D[:t]
+        if rm.tail[g] >= 0:
+            start[rm.tail[g]] = 1.0 if gc[g] >= D[u_idx[g]] else 0.0
     return start
-
-

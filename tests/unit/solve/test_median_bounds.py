@@ -201,9 +201,8 @@ def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
     """The truncated radius model with a tail ring (see ``build_radius``):
     the true cost up to the cap, the cap for service inside the ring, the
     ring's end beyond it; never more than the true cost."""
-    import pulp
-
-    from allocator.solve.highs import quiet_highs
+    from allocator.solve.checks import options
+    from allocator.solve.highs import solve_arrays
     from allocator.solve.radius import Groups, build_radius, radius_levels
 
     Ca = np.array([[1., 2., 3., 4., 6.]])
@@ -211,11 +210,73 @@ def test_radius_tail_charges_the_cap_inside_its_ring_and_its_end_beyond():
     levels, members, K = radius_levels(Ca, fa)
     t, u = np.array([1]), np.array([3])              # exact up to 2, ring [2, 4), end 4
     charged = []
-    quiet_highs()
     for j in range(5):
-        prob, y, zs, tails = build_radius(Groups(np.array([1.0]), levels, members, K, fa), t, 5, 1, u)
-        for k, v in enumerate(y):
-            v.lowBound = v.upBound = float(k == j)
-        prob.solve(pulp.HiGHS(msg=False))
-        charged.append(levels[0][0] + pulp.value(prob.objective))
+        model = build_radius(Groups(np.array([1.0]), levels, members, K, fa), t, 5, 1, u).model
+        model.lower[:5] = model.upper[:5] = np.arange(5) == j
+        run, _ = solve_arrays(model, options(60, None, None))
+        charged.append(levels[0][0] + run.bound)
     assert charged == [1.0, 2.0, 2.0, 4.0, 4.0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6))
+def test_radius_arrays_for_highs_equal_the_pulp_rows(seed):
+    """The radius model handed to HiGHS as arrays has the optimum of the same truncated model written
+    with PuLP objects (``radius_rows``, as plans build it), caps and the last-level rows included."""
+    import pulp
+
+    from allocator.solve import highs
+    from allocator.solve.checks import options
+    from allocator.solve.radius import Groups, build_radius, radius_levels, radius_rows
+
+    rng = np.random.default_rng(seed)
+    Ca, W, fa, p = instance(seed, n=15, m=8)
+    levels, members, K = radius_levels(Ca, fa)
+    t = np.minimum(rng.integers(0, 4, K.size), K - 1)
+    groups = Groups(W, levels, members, K, fa)
+    opts = options(60, None, None)
+    run, x = highs.solve_arrays(build_radius(groups, t, Ca.shape[1], p, t).model, opts)
+    prob = pulp.LpProblem("radius", pulp.LpMinimize)
+    y = [prob.add_variable(f"y{j}", 0, 1, pulp.LpBinary) for j in range(Ca.shape[1])]
+    obj, _, _ = radius_rows(prob, y, groups, t)
+    prob.setObjective(pulp.LpAffineExpression(obj))
+    highs.add_row(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "p")
+    peer = highs.solve(prob, opts)
+    assert run.status == peer.status
+    if run.status == "optimal":
+        assert abs(run.bound - peer.bound) <= 1e-7 * max(1.0, abs(peer.bound))
+        assert int(round(x[:Ca.shape[1]].sum())) == p
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6))
+def test_rows_equal_up_to_a_constant_and_rounding_noise_merge_and_keep_the_optimum(seed):
+    """Pixels snapped to one node: the node's row plus the pixel's own walk, computed in floating point
+    (noise of a few ulps).  They merge into one profile per node, and the optimum, the sites' value and
+    the proven bound are those of brute force on the pixels' own rows."""
+    from allocator.solve.p_median import merge_profiles
+
+    rng = np.random.default_rng(seed)
+    nodes, m, p = 6, 7, int(rng.integers(1, 4))
+    base = np.round(rng.uniform(1, 30, (nodes, m)), 3)
+    base[rng.random(base.shape) < 0.1] = np.inf
+    base[:, 0] = rng.uniform(1, 30, nodes)                   # everybody reaches a site
+    node = rng.integers(0, nodes, 30)
+    walk = rng.uniform(0, 5, node.size)
+    C = (base[node] / 7.0 + walk[:, None] / 3.0) * 21.0 / 7.0 * (1 / 3.0) * 7.0  # noise in the last bits
+    w = rng.uniform(0.5, 3.0, node.size)
+    notes: list[str] = []
+    prof = merge_profiles(C, w, notes)
+    assert np.unique(C - C.min(axis=1)[:, None], axis=0).shape[0] > np.unique(node).size  # the noise is there
+    assert prof.G.shape[0] == np.unique(node).size          # noise alone never splits a node's pixels
+    assert 0 <= prof.slack <= 1e-9 * float(w.sum())
+    # a client whose row differs by more than the tolerance stays apart
+    bumped = C.copy()
+    bumped[0, int(np.argmax(np.where(np.isfinite(C[0]), C[0], -1)))] += 1e-3   # column 0 is finite
+    assert merge_profiles(bumped, w, []).G.shape[0] == prof.G.shape[0] + (np.sum(node == node[0]) > 1)
+    opt, optimal_sets = brute(C, w, np.full(C.shape[0], np.inf), p)
+    sol = solve_p_median(C, w, p)
+    assert sol.status == "optimal"
+    assert abs(sol.objective - opt) <= 1e-9 * max(1, opt)
+    assert set(sol.new_sites.tolist()) in optimal_sets
+    assert sol.gap <= 1e-9

@@ -490,7 +490,8 @@ def test_report_overview_map_and_ranks_match_sites_csv(browser, run_dir: Path) -
     new = sites[sites["status"] == "new"].sort_values("rank")
     assert new["rank"].tolist() == list(range(1, len(new) + 1)) and sites.loc[sites["status"] != "new", "rank"].isna().all()
     report = (run_dir / "report.html").read_text(encoding="utf-8")
-    table = re.findall(r"<tr><td>(\d+)</td><td><b>.*?</b><br><small>([0-9a-f]{15}) · ", report)
+    table = re.findall(r"<tr><td>(\d+)</td><td><b>.*?</b><br><small>(?:<span[^>]*>)?([0-9a-f]{15})(?:</span>)? · ",
+                       report)   # ids from the data are marked as names (a span)
     assert [(int(r), i) for r, i in table] == list(zip(new["rank"].astype(int), new["id"]))
     labels = _overview_labels(report)
     assert sorted(labels) == new["rank"].astype(int).tolist()

@@ -44,6 +44,7 @@ from allocator.outputs.labels import (
     metric_name,
     name,
     names,
+    priced,
     reach_note,
     target_text,
     translate,
@@ -55,7 +56,6 @@ from allocator.outputs.report import appendix_section, objective_words, people_o
 from allocator.outputs.stable_ids import stable_ids
 from allocator.outputs.summary import headline
 from allocator.outputs.templates import render
-from allocator.scenario.money import money
 
 #: what ``compare/`` held before it had a manifest.json: such a folder is still replaced
 WRITTEN_BEFORE_MARKER = frozenset({"comparison.csv", "comparison.html"})
@@ -130,7 +130,7 @@ def _cost_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
         values = [value(p) for p in plans]
         known = [v for v in values if v is not None]
         rows.append(Row(translate(lang, key), Cell(""),
-                        [Cell("–" if v is None else money(v, p.run.info.currency),
+                        [Cell("–" if v is None else priced(lang, v, p.run.info.currency),
                               best=one_currency and v is not None and len(known) > 1 and v == min(known))
                          for v, p in zip(values, plans, strict=True)]))
     return rows

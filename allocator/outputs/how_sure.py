@@ -25,7 +25,7 @@ from allocator.evaluate.costs import spending
 from allocator.evaluate.result import RunResult, ServiceResult
 from allocator.evaluate.robustness import RobustnessResult
 from allocator.inputs.place_names import cell_size_m as hexagon_width_m
-from allocator.outputs.labels import fmt_metric, translate
+from allocator.outputs.labels import fmt_metric, priced, translate
 from allocator.outputs.templates import render
 from allocator.scenario.money import money
 from allocator.scenario.schema import RASTER_SUFFIXES
@@ -99,8 +99,8 @@ def spending_block(result: RunResult, s: ServiceResult) -> dict:
     return spending(s, result.info.currency).as_dict()
 
 
-def _money(value: float | None, result: RunResult, L) -> str:
-    return L("sp_not_stated") if value is None else money(value, result.info.currency)
+def _money(value: float | None, result: RunResult, lang: str) -> str:
+    return translate(lang, "sp_not_stated") if value is None else priced(lang, value, result.info.currency)
 
 
 def talks_money(result: RunResult) -> bool:
@@ -120,14 +120,14 @@ def spending_section(result: RunResult, lang: str) -> Markup:
         sp = spending(s, result.info.currency)
         t = s.service.threshold_min
         upgrades = "upgraded" in s.facilities and bool(s.facilities["upgraded"].astype(bool).any())
-        items = [L("sp_build", what=L("sp_upgrades") if upgrades else "", v=_money(sp.build, result, L))]
-        items += [L("sp_savings", v=_money(sp.savings, result, L))] if sp.savings else []
-        items += [L("sp_running", v=_money(sp.running_per_year, result, L))] if sp.running_per_year else []
-        items += [L("sp_counters", v=_money(sp.counters, result, L))] if sp.counters else []
+        items = [L("sp_build", what=L("sp_upgrades") if upgrades else "", v=_money(sp.build, result, lang))]
+        items += [L("sp_savings", v=_money(sp.savings, result, lang))] if sp.savings else []
+        items += [L("sp_running", v=_money(sp.running_per_year, result, lang))] if sp.running_per_year else []
+        items += [L("sp_counters", v=_money(sp.counters, result, lang))] if sp.counters else []
         phased = s.solution.phases is not None   # built over several years: the "first year" is all phases'
-        items.append(L("sp_all_phases" if phased else "sp_first_year", v=_money(sp.first_year, result, L)))
+        items.append(L("sp_all_phases" if phased else "sp_first_year", v=_money(sp.first_year, result, lang)))
         per = sp.per_person_reached
-        items.append(L("sp_per_person_phased" if phased else "sp_per_person", v=_money(per, result, L), t=t,
+        items.append(L("sp_per_person_phased" if phased else "sp_per_person", v=_money(per, result, lang), t=t,
                        n=sp.people_reached) if per is not None else L("sp_nobody", t=t))
         blocks.append({"service": s.service.display_title, "lines": items})
     note = result.info.resolved.get("cost_note")

@@ -12,11 +12,18 @@ from collections.abc import Iterable
 import numpy as np
 from markupsafe import Markup, escape
 
+from allocator.scenario.money import money, money_number
+
 
 def amount(value: float, currency: str | None = None) -> str:
     """Money: 12, 11.5, 1,250.25; with the scenario's ``currency``: BRL 1,250.25."""
     number = f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{currency} {number}" if currency else number
+
+
+def priced(lang: str, value: float, currency: str | None) -> str:
+    """An amount on a page of ``lang``: ``BRL 1,200,000`` in the scenario's currency, else ``63 units`` (``63 单位``)."""
+    return money(value, currency) if currency else translate(lang, "units_amount", v=money_number(value))
 
 
 def count(value: float) -> str:
@@ -515,7 +522,7 @@ MONEY = {
         "sp_title": "What it costs", "sp_build": "Building the new sites{what}: {v}",
         "sp_upgrades": " (with upgrades)", "sp_savings": "Savings from closures: {v}",
         "sp_running": "Running the new sites: {v} a year", "sp_counters": "Added counters: {v}",
-        "sp_first_year": "First year in all: {v}",
+        "sp_first_year": "First year in all: {v}", "units_amount": "{v} units",
         "sp_all_phases": "Every phase built, plus one year of running them all: {v}",
         "sp_per_person_phased": "{v} per person newly within {t:g} minutes once every phase is built ({n:,.0f} people)",
         "sp_per_person": "{v} per person newly within {t:g} minutes ({n:,.0f} people, first-year cost)",
@@ -542,7 +549,7 @@ MONEY = {
     "zh": {
         "sp_title": "费用", "sp_build": "新建设施{what}：{v}", "sp_upgrades": "（含扩容）",
         "sp_savings": "关闭设施节省：{v}", "sp_running": "新设施运营：每年 {v}", "sp_counters": "新增窗口：{v}",
-        "sp_first_year": "首年合计：{v}",
+        "sp_first_year": "首年合计：{v}", "units_amount": "{v} 单位",
         "sp_all_phases": "各期全部建成并运营一年合计：{v}",
         "sp_per_person_phased": "全部建成后 {t:g} 分钟内新增覆盖每人 {v}（{n:,.0f} 人）",
         "sp_per_person": "{t:g} 分钟内新增覆盖每人 {v}（{n:,.0f} 人，按首年费用）",
@@ -553,7 +560,7 @@ MONEY = {
         "hs_cells": "需求按约 {m:,.0f} 米的网格单元计算（每个单元按其中心计）",
         "hs_travel": "出行：{speed}",
         "hs_variants": "已试情形：{n} 个（{labels}）；{total} 处新设施中有 {k} 处在每个情形中均被选中",
-        "hs_no_variants": "未做敏感性检验（可添加 robustness 部分）",
+        "hs_no_variants": "未做敏感性检验（可在情景文件中加入稳健性检验）",
         "hs_range": "各情形下 {t:g} 分钟内人口比例：{lo} 至 {hi}",
         "hs_swaps": "接近最优的替代方案（去掉每处设施后的最优方案）",
         "hs_swap": "以 {b} 替换 {a}：{d:+.1f} 个百分点（{p:+,.0f} 人）",
@@ -757,7 +764,7 @@ LABELS["en"].update({
 })
 LABELS["zh"].update({
     "overview_title": "规划后出行时间：绿 0，黄 {t:g} 分钟，红 ≥ 2 × {t:g} 分钟",
-    "open_map": "打开交互地图（map.html）",
+    "open_map": "打开交互地图",
     "overview_alt": "新建设施概览图（按排名编号）",
 })
 MAP["en"].update({"report_link": "report: the decision, sites numbered as here"})

@@ -42,7 +42,7 @@ def overview_svg(s, ranks: pd.Series, index: int, lang: str) -> str:
     colours = [time_colour(float(t)) for t in demand["time_after"].to_numpy(float)]
     lat0 = float(np.nanmean(demand["lat"].to_numpy(float))) if len(demand) else 0.0
     font = cjk_font() if lang == "zh" else None
-    with plt.rc_context({"svg.fonttype": "none", "font.family": [font, "sans-serif"] if font else ["sans-serif"]}):
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "allocator", "font.family": [font, "sans-serif"] if font else ["sans-serif"]}):
         fig, ax = plt.subplots(figsize=SIZE_IN)
         geoms = demand.geometry.to_numpy() if "geometry" in demand else np.array([])
         polygons = [g for g in geoms if g is not None and g.geom_type == "Polygon"]
@@ -78,7 +78,8 @@ def overview_svg(s, ranks: pd.Series, index: int, lang: str) -> str:
         ax.set_title(translate(lang, "overview_title", t=s.service.threshold_min), fontsize=10)
         fig.text(0.99, 0.01, ATTRIBUTION, ha="right", va="bottom", fontsize=7, color="#52606d")
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=110)
+        fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=110,
+                    metadata={"Date": None})   # no timestamp: identical runs write identical pages
         plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 

@@ -37,7 +37,12 @@ def check_currency(code: str) -> str:
                      "BRL, EUR, USD or CNY (or leave 'currency' out for plain units)")
 
 
+def money_number(value: float) -> str:
+    """An amount's number: ``1,200,000``, ``12.50`` (cents only below 100)."""
+    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.2f}"
+
+
 def money(value: float, currency: str | None) -> str:
     """An amount with its currency: ``BRL 1,200,000``, ``BRL 12.50``; without one ``1,200,000 units``."""
-    text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.2f}"
+    text = money_number(value)
     return f"{currency} {text}" if currency else f"{text} {UNITS}"

@@ -38,7 +38,7 @@ PLANS = {
     },
 }
 #: Latin words a Chinese page may show: names of methods, software and data, and units
-ALLOWED = {"OpenStreetMap", "GTFS", "EDE", "Gini", "Kolm-Pollak", "HiGHS", "PuLP", "SFCA", "H3", "Leaflet",
+ALLOWED = {"allocator", "OpenStreetMap", "GTFS", "EDE", "Gini", "Kolm-Pollak", "HiGHS", "PuLP", "SFCA", "H3", "Leaflet",
            "km", "h", "m", "min", "s"}
 
 

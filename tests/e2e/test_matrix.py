@@ -407,7 +407,7 @@ def test_round_trip_network_matrix_gives_the_same_sites_and_objective(tmp_path: 
 
     assert "network" not in from_matrix and from_matrix["matrix"]["pairs"] == written
     assert from_matrix["matrix"]["source"] == str(tmp_path / "times.csv")
-    assert set(from_matrix["timings"]) == {"steps", "matrix", "services"}
+    assert set(from_matrix["timings"]) == {"steps", "matrix", "services", "run_date"}
     assert "within 8 min (matrix)" in out
     manifest = json.loads((folder / "manifest.json").read_text())
     sha = {tuple(i["roles"])[0]: i["sha256"] for i in manifest["inputs"]}

@@ -305,7 +305,7 @@ def test_shared_budget_is_at_least_as_good_as_every_split(tmp_path, capsys) -> N
     assert "shared budget: " in r.out
     page = (r.dir / "report.html").read_text(encoding="utf-8")
     text = re.sub(r"<[^>]+>", "", page)   # the service names are marked as names (translate="no")
-    assert (f"clinics, schools are solved together in one model and spend {summary['shared_budget']['used']:g} "
+    assert (f"clinics and schools are solved together in one model and spend {summary['shared_budget']['used']:g} "
             "of their shared budget of 6") in text, "the report states the limit and the total spent"
     assert page.index("<h2>Shared budget</h2>") < page.index('<h2><span class="name" translate="no">clinics')
     joint = sum(s["objective_value"] for s in summary["services"])

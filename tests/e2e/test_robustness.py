@@ -355,7 +355,7 @@ def test_same_scenario_twice_gives_identical_summary_and_a_manifest(tmp_path: Pa
         code, _, err = main_out(tmp_path, run, capsys)
         assert code == 0, err
         summary = json.loads((tmp_path / run / "rb" / "summary.json").read_text())
-        assert set(summary["timings"]) == {"steps", "network", "services"}
+        assert set(summary["timings"]) == {"steps", "network", "services", "run_date"}
         del summary["timings"]
         texts.append(json.dumps(summary, indent=2))
         flat = json.dumps(summary)

@@ -216,7 +216,7 @@ def test_brief_lists_every_new_site_ranked_by_what_it_adds(runs) -> None:
     assert [s["place"] for s in service["new_sites"]] == list(new["place"])
     table = page[page.index("<table class='sites'>"):]
     table = table[:table.index("</table>")]
-    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])]
     assert len(rows) == 3 and [r[0] for r in rows] == ["1", "2", "3"]
     newly = [float(r[3].replace(",", "")) for r in rows]
     assert list(newly) == sorted(newly, reverse=True)

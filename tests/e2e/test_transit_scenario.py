@@ -13,6 +13,8 @@ import pytest
 from conftest import mirrored_env
 from test_hostile import assert_clean_error, cli
 
+from allocator.traveltime.network_source import network_cache_dir
+
 REPO = Path(__file__).resolve().parents[2]
 CELLS = {"source": "catalog:sao_paulo/spo_hexgrid.csv", "h3": "id", "id": "id"}
 TRANSIT = {"source": "catalog:sao_paulo/spo_osm.pbf", "mode": "transit", "gtfs": ["catalog:sao_paulo/spo_gtfs.zip"],
@@ -72,7 +74,8 @@ def test_sao_paulo_transit_scenario_runs(tmp_path: Path, capsys, mirror: Path) -
         walk = {k: v for k, v in TRANSIT.items() if k in ("source",)}
         code, err = cli(tmp_path, scenario({**walk, "mode": "walk"}, "spo_walk"), capsys)
         assert code == 0, err
-        assert list((tmp_path / "cache" / "networks" / "transit").glob("transit-*.npz"))   # the matrix is cached
+        # the matrix is cached (where the run caches: the session may have set ALLOCATOR_CACHE already)
+        assert list((network_cache_dir() / "transit").glob("transit-*.npz"))
     out = tmp_path / "out"
     summary = json.loads((out / "spo_transit" / "summary.json").read_text())
     walking = json.loads((out / "spo_walk" / "summary.json").read_text())

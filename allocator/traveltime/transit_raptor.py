@@ -23,6 +23,7 @@ import scipy.sparse
 
 from allocator.inputs.gtfs import Pattern
 
+
 @dataclass(frozen=True, eq=False)
 class RaptorNetwork:
     """Every stop position of every overtaking-free pattern, flat, and the walking transfers between stops.
@@ -68,18 +69,17 @@ def raptor_network(patterns: tuple[Pattern, ...], n_stops: int, transfers: scipy
                       for g in fifo_groups(departures, arrivals))
     latest = max((int(d.max()) for _, d, _ in groups), default=0)
     span = float(2 ** int(np.ceil(np.log2(latest + 2))))
-    stops = [s for s, _, _ in groups]
-    stop = np.concatenate(stops) if groups else np.zeros(0, dtype=np.int64)
-    lengths = np.array([len(s) for s in stops], dtype=np.int64)
+    stop = np.concatenate([s for s, _, _ in groups]) if groups else np.zeros(0, dtype=np.int64)
+    lengths = np.array([len(s) for s, _, _ in groups], dtype=np.int64)
     end = np.repeat(np.cumsum(lengths), lengths)
     trips = np.repeat([d.shape[0] for _, d, _ in groups], lengths).astype(np.int64)
     position = np.arange(len(stop))
     keys = np.concatenate([d.T.ravel() for _, d, _ in groups]).astype(float) if groups else np.zeros(0)
     keys += np.repeat(position * span, trips)
-    arrivals = [np.vstack([a.astype(float), np.full((1, a.shape[1]), np.inf)]).T.ravel() for _, _, a in groups]
+    alighting = [np.vstack([a.astype(float), np.full((1, a.shape[1]), np.inf)]).T.ravel() for _, _, a in groups]
     going_on = position[position + 1 < end]
-    return RaptorNetwork(n_stops, stop, np.repeat(np.arange(len(groups)), lengths), end, span, keys, np.concatenate([[0], np.cumsum(trips)]),
-                         np.concatenate(arrivals) if groups else np.zeros(0),
+    return RaptorNetwork(n_stops, stop, np.repeat(np.arange(len(groups)), lengths), end, span, keys,
+                         np.concatenate([[0], np.cumsum(trips)]), np.concatenate(alighting) if groups else np.zeros(0),
                          np.concatenate([[0], np.cumsum(trips + 1)[:-1]]).astype(np.int64),
                          scipy.sparse.csr_matrix((np.ones(len(going_on)), (stop[going_on], going_on)),
                                                  shape=(n_stops, len(stop))),
@@ -101,21 +101,23 @@ def _starts(network: RaptorNetwork, changed: np.ndarray, labels: np.ndarray, tri
     counts = network.boards.indptr[stop + 1] - network.boards.indptr[stop]
     first = np.repeat(network.boards.indptr[stop] - (np.cumsum(counts) - counts), counts)
     position = network.boards.indices[first + np.arange(int(counts.sum()))]
-    stop, origin = np.repeat(stop, counts), np.repeat(origin, counts)
-    now = _trips(network, labels[stop, origin], position)
-    moved = now != trips[position, origin]
+    origin = np.repeat(origin, counts)
+    now = _trips(network, labels.reshape(-1)[network.stop[position] * labels.shape[1] + origin], position)
+    flat = position * labels.shape[1] + origin
+    moved = now != trips.reshape(-1)[flat]
+    trips.reshape(-1)[flat[moved]] = now[moved]
     position, origin = position[moved], origin[moved]
-    trips[position, origin] = now[moved]
     n_patterns = int(network.pattern[-1]) + 1 if len(network.pattern) else 0
     start = np.full(n_patterns * labels.shape[1], len(network.stop))
     np.minimum.at(start, network.pattern[position] * labels.shape[1] + origin, position)
     return start.reshape(n_patterns, labels.shape[1])
 
 
-def scan(network: RaptorNetwork, first: np.ndarray, origin: np.ndarray, trips: np.ndarray, rides: np.ndarray) -> None:
+def scan(network: RaptorNetwork, first: np.ndarray, origin: np.ndarray, trips: np.ndarray,
+         rides: np.ndarray) -> np.ndarray:
     """Ride every pattern for each ``origin`` from position ``first`` to the pattern's end, boarding the first trip
     boardable at each position (``trips``, positions x origins), and lower ``rides`` (stops x origins) to the
-    arrivals."""
+    arrivals; returns where they fell."""
     lengths = network.end[first] - first
     total = int(lengths.sum())
     segment = np.repeat(np.arange(len(first)), lengths)
@@ -134,6 +136,9 @@ def scan(network: RaptorNetwork, first: np.ndarray, origin: np.ndarray, trips: n
     reached = network.arrivals[network.arrival_start[position] + riding]
     better = reached < rides.reshape(-1)[flat]
     np.minimum.at(rides.reshape(-1), flat[better], reached[better])
+    improved = np.zeros(rides.shape, dtype=bool)
+    improved.reshape(-1)[flat[better]] = True
+    return improved
 
 
 def relax(values: np.ndarray, changed: np.ndarray, links: scipy.sparse.csr_matrix, out: np.ndarray) -> None:
@@ -187,11 +192,9 @@ class RangeRaptor:
         for k, rides in enumerate(self.rides):
             if not changed.any():
                 break
-            old_rides = rides.copy()
             start = _starts(self.network, changed, boarding, self.trips[k])
             pattern, origin = np.nonzero(start < len(self.network.stop))
-            scan(self.network, start[pattern, origin], origin, self.trips[k], rides)
-            improved = rides < old_rides
+            improved = scan(self.network, start[pattern, origin], origin, self.trips[k], rides)
             np.minimum(self.ridden, rides, out=self.ridden)
             if k + 1 == len(self.rides):
                 break

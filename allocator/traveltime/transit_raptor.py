@@ -173,7 +173,7 @@ class RangeRaptor:
         self.rides = [np.full(access_s.shape, np.inf) for _ in range(max_rides)]      # k + 1 rides, alighted
         self.ridden = np.full(access_s.shape, np.inf)
         # the first trip boardable at each position by each origin with the labels of ``boarding``: none yet
-        none = np.diff(network.key_start)[:, None]
+        none = np.diff(network.key_start).astype(np.int32)[:, None]
         self.trips = [np.repeat(none, access_s.shape[1], axis=1) for _ in range(max_rides)]
         self.last_departure = np.inf
 

@@ -86,6 +86,13 @@ def raptor_network(patterns: tuple[Pattern, ...], n_stops: int, transfers: scipy
                          transfers.tocsr())
 
 
+def _link_entries(links: scipy.sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The index in ``links.indices`` of every stored entry of each of ``rows`` (in order), and how many each has."""
+    counts = links.indptr[rows + 1] - links.indptr[rows]
+    first = np.repeat(links.indptr[rows] - (np.cumsum(counts) - counts), counts)
+    return first + np.arange(int(counts.sum())), counts
+
+
 def _trips(network: RaptorNetwork, labels: np.ndarray, position: np.ndarray) -> np.ndarray:
     """The first trip boardable at each ``position`` with ``labels`` there, counted from the position's first trip
     (its number of trips: none)."""
@@ -98,9 +105,8 @@ def _starts(network: RaptorNetwork, changed: np.ndarray, labels: np.ndarray, tri
     another trip than ``trips`` (positions x origins, the first trip boardable there: brought up to date); rows
     ``len(network.stop)``: none."""
     stop, origin = np.nonzero(changed)
-    counts = network.boards.indptr[stop + 1] - network.boards.indptr[stop]
-    first = np.repeat(network.boards.indptr[stop] - (np.cumsum(counts) - counts), counts)
-    position = network.boards.indices[first + np.arange(int(counts.sum()))]
+    entry, counts = _link_entries(network.boards, stop)
+    position = network.boards.indices[entry]
     origin = np.repeat(origin, counts)
     now = _trips(network, labels.reshape(-1)[network.stop[position] * labels.shape[1] + origin], position)
     flat = position * labels.shape[1] + origin
@@ -145,12 +151,9 @@ def relax(values: np.ndarray, changed: np.ndarray, links: scipy.sparse.csr_matri
     """``out[t, r] = min(out[t, r], values[s, r] + links[s, t])`` for every changed entry ``(s, r)`` and every
     stored link of ``s``: one walk from the stops where something changed (``values``, ``out``: rows x origins)."""
     stop, origin = np.nonzero(changed)
-    counts = links.indptr[stop + 1] - links.indptr[stop]
-    total = int(counts.sum())
-    if not total:
+    edge, counts = _link_entries(links, stop)
+    if not edge.size:
         return
-    first = np.repeat(links.indptr[stop] - (np.cumsum(counts) - counts), counts)
-    edge = first + np.arange(total)
     flat = links.indices[edge] * out.shape[1] + np.repeat(origin, counts)   # 1-d: numpy's fast ufunc.at
     np.minimum.at(out.reshape(-1), flat, np.repeat(values[stop, origin], counts) + links.data[edge])
 

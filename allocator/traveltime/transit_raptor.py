@@ -93,26 +93,26 @@ def _link_entries(links: scipy.sparse.csr_matrix, rows: np.ndarray) -> tuple[np.
     return first + np.arange(int(counts.sum())), counts
 
 
-def _trips(network: RaptorNetwork, labels: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """The first trip boardable at each ``position`` with ``labels`` there, counted from the position's first trip
-    (its number of trips: none)."""
-    key = np.minimum(labels, network.span - 1) + position * network.span
-    return np.searchsorted(network.keys, key, side="left") - network.key_start[position]
-
-
-def _starts(network: RaptorNetwork, changed: np.ndarray, labels: np.ndarray, trips: np.ndarray) -> np.ndarray:
+def _starts(network: RaptorNetwork, changed: np.ndarray, labels: np.ndarray, trips: np.ndarray,
+            latest: np.ndarray) -> np.ndarray:
     """For each pattern (row) and origin: the first position where a new label (``changed``, stops x origins) boards
-    another trip than ``trips`` (positions x origins, the first trip boardable there: brought up to date); rows
+    an earlier trip than ``trips`` (positions x origins: the first trip boardable there, counted from the
+    position's first; ``latest``: that trip's predecessor's key, ``-inf``: none), both brought up to date; rows
     ``len(network.stop)``: none."""
     stop, origin = np.nonzero(changed)
     entry, counts = _link_entries(network.boards, stop)
     position = network.boards.indices[entry]
     origin = np.repeat(origin, counts)
-    now = _trips(network, labels.reshape(-1)[network.stop[position] * labels.shape[1] + origin], position)
+    key = np.minimum(labels.reshape(-1)[network.stop[position] * labels.shape[1] + origin], network.span - 1)
+    key += position * network.span
     flat = position * labels.shape[1] + origin
-    moved = now != trips.reshape(-1)[flat]
-    trips.reshape(-1)[flat[moved]] = now[moved]
-    position, origin = position[moved], origin[moved]
+    # only a key at or before the latest trip it could not board yet boards an earlier one (searchsorted's test)
+    moved = key <= latest.reshape(-1)[flat]
+    position, origin, flat = position[moved], origin[moved], flat[moved]
+    found = np.searchsorted(network.keys, key[moved], side="left")
+    trips.reshape(-1)[flat] = found - network.key_start[position]
+    latest.reshape(-1)[flat] = np.where(found > network.key_start[position], network.keys[np.maximum(found - 1, 0)],
+                                        -np.inf)
     n_patterns = int(network.pattern[-1]) + 1 if len(network.pattern) else 0
     start = np.full(n_patterns * labels.shape[1], len(network.stop))
     np.minimum.at(start, network.pattern[position] * labels.shape[1] + origin, position)
@@ -176,8 +176,10 @@ class RangeRaptor:
         self.rides = [np.full(access_s.shape, np.inf) for _ in range(max_rides)]      # k + 1 rides, alighted
         self.ridden = np.full(access_s.shape, np.inf)
         # the first trip boardable at each position by each origin with the labels of ``boarding``: none yet
-        none = np.diff(network.key_start).astype(np.int32)[:, None]
-        self.trips = [np.repeat(none, access_s.shape[1], axis=1) for _ in range(max_rides)]
+        n_trips = np.diff(network.key_start)
+        last = np.where(n_trips > 0, network.keys[np.maximum(network.key_start[1:] - 1, 0)], -np.inf)
+        self.trips = [np.repeat(n_trips.astype(np.int32)[:, None], access_s.shape[1], axis=1) for _ in range(max_rides)]
+        self.latest = [np.repeat(last[:, None], access_s.shape[1], axis=1) for _ in range(max_rides)]
         self.last_departure = np.inf
 
     def depart(self, departure_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -195,7 +197,7 @@ class RangeRaptor:
         for k, rides in enumerate(self.rides):
             if not changed.any():
                 break
-            start = _starts(self.network, changed, boarding, self.trips[k])
+            start = _starts(self.network, changed, boarding, self.trips[k], self.latest[k])
             pattern, origin = np.nonzero(start < len(self.network.stop))
             improved = scan(self.network, start[pattern, origin], origin, self.trips[k], rides)
             np.minimum(self.ridden, rides, out=self.ridden)

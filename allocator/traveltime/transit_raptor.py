@@ -101,7 +101,7 @@ def _starts(network: RaptorNetwork, changed: np.ndarray, labels: np.ndarray, tri
     ``len(network.stop)``: none."""
     stop, origin = np.nonzero(changed)
     entry, counts = _link_entries(network.boards, stop)
-    position = network.boards.indices[entry]
+    position = network.boards.indices[entry].astype(np.int64)   # int64 like ``start``: numpy's fast ufunc.at
     origin = np.repeat(origin, counts)
     key = np.minimum(labels.reshape(-1)[network.stop[position] * labels.shape[1] + origin], network.span - 1)
     key += position * network.span

@@ -8,16 +8,18 @@ Timed: the walks (access, egress, transfers, walk only: :func:`allocator.travelt
 the window (:func:`~allocator.traveltime.transit.window_percentiles`, p25/p50/p75), medians of ``--repeat``
 runs, the machine's load printed before and after.  Goal (issue 26): <= 60 s for the matrix.
 
-Previous self: the same departures routed one at a time from scratch (no labels kept between departures:
-``door_to_door`` per departure) on ``--self-rows`` origins, against the window routing of those rows, in this
-process; the ratio is printed.
+Previous self: the engine (``transit.py`` and ``transit_raptor.py``) of git revision ``--versus`` (default: the
+one before the flat scan layout), loaded beside the current one, computes the same p25/p50/p75 window for the
+first ``--self-rows`` origins in this process; medians of ``--repeat`` runs each, the ratio and whether the
+minutes are identical are printed.
 
 Also writes, on request, a table of transit vs walking minutes for 20 seeded origin-destination pairs
 (``--table``, markdown) and a sanity plot of every pair (``--plot``, png: transit median vs walking minutes).
 
 Run::
 
-    python benchmarks/bench_transit.py [--repeat 1] [--self-rows 128] [--table docs/transit_sample.md] [--plot out.png]
+    python benchmarks/bench_transit.py [--repeat 1] [--self-rows 128] [--versus REV] [--table docs/transit_sample.md]
+        [--plot out.png]
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +46,13 @@ from allocator.traveltime.graph import network_arrays, snap_points  # noqa: E402
 from allocator.traveltime.network_source import road_network  # noqa: E402
 from allocator.traveltime.transit import (  # noqa: E402
     TransitSettings,
-    door_to_door,
     transit_legs,
     window_percentiles,
-    window_times,
 )
 
 GOAL_S = 60.0
+#: the engine before the flat scan layout (one Python-level scan per pattern and round)
+PREVIOUS = "b21dd24"
 DAY = datetime.date(2019, 5, 13)
 
 
@@ -61,6 +65,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--self-rows", type=int, default=128)
     parser.add_argument("--window", type=int, default=60)
+    parser.add_argument("--versus", default=PREVIOUS, help="git revision of the previous engine")
     parser.add_argument("--table", type=Path)
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
@@ -105,20 +110,47 @@ def main() -> None:
 
     rows = slice(0, args.self_rows)
     part = transit_legs(arrays, timetable, snap_points(arrays, lon[rows], lat[rows], 500.0), points, settings, 500.0)
-    t0 = time.perf_counter()
-    window = window_times(part, settings)
-    window_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    single = np.stack([door_to_door(part, float(t), settings.max_transfers) for t in settings.departures_s])
-    single_s = time.perf_counter() - t0
-    print(f"previous self ({args.self_rows} origins): one departure at a time {single_s:.1f} s, window routing "
-          f"{window_s:.1f} s: {single_s / window_s:.2f} x faster; same minutes {bool(np.allclose(single, window))}")
+    previous = previous_engine(args.versus)
+    before = previous.TransitLegs(
+        previous.transit_raptor.raptor_network(timetable.patterns, len(timetable.stop_ids), part.network.transfers),
+        part.access, part.egress, part.walk_only, part.stops_off_network)
+    now_s, before_s = [], []
+    for _ in range(args.repeat):
+        t0 = time.process_time()
+        now = window_percentiles(part, settings, [25, 50, 75])
+        now_s.append(time.process_time() - t0)
+        t0 = time.process_time()
+        then = previous.window_percentiles(before, settings, [25, 50, 75])
+        before_s.append(time.process_time() - t0)
+    print(f"previous self ({args.versus}, {args.self_rows} origins, CPU seconds): {_poa.med(before_s):.1f} of "
+          f"{[round(s, 1) for s in before_s]}, now {_poa.med(now_s):.1f} of {[round(s, 1) for s in now_s]}: "
+          f"{_poa.med(before_s) / _poa.med(now_s):.2f} x faster; same minutes {bool(np.array_equal(now, then))}")
     print(load())
 
     if args.table:
         write_table(args.table, grid, walk, p25, p50, p75, lon, lat)
     if args.plot:
         plot(args.plot, walk, p50)
+
+
+def previous_engine(revision: str) -> types.ModuleType:
+    """``allocator.traveltime.transit`` of git ``revision``, with its own ``transit_raptor``, beside the current."""
+    raptor = _load_module(revision, "transit_raptor", {})
+    transit = _load_module(revision, "transit", {"allocator.traveltime.transit_raptor": raptor.__name__})
+    transit.transit_raptor = raptor
+    return transit
+
+
+def _load_module(revision: str, name: str, renames: dict[str, str]) -> types.ModuleType:
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(["git", "-C", str(root), "show", f"{revision}:allocator/traveltime/{name}.py"],
+                            capture_output=True, text=True, check=True).stdout
+    for old, new in renames.items():
+        source = source.replace(old, new)
+    module = types.ModuleType(f"previous_{name}")
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"{revision}:allocator/traveltime/{name}.py", "exec"), module.__dict__)
+    return module
 
 
 def write_table(path: Path, grid: pd.DataFrame, walk: np.ndarray, p25: np.ndarray, p50: np.ndarray,

@@ -24,8 +24,9 @@ from allocator.traveltime.transit_raptor import RangeRaptor, RaptorNetwork, rapt
 
 #: longest walk between two stops to change vehicles, minutes
 TRANSFER_WALK_MIN = 10.0
-#: origins routed together: bounds memory at rows x (stops + egress links) x 8 bytes per departure
-_ROWS = 128
+#: origins routed together: bounds memory at rows x (stops + egress links) x 8 bytes per departure; a small
+#: block keeps its labels in the processor cache (benchmarks/README.md)
+_ROWS = 64
 
 
 @dataclass(frozen=True)

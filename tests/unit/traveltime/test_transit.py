@@ -174,3 +174,10 @@ def test_the_note_on_stops_off_the_street_network() -> None:
     assert note is not None and note.startswith("2 of 4 public-transport stops (50%)")
     assert "57% of the stop calls" in note   # stop 1: 2 + 1 calls, stop 3: 1 call; 4 of 7
     assert stops_off_network_note(timetable, np.zeros(4, dtype=bool), 500) is None
+
+
+def test_without_any_pattern_every_trip_walks() -> None:
+    # no public transport at all (an empty flat layout): the window is walking the whole way at every departure
+    case = legs((), [[2, INF]], [[INF], [4]], [[37]], {(0, 1): 3})
+    times = window_times(case, TransitSettings(departure_s=H7, window_min=5, max_transfers=2))
+    assert times.shape == (5, 1, 1) and (times == 37).all()

@@ -312,6 +312,19 @@ def alternate(fn_a, fn_b, n: int):
     return (a[-1][0], [r[1][0] for r in a]), (b[-1][0], [r[1][0] for r in b])
 
 
+def serial_versus_cluster(run, client, n: int, workers: int, start_s: float, first_s: float):
+    """``run(None)`` (the serial loop) against ``run(client)`` (the local cluster), alternated ``n`` times; prints
+    both medians (with the cluster's start and first run, ``start_s`` and ``first_s``); returns
+    ((serial result, wall seconds), (cluster result, wall seconds))."""
+    (serial, serial_walls), (cluster, cluster_walls) = alternate(lambda: run(None), lambda: run(client), n)
+    print(f"serial loop   : median {med(serial_walls):.2f} s over {len(serial_walls)} run(s) "
+          f"[{', '.join(f'{w:.2f}' for w in serial_walls)}]")
+    print(f"local cluster : {workers} workers x 1 thread, started in {start_s:.1f} s; first run {first_s:.2f} s "
+          f"(workers import allocator); then median {med(cluster_walls):.2f} s over {len(cluster_walls)} run(s) "
+          f"[{', '.join(f'{w:.2f}' for w in cluster_walls)}]")
+    return (serial, serial_walls), (cluster, cluster_walls)
+
+
 _CHILD = """
 import json, sys, time, numpy as np
 from allocator.solve.highs import quiet_highs

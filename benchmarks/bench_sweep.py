@@ -106,20 +106,10 @@ def main(argv=None) -> int:
         first = points_of(run_tasks(client, solve_point, points, shared=job, quiet=True))
         first_s = time.perf_counter() - t0
         overheads(client, job, first)
-        serial_walls, cluster_walls = [], []
-        for _ in range(a.repeat):   # alternated, so that both see the same load on a shared machine
-            serial, walls = _poa.repeat(lambda: points_of(run_tasks(None, solve_point, points, shared=job,
-                                                                     quiet=True)), 1)
-            serial_walls += walls
-            cluster, walls = _poa.repeat(lambda: points_of(run_tasks(client, solve_point, points, shared=job,
-                                                                      quiet=True)), 1)
-            cluster_walls += walls
+        (serial, serial_walls), (cluster, cluster_walls) = _poa.serial_versus_cluster(
+            lambda c: points_of(run_tasks(c, solve_point, points, shared=job, quiet=True)), client, a.repeat,
+            a.workers, start_s, first_s)
     serial_s, cluster_s = _poa.med(serial_walls), _poa.med(cluster_walls)
-    print(f"serial loop   : median {serial_s:.2f} s over {len(serial_walls)} run(s) "
-          f"[{', '.join(f'{w:.2f}' for w in serial_walls)}]")
-    print(f"local cluster : {a.workers} workers x 1 thread, started in {start_s:.1f} s; first run {first_s:.2f} s "
-          f"(workers import allocator); then median {cluster_s:.2f} s over {len(cluster_walls)} run(s) "
-          f"[{', '.join(f'{w:.2f}' for w in cluster_walls)}]")
     ratios = sorted(s_ / c_ for s_, c_ in zip(serial_walls, cluster_walls))
     print(f"pairs   : serial / cluster per alternated pair: {', '.join(f'{r:.2f}' for r in ratios)}")
 

@@ -7,8 +7,10 @@
 #               maps/helsinki_raster: an OSM extract and a population GeoTIFF only,
 #               maps/poa_counters: service desks sized for waiting times, and
 #               maps/poa_clinics_sweep: clinics for p = 1..20 on a local Dask cluster, and
-#               maps/phased: the ten clinics built over three budget years, compared with the one-shot plan)
-#   make test   set up and run the whole test suite (whole scenarios on real data included)
+#               maps/phased: the ten clinics built over three budget years, compared with the one-shot plan, and
+#               maps/poa_clinics_transit: the clinics by bus, metro and walking)
+#   make test   set up and run the whole test suite (whole scenarios on real data included), on 2 processes
+#               (pytest-xdist: -n 2)
 # For contributors (same .venv, each installs its extra once):
 #   make test-fast  the fast lane, under a minute: every test not marked slow
 #                   (pytest -m "not slow"; `slow` is described in pyproject.toml)
@@ -50,9 +52,10 @@ demo: $(BIN)/.installed
 	$(BIN)/python run_scenario.py scenarios/poa_counters.yaml
 	$(BIN)/python run_scenario.py scenarios/poa_clinics_sweep.yaml
 	$(BIN)/python run_scenario.py --compare scenarios/poa_clinics_phased.yaml scenarios/poa_clinics.yaml --out maps/phased
+	$(BIN)/python run_scenario.py scenarios/poa_clinics_transit.yaml
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -m "not slow"

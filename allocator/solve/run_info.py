@@ -33,7 +33,10 @@ MODE_SPEEDS_KPH = {"walk": WALK_SPEED_KPH, "bike": BIKE_SPEED_KPH}
 
 
 def mode_speed(mode: str | None) -> float:
-    """The report's speed of a network ``mode`` (km/h); 0 for driving (the roads' own speeds) or no network."""
+    """The report's speed of a network ``mode`` (km/h): public transport's is the walking speed to and from stops;
+    0 for driving (the roads' own speeds) or no network."""
+    if mode == "transit":
+        mode = "walk"
     return MODE_SPEEDS_KPH.get(mode, 0) if mode is not None else 0
 
 #: district key and display name of each demand location (allocator.inputs.districts.assign_districts;

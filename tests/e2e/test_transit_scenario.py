@@ -83,6 +83,7 @@ def test_sao_paulo_transit_scenario_runs(tmp_path: Path, capsys, mirror: Path) -
     report = (out / "spo_transit" / "report.html").read_text()
     assert "By public transport, departing 07:00–07:20 on Monday 2019-05-13" in report
     assert "spo_gtfs.zip" in report
+    assert "walking at 4.8 km/h to and from stops" in report and "0 km/h" not in report   # the walks' speed
     # the same existing clinics: by transit (or on foot when faster) nobody is farther than on foot
     before = summary["services"][0]["before"]["mean_min"]
     assert before <= walking["services"][0]["before"]["mean_min"] + 1e-9
@@ -90,11 +91,13 @@ def test_sao_paulo_transit_scenario_runs(tmp_path: Path, capsys, mirror: Path) -
 
 @pytest.mark.slow
 def test_porto_alegre_transit_demo_runs(tmp_path: Path, capsys, mirror: Path) -> None:
-    # the demo scenario itself (not in `make demo`: a cold 1,227 x 1,227 transit matrix takes minutes)
+    # the demo scenario (`make demo`) on a 15-minute window: the full hour's matrix is a minute of the suite
     scenario_text = (REPO / "scenarios" / "poa_clinics_transit.yaml").read_text()
+    assert "window_min: 60" in scenario_text
+    scenario_text = scenario_text.replace("window_min: 60", "window_min: 15")
     with mirrored_env(mirror, tmp_path / "cache"):
         code, err = cli(tmp_path, scenario_text.replace("../docs/scenario.schema.json", ""), capsys)
     assert code == 0, err
     report = (tmp_path / "out" / "poa_clinics_transit" / "report.html").read_text()
-    assert "By public transport, departing 14:00–15:00 on Monday 2019-05-13" in report
+    assert "By public transport, departing 14:00–14:15 on Monday 2019-05-13" in report
     assert "poa_eptc.zip" in report and "poa_trensurb.zip" in report and "2019-04-15 to 2019-07-15" in report

@@ -16,14 +16,14 @@ from allocator.scenario.money import money, money_number
 
 
 def amount(value: float, currency: str | None = None) -> str:
-    """Money: 12, 11.5, 1,250.25; with the scenario's ``currency``: BRL 1,250.25."""
-    number = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{currency} {number}" if currency else number
+    """Money: 12, 11.5, 1,250.25; with the scenario's ``currency`` as every priced figure is written
+    (:func:`allocator.scenario.money.money`: BRL 1,250)."""
+    return money(value, currency) if currency else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def priced(lang: str, value: float, currency: str | None) -> str:
     """An amount on a page of ``lang``: ``BRL 1,200,000`` in the scenario's currency, else ``63 units`` (``63 单位``)."""
-    return money(value, currency) if currency else translate(lang, "units_amount", v=money_number(value))
+    return amount(value, currency) if currency else translate(lang, "units_amount", v=money_number(value))
 
 
 def count(value: float) -> str:

@@ -17,7 +17,6 @@ from allocator.evaluate.phases import phase_facts, phase_of_sites
 from allocator.evaluate.result import ServiceResult
 from allocator.outputs.labels import amount, fmt_metric, translate, what_name
 from allocator.outputs.templates import render
-from allocator.scenario.money import money
 from allocator.solve.objectives import objective
 
 
@@ -75,13 +74,10 @@ def _service(s: ServiceResult, lang: str, currency: str | None) -> Markup:
     place = places(s)
     lines = [L("ph_line" if k else "ph_first", year=f.year, sites="; ".join(place[i] for i in f.new_ids) or L("ph_nothing"))
              for k, f in enumerate(facts)]
-    def cost(value: float) -> str:
-        return money(value, currency) if currency else amount(value)
-
     headers = [L("ph_year"), L("ph_built"), L("ph_spent"), L("newly", t=t), L("within_share", t=t),
                L("mean_min"), L("ph_value"), L("ph_one_shot"), L("ph_price")]
     rows = [[str(f.year), str(len(f.new_ids)),
-             cost(f.spent) + ("" if f.budget is None else f" / {cost(f.budget)}"),
+             amount(f.spent, currency) + ("" if f.budget is None else f" / {amount(f.budget, currency)}"),
              f"{f.newly_within:+,.0f}", fmt_metric("within_share", f.access.within_share),
              fmt_metric("mean_min", f.access.mean_min), f"{f.value:,.0f}", f"{f.one_shot:,.0f}",
              f"{f.price:,.0f} ({fmt_metric('within_share', f.price_share or 0.0)})"] for f in facts]

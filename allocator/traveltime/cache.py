@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,11 +132,16 @@ def write_cache(path: Path, key: CacheKey, graph: nx.MultiDiGraph, report: Netwo
         payload = _encode(graph, report)
     except (TypeError, ValueError):
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    replace_atomically(path, lambda tmp: tmp.write_bytes(json.dumps(key.header(payload)).encode() + b"\n" + payload))
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object], suffix: str = ".tmp") -> None:
+    """Write a cache entry through ``write`` into a temporary sibling (its name ends in ``suffix``) and move it
+    over ``path``, so a crash never leaves half a file; an entry that cannot be written (disk full) is skipped,
+    since the cache only saves time."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}{suffix}")
     try:
-        with tmp.open("wb") as handle:
-            handle.write(json.dumps(key.header(payload)).encode() + b"\n")
-            handle.write(payload)
+        write(tmp)
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)

@@ -11,7 +11,6 @@ deleted and the matrix recomputed.  ``allow_pickle=False``: reading runs no code
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from allocator.scenario.catalog import sha256_file
 from allocator.scenario.schema import NetworkSpec
-from allocator.traveltime.cache import cache_folder
+from allocator.traveltime.cache import cache_folder, discard, replace_atomically
 
 #: bump when the routing rules change (a cached matrix of older rules is never read)
 ENGINE_VERSION = 1
@@ -60,11 +59,11 @@ def read_matrix(folder: Path, key: tuple[str, ...], points: Sequence[np.ndarray]
         with np.load(path, allow_pickle=False) as data:
             cost, stored, check = data["cost"], str(data["key"]), str(data["sha256"])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-        path.unlink(missing_ok=True)
+        discard(path)
         return None
     shape = (len(points[0]), len(points[2]))
     if stored != digest or check != hashlib.sha256(cost.tobytes()).hexdigest() or cost.shape != shape:
-        path.unlink(missing_ok=True)
+        discard(path)
         return None
     return cost
 
@@ -73,10 +72,7 @@ def write_matrix(folder: Path, key: tuple[str, ...], points: Sequence[np.ndarray
     """Store ``cost`` atomically; a cache that cannot be written is skipped (it only saves time)."""
     digest = _digest(key, points)
     path = cache_folder(folder) / f"transit-{digest[:32]}.npz"
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     cost = np.ascontiguousarray(cost, dtype=np.float64)
-    try:
-        np.savez(tmp, cost=cost, key=np.array(digest), sha256=np.array(hashlib.sha256(cost.tobytes()).hexdigest()))
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    replace_atomically(path, lambda tmp: np.savez(tmp, cost=cost, key=np.array(digest),
+                                                  sha256=np.array(hashlib.sha256(cost.tobytes()).hexdigest())),
+                       suffix=".tmp.npz")   # np.savez adds .npz to a name without it

@@ -115,12 +115,9 @@ def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos
             break
         iteration += 1
         t1 = time.perf_counter()
-        rep, Wr = merge_truncated(Wa, levels, members, t_idx, K, fa, u_idx)
-        rep_levels = [levels[g] for g in rep]
-        groups = Groups(Wr, rep_levels, [members[g] for g in rep], K[rep], fa[rep])
-        rm = build_radius(groups, t_idx[rep], n_cand, p, u_idx[rep])
+        rm = build_radius(Groups(Wa, levels, members, K, fa), t_idx, n_cand, p, u_idx)
         nv, nc = rm.model.cost.size, rm.model.n_rows
-        start = radius_start(rm, t_idx[rep], rep_levels, best_pos, Ca[rep], fa[rep], u_idx[rep])
+        start = radius_start(rm, best_pos)
         t_build += time.perf_counter() - t1
         run, x = highs.solve_arrays(rm.model, opts, start, **RADIUS_SEARCH)
         t_solve += run.seconds
@@ -152,28 +149,6 @@ def radius_mip(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, start_pos
     return RadiusResult(best_pos, status, lower, Sizes(nv, nc, t_build, t_solve))
 
 
-def merge_truncated(W: np.ndarray, levels, members, t_idx: np.ndarray, K: np.ndarray,
-                     fa: np.ndarray, u_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge groups whose truncated radius rows coincide: ``(representatives, weights)``.
-
-    Groups equal in every offset, site set and tail the truncated rows use get
-    identical variables and rows, so one group with the summed weight gives the
-    same model (docs/formulations/p-median.md, "Merging truncated rows").
-    """
-    first: dict[tuple, int] = {}
-    inv = np.empty(len(levels), dtype=np.int64)
-    for g in range(len(levels)):
-        t, u = int(t_idx[g]), int(u_idx[g])
-        last = t == K[g] - 1 and not np.isfinite(fa[g])
-        D = levels[g]
-        ring = np.sort(np.concatenate(members[g][t:u])).tobytes() if u > t else b""
-        key = (t, u - t, last, (D[1:t + 1] - D[0]).tobytes(), D[u] - D[0], ring,
-               *(m.tobytes() for m in members[g][:t + 1 if last else t]))
-        inv[g] = first.setdefault(key, len(first))
-    rep = np.unique(inv, return_index=True)[1]        # first member of each merged group
-    return rep, np.bincount(inv, weights=W, minlength=len(first))
-
-
 @dataclass(frozen=True)
 class Groups:
     """The client groups of a radius model: weights ``W``, each group's sorted distinct ``levels`` and the
@@ -188,66 +163,82 @@ class Groups:
 
 @dataclass
 class RadiusModel:
-    """The arrays of a truncated radius model (:func:`build_radius`) and where its columns are: the
-    site columns come first, then per group its ``z`` columns from ``z_first[g]`` and its tail column
-    ``tail[g]`` (-1: none)."""
+    """The arrays of a truncated radius model (:func:`build_radius`): the site columns come first, then
+    one ``z`` column per distinct ball, ``balls[b]`` its candidate positions (sorted)."""
 
     model: ArrayModel
-    z_first: np.ndarray
-    tail: np.ndarray
+    balls: list[np.ndarray]
+
+
+class _Balls:
+    """The distinct balls of a radius model as they are met: each ball's sites, the ball it is chained to
+    (-1: none), the ring of sites between the two, its summed cost and its upper bound (0: must be covered)."""
+
+    def __init__(self) -> None:
+        self.col: dict[bytes, int] = {}
+        self.sites: list[np.ndarray] = []
+        self.parent: list[int] = []
+        self.ring: list[np.ndarray] = []
+        self.cost: list[float] = []
+        self.upper: list[float] = []
+
+    def add(self, sites: np.ndarray, parent: int, ring: np.ndarray, cost: float, upper: float = 1.0) -> int:
+        """The ball of ``sites`` (sorted), made the first time it is met; ``cost`` is added to it."""
+        key = sites.tobytes()
+        b = self.col.get(key)
+        if b is None:
+            b = self.col[key] = len(self.sites)
+            self.sites.append(sites)
+            self.parent.append(parent)
+            self.ring.append(ring)
+            self.cost.append(0.0)
+            self.upper.append(1.0)
+        self.cost[b] += cost
+        self.upper[b] = min(self.upper[b], upper)
+        return b
 
 
 def build_radius(groups: Groups, t_idx: np.ndarray, n_cand: int, p: int, u_idx: np.ndarray) -> RadiusModel:
-    """The chained radius model (Elloumi 2010; García, Labbé & Marín 2011), truncated after level
-    ``t_idx + 1`` per group, with a one-row tail ring up to level ``u_idx`` (a relaxation: never more
-    than the true cost), as arrays for HiGHS (the rows of :func:`radius_rows` plus the tails and the
-    count row).  See docs/formulations/p-median.md, "The chained radius model".
+    """The chained radius model (Elloumi 2010; García, Labbé & Marín 2011) over shared balls, truncated
+    after level ``t_idx + 1`` per group, with a one-ball tail up to level ``u_idx`` (a relaxation: never
+    more than the true cost), as arrays for HiGHS.
+
+    A group's level-k variable is 1 iff no site of its ball (the sites within its level k) is open; groups
+    whose balls are the same set of sites share one variable, whose cost is the sum of theirs, and one
+    row ``z_B + sum y[B minus A] >= z_A`` chains it to the ball ``A`` it was first met after (``>= 1``
+    with none).  See docs/formulations/p-median.md, "The chained radius model" and "Shared balls".
     """
     W, levels, members, K, fa = groups.W, groups.levels, groups.members, groups.K, groups.fa
-    cost: list = [np.zeros(n_cand)]
-    idx: list = []
-    val: list = []
-    lens: list = []
-    rhs: list = []
-    z_first = np.zeros(len(levels), dtype=np.int64)
-    tail = np.full(len(levels), -1, dtype=np.int64)
-    col = n_cand
-
-    def row(sites: np.ndarray, own: int, prev: int) -> None:
-        """``sum y[sites] + x[own] - x[prev] >= 1 if no prev else 0`` (``-1``: no such column)."""
-        extra = [c for c in (own, prev) if c >= 0]
-        idx.append(np.concatenate([sites, np.array(extra, dtype=np.int64)]))
-        val.append(np.concatenate([np.ones(sites.size + (own >= 0)), -np.ones(int(prev >= 0))]))
-        lens.append(idx[-1].size)
-        rhs.append(0.0 if prev >= 0 else 1.0)
-
+    balls = _Balls()
+    empty = np.zeros(0, dtype=np.int64)
     for g in range(len(levels)):
         D, grp = levels[g], members[g]
         t, u = int(t_idx[g]), int(u_idx[g])
-        z_first[g] = col
-        cost.append(W[g] * np.diff(D[:t + 1]))
+        inside, prev = empty, -1
         for k in range(t):
-            row(grp[k], col + k, col + k - 1 if k else -1)
-        last = col + t - 1 if t else -1
-        col += t
-        if t == K[g] - 1 and not np.isfinite(fa[g]):
-            row(grp[t], -1, last)
+            inside = np.sort(np.concatenate([inside, grp[k]]))
+            prev = balls.add(inside, prev, grp[k], W[g] * (D[k + 1] - D[k]))
+        if t == K[g] - 1 and not np.isfinite(fa[g]):      # no fixed site: served within its last level
+            balls.add(np.sort(np.concatenate([inside, grp[t]])), prev, grp[t], 0.0, upper=0.0)
         if u > t:
-            tail[g] = col
-            cost.append(np.array([W[g] * (D[u] - D[t])]))
-            row(np.concatenate(grp[t:u]), col, last)
-            col += 1
+            ring = np.concatenate(grp[t:u])
+            balls.add(np.sort(np.concatenate([inside, ring])), prev, np.sort(ring), W[g] * (D[u] - D[t]))
+    nb = len(balls.sites)
+    idx = [np.concatenate([balls.ring[b], [n_cand + b], [n_cand + balls.parent[b]] if balls.parent[b] >= 0
+                           else empty]).astype(np.int64) for b in range(nb)]
+    val = [np.concatenate([np.ones(balls.ring[b].size + 1), -np.ones(int(balls.parent[b] >= 0))]) for b in range(nb)]
     idx.append(np.arange(n_cand))
     val.append(np.ones(n_cand))
-    lens.append(n_cand)
-    row_lower = np.array(rhs + [float(p)])
-    row_upper = np.append(np.full(len(rhs), np.inf), float(p))
-    integer = np.zeros(col, dtype=bool)
+    lens = np.array([a.size for a in idx])
+    row_lower = np.append(np.where(np.array(balls.parent, dtype=np.int64) >= 0, 0.0, 1.0), float(p))
+    row_upper = np.append(np.full(nb, np.inf), float(p))
+    integer = np.zeros(n_cand + nb, dtype=bool)
     integer[:n_cand] = True
     matrix = sparse.csr_matrix((np.concatenate(val), np.concatenate(idx), np.concatenate([[0], np.cumsum(lens)])),
-                               shape=(row_lower.size, col))
-    model = ArrayModel(np.concatenate(cost), np.zeros(col), np.ones(col), integer, row_lower, row_upper, matrix)
-    return RadiusModel(model, z_first, tail)
+                               shape=(nb + 1, n_cand + nb))
+    model = ArrayModel(np.concatenate([np.zeros(n_cand), balls.cost]), np.zeros(n_cand + nb),
+                       np.concatenate([np.ones(n_cand), balls.upper]), integer, row_lower, row_upper, matrix)
+    return RadiusModel(model, balls.sites)
 
 
 def radius_rows(prob: pulp.LpProblem, y: list, groups: Groups, t_idx: np.ndarray, prefix: str = ""):
@@ -308,14 +299,11 @@ def level_at(levels: list[np.ndarray], K: np.ndarray, dist: np.ndarray) -> np.nd
                     dtype=np.int64)
 
 
-def radius_start(rm: RadiusModel, t_idx: np.ndarray, levels, pos, Ca, fa, u_idx) -> np.ndarray:
-    """A complete MIP start for the radius model ``rm`` from candidate positions ``pos``."""
+def radius_start(rm: RadiusModel, pos: np.ndarray) -> np.ndarray:
+    """A complete MIP start for the radius model ``rm`` from candidate positions ``pos``: a ball's
+    variable is 1 iff none of its sites is open."""
     start = np.zeros(rm.model.cost.size)
+    n_cand = start.size - len(rm.balls)
     start[np.asarray(pos, dtype=np.int64)] = 1.0
-    gc = nearest_time(Ca, pos, fa)
-    for g in range(len(levels)):
-        D, t = levels[g], int(t_idx[g])
-        start[rm.z_first[g]:rm.z_first[g] + t] = gc[g] > D[:t]
-        if rm.tail[g] >= 0:
-            start[rm.tail[g]] = 1.0 if gc[g] >= D[u_idx[g]] else 0.0
+    start[n_cand:] = [0.0 if start[b].any() else 1.0 for b in rm.balls]
     return start

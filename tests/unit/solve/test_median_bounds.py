@@ -113,35 +113,33 @@ def _check_larger(seed, weak):
     assert sol.gap == 0.0
 
 
-def test_truncated_rows_merge_only_when_identical():
-    """Groups merge when their truncated radius rows coincide (same level
-    offsets, same sites per level, same tail, same last row), whatever their
-    constants."""
-    from allocator.solve.radius import merge_truncated, radius_levels
+def test_groups_with_the_same_balls_share_columns_and_their_costs_add():
+    """Groups whose balls (the sets of sites within each level) coincide share one column per ball, whatever
+    their distances; its cost is the sum of theirs, and the model charges each group its own cost."""
+    from allocator.solve.checks import options
+    from allocator.solve.highs import solve_arrays
+    from allocator.solve.radius import Groups, build_radius, radius_levels
 
-    Ca = np.array([[1., 2., 4.], [3., 4., 6.], [1., 3., 4.], [1., 2., 4.]])
+    Ca = np.array([[1., 2., 4.], [3., 5., 9.], [2., 1., 4.], [1., 2., 4.]])
     fa = np.array([np.inf, np.inf, np.inf, 9.])
     W = np.array([1., 2., 4., 8.])
     levels, members, K = radius_levels(Ca, fa)
-    one = np.array([1, 1, 1, 1])
-    # one level each: 0, 1 and 3 see site 0 first and the next level 1 minute later
-    rep, Wr = merge_truncated(W, levels, members, one, K, fa, one)
-    assert rep.tolist() == [0, 2] and Wr.tolist() == [11., 4.]
-    # the same with a tail ring (site 1) ending 3 minutes after the first level
-    rep, Wr = merge_truncated(W, levels, members, one, K, fa, one + 1)
-    assert rep.tolist() == [0, 2] and Wr.tolist() == [11., 4.]
-    # a tail on some groups only: those with a tail and those without do not merge
-    rep, Wr = merge_truncated(W, levels, members, one, K, fa, np.array([2, 1, 2, 2]))
-    assert rep.tolist() == [0, 1, 2] and Wr.tolist() == [9., 2., 4.]
-    # all levels: group 0 and 1 also carry the last "must be served" row, group 3 a fixed site instead
-    rep, Wr = merge_truncated(W, levels, members, K - 1, K, fa, K - 1)
-    assert rep.tolist() == [0, 2, 3] and Wr.tolist() == [3., 4., 8.]
+    one = np.ones(4, dtype=np.int64)
+    rm = build_radius(Groups(W, levels, members, K, fa), one, 3, 1, one)
+    # one level each: groups 0, 1 and 3 have the ball {0}, group 2 the ball {1}
+    assert [b.tolist() for b in rm.balls] == [[0], [1]]
+    assert rm.model.cost[3:].tolist() == [1. * 1 + 2. * 2 + 8. * 1, 4. * 1]
+    for j in range(3):      # each site alone: the charge is every group's cost capped at its second level
+        rm.model.lower[:3] = rm.model.upper[:3] = np.arange(3) == j
+        run, _ = solve_arrays(rm.model, options(60, None, None))
+        capped = np.minimum(Ca[:, j], [lv[1] for lv in levels])
+        assert abs(sum(W[g] * levels[g][0] for g in range(4)) + run.bound - W @ capped) < 1e-9
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10**6))
-def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed):
-    """Shifted copies of clients (same offsets, other constants) share rows in
+def test_radius_mip_with_shared_balls_and_a_poor_start_equals_brute_force(seed):
+    """Shifted copies of clients (same offsets, other constants) share balls in
     the radius model, and a deliberately poor MIP start makes the first caps
     too small, so level generation must extend them; the result is still the
     brute-force optimum."""
@@ -155,23 +153,23 @@ def test_radius_mip_with_merged_groups_and_a_poor_start_equals_brute_force(seed)
     W = np.concatenate([base.weight, rng.integers(1, 20, n).astype(float)])
     fa = np.full(2 * n, np.inf)
     worst = np.argsort(-(W @ Ca))[:p]
-    merged: list[bool] = []
-    original = radius.merge_truncated
+    shared: list[bool] = []
+    original = radius.build_radius
 
-    def spy(*args):
-        rep, Wr = original(*args)
-        merged.append(rep.size < len(args[1]))
-        return rep, Wr
+    def spy(groups, t_idx, *args):
+        rm = original(groups, t_idx, *args)
+        shared.append(len(rm.balls) < int(t_idx.sum()))      # fewer balls than the groups' levels
+        return rm
 
-    radius.merge_truncated = spy
+    radius.build_radius = spy
     try:
         notes: list[str] = []
         res = radius.radius_mip(Ca, fa, W, p, worst, options(60, None, None), notes, lambda: pytest.fail("feasible"))
         pos, status, lower = res.positions, res.status, res.lower
     finally:
-        radius.merge_truncated = original
+        radius.build_radius = original
     opt, optimal_sets = brute(Ca, W, fa, p)
-    assert status == "optimal" and all(merged)
+    assert status == "optimal" and all(shared)
     assert abs(float(W @ Ca[:, pos].min(axis=1)) - opt) <= 1e-9 * opt
     assert set(pos.tolist()) in optimal_sets
     assert lower <= opt + 1e-9 * opt

@@ -70,13 +70,17 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
     Each round evaluates every (insert j, remove r) pair at once
     (Resende & Werneck 2007): ``profit(j, r) = gain(j) - loss(r) + extra(j, r)``
     with ``d1``/``d2`` each group's nearest and second-nearest open cost (the
-    fixed sites count as an open site that cannot be removed).  Past ``deadline``
-    it stops with the sites it has (each swap keeps a solution).
+    fixed sites count as an open site that cannot be removed).  Only the pairs
+    with ``P_gj < d2_g`` count, a short prefix of each sorted row
+    (:class:`_SortedRows`) when ``p`` is not small.  Past ``deadline`` it stops
+    with the sites it has (each swap keeps a solution).
     """
     S = np.array(sorted(int(s) for s in sites), dtype=np.int64)
-    p = S.size
-    if p == 0 or p == P.shape[1]:
+    p, m = S.size, P.shape[1]
+    if p == 0 or p == m:
         return S
+    width = max(64, 4 * m // p)
+    rows = _SortedRows(P, width) if 2 * width < m else None
     for _ in range(max_swaps):
         if deadline is not None and deadline.expired():
             break
@@ -86,12 +90,9 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
         swap = b < a
         phi1 = np.where(swap, two[:, 1], two[:, 0])
         d1, d2 = np.minimum(a, b), np.maximum(a, b)
-        gain = W @ np.maximum(d1[:, None] - P, 0.0)
         removable = phi1 < p
         loss = np.bincount(phi1[removable], weights=(W * (d2 - d1))[removable], minlength=p)[:p]
-        ii, jj = np.nonzero((P < d2[:, None]) & removable[:, None])  # noqa: SIM300 (P is a matrix)
-        extra = np.bincount(jj * p + phi1[ii], weights=W[ii] * (d2[ii] - np.maximum(P[ii, jj], d1[ii])),
-                            minlength=P.shape[1] * p).reshape(P.shape[1], p)
+        gain, extra = _swap_terms(P, W, d1, d2, phi1, p, rows)
         profit = gain[:, None] - loss[None, :] + extra
         profit[S, :] = -np.inf
         k = int(np.argmax(profit))
@@ -100,6 +101,30 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
             break
         S[r] = j
     return np.sort(S)
+
+
+def _swap_terms(P: np.ndarray, W: np.ndarray, d1: np.ndarray, d2: np.ndarray, phi1: np.ndarray, p: int,
+                rows: _SortedRows | None) -> tuple[np.ndarray, np.ndarray]:
+    """The interchange's ``gain(j) = sum_g W_g max(d1_g - P_gj, 0)`` and ``extra(j, r)``, the sum of
+    ``W_g (d2_g - max(P_gj, d1_g))`` over the groups whose nearest open site is ``r`` and with
+    ``P_gj < d2_g``: from the sorted prefixes of ``rows`` where they hold every such pair (``d2`` within
+    the row's limit), over the whole row elsewhere."""
+    m = P.shape[1]
+    wide = np.flatnonzero(np.ones(P.shape[0], dtype=bool) if rows is None else d2 > rows.limit)
+    Pw = P[wide]
+    gain = W[wide] @ np.maximum(d1[wide, None] - Pw, 0.0)
+    ii, jj = np.nonzero(Pw < d2[wide, None])  # noqa: SIM300 (Pw is a matrix)
+    ii, vv = wide[ii], Pw[ii, jj]
+    if rows is not None:
+        narrow = np.where(d2 > rows.limit, 0.0, d2)    # 0: no pair (costs are >= 0)
+        r, c, v = rows.below(narrow)
+        gain = gain + np.bincount(c, weights=W[r] * np.maximum(d1[r] - v, 0.0), minlength=m)
+        ii, jj, vv = np.concatenate([ii, r]), np.concatenate([jj, c]), np.concatenate([vv, v])
+    keep = phi1[ii] < p                                 # the nearest open site is removable
+    ii, jj, vv = ii[keep], jj[keep], vv[keep]
+    extra = np.bincount(jj * p + phi1[ii], weights=W[ii] * (d2[ii] - np.maximum(vv, d1[ii])),
+                        minlength=m * p).reshape(m, p)
+    return gain, extra
 
 
 @dataclass

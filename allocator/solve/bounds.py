@@ -175,6 +175,7 @@ class _SortedRows:
         vals = np.where(finite, vals, self.cap)
         #: per row, the largest multiplier whose pairs below it are all kept
         self.limit = vals[:, -1] if width < m else np.full(n, self.cap)
+        self.table = vals          # rows x width, sorted per row
         self.vals = vals.ravel()
         self.shift = np.arange(n, dtype=np.float64) * (2.0 * self.cap)
         self.keyed = (vals + self.shift[:, None]).ravel()
@@ -224,8 +225,10 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
     best_L, best_lam = -np.inf, lam.copy()
     factor, stall, it = 2.0, 0, 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is read after the loop)
-        rows, cols, vals = rows_sorted.below(lam)
-        rho = np.bincount(cols, weights=vals - lam[rows], minlength=m)
+        D = rows_sorted.table - lam[:, None]         # every pair with W_g c_gj < lam_g is in the table
+        below = D < 0
+        cols = rows_sorted.order[below]
+        rho = np.bincount(cols, weights=D[below], minlength=m)
         sites = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
         fixed_part = np.minimum(WF - lam, 0.0)
         L = float(lam.sum() + fixed_part.sum() + rho[sites].sum())
@@ -239,9 +242,10 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
             break
         chosen = np.zeros(m, dtype=bool)
         chosen[sites] = True
+        rows = np.repeat(np.arange(lam.size), np.count_nonzero(below, axis=1))
         served = np.bincount(rows[chosen[cols]], minlength=lam.size)
         sub = 1.0 - served - (fixed_part < 0)
-        norm = float(sub @ sub)
+        norm = float(np.einsum("i,i->", sub, sub))     # not BLAS: its threads cost more than this sum
         if norm == 0:                                # the relaxed solution is feasible: L is optimal
             break
         lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows_sorted.limit)

@@ -33,6 +33,8 @@ from allocator.solve.deadline import Deadline
 #: solution using it is at most this fraction better than the incumbent, i.e.
 #: results are optimal to a relative 1e-9 (below HiGHS's own tolerances).
 REDUCTION_TOL = 1e-9
+#: Subgradient steps: the first step factor, rounds without progress before it halves, the factor to stop at
+_FACTOR, _PATIENCE, _FACTOR_MIN = 2.0, 15, 0.005
 
 
 def penalised(Ca: np.ndarray, fa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +74,7 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
     with ``d1``/``d2`` each group's nearest and second-nearest open cost (the
     fixed sites count as an open site that cannot be removed).  Only the pairs
     with ``P_gj < d2_g`` count, a short prefix of each sorted row
-    (:class:`_SortedRows`) when ``p`` is not small.  Past ``deadline`` it stops
+    (:class:`SortedRows`) when ``p`` is not small.  Past ``deadline`` it stops
     with the sites it has (each swap keeps a solution).
     """
     S = np.array(sorted(int(s) for s in sites), dtype=np.int64)
@@ -80,7 +82,7 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
     if p == 0 or p == m:
         return S
     width = max(64, 4 * m // p)
-    rows = _SortedRows(P, width) if 2 * width < m else None
+    rows = SortedRows(P, width) if 2 * width < m else None
     for _ in range(max_swaps):
         if deadline is not None and deadline.expired():
             break
@@ -97,14 +99,14 @@ def interchange(P: np.ndarray, W: np.ndarray, f: np.ndarray, sites: np.ndarray,
         profit[S, :] = -np.inf
         k = int(np.argmax(profit))
         j, r = divmod(k, p)
-        if not profit[j, r] > 1e-9 * max(1.0, abs(float(W @ d1))):
+        if not profit[j, r] > 1e-9 * max(1.0, abs(float(np.einsum("i,i->", W, d1)))):
             break
         S[r] = j
     return np.sort(S)
 
 
 def _swap_terms(P: np.ndarray, W: np.ndarray, d1: np.ndarray, d2: np.ndarray, phi1: np.ndarray, p: int,
-                rows: _SortedRows | None) -> tuple[np.ndarray, np.ndarray]:
+                rows: SortedRows | None) -> tuple[np.ndarray, np.ndarray]:
     """The interchange's ``gain(j) = sum_g W_g max(d1_g - P_gj, 0)`` and ``extra(j, r)``, the sum of
     ``W_g (d2_g - max(P_gj, d1_g))`` over the groups whose nearest open site is ``r`` and with
     ``P_gj < d2_g``: from the sorted prefixes of ``rows`` where they hold every such pair (``d2`` within
@@ -112,7 +114,7 @@ def _swap_terms(P: np.ndarray, W: np.ndarray, d1: np.ndarray, d2: np.ndarray, ph
     m = P.shape[1]
     wide = np.flatnonzero(np.ones(P.shape[0], dtype=bool) if rows is None else d2 > rows.limit)
     Pw = P[wide]
-    gain = W[wide] @ np.maximum(d1[wide, None] - Pw, 0.0)
+    gain = np.einsum("i,ij->j", W[wide], np.maximum(d1[wide, None] - Pw, 0.0))   # few rows: no BLAS threads
     ii, jj = np.nonzero(Pw < d2[wide, None])  # noqa: SIM300 (Pw is a matrix)
     ii, vv = wide[ii], Pw[ii, jj]
     if rows is not None:
@@ -138,16 +140,21 @@ class Bound:
     iterations: int
 
 
-def evaluate(WC: np.ndarray, WF: np.ndarray, lam: np.ndarray, p: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """``L(lam)``, ``rho`` and the Lagrangian solution for multipliers ``lam`` (see :func:`lagrangian`)."""
-    rho = np.minimum(WC - lam[:, None], 0.0).sum(axis=0)
-    m = rho.size
+def evaluate(rows: SortedRows, WF: np.ndarray, lam: np.ndarray, p: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """``L(lam)``, ``rho`` and the Lagrangian solution for multipliers ``lam`` (see :func:`lagrangian`), in
+    float64 over the sorted rows ``rows``: every pair below a multiplier is in them, as each multiplier is
+    taken at most at its row's limit (any multipliers give a valid bound)."""
+    lam = np.minimum(lam, rows.limit)
+    D = rows.table - lam[:, None]
+    below = D < 0
+    m = rows.n_cols
+    rho = np.bincount(rows.order[below], weights=D[below], minlength=m)
     sites = np.sort(np.argpartition(rho, p - 1)[:p]) if p < m else np.arange(m)
     L = float(lam.sum() + np.minimum(WF - lam, 0.0).sum() + rho[sites].sum())
     return L, rho, sites
 
 
-class _SortedRows:
+class SortedRows:
     """The ``width`` smallest of each group's weighted costs ``W_g c_gj``,
     sorted, for sparse Lagrangian steps.
 
@@ -175,7 +182,9 @@ class _SortedRows:
         vals = np.where(finite, vals, self.cap)
         #: per row, the largest multiplier whose pairs below it are all kept
         self.limit = vals[:, -1] if width < m else np.full(n, self.cap)
-        self.table = vals          # rows x width, sorted per row
+        self.table = vals                                #: rows x width, sorted per row
+        self.table32 = vals.astype(np.float32)           #: the same in single precision, for the search
+        self.n_cols = m
         self.vals = vals.ravel()
         self.shift = np.arange(n, dtype=np.float64) * (2.0 * self.cap)
         self.keyed = (vals + self.shift[:, None]).ravel()
@@ -190,8 +199,8 @@ class _SortedRows:
         return rows, self.order.ravel()[flat], self.vals[flat]
 
 
-def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: float,
-               lam0: np.ndarray | None = None, max_iter: int = 400, deadline: Deadline | None = None) -> Bound:
+def lagrangian(rows: SortedRows, WF: np.ndarray, p: int, upper: float, lam0: np.ndarray | None = None,
+               max_iter: int = 400, deadline: Deadline | None = None) -> Bound:
     """Lagrangian bound of the p-median with the assignment rows relaxed.
 
     With multipliers ``lam_g`` for ``sum_j x_gj = 1``::
@@ -205,27 +214,26 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
     (Held, Wolfe & Crowder 1974), the step factor halved after 15 rounds
     without progress.  Unreachable pairs (``inf``) never lower ``rho``.
 
-    Each step touches only the pairs with ``W_g c_gj < lam_g``
-    (:class:`_SortedRows`); the returned bound is ``L`` of the best
-    multipliers evaluated again over the full matrix, so it is valid whatever
+    ``rows`` are the sorted rows of ``W_g c_gj`` (:class:`SortedRows`), ``WF``
+    is ``W_g fa_g``.  Each step touches only the pairs with ``W_g c_gj < lam_g``,
+    in single precision; the returned bound is ``L`` of the best multipliers
+    evaluated again in float64 (:func:`evaluate`), so it is valid whatever
     rounding the search saw.  ``lam0`` warm-starts the search; past ``deadline`` it
     stops with the best multipliers so far (every ``L`` is a bound).
     """
-    m = Ca.shape[1]
-    WC = W[:, None] * Ca                             # inf stays inf: min(0, inf - lam) = 0
-    WF = W * fa
+    m = rows.n_cols
+    rows_sorted = rows
     if lam0 is None:
-        srt = np.partition(WC, min(1, m - 1), axis=1)
-        lam = np.minimum(srt[:, min(1, m - 1)], WF)  # start: the second-nearest candidate
-        lam = np.where(np.isfinite(lam), lam, np.where(np.isfinite(srt[:, 0]), srt[:, 0], 0.0))
+        first = rows_sorted.table[:, :2]                 # start: the second-nearest candidate
+        lam = np.minimum(first[:, -1], WF)
+        lam = np.where(lam < rows_sorted.cap, lam, np.where(first[:, 0] < rows_sorted.cap, first[:, 0], 0.0))
     else:
         lam = lam0.copy()
-    rows_sorted = _SortedRows(WC)
     lam = np.minimum(lam, rows_sorted.limit)
     best_L, best_lam = -np.inf, lam.copy()
-    factor, stall, it = 2.0, 0, 0
+    factor, stall, it = _FACTOR, 0, 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is read after the loop)
-        D = rows_sorted.table - lam[:, None]         # every pair with W_g c_gj < lam_g is in the table
+        D = rows_sorted.table32 - lam.astype(np.float32)[:, None]   # every pair below lam_g is in the table
         below = D < 0
         cols = rows_sorted.order[below]
         rho = np.bincount(cols, weights=D[below], minlength=m)
@@ -236,9 +244,9 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
             best_L, best_lam, stall = L, lam.copy(), 0
         else:
             stall += 1
-            if stall >= 15:
+            if stall >= _PATIENCE:
                 factor, stall = factor / 2, 0
-        if factor < 0.005 or upper - best_L <= 1e-10 * abs(upper) or (deadline is not None and deadline.expired()):
+        if factor < _FACTOR_MIN or upper - best_L <= 1e-10 * abs(upper) or (deadline is not None and deadline.expired()):
             break
         chosen = np.zeros(m, dtype=bool)
         chosen[sites] = True
@@ -249,7 +257,7 @@ def lagrangian(Ca: np.ndarray, W: np.ndarray, fa: np.ndarray, p: int, upper: flo
         if norm == 0:                                # the relaxed solution is feasible: L is optimal
             break
         lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows_sorted.limit)
-    L, rho, sites = evaluate(WC, WF, best_lam, p)
+    L, rho, sites = evaluate(rows_sorted, WF, best_lam, p)
     return Bound(L, rho, sites, best_lam, it)
 
 

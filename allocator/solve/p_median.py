@@ -115,11 +115,12 @@ def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int,
     force = np.zeros(n_cand, dtype=bool)
     if not math.isfinite(upper):
         return Reduction(best, upper, -math.inf, keep, force)
-    bound = mb.lagrangian(Ca, Wa, fa, p, upper, max_iter=_FIRST_ITERS, deadline=deadline)
+    rows, WF = mb.SortedRows(Wa[:, None] * Ca), Wa * fa
+    bound = mb.lagrangian(rows, WF, p, upper, max_iter=_FIRST_ITERS, deadline=deadline)
     again = mb.interchange(P, Wa, fpen, bound.sites, deadline=deadline)   # Lagrangian heuristic (Beasley 1993)
     if (value := true_value(Ca, fa, Wa, again)) < upper:
         best, upper = again, value
-        bound = mb.lagrangian(Ca, Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS, deadline=deadline)
+        bound = mb.lagrangian(rows, WF, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS, deadline=deadline)
     lower = bound.lower
     inc = np.zeros(n_cand, dtype=bool)
     inc[best] = True
@@ -129,8 +130,8 @@ def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int,
             if deadline is not None and deadline.expired():
                 break
             # the problem without the removed candidates: min(its bound, upper) bounds the whole problem
-            bound = mb.lagrangian(Ca[:, cols], Wa, fa, p, upper, lam0=bound.lam, max_iter=_ROUND_ITERS,
-                                  deadline=deadline)
+            bound = mb.lagrangian(mb.SortedRows(Wa[:, None] * Ca[:, cols]), WF, p, upper, lam0=bound.lam,
+                                  max_iter=_ROUND_ITERS, deadline=deadline)
             lower = max(lower, min(bound.lower, upper))
             again = cols[mb.interchange(P[:, cols], Wa, fpen, bound.sites, deadline=deadline)]
             if (value := true_value(Ca, fa, Wa, again)) < upper:

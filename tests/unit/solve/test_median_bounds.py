@@ -62,11 +62,11 @@ def test_bounds_and_reductions_keep_the_optimum(seed):
     assert upper >= opt - 1e-9
     if not np.isfinite(upper):
         return
-    bound = mb.lagrangian(Ca, W, fa, p, upper)
+    bound = mb.lagrangian(mb.SortedRows(W[:, None] * Ca), W * fa, p, upper)
     assert bound.lower <= opt + 1e-9 * max(1, opt)
     # any multipliers give a valid bound, not only the optimised ones
     rng = np.random.default_rng(seed)
-    L, _, _ = mb.evaluate(W[:, None] * Ca, W * fa, rng.uniform(0, 50, Ca.shape[0]), p)
+    L, _, _ = mb.evaluate(mb.SortedRows(W[:, None] * Ca), W * fa, rng.uniform(0, 50, Ca.shape[0]), p)
     assert L <= opt + 1e-9 * max(1, opt)  # noqa: SIM300 (L is the bound)
     closed, opened = mb.reduction(bound, p, upper)
     assert not (closed & opened).any()
@@ -78,10 +78,30 @@ def test_bounds_and_reductions_keep_the_optimum(seed):
             assert set(np.flatnonzero(opened)) <= set(S)
 
 
-def weak_lagrangian(Ca, W, fa, p, upper, lam0=None, max_iter=0, deadline=None):
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10**6))
+def test_the_bound_from_sorted_prefixes_is_the_bound_over_the_whole_matrix(seed):
+    """With more candidates than the sorted window keeps, ``evaluate`` gives the Lagrangian value, its rho
+    and its sites as computed over the whole matrix, for any multipliers up to each row's limit."""
+    rng = np.random.default_rng(seed)
+    prob = make_problem(40, 150, rng, unreachable=0.2)
+    WC = prob.weight[:, None] * prob.cost
+    WF = np.where(rng.random(40) < 0.3, prob.weight * rng.uniform(1, 15, 40), np.inf)
+    rows = mb.SortedRows(WC)
+    assert rows.table.shape[1] < WC.shape[1]
+    lam = rng.uniform(0, 1, 40) * rows.limit
+    p = int(rng.integers(1, 20))
+    L, rho, sites = mb.evaluate(rows, WF, lam, p)
+    dense = np.minimum(WC - lam[:, None], 0.0).sum(axis=0)
+    assert np.allclose(rho, dense, rtol=1e-12, atol=1e-9)
+    assert np.isclose(dense[sites].sum(), np.sort(dense)[:p].sum(), rtol=1e-12)
+    assert np.isclose(L, lam.sum() + np.minimum(WF - lam, 0.0).sum() + np.sort(dense)[:p].sum(), rtol=1e-12)
+
+
+def weak_lagrangian(rows, WF, p, upper, lam0=None, max_iter=0, deadline=None):
     """A valid but useless bound (all multipliers 0): nothing is ruled out, the MIP must prove it."""
-    L, rho, sites = mb.evaluate(W[:, None] * Ca, W * fa, np.zeros(Ca.shape[0]), p)
-    return mb.Bound(L, rho, sites, np.zeros(Ca.shape[0]), 0)
+    L, rho, sites = mb.evaluate(rows, WF, np.zeros(WF.size), p)
+    return mb.Bound(L, rho, sites, np.zeros(WF.size), 0)
 
 
 @settings(max_examples=40, deadline=None)

@@ -222,20 +222,19 @@ def lagrangian(rows: SortedRows, WF: np.ndarray, p: int, upper: float, lam0: np.
     stops with the best multipliers so far (every ``L`` is a bound).
     """
     m = rows.n_cols
-    rows_sorted = rows
     if lam0 is None:
-        first = rows_sorted.table[:, :2]                 # start: the second-nearest candidate
+        first = rows.table[:, :2]                 # start: the second-nearest candidate
         lam = np.minimum(first[:, -1], WF)
-        lam = np.where(lam < rows_sorted.cap, lam, np.where(first[:, 0] < rows_sorted.cap, first[:, 0], 0.0))
+        lam = np.where(lam < rows.cap, lam, np.where(first[:, 0] < rows.cap, first[:, 0], 0.0))
     else:
         lam = lam0.copy()
-    lam = np.minimum(lam, rows_sorted.limit)
+    lam = np.minimum(lam, rows.limit)
     best_L, best_lam = -np.inf, lam.copy()
     factor, stall, it = _FACTOR, 0, 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is read after the loop)
-        D = rows_sorted.table32 - lam.astype(np.float32)[:, None]   # every pair below lam_g is in the table
+        D = rows.table32 - lam.astype(np.float32)[:, None]   # every pair below lam_g is in the table
         below = D < 0
-        cols = rows_sorted.order[below]
+        cols = rows.order[below]
         rho = np.bincount(cols, weights=D[below], minlength=m)
         sites = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
         fixed_part = np.minimum(WF - lam, 0.0)
@@ -250,14 +249,14 @@ def lagrangian(rows: SortedRows, WF: np.ndarray, p: int, upper: float, lam0: np.
             break
         chosen = np.zeros(m, dtype=bool)
         chosen[sites] = True
-        rows = np.repeat(np.arange(lam.size), np.count_nonzero(below, axis=1))
-        served = np.bincount(rows[chosen[cols]], minlength=lam.size)
+        owner = np.repeat(np.arange(lam.size), np.count_nonzero(below, axis=1))   # each pair's row
+        served = np.bincount(owner[chosen[cols]], minlength=lam.size)
         sub = 1.0 - served - (fixed_part < 0)
         norm = float(np.einsum("i,i->", sub, sub))     # not BLAS: its threads cost more than this sum
         if norm == 0:                                # the relaxed solution is feasible: L is optimal
             break
-        lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows_sorted.limit)
-    L, rho, sites = evaluate(rows_sorted, WF, best_lam, p)
+        lam = np.clip(lam + factor * (upper - L) / norm * sub, 0.0, rows.limit)
+    L, rho, sites = evaluate(rows, WF, best_lam, p)
     return Bound(L, rho, sites, best_lam, it)
 
 

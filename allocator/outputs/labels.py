@@ -481,6 +481,8 @@ NOTES = {
         "n_merged": "{n} demand locations with the same travel times were merged into {k} groups.",
         "n_probes": "The shortest longest trip was found in {n} tries over {k} possible values.",
         "n_time_limit": "The solver stopped at its time limit: the plan is within {g} of the best possible.",
+        "n_price_unknown": "The price of phasing for {years} is unknown: the best plan in one go was not found "
+                           "within the time limit (the phased plan stands).",
         "n_jointly": "Solved together with {n} other service(s) sharing one budget.",
         "role_demand": "demand: {name}", "role_buildings": "demand: {name} (buildings)",
         "role_existing": "{name}: existing sites", "role_candidates": "{name}: candidate sites",
@@ -505,6 +507,7 @@ NOTES = {
         "n_merged": "出行时间完全相同的 {n} 个需求点合并为 {k} 组。",
         "n_probes": "在 {k} 个可能取值中经 {n} 次试算找到最短的最长出行时间。",
         "n_time_limit": "求解器达到时间上限：方案与最优解相差不超过 {g}。",
+        "n_price_unknown": "{years} 年的分期代价未知：一次性规划最优方案未能在时间上限内求得（分期方案本身不受影响）。",
         "n_jointly": "与共享同一预算的其他 {n} 项服务联合求解。",
         "role_demand": "需求：{name}", "role_buildings": "需求：{name}（建筑物）",
         "role_existing": "{name}：现有设施", "role_candidates": "{name}：候选站点",
@@ -590,6 +593,9 @@ PHASE_WORDS = {
                    "before, and the price of phasing is what the build order gives up against it.",
         "ph_carry": "Budget a phase leaves unspent passes to the next.",
         "ph_no_carry": "Budget a phase leaves unspent is not carried over.",
+        "ph_unknown": "unknown",
+        "ph_unknown_note": "The best plan in one go for {years} was not found within the time limit: the price of "
+                           "phasing there is unknown (the phased plan itself stands).",
     },
     "zh": {
         "ph_title": "建设顺序", "ph_first": "{year} 年：新建 {sites}", "ph_line": "{year} 年：增建 {sites}",
@@ -601,6 +607,8 @@ PHASE_WORDS = {
                    "分期代价为建设顺序相对它的损失。",
         "ph_carry": "某期未用完的预算转入下一期。",
         "ph_no_carry": "某期未用完的预算不转入下一期。",
+        "ph_unknown": "未知",
+        "ph_unknown_note": "{years} 年的一次性规划最优方案未能在时间上限内求得：该期分期代价未知（分期方案本身不受影响）。",
     },
 }
 for _lang, _words in PHASE_WORDS.items():

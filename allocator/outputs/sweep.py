@@ -24,6 +24,7 @@ import functools
 import io
 from pathlib import Path
 
+import numpy as np
 from markupsafe import Markup
 
 from allocator.evaluate.result import RunResult, SweepResult
@@ -146,10 +147,12 @@ def _mode_line(sweep: SweepResult, lang: str, param: str) -> str:
         drops, steps = dropping_steps(sweep)
         return L("sw_independent", k=drops, n=steps)
     ok = sweep.solved
-    price = (ok["objective"] - ok["one_shot_objective"]).abs() / ok["one_shot_objective"].abs()
-    worst = int(price.to_numpy().argmax()) if len(ok) else 0
-    return L("sw_nested", param=param, share=100 * float(price.iloc[worst]) if len(ok) else 0.0,
-             v=ok[sweep.parameter].iloc[worst] if len(ok) else 0)
+    one_shot = ok["one_shot_objective"].to_numpy(float)   # NaN: not found within the time limit (price unknown)
+    price = np.abs(ok["objective"].to_numpy(float) - one_shot) / np.abs(one_shot)
+    known = ~np.isnan(price)
+    worst = int(np.nanargmax(price)) if known.any() else 0
+    return L("sw_nested", param=param, share=100 * float(price[worst]) if known.any() else 0.0,
+             v=ok[sweep.parameter].iloc[worst] if known.any() else 0)
 
 
 def _targets_first_met(result: RunResult, sweep: SweepResult, lang: str, param: str) -> list[str]:

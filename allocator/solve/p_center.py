@@ -15,6 +15,7 @@ import numpy as np
 from allocator.errors import AllocatorError
 from allocator.solve import cover
 from allocator.solve.checks import Options, check_inputs, check_p, client_filter, options
+from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import longest_time, nearest_time
 from allocator.solve.p_median import pmedian_core, raise_unservable
@@ -40,12 +41,14 @@ class _Tally:
         return Sizes(self.n_variables, self.n_constraints, self.build_s, self.solve_s)
 
 
-def greedy_center(f: np.ndarray, Cc: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+def greedy_center(f: np.ndarray, Cc: np.ndarray, p: int, deadline: Deadline) -> tuple[np.ndarray, np.ndarray]:
     """Greedy upper bound: each step the candidate minimising the max, then the sum.
-    Returns ``(each row's time, candidates used)``."""
+    Returns ``(each row's time, candidates used)``; past ``deadline`` (checked between steps) raises
+    :class:`OutOfTimeError`: no plan yet."""
     cur = f.copy()
     used = np.zeros(Cc.shape[1], dtype=bool)
     for _ in range(p):
+        deadline.check()
         M = np.minimum(cur[:, None], Cc)
         mx = M.max(axis=0)
         sm = np.where(np.isfinite(M), M, 0).sum(axis=0) + (~np.isfinite(M)).sum(axis=0) * 1e300
@@ -114,12 +117,15 @@ def _tie_break(CL: np.ndarray, wr: np.ndarray, fixed: np.ndarray, p: int, pos_hi
     cand = np.flatnonzero(~fixed)
     open_mask = fixed.copy()
     try:
+        opts.check()
         core = pmedian_core(CL, wr, fixed, p, opts, [])
         tally.add(core.sizes)
         if np.isfinite(nearest_time(CL, core.open_mask)).all():
             open_mask = core.open_mask
         if core.status != "optimal":
             notes.append("p-center tie-break (weighted total) stopped at the time limit")
+    except OutOfTimeError:
+        notes.append("p-center tie-break (weighted total) stopped at the time limit")
     except AllocatorError:
         pass
     if not (open_mask & ~fixed).any() and p > 0 or not np.isfinite(nearest_time(CL, open_mask)).all():
@@ -161,7 +167,7 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     f = nearest_time(U, fixed)
     Cc = U[:, cand]
     lb = float(U.min(axis=1).max())     # nobody can do better than their nearest site
-    cur, used = greedy_center(f, Cc, p)
+    cur, used = greedy_center(f, Cc, p, opts.deadline)
     ub = float(cur.max())
     vals = np.unique(U[np.isfinite(U)])
     if not math.isfinite(ub):
@@ -173,6 +179,8 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     hi = int(np.searchsorted(vals, ub, "left"))
     if not math.isfinite(float(cur.max())):
         ok, pos_hi = probe(float(vals[hi]))
+        if ok is None:   # no plan serving everyone yet
+            raise OutOfTimeError(opts.time_limit)
         if not ok or pos_hi is None:
             raise_unservable(C, fixed, p, opts, notes)
     else:

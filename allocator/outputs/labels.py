@@ -547,6 +547,8 @@ MONEY = {
         "hs_s_stable": "{k} of {total} new sites chosen in all {n} variants", "hs_s_no_variants": "no sensitivity check",
         "hs_s_more": "details", "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
         "cost_first_year": "Cost, first year", "cost_per_person": "Cost per person reached",
+        "cost_first_year_phased": "Cost, first year (a phased plan: every phase built, plus one year of running)",
+        "cost_per_person_phased": "Cost per person reached (a phased plan: once every phase is built)",
         "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "population {a}",
     },
     "zh": {
@@ -574,6 +576,8 @@ MONEY = {
         "hs_s_stable": "{total} 处新设施中 {k} 处在全部 {n} 个情形中均被选中", "hs_s_no_variants": "未做敏感性检验",
         "hs_s_more": "详情", "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
         "cost_first_year": "首年费用", "cost_per_person": "每覆盖一人费用",
+        "cost_first_year_phased": "首年费用（分期方案：各期全部建成并运营一年）",
+        "cost_per_person_phased": "每覆盖一人费用（分期方案：全部建成后）",
         "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "人口 {a}",
     },
 }

@@ -306,6 +306,10 @@ BRIEF = {
         "sw_nested": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
                      "phased plan); it gives up at most {share:.2f} % of the best plan of the same size "
                      "(largest at {param} = {v:g}).",
+        "sw_nested_only": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
+                          "phased plan).",
+        "sw_price_unknown": "At {n} point(s) the best plan of the same size was not found within the time limit: "
+                            "the price there is unknown.",
         "sw_target_met": "{target}: first met at {param} = {v:g}.",
         "sw_target_never": "{target}: met at no point of the sweep.",
         "d_role": "Used for", "d_data": "Data", "d_about": "About", "d_licence": "Licence", "d_credit": "Credit", "d_year": "Year", "d_no_year": "not stated",
@@ -423,6 +427,8 @@ BRIEF = {
                           "{n} 步中有 {k} 步的下一方案舍弃了此前选定的设施。",
         "sw_nested": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）；"
                      "与同规模的单独最优方案相比，最多损失 {share:.2f}%（最大处：{param} = {v:g}）。",
+        "sw_nested_only": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）。",
+        "sw_price_unknown": "有 {n} 个点的同规模最优方案未能在时间上限内求得：该处代价未知。",
         "sw_target_met": "{target}：在{param} = {v:g} 时首次达成。",
         "sw_target_never": "{target}：扫描中没有任何取值达成。",
         "d_role": "用途", "d_data": "数据", "d_about": "说明", "d_licence": "许可", "d_credit": "署名", "d_year": "年份", "d_no_year": "未注明",

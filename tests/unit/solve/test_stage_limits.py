@@ -17,6 +17,7 @@ import numpy as np
 import pulp
 import pytest
 from conftest import make_problem
+from test_deadline import run_child
 from test_phased_model import service
 from test_plans import brute, make
 
@@ -178,3 +179,27 @@ def test_one_shot_comparisons_out_of_time_leave_the_price_unknown_and_keep_the_p
     assert all(ph.one_shot is not None for ph in known.phases.phases) and known.phases.unknown_price() == []
     assert "price of phasing unknown for 2027, 2029: the best plan in one go was not found within the time " \
            "limit" in sol.notes
+
+
+@pytest.mark.slow
+def test_a_capacitated_plan_past_a_tiny_limit_stops_building_and_says_so() -> None:
+    # 2,000 locations x 200 sites with capacities: one assignment variable per pair, about 10 s of building
+    # through PuLP before HiGHS starts; with 1 s the build stops (in a child: it must end, not run on)
+    got = run_child("""
+        import json, numpy as np
+        from allocator.solve.deadline import Deadline, OutOfTimeError
+        from allocator.solve.plan.model import PlanService, Sites, solve_plan
+        rng = np.random.default_rng(2)
+        n, m = 2000, 200
+        pts, sites = rng.uniform(0, 20, (n, 2)), rng.uniform(0, 20, (m, 2))
+        cost = np.round(np.linalg.norm(pts[:, None] - sites[None], axis=2) * 3)
+        svc = PlanService(name="s", objective="p_median", cost=cost, weight=rng.integers(1, 50, n).astype(float),
+                          sites=Sites(kept=np.arange(m) < 20, closable=np.zeros(m, bool), capacity=np.full(m, 2e3)),
+                          p=10)
+        try:
+            print(json.dumps({"status": solve_plan([svc], time_limit=Deadline(1.0))[0].status}))
+        except OutOfTimeError as exc:
+            print(json.dumps({"status": "out", "message": str(exc)}))
+    """)
+    assert got["status"] == "out", got
+    assert "no plan was found within the time limit (1 s)" in got["message"] and "fix:" in got["message"]

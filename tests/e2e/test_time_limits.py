@@ -15,6 +15,7 @@ from test_hostile import assert_clean_error, cli
 from test_matrix import hand_files
 
 from allocator.cli import main
+from allocator.solve import coverage as coverage_module
 from allocator.solve import deadline as deadline_module
 from allocator.solve.plan import phases as phases_module
 
@@ -37,6 +38,26 @@ def test_a_run_past_its_limit_exits_2_saying_no_plan_and_writes_nothing(tmp_path
     code, err = cli(tmp_path, path.read_text(), capsys)
     assert_clean_error(code, err, "no plan was found within the time limit", "solver.time_limit_s")
     assert not (tmp_path / "out" / "hand" / "summary.json").exists()
+
+
+def test_a_run_out_of_time_with_a_plan_in_hand_writes_it_with_its_gap(tmp_path: Path, capsys, monkeypatch) -> None:
+    # max coverage, p = 1 of s1 (a, b: 300 people) and s2 (b, c: 500): the limit passes once the dominated
+    # candidates are dropped, before the integer program: the greedy start s2 is the plan, bounded by everyone
+    # coverable (600 people): gap (600 - 500) / 500
+    real = coverage_module.undominated
+
+    def then_late(*args, **kwargs):
+        kept = real(*args, **kwargs)
+        monkeypatch.setattr(deadline_module, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1e6))
+        return kept
+
+    monkeypatch.setattr(coverage_module, "undominated", then_late)
+    path = hand_files(tmp_path, services=[{"name": "svc", **SERVICES["max_coverage"], "candidates": CANDIDATES}],
+                      solver={"time_limit_s": 600})
+    service, report, console = run_cli(path, capsys, "--verbose")
+    assert service["status"] == "time_limit" and [s["id"] for s in service["new_sites"]] == ["s2"], service
+    assert service["objective_value"] == 500 and service["gap"] == pytest.approx(0.2)
+    assert "solver: The solver stopped at its time limit: the plan is within 20.00 % of the best possible." in console
 
 
 def phased(folder: Path) -> Path:

@@ -55,7 +55,10 @@ def _short_cut(U: np.ndarray, cand_n: int, p: int, opts: Options,
     cov = cover.min_cover(U, opts, "max_coverage_cover")
     if cov.status in ("optimal", "time_limit") and cov.chosen.size <= p and U[:, cov.chosen].any(axis=1).all():
         return cov.chosen, None, f"{cov.chosen.size} new site(s) (a minimum set cover) cover", cov
-    keep = np.flatnonzero(undominated(U.T, "subsets", deadline=opts.deadline))
+    try:
+        keep = np.flatnonzero(undominated(U.T, "subsets", deadline=opts.deadline))
+    except OutOfTimeError:   # no time to drop the dominated ones: every candidate stays (the plan: the start's)
+        keep = np.arange(U.shape[1])
     if keep.size <= p:
         return keep, None, f"the {keep.size} candidate(s) left after removing dominated ones cover", cov
     if keep.size < cand_n:

@@ -15,18 +15,16 @@ from test_hostile import assert_clean_error, cli
 from test_matrix import hand_files
 
 from allocator.cli import main
-from allocator.solve import coverage as coverage_module
 from allocator.solve import deadline as deadline_module
 from allocator.solve.plan import phases as phases_module
 
 CANDIDATES = {"source": "c12.csv", "id": "id", "lon": "lon", "lat": "lat"}
-#: what each objective needs besides its candidates (a budget makes the p-median a plan model)
+#: what each objective needs besides its candidates (a budget makes the p-median a plan model): the models
+#: with no plan before their integer program
 SERVICES = {
     "p_median plan": {"objective": "p_median", "threshold_min": 5, "p": 1, "budget": 1},
-    "max_coverage": {"objective": "max_coverage", "threshold_min": 5, "p": 1},
     "max_coverage plan": {"objective": "max_coverage", "threshold_min": 5, "p": 1, "budget": 1},
     "set_cover": {"objective": "set_cover", "threshold_min": 5},
-    "p_center": {"objective": "p_center", "threshold_min": 5, "p": 1},
 }
 
 
@@ -40,24 +38,21 @@ def test_a_run_past_its_limit_exits_2_saying_no_plan_and_writes_nothing(tmp_path
     assert not (tmp_path / "out" / "hand" / "summary.json").exists()
 
 
-def test_a_run_out_of_time_with_a_plan_in_hand_writes_it_with_its_gap(tmp_path: Path, capsys, monkeypatch) -> None:
-    # max coverage, p = 1 of s1 (a, b: 300 people) and s2 (b, c: 500): the limit passes once the dominated
-    # candidates are dropped, before the integer program: the greedy start s2 is the plan, bounded by everyone
-    # coverable (600 people): gap (600 - 500) / 500
-    real = coverage_module.undominated
-
-    def then_late(*args, **kwargs):
-        kept = real(*args, **kwargs)
-        monkeypatch.setattr(deadline_module, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1e6))
-        return kept
-
-    monkeypatch.setattr(coverage_module, "undominated", then_late)
-    path = hand_files(tmp_path, services=[{"name": "svc", **SERVICES["max_coverage"], "candidates": CANDIDATES}],
-                      solver={"time_limit_s": 600})
-    service, report, console = run_cli(path, capsys, "--verbose")
+@pytest.mark.parametrize("objective, value, gap, said", [
+    # s1 covers a, b (300 people), s2 b, c (500): the greedy's s2; bound: everyone coverable (600)
+    ("max_coverage", 500, (600 - 500) / 500,
+     "solver: The solver stopped at its time limit: the plan is within 20.00 % of the best possible."),
+    # s1 leaves c unserved; s2's longest trip is a's 12 min; bound: the longest of each one's nearest (b: 4 min)
+    ("p_center", 12, (12 - 4) / 12, "solver: Time limit reached: best value 12 min, proven lower bound 4 min."),
+])
+def test_a_model_with_a_greedy_start_past_its_limit_writes_that_plan_with_its_gap(
+        tmp_path: Path, capsys, objective: str, value: float, gap: float, said: str) -> None:
+    path = hand_files(tmp_path, services=[{"name": "svc", "objective": objective, "threshold_min": 5, "p": 1,
+                                           "candidates": CANDIDATES}], solver={"time_limit_s": 1e-6})
+    service, _, console = run_cli(path, capsys, "--verbose")
     assert service["status"] == "time_limit" and [s["id"] for s in service["new_sites"]] == ["s2"], service
-    assert service["objective_value"] == 500 and service["gap"] == pytest.approx(0.2)
-    assert "solver: The solver stopped at its time limit: the plan is within 20.00 % of the best possible." in console
+    assert service["objective_value"] == value and service["gap"] == pytest.approx(gap)
+    assert said in console, console
 
 
 def phased(folder: Path) -> Path:

@@ -22,11 +22,13 @@ from test_phased_model import service
 from test_plans import brute, make
 
 from allocator.scenario.phases import PhaseSpec
+from allocator.solve import cover
 from allocator.solve import coverage as coverage_module
 from allocator.solve import deadline as deadline_module
+from allocator.solve.checks import options
 from allocator.solve.coverage import solve_max_coverage
 from allocator.solve.deadline import Deadline, OutOfTimeError
-from allocator.solve.kernels import people_within
+from allocator.solve.kernels import nearest_time, people_within
 from allocator.solve.objectives import plan_objective
 from allocator.solve.p_center import solve_p_center
 from allocator.solve.plan import model as model_module
@@ -102,10 +104,36 @@ def test_set_cover_past_its_limit_says_no_plan() -> None:
     assert solve_set_cover(prob.cost, prob.weight, 3.0).status == "optimal"   # the same cover needs the model
 
 
-def test_p_center_past_its_limit_says_no_plan() -> None:
-    prob = make_problem(30, 12, 4)
-    with pytest.raises(OutOfTimeError):
-        solve_p_center(prob.cost, prob.weight, 3, time_limit=PAST)
+def test_a_minimum_cover_past_its_limit_builds_nothing() -> None:
+    A = make_problem(40, 15, 3).cost <= 3.0
+    A = A[A.any(axis=1)]
+    assert cover.min_cover(A, options()).chosen.size >= 2   # it needs the integer program
+    late = cover.min_cover(A, options(PAST))
+    assert late.status == "no_solution" and late.chosen.size == 0 and late.sizes.n_variables == 0
+
+
+@pytest.mark.parametrize("model", ["p_center", "max_coverage"])
+def test_a_model_with_a_greedy_start_past_its_limit_stops_with_it(model: str) -> None:
+    # the greedy (p vectorised steps) always ends: it is the plan, with the bound proven so far
+    for seed in range(10):
+        prob = make_problem(25, 9, seed)
+        p, T, n = 2, 3.0, 9
+        sets = [np.isin(np.arange(n), combo) for combo in itertools.combinations(range(n), p)]
+        if model == "p_center":
+            sol = solve_p_center(prob.cost, prob.weight, p, time_limit=PAST)
+            value = float(nearest_time(prob.cost, sol.open_mask(n)).max())
+            best = min(float(nearest_time(prob.cost, s).max()) for s in sets)
+            assert sol.objective == pytest.approx(value) and sol.objective >= best - 1e-9
+            assert sol.objective * (1 - sol.gap) <= best + 1e-9   # the bound holds
+        else:
+            sol = solve_max_coverage(prob.cost, prob.weight, p, T, time_limit=PAST)
+            value = people_within(prob.cost, prob.weight, sol.open_mask(n), T)
+            best = max(people_within(prob.cost, prob.weight, s, T) for s in sets)
+            assert sol.objective == pytest.approx(value) and sol.objective <= best + 1e-9
+            assert sol.objective * (1 + sol.gap) >= best - 1e-9   # the bound holds
+        assert len(sol.new_sites) == p
+        assert sol.status == "time_limit" or sol.gap == 0, (sol.status, sol.gap)
+        assert sol.status != "time_limit" or any(n.startswith("time limit reached") for n in sol.notes), sol.notes
 
 
 def test_max_coverage_out_of_time_before_its_model_stops_with_its_heuristic_plan(monkeypatch, clock) -> None:

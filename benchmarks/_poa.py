@@ -312,17 +312,38 @@ def alternate(fn_a, fn_b, n: int):
     return (a[-1][0], [r[1][0] for r in a]), (b[-1][0], [r[1][0] for r in b])
 
 
-def serial_versus_cluster(run, client, n: int, workers: int, start_s: float, first_s: float):
-    """``run(None)`` (the serial loop) against ``run(client)`` (the local cluster), alternated ``n`` times; prints
-    both medians (with the cluster's start and first run, ``start_s`` and ``first_s``); returns
-    ((serial result, wall seconds), (cluster result, wall seconds))."""
-    (serial, serial_walls), (cluster, cluster_walls) = alternate(lambda: run(None), lambda: run(client), n)
+@dataclass
+class SerialVersusCluster:
+    """The first run on a fresh local cluster, then the serial loop and the cluster alternated (wall seconds)."""
+
+    first: object
+    serial: object
+    serial_walls: list[float]
+    cluster: object
+    cluster_walls: list[float]
+
+
+def serial_versus_cluster(run, n: int, workers: int, after_first=None) -> SerialVersusCluster:
+    """Start a local cluster of ``workers`` (timed), run ``run(client)`` once (timed apart: the workers import
+    allocator), call ``after_first(client, first)`` when given, then ``run(None)`` (the serial loop) against
+    ``run(client)`` alternated ``n`` times; prints both medians with the cluster's start and first run."""
+    from allocator.scale.cluster import open_client
+
+    t0 = time.perf_counter()
+    with open_client(workers=workers) as client:
+        start_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        first = run(client)
+        first_s = time.perf_counter() - t0
+        if after_first is not None:
+            after_first(client, first)
+        (serial, serial_walls), (cluster, cluster_walls) = alternate(lambda: run(None), lambda: run(client), n)
     print(f"serial loop   : median {med(serial_walls):.2f} s over {len(serial_walls)} run(s) "
           f"[{', '.join(f'{w:.2f}' for w in serial_walls)}]")
     print(f"local cluster : {workers} workers x 1 thread, started in {start_s:.1f} s; first run {first_s:.2f} s "
           f"(workers import allocator); then median {med(cluster_walls):.2f} s over {len(cluster_walls)} run(s) "
           f"[{', '.join(f'{w:.2f}' for w in cluster_walls)}]")
-    return (serial, serial_walls), (cluster, cluster_walls)
+    return SerialVersusCluster(first, serial, serial_walls, cluster, cluster_walls)
 
 
 _CHILD = """

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
 from allocator import pipeline  # noqa: E402
-from allocator.scale.cluster import open_client, run_tasks  # noqa: E402
+from allocator.scale.cluster import run_tasks  # noqa: E402
 from allocator.scale.robustness import RobustnessJob, Variant, figures, solve_variant, variants  # noqa: E402
 from allocator.scenario.loader import load_scenario  # noqa: E402
 
@@ -72,18 +72,11 @@ def main(argv=None) -> int:
     print(f"scenario: {SCENARIO.name}, {len(items)} variants; matrix {prep.cost.shape[0]:,} demand x "
           f"{prep.cost.shape[1]:,} sites, prepared once in {prepare_s:.1f} s")
 
-    t0 = time.perf_counter()
-    with open_client(workers=a.workers) as client:
-        start_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        first = outcomes_of(run_tasks(client, solve_variant, items, shared=job, quiet=True))
-        first_s = time.perf_counter() - t0
-        (serial, serial_walls), (cluster, cluster_walls) = _poa.serial_versus_cluster(
-            lambda c: outcomes_of(run_tasks(c, solve_variant, items, shared=job, quiet=True)), client, a.repeat,
-            a.workers, start_s, first_s)
-    serial_s, cluster_s = _poa.med(serial_walls), _poa.med(cluster_walls)
+    runs = _poa.serial_versus_cluster(
+        lambda c: outcomes_of(run_tasks(c, solve_variant, items, shared=job, quiet=True)), a.repeat, a.workers)
+    serial_s, cluster_s = _poa.med(runs.serial_walls), _poa.med(runs.cluster_walls)
     same = all(s[0] == c[0] and _poa.same(s[1], c[1]) and s[2] == c[2]
-               for other in (first, cluster) for s, c in zip(serial, other, strict=True))
+               for other in (runs.first, runs.cluster) for s, c in zip(runs.serial, other, strict=True))
     print(f"check   : every variant has the same objective and new sites serial and on the cluster: "
           f"{'yes' if same else 'NO'}")
     print(f"ratio serial loop / local cluster ({a.workers} workers): {serial_s / cluster_s:.2f}x "

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _poa  # noqa: E402
 
 from allocator import pipeline  # noqa: E402
-from allocator.scale.cluster import open_client, run_tasks  # noqa: E402
+from allocator.scale.cluster import run_tasks  # noqa: E402
 from allocator.scale.sweep import SweepJob, solve_point  # noqa: E402
 from allocator.scenario.loader import load_scenario  # noqa: E402
 
@@ -99,18 +99,11 @@ def main(argv=None) -> int:
           f"{prep.cost.shape[1]:,} sites, prepared once in {prepare_s:.1f} s")
     job = SweepJob(prepared, scenario.spec.solver)
 
-    t0 = time.perf_counter()
-    with open_client(workers=a.workers) as client:
-        start_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        first = points_of(run_tasks(client, solve_point, points, shared=job, quiet=True))
-        first_s = time.perf_counter() - t0
-        overheads(client, job, first)
-        (serial, serial_walls), (cluster, cluster_walls) = _poa.serial_versus_cluster(
-            lambda c: points_of(run_tasks(c, solve_point, points, shared=job, quiet=True)), client, a.repeat,
-            a.workers, start_s, first_s)
-    serial_s, cluster_s = _poa.med(serial_walls), _poa.med(cluster_walls)
-    ratios = sorted(s_ / c_ for s_, c_ in zip(serial_walls, cluster_walls))
+    runs = _poa.serial_versus_cluster(
+        lambda c: points_of(run_tasks(c, solve_point, points, shared=job, quiet=True)), a.repeat, a.workers,
+        after_first=lambda client, first: overheads(client, job, first))
+    serial, serial_s, cluster_s = runs.serial, _poa.med(runs.serial_walls), _poa.med(runs.cluster_walls)
+    ratios = sorted(s_ / c_ for s_, c_ in zip(runs.serial_walls, runs.cluster_walls))
     print(f"pairs   : serial / cluster per alternated pair: {', '.join(f'{r:.2f}' for r in ratios)}")
 
     reruns, walls = _poa.repeat(lambda: {int(p): rerun(scenario, int(p)) for p in points}, a.rerun_repeat)
@@ -119,7 +112,7 @@ def main(argv=None) -> int:
           f" (each prepares the matrix again)")
 
     same = all(_poa.same(serial[p][0], other[p][0]) and set(serial[p][1].split()) == set(other[p][1].split())
-               for other in (first, cluster, reruns) for p in serial)
+               for other in (runs.first, runs.cluster, reruns) for p in serial)
     print(f"check   : every point has the same objective and new sites in all three: {'yes' if same else 'NO'}")
     ratio = serial_s / cluster_s
     print(f"ratio serial loop / local cluster ({a.workers} workers): {ratio:.2f}x; target >= {TARGET:g}x: "

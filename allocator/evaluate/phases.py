@@ -26,15 +26,16 @@ class PhaseFacts:
     spent: float             # their cost (unit of candidates.cost)
     budget: float | None     # what it could spend (with carry_over: what was left)
     value: float             # the objective of its open sites (the model's unit)
-    one_shot: float          # the best value with as many new sites and the same budget, planned in one go
-    price: float             # what phasing costs in this phase (>= 0, the objective's unit)
+    one_shot: float | None   # the best value with as many new sites and the same budget, planned in one go
+    price: float | None      # what phasing costs in this phase (>= 0, the objective's unit; None: unknown, the
+    #                          one-shot plan was not found within the time limit)
     access: AccessMetrics    # on the exact times with this phase's sites open
     newly_within: float      # people brought within the threshold by this phase
 
     @property
     def price_share(self) -> float | None:
-        """The price of phasing as a share of the one-shot value (None: that value is 0)."""
-        return self.price / abs(self.one_shot) if self.one_shot else None
+        """The price of phasing as a share of the one-shot value (None: that value is 0, or unknown)."""
+        return self.price / abs(self.one_shot) if self.one_shot and self.price is not None else None
 
 
 def phase_facts(s: ServiceResult) -> list[PhaseFacts]:
@@ -48,9 +49,10 @@ def phase_facts(s: ServiceResult) -> list[PhaseFacts]:
     out = []
     for k, ph in enumerate(plan.phases):
         access = access_metrics(nearest_time(s.cost, ph.open_mask), pop, T)
+        price = plan.price(k)
         out.append(PhaseFacts(year=ph.year, weight=ph.weight, new_ids=ids[ph.new].tolist(),
                               new_names=names[ph.new].tolist(), spent=ph.spent, budget=ph.budget, value=ph.value,
-                              one_shot=ph.one_shot, price=max(plan.price(k), 0.0), access=access,
+                              one_shot=ph.one_shot, price=None if price is None else max(price, 0.0), access=access,
                               newly_within=access.within - within))
         within = access.within
     return out

@@ -122,11 +122,13 @@ def _spent(p: PlanFigures):
 
 def _cost_rows(plans: list[PlanFigures], lang: str) -> list[Row]:
     """The first-year cost and the cost per person newly within T of each plan (the lower one marked when the
-    plans count in one currency)."""
+    plans count in one currency); with a phased plan among them, the rows say that its figures are every phase
+    built plus one year of running, and the people reached once every phase is built."""
     rows = []
     one_currency = len({p.run.info.currency for p in plans}) == 1
-    for key, value in (("cost_first_year", lambda p: _spent(p).first_year),
-                       ("cost_per_person", lambda p: _spent(p).per_person_reached)):
+    phased = "_phased" if any(p.result.solution.phases is not None for p in plans) else ""
+    for key, value in (("cost_first_year" + phased, lambda p: _spent(p).first_year),
+                       ("cost_per_person" + phased, lambda p: _spent(p).per_person_reached)):
         values = [value(p) for p in plans]
         known = [v for v in values if v is not None]
         rows.append(Row(translate(lang, key), Cell(""),

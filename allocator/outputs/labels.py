@@ -306,6 +306,10 @@ BRIEF = {
         "sw_nested": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
                      "phased plan); it gives up at most {share:.2f} % of the best plan of the same size "
                      "(largest at {param} = {v:g}).",
+        "sw_nested_only": "Nested build order: each point keeps every site of the previous one (solved exactly as one "
+                          "phased plan).",
+        "sw_price_unknown": "At {n} point(s) the best plan of the same size was not found within the time limit: "
+                            "the price there is unknown.",
         "sw_target_met": "{target}: first met at {param} = {v:g}.",
         "sw_target_never": "{target}: met at no point of the sweep.",
         "d_role": "Used for", "d_data": "Data", "d_about": "About", "d_licence": "Licence", "d_credit": "Credit", "d_year": "Year", "d_no_year": "not stated",
@@ -423,6 +427,8 @@ BRIEF = {
                           "{n} 步中有 {k} 步的下一方案舍弃了此前选定的设施。",
         "sw_nested": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）；"
                      "与同规模的单独最优方案相比，最多损失 {share:.2f}%（最大处：{param} = {v:g}）。",
+        "sw_nested_only": "嵌套建设顺序：每个点保留上一点的全部设施（作为一个分期方案精确求解）。",
+        "sw_price_unknown": "有 {n} 个点的同规模最优方案未能在时间上限内求得：该处代价未知。",
         "sw_target_met": "{target}：在{param} = {v:g} 时首次达成。",
         "sw_target_never": "{target}：扫描中没有任何取值达成。",
         "d_role": "用途", "d_data": "数据", "d_about": "说明", "d_licence": "许可", "d_credit": "署名", "d_year": "年份", "d_no_year": "未注明",
@@ -481,6 +487,8 @@ NOTES = {
         "n_merged": "{n} demand locations with the same travel times were merged into {k} groups.",
         "n_probes": "The shortest longest trip was found in {n} tries over {k} possible values.",
         "n_time_limit": "The solver stopped at its time limit: the plan is within {g} of the best possible.",
+        "n_price_unknown": "The price of phasing for {years} is unknown: the best plan in one go was not found "
+                           "within the time limit (the phased plan stands).",
         "n_jointly": "Solved together with {n} other service(s) sharing one budget.",
         "role_demand": "demand: {name}", "role_buildings": "demand: {name} (buildings)",
         "role_existing": "{name}: existing sites", "role_candidates": "{name}: candidate sites",
@@ -505,6 +513,7 @@ NOTES = {
         "n_merged": "出行时间完全相同的 {n} 个需求点合并为 {k} 组。",
         "n_probes": "在 {k} 个可能取值中经 {n} 次试算找到最短的最长出行时间。",
         "n_time_limit": "求解器达到时间上限：方案与最优解相差不超过 {g}。",
+        "n_price_unknown": "{years} 年的分期代价未知：一次性规划最优方案未能在时间上限内求得（分期方案本身不受影响）。",
         "n_jointly": "与共享同一预算的其他 {n} 项服务联合求解。",
         "role_demand": "需求：{name}", "role_buildings": "需求：{name}（建筑物）",
         "role_existing": "{name}：现有设施", "role_candidates": "{name}：候选站点",
@@ -544,6 +553,8 @@ MONEY = {
         "hs_s_stable": "{k} of {total} new sites chosen in all {n} variants", "hs_s_no_variants": "no sensitivity check",
         "hs_s_more": "details", "hs_software": "allocator {v}, run on {date}", "hs_footer": "allocator {v} · run on {date}",
         "cost_first_year": "Cost, first year", "cost_per_person": "Cost per person reached",
+        "cost_first_year_phased": "Cost, first year (a phased plan: every phase built, plus one year of running)",
+        "cost_per_person_phased": "Cost per person reached (a phased plan: once every phase is built)",
         "v_speed": "speed {a}", "v_threshold": "threshold {a}", "v_population": "population {a}",
     },
     "zh": {
@@ -571,6 +582,8 @@ MONEY = {
         "hs_s_stable": "{total} 处新设施中 {k} 处在全部 {n} 个情形中均被选中", "hs_s_no_variants": "未做敏感性检验",
         "hs_s_more": "详情", "hs_software": "allocator {v}，运行日期 {date}", "hs_footer": "allocator {v} · 运行日期 {date}",
         "cost_first_year": "首年费用", "cost_per_person": "每覆盖一人费用",
+        "cost_first_year_phased": "首年费用（分期方案：各期全部建成并运营一年）",
+        "cost_per_person_phased": "每覆盖一人费用（分期方案：全部建成后）",
         "v_speed": "速度 {a}", "v_threshold": "阈值 {a}", "v_population": "人口 {a}",
     },
 }
@@ -590,6 +603,9 @@ PHASE_WORDS = {
                    "before, and the price of phasing is what the build order gives up against it.",
         "ph_carry": "Budget a phase leaves unspent passes to the next.",
         "ph_no_carry": "Budget a phase leaves unspent is not carried over.",
+        "ph_unknown": "unknown",
+        "ph_unknown_note": "The best plan in one go for {years} was not found within the time limit: the price of "
+                           "phasing there is unknown (the phased plan itself stands).",
     },
     "zh": {
         "ph_title": "建设顺序", "ph_first": "{year} 年：新建 {sites}", "ph_line": "{year} 年：增建 {sites}",
@@ -601,6 +617,8 @@ PHASE_WORDS = {
                    "分期代价为建设顺序相对它的损失。",
         "ph_carry": "某期未用完的预算转入下一期。",
         "ph_no_carry": "某期未用完的预算不转入下一期。",
+        "ph_unknown": "未知",
+        "ph_unknown_note": "{years} 年的一次性规划最优方案未能在时间上限内求得：该期分期代价未知（分期方案本身不受影响）。",
     },
 }
 for _lang, _words in PHASE_WORDS.items():

@@ -49,6 +49,7 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(rf"^time limit reached: best (?:solution|plan) found, proven gap (?P<g>{_N})%"), "n_time_limit",
      "solver"),
     (re.compile(rf"^solved jointly with (?P<n>{_N}) other service\(s\) sharing one budget"), "n_jointly", "solver"),
+    (re.compile(r"^price of phasing unknown for (?P<years>[\d, ]+):"), "n_price_unknown", "data"),
 )
 #: notes on how the solver worked, not on the data or the people
 SOLVER = re.compile(r"^(max coverage|p-median|p-center|kolm_pollak|exact level generation|time limit|stopped at|"

@@ -8,12 +8,13 @@ markup is ``templates/report/phases.html`` (autoescaped), its words are in
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import geopandas as gpd
 import pandas as pd
 from markupsafe import Markup
 
-from allocator.evaluate.phases import phase_facts, phase_of_sites
+from allocator.evaluate.phases import PhaseFacts, phase_facts, phase_of_sites
 from allocator.evaluate.result import ServiceResult
 from allocator.outputs.labels import amount, fmt_metric, translate, what_name
 from allocator.outputs.templates import render
@@ -79,8 +80,17 @@ def _service(s: ServiceResult, lang: str, currency: str | None) -> Markup:
     rows = [[str(f.year), str(len(f.new_ids)),
              amount(f.spent, currency) + ("" if f.budget is None else f" / {amount(f.budget, currency)}"),
              f"{f.newly_within:+,.0f}", fmt_metric("within_share", f.access.within_share),
-             fmt_metric("mean_min", f.access.mean_min), f"{f.value:,.0f}", f"{f.one_shot:,.0f}",
-             f"{f.price:,.0f} ({fmt_metric('within_share', f.price_share or 0.0)})"] for f in facts]
+             fmt_metric("mean_min", f.access.mean_min), f"{f.value:,.0f}",
+             L("ph_unknown") if f.one_shot is None else f"{f.one_shot:,.0f}", _price(f, L)] for f in facts]
     note = L("ph_note", n=len(facts), what=what, unit=L("ph_unit_" + objective(s.service.objective).unit),
              carry=L("ph_carry" if plan.carry_over else "ph_no_carry"))
+    if unknown := plan.unknown_price():
+        note += " " + L("ph_unknown_note", years=", ".join(map(str, unknown)))
     return render("report/phases.html", title=L("ph_title"), lines=lines, headers=headers, rows=rows, note=note)
+
+
+def _price(f: PhaseFacts, L: Callable[..., str]) -> str:   # noqa: N803 - the pages' short name for their words
+    """A phase's price of phasing and its share of the one-shot value, or "unknown"."""
+    if f.price is None:
+        return L("ph_unknown")
+    return f"{f.price:,.0f} ({fmt_metric('within_share', f.price_share or 0.0)})"

@@ -24,6 +24,7 @@ import functools
 import io
 from pathlib import Path
 
+import numpy as np
 from markupsafe import Markup
 
 from allocator.evaluate.result import RunResult, SweepResult
@@ -110,7 +111,7 @@ def sweep_section(result: RunResult, lang: str = "en") -> Markup:
              L("sw_chosen", param=param, v=sweep.chosen)]
     if sweep.knee is not None:
         lines.append(L("sw_knee", param=param, v=sweep.knee, g=100 * sweep.min_gain))
-    lines.append(_mode_line(sweep, lang, param))
+    lines.append(mode_line(sweep, lang, param))
     lines += _targets_first_met(result, sweep, lang, param)
     lines += sweep.notes
     rows = [[f"{r[sweep.parameter]:g}", status_words(lang, r["status"]), _pct(r.get("within_share")), _gain(r),
@@ -138,18 +139,23 @@ def first_met(sweep: SweepResult, n_targets: int) -> list[float | None]:
     return [next((v for v, m in zip(values, met) if str(k) in m), None) for k in range(n_targets)]
 
 
-def _mode_line(sweep: SweepResult, lang: str, param: str) -> str:
-    """Which plans the sweep shows: a nested build order (with its price), or independent plans and how often
-    the next one drops an earlier site."""
+def mode_line(sweep: SweepResult, lang: str, param: str) -> str:
+    """Which plans the sweep shows: a nested build order (with its price, and at how many points it is unknown:
+    their one-shot plan was not found within the time limit), or independent plans and how often the next one
+    drops an earlier site."""
     L = functools.partial(translate, lang)   # noqa: N806 - the pages' short name for their words
     if not sweep.nested:
         drops, steps = dropping_steps(sweep)
         return L("sw_independent", k=drops, n=steps)
     ok = sweep.solved
-    price = (ok["objective"] - ok["one_shot_objective"]).abs() / ok["one_shot_objective"].abs()
-    worst = int(price.to_numpy().argmax()) if len(ok) else 0
-    return L("sw_nested", param=param, share=100 * float(price.iloc[worst]) if len(ok) else 0.0,
-             v=ok[sweep.parameter].iloc[worst] if len(ok) else 0)
+    one_shot = ok["one_shot_objective"].to_numpy(float)   # NaN: not found within the time limit (price unknown)
+    price = np.abs(ok["objective"].to_numpy(float) - one_shot) / np.abs(one_shot)
+    known = ~np.isnan(price)
+    if not known.any():
+        return L("sw_nested_only") + " " + L("sw_price_unknown", n=len(price))
+    worst = int(np.nanargmax(price))
+    line = L("sw_nested", param=param, share=100 * float(price[worst]), v=ok[sweep.parameter].iloc[worst])
+    return line if known.all() else line + " " + L("sw_price_unknown", n=int((~known).sum()))
 
 
 def _targets_first_met(result: RunResult, sweep: SweepResult, lang: str, param: str) -> list[str]:

@@ -12,6 +12,7 @@ import pulp
 
 from allocator.solve import highs
 from allocator.solve.checks import Options
+from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.highs import add_row, affine, binary_values
 from allocator.solve.solution import EMPTY, Sizes
 
@@ -35,7 +36,7 @@ def unique_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return A[first[order]], rank[np.asarray(inv).ravel()].astype(np.int64)
 
 
-def undominated(A: np.ndarray, drop: str, chunk: int = 512) -> np.ndarray:
+def undominated(A: np.ndarray, drop: str, chunk: int = 512, deadline: Deadline | None = None) -> np.ndarray:
     """Bool mask of the rows of bool ``A`` kept by a dominance test.
 
     ``drop="supersets"``: row b is dropped if another row a has N_a ⊆ N_b;
@@ -48,7 +49,8 @@ def undominated(A: np.ndarray, drop: str, chunk: int = 512) -> np.ndarray:
     it; each block of ``chunk`` rows is compared, with float32 products that
     count ``|N_a ∩ N_b|`` exactly (below 2^24), to the rows kept so far and to
     the earlier rows of its own block.  The work is rows x (kept + chunk) x
-    columns instead of rows^2 x columns.
+    columns instead of rows^2 x columns.  ``deadline`` is checked between
+    blocks (:class:`~allocator.solve.deadline.OutOfTimeError` past it).
     """
     R, m = A.shape
     keep = np.zeros(R, dtype=bool)
@@ -60,6 +62,8 @@ def undominated(A: np.ndarray, drop: str, chunk: int = 512) -> np.ndarray:
     K = np.zeros((0, m), dtype=np.float32)
     ksize = np.zeros(0, dtype=np.float32)
     for s in range(0, R, chunk):
+        if deadline is not None:
+            deadline.check()
         idx = order[s:s + chunk]
         X, xs = F[idx], size[idx]
         # inter[t, a] = |N_t ∩ N_a|; t is dominated by a if N_a ⊆ N_t (supersets) or N_t ⊆ N_a (subsets)
@@ -78,17 +82,17 @@ def undominated(A: np.ndarray, drop: str, chunk: int = 512) -> np.ndarray:
     return keep
 
 
-def reduce_rows(A: np.ndarray) -> np.ndarray:
+def reduce_rows(A: np.ndarray, deadline: Deadline | None = None) -> np.ndarray:
     """Distinct, non-dominated coverage rows of the bool matrix ``A``.
 
     Exact for covering: identical rows are the same constraint; if
     ``N_a ⊆ N_b`` then any cover of ``a`` covers ``b``, so row ``b`` is
-    redundant.
+    redundant.  Stops at ``deadline`` like :func:`undominated`.
     """
     if A.shape[0] == 0:
         return A
     U, _ = unique_rows(A)
-    return U[undominated(U, "supersets")]
+    return U[undominated(U, "supersets", deadline=deadline)]
 
 
 @dataclass
@@ -107,9 +111,19 @@ def min_cover(A: np.ndarray, opts: Options, name="set_cover") -> Cover:
 
     Location set covering (Toregas et al. 1971): ``min sum y_j`` subject to
     ``sum_{j in N_i} y_j >= 1``, after identical/dominated rows are removed.
+    Past ``opts``' deadline (the reduction and the model's rows check it) it
+    stops with status ``no_solution`` and no columns.
     """
     t0 = time.perf_counter()
-    U = reduce_rows(A)
+    try:
+        return _min_cover(A, opts, name, t0)
+    except OutOfTimeError:
+        return Cover(EMPTY.copy(), "no_solution", 0.0, Sizes(build_s=time.perf_counter() - t0))
+
+
+def _min_cover(A: np.ndarray, opts: Options, name: str, t0: float) -> Cover:
+    """:func:`min_cover`, raising :class:`OutOfTimeError` past the deadline."""
+    U = reduce_rows(A, opts.deadline)
     if U.shape[0] == 0:
         return Cover(EMPTY.copy(), "optimal", 0.0, Sizes(build_s=time.perf_counter() - t0))
     cols = np.flatnonzero(U.any(axis=0))  # columns covering nothing are never needed
@@ -121,8 +135,10 @@ def min_cover(A: np.ndarray, opts: Options, name="set_cover") -> Cover:
     y = {int(j): prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in cols}
     prob.setObjective(affine([(v, 1.0) for v in y.values()]))
     for r in range(U.shape[0]):
+        opts.check()
         add_row(prob, [(y[int(j)], 1.0) for j in np.flatnonzero(U[r])], pulp.LpConstraintGE, 1, f"c{r}")
     build = time.perf_counter() - t0
+    opts.check()
     run = highs.solve(prob, opts)
     if run.status in ("infeasible", "no_solution"):
         # cannot happen for non-empty rows (open everything) unless out of time

@@ -7,16 +7,18 @@ continuous ``u`` per distinct coverage set.  See docs/formulations/max-coverage.
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import pulp
 
-from allocator.errors import AllocatorError
 from allocator.solve import bounds as mb
 from allocator.solve import cover, highs
 from allocator.solve.checks import Options, check_inputs, check_p, check_threshold, options
 from allocator.solve.cover import Cover, coverage_sets, undominated, unique_rows
+from allocator.solve.deadline import OutOfTimeError
 from allocator.solve.highs import Run, add_row, affine, binary_values, relative_gap
 from allocator.solve.kernels import nearest_time, people_within
 from allocator.solve.solution import EMPTY, Outcome, Sizes, Solution, finish
@@ -53,7 +55,10 @@ def _short_cut(U: np.ndarray, cand_n: int, p: int, opts: Options,
     cov = cover.min_cover(U, opts, "max_coverage_cover")
     if cov.status in ("optimal", "time_limit") and cov.chosen.size <= p and U[:, cov.chosen].any(axis=1).all():
         return cov.chosen, None, f"{cov.chosen.size} new site(s) (a minimum set cover) cover", cov
-    keep = np.flatnonzero(undominated(U.T, "subsets"))
+    try:
+        keep = np.flatnonzero(undominated(U.T, "subsets", deadline=opts.deadline))
+    except OutOfTimeError:   # no time to drop the dominated ones: every candidate stays (the plan: the start's)
+        keep = np.arange(U.shape[1])
     if keep.size <= p:
         return keep, None, f"the {keep.size} candidate(s) left after removing dominated ones cover", cov
     if keep.size < cand_n:
@@ -116,9 +121,6 @@ def solve_max_coverage(cost, weight, p, threshold, fixed_open=None, *, time_limi
             assert keep is not None   # no cover found: the integer program over the kept candidates
             run, chosen, nv, nc = mclp_mip(U[:, keep], Wg, p, opts)
             solve += run.seconds
-            if run.status == "no_solution":
-                raise AllocatorError("no max-coverage solution was found within the time limit",
-                                     field="time_limit", fix="raise time_limit")
             open_mask[cand[keep[chosen]]] = True
             base = float(w[pos & covf].sum())
             obj = people_within(c, w, open_mask, T, rows=pos)
@@ -139,12 +141,28 @@ def mclp_mip(A: np.ndarray, Wg: np.ndarray, p: int, opts: Options) -> tuple[Run,
     """The maximal-covering integer program over groups ``A`` (bool, groups x
     candidates) with weights ``Wg``, started from greedy + interchange on the
     MCLP written as a p-median with 0/1 costs.  Returns ``(run, chosen
-    candidate positions, n_variables, n_constraints)``."""
+    candidate positions, n_variables, n_constraints)``.  Past ``opts``'
+    deadline (the interchange, the build and HiGHS check it) the start is
+    the answer, status ``time_limit`` (bound: the solver's, else none)."""
     U, inv = unique_rows(A)      # groups identical on the kept candidates merge (same objective for every S)
     W = np.bincount(inv, weights=Wg, minlength=U.shape[0])
     G, m = U.shape
     P, f = np.where(U, 0.0, 1.0), np.ones(G)       # 0/1 "uncovered" cost: the MCLP as a p-median
-    start_pos = mb.interchange(P, W, f, mb.greedy(P, W, f, p))
+    start_pos = mb.interchange(P, W, f, mb.greedy(P, W, f, p), deadline=opts.deadline)
+    t0 = time.perf_counter()
+    try:
+        run, chosen = _mclp_run(U, W, p, start_pos, opts)
+    except OutOfTimeError:
+        run, chosen = Run("no_solution", math.inf, time.perf_counter() - t0), EMPTY
+    if run.status == "no_solution":   # out of time before HiGHS had a plan: the start
+        run, chosen = replace(run, status="time_limit"), np.sort(start_pos)
+    return run, chosen, m + G, G + 1
+
+
+def _mclp_run(U: np.ndarray, W: np.ndarray, p: int, start_pos: np.ndarray, opts: Options) -> tuple[Run, np.ndarray]:
+    """:func:`mclp_mip`'s model built and solved from ``start_pos``; raises :class:`OutOfTimeError` when the
+    deadline passes while building it."""
+    G, m = U.shape
     prob = pulp.LpProblem("max_coverage", pulp.LpMaximize)
     y = [prob.add_variable(f"y{j:07d}", 0, 1, pulp.LpBinary) for j in range(m)]
     u = [prob.add_variable(f"u{g:07d}", 0, 1) for g in range(G)]
@@ -152,6 +170,7 @@ def mclp_mip(A: np.ndarray, Wg: np.ndarray, p: int, opts: Options) -> tuple[Run,
     gi, ji = np.nonzero(U)
     cut = np.searchsorted(gi, np.arange(1, G))
     for g, js in enumerate(np.split(ji, cut)):
+        opts.check()
         pairs = [(y[j], -1.0) for j in js.tolist()]
         pairs.append((u[g], 1.0))
         add_row(prob, pairs, pulp.LpConstraintLE, 0, f"c{g}")
@@ -161,5 +180,6 @@ def mclp_mip(A: np.ndarray, Wg: np.ndarray, p: int, opts: Options) -> tuple[Run,
         start[y[int(j)]] = 1.0
     covered = np.asarray(U[:, start_pos].any(axis=1))
     start.update({u[g]: float(covered[g]) for g in range(G)})
+    opts.check()
     run = highs.solve(prob, opts, start, **MCLP_SEARCH)
-    return run, np.flatnonzero(binary_values(y)), m + G, G + 1
+    return run, np.flatnonzero(binary_values(y))

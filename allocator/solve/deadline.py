@@ -22,7 +22,8 @@ class OutOfTimeError(AllocatorError):
     """The time limit passed before any plan was found (exit status 2, like every input problem)."""
 
     def __init__(self, limit_s: float | None) -> None:
-        super().__init__(f"no plan was found within the time limit ({limit_s:g} s)", field="solver.time_limit_s",
+        limit = "" if limit_s is None else f" ({limit_s:g} s)"
+        super().__init__(f"no plan was found within the time limit{limit}", field="solver.time_limit_s",
                          fix="raise solver.time_limit_s (or leave it out for no limit), or make the problem "
                              "smaller (fewer candidates or demand points, solver.round_s)")
 

@@ -15,6 +15,7 @@ import numpy as np
 from allocator.errors import AllocatorError
 from allocator.solve import cover
 from allocator.solve.checks import Options, check_inputs, check_p, client_filter, options
+from allocator.solve.deadline import OutOfTimeError
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import longest_time, nearest_time
 from allocator.solve.p_median import pmedian_core, raise_unservable
@@ -42,7 +43,8 @@ class _Tally:
 
 def greedy_center(f: np.ndarray, Cc: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
     """Greedy upper bound: each step the candidate minimising the max, then the sum.
-    Returns ``(each row's time, candidates used)``."""
+    Returns ``(each row's time, candidates used)``.  It always runs to the end (``p`` vectorised steps, as the
+    p-median's greedy): it is the plan a run past its limit stops with."""
     cur = f.copy()
     used = np.zeros(Cc.shape[1], dtype=bool)
     for _ in range(p):
@@ -114,12 +116,15 @@ def _tie_break(CL: np.ndarray, wr: np.ndarray, fixed: np.ndarray, p: int, pos_hi
     cand = np.flatnonzero(~fixed)
     open_mask = fixed.copy()
     try:
+        opts.check()
         core = pmedian_core(CL, wr, fixed, p, opts, [])
         tally.add(core.sizes)
         if np.isfinite(nearest_time(CL, core.open_mask)).all():
             open_mask = core.open_mask
         if core.status != "optimal":
             notes.append("p-center tie-break (weighted total) stopped at the time limit")
+    except OutOfTimeError:
+        notes.append("p-center tie-break (weighted total) stopped at the time limit")
     except AllocatorError:
         pass
     if not (open_mask & ~fixed).any() and p > 0 or not np.isfinite(nearest_time(CL, open_mask)).all():
@@ -173,6 +178,8 @@ def solve_p_center(cost, weight, p, fixed_open=None, *, weighted: bool = False, 
     hi = int(np.searchsorted(vals, ub, "left"))
     if not math.isfinite(float(cur.max())):
         ok, pos_hi = probe(float(vals[hi]))
+        if ok is None:   # no plan serving everyone yet
+            raise OutOfTimeError(opts.time_limit)
         if not ok or pos_hi is None:
             raise_unservable(C, fixed, p, opts, notes)
     else:

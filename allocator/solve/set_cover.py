@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.errors import AllocatorError
 from allocator.solve import cover
 from allocator.solve.checks import check_inputs, check_threshold, options
 from allocator.solve.cover import coverage_sets
+from allocator.solve.deadline import OutOfTimeError
 from allocator.solve.highs import relative_gap
 from allocator.solve.solution import Outcome, Solution, finish
 
@@ -32,8 +32,7 @@ def solve_set_cover(cost, weight, threshold, fixed_open=None, *, time_limit=None
     act = (w > 0) & ~covf & Nc.any(axis=1)
     cov = cover.min_cover(Nc[act], opts)
     if cov.status == "no_solution":
-        raise AllocatorError("no set-cover solution was found within the time limit",
-                             field="time_limit", fix="raise time_limit")
+        raise OutOfTimeError(opts.time_limit)
     open_mask = fixed.copy()
     open_mask[cand[cov.chosen]] = True
     obj = float(cov.chosen.size)

@@ -165,6 +165,38 @@ def test_comparison_adds_cost_rows(tmp_path: Path) -> None:
     assert np.isfinite(frame.loc["cost_first_year", ["case", "case_b"]].astype(float)).all()
 
 
+def test_comparison_cost_rows_of_a_phased_plan_say_every_phase_is_built(tmp_path: Path) -> None:
+    # a phased plan's "first year" is every phase built plus one year of running them all (as the report says)
+    first = write_case(tmp_path)
+
+    def variant(name: str, **service) -> Path:
+        def change(spec: dict) -> None:
+            spec["name"] = name
+            del spec["services"][0]["p"]
+            spec["services"][0].update(service)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(first.read_text())
+        return edit(path, change)
+
+    phased = variant("case_b", phases=[{"year": 2027, "budget": 900_000}, {"year": 2029, "budget": 900_000}])
+    out = tmp_path / "out"
+    assert main(["--compare", str(first), str(phased), "--out", str(out), "--quiet"]) == 0
+    order = json.loads((out / "case_b" / "summary.json").read_text())["services"][0]["phases"]["build_order"]
+    built = [s["id"] for ph in order for s in ph["new_sites"]]
+    assert all(ph["new_sites"] for ph in order)   # both phases build
+    sites = pd.read_csv(tmp_path / "sites.csv").set_index("id")
+    every_phase = sites.loc[built, "build"].sum() + sites.loc[built, "running"].sum()
+    frame = pd.read_csv(out / "compare" / "comparison.csv").set_index("metric")
+    assert float(frame.loc["cost_first_year", "case_b"]) == pytest.approx(every_phase)
+    page = (out / "compare" / "comparison.html").read_text()
+    assert "Cost, first year (a phased plan: every phase built, plus one year of running)" in page
+    assert "Cost per person reached (a phased plan: once every phase is built)" in page
+    one_go = variant("case_c", p=2)
+    assert main(["--compare", str(first), str(one_go), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    plain = (tmp_path / "plain" / "compare" / "comparison.html").read_text()
+    assert "Cost, first year" in plain and "a phased plan" not in plain
+
+
 def test_console_states_spending_and_robustness(tmp_path: Path, capsys) -> None:
     path = write_case(tmp_path, robustness={"threshold_min": 2, "alternatives": False})
     capsys.readouterr()

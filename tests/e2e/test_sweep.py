@@ -22,7 +22,7 @@ from allocator.cli import main
 from allocator.errors import AllocatorError
 from allocator.evaluate.result import SweepResult
 from allocator.outputs.files import write_outputs
-from allocator.outputs.sweep import dropping_steps, first_met, sweep_section
+from allocator.outputs.sweep import dropping_steps, first_met, mode_line, sweep_section
 from allocator.scale.cluster import LazyClient, open_client, run_tasks
 from allocator.scale.sweep import SweepJob, chosen_run, knee, marginal_gains, run_sweep, solve_point
 from allocator.scenario.loader import load_scenario
@@ -188,6 +188,24 @@ def test_nested_sweep_points_contain_each_other(env: Path, serial, singles) -> N
     assert f"in {drops} of {steps} steps the next plan drops an earlier site" in sweep_section(serial)
     independent = [set(s.split()) for s in serial.sweep.table["sites"]]
     assert drops == sum(not a <= b for a, b in zip(independent, independent[1:]))
+
+
+def test_a_nested_sweep_with_unknown_prices_says_so_by_hand() -> None:
+    # prices 10 % (p = 1) and 5 % (p = 3); p = 2's one-shot plan ran out of time (NaN in sweep.csv)
+    table = pd.DataFrame({"p": [1, 2, 3], "status": ["optimal"] * 3, "objective": [90.0, 150.0, 190.0],
+                          "one_shot_objective": [100.0, np.nan, 200.0]})
+    sweep = SweepResult(service="s", parameter="p", table=table, chosen=1, knee=1, min_gain=0.01, nested=True)
+    line = mode_line(sweep, "en", "number of new sites")
+    assert "gives up at most 10.00 %" in line and "(largest at number of new sites = 1)" in line
+    assert line.endswith("At 1 point(s) the best plan of the same size was not found within the time limit: "
+                         "the price there is unknown.")
+    assert "有 1 个点的同规模最优方案未能在时间上限内求得" in mode_line(sweep, "zh", "新增设施数")
+    table["one_shot_objective"] = np.nan
+    assert mode_line(sweep, "en", "p") == ("Nested build order: each point keeps every site of the previous one "
+                                           "(solved exactly as one phased plan). At 3 point(s) the best plan of the "
+                                           "same size was not found within the time limit: the price there is unknown.")
+    table["one_shot_objective"] = [100.0, 160.0, 200.0]
+    assert "unknown" not in mode_line(sweep, "en", "p")
 
 
 def test_first_met_and_dropped_sites_by_hand() -> None:

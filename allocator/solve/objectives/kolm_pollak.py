@@ -9,7 +9,7 @@ import numpy as np
 import pulp
 
 from allocator.errors import AllocatorError
-from allocator.solve import models
+from allocator.solve import checks, models
 from allocator.solve.highs import relative_gap
 from allocator.solve.kernels import nearest_time, served_rows
 from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ProxyCost, ede, plan_limit, proxy_cost, service_kappa
@@ -59,6 +59,8 @@ class KolmPollak(PMedian):
         return plan_ede(cost, weight, solution.open_sites, k, solution.shares)
 
     def solve(self, problem: ModelInput, options: SolveOptions) -> Solution:
+        # one deadline for both p-median solves (a time limit in seconds counts from here, not once per solve)
+        options = replace(options, time_limit=checks.options(**options.as_kwargs()).deadline)
         k = service_kappa(problem.cost, problem.weight, problem.fixed, problem.epsilon)
         notes = [f"kolm_pollak: kappa {k:.4g} (epsilon {problem.epsilon:g})"]
         hint: Solution | None = None

@@ -54,7 +54,8 @@ class PMedian(Objective, PlanObjective):
         if block.levels is None:
             fa = nearest_time(c, block.kept)
             block.levels = Levels.first(c[np.ix_(block.rows, block.var)], fa[block.rows], w[block.rows],
-                                        block.open_estimate())
+                                        block.open_estimate(), block.deadline)
+            block.deadline.check()
         lv = block.levels
         groups = Groups(w[block.rows], lv.levels, lv.members, lv.K, lv.fa)
         obj, _, const = radius_rows(prob, block.y, groups, lv.t, prefix=block.prefix)
@@ -83,6 +84,7 @@ def max_time_rows(block: Block, prob: pulp.LpProblem, max_time: float) -> None:
         block.notes.append(f"{out.size} location(s) ({block.w[out].sum():g} people) have no site within "
                            f"max_time {max_time:g} min and are not bound by it")
     for i in np.intersect1d(np.flatnonzero(some & ~ok_kept), block.rows):
+        block.deadline.check()
         add_row(prob, [(block.yof[int(j)], 1.0) for j in np.flatnonzero(near[i]) if not block.kept[j]],
                 pulp.LpConstraintGE, 1, f"{block.prefix}tmax{i}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -16,6 +17,7 @@ import pulp
 
 from allocator.errors import AllocatorError
 from allocator.solve.checks import check_cost, check_threshold, check_weight
+from allocator.solve.deadline import Deadline
 from allocator.solve.highs import add_row, binary_values
 from allocator.solve.kernels import nearest_time
 from allocator.solve.kolm_pollak import ProxyCost
@@ -91,11 +93,17 @@ class ThresholdPlan(PlanObjective):
 
 
 class Block:
-    """One service's variables, rows, objective and spending inside the plan."""
+    """One service's variables, rows, objective and spending inside the plan.
+
+    Building the rows checks ``deadline`` between locations (and between the
+    steps of the build): past it the build raises
+    :class:`~allocator.solve.deadline.OutOfTimeError` rather than run on.
+    """
 
     def __init__(self, prob: pulp.LpProblem, k: int, s: PlanService, goal: PlanObjective,
-                 levels: Levels | None = None):
+                 levels: Levels | None = None, deadline: Deadline | None = None):
         self.service = s
+        self.deadline = Deadline(None) if deadline is None else deadline
         self.goal = goal
         self.levels = levels
         self.prefix = f"s{k}_"
@@ -133,7 +141,9 @@ class Block:
         self.u: dict[int, pulp.LpVariable] = {}
         self.obj_const = 0.0
         self.proxy: ProxyCost | None = None   # kolm_pollak: the transformed costs its rows charge
+        self.deadline.check()
         self.objective = self._objective(prob)
+        self.deadline.check()
         self._floors(prob)
 
     # -- spending and counting ------------------------------------------------ #
@@ -191,9 +201,13 @@ class Block:
         """The rows (locations with people reaching some site) some site covers within the threshold."""
         return np.intersect1d(self.rows, np.flatnonzero((self.c <= self.T).any(axis=1)))
 
-    def undecided(self, covered: np.ndarray) -> list[int]:
-        """The rows the sites decide about: not ``covered`` by a kept site, coverable by some site."""
-        return [int(i) for i in self.rows if not covered[i] and (self.c[i] <= self.T).any()]
+    def undecided(self, covered: np.ndarray) -> Iterator[int]:
+        """The rows the sites decide about: not ``covered`` by a kept site, coverable by some site (each gets
+        rows of the model: the deadline is checked before each)."""
+        for i in self.rows:
+            if not covered[i] and (self.c[i] <= self.T).any():
+                self.deadline.check()
+                yield int(i)
 
     def cover_variable(self, prob: pulp.LpProblem, i: int) -> pulp.LpVariable:
         """``u_i`` <= the sum of the site variables within the threshold of location ``i`` (made once)."""
@@ -226,6 +240,7 @@ class Block:
         load: dict[int, list[tuple[pulp.LpVariable, float]]] = {}
         obj = []
         for i in clients:
+            self.deadline.check()
             sites = self.goal.usable(self, int(i))
             if sites.size == 0:
                 continue
@@ -269,6 +284,7 @@ class Block:
                     field="floors", fix="lower the floor, raise the threshold or add candidate sites there")
             pairs, const = [], 0.0
             for i in members:
+                self.deadline.check()
                 near = np.flatnonzero(c[i] <= self.T)
                 if near.size == 0:
                     continue

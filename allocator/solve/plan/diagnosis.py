@@ -12,6 +12,7 @@ import pulp
 from allocator.errors import AllocatorError
 from allocator.solve import highs
 from allocator.solve.checks import options
+from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.objectives.max_coverage import MAX_COVERAGE
 from allocator.solve.objectives.set_cover import SET_COVER
 from allocator.solve.plan.block import Block
@@ -25,7 +26,7 @@ _DIAGNOSE_SECONDS = 30.0   # at most this long spent explaining an infeasible pl
 
 
 def explain_infeasible(blocks: list[Block], shared_budget: float | None, solve: PlanSolver,
-                       threads: int = 1) -> AllocatorError:
+                       threads: int = 1, deadline: Deadline | None = None) -> AllocatorError:
     """Name the rule (and the service, district or locations) that makes the plan impossible.
 
     Cheap arithmetic first (capacities, savings), then small feasibility
@@ -34,9 +35,12 @@ def explain_infeasible(blocks: list[Block], shared_budget: float | None, solve: 
     each district floor on its own (``solve`` solves the set covers of the
     ``max_time`` check: the plan model itself).  The error carries ``service`` (the
     service's name) when one service is at fault; ``field`` is the scenario
-    key relative to that service.
+    key relative to that service.  The checks stop at ``deadline`` (the solve
+    stage's) or after ``_DIAGNOSE_SECONDS``, whichever comes first: then the
+    error names every rule.
     """
-    deadline = time.perf_counter() + _DIAGNOSE_SECONDS
+    left = None if deadline is None else deadline.remaining()
+    until = time.perf_counter() + (_DIAGNOSE_SECONDS if left is None else min(_DIAGNOSE_SECONDS, left))
     for b in blocks:
         s = b.service
         if b.capacity is not None:
@@ -50,9 +54,9 @@ def explain_infeasible(blocks: list[Block], shared_budget: float | None, solve: 
             return _of(s, AllocatorError(f"service {s.name}: closing every closable site saves "
                                          f"{b.saving[b.closable].sum():,.0f}, less than the {-s.budget:,.0f} asked",
                                          field="budget", fix="raise the budget"))
-        if s.max_time is not None and (err := _max_time_shortfall(b, shared_budget, solve, threads, deadline)):
+        if s.max_time is not None and (err := _max_time_shortfall(b, shared_budget, solve, threads, until)):
             return err
-        if s.floors and (err := _floor_shortfall(b, shared_budget, threads, deadline)):
+        if s.floors and (err := _floor_shortfall(b, shared_budget, threads, until)):
             return err
     rules = [("p/budget", "p / budget")]
     if any(b.service.max_time is not None for b in blocks):
@@ -93,13 +97,15 @@ def _feasible(s: PlanService, threads: int, deadline: float) -> bool | None:
     left = _remaining(deadline)
     if left is None:
         return None
-    prob = pulp.LpProblem("check", pulp.LpMinimize)
+    prob, limit = pulp.LpProblem("check", pulp.LpMinimize), Deadline(left)
     try:
-        block = Block(prob, 0, s, MAX_COVERAGE)
+        block = Block(prob, 0, s, MAX_COVERAGE, deadline=limit)
+    except OutOfTimeError:
+        return None
     except AllocatorError:
         return False
     prob.setObjective(block.spend)
-    run = highs.solve(prob, options(left, 0.0, threads))
+    run = highs.solve(prob, options(limit, 0.0, threads))
     return {"infeasible": False, "optimal": True, "time_limit": True}.get(run.status)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.solve import bounds as mb
+from allocator.solve.deadline import Deadline
 from allocator.solve.radius import level_at, radius_levels
 
 #: levels per location in a plan's first p-median model (see Levels)
@@ -36,15 +37,17 @@ class Levels:
     t: np.ndarray
 
     @classmethod
-    def first(cls, Ca: np.ndarray, fa: np.ndarray, W: np.ndarray, n_open: int) -> Levels:
+    def first(cls, Ca: np.ndarray, fa: np.ndarray, W: np.ndarray, n_open: int,
+              deadline: Deadline | None = None) -> Levels:
         """Levels of every location, cut after ``PLAN_FIRST_LEVELS`` and, when
         ``n_open`` > 0, grown as if a rule-free heuristic plan with ``n_open``
-        sites (greedy adding + interchange) were the first solution."""
+        sites (greedy adding + interchange, which stops at ``deadline``) were the first solution."""
         levels, members, K = radius_levels(Ca, fa)
         lv = cls(Ca, fa, levels, members, K, np.minimum(PLAN_FIRST_LEVELS, K - 1))
         if 0 < n_open < Ca.shape[1]:
             P, fpen = mb.penalised(Ca, fa)
-            lv.extend(mb.interchange(P, W, fpen, mb.greedy(P, W, fpen, n_open), max_swaps=_PLAN_SWAPS))
+            lv.extend(mb.interchange(P, W, fpen, mb.greedy(P, W, fpen, n_open), max_swaps=_PLAN_SWAPS,
+                                      deadline=deadline))
         return lv
 
     def extend(self, open_pos: np.ndarray) -> bool:

@@ -46,6 +46,7 @@ import pulp
 from allocator.errors import AllocatorError
 from allocator.solve import highs
 from allocator.solve.checks import Options, options
+from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.highs import relative_gap
 from allocator.solve.objectives import plan_objective
 from allocator.solve.plan.block import Block, PlanObjective, check_number
@@ -73,8 +74,10 @@ def solve_plan(services: list[PlanService], shared_budget: float | None = None, 
     sense = pulp.LpMinimize if goals[0].sense == "min" else pulp.LpMaximize
     if shared_budget is not None:
         check_number(shared_budget, "shared_budget")
-    r = solve_rounds(lambda levels: _build(services, goals, shared_budget, sense, levels), len(services), opts,
-                     lambda blocks: explain_infeasible(blocks, shared_budget, solve_plan, threads=opts.threads))
+    r = solve_rounds(lambda levels: _build(services, goals, shared_budget, sense, levels, opts.deadline),
+                     len(services), opts,
+                     lambda blocks: explain_infeasible(blocks, shared_budget, solve_plan, threads=opts.threads,
+                                                       deadline=opts.deadline))
     return _solutions(r.blocks, r.prob, r.run, r.build, opts, r.rounds, shared_budget)
 
 
@@ -94,16 +97,26 @@ def solve_rounds(build: Callable[[list[Levels | None]], tuple[pulp.LpProblem, li
     """Build and solve the model until no p-median block is served beyond its levels (see :class:`Levels`).
 
     ``build`` makes the model with each block's levels (None: the first
-    levels); ``infeasible`` is the error an impossible model raises.  Each
-    round starts from the last round's site decisions.
+    levels), checking the deadline as it goes; ``infeasible`` is the error an
+    impossible model raises.  Each round starts from the last round's site
+    decisions.  Past the deadline (a build included) the last round solved
+    is the answer, status ``time_limit`` (its relaxed bound is a bound);
+    before any: :class:`OutOfTimeError`.
     """
     levels: list[Levels | None] = [None] * n_blocks
     previous: dict[str, float] = {}   # the last round's site and upgrade decisions, by variable name
     build_s = seconds = 0.0
     rounds = 0
+    last: Rounds | None = None
     while True:   # exact level generation for uncapacitated p-median services (see Levels)
         t0 = time.perf_counter()
-        prob, blocks = build(levels)
+        try:
+            prob, blocks = build(levels)
+            opts.check()   # built past the limit: no time left to solve it
+        except OutOfTimeError:
+            if last is None:
+                raise
+            return replace(last, run=replace(last.run, status="time_limit"), build=build_s + time.perf_counter() - t0)
         build_s += time.perf_counter() - t0
         start = {v: previous[v.name] for b in blocks for v in b.y + b.v} if previous else None
         run = highs.solve(prob, opts, start)
@@ -112,17 +125,15 @@ def solve_rounds(build: Callable[[list[Levels | None]], tuple[pulp.LpProblem, li
         if run.status == "infeasible":
             raise infeasible(blocks)
         if run.status == "no_solution":
-            raise AllocatorError("no plan was found within the time limit", field="time_limit",
-                                 fix="raise solver.time_limit_s")
+            raise OutOfTimeError(opts.time_limit)
+        last = Rounds(prob, blocks, replace(run, seconds=seconds), build_s, rounds)
         levels = [b.levels for b in blocks]
         grown = [b.levels.extend(b.open_positions()) for b in blocks if b.levels is not None]
         if not any(grown):
-            break
+            return last
         if run.status != "optimal" or opts.expired():
-            run = replace(run, status="time_limit")
-            break
+            return replace(last, run=replace(last.run, status="time_limit"))
         previous = {v.name: v.varValue or 0.0 for b in blocks for v in b.y + b.v}
-    return Rounds(prob, blocks, replace(run, seconds=seconds), build_s, rounds)
 
 
 def _goals(services: list[PlanService]) -> list[PlanObjective]:
@@ -171,10 +182,12 @@ def _solutions(blocks: list[Block], prob: pulp.LpProblem, run: highs.Run, build:
 
 
 def _build(services: list[PlanService], goals: list[PlanObjective], shared_budget: float | None, sense: int,
-           levels: list[Levels | None]) -> tuple[pulp.LpProblem, list[Block]]:
-    """The joint integer program of the services, with p-median levels cut as ``levels`` say."""
+           levels: list[Levels | None], deadline: Deadline) -> tuple[pulp.LpProblem, list[Block]]:
+    """The joint integer program of the services, with p-median levels cut as ``levels`` say (built by
+    ``deadline``)."""
     prob = pulp.LpProblem("plan", sense)
-    blocks = [Block(prob, k, s, goal, lv) for k, (s, goal, lv) in enumerate(zip(services, goals, levels, strict=True))]
+    blocks = [Block(prob, k, s, goal, lv, deadline)
+              for k, (s, goal, lv) in enumerate(zip(services, goals, levels, strict=True))]
     objective = pulp.LpAffineExpression()
     for b in blocks:
         objective += b.objective * b.service.priority

@@ -10,7 +10,9 @@ objective_t`` (people-years, or person-minute-years).  p-median phases grow
 their radius levels until exact, as one-shot plans do
 (:func:`allocator.solve.plan.model.solve_rounds`).  The price of phasing is
 each phase's value against the one-shot plan with as many new sites and the
-same budget so far.  docs/formulations/phases.md states what is exact.
+same budget so far, each solved within what is left of the solve stage's
+time limit: one that runs out of time leaves that price unknown (None), the
+phased plan stands.  docs/formulations/phases.md states what is exact.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pulp
 from allocator.errors import AllocatorError
 from allocator.scenario.phases import PhaseSpec, phase_weights
 from allocator.solve.checks import Options, options
+from allocator.solve.deadline import Deadline, OutOfTimeError
 from allocator.solve.highs import add_row, binary_values, relative_gap
 from allocator.solve.kernels import nearest_time
 from allocator.solve.objectives import plan_objective
@@ -44,7 +47,8 @@ class Phase:
     value: float             # the objective of this phase's open sites
     spent: float             # the cost of ``new``
     budget: float | None     # what the phase could spend (with carry_over: what was left)
-    one_shot: float          # the best value with as many new sites and the same budget so far, in one go
+    one_shot: float | None   # the best value with as many new sites and the same budget so far, in one go
+    #                          (None: not found within the time limit)
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,17 @@ class PhasedPlan:
     sense: str               # "min" or "max": whether a lower or a higher value is better
     weighted: float          # sum of weight x value over the phases
 
-    def price(self, k: int) -> float:
-        """What phase ``k`` loses against the one-shot plan of its size (>= 0, in the objective's unit)."""
+    def price(self, k: int) -> float | None:
+        """What phase ``k`` loses against the one-shot plan of its size (>= 0, in the objective's unit; None:
+        unknown, the one-shot plan was not found within the time limit)."""
         ph = self.phases[k]
+        if ph.one_shot is None:
+            return None
         return ph.value - ph.one_shot if self.sense == "min" else ph.one_shot - ph.value
+
+    def unknown_price(self) -> list[int]:
+        """The years whose price of phasing is unknown (their one-shot plan ran out of time)."""
+        return [ph.year for ph in self.phases if ph.one_shot is None]
 
 
 def solve_phased(service: PlanService, phases: list[PhaseSpec], carry_over: bool = False, *, time_limit=None,
@@ -77,7 +88,7 @@ def solve_phased(service: PlanService, phases: list[PhaseSpec], carry_over: bool
     limits = [_limits(service, phases, t) for t in range(len(phases))]
 
     def build(levels: list[Levels | None]) -> tuple[pulp.LpProblem, list[Block]]:
-        return _build(limits, goal, weights, sense, levels, None if carry_over else phases)
+        return _build(limits, goal, weights, sense, levels, None if carry_over else phases, opts.deadline)
 
     r = solve_rounds(build, len(phases), opts, lambda blocks: _impossible(service))
     masks = _tidy(r.blocks, _masks(r.blocks))
@@ -91,6 +102,9 @@ def solve_phased(service: PlanService, phases: list[PhaseSpec], carry_over: bool
         notes.append(f"exact level generation needed {r.rounds} solves")
     if r.run.status == "time_limit":
         notes.append(f"time limit reached: best phased plan found, proven gap {gap:.2%}")
+    if unknown := plan.unknown_price():
+        notes.append("price of phasing unknown for " + ", ".join(map(str, unknown))
+                     + ": the best plan in one go was not found within the time limit")
     sol = Solution(model=service.objective, status=r.run.status, objective=last.value, gap=gap,
                    open_sites=np.flatnonzero(last.open_mask), new_sites=np.flatnonzero(last.open_mask & block.cand),
                    solve_seconds=r.run.seconds, build_seconds=r.build, n_variables=len(r.prob.variables()),
@@ -109,11 +123,12 @@ def _limits(service: PlanService, phases: list[PhaseSpec], t: int) -> PlanServic
 
 
 def _build(limits: list[PlanService], goal: PlanObjective, weights: list[float], sense: int,
-           levels: list[Levels | None], each: list[PhaseSpec] | None) -> tuple[pulp.LpProblem, list[Block]]:
+           levels: list[Levels | None], each: list[PhaseSpec] | None,
+           deadline: Deadline) -> tuple[pulp.LpProblem, list[Block]]:
     """The phases' joint model: one block per phase, nested site variables and, without
-    carry-over (``each`` the phases), each phase's own limits."""
+    carry-over (``each`` the phases), each phase's own limits (built by ``deadline``)."""
     prob = pulp.LpProblem("phased_plan", sense)
-    blocks = [Block(prob, t, s, goal, lv) for t, (s, lv) in enumerate(zip(limits, levels, strict=True))]
+    blocks = [Block(prob, t, s, goal, lv, deadline) for t, (s, lv) in enumerate(zip(limits, levels, strict=True))]
     objective = pulp.LpAffineExpression()
     for b, w in zip(blocks, weights, strict=True):
         objective += b.objective * w
@@ -196,10 +211,15 @@ def _plan(blocks: list[Block], phases: list[PhaseSpec], weights: list[float], ma
     return PhasedPlan(out, carry_over, goal.sense, float(sum(p.value * p.weight for p in out)))
 
 
-def _one_shot(service: PlanService, n_new: int, opts: Options) -> float:
-    """The best value with at most ``n_new`` new sites and the phase's budget so far, planned in one go."""
+def _one_shot(service: PlanService, n_new: int, opts: Options) -> float | None:
+    """The best value with at most ``n_new`` new sites and the phase's budget so far, planned in one go
+    within what is left of ``opts``' deadline (None: not proven within it)."""
     one = replace(service, p=n_new if service.p is None else min(service.p, n_new))
-    return solve_plan([one], time_limit=opts.time_limit, gap_rel=opts.gap_rel, threads=opts.threads)[0].objective
+    try:
+        best = solve_plan([one], time_limit=opts.deadline, gap_rel=opts.gap_rel, threads=opts.threads)[0]
+    except OutOfTimeError:
+        return None
+    return best.objective if best.status == "optimal" else None
 
 
 def phase_solution(solution: Solution, k: int) -> Solution:

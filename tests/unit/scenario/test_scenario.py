@@ -44,6 +44,15 @@ def test_demo_scenarios_are_valid(name: str) -> None:
     assert loaded.spec.services and loaded.output_dir.name == loaded.spec.name
 
 
+def test_every_scenario_make_demo_compares_has_a_plan_label() -> None:
+    # without one the comparison names the plan from its file name ("poa clinics phased")
+    compared = {word for line in (REPO / "Makefile").read_text().splitlines() if "--compare" in line
+                for word in line.split() if word.startswith("scenarios/")}
+    assert len(compared) >= 5, compared
+    for path in sorted(compared):
+        assert load_scenario(REPO / path).spec.label, path
+
+
 def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
     doc = mutated()
     doc["services"][0]["treshold_min"] = doc["services"][0].pop("threshold_min")

@@ -17,6 +17,7 @@ from conftest import make_problem
 
 from allocator.errors import AllocatorError
 from allocator.scenario.loader import load_scenario
+from allocator.solve.deadline import Deadline
 from allocator.solve.kernels import nearest_time
 from allocator.solve.kolm_pollak import DEFAULT_EPSILON, ede, kappa, plan_limit, proxy_cost, service_kappa
 from allocator.solve.objectives import ModelInput, SolveOptions, objective
@@ -225,6 +226,24 @@ def test_when_the_p_median_plan_ties_the_cut_models_plan_it_is_returned() -> Non
     assert sol.new_sites.tolist() == [1] and sol.gap == 0
     assert sol.objective == pytest.approx(brute_ede(cost, weight, np.array([False, True]), k), rel=1e-12)
     assert sol.objective < brute_ede(cost, weight, np.array([True, False]), k)
+
+
+def test_the_p_median_plan_and_the_cut_model_share_one_time_limit(monkeypatch) -> None:
+    # the cut needs the p-median plan on minutes first: both solves count from one start, not 30 s each
+    from allocator.solve import models
+
+    real, limits = models.solve_p_median, []
+
+    def recording(*args, **kwargs):
+        limits.append(kwargs["time_limit"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(models, "solve_p_median", recording)
+    cost = np.array([[50.0, 1.0], [1.0, 5.0]])
+    sol = KOLM_POLLAK.solve(ModelInput(cost, np.ones(2), np.zeros(2, dtype=bool), 1, 10.0, -1.0),
+                            SolveOptions(time_limit=30.0))
+    assert sol.status == "optimal" and len(limits) == 2
+    assert all(isinstance(x, Deadline) and x.limit_s == 30.0 for x in limits) and limits[0] == limits[1]
 
 
 def test_evaluate_needs_the_services_kappa() -> None:

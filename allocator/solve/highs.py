@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +19,18 @@ from allocator.solve.checks import Options
 
 
 class MipStartHiGHS(pulp.HiGHS):
-    """pulp.HiGHS that can hand HiGHS a MIP start (values by variable)."""
+    """pulp.HiGHS that can hand HiGHS a MIP start (values by variable) and sets HiGHS's time limit to
+    ``remaining()`` just before it runs, after PuLP has built and passed the model."""
 
-    def __init__(self, start: dict | None = None, **kw):
+    def __init__(self, start: dict | None = None, remaining: Callable[[], float | None] | None = None, **kw):
         super().__init__(**kw)
         self._start = start
+        self._remaining = remaining
 
     def callSolver(self, lp):  # noqa: N802 (PuLP's name)
+        rem = self._remaining() if self._remaining is not None else None
+        if rem is not None:
+            lp.solverModel.setOptionValue("time_limit", max(rem, 0.05))
         if self._start:
             idx = np.array([v.index for v in self._start], dtype=np.int32)
             val = np.array([float(x) for x in self._start.values()], dtype=np.float64)
@@ -85,11 +91,8 @@ def solve(prob: pulp.LpProblem, opts: Options, start: dict | None = None, **high
 
     ``highs_options`` are passed to HiGHS as they are (e.g. ``presolve="off"``)."""
     quiet_highs()
-    rem = opts.remaining()
     kw = dict(msg=False, gapRel=opts.gap_rel, threads=opts.threads, random_seed=0, **QUIET, **highs_options)
-    if rem is not None:
-        kw["timeLimit"] = max(rem, 0.05)
-    solver = MipStartHiGHS(start=start, **kw)
+    solver = MipStartHiGHS(start=start, remaining=opts.remaining, **kw)
     t0 = time.perf_counter()
     prob.solve(solver)
     secs = time.perf_counter() - t0

@@ -105,3 +105,26 @@ def test_counters_open_past_a_tiny_limit_stops_with_a_plan_or_says_none() -> Non
         assert "no plan was found within the time limit (3 s)" in got["message"] and "fix:" in got["message"]
     else:
         assert got["status"] == "time_limit" and 0 < got["gap"] < 1 and got["spent"] <= 64.0, got
+
+
+def test_highs_gets_what_remains_after_pulp_has_built_the_model() -> None:
+    """A PuLP model's HiGHS time limit is what remains once PuLP has built and passed the model, not what
+    remained before the build: the clock here reads 100 s before the model is in HiGHS, 5 s after."""
+    import pulp
+
+    from allocator.solve import highs
+
+    prob = pulp.LpProblem("tiny", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{j}", 0, 1, cat=pulp.LpBinary) for j in range(3)]
+    prob += pulp.lpSum((j + 1) * v for j, v in enumerate(x))
+    prob += pulp.lpSum(x) >= 2
+
+    def remaining() -> float:
+        built = getattr(prob, "solverModel", None) is not None and prob.solverModel.getNumCol() == 3
+        return 5.0 if built else 100.0
+
+    opts = options(None, None, None)
+    object.__setattr__(opts, "remaining", remaining)
+    run = highs.solve(prob, opts)
+    assert run.status == "optimal"
+    assert prob.solverModel.getOptionValue("time_limit")[1] == 5.0

@@ -56,8 +56,9 @@ def greedy(P: np.ndarray, W: np.ndarray, f: np.ndarray, p: int) -> np.ndarray:
     """Greedy adding: p times the candidate that lowers the total most (ties: lowest index)."""
     cur = f.copy()
     chosen = np.zeros(P.shape[1], dtype=bool)
+    capped = np.empty_like(P)                        # one buffer for every step, not a new matrix each
     for _ in range(p):
-        total = W @ np.minimum(cur[:, None], P)
+        total = W @ np.minimum(cur[:, None], P, out=capped)
         total[chosen] = np.inf
         j = int(np.argmin(total))
         chosen[j] = True

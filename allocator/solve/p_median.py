@@ -84,22 +84,28 @@ def merge_profiles(C: np.ndarray, w: np.ndarray, notes: list[str]) -> Profiles:
     largest deviation from that row (docs/formulations/p-median.md, "Client merging").
     """
     a = C.min(axis=1)
-    G = C - a[:, None]                      # inf - a stays inf
-    step = PROFILE_TOL * max(float(np.max(G, where=np.isfinite(G), initial=0.0)), 1.0)
-    inv = np.empty(G.shape[0], dtype=np.int64)
+    n, block = C.shape[0], 4096                     # by blocks: no copy of the whole matrix
+
+    def offsets(rows: slice | np.ndarray) -> np.ndarray:
+        return C[rows] - a[rows, None]              # inf - a stays inf
+
+    top = max((float(np.max(offsets(slice(r, r + block)), where=np.isfinite(C[r:r + block]), initial=0.0))
+               for r in range(0, n, block)), default=0.0)
+    step = PROFILE_TOL * max(top, 1.0)
+    inv = np.empty(n, dtype=np.int64)
     seen: dict[bytes, int] = {}
-    for r in range(0, G.shape[0], 4096):           # by blocks: no second copy of the matrix
-        for i, row in enumerate(np.round(G[r:r + 4096] / step)):
+    for r in range(0, n, block):
+        for i, row in enumerate(np.round(offsets(slice(r, r + block)) / step)):
             inv[r + i] = seen.setdefault(row.tobytes(), len(seen))
     first = np.unique(inv, return_index=True)[1]   # profiles are numbered in order of first appearance
-    inv = np.asarray(inv).ravel()
+    G = offsets(first)
     with np.errstate(invalid="ignore"):             # inf - inf: the same unreachable pair, no deviation
-        dev = np.concatenate([np.abs(np.nan_to_num(G[r:r + 4096] - G[first[inv[r:r + 4096]]], nan=0.0))
-                              .max(axis=1, initial=0.0) for r in range(0, G.shape[0], 4096)])
+        dev = np.concatenate([np.abs(np.nan_to_num(offsets(slice(r, r + block)) - G[inv[r:r + block]], nan=0.0))
+                              .max(axis=1, initial=0.0) for r in range(0, n, block)])
     W = np.bincount(inv, weights=w, minlength=first.size)
     if first.size < C.shape[0]:
         notes.append(f"p-median: {C.shape[0]} clients merged into {first.size} distinct cost profiles")
-    return Profiles(G[first], W, float(w @ a), float(w @ dev))
+    return Profiles(G, W, float(w @ a), float(w @ dev))
 
 
 def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int, notes: list[str],

@@ -170,13 +170,19 @@ class SortedRows:
     costs O(n log(n width) + prefix pairs) instead of O(nm).
     """
 
-    def __init__(self, WC: np.ndarray, width: int = 64):
-        n, m = WC.shape
+    def __init__(self, C: np.ndarray, width: int = 64, scale: np.ndarray | None = None):
+        """The rows of ``C`` (times ``scale_g`` per row when given, e.g. the weights), by blocks of rows."""
+        n, m = C.shape
         width = min(width, m)
-        part = np.argpartition(WC, width - 1, axis=1)[:, :width] if width < m else np.tile(np.arange(m), (n, 1))
-        within = np.argsort(np.take_along_axis(WC, part, axis=1), axis=1, kind="stable")
-        self.order = np.take_along_axis(part, within, axis=1).astype(np.int32)
-        vals = np.take_along_axis(WC, self.order, axis=1)
+        self.order = np.empty((n, width), dtype=np.int32)
+        vals = np.empty((n, width))
+        for r in range(0, n, 4096):                  # by blocks: no full-size temporaries
+            block = C[r:r + 4096] if scale is None else scale[r:r + 4096, None] * C[r:r + 4096]
+            part = np.argpartition(block, width - 1, axis=1)[:, :width] if width < m else \
+                np.tile(np.arange(m), (block.shape[0], 1))
+            within = np.argsort(np.take_along_axis(block, part, axis=1), axis=1, kind="stable")
+            self.order[r:r + 4096] = np.take_along_axis(part, within, axis=1)
+            vals[r:r + 4096] = np.take_along_axis(block, self.order[r:r + 4096], axis=1)
         finite = np.isfinite(vals)
         #: above every finite cost: unreachable pairs are stored as ``cap`` and never count
         self.cap = (float(vals[finite].max()) if finite.any() else 0.0) + 1.0

@@ -121,7 +121,7 @@ def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int,
     force = np.zeros(n_cand, dtype=bool)
     if not math.isfinite(upper):
         return Reduction(best, upper, -math.inf, keep, force)
-    rows, WF = mb.SortedRows(Wa[:, None] * Ca), Wa * fa
+    rows, WF = mb.SortedRows(Ca, scale=Wa), Wa * fa
     bound = mb.lagrangian(rows, WF, p, upper, max_iter=_FIRST_ITERS, deadline=deadline)
     again = mb.interchange(P, Wa, fpen, bound.sites, deadline=deadline)   # Lagrangian heuristic (Beasley 1993)
     if (value := true_value(Ca, fa, Wa, again)) < upper:
@@ -136,7 +136,7 @@ def lagrangian_reduction(Ca: np.ndarray, fa: np.ndarray, Wa: np.ndarray, p: int,
             if deadline is not None and deadline.expired():
                 break
             # the problem without the removed candidates: min(its bound, upper) bounds the whole problem
-            bound = mb.lagrangian(mb.SortedRows(Wa[:, None] * Ca[:, cols]), WF, p, upper, lam0=bound.lam,
+            bound = mb.lagrangian(mb.SortedRows(Ca[:, cols], scale=Wa), WF, p, upper, lam0=bound.lam,
                                   max_iter=_ROUND_ITERS, deadline=deadline)
             lower = max(lower, min(bound.lower, upper))
             again = cols[mb.interchange(P[:, cols], Wa, fpen, bound.sites, deadline=deadline)]
@@ -204,7 +204,7 @@ def pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: 
     prof = merge_profiles(C, w, notes)                              # (a)
     G, W, const = prof.G, prof.W, prof.const - prof.slack            # a bound: subtract the slack
     f = nearest_time(G, fixed)
-    Cc = G[:, cand]
+    Cc = G if cand.size == G.shape[1] else G[:, cand]      # no copy without fixed sites
     cmin = Cc.min(axis=1) if cand.size else np.full(G.shape[0], np.inf)
     const_grp = f <= cmin                                           # (b)
     const += float(W[const_grp] @ f[const_grp])
@@ -221,7 +221,7 @@ def pmedian_core(C: np.ndarray, w: np.ndarray, fixed: np.ndarray, p: int, opts: 
             raise_unservable(C, fixed, p, opts, notes)
         return CoreResult(open_mask, "optimal", float(w @ val), Sizes(build_s=time.perf_counter() - t0))
 
-    Ca, fa, Wa = Cc[act], f[act], W[act]
+    Ca, fa, Wa = (Cc if act.size == Cc.shape[0] else Cc[act]), f[act], W[act]
     t_solve = _check_servable(C, fixed, Ca, fa, p, opts, notes)
     red = lagrangian_reduction(Ca, fa, Wa, p, notes, opts.deadline)  # (c)
     t_build = time.perf_counter() - t0

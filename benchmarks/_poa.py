@@ -350,12 +350,13 @@ _CHILD = """
 import json, sys, time, numpy as np
 from allocator.solve.highs import quiet_highs
 from allocator.solve.p_median import solve_p_median
+import allocator
 quiet_highs()
 d = np.load(sys.argv[1])
 t0 = time.perf_counter()
 s = solve_p_median(d["C"], d["w"], int(sys.argv[2]), time_limit=float(sys.argv[3]), threads=1)
 print(json.dumps(dict(wall=time.perf_counter() - t0, objective=s.objective, status=s.status, gap=s.gap,
-                      build=s.build_seconds, solve=s.solve_seconds)))
+                      build=s.build_seconds, solve=s.solve_seconds, root=allocator.__file__)))
 """
 
 
@@ -374,10 +375,12 @@ def versus(C: np.ndarray, w: np.ndarray, p: int, old_root: str, n: int, limit: f
         for _ in range(max(1, n)):
             print(f"versus  : load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
             for name, root in (("old", old_root), ("new", new_root)):
+                # in the checkout's own folder: ``python -c`` puts the working folder ahead of PYTHONPATH
                 out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(p), str(limit)], check=True,
-                                     capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root))
+                                     capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), cwd=root)
                 runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
                 r = runs[name][-1]
+                assert r["root"].startswith(str(Path(root).resolve())), f"{name} imported {r['root']}"
                 print(f"versus  : {name} ({root}): {r['status']}, {r['objective']:.6f}, gap {r['gap']:.1e}, "
                       f"wall {r['wall']:.2f} s (build {r['build']:.2f} + solve {r['solve']:.2f})", flush=True)
     mo, mn = med([r["wall"] for r in runs["old"]]), med([r["wall"] for r in runs["new"]])

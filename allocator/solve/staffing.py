@@ -290,6 +290,11 @@ class _Rows:
         self.c.append(cols)
         self.v.append(np.broadcast_to(np.asarray(values, float), rows.shape))
 
+    def csr(self, rows: np.ndarray, block: sparse.csr_matrix) -> None:
+        """The terms of ``block``'s row ``i`` into row ``rows[i]``."""
+        coo = block.tocoo()
+        self.terms(rows[coo.row], coo.col, coo.data)
+
     def matrix(self, n_cols: int) -> sparse.csr_matrix:
         def cat(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0)
@@ -308,6 +313,103 @@ class OpenModel:
     o_col: np.ndarray        # per site: its opening column (-1: existing, or no client could go there)
     y_site: np.ndarray       # per (site, counters) column after the o columns: the site ...
     y_k: np.ndarray          # ... and the counters
+    u_pos: np.ndarray        # per column after the y columns (visitors by counters): its catchment position ...
+    u_y: np.ndarray          # ... and its y column, from the first y column
+
+
+def potential_visitors(cat: Catchments, n_sites: int) -> np.ndarray:
+    """Per site, its visitors if every group that could go there did (its largest catchment)."""
+    return np.bincount(cat.site, weights=np.repeat(cat.rate, np.diff(cat.start)), minlength=n_sites)
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Per position of the catchment orders: ``x_l`` = "its group goes to its site" as ``const + terms`` in the
+    ``z`` columns (``x_l = z_{l-1} - z_l``, ``z_0 = 1``, ``z_last = 0``), its site and its group's visitors."""
+
+    terms: sparse.csr_matrix   # positions x z columns
+    const: np.ndarray
+    site: np.ndarray
+    rate: np.ndarray
+
+
+def visitor_rows(rows: _Rows, pos: Positions, y_site: np.ndarray, y_k: np.ndarray, y0: int,
+                 capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows keeping every office's visitors within what its counters serve; per new column, its position
+    and its y column.
+
+    At a site with one choice of counters ``k``: its visitors ``sum_l rate_l x_l <= capacity[k] y``.  At a
+    site with several, the visitors are split by its counters (docs/counters.md, "Visitors by counters"):
+    ``u[l, k]`` (a new continuous column per position and ``k``) with ``sum_k u[l, k] = x_l``,
+    ``u[l, k] <= y[j, k]`` and ``sum_l rate_l u[l, k] <= capacity[k] y[j, k]``: the same whole plans,
+    and a relaxation that cannot buy a fraction of a counter for whole catchments.  The new columns are
+    numbered from ``y0 + len(y_site)``; returns the position and y column (from ``y0``) of each.
+    """
+    m = int(max(pos.site.max(initial=-1), y_site.max(initial=-1))) + 1
+    choices = np.bincount(y_site, minlength=m)
+    first_y = np.searchsorted(y_site, np.arange(m))           # per site, its first y column (from y0)
+    one = np.flatnonzero(choices == 1)
+    row = np.full(m, -1, dtype=np.int64)
+    row[one] = rows.add(len(one), -np.inf, 0.0)
+    at_one = np.flatnonzero(choices[pos.site] == 1)
+    rows.hi[-1] = -np.bincount(pos.site[at_one], weights=(pos.rate * pos.const)[at_one], minlength=m)[one]
+    rows.csr(row[pos.site[at_one]], sparse.diags(pos.rate[at_one]) @ pos.terms[at_one])
+    rows.terms(row[one], y0 + first_y[one], -capacity[y_k[first_y[one]]])
+    split = np.flatnonzero(choices[pos.site] > 1)             # positions at sites with several choices
+    width = choices[pos.site[split]]
+    u_pos = np.repeat(split, width)
+    u_y = np.repeat(first_y[pos.site[split]] - np.cumsum(np.append(0, width[:-1])), width) + np.arange(width.sum())
+    u = y0 + len(y_site) + np.arange(len(u_pos))
+    r = rows.add(len(split), pos.const[split], pos.const[split])   # sum_k u[l, k] - x_l = const_l
+    rows.terms(np.repeat(r, width), u, 1.0)
+    rows.csr(r, -pos.terms[split])
+    r = rows.add(len(u), -np.inf, 0.0)                        # u[l, k] <= y[j, k]
+    rows.terms(r, u, 1.0)
+    rows.terms(r, y0 + u_y, -1.0)
+    several = np.flatnonzero(choices[y_site] > 1)             # sum_l rate_l u[l, k] <= capacity[k] y[j, k]
+    cap_row = np.full(len(y_site), -1, dtype=np.int64)
+    cap_row[several] = rows.add(len(several), -np.inf, 0.0)
+    rows.terms(cap_row[several], y0 + several, -capacity[y_k[several]])
+    rows.terms(cap_row[u_y], u, pos.rate[u_pos])
+    return u_pos, u_y
+
+
+def diversion(cat: Catchments, n_sites: int) -> sparse.csr_matrix:
+    """Sites x sites: ``[j, s]`` the visitors of the groups that could go to ``j`` but have ``s`` before it.
+
+    Opening ``s`` takes at most these from ``j``'s largest catchment (:func:`potential_visitors`); a set of
+    openings at most their sum.
+    """
+    size = np.diff(cat.start)
+    grp = np.repeat(np.arange(len(size)), size)
+    ahead = np.arange(len(cat.site)) - cat.start[grp]             # positions before each one in its group
+    later = np.repeat(np.arange(len(cat.site)), ahead)
+    earlier = np.repeat(cat.start[grp], ahead) + np.arange(ahead.sum()) - np.repeat(np.cumsum(ahead) - ahead, ahead)
+    return sparse.csr_matrix((cat.rate[grp[later]], (cat.site[later], cat.site[earlier])), shape=(n_sites, n_sites))
+
+
+def saving_rows(rows: _Rows, cat: Catchments, o_col: np.ndarray, y_site: np.ndarray, y_k: np.ndarray, y0: int,
+                capacity: np.ndarray) -> None:
+    """Per site ``j`` and counters ``k`` below its most: ``sum_{k' <= k} y[j, k'] <= sum_s min(1, A_js / d) o_s``.
+
+    ``d = potential_j - capacity[k] > 0`` visitors must go elsewhere for ``k`` counters to do at ``j``, and
+    only openings ``s`` before ``j`` in some order take them (``A`` = :func:`diversion`): whole plans keep it
+    (docs/counters.md, "Counters saved need openings"); the relaxation can no longer save a whole counter
+    with a sliver of an opening.
+    """
+    m = len(o_col)
+    potential = potential_visitors(cat, m)
+    take = diversion(cat, m)
+    below = np.flatnonzero(y_site == np.append(y_site[1:], -1))        # (j, k) with a larger k at j
+    site, k = y_site[below], y_k[below]
+    need = potential[site] - capacity[k]
+    r = rows.add(len(below), -np.inf, 0.0)
+    run = below - np.searchsorted(y_site, site) + 1                     # y[j, k'] for k' <= k
+    rr = np.repeat(r, run)
+    rows.terms(rr, y0 + np.repeat(below - run + 1, run) + np.arange(run.sum()) - np.repeat(np.cumsum(run) - run, run),
+               1.0)
+    block = take[site].tocoo()
+    rows.terms(r[block.row], o_col[block.col], -np.minimum(1.0, block.data / need[block.row]))
 
 
 def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: list[float], most: np.ndarray,
@@ -341,7 +443,6 @@ def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: 
     y_k = np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(low, high, strict=True)]) if len(low) \
         else np.zeros(0, dtype=np.int64)
     y0 = z + int(cand.sum())
-    n_cols = y0 + len(y_site)
     rows = _Rows()
     open_s = o_col[cat.site]                            # -1 at the existing office ending a group
     inner = np.flatnonzero(~last)
@@ -359,15 +460,14 @@ def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: 
     r = rows.add(len(mid), -np.inf, 0.0)
     rows.terms(r, zcol[mid], 1.0)
     rows.terms(r, zcol[mid - 1], -1.0)
-    load_row = np.full(m, -1, dtype=np.int64)            # visitors (x_l = z_{l-1} - z_l) <= sum_k serve_k y_k
-    load_row[staffed] = rows.add(len(staffed), -np.inf, 0.0)
-    fixed = np.bincount(cat.site[first], weights=cat.rate[grp[first]], minlength=m)
-    rows.hi[-1] = -fixed[staffed]
-    rate = cat.rate[grp]
-    rows.terms(load_row[cat.site[~first]], zcol[np.flatnonzero(~first) - 1], rate[~first])
-    rows.terms(load_row[cat.site[~last]], zcol[~last], -rate[~last])
+    pos = Positions(terms=sparse.csr_matrix((np.concatenate([np.ones(int((~first).sum())), -np.ones(z)]),
+                                             (np.concatenate([np.flatnonzero(~first), inner]),
+                                              np.concatenate([zcol[np.flatnonzero(~first) - 1], zcol[inner]]))),
+                                            shape=(P, z)),
+                    const=first.astype(float), site=cat.site, rate=cat.rate[grp])
+    u_pos, u_y = visitor_rows(rows, pos, y_site, y_k, y0, np.asarray(serve))
+    saving_rows(rows, cat, o_col, y_site, y_k, y0, np.asarray(serve))
     ycols = y0 + np.arange(len(y_site))
-    rows.terms(load_row[y_site], ycols, -np.asarray(serve)[y_k])
     size = rows.add(len(staffed), 0.0, existing[staffed].astype(float))   # one k: at existing, 1; else o
     size_row = np.full(m, -1, dtype=np.int64)
     size_row[staffed] = size
@@ -383,16 +483,17 @@ def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: 
         r = rows.add(1, -np.inf, limits.budget)
         rows.terms(r.repeat(len(new)), o_col[new], opening[new])
         rows.terms(r.repeat(len(ycols)), ycols, limits.counter_cost * added)
+    n_cols = y0 + len(y_site) + len(u_y)
     cost = np.zeros(n_cols)
     cost[zcol[inner]] = cat.travel[inner + 1] - cat.travel[inner]
     integer = np.zeros(n_cols, dtype=bool)
-    integer[z:] = True
+    integer[z:y0 + len(y_site)] = True
     arrays = highs.ArrayModel(cost=cost, lower=np.zeros(n_cols), upper=np.ones(n_cols), integer=integer,
                               row_lower=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
                               row_upper=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
                               matrix=rows.matrix(n_cols))
     return OpenModel(arrays=arrays, constant=float(cat.travel[first].sum()), z=z, o_col=o_col,
-                     y_site=y_site, y_k=y_k)
+                     y_site=y_site, y_k=y_k, u_pos=u_pos, u_y=u_y)
 
 
 def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
@@ -420,8 +521,7 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     opts.check()
     cat = catchments(cost, existing, population, rate)
     opts.check()
-    potential = np.bincount(cat.site, weights=np.repeat(cat.rate, np.diff(cat.start)), minlength=len(existing))
-    most = open_counters(potential, np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
+    most = open_counters(potential_visitors(cat, len(existing)), np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
     serve = [model.most_arrivals(k) for k in range(int(most.max(initial=0)) + 1)]
     opts.check()
     built = open_model(cat, existing, today, serve, most, limits, opening)

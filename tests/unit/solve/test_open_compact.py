@@ -18,15 +18,8 @@ import pytest
 from allocator.errors import AllocatorError
 from allocator.solve import highs
 from allocator.solve.checks import options
-from allocator.solve.staffing import (
-    JointLimits,
-    QueueModel,
-    catchments,
-    open_and_staff,
-    open_counters,
-    open_model,
-    potential_visitors,
-)
+from allocator.solve.open_model import catchments, open_model, plan_columns, potential_visitors
+from allocator.solve.staffing import JointLimits, QueueModel, open_and_staff, open_counters
 
 TIE_MODEL = QueueModel(service_min=10.0, mean_wait_max_min=5.0)
 
@@ -207,26 +200,6 @@ def test_catchments_stop_at_the_first_existing_office_and_merge_equal_orders():
     assert cat.travel.tolist() == pytest.approx([40.0, 40.0, 80.0, 2.5])
 
 
-def whole_plan_columns(built, cat, existing: np.ndarray, is_open: np.ndarray, counters: np.ndarray) -> np.ndarray:
-    """The model's column values of a whole plan: the openings, each group's first open site, the counters."""
-    values = np.zeros(len(built.arrays.cost))
-    last = np.zeros(len(cat.site), dtype=bool)
-    last[cat.start[1:] - 1] = True
-    passed = np.zeros(len(cat.site))                      # per position: served by none up to it
-    for a, b in zip(cat.start[:-1], cat.start[1:], strict=True):
-        passed[a:b] = np.cumsum(is_open[cat.site[a:b]]) == 0
-    values[:built.z] = passed[~last]
-    x = np.concatenate([[1.0], passed[:-1]]) - passed     # within a group: z_{l-1} - z_l
-    x[cat.start[:-1]] = 1.0 - passed[cat.start[:-1]]
-    chosen = np.flatnonzero(built.o_col >= 0)
-    values[built.o_col[chosen]] = is_open[chosen]
-    y0 = built.z + len(chosen)
-    y = (is_open | existing)[built.y_site] & (counters[built.y_site] == built.y_k)
-    values[y0:y0 + len(y)] = y
-    values[y0 + len(y):] = np.where(y[built.u_y], x[built.u_pos], 0.0)
-    return values
-
-
 def model_of(cost, pop, rate_pp, existing, today, model: QueueModel, limits: JointLimits):
     """The instance's catchments, compact model and most counters per site, as open_and_staff builds them."""
     opening = np.ones(len(existing)) if limits.open_cost is None else limits.open_cost
@@ -274,7 +247,7 @@ def test_no_row_of_the_model_cuts_off_a_whole_plan(seed):
     for is_open, counters in whole_plans(cost, pop, rate_pp, existing, today, TIE_MODEL, limits, modelled):
         if (counters > most)[is_open].any():
             continue                                    # beyond what any catchment of the office needs
-        v = whole_plan_columns(built, cat, existing, is_open, counters)
+        v = plan_columns(built, cat, is_open, counters)
         lhs = a.matrix @ v
         assert (lhs >= a.row_lower - 1e-9).all() and (lhs <= a.row_upper + 1e-9).all()
         checked += 1

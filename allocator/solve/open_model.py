@@ -297,7 +297,7 @@ def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: 
     cost = np.zeros(n_cols)
     cost[zcol[inner]] = cat.travel[inner + 1] - cat.travel[inner]
     integer = np.zeros(n_cols, dtype=bool)
-    integer[z:y0 + len(y_site)] = True
+    integer[z:y0] = True       # only the openings: with them whole, the rows price the counters whole (docs)
     arrays = highs.ArrayModel(cost=cost, lower=np.zeros(n_cols), upper=np.ones(n_cols), integer=integer,
                               row_lower=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
                               row_upper=np.concatenate(rows.hi) if rows.hi else np.zeros(0),

@@ -268,8 +268,9 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     site, counters, spent = staffed_plan(cost, rate, existing, is_open, today, model, limits, opening)
     ok = site >= 0
     travel = float(population[ok] @ cost[ok, site[ok]])
+    lower = max(built.constant + run.bound, built.constant)   # every group at its nearest site at least
     return JointPlan(open=is_open, counters=counters, assignment=site, travel=travel, spent=spent,
-                     status=run.status, lower=min(built.constant + run.bound, travel), seconds=run.seconds,
+                     status=run.status, lower=min(lower, travel), seconds=run.seconds,
                      build_seconds=build, variables=len(built.arrays.cost), constraints=built.arrays.matrix.shape[0])
 
 

@@ -18,7 +18,14 @@ import pytest
 from allocator.errors import AllocatorError
 from allocator.solve import highs
 from allocator.solve.checks import options
-from allocator.solve.open_model import catchments, open_model, plan_columns, potential_visitors
+from allocator.solve.open_model import (
+    SiteCounters,
+    catchments,
+    good_openings,
+    open_model,
+    plan_columns,
+    potential_visitors,
+)
 from allocator.solve.staffing import JointLimits, QueueModel, open_and_staff, open_counters
 
 TIE_MODEL = QueueModel(service_min=10.0, mean_wait_max_min=5.0)
@@ -322,3 +329,34 @@ def test_binding_budgets_match_enumeration(seed):
             plan = open_and_staff(*args, flipped)
             assert plan.travel == pytest.approx(travel, rel=1e-9, abs=1e-9)
             check_plan(plan, *args, flipped)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_starting_plan_is_a_whole_plan_of_the_model(seed):
+    # good_openings' plan (the solver's start) keeps every row, the budget and p, and measures as the
+    # evaluation does; it is never better than enumeration's optimum
+    inst = binding_budgets(seed)
+    if inst is None:
+        pytest.skip("no plan meets the target even without a budget")
+    cost, pop, existing, today, budgets = inst
+    rate_pp = 0.01 / 8
+    for lim in budgets:
+        cat, built, most = model_of(cost, pop, rate_pp, existing, today, TIE_MODEL, lim)
+        serve = np.array([TIE_MODEL.most_arrivals(k) for k in range(int(most.max()) + 1)])
+        found = good_openings(cat, SiteCounters(existing=existing, today=today, most=most, opening=lim.open_cost),
+                              serve, lim, np.flatnonzero(built.o_col >= 0), lambda: False)
+        best = enumerate_open(cost, pop, rate_pp, existing, today, TIE_MODEL, lim)[0]
+        if found is None:
+            continue
+        is_open, counters = found
+        v = plan_columns(built, cat, is_open, counters)
+        a = built.arrays
+        lhs = a.matrix @ v
+        assert (lhs >= a.row_lower - 1e-9).all() and (lhs <= a.row_upper + 1e-9).all()
+        site = first_open(cost, is_open)
+        travel = float(pop[site >= 0] @ cost[site >= 0, site[site >= 0]])
+        assert travel == pytest.approx(built.constant + a.cost @ v) and travel >= best - 1e-9
+        lam = np.bincount(site[site >= 0], weights=(pop * rate_pp)[site >= 0], minlength=cost.shape[1])
+        assert all(TIE_MODEL.meets(int(counters[j]), lam[j]) for j in np.flatnonzero(is_open))
+        spent = lim.open_cost[is_open & ~existing].sum() + (counters - np.where(existing, today, 0))[is_open].sum()
+        assert spent <= lim.budget + 1e-9 and (lim.p is None or (is_open & ~existing).sum() <= lim.p)

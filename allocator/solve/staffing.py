@@ -20,7 +20,7 @@ visitors its catchment sends, and the people-weighted travel is minimised
 under a budget (opening costs plus added counters) and/or ``p`` new offices.
 It is exact for that problem; the wait itself is not in its objective
 (docs/counters.md says why).  Its model is built as arrays for HiGHS
-(:func:`open_model`).
+(:func:`allocator.solve.open_model.open_model`).
 """
 
 from __future__ import annotations

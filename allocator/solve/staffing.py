@@ -20,7 +20,7 @@ visitors its catchment sends, and the people-weighted travel is minimised
 under a budget (opening costs plus added counters) and/or ``p`` new offices.
 It is exact for that problem; the wait itself is not in its objective
 (docs/counters.md says why).  Its model is built as arrays for HiGHS
-(:func:`open_model`).
+(:func:`allocator.solve.open_model.open_model`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from allocator.errors import AllocatorError
 from allocator.inputs.sites import SiteStatus
@@ -42,6 +41,15 @@ from allocator.solve import highs
 from allocator.solve.checks import Options, options
 from allocator.solve.deadline import OutOfTimeError
 from allocator.solve.kernels import nearest_open
+from allocator.solve.open_model import (
+    JointLimits,
+    SiteCounters,
+    catchments,
+    good_openings,
+    open_model,
+    plan_columns,
+    potential_visitors,
+)
 from allocator.solve.problem import ServiceProblem
 from allocator.solve.queueing import QueueStats, min_stable_counters, queue, queues_from
 from allocator.solve.solution import CounterDecision, Solution
@@ -186,17 +194,6 @@ class JointPlan:
     constraints: int = 0
 
 
-@dataclass(frozen=True)
-class JointLimits:
-    """What bounds :func:`open_and_staff`: new offices (``p``), spending, and counters per office."""
-
-    p: int | None = None                    # at most this many new offices
-    budget: float | None = None             # opening costs + added counters at most this
-    open_cost: np.ndarray | None = None     # per site: cost of opening it (default 1)
-    counter_cost: float = 1.0               # cost of each added counter
-    max_counters: int | None = None         # counters per office at most this
-
-
 def open_counters(visitors_most: np.ndarray, floor: np.ndarray, model: QueueModel, cap: int | None) -> np.ndarray:
     """Per site, the most counters :func:`open_and_staff` gives it, checked against the model's size limits.
 
@@ -221,182 +218,8 @@ def open_counters(visitors_most: np.ndarray, floor: np.ndarray, model: QueueMode
     return most
 
 
-@dataclass(frozen=True)
-class Catchments:
-    """Every client group's sites in catchment order, flat: group ``g`` owns positions ``start[g]:start[g + 1]``.
-
-    A client's order is its reachable sites by (minutes, site column), cut after its first existing
-    office: that one is always open, so nobody goes farther.  It goes to the first open site of its
-    order, the nearest open office with ties to the lowest column, as
-    :func:`allocator.solve.kernels.nearest_open` assigns it.  Clients with the same order go to the same
-    office whatever opens, so they are one group (weights and visitors summed).
-    """
-
-    start: np.ndarray     # per group and one past the last: its first position
-    site: np.ndarray      # per position: the site column
-    travel: np.ndarray    # per position: the group's people-weighted minutes to that site
-    rate: np.ndarray      # per group: visitors per hour
-
-
-def catchments(cost: np.ndarray, existing: np.ndarray, population: np.ndarray, rate: np.ndarray) -> Catchments:
-    """The :class:`Catchments` of the clients with people and a reachable site (the others change nothing)."""
-    rows = np.flatnonzero((population > 0) & np.isfinite(cost).any(axis=1))
-    order = np.argsort(cost[rows], axis=1, kind="stable")        # ties: lowest column first
-    ranked = np.take_along_axis(cost[rows], order, axis=1)
-    reach = np.isfinite(ranked).sum(axis=1)
-    stop = np.where(existing[order].any(axis=1), existing[order].argmax(axis=1) + 1, reach)
-    stop = np.minimum(stop, reach)
-    first: dict[bytes, int] = {}
-    sites: list[np.ndarray] = []
-    travel: list[np.ndarray] = []
-    visitors: list[float] = []
-    for r, i in enumerate(rows):
-        seq = order[r, :stop[r]]
-        g = first.setdefault(seq.tobytes(), len(first))
-        if g == len(sites):
-            sites.append(seq)
-            travel.append(population[i] * ranked[r, :stop[r]])
-            visitors.append(float(rate[i]))
-        else:
-            travel[g] = travel[g] + population[i] * ranked[r, :stop[r]]
-            visitors[g] += float(rate[i])
-    start = np.concatenate([[0], np.cumsum([len(q) for q in sites])]).astype(np.int64)
-    return Catchments(start=start, site=np.concatenate(sites) if sites else np.zeros(0, dtype=np.int64),
-                      travel=np.concatenate(travel) if travel else np.zeros(0), rate=np.array(visitors))
-
-
-class _Rows:
-    """Rows of a model gathered as (row, column, value) triplets and bounds, then one sparse matrix."""
-
-    def __init__(self) -> None:
-        self.r: list[np.ndarray] = []
-        self.c: list[np.ndarray] = []
-        self.v: list[np.ndarray] = []
-        self.lo: list[np.ndarray] = []
-        self.hi: list[np.ndarray] = []
-        self.n = 0
-
-    def add(self, count: int, lo, hi) -> np.ndarray:
-        """``count`` new rows with bounds ``lo``/``hi`` (scalars or arrays); their indices."""
-        idx = np.arange(self.n, self.n + count)
-        self.lo.append(np.broadcast_to(np.asarray(lo, float), (count,)))
-        self.hi.append(np.broadcast_to(np.asarray(hi, float), (count,)))
-        self.n += count
-        return idx
-
-    def terms(self, rows, cols, values) -> None:
-        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-        self.r.append(rows)
-        self.c.append(cols)
-        self.v.append(np.broadcast_to(np.asarray(values, float), rows.shape))
-
-    def matrix(self, n_cols: int) -> sparse.csr_matrix:
-        def cat(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0)
-
-        return sparse.csr_matrix((cat(self.v), (cat(self.r).astype(np.int64), cat(self.c).astype(np.int64))),
-                                 shape=(self.n, n_cols))
-
-
-@dataclass(frozen=True)
-class OpenModel:
-    """The compact model of :func:`open_and_staff` as arrays, and where its columns are."""
-
-    arrays: highs.ArrayModel
-    constant: float          # travel of every group to its first site (the objective's constant)
-    z: int                   # columns 0..z-1: "group not served by its first l sites", per position
-    o_col: np.ndarray        # per site: its opening column (-1: existing, or no client could go there)
-    y_site: np.ndarray       # per (site, counters) column after the o columns: the site ...
-    y_k: np.ndarray          # ... and the counters
-
-
-def open_model(cat: Catchments, existing: np.ndarray, today: np.ndarray, serve: list[float], most: np.ndarray,
-               limits: JointLimits, opening: np.ndarray) -> OpenModel:
-    """The catchment-order model (docs/counters.md, "Offices and counters together"), built as arrays.
-
-    Per position ``l`` of a group (not its last), ``z_l`` = "served by none of its first ``l`` sites";
-    with ``o`` the opened sites: ``z_l <= 1 - o_l``, ``z_{l-1} - z_l <= o_l``, ``z_l <= z_{l-1}``
-    (``z_0 = 1``, ``z_last = 0``), so that for whole ``o`` every ``z`` is whole and ``x_l = z_{l-1} - z_l``
-    is 1 exactly at the first open site: the catchments are the evaluation's.  Site ``j`` open with
-    ``k`` counters (``y``) for ``k`` from today's (at least 1) to ``most[j]`` (:func:`open_counters`).
-    """
-    m = len(existing)
-    P = len(cat.site)
-    grp = np.repeat(np.arange(len(cat.rate)), np.diff(cat.start))
-    first = np.zeros(P, dtype=bool)
-    first[cat.start[:-1]] = True
-    last = np.zeros(P, dtype=bool)
-    last[cat.start[1:] - 1] = True
-    zcol = np.where(~last, np.cumsum(~last) - 1, -1)
-    z = int((~last).sum())
-    used = np.zeros(m, dtype=bool)
-    used[cat.site] = True
-    cand = used & ~existing
-    o_col = np.full(m, -1, dtype=np.int64)
-    o_col[cand] = z + np.arange(int(cand.sum()))
-    staffed = np.flatnonzero(existing | cand)
-    low = np.where(existing[staffed], np.maximum(today[staffed], 1), 1)
-    high = most[staffed]
-    y_site = np.repeat(staffed, (high + 1 - low).clip(min=0))
-    y_k = np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(low, high, strict=True)]) if len(low) \
-        else np.zeros(0, dtype=np.int64)
-    y0 = z + int(cand.sum())
-    n_cols = y0 + len(y_site)
-    rows = _Rows()
-    open_s = o_col[cat.site]                            # -1 at the existing office ending a group
-    inner = np.flatnonzero(~last)
-    r = rows.add(len(inner), -np.inf, 1.0)               # z_l + o_l <= 1 (inner positions are candidates)
-    rows.terms(r, zcol[inner], 1.0)
-    rows.terms(r, open_s[inner], 1.0)
-    cands = np.flatnonzero(open_s >= 0)                  # z_{l-1} - z_l - o_l <= 0 (z_0 = 1 to the bound)
-    r = rows.add(len(cands), -np.inf, -first[cands].astype(float))
-    prev = ~first[cands]
-    rows.terms(r[prev], zcol[cands[prev] - 1], 1.0)
-    cur = ~last[cands]
-    rows.terms(r[cur], zcol[cands[cur]], -1.0)
-    rows.terms(r, open_s[cands], -1.0)
-    mid = np.flatnonzero(~first & ~last)                 # z_l - z_{l-1} <= 0
-    r = rows.add(len(mid), -np.inf, 0.0)
-    rows.terms(r, zcol[mid], 1.0)
-    rows.terms(r, zcol[mid - 1], -1.0)
-    load_row = np.full(m, -1, dtype=np.int64)            # visitors (x_l = z_{l-1} - z_l) <= sum_k serve_k y_k
-    load_row[staffed] = rows.add(len(staffed), -np.inf, 0.0)
-    fixed = np.bincount(cat.site[first], weights=cat.rate[grp[first]], minlength=m)
-    rows.hi[-1] = -fixed[staffed]
-    rate = cat.rate[grp]
-    rows.terms(load_row[cat.site[~first]], zcol[np.flatnonzero(~first) - 1], rate[~first])
-    rows.terms(load_row[cat.site[~last]], zcol[~last], -rate[~last])
-    ycols = y0 + np.arange(len(y_site))
-    rows.terms(load_row[y_site], ycols, -np.asarray(serve)[y_k])
-    size = rows.add(len(staffed), 0.0, existing[staffed].astype(float))   # one k: at existing, 1; else o
-    size_row = np.full(m, -1, dtype=np.int64)
-    size_row[staffed] = size
-    rows.hi[-1] = existing[staffed].astype(float)
-    rows.lo[-1] = existing[staffed].astype(float)
-    rows.terms(size_row[y_site], ycols, 1.0)
-    new = np.flatnonzero(cand)
-    rows.terms(size_row[new], o_col[new], -1.0)
-    if limits.p is not None:
-        rows.terms(rows.add(1, -np.inf, limits.p).repeat(len(new)), o_col[new], 1.0)
-    if limits.budget is not None:
-        added = y_k - np.where(existing[y_site], today[y_site], 0)
-        r = rows.add(1, -np.inf, limits.budget)
-        rows.terms(r.repeat(len(new)), o_col[new], opening[new])
-        rows.terms(r.repeat(len(ycols)), ycols, limits.counter_cost * added)
-    cost = np.zeros(n_cols)
-    cost[zcol[inner]] = cat.travel[inner + 1] - cat.travel[inner]
-    integer = np.zeros(n_cols, dtype=bool)
-    integer[z:] = True
-    arrays = highs.ArrayModel(cost=cost, lower=np.zeros(n_cols), upper=np.ones(n_cols), integer=integer,
-                              row_lower=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
-                              row_upper=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
-                              matrix=rows.matrix(n_cols))
-    return OpenModel(arrays=arrays, constant=float(cat.travel[first].sum()), z=z, o_col=o_col,
-                     y_site=y_site, y_k=y_k)
-
-
 def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h: float, existing: np.ndarray,
-                   today: np.ndarray, model: QueueModel, limits: JointLimits = JointLimits(),
+                   today: np.ndarray, model: QueueModel, limits: JointLimits | None = None,
                    opts: Options | None = None) -> JointPlan:
     """Open new offices (at most ``limits.p``, within ``limits.budget``) and staff every office so each meets the target.
 
@@ -411,6 +234,7 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     """
     t0 = time.perf_counter()
     opts = opts or options()
+    limits = limits or JointLimits()
     cost = np.asarray(cost, dtype=float)
     population = np.asarray(population, dtype=float)
     existing = np.asarray(existing, dtype=bool)
@@ -420,14 +244,18 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     opts.check()
     cat = catchments(cost, existing, population, rate)
     opts.check()
-    potential = np.bincount(cat.site, weights=np.repeat(cat.rate, np.diff(cat.start)), minlength=len(existing))
-    most = open_counters(potential, np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
+    most = open_counters(potential_visitors(cat, len(existing)), np.where(existing, np.maximum(today, 1), 1), model, limits.max_counters)
     serve = [model.most_arrivals(k) for k in range(int(most.max(initial=0)) + 1)]
     opts.check()
     built = open_model(cat, existing, today, serve, most, limits, opening)
+    start = None
+    if limits.budget is not None and limits.p is not None:      # the solver's own search finds poor plans there
+        found = good_openings(cat, SiteCounters(existing=existing, today=today, most=most, opening=opening),
+                              np.asarray(serve), limits, np.flatnonzero(built.o_col >= 0), opts.expired)
+        start = None if found is None else plan_columns(built, cat, *found)
     build = time.perf_counter() - t0
     opts.check()
-    run, values = highs.solve_arrays(built.arrays, opts)
+    run, values = highs.solve_arrays(built.arrays, opts, start)
     if run.status == "no_solution":
         raise OutOfTimeError(opts.time_limit)
     if run.status == "infeasible":
@@ -440,8 +268,9 @@ def open_and_staff(cost: np.ndarray, population: np.ndarray, visits_per_person_h
     site, counters, spent = staffed_plan(cost, rate, existing, is_open, today, model, limits, opening)
     ok = site >= 0
     travel = float(population[ok] @ cost[ok, site[ok]])
+    lower = max(built.constant + run.bound, built.constant)   # every group at its nearest site at least
     return JointPlan(open=is_open, counters=counters, assignment=site, travel=travel, spent=spent,
-                     status=run.status, lower=min(built.constant + run.bound, travel), seconds=run.seconds,
+                     status=run.status, lower=min(lower, travel), seconds=run.seconds,
                      build_seconds=build, variables=len(built.arrays.cost), constraints=built.arrays.matrix.shape[0])
 
 

@@ -18,7 +18,15 @@ import pytest
 from allocator.errors import AllocatorError
 from allocator.solve import highs
 from allocator.solve.checks import options
-from allocator.solve.staffing import JointLimits, QueueModel, catchments, open_and_staff
+from allocator.solve.open_model import (
+    SiteCounters,
+    catchments,
+    good_openings,
+    open_model,
+    plan_columns,
+    potential_visitors,
+)
+from allocator.solve.staffing import JointLimits, QueueModel, open_and_staff, open_counters
 
 TIE_MODEL = QueueModel(service_min=10.0, mean_wait_max_min=5.0)
 
@@ -197,3 +205,158 @@ def test_catchments_stop_at_the_first_existing_office_and_merge_equal_orders():
     assert groups == [[1, 3, 2], [2]]                 # ties to the lower column; clients 0 and 1 merged
     assert cat.rate.tolist() == pytest.approx([4.0, 0.5])
     assert cat.travel.tolist() == pytest.approx([40.0, 40.0, 80.0, 2.5])
+
+
+def model_of(cost, pop, rate_pp, existing, today, model: QueueModel, limits: JointLimits):
+    """The instance's catchments, compact model and most counters per site, as open_and_staff builds them."""
+    opening = np.ones(len(existing)) if limits.open_cost is None else limits.open_cost
+    cat = catchments(cost, existing, pop, pop * rate_pp)
+    most = open_counters(potential_visitors(cat, len(existing)), np.where(existing, np.maximum(today, 1), 1), model,
+                         limits.max_counters)
+    serve = [model.most_arrivals(k) for k in range(int(most.max()) + 1)]
+    return cat, open_model(cat, existing, today, serve, most, limits, opening), most
+
+
+def whole_plans(cost, pop, rate_pp, existing, today, model: QueueModel, limits: JointLimits, modelled: np.ndarray):
+    """Every whole plan within p and the budget: (open, counters), counters from the fewest to the most modelled."""
+    opening = np.ones(cost.shape[1]) if limits.open_cost is None else limits.open_cost
+    for r in range(len(modelled) + 1 if limits.p is None else min(limits.p, len(modelled)) + 1):
+        for chosen in itertools.combinations(modelled, r):
+            is_open = existing.copy()
+            is_open[list(chosen)] = True
+            site = first_open(cost, is_open)
+            if ((site < 0) & (pop > 0)).any():
+                continue                                # someone with no open office: not a plan
+            lam = np.bincount(site[site >= 0], weights=(pop * rate_pp)[site >= 0], minlength=cost.shape[1])
+            offices = np.flatnonzero(is_open)
+            ranges = [range(max(1, int(today[j])), 7) for j in offices]
+            for ks in itertools.product(*ranges):
+                counters = np.zeros(cost.shape[1], dtype=int)
+                counters[offices] = ks
+                if not all(model.meets(int(counters[j]), lam[j]) for j in offices):
+                    continue
+                spent = opening[list(chosen)].sum() + limits.counter_cost * (counters - np.where(existing, today, 0))[
+                    is_open].sum()
+                if limits.budget is None or spent <= limits.budget + 1e-9:
+                    yield is_open, counters
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_no_row_of_the_model_cuts_off_a_whole_plan(seed):
+    # every plan meeting the target within p and the budget, with any counters the model weighs, satisfies
+    # every row: the load, visitors-by-counters and saving rows only cut fractional points
+    cost, pop, existing, today, limits = tie_instance(seed)
+    rate_pp = 0.01 / 8
+    cat, built, most = model_of(cost, pop, rate_pp, existing, today, TIE_MODEL, limits)
+    modelled = [int(j) for j in np.flatnonzero(built.o_col >= 0)]
+    a = built.arrays
+    checked = 0
+    for is_open, counters in whole_plans(cost, pop, rate_pp, existing, today, TIE_MODEL, limits, modelled):
+        if (counters > most)[is_open].any():
+            continue                                    # beyond what any catchment of the office needs
+        v = plan_columns(built, cat, is_open, counters)
+        lhs = a.matrix @ v
+        assert (lhs >= a.row_lower - 1e-9).all() and (lhs <= a.row_upper + 1e-9).all()
+        checked += 1
+    assert checked > 0 or enumerate_open(cost, pop, rate_pp, existing, today, TIE_MODEL, limits)[1] is None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_whole_openings_price_the_counters_exactly(seed):
+    # with the openings fixed whole, the relaxation's least spending is the plan's (fewest counters meeting
+    # the target): why the counters need not be integer columns
+    cost, pop, existing, today, limits = tie_instance(seed)
+    rate_pp = 0.01 / 8
+    free = JointLimits(p=limits.p, open_cost=limits.open_cost)
+    cat, built, most = model_of(cost, pop, rate_pp, existing, today, TIE_MODEL, free)
+    a = built.arrays
+    chosen = np.flatnonzero(built.o_col >= 0)
+    y0 = built.z + len(chosen)
+    added = built.y_k - np.where(existing[built.y_site], today[built.y_site], 0)
+    for r in range(min(2 if limits.p is None else limits.p, 2, len(chosen)) + 1):    # within p
+        for opened in itertools.combinations(chosen, r):
+            is_open = existing.copy()
+            is_open[list(opened)] = True
+            lower, upper = a.lower.copy(), a.upper.copy()
+            upper[built.o_col[chosen]] = 0.0
+            lower[built.o_col[list(opened)]] = upper[built.o_col[list(opened)]] = 1.0
+            spend = np.zeros(len(a.cost))
+            spend[y0:y0 + len(added)] = added
+            lp = highs.ArrayModel(cost=spend, lower=lower, upper=upper, integer=np.zeros(len(a.cost), dtype=bool),
+                                  row_lower=a.row_lower, row_upper=a.row_upper, matrix=a.matrix)
+            run, values = highs.solve_arrays(lp, options())
+            site = first_open(cost, is_open)
+            if ((site < 0) & (pop > 0)).any():
+                assert run.status == "infeasible"       # someone with no open office
+                continue
+            lam = np.bincount(site[site >= 0], weights=(pop * rate_pp)[site >= 0], minlength=cost.shape[1])
+            need = [TIE_MODEL.fewest(float(lam[j])) for j in np.flatnonzero(is_open)]
+            if any(n is None or n > most[j] for n, j in zip(need, np.flatnonzero(is_open), strict=True)):
+                assert run.status == "infeasible"
+                continue
+            exact = sum(max(n, int(today[j]) if existing[j] else 1) - (today[j] if existing[j] else 0)
+                        for n, j in zip(need, np.flatnonzero(is_open), strict=True))
+            assert run.status == "optimal" and float(spend @ values) == pytest.approx(exact, abs=1e-7)
+
+
+def binding_budgets(seed: int):
+    """A tie instance with its budget set just below what its best plan without a budget spends (binding)."""
+    cost, pop, existing, today, limits = tie_instance(seed)
+    free = JointLimits(p=limits.p, open_cost=limits.open_cost)
+    try:
+        plan = open_and_staff(cost, pop, 0.01 / 8, existing, today, TIE_MODEL, free)
+    except AllocatorError:
+        return None
+    return cost, pop, existing, today, [JointLimits(p=limits.p, budget=plan.spent - cut, open_cost=limits.open_cost)
+                                        for cut in (1.0, 2.0, 3.0)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_binding_budgets_match_enumeration(seed):
+    inst = binding_budgets(seed)
+    if inst is None:
+        pytest.skip("no plan meets the target even without a budget")
+    cost, pop, existing, today, budgets = inst
+    for lim in budgets:
+        for cols in (np.arange(cost.shape[1]), np.arange(cost.shape[1])[::-1]):   # both tie-breaks
+            args = (cost[:, cols], pop, 0.01 / 8, existing[cols], today[cols], TIE_MODEL)
+            flipped = JointLimits(p=lim.p, budget=lim.budget, open_cost=lim.open_cost[cols])
+            travel, best = enumerate_open(*args, flipped)
+            if best is None:
+                with pytest.raises(AllocatorError, match="wait target"):
+                    open_and_staff(*args, flipped)
+                continue
+            plan = open_and_staff(*args, flipped)
+            assert plan.travel == pytest.approx(travel, rel=1e-9, abs=1e-9)
+            check_plan(plan, *args, flipped)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_starting_plan_is_a_whole_plan_of_the_model(seed):
+    # good_openings' plan (the solver's start) keeps every row, the budget and p, and measures as the
+    # evaluation does; it is never better than enumeration's optimum
+    inst = binding_budgets(seed)
+    if inst is None:
+        pytest.skip("no plan meets the target even without a budget")
+    cost, pop, existing, today, budgets = inst
+    rate_pp = 0.01 / 8
+    for lim in budgets:
+        cat, built, most = model_of(cost, pop, rate_pp, existing, today, TIE_MODEL, lim)
+        serve = np.array([TIE_MODEL.most_arrivals(k) for k in range(int(most.max()) + 1)])
+        found = good_openings(cat, SiteCounters(existing=existing, today=today, most=most, opening=lim.open_cost),
+                              serve, lim, np.flatnonzero(built.o_col >= 0), lambda: False)
+        best = enumerate_open(cost, pop, rate_pp, existing, today, TIE_MODEL, lim)[0]
+        if found is None:
+            continue
+        is_open, counters = found
+        v = plan_columns(built, cat, is_open, counters)
+        a = built.arrays
+        lhs = a.matrix @ v
+        assert (lhs >= a.row_lower - 1e-9).all() and (lhs <= a.row_upper + 1e-9).all()
+        site = first_open(cost, is_open)
+        travel = float(pop[site >= 0] @ cost[site >= 0, site[site >= 0]])
+        assert travel == pytest.approx(built.constant + a.cost @ v) and travel >= best - 1e-9
+        lam = np.bincount(site[site >= 0], weights=(pop * rate_pp)[site >= 0], minlength=cost.shape[1])
+        assert all(TIE_MODEL.meets(int(counters[j]), lam[j]) for j in np.flatnonzero(is_open))
+        spent = lim.open_cost[is_open & ~existing].sum() + (counters - np.where(existing, today, 0))[is_open].sum()
+        assert spent <= lim.budget + 1e-9 and (lim.p is None or (is_open & ~existing).sum() <= lim.p)

@@ -360,29 +360,37 @@ print(json.dumps(dict(wall=time.perf_counter() - t0, objective=s.objective, stat
 """
 
 
-def versus(C: np.ndarray, w: np.ndarray, p: int, old_root: str, n: int, limit: float) -> None:
-    """This checkout against the checkout at ``old_root`` (e.g. main before a change) on the same matrix:
-    each solves it in a child process, alternated ``n`` times (drift in the load hits both); prints the
-    load before each pair, the medians, the objectives (they must match) and the ratio old / new."""
+def race(C: np.ndarray, w: np.ndarray, p: int, roots: dict[str, str], n: int, limit: float,
+         tag: str = "versus") -> dict[str, list[dict]]:
+    """The checkouts ``roots`` (name: folder) on the same matrix: each solves it in a child process in its
+    own folder, the checkouts alternated ``n`` times (drift in the load hits all); prints the load before
+    each round and every run; returns the runs by name."""
     import json
     import tempfile
 
-    new_root = str(Path(allocator.__file__).resolve().parent.parent)
+    runs: dict[str, list] = {name: [] for name in roots}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "instance.npz"
         np.savez(path, C=C, w=w)
-        runs: dict[str, list] = {"old": [], "new": []}
         for _ in range(max(1, n)):
-            print(f"versus  : load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-            for name, root in (("old", old_root), ("new", new_root)):
+            print(f"{tag:8s}: load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            for name, root in roots.items():
                 # in the checkout's own folder: ``python -c`` puts the working folder ahead of PYTHONPATH
                 out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(p), str(limit)], check=True,
                                      capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), cwd=root)
-                runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-                r = runs[name][-1]
+                r = json.loads(out.stdout.strip().splitlines()[-1])
                 assert r["root"].startswith(str(Path(root).resolve())), f"{name} imported {r['root']}"
-                print(f"versus  : {name} ({root}): {r['status']}, {r['objective']:.6f}, gap {r['gap']:.1e}, "
+                runs[name].append(r)
+                print(f"{tag:8s}: {name} ({root}): {r['status']}, {r['objective']:.6f}, gap {r['gap']:.1e}, "
                       f"wall {r['wall']:.2f} s (build {r['build']:.2f} + solve {r['solve']:.2f})", flush=True)
+    return runs
+
+
+def versus(C: np.ndarray, w: np.ndarray, p: int, old_root: str, n: int, limit: float) -> None:
+    """This checkout against the checkout at ``old_root`` (e.g. main before a change) on the same matrix
+    (:func:`race`): the medians, the objectives (they must match) and the ratio old / new."""
+    new_root = str(Path(allocator.__file__).resolve().parent.parent)
+    runs = race(C, w, p, {"old": old_root, "new": new_root}, n, limit)
     mo, mn = med([r["wall"] for r in runs["old"]]), med([r["wall"] for r in runs["new"]])
     match = all(same(a["objective"], b["objective"]) for a in runs["old"] for b in runs["new"])
     print(f"versus  : median old {mo:.2f} s, new {mn:.2f} s, ratio old / new {mo / mn:.2f}x; "

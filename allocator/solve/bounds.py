@@ -24,6 +24,7 @@ Every function works on *groups* (clients, possibly merged) with weights
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -146,28 +147,25 @@ def evaluate(rows: SortedRows, WF: np.ndarray, lam: np.ndarray, p: int) -> tuple
     float64 over the sorted rows ``rows``: every pair below a multiplier is in them, as each multiplier is
     taken at most at its row's limit (any multipliers give a valid bound)."""
     lam = np.minimum(lam, rows.limit)
-    D = rows.table - lam[:, None]
-    below = D < 0
+    owner, cols, vals = rows.below(lam)
     m = rows.n_cols
-    rho = np.bincount(rows.order[below], weights=D[below], minlength=m)
+    rho = np.bincount(cols, weights=vals - lam[owner], minlength=m)
     sites = np.sort(np.argpartition(rho, p - 1)[:p]) if p < m else np.arange(m)
     L = float(lam.sum() + np.minimum(WF - lam, 0.0).sum() + rho[sites].sum())
     return L, rho, sites
 
 
 class SortedRows:
-    """The ``width`` smallest of each group's weighted costs ``W_g c_gj``,
-    sorted, for sparse Lagrangian steps.
+    """The ``width`` smallest of each group's costs (weighted, for the Lagrangian), sorted, as a table.
 
-    ``L(lam)`` only needs the pairs with ``W_g c_gj < lam_g``, a short prefix
-    of each sorted row: the multipliers stay near the second-nearest costs.
+    ``L(lam)`` only needs the pairs with ``W_g c_gj < lam_g``, and the
+    interchange those with ``c_gj < d2_g``: a short prefix of each sorted row.
     Each multiplier is kept at or below ``limit_g``, the largest value kept for
     its row (or ``cap``, above every finite cost, when the row has fewer finite
     values), so every pair below it is kept.  Any multipliers give a valid
-    bound, so this restriction only narrows the search.  :meth:`below` finds
-    every prefix with one ``searchsorted`` over the rows laid end to end, each
-    shifted by its row number times a span larger than any cost, so a step
-    costs O(n log(n width) + prefix pairs) instead of O(nm).
+    bound, so this restriction only narrows the search.  :meth:`below` reads
+    the pairs under one bound per row from the table, so a step costs
+    O(n width) instead of O(nm).
     """
 
     def __init__(self, C: np.ndarray, width: int = 64, scale: np.ndarray | None = None):
@@ -190,20 +188,20 @@ class SortedRows:
         #: per row, the largest multiplier whose pairs below it are all kept
         self.limit = vals[:, -1] if width < m else np.full(n, self.cap)
         self.table = vals                                #: rows x width, sorted per row
-        self.table32 = vals.astype(np.float32)           #: the same in single precision, for the search
         self.n_cols = m
-        self.vals = vals.ravel()
-        self.shift = np.arange(n, dtype=np.float64) * (2.0 * self.cap)
-        self.keyed = (vals + self.shift[:, None]).ravel()
-        self.m = width
 
-    def below(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(rows, cols, values)`` of every pair with ``W_g c_gj < lam_g`` (``lam <= limit``)."""
-        n = lam.size
-        k = np.searchsorted(self.keyed, lam + self.shift, side="left") - np.arange(n) * self.m
-        rows = np.repeat(np.arange(n), k)
-        flat = rows * self.m + (np.arange(rows.size) - np.repeat(np.cumsum(k) - k, k))
-        return rows, self.order.ravel()[flat], self.vals[flat]
+    @cached_property
+    def table32(self) -> np.ndarray:
+        """The table in single precision, for the Lagrangian's search."""
+        return self.table.astype(np.float32)
+
+    def below(self, bound: np.ndarray, single: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, cols, values)`` of every pair whose value is below its row's ``bound`` (``bound <= limit``:
+        they are all in the table); ``single``: read from the single-precision table."""
+        table = self.table32 if single else self.table
+        under = table < bound.astype(table.dtype)[:, None]
+        rows = np.repeat(np.arange(bound.size), np.count_nonzero(under, axis=1))
+        return rows, self.order[under], table[under]
 
 
 def lagrangian(rows: SortedRows, WF: np.ndarray, p: int, upper: float, lam0: np.ndarray | None = None,
@@ -239,10 +237,9 @@ def lagrangian(rows: SortedRows, WF: np.ndarray, p: int, upper: float, lam0: np.
     best_L, best_lam = -np.inf, lam.copy()
     factor, stall, it = _FACTOR, 0, 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is read after the loop)
-        D = rows.table32 - lam.astype(np.float32)[:, None]   # every pair below lam_g is in the table
-        below = D < 0
-        cols = rows.order[below]
-        rho = np.bincount(cols, weights=D[below], minlength=m)
+        lam32 = lam.astype(np.float32)
+        owner, cols, vals = rows.below(lam32, single=True)
+        rho = np.bincount(cols, weights=vals - lam32[owner], minlength=m)
         sites = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
         fixed_part = np.minimum(WF - lam, 0.0)
         L = float(lam.sum() + fixed_part.sum() + rho[sites].sum())
@@ -256,7 +253,6 @@ def lagrangian(rows: SortedRows, WF: np.ndarray, p: int, upper: float, lam0: np.
             break
         chosen = np.zeros(m, dtype=bool)
         chosen[sites] = True
-        owner = np.repeat(np.arange(lam.size), np.count_nonzero(below, axis=1))   # each pair's row
         served = np.bincount(owner[chosen[cols]], minlength=lam.size)
         sub = 1.0 - served - (fixed_part < 0)
         norm = float(np.einsum("i,i->", sub, sub))     # not BLAS: its threads cost more than this sum

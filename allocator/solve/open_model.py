@@ -30,6 +30,15 @@ class JointLimits:
     counter_cost: float = 1.0               # cost of each added counter
     max_counters: int | None = None         # counters per office at most this
 
+    def spent(self, opening: np.ndarray, new: np.ndarray, added: float) -> float:
+        """What a plan spends: opening the ``new`` offices (their ``opening`` costs) and ``added`` counters."""
+        return float(opening[new].sum() + self.counter_cost * added)
+
+    def allow(self, n_new: int, spent: float) -> bool:
+        """True when ``n_new`` new offices and spending ``spent`` are within ``p`` and the budget."""
+        return ((self.p is None or n_new <= self.p)
+                and (self.budget is None or spent <= self.budget + 1e-9 * max(1.0, self.budget)))
+
 
 @dataclass(frozen=True)
 class Catchments:
@@ -357,9 +366,8 @@ def quick_plan(cat: Catchments, is_open: np.ndarray, sites: SiteCounters, capaci
     had = np.where(sites.existing, sites.today, 0)
     counters = np.where(is_open, np.maximum(np.searchsorted(capacity, lam), np.maximum(had, 1)), 0)
     new = is_open & ~sites.existing
-    spent = sites.opening[new].sum() + limits.counter_cost * (counters - had)[is_open].sum()
-    if ((counters > sites.most)[is_open].any() or (limits.p is not None and new.sum() > limits.p)
-            or (limits.budget is not None and spent > limits.budget + 1e-9 * max(1.0, limits.budget))):
+    spent = limits.spent(sites.opening, new, (counters - had)[is_open].sum())
+    if (counters > sites.most)[is_open].any() or not limits.allow(int(new.sum()), spent):
         return None
     return float(cat.travel[pos].sum()), counters
 

@@ -290,9 +290,8 @@ def staffed_plan(cost: np.ndarray, rate: np.ndarray, existing: np.ndarray, is_op
                           cap=np.full(len(lam), limits.max_counters or MAX_COUNTERS_PER_OFFICE))
     counters = np.where(is_open, need, 0)
     new = is_open & ~existing
-    spent = float(limits.counter_cost * (counters - had)[is_open].sum() + opening[new].sum())
-    if ((counters < 0) | (limits.budget is not None and spent > limits.budget + 1e-9 * max(1.0, limits.budget))
-            | (limits.p is not None and int(new.sum()) > limits.p)).any():
+    spent = limits.spent(opening, new, (counters - had)[is_open].sum())
+    if (counters < 0).any() or not limits.allow(int(new.sum()), spent):
         raise RuntimeError(f"open_and_staff: the plan breaks the target, budget or p on its catchments "
                            f"(counters {counters[is_open].tolist()}, spent {spent}, budget {limits.budget})")
     return site, counters, spent
